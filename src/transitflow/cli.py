@@ -1,0 +1,294 @@
+"""The ``transitflow`` command: one subcommand per pipeline stage, called by the rules.
+
+Each subcommand reads its inputs, calls the stage's library functions and writes its
+outputs with provenance. Stage options arrive as one JSON object (``--options``), the
+stage's section of the workflow config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from transitflow.provenance import make_provenance
+from transitflow.tables import read_table, write_json, write_table
+
+log = logging.getLogger("transitflow")
+
+
+def _options(text: str) -> dict:
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--options is not valid JSON ({error})") from error
+    if not isinstance(options, dict):
+        raise ValueError("--options must be a JSON object")
+    return options
+
+
+def _concat(paths) -> pd.DataFrame:
+    frames = [read_table(path) for path in paths]
+    frames = [frame for frame in frames if not frame.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def cmd_ingest(args) -> None:
+    from transitflow.ingest import ingest_local, ingest_sim
+    from transitflow.shards import write_shard
+
+    if args.source == "sim":
+        result = ingest_sim(args.options, args.start, args.stop)
+    else:
+        result = ingest_local(args.inputs)
+    provenance = make_provenance("ingest", {"source": args.source, **args.options}, args.inputs)
+    write_shard(args.shard, result.light_curves, provenance)
+    write_table(result.stars, args.stars, provenance)
+    write_table(result.ledger, args.ledger, provenance)
+    write_table(result.truth, args.truth, provenance)
+    bad = result.ledger[result.ledger.status != "ok"]
+    for row in bad.itertuples():
+        log.warning("%s: %s", row.status, row.reason)
+    log.info("%s: %d light curves, %d inputs not used", args.shard, len(result.light_curves),
+             len(bad))
+
+
+def cmd_collect(args) -> None:
+    """Merge the per-shard data tables; list quarantined inputs in a CSV."""
+    provenance = make_provenance("collect", {}, [*args.stars, *args.ledgers, *args.truths])
+    stars, ledger = _concat(args.stars), _concat(args.ledgers)
+    write_table(stars, args.out_stars, provenance)
+    write_table(ledger, args.out_ledger, provenance)
+    write_table(_concat(args.truths), args.out_truth, provenance)
+    quarantined = ledger[ledger.status == "quarantined"] if not ledger.empty else ledger
+    quarantined.to_csv(args.out_quarantine, index=False)
+    log.info("%d light curves; %d inputs quarantined (listed in %s)", len(stars),
+             len(quarantined), args.out_quarantine)
+
+
+def cmd_split(args) -> None:
+    from transitflow.split import SplitConfig, split_by_target, split_report, star_labels
+
+    stars = read_table(args.stars)
+    if "label" not in stars or stars["label"].isna().all():
+        raise ValueError(f"{args.stars}: no light curve has a training label; train on the "
+                         "simulated sector (source=sim) or give a trained model (model=...)")
+    split = split_by_target(star_labels(stars), SplitConfig.from_dict(args.options))
+    provenance = make_provenance("split", args.options, [args.stars])
+    write_table(split, args.out, provenance)
+    write_json({"counts": split_report(split)}, args.report, provenance)
+
+
+def cmd_train(args) -> None:
+    from transitflow.train import TrainConfig, run_training
+
+    stars = read_table(args.stars)
+    split = read_table(args.split)
+    config = TrainConfig.from_dict(args.options)
+    provenance = make_provenance("train", args.options, [*args.shards, args.split])
+    card = run_training([Path(p) for p in args.shards], stars[["key", "tic", "label"]], split,
+                           config, Path(args.out_dir), provenance)
+    log.info("test metrics: %s", json.dumps(card["metrics"]["test"], default=str))
+
+
+def cmd_infer(args) -> None:
+    from transitflow.infer import score_shard
+
+    scores = score_shard(args.model, args.shard, batch_size=args.options.get("batch_size", 512))
+    write_table(scores, args.out, make_provenance("infer", args.options, [args.model, args.shard]))
+
+
+def cmd_flag(args) -> None:
+    """Merge the per-shard scores and flag light curves above the threshold."""
+    from transitflow.infer import flag_scores
+
+    scores = _concat(args.scores)
+    card = json.loads(Path(args.model_card).read_text()) if args.model_card else {}
+    flagged, summary = flag_scores(scores, card.get("threshold"), **args.options)
+    provenance = make_provenance("flag", args.options, [*args.scores, *filter(None, [args.model_card])])
+    write_table(flagged, args.out, provenance)
+    write_json(summary, args.summary, provenance)
+    log.info("flagged %d of %d light curves (%s)", summary["flagged"], summary["scored"],
+             summary["rule"])
+
+
+def cmd_search(args) -> None:
+    from transitflow.search import SearchConfig, search_lightcurve
+    from transitflow.shards import iter_shard
+    from tqdm import tqdm
+
+    config = SearchConfig.from_dict(args.options)
+    scores = read_table(args.scores)
+    wanted = set(scores.loc[scores.flagged, "key"])
+    rows = []
+    for lc in tqdm(iter_shard(args.shard, wanted), total=None, desc="search", unit="lc"):
+        rows.extend(signal.to_row() for signal in search_lightcurve(lc, config))
+    write_table(pd.DataFrame(rows), args.out,
+                make_provenance("search", args.options, [args.shard, args.scores]))
+    log.info("%s: %d signals", args.shard, len(rows))
+
+
+def cmd_vet(args) -> None:
+    """Vet every signal of a shard; draw a sheet for the dispositions asked for."""
+    from tqdm import tqdm
+
+    from transitflow.search import SearchConfig, detrend_for_search, periodogram
+    from transitflow.shards import iter_shard
+    from transitflow.sheets import vetting_sheet
+    from transitflow.vet import VetConfig, disposition, vet_signal, vetting_row
+
+    options = dict(args.options)
+    search_config = SearchConfig.from_dict(options.pop("search", {}))
+    sheets_for = set(options.pop("sheets_for", []))
+    config = VetConfig.from_dict(options)
+    signals = _signals_by_light_curve(read_table(args.signals))
+    sheets_dir = Path(args.sheets_dir)
+    sheets_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for lc in tqdm(iter_shard(args.shard, signals), total=len(signals), desc="vet", unit="lc"):
+        detrended = detrend_for_search(lc, search_config)
+        for signal in signals[lc.meta.key]:
+            results = vet_signal(lc, signal, config, detrended=detrended)
+            row = vetting_row(signal, results, *disposition(signal, results, config))
+            rows.append(row)
+            if row["disposition"] in sheets_for:
+                vetting_sheet(lc, detrended, signal, row, sheets_dir / f"{signal.key}.png",
+                              periodogram(detrended, search_config))
+    write_table(pd.DataFrame(rows), args.out,
+                make_provenance("vet", args.options, [args.shard, args.signals]))
+    log.info("%s: vetted %d signals", args.shard, len(rows))
+
+
+def _signals_by_light_curve(table: pd.DataFrame) -> dict:
+    """Light-curve key -> its signals, in table order."""
+    from transitflow.signals import Signal
+
+    signals: dict[str, list] = {}
+    for row in table.to_dict("records"):
+        signal = Signal.from_row(row)
+        signals.setdefault(signal.lightcurve_key, []).append(signal)
+    return signals
+
+
+def cmd_report(args) -> None:
+    """Candidate tables and the HTML report of the run."""
+    from transitflow.report import build_candidates, write_candidates, write_report
+
+    inputs = [*args.vetting, args.scores, args.stars, args.ledger, args.flag_summary,
+              *filter(None, [args.model_card, args.known_tois])]
+    provenance = make_provenance("report", {}, inputs)
+    known = pd.read_csv(args.known_tois, comment="#") if args.known_tois else None
+    candidates = build_candidates(read_table(args.scores), _concat(args.vetting),
+                                  read_table(args.stars), known)
+    write_candidates(candidates, args.out_csv, args.out_parquet, provenance)
+    sheets = {path.stem: path for folder in args.sheets for path in sorted(Path(folder).glob("*.png"))}
+    figures = {Path(path).stem.replace("_", " "): Path(path) for path in args.figures}
+    write_report(candidates, Path(args.out_html), _run_info(args, provenance), sheets, figures,
+                 _ledger_summary(args))
+    log.info("%d candidates -> %s", len(candidates), args.out_csv)
+
+
+def _run_info(args, provenance: dict) -> dict:
+    card = json.loads(Path(args.model_card).read_text()) if args.model_card else {}
+    return {"run": Path(args.out_html).parent.name, "code version": provenance["code_version"],
+            "model": card.get("model_id", "given by the user"),
+            "model test ROC-AUC": card.get("metrics", {}).get("test", {}).get("roc_auc", "n/a")}
+
+
+def _ledger_summary(args) -> dict:
+    ledger = read_table(args.ledger)
+    flagged = json.loads(Path(args.flag_summary).read_text())
+    return {"light curves": ledger.status.value_counts().to_dict(),
+            "scoring": {key: flagged[key] for key in ("scored", "failed", "flagged", "rule")}}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="transitflow", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name, func, help_text):
+        command = sub.add_parser(name, help=help_text)
+        command.add_argument("--options", type=_options, default={},
+                             help="the stage's options as a JSON object")
+        command.set_defaults(func=func)
+        return command
+
+    p = add("ingest", cmd_ingest, "simulate or read light curves into one shard")
+    p.add_argument("--source", choices=("sim", "local"), required=True)
+    p.add_argument("--start", type=int, default=0, help="first simulated star (sim)")
+    p.add_argument("--stop", type=int, default=0, help="one past the last simulated star (sim)")
+    p.add_argument("--inputs", nargs="*", default=[], help="light-curve files (local)")
+    for name in ("shard", "stars", "ledger", "truth"):
+        p.add_argument(f"--{name}", required=True)
+
+    p = add("collect", cmd_collect, "merge the data tables of all shards")
+    for name in ("stars", "ledgers", "truths"):
+        p.add_argument(f"--{name}", nargs="+", required=True)
+    for name in ("out-stars", "out-ledger", "out-truth", "out-quarantine"):
+        p.add_argument(f"--{name}", required=True)
+
+    p = add("split", cmd_split, "split targets into train/val/test")
+    p.add_argument("--stars", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--report", required=True)
+
+    p = add("train", cmd_train, "train a model")
+    p.add_argument("--shards", nargs="+", required=True)
+    p.add_argument("--stars", required=True)
+    p.add_argument("--split", required=True)
+    p.add_argument("--out-dir", required=True)
+
+    p = add("infer", cmd_infer, "score every light curve of a shard")
+    p.add_argument("--model", required=True)
+    p.add_argument("--shard", required=True)
+    p.add_argument("--out", required=True)
+
+    p = add("flag", cmd_flag, "merge scores and flag light curves for the search")
+    p.add_argument("--scores", nargs="+", required=True)
+    p.add_argument("--model-card", default="")
+    p.add_argument("--out", required=True)
+    p.add_argument("--summary", required=True)
+
+    p = add("search", cmd_search, "search flagged light curves of a shard for transits")
+    p.add_argument("--shard", required=True)
+    p.add_argument("--scores", required=True)
+    p.add_argument("--out", required=True)
+
+    p = add("vet", cmd_vet, "vet the signals of a shard and draw their sheets")
+    p.add_argument("--shard", required=True)
+    p.add_argument("--signals", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--sheets-dir", required=True)
+
+    p = add("report", cmd_report, "candidate tables and the HTML report")
+    for name in ("vetting", "sheets"):
+        p.add_argument(f"--{name}", nargs="+", required=True)
+    for name in ("scores", "stars", "ledger", "flag-summary", "out-csv", "out-parquet",
+                 "out-html"):
+        p.add_argument(f"--{name}", required=True)
+    p.add_argument("--model-card", default="")
+    p.add_argument("--truth", default="")
+    p.add_argument("--known-tois", default="")
+    p.add_argument("--figures", nargs="*", default=[])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s transitflow %(message)s")
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError, KeyError) as error:
+        print(f"transitflow {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

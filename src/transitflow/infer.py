@@ -1,0 +1,171 @@
+"""Model files and batched scoring of light-curve shards."""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from transitflow.features import FeatureConfig, featurize_table
+from transitflow.models import build_model
+from transitflow.shards import open_shard
+
+_MODEL_KEYS = ("state_dict", "preset", "model_options", "features", "threshold", "model_id")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``"auto"``: the GPU when there is one, else the CPU; otherwise the named device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def autocast(device: torch.device) -> AbstractContextManager:
+    """bf16 autocast on a GPU; a no-op on the CPU (where bf16 gains nothing)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Scores in [0, 1] from logits, without overflow."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(logits, dtype=np.float64)))
+
+
+def weights_id(state_dict: dict[str, torch.Tensor]) -> str:
+    """Short SHA-256 of the weights: the model's identity."""
+    digest = hashlib.sha256()
+    for name, tensor in state_dict.items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:12]
+
+
+def save_model(path: str | Path, model: nn.Module, preset: str, model_options: dict,
+               features: FeatureConfig, threshold: float) -> str:
+    """Write a self-contained model file (weights, preset, options, features, threshold).
+
+    Returns
+    -------
+    str
+        The model id (:func:`weights_id`).
+    """
+    state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
+    model_id = weights_id(state)
+    torch.save({"state_dict": state, "preset": preset, "model_options": dict(model_options),
+                "features": features.to_dict(), "threshold": float(threshold),
+                "model_id": model_id}, path)
+    return model_id
+
+
+def load_model(path: str | Path) -> tuple[nn.Module, dict]:
+    """The model of a file written by :func:`save_model`, on the CPU in eval mode.
+
+    Returns
+    -------
+    model : torch.nn.Module
+    meta : dict
+        ``preset``, ``model_options``, ``features`` (a :class:`FeatureConfig`),
+        ``threshold`` and ``model_id``.
+    """
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    missing = [key for key in _MODEL_KEYS if key not in payload]
+    if missing:
+        raise ValueError(f"{path}: not a transitflow model file (missing {missing})")
+    model = build_model(payload["preset"], **payload["model_options"])
+    model.load_state_dict(payload["state_dict"])
+    meta = {key: payload[key] for key in _MODEL_KEYS[1:]}
+    meta["features"] = FeatureConfig.from_dict(meta["features"])
+    return model.eval(), meta
+
+
+def predict_logits(model: nn.Module, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Logits of ``(N, channels, length)`` inputs, in batches on the model's device.
+
+    Puts the model in eval mode.
+    """
+    device = next(model.parameters()).device
+    logits = np.empty(len(x), dtype=np.float32)
+    model.eval()
+    with torch.inference_mode(), autocast(device):
+        for start in range(0, len(x), batch_size):
+            batch = torch.from_numpy(x[start:start + batch_size])
+            if device.type == "cuda":
+                batch = batch.pin_memory().to(device, non_blocking=True)
+            logits[start:start + len(batch)] = model(batch).float().cpu().numpy()
+    return logits
+
+
+def score_shard(model_path: str | Path, shard_path: str | Path, batch_size: int = 512,
+                device: str = "auto") -> pd.DataFrame:
+    """Score every light curve of a shard.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per light curve, in file order: ``key``, ``tic``, ``sector``, ``score``
+        (sigmoid of the logit; NaN when failed), ``status`` (``"scored"`` or ``"failed"``),
+        ``reason`` (why it failed, else "") and ``model_id``.
+    """
+    model, meta = load_model(model_path)
+    model.to(resolve_device(device))
+    table = open_shard(shard_path)
+    features = featurize_table(table, meta["features"])
+    score = np.full(len(features.keys), np.nan)
+    score[features.ok] = sigmoid(predict_logits(model, features.x, batch_size))
+    return pd.DataFrame({
+        "key": features.keys,
+        "tic": table.column("tic").to_numpy(),
+        "sector": table.column("sector").to_numpy(),
+        "score": score,
+        "status": np.where(features.ok, "scored", "failed"),
+        "reason": features.reasons,
+        "model_id": meta["model_id"],
+    })
+
+
+def flag_scores(scores: pd.DataFrame, card_threshold: float | None,
+                threshold: float | None = None,
+                top_k: int | None = None) -> tuple[pd.DataFrame, dict]:
+    """Flag scored light curves for the transit search.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Rows of :func:`score_shard` (any number of shards).
+    card_threshold : float or None
+        The model card's threshold, used when ``threshold`` is None.
+    threshold : float, optional
+        Flag scores at or above it.
+    top_k : int, optional
+        Flag at most this many light curves per sector, the highest scores first.
+
+    Returns
+    -------
+    flagged : pandas.DataFrame
+        ``scores`` with a boolean ``flagged`` column.
+    summary : dict
+        The rule applied and the counts of scored, failed and flagged light curves.
+    """
+    source = "config" if threshold is not None else "model card"
+    threshold = card_threshold if threshold is None else threshold
+    if threshold is None and top_k is None:
+        raise ValueError("no flagging rule: the model card gives no threshold; set "
+                         "flag.threshold or flag.top_k")
+    flagged = (scores["status"] == "scored").to_numpy()
+    rules = []
+    if threshold is not None:
+        flagged &= (scores["score"] >= threshold).to_numpy()
+        rules.append(f"score >= {threshold:.4g} ({source})")
+    if top_k is not None:
+        rank = scores["score"].where(flagged).groupby(scores["sector"]).rank(
+            method="first", ascending=False)
+        flagged &= (rank <= top_k).to_numpy()
+        rules.append(f"top {top_k} per sector")
+    summary = {"rule": ", ".join(rules), "threshold": threshold, "top_k": top_k,
+               "scored": int((scores["status"] == "scored").sum()),
+               "failed": int((scores["status"] == "failed").sum()), "flagged": int(flagged.sum())}
+    return scores.assign(flagged=flagged), summary

@@ -1,0 +1,116 @@
+"""The one light-curve type every stage works on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+import numpy as np
+
+#: TESS quality bits dropped by default: attitude tweak, safe mode, coarse/earth point,
+#: Argabrightening, desaturation (momentum dump), manual exclude, impulsive outlier,
+#: straylight (SPOC "default" bitmask, as in lightkurve).
+DEFAULT_QUALITY_BITMASK = 1 | 2 | 4 | 8 | 16 | 32 | 128 | 1024 | 2048 | 4096 | 16384
+#: Bit set on cadences of a reaction-wheel momentum dump ("desaturation event").
+MOMENTUM_DUMP_BIT = 32
+
+ARRAY_FIELDS = ("time", "flux", "flux_err", "centroid_col", "centroid_row", "background", "quality")
+
+
+def lightcurve_key(tic: int, sector: int) -> str:
+    """Stable identifier of one light curve: ``<tic>-s<sector:04d>``."""
+    return f"{tic}-s{sector:04d}"
+
+
+@dataclass(frozen=True)
+class LightCurveMeta:
+    """Who and what a light curve is. Unknown numbers are NaN, unknown text is ""."""
+
+    tic: int  # TIC ID (EPIC ID for K2 light curves, see ``mission``)
+    sector: int  # TESS sector (K2 campaign for K2)
+    mission: str = "TESS"
+    camera: int = -1
+    ccd: int = -1
+    cadence_min: float = float("nan")
+    tmag: float = float("nan")
+    radius: float = float("nan")  # stellar radius, R_sun
+    teff: float = float("nan")  # K
+    logg: float = float("nan")  # cgs
+    mass: float = float("nan")  # M_sun
+    contamination: float = float("nan")  # flux fraction from other sources: 1 - CROWDSAP
+    source_file: str = ""
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @property
+    def key(self) -> str:
+        return lightcurve_key(self.tic, self.sector)
+
+
+@dataclass(frozen=True)
+class LightCurve:
+    """A single-sector light curve.
+
+    ``time`` is BTJD (BJD - 2457000, days). ``flux`` and ``flux_err`` are in the units
+    the source gave (electrons/s for SPOC PDCSAP); call :meth:`normalized` for relative
+    flux. Centroids are in pixels, ``background`` in the flux units, ``quality`` holds
+    the mission's bit flags. Missing columns are NaN (quality: 0).
+    """
+
+    time: np.ndarray
+    flux: np.ndarray
+    flux_err: np.ndarray
+    centroid_col: np.ndarray
+    centroid_row: np.ndarray
+    background: np.ndarray
+    quality: np.ndarray
+    meta: LightCurveMeta = field(compare=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.time)
+        for name in ARRAY_FIELDS:
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{self.meta.source_file or self.meta.key}: column {name} has "
+                                 f"{len(getattr(self, name))} values, time has {n}")
+
+    @classmethod
+    def from_arrays(cls, meta: LightCurveMeta, time, flux, flux_err=None, centroid_col=None,
+                    centroid_row=None, background=None, quality=None) -> LightCurve:
+        """Build a light curve, filling absent columns (NaN, or 0 for quality)."""
+        time = np.asarray(time, dtype=np.float64)
+        nan = np.full(len(time), np.nan, dtype=np.float32)
+
+        def column(values) -> np.ndarray:
+            return nan.copy() if values is None else np.asarray(values, dtype=np.float32)
+
+        return cls(
+            time=time,
+            flux=column(flux),
+            flux_err=column(flux_err),
+            centroid_col=column(centroid_col),
+            centroid_row=column(centroid_row),
+            background=column(background),
+            quality=np.zeros(len(time), np.int32) if quality is None
+            else np.asarray(quality, dtype=np.int32),
+            meta=meta,
+        )
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def select(self, mask: np.ndarray) -> LightCurve:
+        """The cadences where ``mask`` is true."""
+        return replace(self, **{name: getattr(self, name)[mask] for name in ARRAY_FIELDS})
+
+    def good(self, bitmask: int = DEFAULT_QUALITY_BITMASK) -> LightCurve:
+        """Drop flagged cadences and cadences with non-finite time or flux."""
+        keep = ((self.quality & bitmask) == 0) & np.isfinite(self.time) & np.isfinite(self.flux)
+        return self.select(keep)
+
+    def normalized(self) -> LightCurve:
+        """Flux and flux_err divided by the median flux."""
+        median = np.nanmedian(self.flux)
+        if not np.isfinite(median) or median == 0:
+            raise ValueError(f"{self.meta.source_file or self.meta.key}: cannot normalise, "
+                             f"median flux is {median}")
+        return replace(self, flux=self.flux / median, flux_err=self.flux_err / median)

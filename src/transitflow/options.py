@@ -1,0 +1,19 @@
+"""Stage options: config sections turned into frozen dataclasses, strictly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields
+
+
+def options_from_dict(cls, options: Mapping, section: str):
+    """Build dataclass ``cls`` from a config section; an unknown key is a one-line error.
+
+    YAML lists become tuples so the dataclass stays hashable.
+    """
+    known = sorted(f.name for f in fields(cls))
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(f"{section}: unknown option {unknown[0]!r}; known: {', '.join(known)}")
+    return cls(**{key: tuple(value) if isinstance(value, list) else value
+                  for key, value in options.items()})

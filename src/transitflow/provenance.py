@@ -1,0 +1,71 @@
+"""What every output records about where it came from."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+TRACKED_PACKAGES = ("transitflow", "numpy", "pandas", "pyarrow", "astropy", "torch",
+                    "transitleastsquares", "wotan", "batman-package", "lightkurve", "snakemake")
+
+
+def canonical_json(value) -> str:
+    """JSON with sorted keys and no spaces: equal values give equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def config_hash(options: dict) -> str:
+    """Short SHA-256 of a configuration mapping."""
+    return hashlib.sha256(canonical_json(options).encode()).hexdigest()[:16]
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """The package version, plus the git commit when run from a checkout."""
+    version = metadata.version("transitflow")
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                                text=True, cwd=Path(__file__).parent, timeout=5, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, cwd=Path(__file__).parent,
+                               timeout=5, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return version
+    return f"{version}+g{commit.stdout.strip()}{'.dirty' if dirty.stdout.strip() else ''}"
+
+
+@lru_cache(maxsize=1)
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that shape results."""
+    versions = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def make_provenance(stage: str, options: dict, inputs=()) -> dict:
+    """The provenance record of one stage output: no timestamps, so reruns are identical."""
+    return {
+        "stage": stage,
+        "code_version": code_version(),
+        "config_hash": config_hash(options),
+        "config": options,
+        "inputs": {str(path): file_digest(path) for path in sorted(map(str, inputs))},
+        "packages": package_versions(),
+    }

@@ -1,0 +1,355 @@
+"""Candidate tables and the self-contained HTML report."""
+
+from __future__ import annotations
+
+import base64
+import math
+import mimetypes
+from html import escape
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from transitflow.signals import Signal
+from transitflow.tables import write_table
+
+DISPOSITION_ORDER = ("PC", "EB", "BEB", "SYSTEMATIC", "LOW_SNR")
+PERIOD_TOLERANCE = 0.01  # relative: same period, or half or double it
+PERIOD_RATIOS = (0.5, 1.0, 2.0)
+BTJD_OFFSET = 2457000.0
+TOI_CLASSES = {"CP": "known planet", "KP": "known planet", "FP": "known FP", "FA": "known FP",
+               "EB": "known FP", "V": "known FP", "IS": "known FP", "O": "known FP"}
+TOI_OTHER = "known candidate"  # a TOI that is neither confirmed nor a false positive (PC, APC)
+TOI_NONE = "new"
+FRONT_COLUMNS = ("key", "keys", "tic", "sectors", "kind", "method", "score", "flagged",
+                 "model_id", "period", "epoch", "duration_h", "depth_ppm", "depth_err_ppm", "snr",
+                 "sde", "n_transits", "radius_earth", "star_radius", "tmag")
+BACK_COLUMNS = ("disposition", "reasons", "toi", "toi_disposition", "toi_match")
+FLOAT_FORMAT = "%.10g"
+
+#: The candidate table in the HTML report: column, header, format.
+TABLE_COLUMNS = (("key", "signal", "{}"), ("sectors", "sectors", "{}"),
+                 ("disposition", "disposition", "{}"), ("score", "score", "{:.3f}"),
+                 ("period", "P [d]", "{:.5f}"), ("depth_ppm", "depth [ppm]", "{:.0f}"),
+                 ("duration_h", "dur [h]", "{:.2f}"), ("snr", "SNR", "{:.1f}"),
+                 ("sde", "SDE", "{:.1f}"), ("n_transits", "transits", "{}"),
+                 ("radius_earth", "Rp [R⊕]", "{:.2f}"), ("tmag", "Tmag", "{:.2f}"),
+                 ("toi_match", "TOI", "{}"), ("flags", "flags", "{}"), ("reasons", "reasons", "{}"))
+
+
+def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.DataFrame | None = None,
+                     known_tois: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The candidate table: one row per signal, sectors of one planet merged.
+
+    Parameters
+    ----------
+    scores
+        Network scores per light curve: ``key`` (``<tic>-s<sector>``), ``score``, ``flagged``,
+        ``model_id``.
+    vetting
+        Flat vetting rows (``Signal.to_row()`` columns, per-test columns, ``disposition``,
+        ``reasons``).
+    stars
+        Stellar parameters per light curve (``key``, ``tmag``, ``radius``), or None.
+    known_tois
+        The ExoFOP TOI table (``TIC ID``, ``TOI``, ``TFOPWG Disposition``, ``Period (days)``,
+        ``Epoch (BJD)``, ``Duration (hours)``), or None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Signals of one TIC whose periods agree within 1% in different sectors share a row
+        (``sectors`` "1,2", ``keys`` all signal keys, the strongest signal's values, summed
+        transits, the best score). Sorted by disposition (PC first), then SNR descending.
+    """
+    frame = _signal_frame(scores, vetting, stars)
+    frame = _merge_sectors(frame)
+    frame = pd.concat([frame, _crossmatch(frame, known_tois)], axis=1)
+    vet_columns = [c for c in vetting.columns if c not in Signal.__dataclass_fields__
+                   and c not in FRONT_COLUMNS and c not in BACK_COLUMNS]
+    return _sorted(frame)[[*FRONT_COLUMNS, *vet_columns, *BACK_COLUMNS]]
+
+
+def _signal_frame(scores: pd.DataFrame, vetting: pd.DataFrame,
+                  stars: pd.DataFrame | None) -> pd.DataFrame:
+    """Vetting rows with their light curve's score and star, and depth/duration in ppm/hours."""
+    frame = vetting.copy()
+    lc_key = frame["tic"].astype(str) + "-s" + frame["sector"].map("{:04d}".format)
+    frame["key"] = lc_key + "-" + frame["index"].astype(str)
+    scored = scores[["key", "score", "flagged", "model_id"]].rename(columns={"key": "lc_key"})
+    stars = pd.DataFrame(columns=["key", "tmag", "radius"]) if stars is None else stars
+    star = stars[["key", "tmag", "radius"]].rename(columns={"key": "lc_key",
+                                                            "radius": "star_radius"})
+    frame = frame.assign(lc_key=lc_key).merge(scored, on="lc_key", how="left")
+    frame = frame.merge(star, on="lc_key", how="left").drop(columns="lc_key")
+    return frame.assign(flagged=frame["flagged"].eq(True),
+                        duration_h=frame["duration"] * 24.0,
+                        depth_ppm=frame["depth"] * 1e6,
+                        depth_err_ppm=frame["depth_err"] * 1e6)
+
+
+def _periods_match(period: float, other: float) -> bool:
+    """Whether ``period`` is ``other``, half or double it, within :data:`PERIOD_TOLERANCE`."""
+    if not (np.isfinite(period) and np.isfinite(other) and other > 0):
+        return False
+    return any(abs(period / other - ratio) <= PERIOD_TOLERANCE * ratio for ratio in PERIOD_RATIOS)
+
+
+def _sector_groups(frame: pd.DataFrame) -> pd.Series:
+    """A sector-group label per row.
+
+    Strongest first, each periodic signal joins the first group of its TIC whose leading
+    period agrees within :data:`PERIOD_TOLERANCE` and lacks its sector, else leads its own.
+    """
+    groups = pd.Series(0, index=frame.index)
+    leaders: dict[int, list[tuple[int, float, set]]] = {}
+    for label, row in frame.sort_values(["snr", "key"], ascending=[False, True]).iterrows():
+        for leader, period, sectors in leaders.get(row["tic"], []):
+            if (row["kind"] == "periodic" and row["sector"] not in sectors
+                    and abs(row["period"] / period - 1) <= PERIOD_TOLERANCE):
+                sectors.add(row["sector"])
+                groups[label] = leader
+                break
+        else:
+            leaders.setdefault(row["tic"], []).append((label, row["period"], {row["sector"]}))
+            groups[label] = label
+    return groups
+
+
+def _merge_sectors(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per sector group: its strongest signal, with the group's sectors and keys,
+    summed transits and best score."""
+    frame = frame.assign(group=_sector_groups(frame)).sort_values(["sector", "index"])
+    merged = frame.groupby("group").agg(
+        sectors=("sector", lambda s: ",".join(map(str, sorted(set(s))))),
+        keys=("key", ";".join), n_transits=("n_transits", "sum"), score=("score", "max"),
+        flagged=("flagged", "any"))
+    strongest = frame.sort_values(["snr", "key"], ascending=[False, True])
+    strongest = strongest.drop_duplicates("group").set_index("group")
+    strongest[merged.columns] = merged
+    return strongest.reset_index(drop=True)
+
+
+def _toi_disposition(toi: pd.Series) -> str:
+    """The TFOPWG disposition, else the TESS one, else ""."""
+    for column in ("TFOPWG Disposition", "TESS Disposition"):
+        if isinstance(toi.get(column), str):
+            return toi[column]
+    return ""
+
+
+def _event_matches(candidate: pd.Series, toi: pd.Series) -> bool:
+    """Whether a single event falls on the TOI's ephemeris (any event if it has no period)."""
+    period = toi["Period (days)"]
+    if not (np.isfinite(period) and period > 0):
+        return True
+    offset = (candidate["epoch"] - (toi["Epoch (BJD)"] - BTJD_OFFSET)) / period
+    tolerance = max(candidate["duration"], toi["Duration (hours)"] / 24.0)
+    return abs(offset - round(offset)) * period <= tolerance
+
+
+def _matching_toi(candidate: pd.Series, tois: pd.DataFrame) -> pd.Series | None:
+    """The first TOI (by number) whose period, half or double, or ephemeris fits."""
+    for _, toi in tois.iterrows():
+        if candidate["kind"] == "periodic":
+            if _periods_match(candidate["period"], toi["Period (days)"]):
+                return toi
+        elif _event_matches(candidate, toi):
+            return toi
+    return None
+
+
+def _crossmatch(frame: pd.DataFrame, known_tois: pd.DataFrame | None) -> pd.DataFrame:
+    """The matching TOI of each candidate, by TIC and period (or ephemeris, for singles).
+
+    Columns ``toi`` (number, NaN), ``toi_disposition`` and ``toi_match``: "known planet"
+    (CP, KP), "known FP" (FP, FA, EB, V, IS, O), "known candidate" (PC, APC) or "new".
+    """
+    tois = pd.DataFrame(columns=["TIC ID", "TOI"]) if known_tois is None else known_tois
+    by_tic = {tic: group for tic, group in tois.sort_values("TOI").groupby("TIC ID")}
+    rows = []
+    for _, candidate in frame.iterrows():
+        toi = _matching_toi(candidate, by_tic.get(candidate["tic"], tois.iloc[:0]))
+        disposition = "" if toi is None else _toi_disposition(toi)
+        rows.append({"toi": math.nan if toi is None else float(toi["TOI"]),
+                     "toi_disposition": disposition,
+                     "toi_match": TOI_NONE if toi is None
+                     else TOI_CLASSES.get(disposition, TOI_OTHER)})
+    return pd.DataFrame(rows, index=frame.index, columns=["toi", "toi_disposition", "toi_match"])
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    rank = frame["disposition"].map({d: i for i, d in enumerate(DISPOSITION_ORDER)})
+    order = frame.assign(_rank=rank.fillna(len(DISPOSITION_ORDER)), _snr=-frame["snr"])
+    order = order.sort_values(["_rank", "_snr", "key"], na_position="last")
+    return frame.loc[order.index].reset_index(drop=True)
+
+
+def write_candidates(frame: pd.DataFrame, csv_path: str | Path, parquet_path: str | Path,
+                     provenance: dict) -> tuple[Path, Path]:
+    """Write the candidate table as CSV and Parquet; return both paths.
+
+    The CSV has fixed float formatting and ``\n`` line ends, so reruns give equal bytes;
+    ``provenance`` travels in the Parquet file's metadata.
+    """
+    csv_path = Path(csv_path)
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(csv_path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    return csv_path, write_table(frame, parquet_path, provenance)
+
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.5em; }
+table { border-collapse: collapse; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }
+table.sortable th { background: #eee; cursor: pointer; user-select: none; }
+table.sortable th:hover { background: #ddd; }
+tr.PC td.disposition { color: #1a7f1a; font-weight: bold; }
+td.disposition { color: #b22; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; }
+td.key, td a { white-space: nowrap; }
+figure { margin: 1em 0; } img { max-width: 100%; border: 1px solid #ddd; }
+figcaption { font-size: 0.9em; color: #555; }
+""".strip()
+
+SORT_JS = """
+document.querySelectorAll("table.sortable").forEach(table => {
+  table.querySelectorAll("th").forEach((th, column) => th.addEventListener("click", () => {
+    const direction = th.dataset.order === "asc" ? -1 : 1;
+    th.dataset.order = direction > 0 ? "asc" : "desc";
+    const cell = row => row.cells[column];
+    const compare = (a, b) => {
+      const x = parseFloat(cell(a).dataset.v), y = parseFloat(cell(b).dataset.v);
+      if (!isNaN(x) && !isNaN(y)) return direction * (x - y);
+      if (!isNaN(x) || !isNaN(y)) return isNaN(x) ? 1 : -1;
+      return direction * cell(a).textContent.localeCompare(cell(b).textContent, undefined,
+                                                           {numeric: true});
+    };
+    const body = table.tBodies[0];
+    body.append(...[...body.rows].sort(compare));
+  }));
+});
+""".strip()
+
+
+def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
+                 sheet_paths: dict[str, Path], figures: dict[str, Path],
+                 ledger_summary: dict[str, dict[str, int]]) -> Path:
+    """Write the run's report as one self-contained HTML file.
+
+    Parameters
+    ----------
+    candidates
+        The table from :func:`build_candidates`.
+    out_html
+        Where to write the page.
+    run_info
+        Shown in order as a key/value table (run name, code version, config hash, counts).
+    sheet_paths
+        Signal key -> vetting-sheet PNG; embedded and linked from the candidate rows.
+    figures
+        Title -> PNG (training curves, ...), embedded in order.
+    ledger_summary
+        Stage -> {count name -> number}, e.g. ``{"data": {"read": 10, "quarantined": 1}}``.
+
+    Returns
+    -------
+    Path
+        ``out_html``: images inlined as base64 data URIs, inline CSS and a sortable table,
+        no timestamps, so equal inputs give equal bytes.
+    """
+    out_html = Path(out_html)
+    out_html.parent.mkdir(parents=True, exist_ok=True)
+    title = escape(f"transitflow report: {run_info.get('run', '')}")
+    keys = [key for keys in candidates["keys"] for key in keys.split(";") if key in sheet_paths]
+    body = "\n".join((
+        f"<h1>{title}</h1>",
+        _section("run", "Run", _key_value_table(run_info)),
+        _section("stages", "Stages", _ledger_table(ledger_summary)),
+        _section("dispositions", "Candidates per disposition",
+                 _key_value_table(_disposition_counts(candidates))),
+        _section("candidates", f"Candidates ({len(candidates)})",
+                 _candidate_table(candidates, sheet_paths)),
+        _section("figures", "Figures",
+                 "\n".join(_figure(escape(name), path) for name, path in figures.items())),
+        _section("sheets", "Vetting sheets",
+                 "\n".join(_figure(f'{escape(key)} <a href="#candidates">back to the table</a>',
+                                   sheet_paths[key], f"sheet-{key}") for key in keys)),
+    ))
+    out_html.write_text(f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+                        f"<title>{title}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
+                        f"{body}\n<script>\n{SORT_JS}\n</script>\n</body>\n</html>\n",
+                        encoding="utf-8")
+    return out_html
+
+
+def _section(anchor: str, heading: str, content: str) -> str:
+    return f'<section id="{anchor}">\n<h2>{escape(heading)}</h2>\n{content}\n</section>'
+
+
+def _key_value_table(items: dict) -> str:
+    rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>\n"
+                   for k, v in items.items())
+    return f"<table>\n{rows}</table>"
+
+
+def _ledger_table(summary: dict[str, dict[str, int]]) -> str:
+    names = list(dict.fromkeys(name for counts in summary.values() for name in counts))
+    head = "".join(f"<th>{escape(str(name))}</th>" for name in ["stage", *names])
+    rows = "".join(f"<tr><th>{escape(str(stage))}</th>"
+                   + "".join(f'<td class="number">{escape(str(counts.get(n, "")))}</td>'
+                             for n in names) + "</tr>\n"
+                   for stage, counts in summary.items())
+    return f"<table>\n<tr>{head}</tr>\n{rows}</table>"
+
+
+def _disposition_counts(candidates: pd.DataFrame) -> dict[str, int]:
+    counts = candidates["disposition"].value_counts()
+    extra = sorted(set(counts.index) - set(DISPOSITION_ORDER))
+    return {name: int(counts.get(name, 0)) for name in [*DISPOSITION_ORDER, *extra]}
+
+
+def _data_uri(path: Path) -> str:
+    mime = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+    return f"data:{mime};base64,{base64.b64encode(Path(path).read_bytes()).decode('ascii')}"
+
+
+def _figure(caption_html: str, path: Path, anchor: str | None = None) -> str:
+    """An embedded image; ``caption_html`` must already be escaped."""
+    anchor_attr = "" if anchor is None else f' id="{escape(anchor)}"'
+    return (f'<figure{anchor_attr}><img alt="" src="{_data_uri(path)}">'
+            f"<figcaption>{caption_html}</figcaption></figure>")
+
+
+def _cell(value, fmt: str, css: str = "") -> str:
+    """A table cell: formatted and escaped text, numbers right-aligned with a sort value."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        text = fmt.format(value) if np.isfinite(value) else ""
+        return f'<td class="number {css}" data-v="{float(value)!r}">{escape(text)}</td>'
+    return f'<td class="{css}">{escape("" if value is None else str(value))}</td>'
+
+
+def _display_frame(candidates: pd.DataFrame) -> pd.DataFrame:
+    """The candidate columns shown in the report, with the flagged tests and TOI joined up."""
+    flag_columns = [c for c in candidates.columns if c.endswith("_flag")]
+    tests = [c[:-len("_flag")] for c in flag_columns]
+    flags = [", ".join(t for t, flag in zip(tests, row) if flag)
+             for row in candidates[flag_columns].eq(True).to_numpy()]
+    toi = candidates["toi"].map(lambda t: f" (TOI {t:.2f})" if np.isfinite(t) else "")
+    return candidates.assign(flags=flags, toi_match=candidates["toi_match"] + toi)
+
+
+def _candidate_table(candidates: pd.DataFrame, sheet_paths: dict[str, Path]) -> str:
+    head = "".join(f"<th>{escape(label)}</th>" for _, label, _ in TABLE_COLUMNS)
+    rows = []
+    for record in _display_frame(candidates).to_dict("records"):
+        cells = "".join(_cell(record[column], fmt, column) for column, _, fmt in TABLE_COLUMNS)
+        links = " ".join(f'<a href="#sheet-{escape(key)}">{escape(key.split("-", 1)[1])}</a>'
+                         for key in record["keys"].split(";") if key in sheet_paths)
+        css = escape(str(record["disposition"]))
+        rows.append(f'<tr class="{css}">{cells}<td>{links}</td></tr>')
+    body = "\n".join(rows)
+    return (f'<table class="sortable" id="candidate-table">\n<thead><tr>{head}<th>sheet</th>'
+            f"</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>")

@@ -1,0 +1,302 @@
+"""One-page PNG vetting sheet per signal."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from transitflow.lightcurve import LightCurve
+from transitflow.signals import Signal
+
+PAGE_INCHES = (11.0, 8.5)
+LEFT = 0.045  # figure fraction left of the header and the panels
+DPI = 100
+MAX_TRANSIT_PANELS = 8
+MAX_REASON_CHARS = 320  # two lines beside the disposition
+STYLE = {"font.size": 6.5, "axes.titlesize": 7, "axes.labelsize": 6.5, "xtick.labelsize": 6,
+         "ytick.labelsize": 6, "axes.titlepad": 2.5, "xtick.major.pad": 1.5,
+         "ytick.major.pad": 1.5, "axes.labelpad": 1.5, "axes.formatter.useoffset": False}
+POINTS = {"ls": "none", "marker": ".", "ms": 1.2, "color": "0.6"}
+BINNED = {"ls": "none", "marker": "o", "ms": 2.5, "color": "C0"}
+MODEL = {"color": "C3", "lw": 1.0}
+MARK = {"color": "C3", "alpha": 0.35, "lw": 0.6}
+PERIOD_MARK = {"color": "C3", "alpha": 0.8, "lw": 0.8}
+HIGHLIGHT = {"color": "C3", "alpha": 0.08, "lw": 0}
+DISPOSITION_COLORS = {"PC": "tab:green"}
+
+
+def vetting_sheet(lc: LightCurve, detrended: LightCurve, signal: Signal, vetting: dict,
+                  out_png: Path, periodogram=None) -> Path:
+    """Draw the one-page vetting sheet of one signal.
+
+    Parameters
+    ----------
+    lc
+        The raw light curve (any flux units; shown relative to its median).
+    detrended
+        The light curve from :func:`transitflow.detrend.detrend`, relative flux ~1.
+    signal
+        The signal to vet; a single transit (NaN period) is shown around its event.
+    vetting
+        The signal's flat vetting row (``T_metric``, ``T_sigma``, ``T_flag``, ``T_reason``
+        per test, ``secondary_phase``, ``disposition``, ``reasons``).
+    out_png
+        Where to write the PNG.
+    periodogram
+        Object with ``periods`` and ``power`` arrays, or None.
+
+    Returns
+    -------
+    Path
+        ``out_png``. The bytes depend only on the inputs (no timestamp metadata).
+    """
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=PAGE_INCHES, dpi=DPI)
+        _draw(fig, lc, detrended, signal, vetting, periodogram)
+        fig.savefig(out_png, dpi=DPI, metadata={"Software": None})
+    return out_png
+
+
+def _draw(fig: Figure, lc: LightCurve, detrended: LightCurve, signal: Signal, vetting: dict,
+          periodogram) -> None:
+    grid = fig.add_gridspec(4, 8, height_ratios=(1, 1, 1, 0.9), left=LEFT, right=0.99,
+                            top=0.86, bottom=0.035, hspace=0.6, wspace=0.42)
+    raw = lc.good()
+    times = _transit_times(signal, detrended.time)
+    x = _fold(detrended.time, signal.period, signal.epoch)
+    _header(fig, signal, vetting)
+    _time_series(fig.add_subplot(grid[0, :4]), raw.time, _relative(raw.flux), times,
+                 "raw light curve (relative flux)")
+    _time_series(fig.add_subplot(grid[0, 4:]), detrended.time, detrended.flux, times,
+                 "detrended light curve")
+    _periodogram(fig.add_subplot(grid[1, :2]), periodogram, signal)
+    _fold_panel(fig.add_subplot(grid[1, 2:4]), x, detrended.flux, signal, signal.depth,
+                "phase fold" if _periodic(signal) else "single event")
+    _odd_even(fig.add_subplot(grid[1, 4]), fig.add_subplot(grid[1, 5]), x, detrended, signal)
+    _secondary(fig.add_subplot(grid[1, 6:]), detrended, signal, vetting)
+    for column, (values, title) in enumerate(((detrended.centroid_col, "centroid column [px]"),
+                                              (detrended.centroid_row, "centroid row [px]"),
+                                              (detrended.background, "background"))):
+        _in_out_panel(fig.add_subplot(grid[2, 2 * column:2 * column + 2]), x, values, signal,
+                      title)
+    _vetting_table(fig.add_subplot(grid[2, 6:]), vetting)
+    _per_transit(fig, grid, detrended, signal, times)
+
+
+def _has_period(period: float) -> bool:
+    return math.isfinite(period) and period > 0
+
+
+def _periodic(signal: Signal) -> bool:
+    return _has_period(signal.period)
+
+
+def _half_window(signal: Signal) -> float:
+    """Half-width (days) of the windows drawn around an event."""
+    half = 2.5 * signal.duration if math.isfinite(signal.duration) and signal.duration > 0 else 0.25
+    return min(half, 0.5 * signal.period) if _periodic(signal) else half
+
+
+def _fold(time: np.ndarray, period: float, t0: float) -> np.ndarray:
+    """Days from the nearest event at ``t0 + n period``; from ``t0`` when period is NaN."""
+    if not _has_period(period):
+        return time - t0
+    return np.mod(time - t0 + 0.5 * period, period) - 0.5 * period
+
+
+def _transit_times(signal: Signal, time: np.ndarray) -> np.ndarray:
+    """The signal's transit times, or its ephemeris over the data."""
+    if signal.transit_times:
+        return np.asarray(signal.transit_times, dtype=float)
+    if not (_periodic(signal) and len(time)):
+        return np.array([signal.epoch])
+    first = math.ceil((time.min() - signal.epoch) / signal.period)
+    last = math.floor((time.max() - signal.epoch) / signal.period)
+    return signal.epoch + signal.period * np.arange(first, last + 1)
+
+
+def _relative(flux: np.ndarray) -> np.ndarray:
+    finite = flux[np.isfinite(flux)]
+    median = np.median(finite) if len(finite) else 0.0
+    return flux / median if median else flux
+
+
+def _trapezoid(x: np.ndarray, depth: float, duration: float) -> np.ndarray:
+    """A trapezoid transit of total ``duration`` with ingress and egress of 15% each."""
+    ramp = np.clip((0.5 * duration - np.abs(x)) / (0.15 * duration), 0.0, 1.0)
+    return 1.0 - depth * ramp
+
+
+def _binned(x: np.ndarray, y: np.ndarray, half: float,
+            n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bin centres and mean values of the finite ``y`` in ``n_bins`` over ``[-half, half]``."""
+    edges = np.linspace(-half, half, n_bins + 1)
+    index = np.digitize(x, edges) - 1
+    ok = (index >= 0) & (index < n_bins) & np.isfinite(y)
+    counts = np.bincount(index[ok], minlength=n_bins)
+    sums = np.bincount(index[ok], weights=y[ok], minlength=n_bins)
+    keep = counts > 0
+    return 0.5 * (edges[:-1] + edges[1:])[keep], sums[keep] / counts[keep]
+
+
+def _n_bins(signal: Signal, half: float) -> int:
+    per_duration = 2 * half / signal.duration * 6 if signal.duration > 0 else 40
+    return int(np.clip(per_duration, 10, 60))
+
+
+def _note(ax: Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _fmt(value, spec: str) -> str:
+    """``value`` formatted with ``spec``, or "n/a" when missing or not finite."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    return format(number, spec) if math.isfinite(number) else "n/a"
+
+
+def _header(fig: Figure, signal: Signal, row: dict) -> None:
+    """Who the signal is, its numbers, and the disposition with its reasons, above the grid."""
+    disposition = str(row.get("disposition", "") or "?")
+    fig.text(LEFT, 0.985, f"TIC {signal.tic}   sector {signal.sector}   signal {signal.index}   "
+             f"({signal.kind}, {signal.method})", fontsize=11, weight="bold", va="top")
+    numbers = (f"P = {_fmt(signal.period, '.6f')} d    T0 = {_fmt(signal.epoch, '.5f')} BTJD    "
+               f"depth = {_fmt(signal.depth * 1e6, '.0f')} ± {_fmt(signal.depth_err * 1e6, '.0f')}"
+               f" ppm    duration = {_fmt(signal.duration * 24, '.2f')} h\n"
+               f"SNR = {_fmt(signal.snr, '.1f')}    SDE = {_fmt(signal.sde, '.1f')}    "
+               f"transits = {signal.n_transits}    Rp = {_fmt(signal.radius_earth, '.2f')} R_earth")
+    fig.text(LEFT, 0.958, numbers, fontsize=8, va="top", family="monospace")
+    fig.text(LEFT, 0.918, disposition, fontsize=13, weight="bold", va="top",
+             color=DISPOSITION_COLORS.get(disposition, "tab:red"))
+    reasons = textwrap.shorten(str(row.get("reasons", "") or ""), MAX_REASON_CHARS,
+                               placeholder=" ...")
+    fig.text(LEFT + 0.09, 0.914, reasons, fontsize=7.5, va="top", wrap=True)
+
+
+def _vetting_table(ax: Axes, row: dict) -> None:
+    ax.axis("off")
+    tests = [name[:-len("_flag")] for name in row if name.endswith("_flag")]
+    lines = [f"{'test':<12}{'metric':>9}{'sigma':>7}  flag"]
+    lines += [f"{test:<12}{_fmt(row.get(f'{test}_metric'), '.3g'):>9}"
+              f"{_fmt(row.get(f'{test}_sigma'), '.1f'):>7}  "
+              f"{'FLAG' if _flagged(row[f'{test}_flag']) else ''}" for test in tests]
+    ax.text(0, 1, "\n".join(lines), family="monospace", fontsize=6.5, va="top")
+    ax.set_title("vetting tests", loc="left")
+
+
+def _flagged(value) -> bool:
+    """True for a true flag; False for false, missing (None, NaN) or unknown values."""
+    return isinstance(value, (bool, np.bool_)) and bool(value)
+
+
+def _time_series(ax: Axes, time: np.ndarray, flux: np.ndarray, transit_times: np.ndarray,
+                 title: str) -> None:
+    ax.plot(time, flux, **POINTS)
+    ax.vlines(transit_times, 0, 1, transform=ax.get_xaxis_transform(), **MARK)
+    ax.set_title(title, loc="left")
+    ax.set_xlabel("time [BTJD]")
+
+
+def _periodogram(ax: Axes, periodogram, signal: Signal) -> None:
+    if periodogram is None or not len(periodogram.periods):
+        _note(ax, "no periodogram")
+        return
+    ax.plot(periodogram.periods, periodogram.power, color="k", lw=0.6)
+    if np.all(np.asarray(periodogram.periods) > 0):
+        ax.set_xscale("log")
+    if _periodic(signal):
+        ax.axvline(signal.period, **PERIOD_MARK)
+        for harmonic in (0.5, 2.0):
+            ax.axvline(signal.period * harmonic, ls=":", **PERIOD_MARK)
+    ax.set_title("periodogram", loc="left")
+    ax.set_xlabel("period [d]")
+
+
+def _fold_panel(ax: Axes, x: np.ndarray, flux: np.ndarray, signal: Signal, model_depth: float,
+                title: str) -> None:
+    """Points within the event window, their bins, a trapezoid model and the measured depth."""
+    half = _half_window(signal)
+    near = np.abs(x) < half
+    ax.plot(24 * x[near], flux[near], **POINTS)
+    centres, means = _binned(x[near], flux[near], half, _n_bins(signal, half))
+    ax.plot(24 * centres, means, **BINNED)
+    if math.isfinite(model_depth) and signal.duration > 0:
+        grid = np.linspace(-half, half, 301)
+        ax.plot(24 * grid, _trapezoid(grid, model_depth, signal.duration), **MODEL)
+    inside = flux[np.abs(x) < 0.25 * signal.duration]
+    depth = _fmt((1 - np.median(inside)) * 1e6, ".0f") if len(inside) else "n/a"
+    ax.set_title(f"{title}: {depth} ppm", loc="left")
+    _event_axis(ax, half)
+
+
+def _event_axis(ax: Axes, half: float) -> None:
+    """The x axis of an event window: hours from mid-event, few ticks."""
+    ax.set_xlim(-24 * half, 24 * half)
+    ax.set_xlabel("hours from mid-event")
+    ax.locator_params(nbins=4)
+
+
+def _odd_even(odd_ax: Axes, even_ax: Axes, x: np.ndarray, lc: LightCurve, signal: Signal) -> None:
+    if not _periodic(signal):
+        for ax in (odd_ax, even_ax):
+            _note(ax, "single transit:\nno odd/even")
+        return
+    cycle = np.round((lc.time - signal.epoch) / signal.period).astype(int)
+    odd = cycle % 2 == 1
+    even_ax.sharey(odd_ax)
+    _fold_panel(odd_ax, x[odd], lc.flux[odd], signal, signal.depth, "odd")
+    _fold_panel(even_ax, x[~odd], lc.flux[~odd], signal, signal.depth, "even")
+
+
+def _secondary(ax: Axes, lc: LightCurve, signal: Signal, row: dict) -> None:
+    if not _periodic(signal):
+        _note(ax, "single transit:\nno secondary window")
+        return
+    phase = _row_number(row, "secondary_phase", 0.5)
+    x = _fold(lc.time, signal.period, signal.epoch + phase * signal.period)
+    _fold_panel(ax, x, lc.flux, signal, _row_number(row, "secondary_depth", math.nan),
+                f"secondary at phase {phase:.3f}")
+
+
+def _row_number(row: dict, name: str, default: float) -> float:
+    value = row.get(name)
+    return float(value) if value is not None and math.isfinite(float(value)) else default
+
+
+def _in_out_panel(ax: Axes, x: np.ndarray, values: np.ndarray, signal: Signal, title: str) -> None:
+    """A per-cadence quantity around the events, with its in- minus out-of-transit mean."""
+    half = _half_window(signal)
+    near = (np.abs(x) < half) & np.isfinite(values)
+    if not near.any():
+        _note(ax, f"{title}:\nno data")
+        return
+    inside = np.abs(x[near]) < 0.5 * signal.duration
+    outside = values[near][~inside]
+    offset = values[near] - (np.median(outside) if len(outside) else 0.0)
+    ax.plot(24 * x[near], offset, **POINTS)
+    centres, means = _binned(x[near], offset, half, _n_bins(signal, half))
+    ax.plot(24 * centres, means, **BINNED)
+    ax.axvspan(-12 * signal.duration, 12 * signal.duration, **HIGHLIGHT)
+    shift = np.mean(offset[inside]) if inside.any() and len(outside) else math.nan
+    ax.set_title(f"{title}: in - out = {_fmt(shift, '.2e')}", loc="left")
+    _event_axis(ax, half)
+
+
+def _per_transit(fig: Figure, grid, lc: LightCurve, signal: Signal, times: np.ndarray) -> None:
+    depths = signal.transit_depths if len(signal.transit_depths) == len(times) else ()
+    for column, t in enumerate(times[:MAX_TRANSIT_PANELS]):
+        ax = fig.add_subplot(grid[3, column])
+        depth = depths[column] if depths else signal.depth
+        _fold_panel(ax, lc.time - t, lc.flux, signal, depth, f"{t:.2f}")

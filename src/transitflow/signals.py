@@ -1,0 +1,82 @@
+"""Typed results passed from the search to vetting and the candidate tables."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from transitflow.lightcurve import lightcurve_key
+
+R_SUN_IN_R_EARTH = 109.076
+R_JUP_IN_R_EARTH = 11.209
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One transit-like signal found in one light curve.
+
+    Times are BTJD days, ``duration`` in days, ``depth`` a fraction of the flux.
+    A single transit has ``kind == "single"`` and a NaN period and SDE.
+    """
+
+    tic: int
+    sector: int
+    index: int  # 0 for the strongest signal of a light curve, 1 for the next, ...
+    kind: str  # "periodic" or "single"
+    method: str  # "bls", "tls" or "single_event"
+    period: float
+    epoch: float
+    duration: float
+    depth: float
+    depth_err: float
+    snr: float
+    sde: float
+    n_transits: int  # transits with data
+    transit_times: tuple[float, ...] = ()
+    transit_depths: tuple[float, ...] = ()
+    radius_earth: float = float("nan")  # planet radius from the stellar radius, NaN if unknown
+
+    @property
+    def lightcurve_key(self) -> str:
+        """The key of the light curve the signal was found in."""
+        return lightcurve_key(self.tic, self.sector)
+
+    @property
+    def key(self) -> str:
+        return f"{self.lightcurve_key}-{self.index}"
+
+    def to_row(self) -> dict:
+        row = asdict(self)
+        row["transit_times"] = list(self.transit_times)
+        row["transit_depths"] = list(self.transit_depths)
+        return row
+
+    @classmethod
+    def from_row(cls, row: dict) -> Signal:
+        names = cls.__dataclass_fields__
+        values = {name: row[name] for name in names if name in row}
+        values["transit_times"] = tuple(float(t) for t in values.get("transit_times", ()))
+        values["transit_depths"] = tuple(float(d) for d in values.get("transit_depths", ()))
+        return cls(**values)
+
+
+def planet_radius_earth(depth: float, stellar_radius: float, contamination: float) -> float:
+    """R_p = R_* sqrt(depth (1 + c)), c the contamination ratio; NaN when unknown."""
+    c = 0.0 if not np.isfinite(contamination) else contamination
+    if not (np.isfinite(stellar_radius) and np.isfinite(depth)) or depth <= 0:
+        return float("nan")
+    return stellar_radius * math.sqrt(depth * (1.0 + c)) * R_SUN_IN_R_EARTH
+
+
+@dataclass(frozen=True)
+class VetResult:
+    """One vetting test on one signal: a metric, its significance, a flag and why."""
+
+    test: str
+    metric: float
+    significance: float  # in sigma, NaN where the test has none
+    flag: bool  # True when the test argues against a planet on the target
+    reason: str  # one line a person can read, e.g. "odd/even depths differ by 5.2 sigma"
+    extra: dict = field(default_factory=dict)  # further named numbers, e.g. secondary phase

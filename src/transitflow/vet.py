@@ -1,0 +1,907 @@
+"""DAVE-style vetting of transit signals (Kostov et al. 2019; Kepler Robovetter; SPOC DV).
+
+Every test has one interface, ``test(lc, detrended, signal, config) -> VetResult``, and is
+registered by name in :data:`REGISTRY`; :data:`SPECS` holds the disposition its failure
+argues for and the names of its extra numbers. ``lc`` is the raw light curve (quality
+flags, centroids, background), ``detrended`` its :func:`transitflow.detrend.detrend`
+output. A test that cannot run says why, with a NaN metric and no flag.
+
+=============  ===========  =============================================================
+test           failure      metric
+=============  ===========  =============================================================
+odd_even       EB           |odd - even| depth over the mean depth (fold at twice P)
+secondary      EB           box depth of the strongest event away from the primary
+centroid       BEB          in-transit centroid shift, pixels
+background     SYSTEMATIC   in-transit background excess over the flux deficit
+shape          EB           trapezoid ingress over total duration (0.5: V-shaped)
+harmonics      SYSTEMATIC   variance a sinusoid (P or P/2) explains over the transit's
+systematics    SYSTEMATIC   fraction of events at momentum dumps, gaps or data edges
+radius         EB           planet radius, Earth radii
+snr            LOW_SNR      transit SNR, red noise included
+=============  ===========  =============================================================
+
+The vetting table has one flat row per signal (:func:`vetting_row`): the columns of
+``Signal.to_row()``; for each test ``T`` ``T_metric``, ``T_sigma`` (significance in sigma,
+NaN where none), ``T_flag`` (bool; True argues against a planet on the target) and
+``T_reason`` (one line); each extra number as ``T_<name>``, a name already starting with
+``T_`` kept as is; then ``disposition`` (PC, EB, BEB, SYSTEMATIC or LOW_SNR) and
+``reasons`` (``"test: reason"`` of every failed test, joined by ``"; "``). Extra columns:
+
+- odd_even_odd_depth, odd_even_even_depth, odd_even_odd_depth_err,
+  odd_even_even_depth_err: fractions; odd transits are cycles +-1, +-3, ... from the epoch
+- secondary_phase (0-1, primary at 0), secondary_depth (box-mean fraction),
+  secondary_sigma_pri, _sigma_sec, _sigma_ter, _sigma_pos (modshift significances over
+  white noise), secondary_fred (red-noise ratio), secondary_fa1, secondary_fa2
+  (false-alarm thresholds, sigma), secondary_albedo (geometric albedo the secondary
+  implies if it were the planet's occultation)
+- centroid_dcol, centroid_drow (in-transit shift, pixels), centroid_offset_px,
+  centroid_offset_arcsec (implied source distance from the out-of-transit centroid)
+- background_excess (flux units), background_correlation (flux against background near
+  transits)
+- shape_depth (fraction), shape_total, shape_ingress (days), shape_duration_ratio (total
+  over the longest central transit of this star; NaN without R* and M* or logg)
+- harmonics_period (days), harmonics_amplitude (fraction)
+- systematics_events, systematics_dumps, systematics_gaps, systematics_edges (counts)
+- snr_white (SNR without red noise), snr_beta (red-noise factor), snr_transits (events
+  with data), snr_search (the search's SNR)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import least_squares
+from scipy.special import erfcinv
+
+from transitflow.detrend import detrend
+from transitflow.lightcurve import MOMENTUM_DUMP_BIT, LightCurve
+from transitflow.search import DETREND_WINDOW_FACTOR, stellar_density
+from transitflow.signals import Signal, VetResult
+from transitflow.options import options_from_dict
+
+#: TESS pixel scale, arcsec per pixel.
+TESS_PIXEL_ARCSEC = 21.0
+#: Robust standard deviation from the median absolute deviation.
+MAD_TO_STD = 1.4826
+#: a/R* on a 1-day orbit around a star of solar density: (G M_sun d^2 / 4 pi^2 R_sun^3)^(1/3).
+A_OVER_R_1DAY_SUN = 4.2066
+#: Modshift phase bins per transit duration (Coughlin's modshift, exovetter).
+MODSHIFT_BINS_PER_DURATION = 10
+#: Modshift exclusions, in durations around the primary and secondary: for the secondary,
+#: tertiary and Fred; for the positive event; for the cadences giving the white noise
+#: (modshift-v4.cpp widthfac 4, 6 and 2 half-durations; Fred excludes two durations here
+#: because our boxes have flanks).
+EVENT_GAP = 2.0
+POSITIVE_GAP = 3.0
+NOISE_GAP = 1.0
+#: Local baseline of in-/out-of-transit contrasts, durations from mid-transit.
+BASELINE_DURATIONS = (1.0, 2.0)
+#: Trapezoid fit: half-width of the window and bins per duration; exposure sub-samples.
+SHAPE_WINDOW = 2.0
+SHAPE_BINS_PER_DURATION = 20
+SHAPE_SUBSAMPLES = 5
+#: Disposition precedence: the first one a failed test argues for wins; PC when none.
+DISPOSITIONS = ("LOW_SNR", "SYSTEMATIC", "BEB", "EB")
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class VetConfig:
+    """Thresholds of the vetting tests.
+
+    Defaults are the published DAVE / Robovetter values where those pipelines have the
+    threshold; the comment on each says where it comes from, or that it is ours.
+    """
+
+    # Detrending window, days, when vet_signal detrends: the larger of this and 3x the
+    # duration (detrend.py; search.DETREND_WINDOW_FACTOR).
+    detrend_window: float = 1.0
+    # Modshift false-alarm trials, FA1 = sqrt(2) erfcinv(T / (P n)): Coughlin's
+    # modshift-v4.cpp "assume 20,000 KOIs", as DAVE. FA1 is the odd/even threshold (DAVE
+    # RoboVet ODD_EVEN_DIFF) and the secondary's.
+    false_alarm_trials: int = 20000
+    # Odd/even depths from this central fraction of the duration (ours: the flat bottom
+    # of most transits; exovetter's OddEven dur_frac spans twice its value, see tests).
+    odd_even_duration_frac: float = 0.5
+    # Secondary flagged when sigma_sec / Fred - FA1 exceeds this (DAVE RoboVet.sig_sec: 0;
+    # Robovetter DR25 MOD_VAL4_DV_THRESH: 1).
+    secondary_margin: float = 0.0
+    # A secondary is a planetary occultation, not a stellar eclipse, with an albedo below
+    # max_albedo, a planet below max_occultation_radius (Earth radii) and a depth below
+    # max_occultation_depth_ratio of the primary's (Robovetter DR25 PLANET_OCCULT).
+    max_albedo: float = 1.0
+    max_occultation_radius: float = 30.0
+    max_occultation_depth_ratio: float = 0.1
+    # Centroid shift significance, sigma: DAVE minProbDiffImgCentroidForFail = 0.99,
+    # chi-square (2 dof) 9.21, square root 3.03.
+    centroid_sigma: float = 3.03
+    # Implied source distance, pixels, that puts the source off target (ours: one pixel,
+    # what flux-weighted centroids of a TESS aperture resolve).
+    centroid_min_offset: float = 1.0
+    # Background excess significance, sigma (ours, as the centroid's), and the least
+    # fraction of the flux deficit it must explain (ours: half).
+    background_sigma: float = 3.0
+    background_min_fraction: float = 0.5
+    # Trapezoid ingress / total duration above which the event is V-shaped (ours: the
+    # ratio reaches 0.5 when grazing, Robovetter DR25 SHAPE_THRESH b + Rp/R* > 1.04;
+    # 0.45 leaves room for fit noise).
+    max_vshape: float = 0.45
+    # Duration over the longest central transit of this star (ours: an orbit with
+    # e <= 0.6 lengthens a transit at most (1 + e) / sqrt(1 - e^2) = 2 times).
+    max_duration_ratio: float = 2.0
+    # Sinusoid over transit variance explained; above 1 the sinusoid fits better.
+    max_harmonic_ratio: float = 1.0
+    # Flagged above this fraction of suspect events (Robovetter DR25 TRANS_GAPPED: half);
+    # a gap is longer than gap_days, days (ours); an event with under min_coverage of
+    # its cadences is gapped (ours); cadences within dump_window days of a momentum dump
+    # are distrusted (ours: a couple of hours around each dump).
+    max_systematic_fraction: float = 0.5
+    gap_days: float = 0.5
+    min_coverage: float = 0.5
+    dump_window: float = 0.1
+    # Largest planet radius, Earth radii (Robovetter DR25 planet-occultation limit).
+    max_radius: float = 30.0
+    # Smallest SNR (Kepler TPS and TESS SPOC threshold 7.1; DAVE uses 10) and number of
+    # transits with data (1: single transits allowed, and noted).
+    min_snr: float = 7.1
+    min_transits: int = 1
+
+    @classmethod
+    def from_dict(cls, options: Mapping) -> VetConfig:
+        """The options from a config section; an unknown key is an error naming it."""
+        return options_from_dict(cls, options, "vet")
+
+
+VetTest = Callable[[LightCurve, LightCurve, Signal, VetConfig], VetResult]
+
+
+@dataclass(frozen=True)
+class VetSpec:
+    """What a failure of a registered test argues for, and the extra numbers it reports."""
+
+    argues: str
+    extras: tuple[str, ...] = ()
+
+
+#: Every vetting test by name, in the order they run.
+REGISTRY: dict[str, VetTest] = {}
+#: Each registered test's disposition and extra numbers (the table's extra columns).
+SPECS: dict[str, VetSpec] = {}
+
+
+def register(name: str, argues: str, extras: tuple[str, ...] = ()) -> Callable[[VetTest], VetTest]:
+    """Decorator adding a test to :data:`REGISTRY` as ``name``.
+
+    ``argues`` is the disposition its failure argues for, ``extras`` the names of the
+    extra numbers its results carry.
+    """
+    if argues not in DISPOSITIONS:
+        raise ValueError(f"vetting test {name!r}: unknown disposition {argues!r}")
+
+    def add(test: VetTest) -> VetTest:
+        REGISTRY[name] = test
+        SPECS[name] = VetSpec(argues, extras)
+        return test
+
+    return add
+
+
+def vet_signal(lc: LightCurve, signal: Signal, config: VetConfig = VetConfig(),
+               detrended: LightCurve | None = None) -> list[VetResult]:
+    """Run every registered test on one signal.
+
+    Parameters
+    ----------
+    lc
+        The raw light curve the signal was found in.
+    signal
+        The signal to vet.
+    config
+        Thresholds.
+    detrended
+        ``detrend(lc)`` as the search made it; when None, detrended here with a window of
+        ``max(config.detrend_window, 3 * signal.duration)`` days.
+
+    Returns
+    -------
+    list of VetResult
+        One per registered test, in registry order.
+    """
+    if detrended is None:
+        window = max(config.detrend_window, DETREND_WINDOW_FACTOR * signal.duration)
+        detrended = detrend(lc, window)
+    return [test(lc, detrended, signal, config) for test in REGISTRY.values()]
+
+
+def disposition(signal: Signal, results: Iterable[VetResult],
+                config: VetConfig) -> tuple[str, list[str]]:
+    """The disposition and ``"test: reason"`` of every failed test.
+
+    LOW_SNR wins over SYSTEMATIC, SYSTEMATIC over BEB (a centroid failure), BEB over EB;
+    PC when no test fails. ``config`` keeps the interface uniform: the thresholds act
+    inside the tests, which made ``results`` with it.
+    """
+    failed = [r for r in results if r.flag]
+    unknown = sorted({r.test for r in failed} - SPECS.keys())
+    if unknown:
+        raise ValueError(f"{signal.key}: no disposition for unregistered tests {unknown}")
+    argued = {SPECS[r.test].argues for r in failed}
+    label = next((d for d in DISPOSITIONS if d in argued), "PC")
+    return label, [f"{r.test}: {r.reason}" for r in failed]
+
+
+def vetting_row(signal: Signal, results: list[VetResult], disposition: str,
+                reasons: list[str]) -> dict:
+    """One flat vetting-table row; the columns are listed in the module docstring.
+
+    A registered test's extra numbers missing from its result (a skipped test) are NaN,
+    so every row of the same tests has the same columns.
+    """
+    row = signal.to_row()
+    for r in results:
+        missing = dict.fromkeys(SPECS[r.test].extras if r.test in SPECS else (), NAN)
+        values = {"metric": r.metric, "sigma": r.significance, "flag": bool(r.flag),
+                  "reason": r.reason, **missing, **r.extra}
+        for name, value in values.items():
+            column = name if name.startswith(f"{r.test}_") else f"{r.test}_{name}"
+            if column in row:
+                raise ValueError(f"{signal.key}: vetting column {column!r} appears twice")
+            row[column] = value
+    row["disposition"] = disposition
+    row["reasons"] = "; ".join(reasons)
+    return row
+
+
+# --- shared measurements ------------------------------------------------------------
+
+
+def _periodic(signal: Signal) -> bool:
+    return math.isfinite(signal.period) and signal.period > 0
+
+
+def _offset(time: np.ndarray, signal: Signal) -> np.ndarray:
+    """Days from the nearest transit mid-time."""
+    if not _periodic(signal):
+        return time - signal.epoch
+    half = 0.5 * signal.period
+    return (time - signal.epoch + half) % signal.period - half
+
+
+def _cycle(time: np.ndarray, signal: Signal) -> np.ndarray:
+    """Number of the nearest transit, 0 at the epoch."""
+    if not _periodic(signal):
+        return np.zeros(len(time), dtype=np.int64)
+    return np.round((time - signal.epoch) / signal.period).astype(np.int64)
+
+
+def _in_transit(time: np.ndarray, signal: Signal, frac: float = 1.0) -> np.ndarray:
+    """Cadences within the central ``frac`` of the duration."""
+    return np.abs(_offset(time, signal)) < 0.5 * frac * signal.duration
+
+
+def _scatter(values: np.ndarray) -> float:
+    """Robust standard deviation (1.4826 MAD)."""
+    return float(MAD_TO_STD * np.median(np.abs(values - np.median(values))))
+
+
+def _relative(lc: LightCurve) -> np.ndarray:
+    """Flux minus its median: about 0 out of transit, negative in transit."""
+    flux = lc.flux.astype(np.float64)
+    return flux - np.median(flux)
+
+
+def _false_alarm(signal: Signal, trials: float) -> float:
+    """Modshift false-alarm threshold, sigma: sqrt(2) erfcinv(T / (P trials))."""
+    return float(math.sqrt(2.0) * erfcinv(signal.duration / (signal.period * trials)))
+
+
+def _skip(test: str, reason: str) -> VetResult:
+    return VetResult(test, NAN, NAN, False, reason)
+
+
+def _ppm(depth: float) -> str:
+    return f"{depth * 1e6:.0f} ppm"
+
+
+@dataclass(frozen=True)
+class _Estimate:
+    """A measured value and its one-sigma error."""
+
+    value: float
+    err: float
+
+    @property
+    def sigma(self) -> float:
+        return self.value / self.err if self.err > 0 else NAN
+
+
+@dataclass(frozen=True)
+class _Noise:
+    """White noise per cadence and red-noise factor of detrended flux away from transits."""
+
+    sigma: float
+    beta: float
+
+
+def _noise(detrended: LightCurve, signal: Signal) -> _Noise:
+    """Noise of the detrended flux farther than a duration from transits.
+
+    ``sigma`` is its robust scatter; ``beta`` (Pont et al. 2006), at least 1, the robust
+    scatter of duration-long bin means over their white-noise expectation.
+    """
+    flux = _relative(detrended)
+    far = np.abs(_offset(detrended.time, signal)) >= NOISE_GAP * signal.duration
+    if far.sum() < 2:
+        return _Noise(NAN, 1.0)
+    time, flux = detrended.time[far], flux[far]
+    sigma = _scatter(flux)
+    bins = np.floor((time - time[0]) / signal.duration).astype(np.int64)
+    counts, sums = np.bincount(bins), np.bincount(bins, flux)
+    full = counts >= 0.5 * counts.max()
+    if full.sum() < 5 or sigma <= 0:
+        return _Noise(sigma, 1.0)
+    z = sums[full] / np.sqrt(counts[full]) / sigma
+    return _Noise(sigma, max(1.0, _scatter(z)))
+
+
+def _depth(detrended: LightCurve, signal: Signal, noise: _Noise, select: np.ndarray,
+           frac: float = 1.0) -> _Estimate:
+    """Mean depth of the selected cadences in the central ``frac`` of the duration.
+
+    The error is the white noise over the square root of the number of cadences, times
+    the red-noise factor; NaN without cadences.
+    """
+    inside = select & _in_transit(detrended.time, signal, frac)
+    n = int(inside.sum())
+    if n == 0:
+        return _Estimate(NAN, NAN)
+    return _Estimate(float(-_relative(detrended)[inside].mean()),
+                     noise.sigma * noise.beta / math.sqrt(n))
+
+
+def _contrast(time: np.ndarray, values: np.ndarray, signal: Signal) -> _Estimate:
+    """In-transit minus local out-of-transit mean of a time series, over transits.
+
+    Per transit, the mean in transit minus the mean 1-2 durations from mid-transit (both
+    sides, so slow drifts cancel), with the point-to-point scatter as per-cadence noise;
+    averaged with inverse-variance weights. With three or more transits the error grows
+    by the square root of the reduced chi-square of the per-transit values, if above 1.
+    A noiseless series has error 0 (and a NaN significance).
+    """
+    offset = np.abs(_offset(time, signal)) / signal.duration
+    cycle = _cycle(time, signal)
+    cycle = cycle - cycle.min()
+
+    def per_transit(window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        counts = np.bincount(cycle[window], minlength=cycle.max() + 1)
+        return counts, np.bincount(cycle[window], values[window], minlength=len(counts))
+
+    n_in, s_in = per_transit(offset < 0.5)
+    n_out, s_out = per_transit((offset >= BASELINE_DURATIONS[0])
+                               & (offset < BASELINE_DURATIONS[1]))
+    both = (n_in > 0) & (n_out > 0)
+    if not both.any():
+        return _Estimate(NAN, NAN)
+    diffs = s_in[both] / n_in[both] - s_out[both] / n_out[both]
+    noise = _scatter(np.diff(values)) / math.sqrt(2.0)
+    if noise == 0:
+        return _Estimate(float(diffs.mean()), 0.0)
+    weights = 1.0 / (noise ** 2 * (1.0 / n_in[both] + 1.0 / n_out[both]))
+    mean = float(np.sum(weights * diffs) / np.sum(weights))
+    err = 1.0 / math.sqrt(float(np.sum(weights)))
+    if both.sum() >= 3:
+        chi2 = float(np.sum(weights * (diffs - mean) ** 2)) / (both.sum() - 1)
+        err *= math.sqrt(max(1.0, chi2))
+    return _Estimate(mean, err)
+
+
+def _a_over_rstar(signal: Signal, lc: LightCurve) -> float:
+    """a/R*: from the stellar density when known, else from the duration (central transit)."""
+    density = stellar_density(lc.meta)
+    if math.isfinite(density):
+        return A_OVER_R_1DAY_SUN * density ** (1 / 3) * signal.period ** (2 / 3)
+    return signal.period / (math.pi * signal.duration)
+
+
+# --- odd/even -----------------------------------------------------------------------
+
+
+@register("odd_even", argues="EB",
+          extras=("odd_depth", "even_depth", "odd_depth_err", "even_depth_err"))
+def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
+             config: VetConfig) -> VetResult:
+    """Odd against even transit depths: the light curve folded at twice the period.
+
+    An eclipsing binary found at half its period shows its primary and secondary eclipses
+    as odd and even transits (DAVE re-vets such signals at twice the period). Each depth
+    is the mean detrended flux over the central ``odd_even_duration_frac`` of the
+    duration, with white-noise errors times the red-noise factor. Flagged when the
+    difference exceeds the modshift false-alarm threshold FA1 (DAVE RoboVet
+    ODD_EVEN_DIFF); the reason notes a parity without a transit (period twice as long).
+    """
+    if not _periodic(signal):
+        return _skip("odd_even", "single transit: no odd/even comparison")
+    noise = _noise(detrended, signal)
+    odd = _cycle(detrended.time, signal) % 2 == 1
+    frac = config.odd_even_duration_frac
+    d_odd, d_even = (_depth(detrended, signal, noise, sel, frac) for sel in (odd, ~odd))
+    if not (math.isfinite(d_odd.value) and math.isfinite(d_even.value)):
+        return _skip("odd_even", "no odd or no even transit with data")
+    diff = abs(d_odd.value - d_even.value)
+    sigma = _Estimate(diff, math.hypot(d_odd.err, d_even.err)).sigma
+    threshold = _false_alarm(signal, config.false_alarm_trials)
+    reason = (f"odd {_ppm(d_odd.value)} vs even {_ppm(d_even.value)}: {sigma:.1f} sigma "
+              f"(FA1 {threshold:.1f})")
+    if min(d_odd.sigma, d_even.sigma) < threshold < max(d_odd.sigma, d_even.sigma):
+        reason += "; one parity has no significant transit: the period may be twice as long"
+    mean = 0.5 * (d_odd.value + d_even.value)
+    extra = {"odd_depth": d_odd.value, "even_depth": d_even.value,
+             "odd_depth_err": d_odd.err, "even_depth_err": d_even.err}
+    return VetResult("odd_even", diff / abs(mean) if mean else NAN, sigma, sigma > threshold,
+                     reason, extra)
+
+
+# --- secondary (modshift) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModShift:
+    """Modshift events of a phase-folded light curve (Coughlin et al. 2014, 2016).
+
+    Phases run 0-1 with the primary at 0 (NaN for an event with no room left), depths are
+    box means (fractions), significances are over white noise (0 for a missing event);
+    ``fred`` is the red-noise ratio, the scatter of the significance curve away from
+    the primary and secondary; ``fa1`` and ``fa2`` the false-alarm thresholds.
+    """
+
+    phase_pri: float
+    phase_sec: float
+    phase_ter: float
+    phase_pos: float
+    depth_pri: float
+    depth_sec: float
+    sigma_pri: float
+    sigma_sec: float
+    sigma_ter: float
+    sigma_pos: float
+    fred: float
+    fa1: float
+    fa2: float
+
+
+def modshift(detrended: LightCurve, signal: Signal, trials: float = 20000) -> ModShift:
+    """Box-convolve the folded light curve and locate the modshift events.
+
+    At each phase (bins of a tenth of the duration) the depth is the mean flux of a
+    one-duration box below that of half-duration flanks on both sides, so variability
+    slower than the transit (ellipsoidal, reflection) cancels. The primary is the deepest
+    box within two durations of phase 0; the secondary the deepest farther than two
+    durations from it; the tertiary the deepest farther than two from both; the positive
+    event the highest farther than three (as modshift-v4.cpp).
+    """
+    n_bins = max(math.ceil(MODSHIFT_BINS_PER_DURATION * signal.period / signal.duration),
+                 4 * MODSHIFT_BINS_PER_DURATION)
+    flux = _relative(detrended)
+    phase = ((detrended.time - signal.epoch) / signal.period) % 1.0
+    index = np.minimum((phase * n_bins).astype(np.int64), n_bins - 1)
+    counts = np.bincount(index, minlength=n_bins).astype(np.float64)
+    sums = np.bincount(index, flux, minlength=n_bins)
+    width = max(2, round(n_bins * signal.duration / signal.period))
+    lo, hi, flank = -(width // 2), width - width // 2, width // 2
+    n_box, s_box = _box_sum(counts, lo, hi), _box_sum(sums, lo, hi)
+    n_out = _box_sum(counts, lo - flank, lo) + _box_sum(counts, hi, hi + flank)
+    s_out = _box_sum(sums, lo - flank, lo) + _box_sum(sums, hi, hi + flank)
+    valid = (n_box > 0) & (n_out > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth = np.where(valid, s_out / n_out - s_box / n_box, np.nan)
+        scale = np.sqrt(1.0 / n_box + 1.0 / n_out)
+    centres = np.arange(n_bins) / n_bins
+    gap = signal.duration / signal.period
+
+    def away(*events: int, by: float) -> np.ndarray:
+        keep = valid.copy()
+        for i in events:
+            keep &= np.abs(_phase_distance(centres, centres[i])) >= by * gap
+        return keep
+
+    near_zero = np.abs(_phase_distance(centres, 0.0)) < EVENT_GAP * gap
+    pri = _strongest(depth, valid & near_zero)
+    sec = None if pri is None else _strongest(depth, away(pri, by=EVENT_GAP))
+    events = [i for i in (pri, sec) if i is not None]
+    ter = _strongest(depth, away(*events, by=EVENT_GAP))
+    pos = _strongest(-depth, away(*events, by=POSITIVE_GAP))
+    quiet = np.ones(len(flux), dtype=bool)
+    for i in events:
+        quiet &= np.abs(_phase_distance(phase, centres[i])) >= NOISE_GAP * gap
+    noise = _scatter(flux[quiet] if quiet.sum() > 1 else flux)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        significance = depth / (noise * scale)
+    calm = away(*events, by=EVENT_GAP)
+
+    def at(i: int | None, values: np.ndarray, missing: float) -> float:
+        return missing if i is None else float(values[i])
+
+    return ModShift(
+        phase_pri=at(pri, centres, NAN), phase_sec=at(sec, centres, NAN),
+        phase_ter=at(ter, centres, NAN), phase_pos=at(pos, centres, NAN),
+        depth_pri=at(pri, depth, NAN), depth_sec=at(sec, depth, NAN),
+        sigma_pri=at(pri, significance, 0.0), sigma_sec=at(sec, significance, 0.0),
+        sigma_ter=at(ter, significance, 0.0), sigma_pos=-at(pos, significance, 0.0),
+        fred=float(np.std(significance[calm])) if calm.sum() > 1 else NAN,
+        fa1=_false_alarm(signal, trials), fa2=_false_alarm(signal, 1.0))
+
+
+def _box_sum(values: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Circular sum, for each bin k, over bins k + start ... k + stop - 1."""
+    n = len(values)
+    cumulative = np.concatenate([[0.0], np.cumsum(np.tile(values, 3))])
+    k = np.arange(n) + n
+    return cumulative[k + stop] - cumulative[k + start]
+
+
+def _strongest(values: np.ndarray, allowed: np.ndarray) -> int | None:
+    """Index of the largest allowed value; None when nothing is allowed."""
+    if not allowed.any():
+        return None
+    return int(np.argmax(np.where(allowed, values, -np.inf)))
+
+
+def _phase_distance(phase: np.ndarray, centre: float) -> np.ndarray:
+    """Signed phase difference, wrapped to [-0.5, 0.5)."""
+    return (phase - centre + 0.5) % 1.0 - 0.5
+
+
+@register("secondary", argues="EB",
+          extras=("secondary_phase", "secondary_depth", "sigma_pri", "sigma_sec", "sigma_ter",
+                   "sigma_pos", "fred", "fa1", "fa2", "albedo"))
+def secondary(lc: LightCurve, detrended: LightCurve, signal: Signal,
+              config: VetConfig) -> VetResult:
+    """Modshift secondary-eclipse search at every phase away from the primary.
+
+    Flagged, as DAVE RoboVet.sig_sec and Robovetter DR25 MOD_SEC, when the secondary is
+    significant against red noise (sigma_sec / max(Fred, 1) - FA1 > ``secondary_margin``)
+    and stands FA2 above the tertiary and positive events - unless it can be the planet's
+    occultation (albedo, radius and depth ratio within the Robovetter limits) or equals
+    the primary at phase 0.5 (the period is then half as long).
+    """
+    if not _periodic(signal):
+        return _skip("secondary", "single transit: no phase-folded secondary search")
+    ms = modshift(detrended, signal, config.false_alarm_trials)
+    if not (math.isfinite(ms.phase_pri) and math.isfinite(ms.phase_sec)):
+        return _skip("secondary", "phase coverage too small for a secondary search")
+    albedo = (ms.depth_sec * _a_over_rstar(signal, lc) ** 2 / ms.depth_pri
+              if ms.depth_pri > 0 else NAN)
+    red = ms.sigma_sec / max(ms.fred, 1.0)
+    significant = (red - ms.fa1 > config.secondary_margin
+                   and ms.sigma_sec - ms.sigma_ter > ms.fa2
+                   and ms.sigma_sec - ms.sigma_pos > ms.fa2)
+    found = (f"secondary at phase {ms.phase_sec:.3f}, {_ppm(ms.depth_sec)}, {red:.1f} sigma "
+             f"over red noise (FA1 {ms.fa1:.1f})")
+    flag = False
+    if not significant:
+        reason = f"no significant secondary; strongest {found}"
+    elif _period_is_half(ms, signal):
+        reason = f"{found} equals the primary: the period may be half as long"
+    elif _planet_occultation(ms, signal, albedo, config):
+        reason = f"{found}, a possible planetary occultation (albedo {albedo:.2f})"
+    else:
+        reason, flag = f"{found}: stellar eclipse", True
+    extra = {"secondary_phase": ms.phase_sec, "secondary_depth": ms.depth_sec,
+             "sigma_pri": ms.sigma_pri, "sigma_sec": ms.sigma_sec, "sigma_ter": ms.sigma_ter,
+             "sigma_pos": ms.sigma_pos, "fred": ms.fred, "fa1": ms.fa1, "fa2": ms.fa2,
+             "albedo": albedo}
+    return VetResult("secondary", ms.depth_sec, red, flag, reason, extra)
+
+
+def _period_is_half(ms: ModShift, signal: Signal) -> bool:
+    """Robovetter DR25 PLANET_PERIOD_IS_HALF: at phase 0.5 and as significant as the primary."""
+    at_half = abs(0.5 - ms.phase_sec) * signal.period < 0.25 * signal.duration
+    return at_half and abs(ms.sigma_pri - ms.sigma_sec) < ms.fa2
+
+
+def _planet_occultation(ms: ModShift, signal: Signal, albedo: float, config: VetConfig) -> bool:
+    """Robovetter DR25 PLANET_OCCULT; an unknown planet radius does not rule it out."""
+    small = not signal.radius_earth > config.max_occultation_radius
+    return (0.0 < albedo < config.max_albedo and small
+            and ms.depth_sec < config.max_occultation_depth_ratio * ms.depth_pri)
+
+
+# --- pixel level: centroid and background ------------------------------------------
+
+
+@register("centroid", argues="BEB",
+          extras=("dcol", "drow", "offset_px", "offset_arcsec"))
+def centroid(lc: LightCurve, detrended: LightCurve, signal: Signal,
+             config: VetConfig) -> VetResult:
+    """In-transit minus out-of-transit flux-weighted centroid (as SPOC DV's centroid test).
+
+    A source that dims by the whole observed depth sits ``shift / depth`` pixels from
+    the out-of-transit centroid, the depth measured on the same cadences as the shift.
+    Flagged when the shift is significant (the square root of its two-degree-of-freedom
+    chi-square) and that source is at least ``centroid_min_offset`` pixels away.
+    """
+    good = lc.good()
+    good = good.select(np.isfinite(good.centroid_col) & np.isfinite(good.centroid_row))
+    if len(good) == 0:
+        return _skip("centroid", "no centroid data")
+    col, row = (_contrast(good.time, values.astype(np.float64), signal)
+                for values in (good.centroid_col, good.centroid_row))
+    if not (math.isfinite(col.sigma) and math.isfinite(row.sigma)):
+        return _skip("centroid", "no centroid contrast: constant centroids, or no transit "
+                                 "with centroids in and out of transit")
+    sigma = math.hypot(col.sigma, row.sigma)
+    shift = math.hypot(col.value, row.value)
+    flux = good.flux.astype(np.float64) / float(np.median(good.flux))
+    depth = -_contrast(good.time, flux, signal).value
+    offset = shift / depth if depth > 0 else NAN
+    flag = sigma > config.centroid_sigma and offset >= config.centroid_min_offset
+    reason = (f"centroid shift {shift:.2g} px ({sigma:.1f} sigma): source {offset:.2f} px "
+              f"({offset * TESS_PIXEL_ARCSEC:.0f} arcsec) from the target centroid")
+    extra = {"dcol": col.value, "drow": row.value, "offset_px": offset,
+             "offset_arcsec": offset * TESS_PIXEL_ARCSEC}
+    return VetResult("centroid", shift, sigma, flag, reason, extra)
+
+
+@register("background", argues="SYSTEMATIC",
+          extras=("excess", "correlation"))
+def background(lc: LightCurve, detrended: LightCurve, signal: Signal,
+               config: VetConfig) -> VetResult:
+    """Background rising in transit: a dip made by background over-subtraction.
+
+    The in-transit background excess is set against the flux deficit on the same
+    cadences (both in flux units). Flagged when the excess is significant and explains
+    at least ``background_min_fraction`` of the dip.
+    """
+    good = lc.good()
+    good = good.select(np.isfinite(good.background))
+    if len(good) == 0:
+        return _skip("background", "no background data")
+    bkg = good.background.astype(np.float64)
+    excess = _contrast(good.time, bkg, signal)
+    if not math.isfinite(excess.sigma):
+        return _skip("background", "no background contrast: constant background, or no "
+                                   "transit with background in and out of transit")
+    deficit = -_contrast(good.time, good.flux.astype(np.float64), signal).value
+    fraction = excess.value / deficit if deficit > 0 else NAN
+    near = np.abs(_offset(good.time, signal)) < BASELINE_DURATIONS[1] * signal.duration
+    flag = excess.sigma > config.background_sigma and fraction >= config.background_min_fraction
+    reason = (f"in-transit background excess {excess.sigma:.1f} sigma, {fraction:.0%} of "
+              f"the flux deficit")
+    extra = {"excess": excess.value, "correlation": _correlation(good.flux[near], bkg[near])}
+    return VetResult("background", fraction, excess.sigma, flag, reason, extra)
+
+
+def _correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation; NaN for fewer than three points or a constant series."""
+    if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
+        return NAN
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+# --- shape --------------------------------------------------------------------------
+
+
+@register("shape", argues="EB",
+          extras=("depth", "total", "ingress", "duration_ratio"))
+def shape(lc: LightCurve, detrended: LightCurve, signal: Signal,
+          config: VetConfig) -> VetResult:
+    """Trapezoid fit (as DAVE's trapezoidFit): V-shape, and duration against the star.
+
+    The metric is ingress over total duration (0.5: V-shaped). With the stellar radius
+    and mass (or logg) the total is compared with the longest central transit of this
+    star on a circular orbit; much longer means the eclipsed star is not the target.
+    """
+    fit = _trapezoid_fit(detrended, signal)
+    if fit is None:
+        return _skip("shape", "too few cadences around the transit for a trapezoid fit")
+    depth, total, ingress = fit
+    vshape = ingress / total
+    ratio = total / _longest_duration(signal, lc, depth)
+    v_shaped, too_long = vshape > config.max_vshape, ratio > config.max_duration_ratio
+    reason = f"ingress/duration {vshape:.2f}" + (" (V-shaped)" if v_shaped else "")
+    if math.isfinite(ratio):
+        reason += (f", duration {ratio:.2f}x the longest for this star"
+                   + (" (too long)" if too_long else ""))
+    extra = {"depth": depth, "total": total, "ingress": ingress, "duration_ratio": ratio}
+    return VetResult("shape", vshape, NAN, v_shaped or too_long, reason, extra)
+
+
+def _trapezoid(x: np.ndarray, depth: float, total: float, ingress: float) -> np.ndarray:
+    """Trapezoid dip: 0 outside, -depth on the flat bottom, linear ingress and egress."""
+    return -depth * np.clip((0.5 * total - np.abs(x)) / ingress, 0.0, 1.0)
+
+
+def _trapezoid_fit(detrended: LightCurve, signal: Signal) -> tuple[float, float, float] | None:
+    """Depth, total duration and ingress of a least-squares trapezoid.
+
+    Fitted to the folded light curve binned within ``SHAPE_WINDOW`` durations of
+    mid-transit (bins weighted by their counts), the model averaged over each exposure;
+    None when under half the bins have data.
+    """
+    duration = signal.duration
+    x = _offset(detrended.time, signal) / duration
+    near = np.abs(x) < SHAPE_WINDOW
+    n_bins = int(2 * SHAPE_WINDOW * SHAPE_BINS_PER_DURATION)
+    index = ((x[near] + SHAPE_WINDOW) * SHAPE_BINS_PER_DURATION).astype(np.int64)
+    counts = np.bincount(index, minlength=n_bins)
+    if np.count_nonzero(counts) < n_bins // 2:
+        return None
+    sums = np.bincount(index, _relative(detrended)[near], minlength=n_bins)
+    filled = counts > 0
+    centres = ((np.flatnonzero(filled) + 0.5) / SHAPE_BINS_PER_DURATION - SHAPE_WINDOW) * duration
+    flux, weight = sums[filled] / counts[filled], np.sqrt(counts[filled])
+    exposure = float(np.median(np.diff(detrended.time)))
+    samples = centres[:, None] + exposure * ((np.arange(SHAPE_SUBSAMPLES) + 0.5)
+                                             / SHAPE_SUBSAMPLES - 0.5)
+
+    def residuals(p: np.ndarray) -> np.ndarray:
+        shift, depth, total, vshape = p
+        model = _trapezoid(samples - shift, depth, total, vshape * total).mean(axis=1)
+        return weight * (flux - model)
+
+    core = np.abs(centres) < 0.25 * duration
+    start = max(float(-flux[core].mean()) if core.any() else 0.0, 1e-6)
+    lower = [-0.5 * duration, 0.0, 0.2 * duration, 0.01]
+    upper = [0.5 * duration, 2.0 * start + 1e-3, 1.5 * SHAPE_WINDOW * duration, 0.5]
+    fit = least_squares(residuals, [0.0, start, duration, 0.2], bounds=(lower, upper))
+    _, depth, total, vshape = fit.x
+    return float(depth), float(total), float(vshape * total)
+
+
+def _longest_duration(signal: Signal, lc: LightCurve, depth: float) -> float:
+    """Duration of a central transit on a circular orbit, days; NaN without the star."""
+    if not _periodic(signal) or not math.isfinite(stellar_density(lc.meta)):
+        return NAN
+    reach = (1.0 + math.sqrt(max(depth, 0.0))) / _a_over_rstar(signal, lc)
+    return signal.period / math.pi * math.asin(min(1.0, reach))
+
+
+# --- harmonics and systematics ------------------------------------------------------
+
+
+@register("harmonics", argues="SYSTEMATIC",
+          extras=("period", "amplitude"))
+def harmonics(lc: LightCurve, detrended: LightCurve, signal: Signal,
+              config: VetConfig) -> VetResult:
+    """A sinusoid at P or P/2 that fits better than the transit (cf. SWEET).
+
+    The metric is the variance a least-squares sinusoid removes over the variance the
+    box transit on the signal's ephemeris removes; the significance is the sinusoid's
+    amplitude over its error. Flagged when the sinusoid fits better and its full swing
+    (twice the amplitude) reaches the transit depth, so that its trough alone can make
+    the dip (cf. Robovetter DR25 SWEET_NTL, amplitude above depth); a smaller sinusoid
+    beside a deeper eclipse is an ellipsoidal binary, left to the EB tests.
+    """
+    if not _periodic(signal):
+        return _skip("harmonics", "single transit: no period for a sinusoid")
+    flux = _relative(detrended)
+    inside = _in_transit(detrended.time, signal)
+    n_in, n = int(inside.sum()), len(flux)
+    if n_in in (0, n):
+        return _skip("harmonics", "no cadences in or out of transit")
+    depth = float(flux[~inside].mean() - flux[inside].mean())
+    box = n_in * (n - n_in) / n * depth ** 2
+    fits = [_sinusoid(detrended.time, flux, period)
+            for period in (signal.period, 0.5 * signal.period)]
+    period, explained, amplitude = max(fits, key=lambda fit: fit[1])
+    ratio = explained / box if box > 0 else math.inf
+    err = math.sqrt(max(np.var(flux) - explained / n, 0.0) * 2.0 / n)
+    flag = ratio > config.max_harmonic_ratio and 2.0 * amplitude >= depth
+    reason = (f"sinusoid at {period / signal.period:g}P ({_ppm(amplitude)}; transit "
+              f"{_ppm(depth)}) explains {ratio:.2f}x the transit's variance")
+    return VetResult("harmonics", ratio, amplitude / err if err > 0 else NAN, flag, reason,
+                     {"period": period, "amplitude": amplitude})
+
+
+def _sinusoid(time: np.ndarray, flux: np.ndarray, period: float) -> tuple[float, float, float]:
+    """Least-squares sinusoid of a period: the period, variance removed, amplitude."""
+    angle = 2.0 * np.pi * time / period
+    design = np.column_stack([np.ones_like(time), np.sin(angle), np.cos(angle)])
+    coef = np.linalg.lstsq(design, flux, rcond=None)[0]
+    explained = float(np.sum((flux - flux.mean()) ** 2) - np.sum((flux - design @ coef) ** 2))
+    return period, explained, float(math.hypot(coef[1], coef[2]))
+
+
+@register("systematics", argues="SYSTEMATIC",
+          extras=("events", "dumps", "gaps", "edges"))
+def systematics(lc: LightCurve, detrended: LightCurve, signal: Signal,
+                config: VetConfig) -> VetResult:
+    """Events at momentum dumps, in data gaps or at data edges.
+
+    An event is suspect when it keeps under ``min_coverage`` of its in-transit cadences
+    (gapped), when it does so only once cadences within ``dump_window`` of a momentum
+    dump (quality bit 32 of the raw light curve) are dropped (at a dump: the dip may be
+    the dump's), or when a data edge (sector start or end, either side of a gap longer
+    than ``gap_days``) lies within one duration of mid-transit. Flagged above
+    ``max_systematic_fraction``.
+    """
+    events = _event_times(signal, detrended.time)
+    if len(events) == 0:
+        return _skip("systematics", "no transit event with data")
+    dumps = lc.time[(lc.quality & MOMENTUM_DUMP_BIT) != 0]
+    calm = detrended.time[_distance(detrended.time, dumps) >= config.dump_window]
+    gapped = _coverage(detrended.time, events, signal.duration) < config.min_coverage
+    at_dump = ~gapped & (_coverage(calm, events, signal.duration) < config.min_coverage)
+    edges = _data_edges(detrended.time, config.gap_days)
+    at_edge = _distance(events, edges) < signal.duration
+    suspect = at_dump | gapped | at_edge
+    fraction = float(suspect.mean())
+    reason = (f"{suspect.sum()} of {len(events)} events suspect ({at_dump.sum()} at "
+              f"momentum dumps, {gapped.sum()} gapped, {at_edge.sum()} at data edges)")
+    extra = {"events": float(len(events)), "dumps": float(at_dump.sum()),
+             "gaps": float(gapped.sum()), "edges": float(at_edge.sum())}
+    return VetResult("systematics", fraction, NAN, fraction > config.max_systematic_fraction,
+                     reason, extra)
+
+
+def _event_times(signal: Signal, time: np.ndarray) -> np.ndarray:
+    """Mid-times of the transits with at least one in-transit cadence."""
+    cycles = np.unique(_cycle(time[_in_transit(time, signal)], signal))
+    return signal.epoch + cycles * (signal.period if _periodic(signal) else 0.0)
+
+
+def _distance(times: np.ndarray, marks: np.ndarray) -> np.ndarray:
+    """Distance from each time to the nearest mark; infinite without marks."""
+    if len(marks) == 0:
+        return np.full(len(times), np.inf)
+    marks = np.sort(marks)
+    right = np.clip(np.searchsorted(marks, times), 0, len(marks) - 1)
+    left = np.clip(right - 1, 0, len(marks) - 1)
+    return np.minimum(np.abs(times - marks[left]), np.abs(times - marks[right]))
+
+
+def _coverage(time: np.ndarray, events: np.ndarray, duration: float) -> np.ndarray:
+    """Fraction of each event's expected in-transit cadences that have data."""
+    cadence = float(np.median(np.diff(time)))
+    found = np.searchsorted(time, events + 0.5 * duration) - np.searchsorted(
+        time, events - 0.5 * duration)
+    return found / max(duration / cadence, 1.0)
+
+
+def _data_edges(time: np.ndarray, gap_days: float) -> np.ndarray:
+    """Times where the data start or stop: both ends and both sides of every long gap."""
+    jumps = np.flatnonzero(np.diff(time) > gap_days)
+    return np.concatenate([[time[0], time[-1]], time[jumps], time[jumps + 1]])
+
+
+# --- size and significance ----------------------------------------------------------
+
+
+@register("radius", argues="EB")
+def radius(lc: LightCurve, detrended: LightCurve, signal: Signal,
+           config: VetConfig) -> VetResult:
+    """Planet radius (from the depth and stellar radius) against ``max_radius``."""
+    if not math.isfinite(signal.radius_earth):
+        return _skip("radius", "stellar radius unknown: no planet radius")
+    flag = bool(signal.radius_earth > config.max_radius)
+    reason = (f"planet radius {signal.radius_earth:.1f} R_earth "
+              f"({'above' if flag else 'within'} {config.max_radius:g})")
+    return VetResult("radius", float(signal.radius_earth), NAN, flag, reason)
+
+
+@register("snr", argues="LOW_SNR",
+          extras=("white", "beta", "transits", "search"))
+def snr(lc: LightCurve, detrended: LightCurve, signal: Signal,
+        config: VetConfig) -> VetResult:
+    """Transit SNR on the detrended light curve, and the number of transits with data.
+
+    SNR is the mean in-transit depth over its white-noise error times the red-noise
+    factor. Flagged below ``min_snr`` or with fewer than ``min_transits`` transits; a
+    single transit is noted.
+    """
+    noise = _noise(detrended, signal)
+    depth = _depth(detrended, signal, noise, np.ones(len(detrended), dtype=bool))
+    n_transits = len(_event_times(signal, detrended.time))
+    value = depth.sigma
+    if not math.isfinite(value):
+        return VetResult("snr", NAN, NAN, True, "no in-transit cadences with data",
+                         {"transits": 0.0, "search": float(signal.snr)})
+    flag = value < config.min_snr or n_transits < config.min_transits
+    reason = f"SNR {value:.1f} over {n_transits} transit{'' if n_transits == 1 else 's'}"
+    reason += " (single transit)" if n_transits == 1 else ""
+    extra = {"white": value * noise.beta, "beta": noise.beta, "transits": float(n_transits),
+             "search": float(signal.snr)}
+    return VetResult("snr", value, value, flag, reason, extra)

@@ -1,0 +1,147 @@
+"""The model input: shapes, ranges, masks, NaN handling, one definition for both paths."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tests.builders import flat_lightcurve
+from transitflow.features import (FeatureConfig, featurize_table, lightcurve_features,
+                                  shard_features)
+from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, MOMENTUM_DUMP_BIT
+from transitflow.shards import open_shard, write_shard
+
+
+def with_arrays(lc, **arrays):
+    """``lc`` with some arrays replaced."""
+    return replace(lc, **{name: np.asarray(values, dtype=getattr(lc, name).dtype)
+                          for name, values in arrays.items()})
+
+
+def test_config_from_dict_is_strict():
+    cfg = FeatureConfig.from_dict({"length": 500, "channels": ["flux", "background"]})
+    assert cfg == FeatureConfig(length=500, channels=("flux", "background"))
+    assert FeatureConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="lenght"):
+        FeatureConfig.from_dict({"lenght": 500})
+
+
+@pytest.mark.parametrize("options", [{"normalization": "minmax"}, {"channels": ("flux", "pdc")},
+                                     {"channels": ()}, {"resize": "crop"}, {"length": 0}])
+def test_config_rejects_bad_values(options):
+    with pytest.raises(ValueError):
+        FeatureConfig(**options)
+
+
+def test_shape_dtype_and_range():
+    x = lightcurve_features(flat_lightcurve(noise=1e-3, seed=1))
+    assert x.shape == (3, 1000) and x.dtype == np.float32
+    assert x[0].min() == -1.0 and x[0].max() == 1.0
+    np.testing.assert_array_equal(x[1:], 0.0)  # constant centroid and background
+
+
+def test_modified_zscore_is_centred_and_unbounded():
+    lc = flat_lightcurve(noise=1e-3, seed=2)
+    lc = with_arrays(lc, flux=np.where(np.arange(len(lc)) == 100, 1.1, lc.flux))
+    x = lightcurve_features(lc, FeatureConfig(normalization="modified_zscore"))
+    assert abs(np.median(x[0])) < 0.05
+    assert x[0].max() > 50
+
+
+def test_flagged_and_nan_flux_cadences_are_dropped():
+    lc = flat_lightcurve(seed=3)
+    bad = np.zeros(len(lc), bool)
+    bad[50:60] = bad[700:705] = True
+    quality = np.where(bad, MOMENTUM_DUMP_BIT, 0)
+    flux = np.where(bad, 5.0, lc.flux)
+    flux[300] = np.nan
+    messy = with_arrays(lc, flux=flux, quality=quality)
+    clean = lc.select(~bad & (np.arange(len(lc)) != 300))
+    np.testing.assert_array_equal(lightcurve_features(messy), lightcurve_features(clean))
+
+
+def test_unflagged_bits_are_kept():
+    lc = flat_lightcurve(seed=4)
+    kept_bit = 512
+    assert not DEFAULT_QUALITY_BITMASK & kept_bit
+    flagged = with_arrays(lc, quality=np.full(len(lc), kept_bit))
+    np.testing.assert_array_equal(lightcurve_features(flagged), lightcurve_features(lc))
+
+
+def test_nan_centroid_and_background_are_filled():
+    lc = flat_lightcurve(seed=5)
+    n = len(lc)
+    background = np.linspace(10.0, 20.0, n)
+    background[::7] = np.nan
+    lc = with_arrays(lc, centroid_col=np.full(n, np.nan), background=background)
+    x = lightcurve_features(lc)
+    assert np.isfinite(x).all()
+    np.testing.assert_array_equal(x[1], 0.0)
+    assert x[2].min() == -1.0 and x[2].max() == 1.0
+
+
+def test_centroid_channel_is_offset_from_median():
+    lc = flat_lightcurve(seed=6)
+    n = len(lc)
+    col = np.where((np.arange(n) >= 400) & (np.arange(n) < 500), 0.3, 0.0)
+    row = np.where((np.arange(n) >= 400) & (np.arange(n) < 500), -0.4, 0.0)
+    x = lightcurve_features(with_arrays(lc, centroid_col=col, centroid_row=row),
+                            FeatureConfig(length=n, channels=("centroid",)))
+    np.testing.assert_array_equal(x[0], np.where(col != 0, 1.0, -1.0))
+
+
+def test_long_curves_are_binned_or_truncated():
+    lc = flat_lightcurve(span=1000 * 30 / 1440 - 1e-6)
+    assert len(lc) == 1000
+    lc = with_arrays(lc, flux=np.where(np.arange(1000) == 751, -10.0, 0.0))
+    cfg = FeatureConfig(length=500, channels=("flux",))
+    binned = lightcurve_features(lc, cfg)[0]
+    np.testing.assert_array_equal(binned, np.where(np.arange(500) == 375, -1.0, 1.0))
+    truncated = lightcurve_features(lc, replace(cfg, resize="truncate"))[0]
+    np.testing.assert_array_equal(truncated, 0.0)  # the dip is past the first 500 cadences
+
+
+def test_short_curves_are_wrap_padded():
+    lc = flat_lightcurve(span=400 * 30 / 1440 - 1e-6, seed=7)
+    assert len(lc) == 400
+    x = lightcurve_features(lc)
+    np.testing.assert_array_equal(x[:, 400:800], x[:, :400])
+    np.testing.assert_array_equal(x[:, 800:], x[:, :200])
+    reference = lightcurve_features(lc, FeatureConfig(length=400))
+    np.testing.assert_array_equal(x[:, :400], reference)
+
+
+def test_too_few_good_cadences_raise():
+    lc = flat_lightcurve(span=50 * 30 / 1440 - 1e-6)
+    with pytest.raises(ValueError, match="50 good cadences, fewer than 100"):
+        lightcurve_features(lc)
+
+
+def test_shard_path_equals_per_lightcurve_path(tmp_path):
+    base = flat_lightcurve(tic=1, seed=8)
+    nan_centroid = with_arrays(flat_lightcurve(tic=2, seed=9),
+                               centroid_row=np.full(len(base), np.nan))
+    flagged = with_arrays(flat_lightcurve(tic=3, seed=10),
+                          quality=np.where(np.arange(len(base)) % 5 == 0, 1, 0))
+    short = flat_lightcurve(tic=4, span=10.0, seed=11)
+    failed = flat_lightcurve(tic=5, span=1.0, seed=12)
+    two_min = flat_lightcurve(tic=6, cadence_min=2.0, span=6.0, seed=13)
+    lcs = [base, nan_centroid, flagged, failed, short, two_min]
+    path = write_shard(tmp_path / "s.arrow", lcs, provenance={})
+    for cfg in (FeatureConfig(), FeatureConfig(normalization="modified_zscore", resize="truncate")):
+        keys, x = shard_features(path, cfg)
+        assert keys == [lc.meta.key for lc in lcs if lc is not failed]
+        assert x.shape == (5, 3, 1000) and x.dtype == np.float32
+        for key, row in zip(keys, x):
+            lc = next(lc for lc in lcs if lc.meta.key == key)
+            np.testing.assert_array_equal(row, lightcurve_features(lc, cfg))
+    features = featurize_table(open_shard(path))
+    assert features.ok.tolist() == [True, True, True, False, True, True]
+    assert features.reasons[3] == "48 good cadences, fewer than 100"
+
+
+def test_empty_shard(tmp_path):
+    keys, x = shard_features(write_shard(tmp_path / "empty.arrow", [], provenance={}))
+    assert keys == [] and x.shape == (0, 3, 1000)

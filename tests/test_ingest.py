@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+
+from transitflow.cli import main
+from transitflow.ingest import ingest_local, ingest_sim
+from transitflow.shards import read_shard, shard_metadata
+from transitflow.tables import read_provenance, read_table
+
+
+def corrupt_copy(source: Path, target: Path) -> Path:
+    target.write_bytes(source.read_bytes()[:5000])
+    return target
+
+
+@pytest.mark.realdata
+def test_local_ingest_quarantines_bad_files_and_keeps_the_rest(realdata, tmp_path):
+    good = sorted((realdata / "lightcurves" / "qusi").glob("*.fits"))
+    bad = corrupt_copy(good[0], tmp_path / "truncated.fits")
+    result = ingest_local([*good, bad, good[1]])
+    statuses = result.ledger.set_index("source")["status"]
+    assert statuses[str(bad)] == "quarantined"
+    assert str(bad) in result.ledger.loc[result.ledger.status == "quarantined", "reason"].iloc[0]
+    assert len(result.light_curves) == len(good)
+    assert (result.ledger.status == "duplicate").sum() == 1
+    assert set(result.stars["key"]) == {lc.meta.key for lc in result.light_curves}
+
+
+def test_sim_ingest_gives_labels_for_every_light_curve():
+    result = ingest_sim({"n_stars": 30, "seed": 3}, 10, 20)
+    assert len(result.light_curves) == 10 == len(result.stars)
+    assert result.stars["label"].isin(["planet", "eb", "non_transit"]).all()
+    assert (result.ledger.status == "ok").all()
+
+
+def test_ingest_command_writes_a_shard_with_provenance(tmp_path):
+    out = {name: tmp_path / f"{name}.{ext}" for name, ext in
+           [("shard", "arrow"), ("stars", "parquet"), ("ledger", "parquet"), ("truth", "parquet")]}
+    args = ["ingest", "--source", "sim", "--start", "0", "--stop", "5",
+            "--options", '{"n_stars": 5, "seed": 1}']
+    args += [item for name, path in out.items() for item in (f"--{name}", str(path))]
+    assert main(args) == 0
+    assert len(read_shard(out["shard"])) == 5
+    assert list(shard_metadata(out["shard"])["key"]) == list(read_table(out["stars"])["key"])
+    provenance = read_provenance(out["stars"])
+    assert provenance["config"] == {"source": "sim", "n_stars": 5, "seed": 1}
+    assert provenance["code_version"].startswith("0.1.0")
+
+
+def test_bad_options_give_a_one_line_error(tmp_path, capsys):
+    code = main(["ingest", "--source", "sim", "--options", '{"n_starz": 5}', "--stop", "1",
+                 *[item for name in ("shard", "stars", "ledger", "truth")
+                   for item in (f"--{name}", str(tmp_path / name))]])
+    error = capsys.readouterr().err.strip()
+    assert code == 2
+    assert "n_starz" in error and "\n" not in error

@@ -1,0 +1,57 @@
+"""Models by preset: output shapes, sizes, encodings, errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from transitflow.models import PRESETS, build_model, count_parameters, sinusoidal_encoding
+
+
+@pytest.mark.parametrize("preset, low, high", [("cnn", 1e5, 1e6),
+                                               ("transformer-cpu", 5e4, 5e5),
+                                               ("transformer-paper", 1e7, 2e7)])
+def test_forward_shape_and_size(preset, low, high):
+    torch.manual_seed(0)
+    model = build_model(preset).eval()
+    assert low <= count_parameters(model) <= high
+    with torch.inference_mode():
+        logits = model(torch.randn(2, 3, 1000))
+    assert logits.shape == (2,) and torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("preset", ["cnn", "transformer-cpu"])
+def test_overrides_channels_and_length(preset):
+    model = build_model(preset, in_channels=1, length=640).eval()
+    with torch.inference_mode():
+        assert model(torch.randn(4, 1, 640)).shape == (4,)
+
+
+def test_transformer_tokens_and_dropout():
+    model = build_model("transformer-cpu")
+    assert model.position.shape == (100, 64)
+    x = torch.randn(3, 3, 1000)
+    model.train()
+    assert not torch.equal(model(x), model(x))
+    model.eval()
+    assert torch.equal(model(x), model(x))
+
+
+def test_sinusoidal_encoding():
+    encoding = sinusoidal_encoding(5, 8)
+    assert torch.equal(encoding[0], torch.tensor([0.0, 1.0] * 4))
+    three = torch.tensor(3.0)
+    assert torch.allclose(encoding[3, :2], torch.stack([three.sin(), three.cos()]))
+
+
+def test_unknown_preset_lists_valid_ones():
+    with pytest.raises(ValueError, match="transformer-cpu") as error:
+        build_model("resnet")
+    assert all(name in str(error.value) for name in PRESETS)
+
+
+def test_bad_override_is_a_value_error():
+    with pytest.raises(ValueError, match="d_model"):
+        build_model("cnn", d_model=3)
+    with pytest.raises(ValueError, match="divisible"):
+        build_model("transformer-cpu", d_model=30, heads=4)

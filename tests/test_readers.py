@@ -1,0 +1,303 @@
+"""Readers against every file type in ../shared/realdata, and against broken input."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+
+from transitflow.readers import FORMATS, LightCurveReadError, detect_format, read_lightcurves
+
+LC = Path("lightcurves")
+WASP18 = LC / "exovetter/wasp18b.fits"
+TOI813 = LC / "tesslatte/tic55525572_lc.fits"
+QUSI_EB = LC / "qusi/tess2018206045859-s0001-0000000126602778-0120-s_lc.fits"
+AN_CAM_FFI = LC / "modebs/an-cam/hlsp_tess-spoc_tess_phot_0000000103098373-s0025_tess_v1_lc.fits"
+V889_FFI = LC / "modebs/v889-aql/hlsp_tess-spoc_tess_phot_0000000300000680-s0040_tess_v1_lc.fits"
+WASP47_K2 = LC / "dave/ktwo206103150-c03_llc.fits"
+TOI237 = LC / "tls/toi237.csv"
+TOI175 = LC / "sherlock/TOI-175_TIC307210830_lc_data.csv"
+TOI1798 = LC / "sherlock/TOI-1798_TIC198153540_lc.csv"
+TOI237_TIC = 305048087
+BKJD_TO_BTJD = -2167.0  # truth.csv gives the K2 time span in BKJD
+
+
+@pytest.fixture(scope="module")
+def truth(realdata: Path) -> pd.DataFrame:
+    return pd.read_csv(realdata / "truth.csv")
+
+
+def good_span(lcs) -> tuple[float, float]:
+    """First and last time of unflagged cadences with finite flux, as truth.csv's time_span."""
+    times = np.concatenate([lc.good().time for lc in lcs])
+    return times.min(), times.max()
+
+
+def only(lcs):
+    assert len(lcs) == 1
+    return lcs[0]
+
+
+def write_table(path: Path, columns: dict[str, np.ndarray], **cards) -> Path:
+    """A minimal light-curve FITS file: primary header ``cards`` and one binary table."""
+    hdus = [fits.PrimaryHDU(header=fits.Header(cards)), fits.table_to_hdu(Table(columns))]
+    fits.HDUList(hdus).writeto(path)
+    return path
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.realdata
+def test_every_realdata_file_matches_truth_target_sector_and_time_span(realdata, truth):
+    for row in truth.itertuples():
+        tic = TOI237_TIC if row.file == str(TOI237) else None
+        lcs = read_lightcurves(realdata / row.file, tic=tic)
+        shift = BKJD_TO_BTJD if row.file == str(WASP47_K2) else 0.0
+        start, end = (float(t) + shift for t in row.time_span.split("-"))
+        assert good_span(lcs) == pytest.approx((start, end), abs=0.02), row.file
+        assert {lc.meta.tic for lc in lcs} == {int(row.tic_or_epic.split()[1])}, row.file
+        if row.sector.isdigit() and row.file.endswith(".fits"):  # CSV sectors are segments
+            assert only(lcs).meta.sector == int(row.sector), row.file
+        assert all(np.isfinite(lc.time).all() and lc.meta.source_file.endswith(row.file)
+                   for lc in lcs)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("path, fmt", [
+    (WASP18, "lightkurve"), (TOI813, "spoc"), (QUSI_EB, "spoc"), (AN_CAM_FFI, "tess-spoc-ffi"),
+    (V889_FFI, "tess-spoc-ffi"), (WASP47_K2, "k2"), (TOI237, "csv"), (TOI175, "csv")])
+def test_detect_format(realdata, path, fmt):
+    assert fmt in FORMATS and detect_format(realdata / path) == fmt
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("path, flux", [(WASP18, "FLUX"), (TOI813, "PDCSAP_FLUX"),
+                                        (V889_FFI, "PDCSAP_FLUX"), (WASP47_K2, "PDCSAP_FLUX")])
+def test_fits_columns_equal_astropy(realdata, path, flux):
+    lc = only(read_lightcurves(realdata / path))
+    data = fits.getdata(realdata / path, 1)
+    names = data.columns.names
+    finite = np.isfinite(data["TIME"])
+    expected = {"flux": flux, "flux_err": f"{flux}_ERR", "centroid_col": "MOM_CENTR1",
+                "centroid_row": "MOM_CENTR2", "background": "SAP_BKG",
+                "quality": "QUALITY" if "QUALITY" in names else "SAP_QUALITY"}
+    for field, column in expected.items():
+        if column in names:
+            values = data[column][finite].astype(getattr(lc, field).dtype)
+            np.testing.assert_array_equal(getattr(lc, field), values, err_msg=field)
+        else:
+            assert np.isnan(getattr(lc, field)).all(), field
+
+
+@pytest.mark.realdata
+def test_lightkurve_fits_wasp18(realdata):
+    lc = only(read_lightcurves(realdata / WASP18))
+    meta = lc.meta
+    assert (meta.tic, meta.sector, meta.camera, meta.ccd) == (100100827, 2, 2, 2)
+    assert meta.mission == "TESS"
+    assert meta.cadence_min == pytest.approx(2.0, abs=1e-3)  # no TIMEDEL: median step
+    assert np.isnan(meta.contamination) and np.isnan(meta.tmag)
+    assert np.nanmedian(lc.flux) == pytest.approx(1.0, abs=0.01)
+    assert np.isfinite(lc.centroid_col).mean() > 0.9 and np.isnan(lc.background).all()
+
+
+@pytest.mark.realdata
+def test_spoc_toi813_metadata(realdata):
+    meta = only(read_lightcurves(realdata / TOI813)).meta
+    assert (meta.tic, meta.sector, meta.camera, meta.ccd) == (55525572, 5, 4, 2)
+    assert meta.cadence_min == 2.0
+    assert (meta.tmag, meta.radius, meta.teff, meta.logg) == pytest.approx(
+        (9.82, 1.9325, 5823.7, 3.77), rel=1e-4)
+    assert meta.contamination == pytest.approx(1 - 0.98369962)
+    assert np.isnan(meta.mass)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", [
+    "tess2018206045859-s0001-0000000126602778-0120-s_lc.fits",
+    "tess2018206045859-s0001-0000000117544915-0120-s_lc.fits",
+    "tess2018206045859-s0001-0000000150065151-0120-s_lc.fits",
+    "tess2018234235059-s0002-0000000150065151-0121-s_lc.fits"])
+def test_qusi_spoc_metadata_equals_headers(realdata, name):
+    path = realdata / LC / "qusi" / name
+    meta = only(read_lightcurves(path)).meta
+    primary, table = fits.getheader(path, 0), fits.getheader(path, 1)
+    assert (meta.tic, meta.sector, meta.camera, meta.ccd) == (
+        primary["TICID"], primary["SECTOR"], primary["CAMERA"], primary["CCD"])
+    assert meta.tic == int(name.split("-")[2]) and meta.sector == int(name.split("-")[1][1:])
+    assert meta.tmag == pytest.approx(primary["TESSMAG"])
+    assert meta.contamination == pytest.approx(1 - table["CROWDSAP"])
+    assert meta.cadence_min == pytest.approx(2.0)
+
+
+@pytest.mark.realdata
+def test_qusi_eb_literal_values(realdata):
+    meta = only(read_lightcurves(realdata / QUSI_EB)).meta
+    assert (meta.tic, meta.sector, meta.camera, meta.ccd) == (126602778, 1, 1, 1)
+    assert meta.tmag == pytest.approx(10.793) and meta.teff == 7377.0
+    assert meta.contamination == pytest.approx(0.00769, abs=1e-5) and np.isnan(meta.radius)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("path, tic, sector, cadence", [
+    (AN_CAM_FFI, 103098373, 25, 30.0), (V889_FFI, 300000680, 40, 10.0)])
+def test_ffi_hlsp_cadence(realdata, path, tic, sector, cadence):
+    lc = only(read_lightcurves(realdata / path))
+    assert (lc.meta.tic, lc.meta.sector) == (tic, sector)
+    assert lc.meta.cadence_min == pytest.approx(cadence)
+    assert np.median(np.diff(lc.time)) * 1440 == pytest.approx(cadence, rel=1e-3)
+
+
+@pytest.mark.realdata
+def test_k2_time_converted_to_btjd(realdata):
+    lc = only(read_lightcurves(realdata / WASP47_K2))
+    meta = lc.meta
+    assert (meta.tic, meta.sector, meta.mission) == (206103150, 3, "K2")
+    bkjd = fits.getdata(realdata / WASP47_K2, 1)["TIME"]
+    np.testing.assert_allclose(lc.time, bkjd[np.isfinite(bkjd)] - 2167.0)
+    assert lc.time.min() == pytest.approx(2144.1028 - 2167, abs=1e-3)
+    assert meta.cadence_min == pytest.approx(29.42, abs=0.01)
+    assert (lc.quality != 0).any() and meta.contamination == 0.0
+
+
+@pytest.mark.realdata
+def test_headerless_csv_toi237(realdata):
+    with pytest.raises(LightCurveReadError, match="pass tic="):
+        read_lightcurves(realdata / TOI237)
+    lc = only(read_lightcurves(realdata / TOI237, tic=TOI237_TIC))
+    assert (lc.meta.tic, lc.meta.sector, len(lc)) == (TOI237_TIC, 1, 18300)
+    assert lc.time[0] == pytest.approx(1354.1134205092073)
+    assert np.isfinite(lc.flux_err).all() and (lc.quality == 0).all()
+    assert only(read_lightcurves(realdata / TOI237, tic=TOI237_TIC, sector=2)).meta.key == \
+        f"{TOI237_TIC}-s0002"
+
+
+@pytest.mark.realdata
+def test_sherlock_raw_csv_toi175_segments(realdata):
+    lcs = read_lightcurves(realdata / TOI175)
+    assert [lc.meta.sector for lc in lcs] == [1, 2, 3]
+    assert {lc.meta.tic for lc in lcs} == {307210830}
+    assert all(lc.time[0] - previous.time[-1] > 5 for previous, lc in zip(lcs, lcs[1:]))
+    assert all(np.all(np.diff(lc.time) <= 5) for lc in lcs)
+    for lc in lcs:
+        assert np.isfinite(lc.background).mean() > 0.99
+        assert np.isfinite(lc.centroid_row).mean() > 0.99
+        assert np.nanmedian(lc.flux) > 1e4 and (lc.quality != 0).any()
+    assert sum(len(lc) for lc in lcs) == 29881 - 1291  # rows without a time dropped
+
+
+@pytest.mark.realdata
+def test_sherlock_normalized_csv_toi1798_segments(realdata):
+    lcs = read_lightcurves(realdata / TOI1798)
+    assert [(lc.meta.sector, round(lc.time[0])) for lc in lcs] == [(1, 1739), (2, 1900), (3, 2640)]
+    assert all(np.isfinite(lc.flux_err).all() and np.isnan(lc.centroid_col).all() for lc in lcs)
+    assert only(read_lightcurves(realdata / TOI1798, sector=7)).meta.sector == 7
+
+
+@pytest.mark.realdata
+def test_fits_overrides_and_gzip(realdata, tmp_path):
+    gzipped = tmp_path / "ffi.fits.gz"
+    with open(realdata / AN_CAM_FFI, "rb") as source, gzip.open(gzipped, "wb") as target:
+        shutil.copyfileobj(source, target)
+    plain = only(read_lightcurves(realdata / AN_CAM_FFI))
+    lc = only(read_lightcurves(gzipped, tic=7, sector=99))
+    assert (lc.meta.tic, lc.meta.sector, lc.meta.camera) == (7, 99, plain.meta.camera)
+    np.testing.assert_array_equal(lc.flux, plain.flux)
+
+
+def test_lightkurve_flux_preferred_and_unsigned_quality(tmp_path):
+    path = write_table(tmp_path / "lk.fits", {
+        "TIME": np.array([1.0, np.nan, 3.0]), "FLUX": np.ones(3), "PDCSAP_FLUX": np.full(3, 5.0),
+        "QUALITY": np.array([0, 40000, 65535], np.uint16)},
+        CREATOR="lightkurve.LightCurve.to_fits()", OBJECT="TIC 42", SECTOR=3)
+    assert fits.getheader(path, 1)["TZERO4"] == 32768
+    assert detect_format(path) == "lightkurve"
+    lc = only(read_lightcurves(path))
+    assert (lc.meta.tic, lc.meta.sector) == (42, 3)
+    np.testing.assert_array_equal(lc.time, [1.0, 3.0])
+    np.testing.assert_array_equal(lc.flux, [1.0, 1.0])
+    np.testing.assert_array_equal(lc.quality, [0, 65535])
+
+
+def test_lightkurve_written_k2_without_bjdref_is_shifted_from_bkjd(tmp_path):
+    path = write_table(tmp_path / "k2.fits", {"TIME": np.array([2144.0, 2145.0]),
+                                              "FLUX": np.ones(2)},
+                       TELESCOP="Kepler", KEPLERID=206103150, CAMPAIGN=3)
+    lc = only(read_lightcurves(path))
+    assert (detect_format(path), lc.meta.mission, lc.meta.sector) == ("k2", "K2", 3)
+    np.testing.assert_allclose(lc.time, [2144.0 - 2167.0, 2145.0 - 2167.0])
+
+
+def test_whitespace_csv_with_bjd_and_sector_column(tmp_path):
+    path = write_bytes(tmp_path / "TIC_123_export.txt", b"# TIME Flux SECTOR\n"
+                       b"2459001.0 1.0 27\n2459000.0 2.0 27\n2459030.0 3.0 28\n")
+    lcs = read_lightcurves(path)
+    assert detect_format(path) == "csv"
+    assert [(lc.meta.tic, lc.meta.key, len(lc)) for lc in lcs] == [
+        (123, "123-s0027", 2), (123, "123-s0028", 1)]
+    np.testing.assert_array_equal(lcs[0].time, [2000.0, 2001.0])  # BJD -> BTJD, sorted
+    np.testing.assert_array_equal(lcs[0].flux, [2.0, 1.0])
+
+
+def truncated(realdata: Path, tmp: Path, size: int) -> Path:
+    """The first ``size`` bytes of a SPOC file (its table data starts at byte 20160)."""
+    return write_bytes(tmp / "truncated.fits", (realdata / QUSI_EB).read_bytes()[:size])
+
+
+def small_table(tmp: Path, name: str, columns: dict[str, np.ndarray], **cards) -> Path:
+    return write_table(tmp / name, columns, **({"TICID": 1, "SECTOR": 1} | cards))
+
+
+#: Broken input -> (file maker, text the error must contain).
+BROKEN = {
+    "missing file": (lambda real, tmp: tmp / "nowhere.fits", "no such file"),
+    "truncated table": (lambda real, tmp: truncated(real, tmp, 1_000_000), "truncated"),
+    "truncated header": (lambda real, tmp: truncated(real, tmp, 20_000), "cannot read as FITS"),
+    "empty fits": (lambda real, tmp: write_bytes(tmp / "e.fits", b""), "empty file"),
+    "text named fits": (lambda real, tmp: write_bytes(tmp / "t.fits", b"time,flux\n1,2\n"),
+                        "not a FITS file"),
+    "primary only": (lambda real, tmp: write_bytes(
+        tmp / "p.fits", fits.PrimaryHDU().header.tostring().encode()), "no binary table"),
+    "no flux column": (lambda real, tmp: small_table(tmp, "nf.fits", {"TIME": np.arange(3.0)}),
+                       "no flux column"),
+    "no time column": (lambda real, tmp: small_table(tmp, "nt.fits", {"FLUX": np.ones(3)}),
+                       "no TIME column"),
+    "no rows": (lambda real, tmp: small_table(
+        tmp, "nr.fits", {"TIME": np.zeros(0), "FLUX": np.zeros(0)}), "no rows"),
+    "no sector": (lambda real, tmp: small_table(
+        tmp, "ns.fits", {"TIME": np.ones(2), "FLUX": np.ones(2)}, SECTOR=None), "pass sector="),
+    "all-NaN flux": (lambda real, tmp: small_table(
+        tmp, "nan.fits", {"TIME": np.ones(2), "FLUX": np.full(2, np.nan)}), "NaN everywhere"),
+    "empty csv": (lambda real, tmp: write_bytes(tmp / "tic1.csv", b""), "empty file"),
+    "csv without flux": (lambda real, tmp: write_bytes(
+        tmp / "tic1.csv", b"time,mag\n1,2\n2,3\n"), "no flux column"),
+    "unparsable csv": (lambda real, tmp: write_bytes(
+        tmp / "tic1.csv", b"time,flux\n1,2\n2,abc\n"), "cannot read as CSV"),
+    "wide headerless csv": (lambda real, tmp: write_bytes(
+        tmp / "tic1.csv", b"1,2,3,4\n2,3,4,5\n"), "no header row"),
+}
+#: Broken files that :func:`detect_format` already rejects.
+UNDETECTABLE = ("missing file", "truncated header", "empty fits", "text named fits",
+                "primary only", "empty csv")
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("case", BROKEN)
+def test_broken_input_raises_one_line_read_error(realdata, tmp_path, case):
+    make, problem = BROKEN[case]
+    path = make(realdata, tmp_path)
+    with pytest.raises(LightCurveReadError, match=problem) as error:
+        read_lightcurves(path)
+    assert str(error.value).startswith(f"{path}: ") and "\n" not in str(error.value)
+    if case in UNDETECTABLE:
+        with pytest.raises(LightCurveReadError, match=problem):
+            detect_format(path)

@@ -1,0 +1,154 @@
+"""Candidate tables (merging, TOI crossmatch, sorting, stable files) and the HTML report."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from transitflow.report import build_candidates, write_candidates, write_report
+from transitflow.signals import Signal
+from transitflow.tables import read_provenance
+
+TESTS = ("odd_even", "secondary", "centroid", "background", "shape", "harmonics", "systematics",
+         "size")
+TOI_TABLE = "catalogs/exofop_toi_tess-atlas_2025-10-19.csv"
+WASP18 = 100100827  # TOI-185.01, KP, P = 0.9414525 d
+TOI813 = 55525572  # TOI-813.01, CP, P = 83.896 d: one transit near BTJD 1454.69 in sector 5
+
+
+def vet_row(tic: int, sector: int, period: float, snr: float, index: int = 0,
+            disposition: str = "PC", epoch: float = 1400.0, reasons: str = "") -> dict:
+    """A flat vetting row as vet.vetting_row gives it (single transit when period is NaN)."""
+    single = math.isnan(period)
+    signal = Signal(tic, sector, index, "single" if single else "periodic",
+                    "single_event" if single else "bls", period, epoch, 0.1, 1e-3, 1e-4, snr,
+                    math.nan if single else 12.0, 1 if single else 5, (epoch,), (1e-3,), 2.0)
+    row = signal.to_row()
+    for test in TESTS:
+        row |= {f"{test}_metric": 0.5, f"{test}_sigma": 1.0, f"{test}_flag": test == "size",
+                f"{test}_reason": f"{test} ok"}
+    return row | {"secondary_phase": 0.5, "disposition": disposition, "reasons": reasons}
+
+
+def scores_for(vetting: pd.DataFrame) -> pd.DataFrame:
+    keys = vetting[["tic", "sector"]].drop_duplicates()
+    return pd.DataFrame({"key": [f"{t}-s{s:04d}" for t, s in zip(keys["tic"], keys["sector"])],
+                         "tic": keys["tic"].to_numpy(), "sector": keys["sector"].to_numpy(),
+                         "score": np.linspace(0.9, 0.5, len(keys)), "flagged": True,
+                         "model_id": "cnn-test"})
+
+
+@pytest.fixture
+def vetting() -> pd.DataFrame:
+    return pd.DataFrame([
+        vet_row(7, 1, 3.000, snr=20.0),
+        vet_row(7, 2, 3.010, snr=30.0),  # same planet, next sector: merged
+        vet_row(7, 2, 5.000, snr=9.0, index=1),  # another period: its own row
+        vet_row(8, 1, 2.000, snr=50.0, disposition="EB", reasons="secondary <script>x</script>"),
+        vet_row(9, 1, math.nan, snr=12.0),  # single transit
+        vet_row(10, 3, 1.5, snr=8.0, disposition="LOW_SNR"),
+    ])
+
+
+@pytest.fixture(scope="module")
+def tois(realdata) -> pd.DataFrame:
+    return pd.read_csv(realdata / TOI_TABLE)
+
+
+def test_multi_sector_signals_merge(vetting):
+    table = build_candidates(scores_for(vetting), vetting, None, None)
+    assert len(table) == 5
+    merged = table[table["sectors"] == "1,2"].iloc[0]
+    assert merged["keys"] == "7-s0001-0;7-s0002-0"
+    assert merged["key"] == "7-s0002-0" and merged["snr"] == 30.0 and merged["period"] == 3.01
+    assert merged["n_transits"] == 10 and merged["score"] == pytest.approx(0.9)
+    assert table.loc[table["key"] == "7-s0002-1", "sectors"].item() == "2"
+    assert {"odd_even_metric", "size_flag", "secondary_phase"} <= set(table.columns)
+    assert table["toi_match"].eq("new").all() and table["tmag"].isna().all()
+
+
+def test_sorted_by_disposition_then_snr(vetting):
+    table = build_candidates(scores_for(vetting), vetting, None, None)
+    assert list(table["disposition"]) == ["PC", "PC", "PC", "EB", "LOW_SNR"]
+    assert list(table["snr"]) == [30.0, 12.0, 9.0, 50.0, 8.0]
+
+
+def test_star_columns_join_by_light_curve(vetting):
+    stars = pd.DataFrame({"key": ["7-s0002", "8-s0001"], "tmag": [9.5, 11.0],
+                          "radius": [1.1, 0.8]})
+    table = build_candidates(scores_for(vetting), vetting, stars, None).set_index("key")
+    assert table.loc["7-s0002-0", "tmag"] == 9.5 and table.loc["8-s0001-0", "star_radius"] == 0.8
+    assert table.loc["7-s0002-0", "duration_h"] == pytest.approx(2.4)
+    assert table.loc["7-s0002-0", "depth_ppm"] == pytest.approx(1000.0)
+
+
+@pytest.mark.realdata
+def test_toi_crossmatch(tois):
+    vetting = pd.DataFrame([
+        vet_row(WASP18, 2, 0.94145, snr=100.0),
+        vet_row(WASP18, 3, 2 * 0.94145 * 1.005, snr=40.0, index=1),  # double, within 1%
+        vet_row(WASP18, 2, 1.3, snr=20.0, index=2),  # another period on a known star: new
+        vet_row(TOI813, 5, math.nan, snr=15.0, epoch=1454.69),  # its single transit
+        vet_row(TOI813, 6, math.nan, snr=10.0, epoch=1480.0),  # off its ephemeris
+        vet_row(355636844, 1, 6.30556, snr=30.0),  # TOI-146.01, an FP
+        vet_row(1, 1, 0.94145, snr=10.0),  # WASP-18's period on another star
+    ])
+    table = build_candidates(scores_for(vetting), vetting, None, tois).set_index("key")
+    assert table.loc[f"{WASP18}-s0002-0", "toi_match"] == "known planet"
+    assert table.loc[f"{WASP18}-s0002-0", "toi"] == pytest.approx(185.01)
+    assert table.loc[f"{WASP18}-s0003-1", "toi_match"] == "known planet"
+    assert table.loc[f"{WASP18}-s0002-2", "toi_match"] == "new"
+    assert table.loc[f"{TOI813}-s0005-0", "toi_match"] == "known planet"
+    assert table.loc[f"{TOI813}-s0006-0", "toi_match"] == "new"
+    assert table.loc["355636844-s0001-0", "toi_match"] == "known FP"
+    assert table.loc["355636844-s0001-0", "toi_disposition"] == "FP"
+    assert table.loc["1-s0001-0", "toi_match"] == "new"
+
+
+def test_write_candidates_is_byte_stable(vetting, tmp_path):
+    table = build_candidates(scores_for(vetting), vetting, None, None)
+    provenance = {"stage": "report", "config_hash": "abc"}
+    first = write_candidates(table, tmp_path / "a.csv", tmp_path / "a.parquet", provenance)
+    second = write_candidates(table, tmp_path / "b.csv", tmp_path / "b.parquet", provenance)
+    assert first[0].read_bytes() == second[0].read_bytes()
+    assert first[1].read_bytes() == second[1].read_bytes()
+    assert read_provenance(first[1]) == provenance
+    text = first[0].read_text()
+    assert "7,\"1,2\"" in text and "3.01," in text
+    assert len(pd.read_csv(first[0])) == len(table)
+
+
+def test_empty_candidates(vetting, tmp_path):
+    table = build_candidates(scores_for(vetting), vetting.iloc[:0], None, None)
+    assert table.empty and "toi_match" in table.columns
+    page = write_report(table, tmp_path / "empty.html", {"run": "empty"}, {}, {}, {})
+    assert "Candidates (0)" in page.read_text()
+
+
+def small_png(path, color: str):
+    fig = Figure(figsize=(1, 1), dpi=20)
+    fig.add_subplot().plot([0, 1], color=color)
+    fig.savefig(path, metadata={"Software": None})
+    return path
+
+
+def test_report_is_self_contained_escaped_and_stable(vetting, tmp_path):
+    table = build_candidates(scores_for(vetting), vetting, None, None)
+    sheets = {key: small_png(tmp_path / f"{key}.png", "C0") for key in ("7-s0001-0", "8-s0001-0")}
+    figures = {"training <loss>": small_png(tmp_path / "loss.png", "C1")}
+    run_info = {"run": "test <run>", "code_version": "0.1.0", "config_hash": "abc"}
+    ledger = {"data": {"read": 6, "quarantined": 1}, "infer": {"scored": 5, "flagged": 4}}
+    pages = [write_report(table, tmp_path / name, run_info, sheets, figures, ledger).read_bytes()
+             for name in ("a.html", "b.html")]
+    assert pages[0] == pages[1]
+    html = pages[0].decode()
+    assert html.count("<tr class=") == len(table)
+    assert html.count('src="data:image/png;base64,') == 3
+    assert 'id="sheet-7-s0001-0"' in html and 'href="#sheet-7-s0001-0"' in html
+    assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
+    assert "test &lt;run&gt;" in html and "training &lt;loss&gt;" in html
+    assert "<th>quarantined</th>" in html and "size" in html

@@ -1,0 +1,246 @@
+"""Transit search: config, grids, injection-recovery, multi-planet, single events, real data."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tests.builders import flat_lightcurve
+from transitflow.lightcurve import LightCurve, LightCurveMeta
+from transitflow.readers import read_lightcurves
+from transitflow.search import (SearchConfig, detrend_for_search, detrend_window, period_grid,
+                                periodogram, search_durations, search_lightcurve,
+                                stellar_density)
+
+NOISE = 1e-3
+
+
+def inject_box(lc: LightCurve, period: float, epoch: float, duration: float,
+               snr: float) -> LightCurve:
+    """``lc`` with box transits (days; one if ``period`` is NaN) of white-noise SNR ``snr``."""
+    offset = lc.time - epoch
+    if np.isfinite(period):
+        offset = (offset + period / 2) % period - period / 2
+    inside = np.abs(offset) < duration / 2
+    depth = snr * NOISE / np.sqrt(inside.sum())
+    return replace(lc, flux=(lc.flux - depth * inside).astype(np.float32))
+
+
+def phase_offset(epoch: float, true_epoch: float, period: float) -> float:
+    """Distance (days) from ``epoch`` to the nearest transit of the true ephemeris."""
+    return abs((epoch - true_epoch + period / 2) % period - period / 2)
+
+
+# ---------------------------------------------------------------- config
+
+
+def test_from_dict_rejects_unknown_key_naming_it():
+    with pytest.raises(ValueError, match="'min_periodd'") as error:
+        SearchConfig.from_dict({"min_period": 0.5, "min_periodd": 1.0})
+    assert "\n" not in str(error.value)
+
+
+def test_from_dict_builds_config_with_list_durations():
+    config = SearchConfig.from_dict({"method": "tls", "durations": [1, 2], "max_radius_rjup": None})
+    assert config.method == "tls" and config.durations == (1.0, 2.0)
+    assert config.max_radius_rjup is None
+
+
+@pytest.mark.parametrize("options", [{"method": "box"}, {"min_period": 0}, {"durations": []},
+                                     {"min_period": 2.0, "max_period": 1.0}])
+def test_config_rejects_bad_values(options):
+    with pytest.raises(ValueError, match="search config"):
+        SearchConfig(**options)
+
+
+# ---------------------------------------------------------------- grids
+
+
+def test_durations_scale_with_stellar_density():
+    sun = LightCurveMeta(tic=1, sector=1, radius=1.0, mass=1.0)
+    dense = replace(sun, radius=0.5, mass=0.5)  # 4 solar densities
+    from_logg = replace(sun, mass=float("nan"), logg=4.438)  # solar logg -> solar mass
+    config = SearchConfig(durations=(1.0, 2.0))
+    assert np.allclose(search_durations(config, sun) * 24, [1.0, 2.0])
+    ratio = search_durations(config, dense) / search_durations(config, sun)
+    assert np.allclose(ratio, 4 ** (-1 / 3))
+    assert stellar_density(from_logg) == pytest.approx(1.0, rel=1e-3)
+    assert np.isnan(stellar_density(LightCurveMeta(tic=1, sector=1)))
+    assert detrend_window(config, dense) == pytest.approx(3 * 2 / 24 * 4 ** (-1 / 3))
+    assert detrend_window(replace(config, detrend_window=0.7), dense) == 0.7
+
+
+def test_period_grid_is_ofir_spaced():
+    periods = period_grid(27.0, 0.5, 13.5, 1.0, 3.0)
+    assert periods[0] >= 0.5 and periods[-1] <= 13.5 and np.all(np.diff(periods) > 0)
+    # uniform in f^(1/3); denser stars have shorter transits and need more periods
+    assert np.allclose(np.diff(periods ** (-1 / 3)), np.diff(periods ** (-1 / 3))[0])
+    assert len(period_grid(27.0, 0.5, 13.5, 8.0, 3.0)) == pytest.approx(2 * len(periods), rel=0.01)
+    # phase drift over the span at the grid step is a third of a Sun-like transit
+    step = np.diff(periods)[len(periods) // 2]
+    mid = periods[len(periods) // 2]
+    duration = 13 / 24 * (mid / 365.25) ** (1 / 3)
+    assert step * 27.0 / mid == pytest.approx(duration / 3, rel=0.05)
+
+
+def test_periodogram_peaks_at_injected_period():
+    lc = inject_box(flat_lightcurve(seed=4), 3.3, 1326.1, 0.12, snr=15)
+    flat = detrend_for_search(lc, SearchConfig())
+    assert len(flat) > 0.99 * len(lc) and np.median(flat.flux) == pytest.approx(1.0, abs=1e-4)
+    pg = periodogram(flat, SearchConfig())
+    assert pg.method == "bls" and len(pg.periods) == len(pg.power) == len(pg.power_raw)
+    assert pg.sde == pytest.approx(pg.power.max()) and pg.sde > SearchConfig().sde_threshold
+    assert pg.period == pytest.approx(3.3, rel=3e-3)
+    assert phase_offset(pg.epoch, 1326.1, 3.3) < 0.12 and pg.depth > 0
+
+
+# ---------------------------------------------------------------- simulated searches
+
+INJECTIONS = [  # period d, epoch BTJD, duration d, cadence min
+    (0.9, 1325.50, 0.07, 30.0),
+    (2.4, 1326.70, 0.10, 30.0),
+    (4.1, 1327.20, 0.15, 30.0),
+    (5.7, 1329.90, 0.13, 30.0),
+    (3.3, 1325.85, 0.09, 2.0),
+]
+
+
+@pytest.mark.parametrize("period, epoch, duration, cadence", INJECTIONS)
+def test_injection_recovered(period, epoch, duration, cadence):
+    lc = inject_box(flat_lightcurve(seed=int(period * 10), cadence_min=cadence),
+                    period, epoch, duration, snr=14)
+    signals = search_lightcurve(lc, SearchConfig())
+    assert len(signals) == 1
+    found = signals[0]
+    assert found.snr >= 10 and found.kind == "periodic" and found.method == "bls"
+    assert abs(found.period / period - 1) < 1e-3
+    assert phase_offset(found.epoch, epoch, period) < duration
+    assert found.n_transits == len(found.transit_times) == len(found.transit_depths)
+    assert lc.time[0] <= found.epoch < lc.time[0] + period + duration
+    assert np.isfinite(found.radius_earth) and found.key == "1-s0001-0"
+
+
+def test_two_planets_both_recovered():
+    lc = inject_box(flat_lightcurve(seed=11), 2.7, 1325.6, 0.09, snr=25)
+    lc = inject_box(lc, 6.1, 1328.3, 0.16, snr=15)
+    signals = search_lightcurve(lc, SearchConfig())
+    periods = sorted(s.period for s in signals)
+    assert len(signals) == 2 and [s.index for s in signals] == [0, 1]
+    assert periods == pytest.approx([2.7, 6.1], rel=1e-3)
+
+
+def test_single_transit_found():
+    epoch, duration = 1338.4, 0.25
+    lc = inject_box(flat_lightcurve(seed=5, cadence_min=10), float("nan"), epoch, duration, snr=15)
+    signals = search_lightcurve(lc, SearchConfig())
+    assert len(signals) == 1
+    single = signals[0]
+    assert (single.kind, single.method, single.n_transits) == ("single", "single_event", 1)
+    assert np.isnan(single.period) and np.isnan(single.sde) and single.snr > 8
+    assert abs(single.epoch - epoch) < duration / 4
+    assert single.duration == pytest.approx(duration, rel=0.3)
+    assert single.transit_times == (single.epoch,)
+
+
+@pytest.mark.parametrize("seed, cadence", [(0, 30.0), (1, 30.0), (2, 30.0), (3, 2.0)])
+def test_pure_noise_gives_no_signal(seed, cadence):
+    assert search_lightcurve(flat_lightcurve(seed=seed, cadence_min=cadence), SearchConfig()) == []
+
+
+def test_radius_cut_skips_and_logs_large_signals(caplog):
+    lc = inject_box(flat_lightcurve(seed=6), 3.1, 1326.0, 0.1, snr=300)  # ~5 %: ~2.3 R_Jup
+    with caplog.at_level(logging.INFO, logger="transitflow.search"):
+        assert search_lightcurve(lc, SearchConfig()) == []
+    assert "max_radius_rjup=1.80" in caplog.text
+    kept = search_lightcurve(lc, SearchConfig(max_radius_rjup=None))
+    assert kept[0].radius_earth / 11.209 > 1.8 and kept[0].period == pytest.approx(3.1, rel=1e-3)
+
+
+@pytest.mark.slow
+def test_tls_method_maps_results():
+    lc = inject_box(flat_lightcurve(seed=3), 3.3, 1326.1, 0.1, snr=15)
+    signals = search_lightcurve(lc, SearchConfig(method="tls"))
+    assert len(signals) == 1 and signals[0].method == "tls"
+    assert signals[0].period == pytest.approx(3.3, rel=3e-3)  # TLS's own grid, unrefined
+    assert phase_offset(signals[0].epoch, 1326.1, 3.3) < 0.1 and signals[0].sde > 9
+
+
+# ---------------------------------------------------------------- real light curves
+
+
+def _real(realdata, name: str, **override) -> LightCurve:
+    [lc] = read_lightcurves(realdata / "lightcurves" / name, **override)
+    return lc
+
+
+@pytest.mark.realdata
+def test_wasp18b_period(realdata):
+    [found] = search_lightcurve(_real(realdata, "exovetter/wasp18b.fits"))
+    assert found.period == pytest.approx(0.941453, rel=2e-4)
+    assert phase_offset(found.epoch, 1354.458, 0.941453) < 2.05 / 24
+    assert found.n_transits >= 25 and found.depth == pytest.approx(0.0100, rel=0.15)
+
+
+@pytest.mark.realdata
+def test_toi237b_period(realdata):
+    lc = _real(realdata, "tls/toi237.csv", tic=305048087, sector=2)
+    found = search_lightcurve(lc)[0]
+    assert found.period == pytest.approx(5.436167, rel=1e-3)
+    assert phase_offset(found.epoch, 1355.242, 5.436167) < 1.54 / 24
+    assert found.n_transits >= 4  # the first event sits at the sector edge
+
+
+@pytest.mark.realdata
+def test_toi813b_single_transit(realdata):
+    found = search_lightcurve(_real(realdata, "tesslatte/tic55525572_lc.fits"))[0]
+    assert found.kind == "single" and abs(found.epoch - 1454.69) < 0.1
+    assert 6.5 / 24 < found.duration < 26 / 24 and found.depth == pytest.approx(1.2e-3, rel=0.3)
+
+
+@pytest.mark.realdata
+def test_equal_eclipse_binary_finds_both_eclipses(realdata, caplog):
+    period, epoch = 2.968452, 1324.35463
+    lc = _real(realdata, "qusi/tess2018206045859-s0001-0000000117544915-0120-s_lc.fits")
+    signals = search_lightcurve(lc, SearchConfig(max_radius_rjup=None))
+    at_period = [s for s in signals
+                 if min(abs(s.period / period - 1), abs(2 * s.period / period - 1)) < 2e-3]
+    assert at_period
+    found = np.concatenate([s.transit_times for s in at_period])
+    good = lc.good()
+    eclipses = epoch + period * np.arange(0, 30, 0.5)
+    with_data = [e for e in eclipses if np.any(np.abs(good.time - e) < 0.05)]
+    assert len(with_data) >= 14  # primaries and secondaries
+    assert all(np.min(np.abs(found - e)) < 0.05 for e in with_data)
+    with caplog.at_level(logging.INFO, logger="transitflow.search"):
+        default = search_lightcurve(lc)
+    assert "exceeds max_radius_rjup" in caplog.text and all(s.depth < 0.05 for s in default)
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_wasp47_three_planets(realdata):
+    signals = search_lightcurve(_real(realdata, "dave/ktwo206103150-c03_llc.fits"))
+    assert sorted(s.period for s in signals) == pytest.approx([0.78961, 4.1591, 9.0307], rel=1e-3)
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_quiet_m_dwarf_has_no_signal(realdata):
+    lc = _real(realdata, "qusi/tess2018206045859-s0001-0000000150065151-0120-s_lc.fits")
+    assert search_lightcurve(lc) == []
+
+
+@pytest.mark.realdata
+def test_lone_primary_and_secondary_are_single_events(realdata):
+    # TIC 382067804 (P=26.13 d): sector 7 holds one primary and one secondary eclipse; a
+    # periodic fit through either rests on that one event, so both are single events
+    name = "tess2019006130736-s0007-0000000382067804-0131-s_lc.fits"
+    lc = _real(realdata, f"modebs/tic-382067804/{name}")
+    signals = search_lightcurve(lc, SearchConfig(max_radius_rjup=None, max_signals=2))
+    assert [s.kind for s in signals] == ["single", "single"]
+    epoch, period = 1417.8377725, 26.131358  # secondary at phase ~0.697
+    assert sorted(s.epoch for s in signals) == pytest.approx(
+        [epoch + 3 * period, epoch + 3.697 * period], abs=0.05)

@@ -1,0 +1,83 @@
+"""Vetting sheets: one PNG page per signal, for periodic and single transits."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import replace
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tests.builders import flat_lightcurve
+from transitflow.lightcurve import LightCurve
+from transitflow.sheets import DPI, PAGE_INCHES, vetting_sheet
+from transitflow.signals import Signal
+
+PERIOD, EPOCH, DURATION, DEPTH = 3.1, 1326.3, 0.12, 0.004
+TESTS = ("odd_even", "secondary", "centroid", "background", "shape", "harmonics", "systematics",
+         "size")
+
+
+def transiting(period: float = PERIOD, **kwargs) -> LightCurve:
+    """A flat light curve with box transits (one at EPOCH when ``period`` is NaN)."""
+    lc = flat_lightcurve(tic=42, sector=3, **kwargs)
+    offset = lc.time - EPOCH if np.isnan(period) else (
+        np.mod(lc.time - EPOCH + period / 2, period) - period / 2)
+    return replace(lc, flux=(lc.flux - DEPTH * (np.abs(offset) < DURATION / 2)).astype(np.float32))
+
+
+def periodic_signal() -> Signal:
+    times = tuple(EPOCH + PERIOD * np.arange(8))
+    return Signal(42, 3, 0, "periodic", "bls", PERIOD, EPOCH, DURATION, DEPTH, 2e-4, 25.0, 18.0,
+                  len(times), times, (DEPTH,) * len(times), 2.3)
+
+
+def single_signal() -> Signal:
+    return replace(periodic_signal(), kind="single", method="single_event", period=np.nan,
+                   sde=np.nan, n_transits=1, transit_times=(EPOCH,), transit_depths=(DEPTH,))
+
+
+def vetting_row(signal: Signal) -> dict:
+    row = {**signal.to_row(), "disposition": "PC", "reasons": "<b>odd & even</b>"}
+    for test in TESTS:
+        row |= {f"{test}_metric": 0.1, f"{test}_sigma": 1.5, f"{test}_flag": test == "size",
+                f"{test}_reason": "ok"}
+    return row | {"secondary_phase": 0.52, "secondary_depth": 1e-4}
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_periodic_sheet_is_one_deterministic_page(tmp_path):
+    lc = transiting()
+    periodogram = SimpleNamespace(periods=np.geomspace(0.5, 13.0, 500),
+                                  power=np.random.default_rng(0).random(500))
+    paths = [vetting_sheet(replace(lc, flux=lc.flux * 1500), lc, periodic_signal(),
+                           vetting_row(periodic_signal()), tmp_path / name, periodogram)
+             for name in ("a.png", "sub/b.png")]
+    first, second = (path.read_bytes() for path in paths)
+    assert first == second
+    assert png_size(first) == (int(PAGE_INCHES[0] * DPI), int(PAGE_INCHES[1] * DPI))
+    assert 30_000 < len(first) < 2_000_000
+
+
+def test_single_transit_with_nan_centroids(tmp_path):
+    lc = transiting(period=np.nan)
+    nan = np.full(len(lc), np.nan, np.float32)
+    lc = replace(lc, centroid_col=nan, centroid_row=nan, background=nan)
+    row = {**single_signal().to_row(), "disposition": "LOW_SNR", "reasons": ""}
+    path = vetting_sheet(lc, lc, single_signal(), row, tmp_path / "single.png")
+    assert png_size(path.read_bytes())[0] == int(PAGE_INCHES[0] * DPI)
+
+
+@pytest.mark.parametrize("n_points", [0, 5])
+def test_few_points(tmp_path, n_points):
+    lc = transiting()
+    lc = lc.select(np.abs(lc.time - EPOCH) < 0.01 * n_points)
+    row = vetting_row(periodic_signal()) | {"secondary_phase": None}
+    path = vetting_sheet(lc, lc, replace(periodic_signal(), transit_times=()), row,
+                         tmp_path / "few.png", SimpleNamespace(periods=[], power=[]))
+    assert path.stat().st_size > 10_000

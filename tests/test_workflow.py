@@ -1,0 +1,78 @@
+"""The workflow as a user runs it: snakemake end to end on a tiny simulated sector."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+TINY = {
+    "run": "tiny",
+    "shard_size": 60,
+    "sim": {"n_stars": 120, "sector": 1, "cadence_min": 30.0},
+    "train": {"model": "cnn", "epochs": 2, "steps_per_epoch": 10, "batch_size": 32},
+    "flag": {"threshold": 0.0, "top_k": None},  # search every light curve: tests the plumbing
+}
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2",
+                           "--configfile", str(workdir / "config.yaml"), *args],
+                          capture_output=True, text=True, timeout=1200)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("tiny")
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    (workdir / "config.yaml").write_text(yaml.safe_dump({**config, **TINY}))
+    done = snakemake(workdir)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return workdir / "results" / "tiny"
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+def test_candidates_include_the_planted_planets(tiny_run):
+    candidates = pd.read_csv(tiny_run / "candidates.csv")
+    truth = pd.read_parquet(tiny_run / "data" / "truth.parquet")
+    stars = pd.read_parquet(tiny_run / "data" / "stars.parquet")
+    deep = truth[(truth.sim_class == "planet") & (truth.kind == "periodic")
+                 & (truth.depth > 0.003) & (truth.n_events_in_data >= 3)]
+    deep = deep[deep.tic.isin(stars.loc[stars.tmag < 12, "tic"])]
+    assert len(deep) >= 3, "the tiny sector should hold a few obvious planets"
+    found = deep.merge(candidates, left_on="tic", right_on="tic", suffixes=("_true", ""))
+    found = found[(found.period / found.period_true - 1).abs() < 0.01]
+    assert found.tic.nunique() >= 0.8 * deep.tic.nunique()
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+def test_report_and_ledger_account_for_every_light_curve(tiny_run):
+    html = (tiny_run / "report.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
+    ledger = pd.read_parquet(tiny_run / "data" / "ledger.parquet")
+    assert len(ledger) == 120 and (ledger.status == "ok").all()
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+def test_a_finished_run_has_nothing_to_do(tiny_run):
+    dry = snakemake(tiny_run.parents[1], "--dry-run")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+@pytest.mark.workflow
+def test_lint_and_format_are_clean():
+    lint = subprocess.run([*SNAKEMAKE, "--lint", "--directory", str(REPO)], capture_output=True,
+                          text=True, cwd=REPO)
+    assert lint.returncode == 0 and "Lints for" not in lint.stdout + lint.stderr, lint.stdout
+    fmt = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow"],
+                         capture_output=True, text=True, cwd=REPO)
+    assert fmt.returncode == 0, fmt.stderr

@@ -1,0 +1,80 @@
+"""Config validation, the shard plan and helpers shared by the rules."""
+
+import glob
+import json
+import math
+import shlex
+from pathlib import Path
+
+from snakemake.utils import validate
+
+validate(config, "../schemas/config.schema.yaml")
+
+RUN = f"results/{config['run']}"
+
+# Jobs run `python -m transitflow`; in a per-rule conda env (--sdm conda) the library is
+# found through PYTHONPATH.
+LIBRARY = Path(workflow.basedir) / "src"
+shell.prefix(f'export PYTHONPATH="{LIBRARY}${{{{PYTHONPATH:+:$PYTHONPATH}}}}"; ')
+LOGS = f"{RUN}/logs"
+
+
+def local_files():
+    """The light-curve files of source=local, sorted so shards are stable."""
+    pattern = config["local_glob"]
+    if not pattern:
+        raise ValueError(
+            "source=local needs local_glob, e.g. --config 'local_glob=lcs/**/*.fits'"
+        )
+    files = sorted(glob.glob(pattern, recursive=True))
+    if not files:
+        raise ValueError(f"local_glob={pattern!r} matches no file")
+    return files
+
+
+def shard_plan():
+    """Shard id -> what the data job reads: a star range (sim) or a list of files (local)."""
+    size = config["shard_size"]
+    if config["source"] == "sim":
+        n = config["sim"]["n_stars"]
+        ranges = [(start, min(start + size, n)) for start in range(0, n, size)]
+        return {f"{i:04d}": r for i, r in enumerate(ranges)}
+    if config["source"] == "local":
+        files = local_files()
+        return {
+            f"{i:04d}": files[i * size : (i + 1) * size]
+            for i in range(math.ceil(len(files) / size))
+        }
+    raise ValueError("source=mast is not available yet; use source=sim or source=local")
+
+
+SHARDS = shard_plan()
+
+
+def options(section, **extra):
+    """A config section (plus extras) as one shell-quoted JSON argument."""
+    return shlex.quote(json.dumps({**config.get(section, {}), **extra}, sort_keys=True))
+
+
+def per_shard(pattern):
+    """``pattern`` expanded over all shard ids."""
+    return expand(pattern, shard=sorted(SHARDS))
+
+
+def model_path():
+    """The model to score with: the user's, or the one this run trains."""
+    return config["model"] or f"{RUN}/model/model.pt"
+
+
+def model_card():
+    """The model card beside the model, if there is one."""
+    card = Path(model_path()).with_name("model_card.json")
+    return str(card) if not config["model"] or card.exists() else []
+
+
+def ingest_arguments(wildcards):
+    """--start/--stop for simulated stars; nothing for files (they are the input)."""
+    if config["source"] != "sim":
+        return ""
+    start, stop = SHARDS[wildcards.shard]
+    return f"--start {start} --stop {stop}"

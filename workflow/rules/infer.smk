@@ -1,0 +1,33 @@
+rule infer:
+    input:
+        model=model_path(),
+        shard=f"{RUN}/data/shards/{{shard}}.arrow",
+    output:
+        f"{RUN}/infer/scores/{{shard}}.parquet",
+    log:
+        f"{LOGS}/infer/{{shard}}.log",
+    conda:
+        "../../envs/train.yaml"
+    params:
+        options=options("infer"),
+    shell:
+        "python -m transitflow infer --model {input.model} --shard {input.shard}"
+        " --options {params.options} --out {output} 2> {log}"
+
+
+rule flag:
+    input:
+        scores=per_shard(f"{RUN}/infer/scores/{{shard}}.parquet"),
+        card=model_card(),
+    output:
+        scores=f"{RUN}/infer/scores.parquet",
+        summary=f"{RUN}/infer/flag_summary.json",
+    log:
+        f"{LOGS}/flag.log",
+    conda:
+        "../../envs/train.yaml"
+    params:
+        options=options("flag"),
+    shell:
+        "python -m transitflow flag --scores {input.scores} --model-card '{input.card}'"
+        " --options {params.options} --out {output.scores} --summary {output.summary} 2> {log}"

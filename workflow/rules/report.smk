@@ -1,0 +1,33 @@
+rule report:
+    input:
+        vetting=per_shard(f"{RUN}/vet/vetting/{{shard}}.parquet"),
+        sheets=per_shard(f"{RUN}/vet/sheets/{{shard}}"),
+        scores=f"{RUN}/infer/scores.parquet",
+        flag_summary=f"{RUN}/infer/flag_summary.json",
+        stars=f"{RUN}/data/stars.parquet",
+        ledger=f"{RUN}/data/ledger.parquet",
+        truth=f"{RUN}/data/truth.parquet",
+        card=model_card(),
+        known_tois=config["known_tois"] or [],
+        figures=(
+            []
+            if config["model"]
+            else [
+                f"{RUN}/model/training_curves.png",
+                f"{RUN}/model/confusion_matrix.png",
+            ]
+        ),
+    output:
+        csv=report(f"{RUN}/candidates.csv", category="Candidates"),
+        parquet=f"{RUN}/candidates.parquet",
+        html=f"{RUN}/report.html",
+    log:
+        f"{LOGS}/report.log",
+    conda:
+        "../../envs/report.yaml"
+    shell:
+        "python -m transitflow report --vetting {input.vetting} --sheets {input.sheets}"
+        " --scores {input.scores} --flag-summary {input.flag_summary} --stars {input.stars}"
+        " --ledger {input.ledger} --truth {input.truth} --model-card '{input.card}'"
+        " --known-tois '{input.known_tois}' --figures {input.figures}"
+        " --out-csv {output.csv} --out-parquet {output.parquet} --out-html {output.html} 2> {log}"
