@@ -17,9 +17,11 @@ from transitflow.detrend import detrend
 from transitflow.lightcurve import MOMENTUM_DUMP_BIT, LightCurve
 from transitflow.readers import read_lightcurves
 from transitflow.signals import Signal, VetResult, planet_radius_earth
+from transitflow.simulate import inclination_deg, transit_duration, transit_model
 
 TESTS = ("odd_even", "secondary", "centroid", "background", "shape", "harmonics",
          "systematics", "radius", "snr")
+CADENCE = 30.0 / 1440.0  # flat_lightcurve's default cadence, days
 
 
 def offset_days(time: np.ndarray, signal: Signal) -> np.ndarray:
@@ -53,6 +55,22 @@ def with_transit(lc: LightCurve, signal: Signal, depth: float, ingress_frac: flo
                   / (ingress_frac * total), 0.0, 1.0)
     return replace(lc, flux=(lc.flux * (1.0 - depth * dip)).astype(np.float32),
                    centroid_col=(lc.centroid_col + centroid_shift * dip).astype(np.float32))
+
+
+def with_planet(lc: LightCurve, period: float, epoch: float, rp_rs: float, a_rs: float,
+                impact: float) -> LightCurve:
+    """``lc`` times a limb-darkened transit (Sun-like), averaged over each exposure."""
+    model = transit_model(lc.time, period, epoch, rp_rs, a_rs, inclination_deg(a_rs, impact),
+                          0.38, 0.22, exposure_min=lc.meta.cadence_min)
+    return replace(lc, flux=(lc.flux * model).astype(np.float32))
+
+
+def with_dumps(lc: LightCurve, times) -> LightCurve:
+    """``lc`` with a momentum dump flagged on the cadence nearest each time."""
+    quality = lc.quality.copy()
+    for time in times:
+        quality[np.argmin(np.abs(lc.time - time))] |= MOMENTUM_DUMP_BIT
+    return replace(lc, quality=quality)
 
 
 def noisy_pixels(lc: LightCurve, seed: int = 1) -> LightCurve:
@@ -171,6 +189,28 @@ def test_blended_background_binary_is_beb():
     assert centroid.extra["offset_arcsec"] == pytest.approx(42.0, rel=0.2)
 
 
+def test_blended_binary_half_a_pixel_away_is_beb():
+    """A 0.5% dip with a 0.003 px centroid shift: a source 0.6 px (13") away."""
+    lc = noisy_pixels(flat_lightcurve(seed=5, noise=5e-4), seed=6)
+    signal = make_signal(lc, period=2.9, epoch=1325.8, duration=0.1, depth=0.005)
+    lc = with_transit(lc, signal, 0.005, ingress_frac=0.3, centroid_shift=0.003)
+    results = by_test(vet.vet_signal(lc, signal))
+    assert vet.disposition(signal, results.values(), vet.VetConfig())[0] == "BEB"
+    assert results["centroid"].extra["offset_px"] == pytest.approx(0.6, rel=0.2)
+
+
+def test_pointing_jumps_at_momentum_dumps_are_no_centroid_shift():
+    """Dumps 0.2 d after each transit, each moving the pointing by 0.003 px."""
+    lc = noisy_pixels(flat_lightcurve(seed=17, noise=5e-4), seed=18)
+    signal = make_signal(lc, period=10.0, epoch=1328.6, duration=0.15, depth=0.002)
+    dumps = signal.epoch + 0.2 + signal.period * np.arange(3)
+    lc = with_transit(lc, signal, 0.002)
+    col = lc.centroid_col + 0.003 * np.searchsorted(dumps, lc.time)
+    lc = with_dumps(replace(lc, centroid_col=col.astype(np.float32)), dumps)
+    result = vet.centroid(lc, detrend(lc), signal, vet.VetConfig())
+    assert not result.flag and result.significance < 2
+
+
 def test_centroid_test_skips_without_centroids(planet):
     lc, signal = planet
     nan = np.full(len(lc), np.nan, dtype=np.float32)
@@ -193,19 +233,139 @@ def test_background_excess_in_transit_is_systematic():
     assert result.significance > 10 and result.extra["correlation"] < 0
 
 
+def test_scattered_light_ramp_is_no_background_excess():
+    """A single transit half a day into the sector, as the background decays from a
+    scattered-light ramp: a drift across the transit, not an excess in it."""
+    lc = noisy_pixels(flat_lightcurve(seed=19, noise=5e-4), seed=20)
+    signal = make_signal(lc, period=math.nan, epoch=lc.time[0] + 0.55, duration=0.4,
+                         depth=0.0015)
+    lc = with_transit(lc, signal, 0.0015)
+    noise = 1e-4 * np.random.default_rng(4).standard_normal(len(lc))
+    ramp = 0.05 * (1.0 + 2.0 * np.exp(-(lc.time - lc.time[0]) / 0.5)) + noise
+    lc = replace(lc, background=ramp.astype(np.float32))
+    assert not vet.background(lc, detrend(lc), signal, vet.VetConfig()).flag
+
+
 def test_single_transit_at_a_momentum_dump_is_systematic():
+    """A 2-h dip centred on a dump at 30-min cadence: the dump's cadence and the one
+    either side are all it has."""
     lc = noisy_pixels(flat_lightcurve(seed=7))
-    signal = make_signal(lc, period=math.nan, epoch=1338.2, duration=0.2, depth=0.004)
-    lc = with_transit(lc, signal, 0.004)
-    dump = np.argmin(np.abs(lc.time - 1338.25))
-    quality = lc.quality.copy()
-    quality[dump] |= MOMENTUM_DUMP_BIT
-    results = by_test(vet.vet_signal(replace(lc, quality=quality), signal))
+    signal = make_signal(lc, period=math.nan, epoch=1338.2, duration=0.08, depth=0.006)
+    lc = with_dumps(with_transit(lc, signal, 0.006), [1338.2])
+    results = by_test(vet.vet_signal(lc, signal))
     assert results["systematics"].flag and results["systematics"].extra["dumps"] == 1
     for test in ("odd_even", "secondary", "harmonics"):
         assert not results[test].flag and results[test].reason.startswith("single transit")
     assert "single transit" in results["snr"].reason and not results["snr"].flag
     assert vet.disposition(signal, results.values(), vet.VetConfig())[0] == "SYSTEMATIC"
+
+
+def test_transit_next_to_a_dump_at_30_min_cadence_is_not_systematic():
+    """Dumps just after egress of two of three 2-h transits: only the dump's cadence and
+    its neighbours are distrusted, not a tenth of a day around it."""
+    lc = noisy_pixels(flat_lightcurve(seed=16))
+    signal = make_signal(lc, period=9.0, epoch=1327.0, duration=2 / 24, depth=0.004)
+    lc = with_dumps(with_transit(lc, signal, 0.004), [1327.05, 1336.05])
+    results = by_test(vet.vet_signal(lc, signal))
+    assert not results["systematics"].flag and results["systematics"].extra["dumps"] == 0
+    assert vet.disposition(signal, results.values(), vet.VetConfig()) == ("PC", [])
+
+
+def test_high_snr_short_transits_at_long_cadence_pass_odd_even():
+    """A 6% hot Jupiter (b = 0.6) with 1.4-h transits at 30-min cadence, searched with a
+    shorter box: at 47.3 cadences per orbit, odd and even transits are sampled at
+    different phases and their box depths differ by 3%, 30 white-noise sigma."""
+    lc = noisy_pixels(flat_lightcurve(seed=11, noise=2e-4))
+    period, epoch = 47.3 * CADENCE, float(lc.time[30])
+    lc = with_planet(lc, period, epoch, rp_rs=0.25, a_rs=6.0, impact=0.6)
+    duration = 0.8 * transit_duration(period, 6.0, 0.6, 0.25)
+    signal = make_signal(lc, period, epoch, duration, depth=0.06)
+    result = vet.odd_even(lc, detrend(lc), signal, vet.VetConfig())
+    odd, even = result.extra["odd_depth"], result.extra["even_depth"]
+    assert abs(odd - even) > 0.02 * odd
+    assert not result.flag and result.significance < 3
+
+
+def test_eclipsing_binary_at_half_its_period_fails_odd_even_at_long_cadence():
+    """Eclipses of 6% and 5% at 30-min cadence, found at half the period."""
+    lc = noisy_pixels(flat_lightcurve(seed=13, noise=2e-4))
+    period, epoch = 2.7424, 1325.41
+    lc = with_planet(lc, period, epoch, rp_rs=0.2, a_rs=6.0, impact=0.3)
+    lc = with_planet(lc, period, epoch + period / 2, rp_rs=0.185, a_rs=6.0, impact=0.3)
+    signal = make_signal(lc, period / 2, epoch, 1.3 / 24, depth=0.045)
+    result = vet.odd_even(lc, detrend(lc), signal, vet.VetConfig())
+    assert result.flag and result.significance > 20
+
+
+def test_planet_found_at_half_its_period_passes_odd_even():
+    """Every other transit is empty: the period is twice as long, not an eclipsing binary."""
+    lc = noisy_pixels(flat_lightcurve(seed=14, noise=5e-4))
+    true = make_signal(lc, period=14.0, epoch=1330.2, duration=0.15, depth=0.004)
+    signal = make_signal(lc, period=7.0, epoch=1330.2, duration=0.15, depth=0.002)
+    lc = with_transit(lc, true, 0.004)
+    result = vet.odd_even(lc, detrend(lc), signal, vet.VetConfig())
+    assert result.significance > 10 and abs(result.extra["odd_depth"]) < 1e-3
+    assert not result.flag and "twice as long" in result.reason
+
+
+def test_second_planet_is_not_a_secondary_of_the_first_when_others_are_passed():
+    """Planet c, near a 2:1 resonance with b, puts its transits at one phase of b's fold."""
+    lc = noisy_pixels(flat_lightcurve(seed=12, noise=5e-4))
+    lc = replace(lc, meta=replace(lc.meta, logg=4.44))
+    b = make_signal(lc, period=3.0, epoch=1325.7, duration=0.1, depth=0.002)
+    c = replace(make_signal(lc, period=6.02, epoch=1326.75, duration=0.12, depth=0.006),
+                index=1)
+    lc = with_transit(with_transit(lc, b, 0.002), c, 0.006)
+    config = vet.VetConfig()
+    assert vet.independent(c, b, lc.time) and vet.independent(b, c, lc.time)
+    alone = by_test(vet.vet_signal(lc, b))
+    assert alone["secondary"].flag and alone["secondary"].extra["secondary_phase"] == \
+        pytest.approx(0.35, abs=0.05)
+    assert vet.disposition(b, vet.vet_signal(lc, b, others=[c]), config) == ("PC", [])
+    assert vet.disposition(c, vet.vet_signal(lc, c, others=[b]), config) == ("PC", [])
+
+
+def test_eclipsing_binary_found_twice_keeps_its_secondary():
+    """A secondary eclipse (or an alias) found as a signal of its own is not masked."""
+    lc = noisy_pixels(flat_lightcurve(seed=15, noise=5e-4))
+    period, epoch = 2.9, 1325.9
+    primary = make_signal(lc, period, epoch, duration=0.12, depth=0.02)
+    secondary = replace(make_signal(lc, period, epoch + 0.4 * period, 0.12, 0.004), index=1)
+    alias = replace(make_signal(lc, period / 2, epoch, 0.12, 0.012), index=2)
+    lc = with_transit(with_transit(lc, primary, 0.02, ingress_frac=0.3), secondary, 0.004,
+                      ingress_frac=0.3)
+    single = replace(make_signal(lc, math.nan, epoch + 3 * period, 0.1, 0.02), index=3)
+    assert not any(vet.independent(s, primary, lc.time) for s in (secondary, alias, single))
+    results = by_test(vet.vet_signal(lc, primary, others=[secondary, alias]))
+    assert results["secondary"].flag
+    assert results["secondary"].extra["secondary_phase"] == pytest.approx(0.4, abs=0.01)
+
+
+def test_ingress_of_a_sparsely_sampled_transit_is_not_a_secondary():
+    """A 2.8-h transit at 30-min cadence and exactly 114 cadences per orbit, searched with
+    a 0.5-h box: the fold samples it every half hour, and its ingress and egress fall
+    outside the box, with no data at the baseline between them and the box."""
+    lc = noisy_pixels(flat_lightcurve(seed=21))
+    period, epoch = 114 * CADENCE, float(lc.time[40])
+    lc = with_planet(lc, period, epoch, rp_rs=0.24, a_rs=7.0, impact=0.6)
+    signal = make_signal(lc, period, epoch + 0.25 * CADENCE, 0.53 / 24, depth=0.057)
+    result = vet.secondary(lc, detrend(lc), signal, vet.VetConfig())
+    assert not result.flag and result.significance < 5
+
+
+def test_v_shape_needs_a_flat_bottom_to_fit_significantly_worse():
+    """A box-shaped transit at SNR 8 whose fitted ingress wanders to half the duration,
+    and a V-shaped eclipse at 2-min cadence."""
+    box = noisy_pixels(flat_lightcurve(seed=71))
+    signal = make_signal(box, period=3.7, epoch=1326.3, duration=0.08, depth=0.0015)
+    box = with_transit(box, signal, 0.0015)
+    result = vet.shape(box, detrend(box), signal, vet.VetConfig())
+    assert result.metric > 0.45 and not result.flag
+    v = noisy_pixels(flat_lightcurve(seed=40, cadence_min=2.0))
+    signal = make_signal(v, period=2.3, epoch=1326.1, duration=0.1, depth=0.01)
+    v = with_transit(v, signal, 0.01, ingress_frac=0.5)
+    result = vet.shape(v, detrend(v), signal, vet.VetConfig())
+    assert result.flag and "V-shaped" in result.reason
 
 
 def test_sinusoidal_variable_fails_harmonics():
@@ -250,6 +410,7 @@ TIC126 = "lightcurves/qusi/tess2018206045859-s0001-0000000126602778-0120-s_lc.fi
 TIC117 = "lightcurves/qusi/tess2018206045859-s0001-0000000117544915-0120-s_lc.fits"
 CW_ERI = "lightcurves/modebs/cw-eri/tess2018292075959-s0004-0000000098853987-0124-s_lc.fits"
 IT_CAS = "lightcurves/modebs/it-cas/tess2019279210107-s0017-0000000026801525-0161-s_lc.fits"
+TOI813 = "lightcurves/tesslatte/tic55525572_lc.fits"
 V889 = ("lightcurves/modebs/v889-aql/"
         "hlsp_tess-spoc_tess_phot_0000000300000680-s0040_tess_v1_lc.fits")
 
@@ -263,6 +424,18 @@ def test_wasp18b_is_a_planet_candidate(realdata):
     assert not results["centroid"].flag and results["centroid"].significance < 3
     assert results["background"].reason == "no background data"
     assert results["snr"].extra["transits"] >= 26
+
+
+@pytest.mark.realdata
+def test_toi813b_transit_over_a_momentum_dump_is_a_planet_candidate(realdata):
+    """TOI-813 b's 13-h transit in sector 5 has a momentum dump inside it."""
+    lc = read_lightcurves(realdata / TOI813)[0]
+    signal = make_signal(lc, math.nan, 1454.689, 13.03 / 24, 1218e-6)
+    dumps = lc.time[(lc.quality & MOMENTUM_DUMP_BIT) != 0]
+    assert np.any(np.abs(dumps - signal.epoch) < 0.5 * signal.duration)
+    results = by_test(vet.vet_signal(lc, signal))
+    assert not results["systematics"].flag and results["systematics"].extra["dumps"] == 0
+    assert vet.disposition(signal, results.values(), vet.VetConfig()) == ("PC", [])
 
 
 @pytest.mark.realdata

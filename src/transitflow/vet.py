@@ -4,12 +4,13 @@ Every test has one interface, ``test(lc, detrended, signal, config) -> VetResult
 registered by name in :data:`REGISTRY`; :data:`SPECS` holds the disposition its failure
 argues for and the names of its extra numbers. ``lc`` is the raw light curve (quality
 flags, centroids, background), ``detrended`` its :func:`transitflow.detrend.detrend`
-output. A test that cannot run says why, with a NaN metric and no flag.
+output, both without the transits of the light curve's other signals (see
+:func:`vet_signal`). A test that cannot run says why, with a NaN metric and no flag.
 
 =============  ===========  =============================================================
 test           failure      metric
 =============  ===========  =============================================================
-odd_even       EB           |odd - even| depth over the mean depth (fold at twice P)
+odd_even       EB           |odd - even| depth on a shared profile over the mean depth
 secondary      EB           box depth of the strongest event away from the primary
 centroid       BEB          in-transit centroid shift, pixels
 background     SYSTEMATIC   in-transit background excess over the flux deficit
@@ -49,21 +50,23 @@ NaN where none), ``T_flag`` (bool; True argues against a planet on the target) a
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import least_squares
 from scipy.special import erfcinv
 
 from transitflow.detrend import detrend
-from transitflow.lightcurve import MOMENTUM_DUMP_BIT, LightCurve
+from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, MOMENTUM_DUMP_BIT, LightCurve
 from transitflow.search import DETREND_WINDOW_FACTOR, stellar_density
 from transitflow.signals import Signal, VetResult
 from transitflow.options import options_from_dict
 
 #: TESS pixel scale, arcsec per pixel.
 TESS_PIXEL_ARCSEC = 21.0
+#: Radius of a typical SPOC photometric aperture, pixels (about 4 px across).
+APERTURE_RADIUS_PX = 2.0
 #: Robust standard deviation from the median absolute deviation.
 MAD_TO_STD = 1.4826
 #: a/R* on a 1-day orbit around a star of solar density: (G M_sun d^2 / 4 pi^2 R_sun^3)^(1/3).
@@ -83,6 +86,19 @@ BASELINE_DURATIONS = (1.0, 2.0)
 SHAPE_WINDOW = 2.0
 SHAPE_BINS_PER_DURATION = 20
 SHAPE_SUBSAMPLES = 5
+#: Chi-square by which a flat-bottomed trapezoid must fit worse for a V-shape (three
+#: sigma for one parameter).
+SHAPE_CHI2 = 9.0
+#: Other signals of the light curve are masked over this many of their durations (as the
+#: search's mask_factor).
+OTHERS_MASK_DURATIONS = 2.0
+#: Largest chance probability of another signal's events all falling on this one's
+#: transits for them to be one system (see :func:`independent`).
+COINCIDENCE_CHANCE = 0.01
+#: Quality bit vet_signal sets on the cadences it masks for other signals (above the
+#: TESS bits); the tests drop cadences flagged in USABLE's bits.
+OTHER_SIGNAL_BIT = 1 << 30
+USABLE = DEFAULT_QUALITY_BITMASK | OTHER_SIGNAL_BIT
 #: Disposition precedence: the first one a failed test argues for wins; PC when none.
 DISPOSITIONS = ("LOW_SNR", "SYSTEMATIC", "BEB", "EB")
 NAN = float("nan")
@@ -106,6 +122,9 @@ class VetConfig:
     # Odd/even depths from this central fraction of the duration (ours: the flat bottom
     # of most transits; exovetter's OddEven dur_frac spans twice its value, see tests).
     odd_even_duration_frac: float = 0.5
+    # A parity whose depth is below this significance has no eclipse of its own (ours:
+    # 3 sigma at a known phase): the period is twice as long and odd/even does not flag.
+    odd_even_min_sigma: float = 3.0
     # Secondary flagged when sigma_sec / Fred - FA1 exceeds this (DAVE RoboVet.sig_sec: 0;
     # Robovetter DR25 MOD_VAL4_DV_THRESH: 1).
     secondary_margin: float = 0.0
@@ -118,9 +137,11 @@ class VetConfig:
     # Centroid shift significance, sigma: DAVE minProbDiffImgCentroidForFail = 0.99,
     # chi-square (2 dof) 9.21, square root 3.03.
     centroid_sigma: float = 3.03
-    # Implied source distance, pixels, that puts the source off target (ours: one pixel,
-    # what flux-weighted centroids of a TESS aperture resolve).
-    centroid_min_offset: float = 1.0
+    # Implied source distance, pixels, that puts the source off target: at least this
+    # (ours: 0.2 px, ten times the offsets of real on-target eclipses, 0.01-0.03 px) and
+    # at least contamination x APERTURE_RADIUS_PX, the offset from the target of the
+    # out-of-transit light centroid when other stars give the contaminating flux.
+    centroid_min_offset: float = 0.2
     # Background excess significance, sigma (ours, as the centroid's), and the least
     # fraction of the flux deficit it must explain (ours: half).
     background_sigma: float = 3.0
@@ -136,12 +157,13 @@ class VetConfig:
     max_harmonic_ratio: float = 1.0
     # Flagged above this fraction of suspect events (Robovetter DR25 TRANS_GAPPED: half);
     # a gap is longer than gap_days, days (ours); an event with under min_coverage of
-    # its cadences is gapped (ours); cadences within dump_window days of a momentum dump
-    # are distrusted (ours: a couple of hours around each dump).
+    # its cadences is gapped (ours); dump_cadences cadences either side of a momentum dump
+    # are distrusted (ours: the pointing settles within one cadence of 2 min or longer,
+    # and the dump's own cadences are flagged).
     max_systematic_fraction: float = 0.5
     gap_days: float = 0.5
     min_coverage: float = 0.5
-    dump_window: float = 0.1
+    dump_cadences: int = 1
     # Largest planet radius, Earth radii (Robovetter DR25 planet-occultation limit).
     max_radius: float = 30.0
     # Smallest SNR (Kepler TPS and TESS SPOC threshold 7.1; DAVE uses 10) and number of
@@ -190,7 +212,8 @@ def register(name: str, argues: str, extras: tuple[str, ...] = ()) -> Callable[[
 
 
 def vet_signal(lc: LightCurve, signal: Signal, config: VetConfig = VetConfig(),
-               detrended: LightCurve | None = None) -> list[VetResult]:
+               detrended: LightCurve | None = None,
+               others: Sequence[Signal] = ()) -> list[VetResult]:
     """Run every registered test on one signal.
 
     Parameters
@@ -204,16 +227,61 @@ def vet_signal(lc: LightCurve, signal: Signal, config: VetConfig = VetConfig(),
     detrended
         ``detrend(lc)`` as the search made it; when None, detrended here with a window of
         ``max(config.detrend_window, 3 * signal.duration)`` days.
+    others
+        The other signals of the same light curve. The events of each one independent
+        of this signal (:func:`independent`) are masked, ``OTHERS_MASK_DURATIONS`` of
+        their durations wide, so that another planet's transits pass neither for this
+        one's secondary eclipse nor for an odd/even difference: dropped from
+        ``detrended`` and flagged ``OTHER_SIGNAL_BIT`` in ``lc`` (observed, so no gap).
 
     Returns
     -------
     list of VetResult
         One per registered test, in registry order.
     """
+    masked = [other for other in others if independent(other, signal, lc.time)]
+    lc = replace(lc, quality=np.where(_events_of(lc.time, masked),
+                                      lc.quality | OTHER_SIGNAL_BIT, lc.quality))
     if detrended is None:
         window = max(config.detrend_window, DETREND_WINDOW_FACTOR * signal.duration)
-        detrended = detrend(lc, window)
+        detrended = detrend(lc, window, bitmask=USABLE)
+    detrended = detrended.select(~_events_of(detrended.time, masked))
     return [test(lc, detrended, signal, config) for test in REGISTRY.values()]
+
+
+def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
+    """Whether ``other`` is a separate body, not part of ``signal``'s own phase curve.
+
+    Two periodic signals are one system when they have the same period, so closely that
+    their events drift against each other by less than the sum of their durations over
+    the data (a secondary eclipse found separately, at any phase), or when every event
+    of the longer-period one lies within that sum of a transit of the other, which
+    chance would do with a probability under ``COINCIDENCE_CHANCE`` (an alias, or both
+    eclipses folded at half the period). A single event is part of a signal whose
+    transit it overlaps. Another planet's transits overlap only now and then.
+    """
+    overlap = other.duration + signal.duration
+    if not (_periodic(other) and _periodic(signal)):
+        single, rest = (other, signal) if not _periodic(other) else (signal, other)
+        return bool(abs(_offset(np.array([single.epoch]), rest)[0]) >= 0.5 * overlap)
+    short, long = sorted((other, signal), key=lambda s: s.period)
+    drift = abs(long.period - short.period) * float(np.ptp(time)) / long.period
+    cycles = np.arange(math.ceil((time.min() - long.epoch) / long.period),
+                       math.floor((time.max() - long.epoch) / long.period) + 1)
+    events = long.epoch + cycles * long.period
+    events = events[_distance(events, time) < 0.5 * long.duration]
+    chance = min(1.0, 2.0 * overlap / short.period) ** len(events)
+    on_short = chance < COINCIDENCE_CHANCE and bool(
+        np.all(np.abs(_offset(events, short)) < overlap))
+    return not (drift < overlap or on_short)
+
+
+def _events_of(time: np.ndarray, signals: Sequence[Signal]) -> np.ndarray:
+    """Cadences within half of ``OTHERS_MASK_DURATIONS`` durations of any signal's events."""
+    mask = np.zeros(len(time), dtype=bool)
+    for other in signals:
+        mask |= _in_transit(time, other, OTHERS_MASK_DURATIONS)
+    return mask
 
 
 def disposition(signal: Signal, results: Iterable[VetResult],
@@ -362,40 +430,59 @@ def _depth(detrended: LightCurve, signal: Signal, noise: _Noise, select: np.ndar
                      noise.sigma * noise.beta / math.sqrt(n))
 
 
-def _contrast(time: np.ndarray, values: np.ndarray, signal: Signal) -> _Estimate:
-    """In-transit minus local out-of-transit mean of a time series, over transits.
+def _contrast(time: np.ndarray, values: np.ndarray, signal: Signal,
+              breaks: Sequence[float] = ()) -> _Estimate:
+    """In-transit minus local out-of-transit level of a time series, over transits.
 
-    Per transit, the mean in transit minus the mean 1-2 durations from mid-transit (both
-    sides, so slow drifts cancel), with the point-to-point scatter as per-cadence noise;
-    averaged with inverse-variance weights. With three or more transits the error grows
-    by the square root of the reduced chi-square of the per-transit values, if above 1.
-    A noiseless series has error 0 (and a NaN significance).
+    Per transit (:func:`_transit_contrast`), a least-squares fit to the cadences in
+    transit and 1-2 durations from mid-transit, with a linear drift and a level of
+    its own for each stretch between ``breaks`` (times where the series jumps). The
+    point-to-point scatter is the per-cadence noise; transits are averaged with
+    inverse-variance weights. With three or more transits the error grows by the square
+    root of the reduced chi-square of the per-transit values, if above 1. A noiseless
+    series has error 0 (and a NaN significance).
     """
-    offset = np.abs(_offset(time, signal)) / signal.duration
-    cycle = _cycle(time, signal)
-    cycle = cycle - cycle.min()
-
-    def per_transit(window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        counts = np.bincount(cycle[window], minlength=cycle.max() + 1)
-        return counts, np.bincount(cycle[window], values[window], minlength=len(counts))
-
-    n_in, s_in = per_transit(offset < 0.5)
-    n_out, s_out = per_transit((offset >= BASELINE_DURATIONS[0])
-                               & (offset < BASELINE_DURATIONS[1]))
-    both = (n_in > 0) & (n_out > 0)
-    if not both.any():
+    offset = _offset(time, signal) / signal.duration
+    near, far = BASELINE_DURATIONS
+    used = (np.abs(offset) < 0.5) | ((np.abs(offset) >= near) & (np.abs(offset) < far))
+    cycle = _cycle(time, signal)[used]
+    stretch = np.searchsorted(np.sort(np.asarray(breaks, dtype=float)), time[used])
+    fits = [_transit_contrast(offset[used][at], values[used][at], stretch[at])
+            for at in (cycle == c for c in np.unique(cycle))]
+    fits = np.array([fit for fit in fits if fit is not None]).reshape(-1, 2)
+    if not len(fits):
         return _Estimate(NAN, NAN)
-    diffs = s_in[both] / n_in[both] - s_out[both] / n_out[both]
+    diffs, spreads = fits[:, 0], fits[:, 1]
     noise = _scatter(np.diff(values)) / math.sqrt(2.0)
     if noise == 0:
         return _Estimate(float(diffs.mean()), 0.0)
-    weights = 1.0 / (noise ** 2 * (1.0 / n_in[both] + 1.0 / n_out[both]))
+    weights = 1.0 / (noise ** 2 * spreads)
     mean = float(np.sum(weights * diffs) / np.sum(weights))
     err = 1.0 / math.sqrt(float(np.sum(weights)))
-    if both.sum() >= 3:
-        chi2 = float(np.sum(weights * (diffs - mean) ** 2)) / (both.sum() - 1)
+    if len(diffs) >= 3:
+        chi2 = float(np.sum(weights * (diffs - mean) ** 2)) / (len(diffs) - 1)
         err *= math.sqrt(max(1.0, chi2))
     return _Estimate(mean, err)
+
+
+def _transit_contrast(offset: np.ndarray, values: np.ndarray,
+                      stretch: np.ndarray) -> tuple[float, float] | None:
+    """One transit's in-transit contrast and its variance per unit cadence variance.
+
+    ``offset`` in durations from mid-transit, ``stretch`` the index of each cadence's
+    stretch between breaks. None without baseline cadences both before and after the
+    transit and in every stretch, or without cadences in transit.
+    """
+    inside = np.abs(offset) < 0.5
+    stretches = np.unique(stretch)
+    if not (inside.any() and (offset[~inside] < 0).any() and (offset[~inside] > 0).any()
+            and np.isin(stretches, stretch[~inside]).all()):
+        return None
+    design = np.column_stack([inside, offset, stretch[:, None] == stretches]).astype(float)
+    if np.linalg.matrix_rank(design) < design.shape[1]:
+        return None
+    coef = np.linalg.lstsq(design, values, rcond=None)[0]
+    return float(coef[0]), float(np.linalg.inv(design.T @ design)[0, 0])
 
 
 def _a_over_rstar(signal: Signal, lc: LightCurve) -> float:
@@ -418,9 +505,13 @@ def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
     An eclipsing binary found at half its period shows its primary and secondary eclipses
     as odd and even transits (DAVE re-vets such signals at twice the period). Each depth
     is the mean detrended flux over the central ``odd_even_duration_frac`` of the
-    duration, with white-noise errors times the red-noise factor. Flagged when the
-    difference exceeds the modshift false-alarm threshold FA1 (DAVE RoboVet
-    ODD_EVEN_DIFF); the reason notes a parity without a transit (period twice as long).
+    duration. Their difference is fitted on a profile both parities share
+    (:func:`_parity_difference`), so that transits sampled at different phases of a long
+    cadence compare fairly, with errors grown by the excess scatter of the per-transit
+    depths. Flagged when the difference exceeds the modshift false-alarm threshold FA1
+    (DAVE RoboVet ODD_EVEN_DIFF) and each parity has an eclipse (depth above
+    ``odd_even_min_sigma``): with one parity empty the period is twice as long, and
+    there are no two eclipses to compare.
     """
     if not _periodic(signal):
         return _skip("odd_even", "single transit: no odd/even comparison")
@@ -430,18 +521,66 @@ def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
     d_odd, d_even = (_depth(detrended, signal, noise, sel, frac) for sel in (odd, ~odd))
     if not (math.isfinite(d_odd.value) and math.isfinite(d_even.value)):
         return _skip("odd_even", "no odd or no even transit with data")
-    diff = abs(d_odd.value - d_even.value)
-    sigma = _Estimate(diff, math.hypot(d_odd.err, d_even.err)).sigma
+    fit = _parity_difference(detrended, signal, noise, frac)
+    if fit is None:
+        return _skip("odd_even", "odd and even transits sampled at different phases only: "
+                                 "no comparison")
+    diff, scale = fit
+    d_odd, d_even = (_Estimate(d.value, d.err * scale) for d in (d_odd, d_even))
+    sigma = abs(diff.sigma)
     threshold = _false_alarm(signal, config.false_alarm_trials)
-    reason = (f"odd {_ppm(d_odd.value)} vs even {_ppm(d_even.value)}: {sigma:.1f} sigma "
+    reason = (f"odd {_ppm(d_odd.value)} vs even {_ppm(d_even.value)}, "
+              f"{_ppm(abs(diff.value))} apart on a common profile: {sigma:.1f} sigma "
               f"(FA1 {threshold:.1f})")
-    if min(d_odd.sigma, d_even.sigma) < threshold < max(d_odd.sigma, d_even.sigma):
-        reason += "; one parity has no significant transit: the period may be twice as long"
+    empty = min(d_odd.sigma, d_even.sigma) < config.odd_even_min_sigma
+    if empty:
+        reason += "; one parity has no transit: the period may be twice as long"
     mean = 0.5 * (d_odd.value + d_even.value)
     extra = {"odd_depth": d_odd.value, "even_depth": d_even.value,
              "odd_depth_err": d_odd.err, "even_depth_err": d_even.err}
-    return VetResult("odd_even", diff / abs(mean) if mean else NAN, sigma, sigma > threshold,
-                     reason, extra)
+    return VetResult("odd_even", abs(diff.value / mean) if mean else NAN, sigma,
+                     sigma > threshold and not empty, reason, extra)
+
+
+def _parity_difference(detrended: LightCurve, signal: Signal, noise: _Noise,
+                       frac: float) -> tuple[_Estimate, float] | None:
+    """Odd minus even depth over the central ``frac`` of the duration, and the error scale.
+
+    A least-squares fit of the in-transit depths with a parabola in the time from
+    mid-transit, shared by both parities (the transit's limb-darkened and exposure-smeared
+    bottom, and an epoch slightly off, to second order), plus half the difference for odd
+    and minus half for even transits. Its error is the white noise times the red-noise
+    factor, times the scale :func:`_excess_scatter` of the per-transit residuals. None
+    when the parities are sampled at different parts of the profile only, so that the
+    parabola can take up any difference.
+    """
+    offset = _offset(detrended.time, signal)
+    inside = np.abs(offset) < 0.5 * frac * signal.duration
+    x = offset[inside] / signal.duration
+    cycle = _cycle(detrended.time, signal)[inside]
+    design = np.column_stack([np.ones_like(x), x, x ** 2, np.where(cycle % 2 == 1, 0.5, -0.5)])
+    if np.linalg.matrix_rank(design) <= np.linalg.matrix_rank(design[:, :-1]):
+        return None
+    depth = -_relative(detrended)[inside]
+    coef = np.linalg.lstsq(design, depth, rcond=None)[0]
+    white = (noise.sigma * noise.beta) ** 2
+    scale = _excess_scatter(cycle, depth - design @ coef, white)
+    err = math.sqrt(white * np.linalg.pinv(design.T @ design)[-1, -1]) * scale
+    return _Estimate(float(coef[-1]), err), scale
+
+
+def _excess_scatter(cycle: np.ndarray, residuals: np.ndarray, white: float) -> float:
+    """Square root of the reduced chi-square of per-transit mean residuals, at least 1.
+
+    ``white`` is the per-cadence variance; with under three transits, 1.
+    """
+    transits, index = np.unique(cycle, return_inverse=True)
+    if len(transits) < 3 or white <= 0:
+        return 1.0
+    counts = np.bincount(index)
+    means = np.bincount(index, residuals) / counts
+    chi2 = float(np.sum(counts * means ** 2) / white) / (len(transits) - 2)
+    return math.sqrt(max(1.0, chi2))
 
 
 # --- secondary (modshift) -----------------------------------------------------------
@@ -480,7 +619,9 @@ def modshift(detrended: LightCurve, signal: Signal, trials: float = 20000) -> Mo
     slower than the transit (ellipsoidal, reflection) cancels. The primary is the deepest
     box within two durations of phase 0; the secondary the deepest farther than two
     durations from it; the tertiary the deepest farther than two from both; the positive
-    event the highest farther than three (as modshift-v4.cpp).
+    event the highest farther than three (as modshift-v4.cpp). None of their boxes or
+    flanks may reach into the primary eclipse (:func:`_eclipse_reach`), which can be
+    longer than the signal's duration says.
     """
     n_bins = max(math.ceil(MODSHIFT_BINS_PER_DURATION * signal.period / signal.duration),
                  4 * MODSHIFT_BINS_PER_DURATION)
@@ -501,14 +642,18 @@ def modshift(detrended: LightCurve, signal: Signal, trials: float = 20000) -> Mo
     centres = np.arange(n_bins) / n_bins
     gap = signal.duration / signal.period
 
+    near_zero = np.abs(_phase_distance(centres, 0.0)) < EVENT_GAP * gap
+    pri = _strongest(depth, valid & near_zero)
+    reach = 0.0 if pri is None else (
+        _eclipse_reach(counts, sums, _scatter(flux), pri) + hi + flank) / n_bins
+
     def away(*events: int, by: float) -> np.ndarray:
         keep = valid.copy()
         for i in events:
-            keep &= np.abs(_phase_distance(centres, centres[i])) >= by * gap
+            radius = max(by * gap, reach) if i == pri else by * gap
+            keep &= np.abs(_phase_distance(centres, centres[i])) >= radius
         return keep
 
-    near_zero = np.abs(_phase_distance(centres, 0.0)) < EVENT_GAP * gap
-    pri = _strongest(depth, valid & near_zero)
     sec = None if pri is None else _strongest(depth, away(pri, by=EVENT_GAP))
     events = [i for i in (pri, sec) if i is not None]
     ter = _strongest(depth, away(*events, by=EVENT_GAP))
@@ -532,6 +677,24 @@ def modshift(detrended: LightCurve, signal: Signal, trials: float = 20000) -> Mo
         sigma_ter=at(ter, significance, 0.0), sigma_pos=-at(pos, significance, 0.0),
         fred=float(np.std(significance[calm])) if calm.sum() > 1 else NAN,
         fa1=_false_alarm(signal, trials), fa2=_false_alarm(signal, 1.0))
+
+
+def _eclipse_reach(counts: np.ndarray, sums: np.ndarray, noise: float, pri: int) -> int:
+    """Phase bins from the primary's to the farthest bin of its eclipse, on either side.
+
+    The eclipse goes on through bins without data and bins more than three sigma below
+    the baseline (``noise`` per cadence): a long cadence commensurate with the period
+    samples the eclipse at a few phases, between which a short duration leaves its
+    ingress and egress outside the primary's box.
+    """
+    dark = (counts == 0) | (sums < -3.0 * noise * np.sqrt(counts))
+    reach = 0
+    for step in (1, -1):
+        k = 1
+        while k < len(counts) // 2 and dark[(pri + step * k) % len(counts)]:
+            k += 1
+        reach = max(reach, k - 1)
+    return reach
 
 
 def _box_sum(values: np.ndarray, start: int, stop: int) -> np.ndarray:
@@ -621,13 +784,16 @@ def centroid(lc: LightCurve, detrended: LightCurve, signal: Signal,
     A source that dims by the whole observed depth sits ``shift / depth`` pixels from
     the out-of-transit centroid, the depth measured on the same cadences as the shift.
     Flagged when the shift is significant (the square root of its two-degree-of-freedom
-    chi-square) and that source is at least ``centroid_min_offset`` pixels away.
+    chi-square) and that source is farther than a transit on the target could put it
+    (:func:`_on_target_offset`). The spacecraft settles at a slightly different pointing
+    after each momentum dump, so the centroids get a level of their own between dumps.
     """
-    good = lc.good()
+    good = lc.good(USABLE)
     good = good.select(np.isfinite(good.centroid_col) & np.isfinite(good.centroid_row))
     if len(good) == 0:
         return _skip("centroid", "no centroid data")
-    col, row = (_contrast(good.time, values.astype(np.float64), signal)
+    dumps = lc.time[(lc.quality & MOMENTUM_DUMP_BIT) != 0]
+    col, row = (_contrast(good.time, values.astype(np.float64), signal, breaks=dumps)
                 for values in (good.centroid_col, good.centroid_row))
     if not (math.isfinite(col.sigma) and math.isfinite(row.sigma)):
         return _skip("centroid", "no centroid contrast: constant centroids, or no transit "
@@ -637,12 +803,24 @@ def centroid(lc: LightCurve, detrended: LightCurve, signal: Signal,
     flux = good.flux.astype(np.float64) / float(np.median(good.flux))
     depth = -_contrast(good.time, flux, signal).value
     offset = shift / depth if depth > 0 else NAN
-    flag = sigma > config.centroid_sigma and offset >= config.centroid_min_offset
+    flag = sigma > config.centroid_sigma and offset >= _on_target_offset(lc, config)
     reason = (f"centroid shift {shift:.2g} px ({sigma:.1f} sigma): source {offset:.2f} px "
               f"({offset * TESS_PIXEL_ARCSEC:.0f} arcsec) from the target centroid")
     extra = {"dcol": col.value, "drow": row.value, "offset_px": offset,
              "offset_arcsec": offset * TESS_PIXEL_ARCSEC}
     return VetResult("centroid", shift, sigma, flag, reason, extra)
+
+
+def _on_target_offset(lc: LightCurve, config: VetConfig) -> float:
+    """Largest implied source distance, pixels, of a transit on the target.
+
+    A transit on the target moves the centroid as if the source sat at the out-of-transit
+    light centroid's distance from the target: the contamination times the distance of
+    the contaminating light, at most ``APERTURE_RADIUS_PX``; ``centroid_min_offset`` at
+    least. Unknown contamination counts as none.
+    """
+    contamination = lc.meta.contamination if math.isfinite(lc.meta.contamination) else 0.0
+    return max(config.centroid_min_offset, contamination * APERTURE_RADIUS_PX)
 
 
 @register("background", argues="SYSTEMATIC",
@@ -655,7 +833,7 @@ def background(lc: LightCurve, detrended: LightCurve, signal: Signal,
     cadences (both in flux units). Flagged when the excess is significant and explains
     at least ``background_min_fraction`` of the dip.
     """
-    good = lc.good()
+    good = lc.good(USABLE)
     good = good.select(np.isfinite(good.background))
     if len(good) == 0:
         return _skip("background", "no background data")
@@ -684,29 +862,52 @@ def _correlation(x: np.ndarray, y: np.ndarray) -> float:
 # --- shape --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Trapezoid:
+    """A trapezoid fit: depth (fraction), total duration and ingress (days), and the
+    least-squares cost (half the sum of squared count-weighted residuals)."""
+
+    depth: float
+    total: float
+    ingress: float
+    cost: float
+
+
 @register("shape", argues="EB",
           extras=("depth", "total", "ingress", "duration_ratio"))
 def shape(lc: LightCurve, detrended: LightCurve, signal: Signal,
           config: VetConfig) -> VetResult:
     """Trapezoid fit (as DAVE's trapezoidFit): V-shape, and duration against the star.
 
-    The metric is ingress over total duration (0.5: V-shaped). With the stellar radius
-    and mass (or logg) the total is compared with the longest central transit of this
-    star on a circular orbit; much longer means the eclipsed star is not the target.
+    The metric is ingress over total duration (0.5: V-shaped). V-shaped means above
+    ``max_vshape`` and significantly so: a trapezoid held to ``max_vshape`` fits worse
+    by a chi-square of ``SHAPE_CHI2`` or more (an ingress shorter than the cadence, at a
+    period commensurate with it, leaves the two alike). With the stellar radius and mass
+    (or logg) the total is compared with the longest central transit of this star on a
+    circular orbit; much longer means the eclipsed star is not the target.
     """
     fit = _trapezoid_fit(detrended, signal)
     if fit is None:
         return _skip("shape", "too few cadences around the transit for a trapezoid fit")
-    depth, total, ingress = fit
-    vshape = ingress / total
-    ratio = total / _longest_duration(signal, lc, depth)
-    v_shaped, too_long = vshape > config.max_vshape, ratio > config.max_duration_ratio
+    vshape = fit.ingress / fit.total
+    ratio = fit.total / _longest_duration(signal, lc, fit.depth)
+    v_shaped = vshape > config.max_vshape and _worse_flat(detrended, signal, fit, config)
+    too_long = ratio > config.max_duration_ratio
     reason = f"ingress/duration {vshape:.2f}" + (" (V-shaped)" if v_shaped else "")
     if math.isfinite(ratio):
         reason += (f", duration {ratio:.2f}x the longest for this star"
                    + (" (too long)" if too_long else ""))
-    extra = {"depth": depth, "total": total, "ingress": ingress, "duration_ratio": ratio}
+    extra = {"depth": fit.depth, "total": fit.total, "ingress": fit.ingress,
+             "duration_ratio": ratio}
     return VetResult("shape", vshape, NAN, v_shaped or too_long, reason, extra)
+
+
+def _worse_flat(detrended: LightCurve, signal: Signal, fit: _Trapezoid,
+                config: VetConfig) -> bool:
+    """Whether a trapezoid held to ``max_vshape`` fits worse by ``SHAPE_CHI2`` or more."""
+    flat = _trapezoid_fit(detrended, signal, config.max_vshape)
+    noise = _noise(detrended, signal)
+    return bool(2.0 * (flat.cost - fit.cost) > SHAPE_CHI2 * (noise.sigma * noise.beta) ** 2)
 
 
 def _trapezoid(x: np.ndarray, depth: float, total: float, ingress: float) -> np.ndarray:
@@ -714,8 +915,9 @@ def _trapezoid(x: np.ndarray, depth: float, total: float, ingress: float) -> np.
     return -depth * np.clip((0.5 * total - np.abs(x)) / ingress, 0.0, 1.0)
 
 
-def _trapezoid_fit(detrended: LightCurve, signal: Signal) -> tuple[float, float, float] | None:
-    """Depth, total duration and ingress of a least-squares trapezoid.
+def _trapezoid_fit(detrended: LightCurve, signal: Signal,
+                   max_vshape: float = 0.5) -> _Trapezoid | None:
+    """Least-squares trapezoid, its ingress at most ``max_vshape`` of the total.
 
     Fitted to the folded light curve binned within ``SHAPE_WINDOW`` durations of
     mid-transit (bins weighted by their counts), the model averaged over each exposure;
@@ -745,10 +947,11 @@ def _trapezoid_fit(detrended: LightCurve, signal: Signal) -> tuple[float, float,
     core = np.abs(centres) < 0.25 * duration
     start = max(float(-flux[core].mean()) if core.any() else 0.0, 1e-6)
     lower = [-0.5 * duration, 0.0, 0.2 * duration, 0.01]
-    upper = [0.5 * duration, 2.0 * start + 1e-3, 1.5 * SHAPE_WINDOW * duration, 0.5]
-    fit = least_squares(residuals, [0.0, start, duration, 0.2], bounds=(lower, upper))
+    upper = [0.5 * duration, 2.0 * start + 1e-3, 1.5 * SHAPE_WINDOW * duration, max_vshape]
+    guess = [0.0, start, duration, min(0.2, 0.5 * max_vshape)]
+    fit = least_squares(residuals, guess, bounds=(lower, upper))
     _, depth, total, vshape = fit.x
-    return float(depth), float(total), float(vshape * total)
+    return _Trapezoid(float(depth), float(total), float(vshape * total), float(fit.cost))
 
 
 def _longest_duration(signal: Signal, lc: LightCurve, depth: float) -> float:
@@ -812,20 +1015,22 @@ def systematics(lc: LightCurve, detrended: LightCurve, signal: Signal,
     """Events at momentum dumps, in data gaps or at data edges.
 
     An event is suspect when it keeps under ``min_coverage`` of its in-transit cadences
-    (gapped), when it does so only once cadences within ``dump_window`` of a momentum
-    dump (quality bit 32 of the raw light curve) are dropped (at a dump: the dip may be
-    the dump's), or when a data edge (sector start or end, either side of a gap longer
-    than ``gap_days``) lies within one duration of mid-transit. Flagged above
-    ``max_systematic_fraction``.
+    (gapped), when it does so only once the ``dump_cadences`` cadences either side of a
+    momentum dump (quality bit 32 of the raw light curve) are dropped too (at a dump: the
+    dip may be the dump's), or when a data edge (sector start or end, either side of a
+    gap longer than ``gap_days``) lies within one duration of mid-transit. Flagged above
+    ``max_systematic_fraction``. Cadences masked for other signals count as observed.
     """
     events = _event_times(signal, detrended.time)
     if len(events) == 0:
         return _skip("systematics", "no transit event with data")
+    observed = lc.good().time
     dumps = lc.time[(lc.quality & MOMENTUM_DUMP_BIT) != 0]
-    calm = detrended.time[_distance(detrended.time, dumps) >= config.dump_window]
-    gapped = _coverage(detrended.time, events, signal.duration) < config.min_coverage
+    window = (config.dump_cadences + 0.5) * float(np.median(np.diff(lc.time)))
+    calm = observed[_distance(observed, dumps) >= window]
+    gapped = _coverage(observed, events, signal.duration) < config.min_coverage
     at_dump = ~gapped & (_coverage(calm, events, signal.duration) < config.min_coverage)
-    edges = _data_edges(detrended.time, config.gap_days)
+    edges = _data_edges(observed, config.gap_days)
     at_edge = _distance(events, edges) < signal.duration
     suspect = at_dump | gapped | at_edge
     fraction = float(suspect.mean())
