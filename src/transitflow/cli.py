@@ -70,15 +70,40 @@ def cmd_collect(args) -> None:
              len(quarantined), args.out_quarantine)
 
 
+def cmd_labels(args) -> None:
+    """Training labels: the simulation's truth, or the catalogs' for real light curves."""
+    from transitflow.labels import LabelConfig, build_labels, coverage_table, read_catalogs
+    from transitflow.shards import iter_shard
+
+    stars = read_table(args.stars)
+    config = LabelConfig.from_dict(args.options)
+    if stars["label"].notna().any():
+        labels = stars.loc[stars["label"].notna(), ["key", "tic", "sector", "label"]]
+        report = {"source": "simulation truth",
+                  "per_class": labels["label"].value_counts().sort_index().to_dict()}
+    else:
+        light_curves = (lc for shard in args.shards for lc in iter_shard(shard))
+        result = build_labels(*read_catalogs(config),
+                              coverage_table(light_curves, config.coverage_gap_days), config)
+        labels, report = result.labels, result.report
+    catalogs = [path for path in (config.toi_table, config.tess_ebs, config.yu2019) if path]
+    provenance = make_provenance("labels", args.options, [args.stars, *catalogs])
+    write_table(labels.reset_index(drop=True), args.out, provenance)
+    write_json(report, args.report, provenance)
+    log.info("%d labelled light curves: %s", len(labels),
+             labels["label"].value_counts().to_dict() if len(labels) else {})
+
+
 def cmd_split(args) -> None:
     from transitflow.split import SplitConfig, split_by_target, split_report, star_labels
 
-    stars = read_table(args.stars)
-    if "label" not in stars or stars["label"].isna().all():
-        raise ValueError(f"{args.stars}: no light curve has a training label; train on the "
+    labels = read_table(args.labels)
+    if labels.empty:
+        raise ValueError(f"{args.labels}: no light curve has a training label; give label "
+                         "catalogs (labels: toi_table, tess_ebs, yu2019), train on the "
                          "simulated sector (source=sim) or give a trained model (model=...)")
-    split = split_by_target(star_labels(stars), SplitConfig.from_dict(args.options))
-    provenance = make_provenance("split", args.options, [args.stars])
+    split = split_by_target(star_labels(labels), SplitConfig.from_dict(args.options))
+    provenance = make_provenance("split", args.options, [args.labels])
     write_table(split, args.out, provenance)
     write_json({"counts": split_report(split)}, args.report, provenance)
 
@@ -86,11 +111,11 @@ def cmd_split(args) -> None:
 def cmd_train(args) -> None:
     from transitflow.train import TrainConfig, run_training
 
-    stars = read_table(args.stars)
+    labels = read_table(args.labels)
     split = read_table(args.split)
     config = TrainConfig.from_dict(args.options)
-    provenance = make_provenance("train", args.options, [*args.shards, args.split])
-    card = run_training([Path(p) for p in args.shards], stars[["key", "tic", "label"]], split,
+    provenance = make_provenance("train", args.options, [*args.shards, args.labels, args.split])
+    card = run_training([Path(p) for p in args.shards], labels[["key", "tic", "label"]], split,
                            config, Path(args.out_dir), provenance)
     log.info("test metrics: %s", json.dumps(card["metrics"]["test"], default=str))
 
@@ -151,8 +176,10 @@ def cmd_vet(args) -> None:
     rows = []
     for lc in tqdm(iter_shard(args.shard, signals), total=len(signals), desc="vet", unit="lc"):
         detrended = detrend_for_search(lc, search_config)
-        for signal in signals[lc.meta.key]:
-            results = vet_signal(lc, signal, config, detrended=detrended)
+        found = signals[lc.meta.key]
+        for signal in found:
+            others = [other for other in found if other is not signal]
+            results = vet_signal(lc, signal, config, detrended=detrended, others=others)
             row = vetting_row(signal, results, *disposition(signal, results, config))
             rows.append(row)
             if row["disposition"] in sheets_for:
@@ -176,10 +203,10 @@ def _signals_by_light_curve(table: pd.DataFrame) -> dict:
 
 def cmd_report(args) -> None:
     """Candidate tables and the HTML report of the run."""
-    from transitflow.report import build_candidates, write_candidates, write_report
+    from transitflow.report import build_candidates, truth_recovery, write_candidates, write_report
 
     inputs = [*args.vetting, args.scores, args.stars, args.ledger, args.flag_summary,
-              *filter(None, [args.model_card, args.known_tois])]
+              *filter(None, [args.model_card, args.known_tois, args.truth])]
     provenance = make_provenance("report", {}, inputs)
     known = pd.read_csv(args.known_tois, comment="#") if args.known_tois else None
     candidates = build_candidates(read_table(args.scores), _concat(args.vetting),
@@ -187,8 +214,10 @@ def cmd_report(args) -> None:
     write_candidates(candidates, args.out_csv, args.out_parquet, provenance)
     sheets = {path.stem: path for folder in args.sheets for path in sorted(Path(folder).glob("*.png"))}
     figures = {Path(path).stem.replace("_", " "): Path(path) for path in args.figures}
+    truth = read_table(args.truth) if args.truth else pd.DataFrame()
+    recovery = truth_recovery(truth, candidates) if not truth.empty else None
     write_report(candidates, Path(args.out_html), _run_info(args, provenance), sheets, figures,
-                 _ledger_summary(args))
+                 _ledger_summary(args), recovery)
     log.info("%d candidates -> %s", len(candidates), args.out_csv)
 
 
@@ -232,14 +261,20 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("out-stars", "out-ledger", "out-truth", "out-quarantine"):
         p.add_argument(f"--{name}", required=True)
 
-    p = add("split", cmd_split, "split targets into train/val/test")
+    p = add("labels", cmd_labels, "training labels from the simulation or the catalogs")
     p.add_argument("--stars", required=True)
+    p.add_argument("--shards", nargs="+", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--report", required=True)
+
+    p = add("split", cmd_split, "split targets into train/val/test")
+    p.add_argument("--labels", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--report", required=True)
 
     p = add("train", cmd_train, "train a model")
     p.add_argument("--shards", nargs="+", required=True)
-    p.add_argument("--stars", required=True)
+    p.add_argument("--labels", required=True)
     p.add_argument("--split", required=True)
     p.add_argument("--out-dir", required=True)
 

@@ -78,3 +78,9 @@ def ingest_arguments(wildcards):
         return ""
     start, stop = SHARDS[wildcards.shard]
     return f"--start {start} --stop {stop}"
+
+
+def label_catalogs():
+    """The catalog files the label builder reads (config section ``labels``)."""
+    keys = ("toi_table", "tess_ebs", "tess_ebs_readme", "yu2019")
+    return [config["labels"][key] for key in keys if config["labels"].get(key)]

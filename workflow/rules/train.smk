@@ -1,13 +1,21 @@
 rule train:
     input:
         shards=per_shard(f"{RUN}/data/shards/{{shard}}.arrow"),
-        stars=f"{RUN}/data/stars.parquet",
+        labels=f"{RUN}/data/labels.parquet",
         split=f"{RUN}/split/split.parquet",
     output:
         model=f"{RUN}/model/model.pt",
         card=f"{RUN}/model/model_card.json",
-        curves=f"{RUN}/model/training_curves.png",
-        confusion=f"{RUN}/model/confusion_matrix.png",
+        curves=report(
+            f"{RUN}/model/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="Training",
+        ),
+        confusion=report(
+            f"{RUN}/model/confusion_matrix.png",
+            caption="../report/confusion_matrix.rst",
+            category="Training",
+        ),
     log:
         f"{LOGS}/train.log",
     conda:
@@ -17,5 +25,5 @@ rule train:
         options=options("train", seed=config["seed"]),
         out_dir=lambda wildcards, output: Path(output.model).parent,
     shell:
-        "python -m transitflow train --shards {input.shards} --stars {input.stars} --split {input.split}"
+        "python -m transitflow train --shards {input.shards} --labels {input.labels} --split {input.split}"
         " --options {params.options} --out-dir {params.out_dir} 2> {log}"

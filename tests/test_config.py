@@ -1,0 +1,42 @@
+"""The default config is valid, and config/README.md documents every option."""
+
+from dataclasses import fields
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+from transitflow.features import FeatureConfig
+from transitflow.labels import LabelConfig
+from transitflow.search import SearchConfig
+from transitflow.simulate import SimConfig
+from transitflow.split import SplitConfig
+from transitflow.train import TrainConfig
+from transitflow.vet import VetConfig
+
+CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+REFERENCE = (REPO / "config" / "README.md").read_text()
+SECTIONS = {"sim": SimConfig, "labels": LabelConfig, "split": SplitConfig, "train": TrainConfig,
+            "search": SearchConfig, "vet": VetConfig}
+
+
+def test_default_config_follows_the_schema():
+    from snakemake.utils import validate
+
+    validate(dict(CONFIG), str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+
+
+@pytest.mark.parametrize("section", sorted(SECTIONS))
+def test_each_stage_accepts_its_default_section(section):
+    SECTIONS[section].from_dict(CONFIG[section])
+
+
+@pytest.mark.parametrize("options", [*SECTIONS.values(), FeatureConfig])
+def test_every_option_is_documented(options):
+    missing = [f.name for f in fields(options) if f"`{f.name}`" not in REFERENCE]
+    assert not missing, f"config/README.md does not document {options.__name__}: {missing}"
+
+
+def test_every_top_level_key_is_documented():
+    missing = [key for key in CONFIG if f"`{key}`" not in REFERENCE]
+    assert not missing, missing
