@@ -7,7 +7,7 @@ rule infer:
     log:
         f"{LOGS}/infer/{{shard}}.log",
     conda:
-        "../../envs/train.yaml"
+        "../../envs/infer.yaml"
     params:
         options=options("infer"),
     shell:
@@ -25,7 +25,7 @@ rule flag:
     log:
         f"{LOGS}/flag.log",
     conda:
-        "../../envs/train.yaml"
+        "../../envs/infer.yaml"
     params:
         options=options("flag"),
     shell:

@@ -18,9 +18,17 @@ rule report:
             ]
         ),
     output:
-        csv=report(f"{RUN}/candidates.csv", category="Candidates"),
+        csv=report(
+            f"{RUN}/candidates.csv",
+            caption="../report/candidates.rst",
+            category="Candidates",
+        ),
         parquet=f"{RUN}/candidates.parquet",
-        html=f"{RUN}/report.html",
+        html=report(
+            f"{RUN}/report.html",
+            caption="../report/vetting_report.rst",
+            category="Candidates",
+        ),
     log:
         f"{LOGS}/report.log",
     conda:
