@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from transitflow.report import build_candidates, write_candidates, write_report
+from transitflow.report import build_candidates, truth_recovery, write_candidates, write_report
 from transitflow.signals import Signal
 from transitflow.tables import read_provenance
 
@@ -68,7 +68,7 @@ def test_multi_sector_signals_merge(vetting):
     assert merged["n_transits"] == 10 and merged["score"] == pytest.approx(0.9)
     assert table.loc[table["key"] == "7-s0002-1", "sectors"].item() == "2"
     assert {"odd_even_metric", "size_flag", "secondary_phase"} <= set(table.columns)
-    assert table["toi_match"].eq("new").all() and table["tmag"].isna().all()
+    assert table["toi_match"].eq("").all() and table["tmag"].isna().all()
 
 
 def test_sorted_by_disposition_then_snr(vetting):
@@ -136,9 +136,11 @@ def small_png(path, color: str):
     return path
 
 
-def test_report_is_self_contained_escaped_and_stable(vetting, tmp_path):
+def test_report_embeds_figures_links_sheets_escapes_and_is_stable(vetting, tmp_path):
     table = build_candidates(scores_for(vetting), vetting, None, None)
-    sheets = {key: small_png(tmp_path / f"{key}.png", "C0") for key in ("7-s0001-0", "8-s0001-0")}
+    (tmp_path / "sheets").mkdir()
+    sheets = {key: small_png(tmp_path / "sheets" / f"{key}.png", "C0")
+              for key in ("7-s0001-0", "8-s0001-0")}
     figures = {"training <loss>": small_png(tmp_path / "loss.png", "C1")}
     run_info = {"run": "test <run>", "code_version": "0.1.0", "config_hash": "abc"}
     ledger = {"data": {"read": 6, "quarantined": 1}, "infer": {"scored": 5, "flagged": 4}}
@@ -147,8 +149,20 @@ def test_report_is_self_contained_escaped_and_stable(vetting, tmp_path):
     assert pages[0] == pages[1]
     html = pages[0].decode()
     assert html.count("<tr class=") == len(table)
-    assert html.count('src="data:image/png;base64,') == 3
-    assert 'id="sheet-7-s0001-0"' in html and 'href="#sheet-7-s0001-0"' in html
+    assert html.count('src="data:image/png;base64,') == 1
+    assert 'href="sheets/7-s0001-0.png"' in html and 'href="sheets/8-s0001-0.png"' in html
     assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
     assert "test &lt;run&gt;" in html and "training &lt;loss&gt;" in html
     assert "<th>quarantined</th>" in html and "size" in html
+
+
+def test_truth_recovery_counts_periodic_aliases_and_single_events():
+    truth = pd.DataFrame({"tic": [1, 2, 3, 4], "sim_class": ["planet", "planet", "planet", "eb"],
+                          "period": [3.0, 5.0, np.nan, 2.0], "epoch": [0.0, 0.0, 1400.0, 0.0],
+                          "duration": [0.1, 0.1, 0.2, 0.1]})
+    candidates = pd.DataFrame({"tic": [1, 2, 3, 5], "period": [6.0, 7.0, np.nan, 2.0],
+                               "epoch": [0.0, 0.0, 1400.1, 0.0],
+                               "disposition": ["PC", "PC", "LOW_SNR", "EB"]})
+    recovery = truth_recovery(truth, candidates)
+    assert recovery["planet"] == {"planted": 3, "found": 2, "found as PC": 1}
+    assert recovery["eb"] == {"planted": 1, "found": 0, "found as PC": 0}

@@ -1,5 +1,6 @@
 """The workflow as a user runs it: snakemake end to end on a tiny simulated sector."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,8 @@ def test_candidates_include_the_planted_planets(tiny_run):
 def test_report_and_ledger_account_for_every_light_curve(tiny_run):
     html = (tiny_run / "report.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
+    sheets = re.findall(r'href="([^"#]+\.png)"', html)
+    assert sheets and all((tiny_run / sheet).is_file() for sheet in sheets)
     ledger = pd.read_parquet(tiny_run / "data" / "ledger.parquet")
     assert len(ledger) == 120 and (ledger.status == "ok").all()
 
@@ -76,3 +79,27 @@ def test_lint_and_format_are_clean():
     fmt = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow"],
                          capture_output=True, text=True, cwd=REPO)
     assert fmt.returncode == 0, fmt.stderr
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_new_data_with_a_trained_model_skips_training(tiny_run, realdata, tmp_path):
+    folder = tmp_path / "lcs"
+    folder.mkdir()
+    real = sorted((realdata / "lightcurves" / "qusi").glob("*.fits"))
+    for path in real:
+        (folder / path.name).symlink_to(path)
+    (folder / "broken.fits").write_bytes(real[0].read_bytes()[:4000])
+    workdir = tiny_run.parents[1]
+    done = snakemake(workdir, "--config", "source=local", f"local_glob={folder}/*.fits",
+                     f"model={tiny_run / 'model' / 'model.pt'}", "run=newdata")
+    assert done.returncode == 0, done.stderr[-3000:]
+    run = workdir / "results" / "newdata"
+    assert not (run / "model").exists() and "rule train:" not in done.stdout + done.stderr
+    ledger = pd.read_parquet(run / "data" / "ledger.parquet")
+    assert len(ledger) == len(real) + 1
+    quarantined = pd.read_csv(run / "data" / "quarantine.csv")
+    assert list(quarantined.source) == [str(folder / "broken.fits")]
+    scores = pd.read_parquet(run / "infer" / "scores.parquet")
+    assert len(scores) == len(real) and (run / "candidates.csv").is_file()

@@ -48,6 +48,17 @@ def code_version() -> str:
 
 
 @lru_cache(maxsize=1)
+def source_digest() -> str:
+    """SHA-256 over the library's Python sources: tells uncommitted code changes apart."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
 def package_versions() -> dict[str, str]:
     """Versions of the packages that shape results."""
     versions = {}
@@ -64,6 +75,7 @@ def make_provenance(stage: str, options: dict, inputs=()) -> dict:
     return {
         "stage": stage,
         "code_version": code_version(),
+        "source_digest": source_digest(),
         "config_hash": config_hash(options),
         "config": options,
         "inputs": {str(path): file_digest(path) for path in sorted(map(str, inputs))},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import math
 import mimetypes
+import os
 from html import escape
 from pathlib import Path
 
@@ -164,9 +165,13 @@ def _crossmatch(frame: pd.DataFrame, known_tois: pd.DataFrame | None) -> pd.Data
     """The matching TOI of each candidate, by TIC and period (or ephemeris, for singles).
 
     Columns ``toi`` (number, NaN), ``toi_disposition`` and ``toi_match``: "known planet"
-    (CP, KP), "known FP" (FP, FA, EB, V, IS, O), "known candidate" (PC, APC) or "new".
+    (CP, KP), "known FP" (FP, FA, EB, V, IS, O), "known candidate" (PC, APC) or "new";
+    empty when no TOI table was given.
     """
-    tois = pd.DataFrame(columns=["TIC ID", "TOI"]) if known_tois is None else known_tois
+    if known_tois is None:
+        return pd.DataFrame({"toi": math.nan, "toi_disposition": "", "toi_match": ""},
+                            index=frame.index)
+    tois = known_tois
     by_tic = {tic: group for tic, group in tois.sort_values("TOI").groupby("TIC ID")}
     rows = []
     for _, candidate in frame.iterrows():
@@ -234,10 +239,38 @@ document.querySelectorAll("table.sortable").forEach(table => {
 """.strip()
 
 
+def truth_recovery(truth: pd.DataFrame, candidates: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """For simulated data: planted signals per class, how many were found, and found as PC.
+
+    A periodic signal is found by a candidate on its TIC at its period (or half or double);
+    a single event by a candidate whose epoch lies within the event's duration.
+    """
+    by_tic = dict(tuple(candidates.groupby("tic")))
+    recovery = {}
+    for sim_class, planted in truth.groupby("sim_class", sort=True):
+        hits = [_recovering(by_tic.get(row["tic"]), row) for row in planted.to_dict("records")]
+        recovery[sim_class] = {"planted": len(planted),
+                               "found": sum(not h.empty for h in hits),
+                               "found as PC": sum(bool((h["disposition"] == "PC").any()) for h in hits)}
+    return recovery
+
+
+def _recovering(candidates: pd.DataFrame | None, planted: dict) -> pd.DataFrame:
+    """The candidates that recover one planted signal."""
+    if candidates is None:
+        return pd.DataFrame(columns=["disposition"])
+    if np.isfinite(planted["period"]):
+        match = [_periods_match(period, planted["period"]) for period in candidates["period"]]
+    else:
+        match = (candidates["epoch"] - planted["epoch"]).abs() < planted["duration"]
+    return candidates[np.asarray(match, dtype=bool)]
+
+
 def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
                  sheet_paths: dict[str, Path], figures: dict[str, Path],
-                 ledger_summary: dict[str, dict[str, int]]) -> Path:
-    """Write the run's report as one self-contained HTML file.
+                 ledger_summary: dict[str, dict[str, int]],
+                 recovery: dict[str, dict[str, int]] | None = None) -> Path:
+    """Write the run's report as one HTML file that needs nothing from the web.
 
     Parameters
     ----------
@@ -248,35 +281,38 @@ def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
     run_info
         Shown in order as a key/value table (run name, code version, config hash, counts).
     sheet_paths
-        Signal key -> vetting-sheet PNG; embedded and linked from the candidate rows.
+        Signal key -> vetting-sheet PNG, linked (relative path) from the candidate rows; a
+        sector holds hundreds of sheets, too many to embed.
     figures
         Title -> PNG (training curves, ...), embedded in order.
     ledger_summary
         Stage -> {count name -> number}, e.g. ``{"data": {"read": 10, "quarantined": 1}}``.
+    recovery
+        For simulated data, :func:`truth_recovery`'s table; shown when given.
 
     Returns
     -------
     Path
-        ``out_html``: images inlined as base64 data URIs, inline CSS and a sortable table,
+        ``out_html``: figures inlined as base64 data URIs, inline CSS and a sortable table,
         no timestamps, so equal inputs give equal bytes.
     """
     out_html = Path(out_html)
     out_html.parent.mkdir(parents=True, exist_ok=True)
     title = escape(f"transitflow report: {run_info.get('run', '')}")
-    keys = [key for keys in candidates["keys"] for key in keys.split(";") if key in sheet_paths]
+    sheet_links = {key: Path(os.path.relpath(path, out_html.parent)).as_posix()
+                   for key, path in sheet_paths.items()}
     body = "\n".join((
         f"<h1>{title}</h1>",
         _section("run", "Run", _key_value_table(run_info)),
-        _section("stages", "Stages", _ledger_table(ledger_summary)),
+        _section("stages", "Stages", _ledger_table(ledger_summary, "stage")),
         _section("dispositions", "Candidates per disposition",
                  _key_value_table(_disposition_counts(candidates))),
+        _section("recovery", "Simulated truth: planted signals recovered",
+                 _ledger_table(recovery, "simulated class")) if recovery else "",
         _section("candidates", f"Candidates ({len(candidates)})",
-                 _candidate_table(candidates, sheet_paths)),
+                 _candidate_table(candidates, sheet_links)),
         _section("figures", "Figures",
                  "\n".join(_figure(escape(name), path) for name, path in figures.items())),
-        _section("sheets", "Vetting sheets",
-                 "\n".join(_figure(f'{escape(key)} <a href="#candidates">back to the table</a>',
-                                   sheet_paths[key], f"sheet-{key}") for key in keys)),
     ))
     out_html.write_text(f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
                         f"<title>{title}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
@@ -295,9 +331,9 @@ def _key_value_table(items: dict) -> str:
     return f"<table>\n{rows}</table>"
 
 
-def _ledger_table(summary: dict[str, dict[str, int]]) -> str:
+def _ledger_table(summary: dict[str, dict[str, int]], row_heading: str) -> str:
     names = list(dict.fromkeys(name for counts in summary.values() for name in counts))
-    head = "".join(f"<th>{escape(str(name))}</th>" for name in ["stage", *names])
+    head = "".join(f"<th>{escape(str(name))}</th>" for name in [row_heading, *names])
     rows = "".join(f"<tr><th>{escape(str(stage))}</th>"
                    + "".join(f'<td class="number">{escape(str(counts.get(n, "")))}</td>'
                              for n in names) + "</tr>\n"
@@ -316,11 +352,10 @@ def _data_uri(path: Path) -> str:
     return f"data:{mime};base64,{base64.b64encode(Path(path).read_bytes()).decode('ascii')}"
 
 
-def _figure(caption_html: str, path: Path, anchor: str | None = None) -> str:
+def _figure(caption_html: str, path: Path) -> str:
     """An embedded image; ``caption_html`` must already be escaped."""
-    anchor_attr = "" if anchor is None else f' id="{escape(anchor)}"'
-    return (f'<figure{anchor_attr}><img alt="" src="{_data_uri(path)}">'
-            f"<figcaption>{caption_html}</figcaption></figure>")
+    return f'<figure><img alt="" src="{_data_uri(path)}"><figcaption>{caption_html}</figcaption></figure>'
+
 
 
 def _cell(value, fmt: str, css: str = "") -> str:
@@ -341,13 +376,13 @@ def _display_frame(candidates: pd.DataFrame) -> pd.DataFrame:
     return candidates.assign(flags=flags, toi_match=candidates["toi_match"] + toi)
 
 
-def _candidate_table(candidates: pd.DataFrame, sheet_paths: dict[str, Path]) -> str:
+def _candidate_table(candidates: pd.DataFrame, sheet_links: dict[str, str]) -> str:
     head = "".join(f"<th>{escape(label)}</th>" for _, label, _ in TABLE_COLUMNS)
     rows = []
     for record in _display_frame(candidates).to_dict("records"):
         cells = "".join(_cell(record[column], fmt, column) for column, _, fmt in TABLE_COLUMNS)
-        links = " ".join(f'<a href="#sheet-{escape(key)}">{escape(key.split("-", 1)[1])}</a>'
-                         for key in record["keys"].split(";") if key in sheet_paths)
+        links = " ".join(f'<a href="{escape(sheet_links[key])}">{escape(key.split("-", 1)[1])}</a>'
+                         for key in record["keys"].split(";") if key in sheet_links)
         css = escape(str(record["disposition"]))
         rows.append(f'<tr class="{css}">{cells}<td>{links}</td></tr>')
     body = "\n".join(rows)
