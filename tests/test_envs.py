@@ -27,7 +27,7 @@ RULE_FILES = sorted((REPO / "workflow" / "rules").glob("*.smk"))
 LIBRARY = REPO / "src" / "transitflow"
 RULE = re.compile(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", re.MULTILINE | re.DOTALL)
 CONDA = re.compile(r"^\s+conda:\n\s+\"([^\"]+)\"", re.MULTILINE)
-SUBCOMMAND = re.compile(r"python -m transitflow (\w+)")
+SUBCOMMAND = re.compile(r"-m transitflow (\w+)")
 PIP_PIN = r"^[A-Za-z0-9][A-Za-z0-9._-]*==[0-9][0-9A-Za-z.+!-]*$"
 ENV_SCHEMA = {
     "type": "object",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from transitflow.models import PRESETS, build_model, count_parameters, sinusoidal_encoding
+from transitflow.models import (PAPER_PRESETS, PRESETS, build_model, count_parameters,
+                                sinusoidal_encoding)
 
 
 @pytest.mark.parametrize("preset, low, high", [("cnn", 1e5, 1e6),
@@ -35,6 +36,17 @@ def test_transformer_tokens_and_dropout():
     assert not torch.equal(model(x), model(x))
     model.eval()
     assert torch.equal(model(x), model(x))
+
+
+def test_paper_presets_vary_layers_and_width_about_the_paper_model():
+    size = {name: count_parameters(build_model(name)) for name in PAPER_PRESETS}
+    assert size["paper-L2"] < size["paper-L4"] < size["paper-L8"]
+    assert size["paper-d128"] < size["paper-d256"] < size["paper-d512"]
+    assert PRESETS["paper-L4"] == PRESETS["paper-d512"] == PRESETS["transformer-paper"]
+    assert [PRESETS[f"paper-L{n}"]["layers"] for n in (2, 4, 8)] == [2, 4, 8]
+    model = build_model("paper-d128").eval()
+    with torch.inference_mode():
+        assert model(torch.randn(2, 3, 1000)).shape == (2,)
 
 
 def test_sinusoidal_encoding():

@@ -1,9 +1,12 @@
-"""Training: metrics, batches, augmentation, a tiny end-to-end run, kill and resume."""
+"""Training: metrics, config and presets, a tiny end-to-end run, kill and resume, DDP."""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,9 +18,9 @@ from transitflow import train
 from transitflow.features import FeatureConfig
 from transitflow.infer import load_model
 from transitflow.shards import write_shard
-from transitflow.train import (BalancedBatches, Dataset, TrainConfig, augment,
-                               average_precision, bce_with_logits, f1_score, load_splits,
-                               precision_recall_curve, recall_at_precision, roc_auc,
+from transitflow.models import PRESETS
+from transitflow.train import (TRAIN_PRESETS, TrainConfig, average_precision, bce_with_logits,
+                               f1_score, precision_recall_curve, recall_at_precision, roc_auc,
                                run_training, threshold_at_precision)
 
 Y = np.array([0, 0, 1, 1])
@@ -96,45 +99,35 @@ def test_config_from_dict_is_strict():
         TrainConfig(plateau_factor=1.2)
 
 
-def test_augment_rolls_mirrors_and_adds_noise():
-    x = np.tile(np.linspace(-1, 1, 50, dtype=np.float32), (64, 3, 1))
-    original = x.copy()
-    out = augment(x, np.random.default_rng(0))
-    assert out.shape == x.shape and out.dtype == np.float32
-    assert not np.array_equal(out, x)
-    np.testing.assert_allclose(np.sort(out[:, 0], axis=1), np.sort(x[:, 0], axis=1), atol=0.3)
-    np.testing.assert_array_equal(x, original)
+@pytest.mark.parametrize("options", [
+    {"injection_fraction": 0.7, "physical_injection_fraction": 0.4}, {"augment_noise": -0.1},
+    {"augment_roll": 0.6, "augment_swap": 0.6}, {"noise_level": -1.0}])
+def test_config_rejects_bad_probabilities(options):
+    with pytest.raises(ValueError):
+        TrainConfig(**options)
 
 
-def test_batches_are_balanced_reproducible_and_augmented_only_in_training():
-    label = np.array(["planet"] * 5 + ["eb"] * 20 + ["non_transit"] * 75)
-    x = np.random.default_rng(1).standard_normal((100, 3, 20)).astype(np.float32)
-    x[:, 0, 0] = np.arange(100)  # row id
-    data = Dataset(keys=[str(i) for i in range(100)], x=x, label=label)
-    plain = BalancedBatches(data, batch_size=30, steps=4, seed=3, augmented=False)
-    xb, yb = plain[2]
-    rows = xb[:, 0, 0].numpy().astype(int)
-    np.testing.assert_array_equal(xb.numpy(), x[rows])
-    assert [np.sum(np.isin(rows, np.flatnonzero(label == name))) for name in
-            ("planet", "eb", "non_transit")] == [10, 10, 10]
-    np.testing.assert_array_equal(yb.numpy(), (label[rows] == "planet").astype(np.float32))
-    assert torch.equal(plain[2][0], xb)
-    plain.epoch = 1
-    assert not torch.equal(plain[2][0], xb)
-    augmented = BalancedBatches(data, batch_size=30, steps=4, seed=3)
-    assert not torch.equal(augmented[2][0], xb)
-    assert torch.equal(augmented[2][1], yb)  # same light curves
-
-
-def test_load_splits(easy_task):
-    shards, labels, split = easy_task
-    labels = labels.assign(label=labels["label"].where(labels.index < 46))  # 2 unlabelled
-    data = load_splits(shards, labels, split.assign(label="ignored"), FeatureConfig())
-    assert {name: len(part.keys) for name, part in data.items()} == \
-        {"train": 32, "val": 8, "test": 6}
-    assert data["val"].x.shape == (8, 3, 1000)
-    with pytest.raises(ValueError, match="planet_candidate"):
-        load_splits(shards, labels.fillna("planet_candidate"), split, FeatureConfig())
+def test_training_presets_reproduce_the_paper_rows():
+    assert set(TRAIN_PRESETS) == {"paper-L2", "paper-L4", "paper-L8", "paper-d128", "paper-d256",
+                                  "paper-d512", "paper-no-centroid", "paper-no-background",
+                                  "paper-no-injection"}
+    base = TrainConfig.from_dict({"preset": "paper-L4"})
+    assert PRESETS[base.model] == PRESETS["transformer-paper"]
+    assert base.injection_fraction > 0 and base.features.channels == ("flux", "centroid",
+                                                                      "background")
+    assert PRESETS[TrainConfig.from_dict({"preset": "paper-L8"}).model]["layers"] == 8
+    assert PRESETS[TrainConfig.from_dict({"preset": "paper-d128"}).model]["d_model"] == 128
+    no_centroid = TrainConfig.from_dict({"preset": "paper-no-centroid",
+                                         "features": {"length": 500}, "epochs": 3})
+    assert no_centroid.model == "transformer-paper" and no_centroid.epochs == 3
+    assert no_centroid.features == FeatureConfig(length=500, channels=("flux", "background"))
+    assert TrainConfig.from_dict({"preset": "paper-no-background"}).features.channels == \
+        ("flux", "centroid")
+    no_injection = TrainConfig.from_dict({"preset": "paper-no-injection"})
+    assert no_injection.injection_fraction == no_injection.physical_injection_fraction == 0
+    assert TrainConfig.from_dict(no_centroid.to_dict()) == no_centroid
+    with pytest.raises(ValueError, match="paper-L2"):
+        TrainConfig.from_dict({"preset": "paper-L3"})
 
 
 @pytest.mark.slow
@@ -176,16 +169,63 @@ def test_killed_run_resumes_to_identical_weights(easy_task, tmp_path, monkeypatc
     with pytest.raises(Killed):
         run_training(*easy_task, config, tmp_path / "resumed", provenance={})
     monkeypatch.undo()
-    run_training(*easy_task, config, tmp_path / "resumed", provenance={})
+    # batches depend on the stream position only, not on who makes them
+    run_training(*easy_task, replace(config, num_workers=2), tmp_path / "resumed",
+                 provenance={})
 
-    for name in ("model_card.json", "training_log.csv"):
-        assert (tmp_path / "straight" / name).read_text() == \
-            (tmp_path / "resumed" / name).read_text()
+    assert (tmp_path / "straight" / "training_log.csv").read_text() == \
+        (tmp_path / "resumed" / "training_log.csv").read_text()
+    cards = [json.loads((tmp_path / run / "model_card.json").read_text())
+             for run in ("straight", "resumed")]
+    assert cards[1]["train_config"].pop("num_workers") == 2
+    assert cards[0]["train_config"].pop("num_workers") == 0 and cards[0] == cards[1]
+    checkpoint = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=True)
+    assert checkpoint["state"]["position"] == 3 * config.steps_per_epoch
     straight = torch.load(tmp_path / "straight" / "model.pt", weights_only=True)["state_dict"]
     resumed = torch.load(tmp_path / "resumed" / "model.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(straight[name], resumed[name]) for name in straight)
     with pytest.raises(ValueError, match="another training config"):
         run_training(*easy_task, replace(config, lr=1e-2), tmp_path / "resumed", provenance={})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def train_one_rank(rank: int, port: int, task, config: TrainConfig, out_dir: Path,
+                   dumps: Path) -> None:
+    """One process as torchrun starts it; dumps its parameters and card after training."""
+    os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank),
+                       "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "GLOO_SOCKET_IFNAME": "lo"})
+    torch.set_num_threads(1)  # as torchrun does
+    fit = train._Trainer.fit
+
+    def fit_and_dump(self, *args):
+        fit(self, *args)
+        torch.save({name: value.detach() for name, value in self.model.named_parameters()},
+                   dumps / f"rank{rank}.pt")
+
+    train._Trainer.fit = fit_and_dump
+    card = run_training(*task, config, out_dir, provenance={})
+    (dumps / f"card{rank}.json").write_text(json.dumps(card, default=str))
+
+
+@pytest.mark.slow
+def test_ddp_trains_one_model_on_two_cpu_processes(easy_task, tmp_path):
+    config = tiny_config(epochs=2, steps_per_epoch=4, batch_size=8)
+    out_dir = tmp_path / "out"
+    torch.multiprocessing.spawn(train_one_rank, nprocs=2,
+                                args=(free_port(), easy_task, config, out_dir, tmp_path))
+    first, second = (torch.load(tmp_path / f"rank{rank}.pt") for rank in range(2))
+    assert all(torch.equal(first[name], second[name]) for name in first)  # gradients averaged
+    cards = [json.loads((tmp_path / f"card{rank}.json").read_text()) for rank in range(2)]
+    assert cards[0] == cards[1] and cards[0]["epochs_run"] == 2
+    assert sorted(path.name for path in out_dir.iterdir()) == sorted(
+        ["features", "checkpoint.pt", "model.pt", "model_card.json", "training_log.csv",
+         "training_curves.png", "confusion_matrix.png"])
+    assert load_model(out_dir / "model.pt")[1]["model_id"] == cards[0]["model_id"]
 
 
 def test_epochs_since_best_drives_early_stopping():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -117,7 +118,8 @@ def cmd_train(args) -> None:
     provenance = make_provenance("train", args.options, [*args.shards, args.labels, args.split])
     card = run_training([Path(p) for p in args.shards], labels[["key", "tic", "label"]], split,
                            config, Path(args.out_dir), provenance)
-    log.info("test metrics: %s", json.dumps(card["metrics"]["test"], default=str))
+    if int(os.environ.get("RANK", "0")) == 0:
+        log.info("test metrics: %s", json.dumps(card["metrics"]["test"], default=str))
 
 
 def cmd_infer(args) -> None:

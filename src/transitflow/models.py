@@ -141,13 +141,21 @@ class TransitTransformer(nn.Module):
 
 ARCHITECTURES = {"cnn": LightCurveCNN, "transformer": TransitTransformer}
 
+_PAPER = {"arch": "transformer", "patch": 8, "d_model": 512, "heads": 4, "layers": 4,
+          "embed_channels": 64}
+#: The model sizes of Table 2 of Salinas et al. (2025): encoder layers ``L`` and token width
+#: ``d``, each varied about the paper's model (L=4, d=512).
+PAPER_PRESETS: dict[str, dict] = {
+    **{f"paper-L{layers}": {**_PAPER, "layers": layers} for layers in (2, 4, 8)},
+    **{f"paper-d{d_model}": {**_PAPER, "d_model": d_model} for d_model in (128, 256, 512)},
+}
 #: Named model settings: ``arch`` picks the class, the rest are its arguments.
 PRESETS: dict[str, dict] = {
     "cnn": {"arch": "cnn"},
     "transformer-cpu": {"arch": "transformer", "patch": 10, "d_model": 64, "heads": 4,
                         "layers": 2},
-    "transformer-paper": {"arch": "transformer", "patch": 8, "d_model": 512, "heads": 4,
-                          "layers": 4, "embed_channels": 64},
+    "transformer-paper": _PAPER,
+    **PAPER_PRESETS,
 }
 
 

@@ -1,13 +1,21 @@
-"""Training of the planet classifier: balanced batches, checkpoints, metrics, model card.
+"""Training of the planet classifier: streamed batches, checkpoints, metrics, model card.
 
 The model learns planet (1) against eclipsing binary and non-transit (0) from the features
-of :mod:`transitflow.features`. Training resumes from ``checkpoint.pt`` when one is present;
-on the CPU a resumed run ends with the same weights as an uninterrupted one.
+of :mod:`transitflow.features`, drawn from the stream of :mod:`transitflow.dataset`.
+Training resumes from ``checkpoint.pt`` when one is present; on the CPU a resumed run ends
+with the same weights as an uninterrupted one.
+
+Started by ``torchrun`` (``WORLD_SIZE`` > 1), training is data parallel
+(``DistributedDataParallel``, gloo on the CPU, NCCL on GPUs): each rank draws its own batches,
+rank 0 validates and writes every file.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from time import perf_counter
@@ -15,20 +23,31 @@ from time import perf_counter
 import numpy as np
 import pandas as pd
 import torch
+import torch.distributed as dist
 from matplotlib.figure import Figure
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from transitflow.features import FeatureConfig, shard_features
+from transitflow.dataset import (AUGMENTATIONS, LABELS, SPLITS, LabelledSet, TrainingStream,
+                                 feature_caches, load_splits)
+from transitflow.features import FeatureConfig
 from transitflow.infer import autocast, predict_logits, resolve_device, save_model, sigmoid
-from transitflow.models import build_model
+from transitflow.models import PAPER_PRESETS, build_model
 from transitflow.options import options_from_dict
 from transitflow.provenance import config_hash, file_digest
 from transitflow.tables import write_json
 
-LABELS = ("planet", "eb", "non_transit")
-SPLITS = ("train", "val", "test")
-POSITIVE = "planet"
+_PAPER = "transformer-paper"
+#: Training presets reproducing the rows of Table 2 of Salinas et al. (2025): the model
+#: size rows, and the base model without a feature channel or without injections.
+TRAIN_PRESETS: dict[str, dict] = {
+    **{name: {"model": name} for name in PAPER_PRESETS},
+    "paper-no-centroid": {"model": _PAPER, "features": {"channels": ["flux", "background"]}},
+    "paper-no-background": {"model": _PAPER, "features": {"channels": ["flux", "centroid"]}},
+    "paper-no-injection": {"model": _PAPER, "injection_fraction": 0.0,
+                           "physical_injection_fraction": 0.0},
+}
 
 
 @dataclass(frozen=True)
@@ -42,7 +61,7 @@ class TrainConfig:
     features : FeatureConfig
         Model input definition, stored with the model.
     epochs, steps_per_epoch, batch_size : int
-        Epochs of ``steps_per_epoch`` balanced batches.
+        Epochs of ``steps_per_epoch`` balanced batches (per process).
     lr, weight_decay : float
         AdamW settings.
     plateau_patience : int
@@ -51,7 +70,7 @@ class TrainConfig:
     early_stopping_patience : int
         Epochs without a lower validation loss before training stops.
     seed : int
-        Seed of initialisation, batches, augmentation and dropout.
+        Seed of initialisation, batches, injections, augmentation and dropout.
     num_workers : int
         DataLoader worker processes building batches.
     device : str
@@ -60,6 +79,20 @@ class TrainConfig:
         Validation precision at which the decision threshold is chosen.
     compile : bool
         Run the model through ``torch.compile``.
+    injection_fraction : float
+        Share of the planet and of the EB samples that are a non-transit light curve
+        carrying a planet's or an EB's signal (:func:`transitflow.inject.inject_signals`).
+    physical_injection_fraction : float
+        Further share of the planet samples that are a non-transit light curve with a random
+        model transit (:func:`transitflow.inject.inject_transits`).
+    augment_noise, augment_roll, augment_swap, augment_mirror : float
+        Probability that a training sample gets each augmentation
+        (:func:`transitflow.dataset.augment`); the rest get none.
+    noise_level : float
+        Largest standard deviation of the noise augmentation (normalised flux units).
+
+    :meth:`from_dict` also takes ``preset``, a name of :data:`TRAIN_PRESETS`, whose settings
+    the other keys override.
     """
 
     model: str = "cnn"
@@ -78,17 +111,38 @@ class TrainConfig:
     device: str = "auto"
     target_precision: float = 0.9
     compile: bool = False
+    injection_fraction: float = 0.2
+    physical_injection_fraction: float = 0.2
+    augment_noise: float = 0.25
+    augment_roll: float = 0.25
+    augment_swap: float = 0.25
+    augment_mirror: float = 0.25
+    noise_level: float = 0.05
 
     def __post_init__(self) -> None:
         if min(self.epochs, self.steps_per_epoch, self.batch_size) < 1:
             raise ValueError("epochs, steps_per_epoch and batch_size must be positive")
         if not 0 < self.plateau_factor < 1 or not 0 < self.target_precision <= 1:
             raise ValueError("plateau_factor must be in (0, 1) and target_precision in (0, 1]")
+        shares = {"injection_fraction + physical_injection_fraction":
+                  (self.injection_fraction, self.physical_injection_fraction),
+                  "augment_*": tuple(self.augmentation.values())}
+        for name, values in shares.items():
+            if min(values) < 0 or sum(values) > 1 + 1e-9:
+                raise ValueError(f"{name}: probabilities must be >= 0 and sum to at most 1")
+        if self.noise_level < 0:
+            raise ValueError("noise_level must be >= 0")
+
+    @property
+    def augmentation(self) -> dict[str, float]:
+        """Probability of each augmentation, by name."""
+        return {name: getattr(self, f"augment_{name}") for name in AUGMENTATIONS}
 
     @classmethod
     def from_dict(cls, options: dict) -> TrainConfig:
-        """The config from a mapping (``features`` as a mapping too); unknown keys are an error."""
-        options = dict(options)
+        """The config from a mapping (``features`` as a mapping too, ``preset`` a name of
+        :data:`TRAIN_PRESETS`); unknown keys are an error."""
+        options = _with_preset(dict(options))
         if "features" in options:
             options["features"] = FeatureConfig.from_dict(options["features"])
         return options_from_dict(cls, options, "train")
@@ -97,18 +151,16 @@ class TrainConfig:
         return {**asdict(self), "features": self.features.to_dict()}
 
 
-@dataclass(frozen=True)
-class Dataset:
-    """Features, targets (1 = planet) and class names of the light curves of one split."""
-
-    keys: list[str]
-    x: np.ndarray
-    label: np.ndarray
-
-    @property
-    def y(self) -> np.ndarray:
-        return (self.label == POSITIVE).astype(np.float32)
-
+def _with_preset(options: dict) -> dict:
+    """``options`` over the settings of their ``preset`` (``features`` merged key by key)."""
+    name = options.pop("preset", None)
+    if name is None:
+        return options
+    if name not in TRAIN_PRESETS:
+        raise ValueError(f"unknown training preset {name!r}; valid: {sorted(TRAIN_PRESETS)}")
+    preset = TRAIN_PRESETS[name]
+    features = {**preset.get("features", {}), **options.get("features", {})}
+    return {**preset, **options, **({"features": features} if features else {})}
 
 # --- metrics -------------------------------------------------------------------------------
 
@@ -177,7 +229,7 @@ def f1_score(y: np.ndarray, predicted: np.ndarray) -> float:
     return float(2 * tp / denominator) if denominator else 0.0
 
 
-def evaluate(data: Dataset, score: np.ndarray, threshold: float) -> dict:
+def evaluate(data: LabelledSet, score: np.ndarray, threshold: float) -> dict:
     """Metrics of scores at ``threshold``, with each class's score distribution."""
     y = data.y
     predicted = score >= threshold
@@ -210,91 +262,15 @@ def bce_with_logits(logits: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.maximum(logits, 0) - logits * y + np.log1p(np.exp(-np.abs(logits)))))
 
 
-# --- data ----------------------------------------------------------------------------------
-
-
-def load_splits(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFrame,
-                features: FeatureConfig) -> dict[str, Dataset]:
-    """Features of the labelled light curves, per split.
-
-    Light curves without a label (missing or NaN), a split or enough good cadences are
-    left out.
-    """
-    _require_columns(labels, ("key", "tic", "label"), "labels")
-    _require_columns(split, ("tic", "split"), "split")
-    labels = labels.dropna(subset=["label"])
-    for frame, column, allowed in ((labels, "label", LABELS), (split, "split", SPLITS)):
-        unknown = sorted(set(frame[column]) - set(allowed))
-        if unknown:
-            raise ValueError(f"unknown {column} values {unknown}; valid: {list(allowed)}")
-    if not shard_paths:
-        raise ValueError("no light-curve shards given")
-    keys, xs = zip(*(shard_features(path, features) for path in shard_paths))
-    x = np.concatenate(xs)
-    rows = pd.DataFrame({"key": np.concatenate(keys), "row": np.arange(len(x))})
-    rows = rows.merge(labels[["key", "tic", "label"]], on="key").merge(split[["tic", "split"]],
-                                                                      on="tic")
-    return {name: Dataset(keys=part["key"].tolist(), x=x[part["row"].to_numpy()],
-                          label=part["label"].to_numpy(dtype=str))
-            for name, part in ((name, rows[rows["split"] == name]) for name in SPLITS)}
-
-
-def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} table lacks column(s) {missing}")
-
-
-def augment(x: np.ndarray, rng: np.random.Generator, noise: float = 0.05) -> np.ndarray:
-    """Randomly rolled, half of them mirrored, copies of ``x`` with Gaussian noise added.
-
-    The noise level of each light curve is uniform in [0, ``noise``].
-    """
-    count, _, length = x.shape
-    index = (np.arange(length) + rng.integers(0, length, count)[:, None]) % length
-    index = np.where(rng.random(count)[:, None] < 0.5, length - 1 - index, index)
-    sigma = rng.uniform(0.0, noise, (count, 1, 1)).astype(np.float32)
-    return np.take_along_axis(x, index[:, None, :], axis=2) \
-        + sigma * rng.standard_normal(x.shape, dtype=np.float32)
-
-
-class BalancedBatches(torch.utils.data.Dataset):
-    """The batches of one epoch, each with equal shares of every class present.
-
-    Batch ``step`` of epoch ``epoch`` depends only on ``(seed, epoch, step)``, so batches
-    are reproducible across workers and resumed runs. Set ``epoch`` before each epoch.
-    """
-
-    def __init__(self, data: Dataset, batch_size: int, steps: int, seed: int,
-                 augmented: bool = True) -> None:
-        self.data, self.batch_size, self.steps, self.seed = data, batch_size, steps, seed
-        self.augmented = augmented
-        self.y = data.y
-        self.groups = [np.flatnonzero(data.label == label) for label in LABELS
-                       if np.any(data.label == label)]
-        self.epoch = 0
-
-    def __len__(self) -> int:
-        return self.steps
-
-    def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        rng = np.random.default_rng([self.seed, self.epoch, step])
-        shares = np.full(len(self.groups), self.batch_size // len(self.groups))
-        shares[:self.batch_size % len(self.groups)] += 1
-        index = np.concatenate([rng.choice(group, share) for group, share in
-                                zip(self.groups, shares)])
-        x = self.data.x[index]
-        if self.augmented:
-            x = augment(x, rng)
-        return torch.from_numpy(x), torch.from_numpy(self.y[index])
-
-
 # --- training ------------------------------------------------------------------------------
 
 
 def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFrame,
                  config: TrainConfig, out_dir: Path, provenance: dict) -> dict:
     """Train a model and write it with its card, log and figures to ``out_dir``.
+
+    Under ``torchrun`` every process calls this; they train one model data-parallel and
+    rank 0 writes the files.
 
     Parameters
     ----------
@@ -306,9 +282,9 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
         ``tic``, ``split`` (``train``, ``val`` or ``test``).
     config : TrainConfig
     out_dir : Path
-        Receives ``checkpoint.pt`` (every epoch; resumed from when present), ``model.pt``,
-        ``model_card.json``, ``training_log.csv``, ``training_curves.png`` and
-        ``confusion_matrix.png``.
+        Receives ``features/`` (the feature cache), ``checkpoint.pt`` (every epoch; resumed
+        from when present), ``model.pt``, ``model_card.json``, ``training_log.csv``,
+        ``training_curves.png`` and ``confusion_matrix.png``.
     provenance : dict
         Recorded in the model card.
 
@@ -318,61 +294,135 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
         The model card without its provenance.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    data = load_splits(shard_paths, labels, split, config.features)
-    for name in ("train", "val"):
-        if len(np.unique(data[name].y)) < 2:
-            raise ValueError(f"the {name} split needs planets and non-planets")
-    device = resolve_device(config.device)
-    torch.manual_seed(config.seed)
-    model_options = {"in_channels": len(config.features.channels),
-                     "length": config.features.length, **config.model_options}
-    model = build_model(config.model, **model_options).to(device)
-    trainer = _Trainer(model, config, device, out_dir / "checkpoint.pt")
-    trainer.fit(data["train"], data["val"])
-    model.load_state_dict(trainer.state["best_weights"])
-    return _finish(model, model_options, trainer.state["log"], data, config, device, out_dir,
-                   provenance, _data_hashes(shard_paths, labels, split))
+    device = _process_device(config.device)
+    with process_group(device) as (rank, world_size):
+        if rank == 0:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        digests = [file_digest(path) for path in shard_paths]
+        caches = feature_caches(shard_paths, digests, config.features, out_dir / "features",
+                                build=rank == 0)
+        _barrier()
+        data = load_splits(shard_paths, caches, labels, split)
+        for name in ("train", "val"):
+            if len(np.unique(data[name].y)) < 2:
+                raise ValueError(f"the {name} split needs planets and non-planets")
+        torch.manual_seed(config.seed)
+        model_options = {"in_channels": len(config.features.channels),
+                         "length": config.features.length, **config.model_options}
+        model = build_model(config.model, **model_options).to(device)
+        trainer = _Trainer(model, config, device, out_dir / "checkpoint.pt", rank, world_size)
+        trainer.fit(data["train"], data["val"])
+        card = None
+        if rank == 0:
+            model.load_state_dict(trainer.state["best_weights"])
+            card = _finish(model, model_options, trainer.state["log"], data, config, device,
+                           out_dir, provenance, _data_hashes(digests, labels, split))
+        return _broadcast(card)
+
+
+def _process_device(name: str) -> torch.device:
+    """The device of this process: under torchrun on GPUs, that of its ``LOCAL_RANK``."""
+    device = resolve_device(name)
+    if device.type == "cuda" and "LOCAL_RANK" in os.environ:
+        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+        torch.cuda.set_device(device)
+    return device
+
+
+@contextmanager
+def process_group(device: torch.device) -> Iterator[tuple[int, int]]:
+    """``(rank, world_size)``, joining torchrun's process group when ``WORLD_SIZE`` > 1.
+
+    The group (gloo for the CPU, NCCL for GPUs, addresses from torchrun's environment) is
+    left on exit; one that is already initialised is used as it is.
+    """
+    joining = not dist.is_initialized() and int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if joining:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    try:
+        yield (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+    finally:
+        if joining:
+            dist.destroy_process_group()
+
+
+def _barrier() -> None:
+    if dist.is_initialized():
+        dist.barrier()
+
+
+def _broadcast(value):
+    """Rank 0's ``value`` on every rank."""
+    if not dist.is_initialized():
+        return value
+    values = [value]
+    dist.broadcast_object_list(values, src=0)
+    return values[0]
+
+
+def _gather(value) -> list:
+    """Every rank's ``value``, by rank."""
+    if not dist.is_initialized():
+        return [value]
+    values = [None] * dist.get_world_size()
+    dist.all_gather_object(values, value)
+    return values
 
 
 class _Trainer:
-    """The epoch loop with its resumable state (optimizer, scheduler, RNG, early stopping)."""
+    """The epoch loop with its resumable state (optimizer, scheduler, RNG, stream position,
+    early stopping)."""
 
     def __init__(self, model: nn.Module, config: TrainConfig, device: torch.device,
-                 checkpoint: Path) -> None:
+                 checkpoint: Path, rank: int = 0, world_size: int = 1) -> None:
         self.model, self.config, self.device, self.checkpoint = model, config, device, checkpoint
-        self.forward = torch.compile(model) if config.compile else model
+        self.rank, self.world_size = rank, world_size
         self.loss = nn.BCEWithLogitsLoss()
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
                                            weight_decay=config.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, factor=config.plateau_factor, patience=config.plateau_patience)
-        self.state = {"log": [], "best_weights": _cpu_weights(model)}
+        self.state = {"log": [], "best_weights": _cpu_weights(model), "position": 0}
+        if rank:  # dropout differs between ranks
+            torch.manual_seed(int(np.random.SeedSequence([config.seed, rank]).generate_state(1)[0]))
         if checkpoint.exists():
             self._resume()
+        parallel = (DistributedDataParallel(model, device_ids=[device] if device.index is not None
+                                            else None) if world_size > 1 else model)
+        self.forward = torch.compile(parallel) if config.compile else parallel
 
-    def fit(self, train: Dataset, val: Dataset) -> None:
+    def fit(self, train: LabelledSet, val: LabelledSet) -> None:
         config = self.config
-        batches = BalancedBatches(train, config.batch_size, config.steps_per_epoch, config.seed)
-        loader = torch.utils.data.DataLoader(batches, batch_size=None,
+        stream = TrainingStream(
+            train, config.features, config.batch_size, config.seed,
+            injection_fraction=config.injection_fraction,
+            physical_injection_fraction=config.physical_injection_fraction,
+            augmentation=config.augmentation, noise_level=config.noise_level, rank=self.rank,
+            start=self.state["position"])
+        # its own generator: starting the loader leaves the dropout RNG alone
+        loader = torch.utils.data.DataLoader(stream, batch_size=None,
                                              num_workers=config.num_workers,
-                                             pin_memory=self.device.type == "cuda")
+                                             pin_memory=self.device.type == "cuda",
+                                             generator=torch.Generator().manual_seed(config.seed))
+        batches = iter(loader)
         log = self.state["log"]
         while len(log) < config.epochs and _epochs_since_best(log) < config.early_stopping_patience:
-            batches.epoch = epoch = len(log)
-            train_loss = self._train_epoch(loader, epoch)
-            val_logits = predict_logits(self.forward, val.x, 4 * config.batch_size)
-            val_loss = bce_with_logits(val_logits, val.y)
-            self.scheduler.step(val_loss)
-            self._record(epoch, train_loss, val_loss, sigmoid(val_logits), val)
-            _save_checkpoint(self.checkpoint, self._checkpoint())
-            tqdm.write(", ".join(f"{name} {value:.4g}" for name, value in log[-1].items()))
+            epoch = len(log)
+            train_loss = self._train_epoch(batches, epoch)
+            self.state["position"] += config.steps_per_epoch
+            self._record(epoch, train_loss, val)
+            rng_states = _gather(self._rng_state())
+            if self.rank == 0:
+                _save_checkpoint(self.checkpoint, self._checkpoint(rng_states))
+                tqdm.write(", ".join(f"{name} {value:.4g}" for name, value in log[-1].items()))
 
-    def _train_epoch(self, loader: torch.utils.data.DataLoader, epoch: int) -> float:
-        self.model.train()
+    def _train_epoch(self, batches: Iterator, epoch: int) -> float:
+        self.forward.train()
+        steps = self.config.steps_per_epoch
         total, seen, start = torch.zeros((), device=self.device), 0, perf_counter()
-        progress = tqdm(loader, desc=f"epoch {epoch + 1}/{self.config.epochs}", unit="step",
-                        mininterval=1.0, leave=False)
+        progress = tqdm(itertools.islice(batches, steps), total=steps, unit="step",
+                        desc=f"epoch {epoch + 1}/{self.config.epochs}", mininterval=1.0,
+                        leave=False, disable=self.rank != 0)
         for step, (x, y) in enumerate(progress, start=1):
             x = x.to(self.device, non_blocking=True)
             y = y.to(self.device, non_blocking=True)
@@ -383,25 +433,38 @@ class _Trainer:
             self.optimizer.step()
             total += loss.detach()
             seen += len(x)
-            if step % 10 == 0 or step == len(loader):
+            if step % 10 == 0 or step == steps:
                 progress.set_postfix(loss=f"{total.item() / step:.4f}",
                                      lc_per_s=f"{seen / (perf_counter() - start):.0f}")
-        return total.item() / len(loader)
+        if dist.is_initialized():
+            dist.all_reduce(total)
+        return total.item() / (steps * self.world_size)
 
-    def _record(self, epoch: int, train_loss: float, val_loss: float, val_score: np.ndarray,
-                val: Dataset) -> None:
+    def _record(self, epoch: int, train_loss: float, val: LabelledSet) -> None:
+        """Validate on rank 0, step the scheduler and log the epoch on every rank."""
+        scores = None
+        if self.rank == 0:
+            logits = predict_logits(self.model, val.x, 4 * self.config.batch_size)
+            score = sigmoid(logits)
+            scores = {"val_loss": bce_with_logits(logits, val.y),
+                      "val_roc_auc": roc_auc(val.y, score),
+                      "val_pr_auc": average_precision(val.y, score)}
+        scores = _broadcast(scores)
+        self.scheduler.step(scores["val_loss"])
         self.state["log"].append({"epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"],
-                                  "train_loss": train_loss, "val_loss": val_loss,
-                                  "val_roc_auc": roc_auc(val.y, val_score),
-                                  "val_pr_auc": average_precision(val.y, val_score)})
-        if _epochs_since_best(self.state["log"]) == 0:
+                                  "train_loss": train_loss, **scores})
+        if self.rank == 0 and _epochs_since_best(self.state["log"]) == 0:
             self.state["best_weights"] = _cpu_weights(self.model)
 
-    def _checkpoint(self) -> dict:
+    def _rng_state(self) -> dict:
+        return {"torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda"
+                else None}
+
+    def _checkpoint(self, rng_states: list[dict]) -> dict:
         return {"config": self.config.to_dict(), "state": self.state,
                 "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+                "scheduler": self.scheduler.state_dict(), "rng": rng_states}
 
     def _resume(self) -> None:
         saved = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
@@ -411,9 +474,11 @@ class _Trainer:
         self.model.load_state_dict(saved["model"])
         self.optimizer.load_state_dict(saved["optimizer"])
         self.scheduler.load_state_dict(saved["scheduler"])
-        torch.set_rng_state(saved["torch_rng"].cpu())
-        if saved["cuda_rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all([state.cpu() for state in saved["cuda_rng"]])
+        if self.rank < len(saved["rng"]):
+            rng = saved["rng"][self.rank]
+            torch.set_rng_state(rng["torch"].cpu())
+            if rng["cuda"] is not None and self.device.type == "cuda":
+                torch.cuda.set_rng_state(rng["cuda"].cpu(), self.device)
         self.state = saved["state"]
 
 
@@ -443,13 +508,13 @@ def _save_checkpoint(path: Path, payload: dict) -> None:
 # --- outputs -------------------------------------------------------------------------------
 
 
-def _data_hashes(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFrame) -> dict:
-    return {"data_hash": config_hash({"shards": [file_digest(path) for path in shard_paths],
+def _data_hashes(digests: list[str], labels: pd.DataFrame, split: pd.DataFrame) -> dict:
+    return {"data_hash": config_hash({"shards": digests,
                                       "labels": labels.to_dict(orient="list")}),
             "split_hash": config_hash(split.to_dict(orient="list"))}
 
 
-def _finish(model: nn.Module, model_options: dict, log: list[dict], data: dict[str, Dataset],
+def _finish(model: nn.Module, model_options: dict, log: list[dict], data: dict[str, LabelledSet],
             config: TrainConfig, device: torch.device, out_dir: Path, provenance: dict,
             hashes: dict) -> dict:
     """Choose the threshold, evaluate, and write the model, card, log and figures."""
@@ -501,7 +566,7 @@ def _plot_curves(log: pd.DataFrame, path: Path) -> None:
     figure.savefig(path, dpi=100)
 
 
-def _plot_confusion(data: Dataset, score: np.ndarray, threshold: float, split_name: str,
+def _plot_confusion(data: LabelledSet, score: np.ndarray, threshold: float, split_name: str,
                     path: Path) -> None:
     predicted = score >= threshold
     counts = np.array([[np.sum(predicted[data.label == label]),

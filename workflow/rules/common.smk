@@ -84,3 +84,13 @@ def label_catalogs():
     """The catalog files the label builder reads (config section ``labels``)."""
     keys = ("toi_table", "tess_ebs", "tess_ebs_readme", "yu2019")
     return [config["labels"][key] for key in keys if config["labels"].get(key)]
+
+
+def train_launcher():
+    """``python``, or ``torchrun`` with one process per GPU when train_processes > 1."""
+    processes = config["train_processes"]
+    return (
+        "python"
+        if processes == 1
+        else f"torchrun --standalone --nproc-per-node {processes}"
+    )

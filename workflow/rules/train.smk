@@ -23,7 +23,8 @@ rule train:
     threads: 2
     params:
         options=options("train", seed=config["seed"]),
+        launcher=train_launcher(),
         out_dir=lambda wildcards, output: Path(output.model).parent,
     shell:
-        "python -m transitflow train --shards {input.shards} --labels {input.labels} --split {input.split}"
+        "{params.launcher} -m transitflow train --shards {input.shards} --labels {input.labels} --split {input.split}"
         " --options {params.options} --out-dir {params.out_dir} 2> {log}"

@@ -1,0 +1,386 @@
+"""Training data: memory-mapped features, labelled splits and the endless batch stream.
+
+The features (:mod:`transitflow.features`) of every shard are computed once, one shard at a
+time, into ``.npy`` cache files that each process memory-maps; the light curves stay in
+their memory-mapped shards. Nothing holds the whole data set in memory.
+
+Training draws from :class:`TrainingStream`: batch ``n`` depends only on
+``(seed, rank, n)``, so it is the same whichever DataLoader worker makes it, each DDP rank
+draws its own batches, and a resumed run picks the stream up at its position. Batches mix
+real light curves with injected ones (:mod:`transitflow.inject`) and are augmented;
+validation and test light curves are read as they are, never injected into or augmented.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import torch
+
+from transitflow.features import FeatureConfig, featurize_table
+from transitflow.inject import (CADENCE_COLUMNS, META_COLUMNS, TRANSIT_COLUMNS, Rows,
+                                TransitPrior, concat_rows, inject_signals, inject_transits,
+                                rows_table, slice_rows)
+from transitflow.lightcurve import lightcurve_key
+from transitflow.provenance import config_hash
+from transitflow.shards import open_shard, shard_schema
+
+LABELS = ("planet", "eb", "non_transit")
+SPLITS = ("train", "val", "test")
+POSITIVE = "planet"
+#: Augmentations, at most one per training sample (see :func:`augment`).
+AUGMENTATIONS = ("noise", "roll", "swap", "mirror")
+#: Where a training sample comes from: a light curve as it is, a signal injection or a
+#: transit injection (:mod:`transitflow.inject`).
+SOURCES = ("real", "signal", "transit")
+_ROLL_FRACTION = 0.1
+_META_TYPES = {name: shard_schema().field(name).type.to_pandas_dtype()
+               for name in META_COLUMNS}
+
+
+# --- feature cache -------------------------------------------------------------------------
+
+
+def feature_caches(shard_paths: list[Path], digests: list[str], features: FeatureConfig,
+                   cache_dir: Path, build: bool = True) -> list[Path]:
+    """The feature cache file of each shard, written first where missing when ``build``.
+
+    A cache holds the features of every row of its shard (zeros for rows with too few good
+    cadences) and, beside it (:func:`ok_path`), which rows have features. Its name comes from
+    the shard's digest and the feature config, so a changed shard or config gets a new one.
+    """
+    tag = config_hash(features.to_dict())[:8]
+    caches = [Path(cache_dir) / f"{digest[:16]}-{tag}.npy" for digest in digests]
+    for shard, cache in zip(shard_paths, caches):
+        if build and not (cache.exists() and ok_path(cache).exists()):
+            _write_cache(shard, cache, features)
+    return caches
+
+
+def ok_path(cache: Path) -> Path:
+    """The file of a feature cache's mask of featurised rows."""
+    return cache.with_suffix(".ok.npy")
+
+
+def _write_cache(shard: Path, cache: Path, features: FeatureConfig) -> None:
+    result = featurize_table(open_shard(shard), features)
+    x = np.zeros((len(result.ok), len(features.channels), features.length), dtype=np.float32)
+    x[result.ok] = result.x
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    for path, array in ((cache, x), (ok_path(cache), result.ok)):
+        partial = path.with_suffix(".partial")
+        with open(partial, "wb") as handle:
+            np.save(handle, array)
+        os.replace(partial, path)
+
+
+class ShardStore:
+    """Shards (the columns that featurisation and injection read) and their feature caches,
+    memory-mapped on first use in each process."""
+
+    def __init__(self, shard_paths: list[Path], caches: list[Path]) -> None:
+        self.shard_paths, self.caches = list(shard_paths), list(caches)
+        self._columns: list[dict] | None = None
+        self._features: list[np.ndarray] | None = None
+
+    def __getstate__(self) -> dict:
+        """Pickled (for spawned workers) without the open files."""
+        return {**self.__dict__, "_columns": None, "_features": None}
+
+    @property
+    def columns(self) -> list[dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]]]:
+        """Each shard's columns: metadata as arrays, cadences as flat values and row offsets."""
+        if self._columns is None:
+            self._columns = [_shard_columns(open_shard(path)) for path in self.shard_paths]
+        return self._columns
+
+    @property
+    def features(self) -> list[np.ndarray]:
+        """Each shard's cached features."""
+        if self._features is None:
+            self._features = [np.load(path, mmap_mode="r") for path in self.caches]
+        return self._features
+
+    def gather(self, shard: np.ndarray, row: np.ndarray) -> np.ndarray:
+        """Cached features of row ``row[i]`` of shard ``shard[i]``, in order."""
+        x = np.empty((len(row), *self.features[0].shape[1:]), dtype=np.float32)
+        for index in np.unique(shard):
+            chosen = shard == index
+            x[chosen] = self.features[index][row[chosen]]
+        return x
+
+    def rows(self, shard: np.ndarray, row: np.ndarray) -> Rows:
+        """Row ``row[i]`` of shard ``shard[i]``, in order (read-only views of the shards)."""
+        picked = [(self.columns[s], r) for s, r in zip(shard, row)]
+        rows: Rows = {name: np.array([columns[name][r] for columns, r in picked], dtype=dtype)
+                      for name, dtype in _META_TYPES.items()}
+        for name in CADENCE_COLUMNS:
+            rows[name] = [_row(*columns[name], r) for columns, r in picked]
+        return rows
+
+
+def _row(values: np.ndarray, offsets: np.ndarray, row: int) -> np.ndarray:
+    return values[offsets[row]:offsets[row + 1]]
+
+
+def _shard_columns(table: pa.Table) -> dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]]:
+    columns = {name: table.column(name).to_numpy() for name in META_COLUMNS}
+    for name in CADENCE_COLUMNS:
+        column = table.column(name).combine_chunks()
+        columns[name] = (column.values.to_numpy(zero_copy_only=False), column.offsets.to_numpy())
+    return columns
+
+
+@dataclass(frozen=True)
+class FeatureRows:
+    """Cached features of some rows, read when sliced (``len`` and ``[slice]`` like an array)."""
+
+    store: ShardStore
+    shard: np.ndarray
+    row: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    def __getitem__(self, index: slice | np.ndarray) -> np.ndarray:
+        return self.store.gather(self.shard[index], self.row[index])
+
+
+@dataclass(frozen=True)
+class LabelledSet:
+    """The labelled light curves of one split: keys, class names and where they are."""
+
+    keys: np.ndarray
+    label: np.ndarray
+    shard: np.ndarray
+    row: np.ndarray
+    store: ShardStore
+
+    @property
+    def y(self) -> np.ndarray:
+        """Targets: 1 for a planet."""
+        return (self.label == POSITIVE).astype(np.float32)
+
+    @property
+    def x(self) -> FeatureRows:
+        """The features, read from the cache when sliced."""
+        return FeatureRows(self.store, self.shard, self.row)
+
+
+def load_splits(shard_paths: list[Path], caches: list[Path], labels: pd.DataFrame,
+                split: pd.DataFrame) -> dict[str, LabelledSet]:
+    """The labelled light curves of each split, over the shards and their feature caches.
+
+    Light curves without a label (missing or NaN), a split or features (too few good
+    cadences) are left out.
+    """
+    _require_columns(labels, ("key", "tic", "label"), "labels")
+    _require_columns(split, ("tic", "split"), "split")
+    labels = labels.dropna(subset=["label"])
+    for frame, column, allowed in ((labels, "label", LABELS), (split, "split", SPLITS)):
+        unknown = sorted(set(frame[column]) - set(allowed))
+        if unknown:
+            raise ValueError(f"unknown {column} values {unknown}; valid: {list(allowed)}")
+    if not shard_paths:
+        raise ValueError("no light-curve shards given")
+    store = ShardStore(shard_paths, caches)
+    rows = pd.concat([_featurised_rows(columns, index, np.load(ok_path(cache)))
+                      for index, (columns, cache) in enumerate(zip(store.columns, caches))])
+    rows = rows.merge(labels[["key", "tic", "label"]], on="key").merge(split[["tic", "split"]],
+                                                                      on="tic")
+    return {name: LabelledSet(keys=part["key"].to_numpy(dtype=str),
+                              label=part["label"].to_numpy(dtype=str),
+                              shard=part["shard"].to_numpy(), row=part["row"].to_numpy(),
+                              store=store)
+            for name, part in ((name, rows[rows["split"] == name]) for name in SPLITS)}
+
+
+def _featurised_rows(columns: dict, shard: int, ok: np.ndarray) -> pd.DataFrame:
+    keys = [lightcurve_key(tic, sector) for tic, sector in
+            zip(columns["tic"].tolist(), columns["sector"].tolist())]
+    return pd.DataFrame({"key": keys, "shard": shard, "row": np.arange(len(keys))})[ok]
+
+
+def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} table lacks column(s) {missing}")
+
+
+# --- augmentation --------------------------------------------------------------------------
+
+
+def augment(x: np.ndarray, rng: np.random.Generator, probabilities: Mapping[str, float],
+            noise_level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each sample with one augmentation, drawn with ``probabilities``, or none.
+
+    ``noise`` adds Gaussian white noise of a standard deviation uniform in
+    ``[0, noise_level]``; ``roll`` shifts circularly by up to a tenth of the length either
+    way (the events move, the sector's ends stay near the edges); ``swap`` cuts at a uniformly
+    random index and exchanges the two parts (the ends meet anywhere); ``mirror`` reverses
+    time. All channels of a sample move together.
+
+    Returns
+    -------
+    x : numpy.ndarray
+        The augmented copy.
+    names : numpy.ndarray
+        Each sample's augmentation, ``""`` for none.
+    """
+    count, _, length = x.shape
+    weights = np.array([probabilities.get(name, 0.0) for name in AUGMENTATIONS])
+    weights = np.append(weights, max(0.0, 1.0 - weights.sum()))
+    names = np.array([*AUGMENTATIONS, ""])[rng.choice(len(weights), count,
+                                                      p=weights / weights.sum())]
+    limit = max(1, round(_ROLL_FRACTION * length))
+    start = np.select([names == "roll", names == "swap"],
+                      [rng.integers(-limit, limit + 1, count), rng.integers(1, length, count)])
+    index = (np.arange(length) + start[:, None]) % length
+    index = np.where((names == "mirror")[:, None], length - 1 - index, index)
+    out = np.take_along_axis(x, index[:, None, :], axis=2)
+    noisy = names == "noise"
+    sigma = rng.uniform(0.0, noise_level, (noisy.sum(), 1, 1)).astype(np.float32)
+    out[noisy] += sigma * rng.standard_normal((noisy.sum(), *x.shape[1:]), dtype=np.float32)
+    return out, names
+
+
+# --- the stream ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One training batch.
+
+    ``x`` is ``(batch, channels, length)`` float32; per sample, ``label`` is its class,
+    ``source`` one of :data:`SOURCES`, ``key`` the light curve (the host of an injection),
+    ``donor`` the light curve whose signal was injected (else ""), ``augmentation`` one of
+    :data:`AUGMENTATIONS` or "". ``transits`` holds the transit injections, as columns
+    (``pandas.DataFrame(batch.transits)`` is their table): ``sample`` (the index in the
+    batch), ``key`` (the host) and :data:`transitflow.inject.TRANSIT_COLUMNS`.
+    """
+
+    x: np.ndarray
+    label: np.ndarray
+    source: np.ndarray
+    key: np.ndarray
+    donor: np.ndarray
+    augmentation: np.ndarray
+    transits: dict[str, np.ndarray]
+
+    @property
+    def y(self) -> np.ndarray:
+        return (self.label == POSITIVE).astype(np.float32)
+
+
+class TrainingStream(torch.utils.data.IterableDataset):
+    """The endless stream of one rank's training batches, ``(x, y)`` tensors.
+
+    Every batch has equal shares of each class present (planet, EB, non-transit). Of the
+    planet and EB samples, ``injection_fraction`` are a non-transit light curve carrying the
+    signal of a random light curve of their class; of the planet samples,
+    ``physical_injection_fraction`` more are a non-transit light curve with a random model
+    transit. Each sample then gets at most one augmentation (:func:`augment`).
+
+    Batch ``n`` depends only on ``(seed, rank, n)``. The stream starts at batch ``start``;
+    DataLoader worker ``w`` of ``W`` makes batches ``start + w``, ``start + w + W``, ...,
+    which the loader returns in order, so the batches do not depend on the worker count.
+
+    Parameters
+    ----------
+    data : LabelledSet
+        The training split.
+    features : FeatureConfig
+        How injected light curves are featurised (that of the feature cache).
+    batch_size, seed : int
+    injection_fraction, physical_injection_fraction : float
+    augmentation : mapping of str to float
+        Probability of each of :data:`AUGMENTATIONS`; the rest is left unaugmented.
+    noise_level : float
+        Largest standard deviation of the ``noise`` augmentation.
+    prior : TransitPrior
+        Distribution of the injected transits.
+    rank, start : int
+        The DDP rank, and the first batch.
+    """
+
+    def __init__(self, data: LabelledSet, features: FeatureConfig, batch_size: int, seed: int,
+                 *, injection_fraction: float = 0.0, physical_injection_fraction: float = 0.0,
+                 augmentation: Mapping[str, float] | None = None, noise_level: float = 0.05,
+                 prior: TransitPrior = TransitPrior(), rank: int = 0, start: int = 0) -> None:
+        super().__init__()
+        self.data, self.features, self.batch_size, self.seed = data, features, batch_size, seed
+        self.injection_fraction = injection_fraction
+        self.physical_injection_fraction = physical_injection_fraction
+        self.augmentation = dict(augmentation or {})
+        self.noise_level, self.prior, self.rank, self.start = noise_level, prior, rank, start
+        self.groups = {label: np.flatnonzero(data.label == label) for label in LABELS
+                       if np.any(data.label == label)}
+        if not self.groups:
+            raise ValueError("no labelled light curves to train on")
+        injecting = injection_fraction + physical_injection_fraction > 0
+        if injecting and "non_transit" not in self.groups:
+            raise ValueError("injections need non_transit light curves in the train split; set "
+                             "injection_fraction and physical_injection_fraction to 0")
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        for index in itertools.count(self.start + worker, workers):
+            batch = self.batch(index)
+            yield torch.from_numpy(batch.x), torch.from_numpy(batch.y)
+
+    def batch(self, index: int) -> Batch:
+        """Batch ``index`` of the stream."""
+        rng = np.random.default_rng([self.seed, self.rank, index])
+        label, source = self._plan(rng)
+        own = np.empty(len(label), dtype=np.int64)
+        for name, group in self.groups.items():
+            own[label == name] = rng.choice(group, np.sum(label == name))
+        hosts = (rng.choice(self.groups["non_transit"], len(label))
+                 if "non_transit" in self.groups else own)
+        row = np.where(source == "real", own, hosts)
+        x = np.empty((len(label), len(self.features.channels), self.features.length),
+                     dtype=np.float32)
+        real = source == "real"
+        x[real] = self.data.x[row[real]]
+        transits = self._inject(x, source, row, own, rng)
+        x, augmentation = augment(x, rng, self.augmentation, self.noise_level)
+        return Batch(x=x, label=label, source=source, key=self.data.keys[row],
+                     donor=np.where(source == "signal", self.data.keys[own], ""),
+                     augmentation=augmentation, transits=transits)
+
+    def _plan(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Each sample's class (equal shares) and source."""
+        names = list(self.groups)
+        shares = np.full(len(names), self.batch_size // len(names))
+        shares[:self.batch_size % len(names)] += 1
+        label = np.repeat(names, shares)
+        u = rng.random(self.batch_size)
+        signal = (label != "non_transit") & (u < self.injection_fraction)
+        transit = (label == POSITIVE) & ~signal & (
+            u < self.injection_fraction + self.physical_injection_fraction)
+        return label, np.select([signal, transit], ["signal", "transit"], "real")
+
+    def _inject(self, x: np.ndarray, source: np.ndarray, row: np.ndarray, own: np.ndarray,
+                rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Fill the injected samples of ``x``; the transit injections' samples and parameters."""
+        signal, transit = np.flatnonzero(source == "signal"), np.flatnonzero(source == "transit")
+        drawn = {name: np.empty(0) for name in TRANSIT_COLUMNS}
+        if len(signal) + len(transit):
+            bitmask, n = self.features.quality_bitmask, len(signal)
+            hosts = self._rows(row[np.concatenate([signal, transit])])
+            signals = inject_signals(slice_rows(hosts, 0, n), self._rows(own[signal]), bitmask)
+            transits, drawn = inject_transits(slice_rows(hosts, n), rng, bitmask, self.prior)
+            table = rows_table(concat_rows([signals, transits]))
+            x[np.concatenate([signal, transit])] = featurize_table(table, self.features).x
+        return {"sample": transit, "key": self.data.keys[row[transit]], **drawn}
+
+    def _rows(self, index: np.ndarray) -> Rows:
+        return self.data.store.rows(self.data.shard[index], self.data.row[index])

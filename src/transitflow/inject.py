@@ -1,0 +1,236 @@
+"""Injected training examples, made from non-transit light curves on their raw cadences.
+
+Two kinds of injection turn a non-transit *host* light curve into a new example:
+
+- a *signal* injection (Salinas et al. 2025) multiplies the host's flux by the relative flux
+  of a *donor* light curve, a planet (the example is a positive) or an eclipsing binary (a
+  negative), and adds the donor's centroid offsets to the host's centroid, so that a
+  background binary keeps its centroid motion;
+- a *transit* injection multiplies the host's flux by a limb-darkened transit model
+  (:func:`transitflow.simulate.transit_model`) with a random period, radius, impact parameter
+  and limb darkening (a positive); the drawn parameters come back for recovery studies.
+
+Both work on the raw cadences of shard rows (:mod:`transitflow.shards`, as :data:`Rows`)
+before featurisation, so an injected example goes through exactly the same
+:mod:`transitflow.features` code as a real one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from transitflow.lightcurve import LightCurve
+from transitflow.shards import shard_schema
+from transitflow.simulate import (inclination_deg, semi_major_axis_rsun, transit_duration,
+                                  transit_model)
+
+#: Columns of the table of transit injections, one row per injected light curve.
+TRANSIT_COLUMNS = ("period", "epoch", "rp_rs", "a_rs", "impact", "u1", "u2", "duration",
+                   "depth", "snr", "n_transits")
+_MIN_A_RS = 2.0  # keeps short periods around large stars outside the star
+
+
+@dataclass(frozen=True)
+class TransitPrior:
+    """Distribution of injected transits.
+
+    Parameters
+    ----------
+    period_range : tuple of float
+        Days; the period is log-uniform in it.
+    rp_rs_range : tuple of float
+        Planet-to-star radius ratio, log-uniform in it above the radius reaching ``min_snr``.
+    max_impact : float
+        The impact parameter is uniform in ``[0, max_impact]``.
+    min_snr : float
+        Expected white-noise SNR of the injected transits, at least (0: any radius).
+
+    Limb darkening is uniform in Kipping's (2013) ``q1, q2`` and the epoch is a random good
+    cadence, so every injected light curve has at least one transit with data.
+    """
+
+    period_range: tuple[float, float] = (0.5, 20.0)
+    rp_rs_range: tuple[float, float] = (0.02, 0.2)
+    max_impact: float = 0.9
+    min_snr: float = 7.0
+
+
+#: The columns of light curves that injection and featurisation read: metadata, cadences.
+META_COLUMNS = ("tic", "sector", "mass", "radius")
+CADENCE_COLUMNS = ("time", "quality", "flux", "centroid_col", "centroid_row", "background")
+#: Light curves as shard columns: a metadata column maps to one array of all the light
+#: curves, a cadence column to one array per light curve.
+Rows = dict[str, list[np.ndarray] | np.ndarray]
+
+
+def lightcurve_rows(light_curves: list[LightCurve]) -> Rows:
+    """Light curves as :data:`Rows`."""
+    rows: Rows = {name: np.array([getattr(lc.meta, name) for lc in light_curves])
+                  for name in META_COLUMNS}
+    rows.update({name: [getattr(lc, name) for lc in light_curves] for name in CADENCE_COLUMNS})
+    return rows
+
+
+def rows_table(rows: Rows) -> pa.Table:
+    """:data:`Rows` as a table with the shard schema's fields (:mod:`transitflow.shards`)."""
+    schema = pa.schema([shard_schema().field(name) for name in rows])
+    columns = []
+    for field, values in zip(schema, rows.values()):
+        if pa.types.is_large_list(field.type):
+            value_type = field.type.value_type
+            offsets = np.concatenate([[0], np.cumsum([len(row) for row in values])])
+            flat = np.concatenate(values) if len(values) else np.empty(0)
+            columns.append(pa.LargeListArray.from_arrays(
+                pa.array(offsets, pa.int64()),
+                pa.array(flat.astype(value_type.to_pandas_dtype()), value_type)))
+        else:
+            columns.append(pa.array(values, field.type))
+    return pa.table(columns, schema=schema)
+
+
+def slice_rows(rows: Rows, start: int, stop: int | None = None) -> Rows:
+    """Rows ``start`` to ``stop`` (exclusive)."""
+    return {name: values[start:stop] for name, values in rows.items()}
+
+
+def concat_rows(parts: list[Rows]) -> Rows:
+    """The rows of ``parts`` (with the same columns), one after another."""
+    return {name: ([row for part in parts for row in part[name]]
+                   if isinstance(parts[0][name], list)
+                   else np.concatenate([part[name] for part in parts]))
+            for name in parts[0]}
+
+
+def good_cadences(rows: Rows, bitmask: int) -> list[np.ndarray]:
+    """Per row, the cadences that featurisation keeps: unflagged, finite time and flux."""
+    return [((quality & bitmask) == 0) & np.isfinite(time) & np.isfinite(flux)
+            for time, flux, quality in zip(rows["time"], rows["flux"], rows["quality"])]
+
+
+def inject_signals(hosts: Rows, donors: Rows, bitmask: int) -> Rows:
+    """Row ``i`` of ``hosts`` carrying the signal of row ``i`` of ``donors``.
+
+    The donor's relative flux and centroid offsets (:func:`donor_signal`) on its good
+    cadences are read at the host's elapsed time since its first cadence, wrapping around
+    the donor's span; the host's flux is multiplied by the former, its centroid shifted by
+    the latter.
+    """
+    injected = dict(hosts)
+    donor_good = good_cadences(donors, bitmask)
+    for name in ("flux", "centroid_col", "centroid_row"):
+        combine = np.multiply if name == "flux" else np.add
+        injected[name] = [
+            combine(host, _on_host_time(time, donor_time[good], donor_signal(name, donor[good])))
+            for host, time, donor, donor_time, good in zip(
+                hosts[name], hosts["time"], donors[name], donors["time"], donor_good)]
+    return injected
+
+
+def donor_signal(name: str, values: np.ndarray) -> np.ndarray:
+    """A donor's flux over its median, or its centroid offsets from their median (0 where
+    missing)."""
+    if name == "flux":
+        return values / np.median(values)
+    finite = np.isfinite(values)
+    offsets = values - (np.median(values[finite]) if finite.any() else 0.0)
+    return np.where(finite, offsets, 0.0)
+
+
+def _on_host_time(host_time: np.ndarray, donor_time: np.ndarray,
+                  values: np.ndarray) -> np.ndarray:
+    """``values`` (at ``donor_time``) read at the host's elapsed times, wrapping around."""
+    elapsed = donor_time - donor_time[0]
+    span = elapsed[-1] + np.median(np.diff(elapsed))
+    return np.interp((host_time - np.nanmin(host_time)) % span, elapsed, values)
+
+
+def inject_transits(hosts: Rows, rng: np.random.Generator, bitmask: int,
+                    prior: TransitPrior = TransitPrior()) -> tuple[Rows, dict[str, np.ndarray]]:
+    """Each row of ``hosts`` with a random transit (:func:`draw_transit`) multiplied in.
+
+    Returns
+    -------
+    hosts : Rows
+    transits : dict of numpy.ndarray
+        The drawn parameters (:data:`TRANSIT_COLUMNS`), one value per host.
+    """
+    fluxes, drawn = [], []
+    for time, flux, good, mass, radius in zip(hosts["time"], hosts["flux"],
+                                              good_cadences(hosts, bitmask), hosts["mass"],
+                                              hosts["radius"]):
+        params = draw_transit(time[good], flux[good] / np.median(flux[good]), rng, prior,
+                              _or_sun(mass), _or_sun(radius))
+        model, params["depth"] = transit_flux(time, params)
+        fluxes.append(flux * model)
+        drawn.append(params)
+    return {**hosts, "flux": fluxes}, {name: np.array([params[name] for params in drawn])
+                                       for name in TRANSIT_COLUMNS}
+
+
+def _or_sun(value: float) -> float:
+    """A stellar mass or radius in solar units, 1 where unknown."""
+    return float(value) if np.isfinite(value) and value > 0 else 1.0
+
+
+def draw_transit(time: np.ndarray, relative_flux: np.ndarray, rng: np.random.Generator,
+                 prior: TransitPrior, stellar_mass: float = 1.0,
+                 stellar_radius: float = 1.0) -> dict[str, float]:
+    """Random transit parameters for a light curve's good cadences.
+
+    The radius ratio is log-uniform between the larger of ``prior.rp_rs_range[0]`` and the
+    ratio whose ``rp_rs ** 2`` depth reaches ``prior.min_snr`` against the light curve's
+    white noise (the upper end when that exceeds it) and ``prior.rp_rs_range[1]``.
+
+    Returns
+    -------
+    dict
+        :data:`TRANSIT_COLUMNS` but ``depth`` (days, radii of the star).
+    """
+    period = _log_uniform(rng, *prior.period_range)
+    a_rs = max(semi_major_axis_rsun(stellar_mass, period) / stellar_radius, _MIN_A_RS)
+    impact = rng.uniform(0.0, prior.max_impact)
+    q1, q2 = rng.random(2)
+    epoch = float(time[rng.integers(len(time))])
+    sigma = _white_noise(relative_flux)
+    n_in = _in_transit(time, period, epoch, transit_duration(period, a_rs, impact)).sum()
+    low, high = prior.rp_rs_range
+    low = min(max(low, math.sqrt(prior.min_snr * sigma / math.sqrt(max(n_in, 1)))), high)
+    rp_rs = _log_uniform(rng, low, high) if low < high else high
+    duration = transit_duration(period, a_rs, impact, rp_rs)
+    in_transit = _in_transit(time, period, epoch, duration)
+    events = np.unique(np.round((time[in_transit] - epoch) / period))
+    return {"period": period, "epoch": epoch, "rp_rs": rp_rs, "a_rs": a_rs, "impact": impact,
+            "u1": 2.0 * math.sqrt(q1) * q2, "u2": math.sqrt(q1) * (1.0 - 2.0 * q2),
+            "duration": duration, "snr": rp_rs ** 2 * math.sqrt(in_transit.sum()) / sigma,
+            "n_transits": len(events)}
+
+
+def transit_flux(time: np.ndarray, params: dict[str, float]) -> tuple[np.ndarray, float]:
+    """The relative flux of a transit of ``params`` at ``time``, integrated over the cadence,
+    and its depth (the deficit of a cadence centred on mid-transit)."""
+    exposure_min = float(np.nanmedian(np.diff(time))) * 1440.0
+    model = transit_model(np.append(time, params["epoch"]), params["period"], params["epoch"],
+                          params["rp_rs"], params["a_rs"],
+                          inclination_deg(params["a_rs"], params["impact"]), params["u1"],
+                          params["u2"], exposure_min=exposure_min)
+    return model[:-1], float(1.0 - model[-1])
+
+
+def _in_transit(time: np.ndarray, period: float, epoch: float, duration: float) -> np.ndarray:
+    phase = (time - epoch + 0.5 * period) % period - 0.5 * period
+    return np.abs(phase) < 0.5 * duration
+
+
+def _white_noise(relative_flux: np.ndarray) -> float:
+    """Per-cadence white noise from the median absolute point-to-point difference, at least
+    the float32 resolution of the flux."""
+    mad = float(np.median(np.abs(np.diff(relative_flux))))
+    return max(mad / (0.6745 * math.sqrt(2.0)), float(np.finfo(np.float32).eps))
+
+
+def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    return float(np.exp(rng.uniform(math.log(low), math.log(high))))

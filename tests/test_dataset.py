@@ -1,0 +1,196 @@
+"""Training data: the feature cache, splits, augmentation and the batch stream."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tests.builders import flat_lightcurve
+from tests.test_inject import box_dips
+from transitflow.dataset import (AUGMENTATIONS, LABELS, TrainingStream, augment,
+                                 feature_caches, load_splits, ok_path)
+from transitflow.features import FeatureConfig, lightcurve_features, shard_features
+from transitflow.provenance import file_digest
+from transitflow.shards import write_shard
+
+FEATURES = FeatureConfig(length=200)
+SPLIT_OF = np.array(["train"] * 4 + ["val", "test"])
+
+
+def example(index: int):
+    """Light curve ``index``: a planet, an EB or a non-transit star, in turn."""
+    lc = flat_lightcurve(tic=index + 1, seed=index, span=10.0)
+    label = LABELS[index % 3]
+    if label == "planet":
+        lc = box_dips(lc, 2.0 + index % 3, 0.005)
+    elif label == "eb":
+        lc = box_dips(box_dips(lc, 3.0, 0.1), 3.0, 0.03, first=2.0)
+    return lc, label
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory):
+    """Two shards of 36 light curves (the last one too short), labels, a split, caches."""
+    root = tmp_path_factory.mktemp("task")
+    lcs, labels = zip(*(example(index) for index in range(36)))
+    lcs = list(lcs)
+    lcs[-1] = lcs[-1].select(np.arange(len(lcs[-1])) < 50)
+    shards = [write_shard(root / "a.arrow", lcs[:20], {}),
+              write_shard(root / "b.arrow", lcs[20:], {})]
+    labels = pd.DataFrame({"key": [lc.meta.key for lc in lcs], "tic": [lc.meta.tic for lc in lcs],
+                           "label": labels})
+    split = pd.DataFrame({"tic": labels["tic"], "split": SPLIT_OF[np.arange(36) // 3 % 6]})
+    caches = feature_caches(shards, [file_digest(path) for path in shards], FEATURES,
+                            root / "cache")
+    return shards, caches, labels, split
+
+
+@pytest.fixture(scope="module")
+def splits(task):
+    shards, caches, labels, split = task
+    return load_splits(shards, caches, labels, split)
+
+
+def stream(splits, **options) -> TrainingStream:
+    return TrainingStream(splits["train"], FEATURES, batch_size=30, seed=5, **options)
+
+
+def test_cache_holds_the_features_and_is_reused(task, tmp_path):
+    shards, caches, _, _ = task
+    for shard, cache in zip(shards, caches):
+        keys, x = shard_features(shard, FEATURES)
+        ok = np.load(ok_path(cache))
+        np.testing.assert_array_equal(np.load(cache)[ok], x)
+        assert ok.sum() == len(keys)
+    assert not np.load(ok_path(caches[1]))[-1]  # too few cadences
+    digests = [file_digest(path) for path in shards]
+    written = [cache.stat().st_mtime_ns for cache in caches]
+    assert feature_caches(shards, digests, FEATURES, caches[0].parent) == caches
+    assert [cache.stat().st_mtime_ns for cache in caches] == written
+    other = feature_caches(shards, digests, replace(FEATURES, length=100), tmp_path, build=False)
+    assert not set(other) & set(caches) and not any(path.exists() for path in other)
+
+
+def test_splits_read_features_unaugmented(task, splits):
+    shards, caches, labels, split = task
+    assert {name: len(part.keys) for name, part in splits.items()} == \
+        {"train": 24, "val": 6, "test": 5}
+    val = splits["val"]
+    lcs = {lc.meta.key: lc for lc, _ in (example(index) for index in range(36))}
+    for key, x in zip(val.keys, val.x[:]):
+        np.testing.assert_array_equal(x, lightcurve_features(lcs[key], FEATURES))
+    np.testing.assert_array_equal(val.y, (val.label == "planet").astype(np.float32))
+    with pytest.raises(ValueError, match="planet_candidate"):
+        load_splits(shards, caches, labels.assign(label="planet_candidate"), split)
+
+
+def test_augment_shapes_and_names():
+    x = np.random.default_rng(0).standard_normal((400, 3, 50)).astype(np.float32)
+    original = x.copy()
+    out, names = augment(x, np.random.default_rng(1), {"noise": 0.5, "mirror": 0.25}, 0.1)
+    assert out.shape == x.shape and out.dtype == np.float32
+    np.testing.assert_array_equal(x, original)
+    counts = {name: np.mean(names == name) for name in ("noise", "mirror", "")}
+    assert abs(counts["noise"] - 0.5) < 0.1 and abs(counts["mirror"] - 0.25) < 0.1
+    assert abs(counts[""] - 0.25) < 0.1 and set(names) <= {"noise", "mirror", ""}
+    np.testing.assert_array_equal(out[names == ""], x[names == ""])
+    none, names = augment(x, np.random.default_rng(1), {}, 0.1)
+    assert (names == "").all() and np.array_equal(none, x)
+
+
+def circular_shift(original: np.ndarray, moved: np.ndarray) -> int | None:
+    """The shift ``s`` with ``moved == roll(original, s)`` on every channel, or None."""
+    for shift in range(original.shape[-1]):
+        if np.array_equal(np.roll(original, shift, axis=-1), moved):
+            return shift
+    return None
+
+
+@pytest.mark.parametrize("name", AUGMENTATIONS)
+def test_each_augmentation(name):
+    length = 60
+    x = np.random.default_rng(2).standard_normal((40, 3, length)).astype(np.float32)
+    out, names = augment(x, np.random.default_rng(3), {name: 1.0}, 0.2)
+    assert (names == name).all()
+    if name == "noise":
+        residual = out - x
+        assert 0 < residual.std() < 0.2 and abs(residual.mean()) < 0.01
+        assert np.abs(residual).max() < 0.2 * 6
+        return
+    if name == "mirror":
+        np.testing.assert_array_equal(out, x[:, :, ::-1])
+        return
+    shifts = np.array([circular_shift(a, b) for a, b in zip(x, out)])
+    signed = (shifts + length // 2) % length - length // 2
+    assert all(shift is not None for shift in shifts)
+    if name == "roll":
+        assert np.abs(signed).max() <= length // 10 and len(set(signed)) > 3
+    else:
+        assert np.abs(signed).max() > length // 10
+
+
+def test_batches_are_balanced_reproducible_and_per_rank(splits):
+    plain = stream(splits)
+    batch = plain.batch(7)
+    assert batch.x.shape == (30, 3, 200) and batch.x.dtype == np.float32
+    assert [np.sum(batch.label == name) for name in LABELS] == [10, 10, 10]
+    assert (batch.source == "real").all() and (batch.augmentation == "").all()
+    train = splits["train"]
+    labels = dict(zip(train.keys, train.label))
+    assert [labels[key] for key in batch.key] == batch.label.tolist()
+    np.testing.assert_array_equal(batch.y, (batch.label == "planet").astype(np.float32))
+    rows = {key: index for index, key in enumerate(train.keys)}
+    np.testing.assert_array_equal(batch.x, train.x[np.array([rows[key] for key in batch.key])])
+    np.testing.assert_array_equal(plain.batch(7).x, batch.x)
+    assert not np.array_equal(plain.batch(8).key, batch.key)
+    other_rank = TrainingStream(train, FEATURES, batch_size=30, seed=5, rank=1)
+    assert not np.array_equal(other_rank.batch(7).key, batch.key)
+
+
+def test_workers_share_out_the_stream_in_order(splits):
+    source = stream(splits, injection_fraction=0.3, physical_injection_fraction=0.3,
+                    augmentation={"noise": 0.5}, start=4)
+    loader = torch.utils.data.DataLoader(source, batch_size=None, num_workers=2)
+    got = [x for _, (x, _) in zip(range(4), loader)]
+    for index, x in enumerate(got):
+        np.testing.assert_array_equal(x.numpy(), source.batch(4 + index).x)
+
+
+def test_injections_are_drawn_by_fraction_from_the_train_split(splits, task):
+    _, _, labels, split = task
+    train_keys = set(labels["key"][labels["tic"].isin(split["tic"][split["split"] == "train"])])
+    label_of = dict(zip(labels["key"], labels["label"]))
+    source = stream(splits, injection_fraction=0.5, physical_injection_fraction=0.5,
+                    augmentation={name: 0.25 for name in AUGMENTATIONS})
+    batches = [source.batch(index) for index in range(6)]
+    for batch in batches:
+        assert set(batch.key) | set(batch.donor) - {""} <= train_keys
+        injected = batch.source != "real"
+        assert all(label_of[key] == "non_transit" for key in batch.key[injected])
+        signal = batch.source == "signal"
+        assert [label_of[key] for key in batch.donor[signal]] == batch.label[signal].tolist()
+        assert (batch.source[batch.label == "non_transit"] == "real").all()
+        assert (batch.source[batch.label == "eb"] != "transit").all()
+        assert (batch.source[batch.label == "planet"] != "real").all()
+        np.testing.assert_array_equal(batch.transits["sample"],
+                                      np.flatnonzero(batch.source == "transit"))
+        assert batch.transits["key"].tolist() == batch.key[batch.source == "transit"].tolist()
+        assert np.isfinite(batch.x).all()
+    sources = np.concatenate([batch.source[batch.label == "planet"] for batch in batches])
+    assert 0.3 < np.mean(sources == "signal") < 0.7
+    assert all((batch.augmentation != "").any() for batch in batches)
+
+
+def test_injections_need_non_transit_light_curves(splits):
+    train = splits["train"]
+    keep = train.label != "non_transit"
+    planets_and_ebs = replace(train, **{name: getattr(train, name)[keep]
+                                        for name in ("keys", "label", "shard", "row")})
+    with pytest.raises(ValueError, match="non_transit"):
+        TrainingStream(planets_and_ebs, FEATURES, 30, 0, injection_fraction=0.1)
+    batch = TrainingStream(planets_and_ebs, FEATURES, 30, 0).batch(0)
+    assert [np.sum(batch.label == name) for name in LABELS] == [15, 15, 0]

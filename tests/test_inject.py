@@ -1,0 +1,100 @@
+"""Injections: signals carried over from donors, model transits of the drawn depth."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tests.builders import flat_lightcurve
+from transitflow.features import featurize_table, lightcurve_features
+from transitflow.inject import (TRANSIT_COLUMNS, TransitPrior, concat_rows, draw_transit,
+                                inject_signals, inject_transits, lightcurve_rows, rows_table,
+                                slice_rows)
+from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, MOMENTUM_DUMP_BIT
+
+BITMASK = DEFAULT_QUALITY_BITMASK
+
+
+def box_dips(lc, period: float, depth: float, duration: float = 0.2, first: float = 0.5):
+    """``lc`` with box dips of ``depth`` every ``period`` days from ``first`` days in."""
+    dip = (lc.time - lc.time[0] - first) % period < duration
+    return replace(lc, flux=(lc.flux * np.where(dip, 1 - depth, 1.0)).astype(np.float32))
+
+
+def test_rows_round_trip_to_the_same_features():
+    lcs = [flat_lightcurve(tic=1, seed=1), box_dips(flat_lightcurve(tic=2, seed=2), 3.0, 0.01)]
+    rows = lightcurve_rows(lcs)
+    table = rows_table(concat_rows([slice_rows(rows, 0, 1), slice_rows(rows, 1)]))
+    x = featurize_table(table).x
+    for got, lc in zip(x, lcs):
+        np.testing.assert_array_equal(got, lightcurve_features(lc))
+
+
+def test_signal_injection_multiplies_the_donor_relative_flux():
+    host = flat_lightcurve(tic=1, noise=1e-4, seed=1)
+    host = replace(host, flux=(host.flux * 500.0).astype(np.float32),
+                   centroid_col=np.full(len(host), 100.0, np.float32))
+    donor = box_dips(flat_lightcurve(tic=2, noise=0.0, seed=2, span=20.0), 4.0, 0.02)
+    shift = np.where(np.arange(len(donor)) % 200 < 5, 0.3, 0.0)  # centroid moves now and then
+    donor = replace(donor, flux=(donor.flux * 80.0).astype(np.float32),
+                    centroid_col=(7.0 + shift).astype(np.float32),
+                    quality=np.where(np.arange(len(donor)) == 50, MOMENTUM_DUMP_BIT, 0)
+                    .astype(np.int32))
+    donor = replace(donor, flux=np.where(donor.quality > 0, 1e6, donor.flux).astype(np.float32))
+    hosts = lightcurve_rows([host])
+    out = inject_signals(hosts, lightcurve_rows([donor]), BITMASK)
+    ratio = out["flux"][0] / host.flux
+    elapsed = host.time - host.time[0]
+    in_dip = (elapsed % 20.0 - 0.5) % 4.0 < 0.2 - 1e-9  # the donor's span wraps at 20 days
+    np.testing.assert_allclose(ratio[in_dip], 0.98, rtol=1e-5)
+    np.testing.assert_allclose(ratio[~in_dip & (elapsed % 20.0 < 19.9)], 1.0, rtol=1e-5)
+    assert out["centroid_col"][0].max() == pytest.approx(100.3, abs=1e-4)
+    np.testing.assert_array_equal(hosts["flux"][0], host.flux)  # the host is not modified
+    for name in ("time", "quality", "background"):
+        np.testing.assert_array_equal(out[name][0], getattr(host, name))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_injected_transit_has_the_drawn_depth_at_the_drawn_times(seed):
+    host = flat_lightcurve(noise=2e-4, seed=seed)
+    host = replace(host, flux=(host.flux * 1000.0).astype(np.float32))
+    prior = TransitPrior(period_range=(1.0, 5.0), rp_rs_range=(0.05, 0.15))
+    out, drawn = inject_transits(lightcurve_rows([host]), np.random.default_rng(seed), BITMASK,
+                                 prior)
+    params = {name: float(values[0]) for name, values in drawn.items()}
+    assert set(drawn) == set(TRANSIT_COLUMNS)
+    ratio = out["flux"][0] / host.flux
+    at_epoch = np.flatnonzero(host.time == params["epoch"])
+    assert len(at_epoch) == 1 and ratio[at_epoch[0]] == pytest.approx(1 - params["depth"], 1e-5)
+    assert params["rp_rs"] ** 2 * 0.5 < params["depth"] < params["rp_rs"] ** 2 * 1.5
+    phase = (host.time - params["epoch"] + 0.5 * params["period"]) % params["period"] \
+        - 0.5 * params["period"]
+    in_transit = np.abs(phase) < 0.5 * params["duration"]
+    np.testing.assert_array_equal(ratio[np.abs(phase) > 0.5 * params["duration"] + 0.03], 1.0)
+    assert ratio[in_transit].max() < 1.0
+    events = np.unique(np.round((host.time[in_transit] - params["epoch"]) / params["period"]))
+    assert params["n_transits"] == len(events) >= 27.0 / params["period"] - 1
+    # the features see it: the deepest bin of the flux channel averages in-transit cadences
+    x = featurize_table(rows_table(out)).x[0]
+    first = np.argmin(x[0]) * len(host) // x.shape[1]
+    assert in_transit[first:first + 2].any()
+
+
+def test_drawn_parameters_follow_the_prior():
+    host = flat_lightcurve(noise=1e-3)
+    prior = TransitPrior(period_range=(2.0, 8.0), rp_rs_range=(0.01, 0.2), max_impact=0.5,
+                         min_snr=10.0)
+    rng = np.random.default_rng(0)
+    draws = [draw_transit(host.time, host.flux, rng, prior, 1.0, 1.0) for _ in range(200)]
+    for name, (low, high) in (("period", (2.0, 8.0)), ("rp_rs", (0.01, 0.2)),
+                              ("impact", (0.0, 0.5))):
+        values = np.array([draw[name] for draw in draws])
+        assert low <= values.min() and values.max() <= high
+    u1, u2 = (np.array([draw[name] for draw in draws]) for name in ("u1", "u2"))
+    assert (u1 >= 0).all() and (u1 + u2 <= 1 + 1e-12).all() and (u1 + 2 * u2 >= 0).all()
+    # radii are drawn above the one reaching min_snr (rp_rs^2 depth, white noise)
+    assert min(draw["snr"] for draw in draws) > 0.5 * prior.min_snr
+    again = draw_transit(host.time, host.flux, np.random.default_rng(0), prior, 1.0, 1.0)
+    assert again == draws[0]
