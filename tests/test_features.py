@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from tests.builders import flat_lightcurve
@@ -103,6 +104,18 @@ def test_long_curves_are_binned_or_truncated():
     np.testing.assert_array_equal(truncated, 0.0)  # the dip is past the first 500 cadences
 
 
+@pytest.mark.parametrize("length", [1000, 648, 600, 97])  # 1296 cadences: 1-2, 2, 2-3, 13-14 a bin
+def test_bins_are_exact_equal_count_means(length):
+    lc = flat_lightcurve(noise=1e-3, seed=14)
+    flux = lc.flux
+    starts = (np.arange(length) * len(flux)) // length
+    means = (np.add.reduceat(flux, starts) / np.diff(starts, append=len(flux))).astype(np.float32)
+    low, high = means.min(), means.max()
+    expected = 2.0 * (means - low) / (high - low) - 1.0
+    x = lightcurve_features(lc, FeatureConfig(length=length, channels=("flux",)))
+    np.testing.assert_array_equal(x[0], expected)
+
+
 def test_short_curves_are_wrap_padded():
     lc = flat_lightcurve(span=400 * 30 / 1440 - 1e-6, seed=7)
     assert len(lc) == 400
@@ -140,6 +153,19 @@ def test_shard_path_equals_per_lightcurve_path(tmp_path):
     features = featurize_table(open_shard(path))
     assert features.ok.tolist() == [True, True, True, False, True, True]
     assert features.reasons[3] == "48 good cadences, fewer than 100"
+
+
+def test_chunked_and_sliced_tables(tmp_path):
+    lcs = [flat_lightcurve(tic=tic, seed=tic, span=span) for tic, span in
+           [(1, 27.0), (2, 10.0), (3, 1.0), (4, 27.0)]]
+    table = open_shard(write_shard(tmp_path / "s.arrow", lcs, provenance={}))
+    whole = featurize_table(table)
+    parts = featurize_table(pa.concat_tables([table.slice(0, 1), table.slice(1)]))
+    assert parts.keys == whole.keys and parts.reasons == whole.reasons
+    np.testing.assert_array_equal(parts.x, whole.x)
+    tail = featurize_table(table.slice(2))
+    assert tail.keys == whole.keys[2:] and tail.ok.tolist() == [False, True]
+    np.testing.assert_array_equal(tail.x, whole.x[-1:])
 
 
 def test_empty_shard(tmp_path):

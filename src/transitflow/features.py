@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, LightCurve, LightCurveMeta
+from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, LightCurve
 from transitflow.options import options_from_dict
 from transitflow.shards import open_shard, shard_schema
 
@@ -132,23 +133,35 @@ def shard_features(shard_path: str | Path,
 
 def featurize_table(table: pa.Table, cfg: FeatureConfig = FeatureConfig()) -> ShardFeatures:
     """Features of every row of a shard table, vectorised over the flat list values."""
-    keys = [LightCurveMeta(tic=tic, sector=sector).key for tic, sector in
-            zip(table.column("tic").to_pylist(), table.column("sector").to_pylist())]
     flat, offsets = _flat_columns(table, _needed_columns(cfg.channels))
-    good = (((flat["quality"] & cfg.quality_bitmask) == 0) & np.isfinite(flat["time"])
-            & np.isfinite(flat["flux"]))
-    n_good = np.diff(np.concatenate([[0], np.cumsum(good)])[offsets])
+    is_good = (((flat["quality"] & cfg.quality_bitmask) == 0) & np.isfinite(flat["time"])
+               & np.isfinite(flat["flux"]))
+    good = np.flatnonzero(is_good)
+    first_good = np.searchsorted(good, offsets)
+    n_good = np.diff(first_good)
     ok = n_good >= cfg.min_cadences
-    reasons = ["" if enough else f"{n} good cadences, fewer than {cfg.min_cadences}"
-               for n, enough in zip(n_good.tolist(), ok.tolist())]
-    keep = good & np.repeat(ok, np.diff(offsets))
-    columns = {name: values[keep] for name, values in flat.items()
-               if name not in ("time", "quality")}
-    dense, valid = _resize(columns, n_good[ok], cfg)
-    x = np.empty((len(valid), len(cfg.channels), cfg.length), dtype=np.float32)
+    bins = _Bins.plan(is_good, good, first_good[:-1][ok], n_good[ok], cfg)
+    dense = {name: bins.means(values) for name, values in flat.items()
+             if name not in ("time", "quality")}
+    x = np.empty((len(bins.filled), len(cfg.channels), cfg.length), dtype=np.float32)
     for index, name in enumerate(cfg.channels):
-        x[:, index] = _channel(name, dense, valid, cfg)
-    return ShardFeatures(keys=keys, ok=ok, reasons=reasons, x=_wrap(x, valid.sum(axis=1)))
+        _channel(name, dense, bins.valid, cfg.normalization, out=x[:, index])
+    return ShardFeatures(keys=_keys(table), ok=ok, reasons=_reasons(n_good, ok, cfg.min_cadences),
+                         x=_wrap(x, bins.filled))
+
+
+def _keys(table: pa.Table) -> list[str]:
+    """The light-curve key of each row (:func:`~transitflow.lightcurve.lightcurve_key`)."""
+    sector = pc.utf8_lpad(pc.cast(table.column("sector"), pa.string()), width=4, padding="0")
+    return pc.binary_join_element_wise(pc.cast(table.column("tic"), pa.string()), sector,
+                                       "-s").to_pylist()
+
+
+def _reasons(n_good: np.ndarray, ok: np.ndarray, min_cadences: int) -> list[str]:
+    """Why each row is not featurised ("" where it is)."""
+    counts = pc.cast(pa.array(n_good), pa.string())
+    why = pc.binary_join_element_wise(counts, f" good cadences, fewer than {min_cadences}", "")
+    return pc.if_else(pa.array(ok), "", why).to_pylist()
 
 
 def _needed_columns(channels: tuple[str, ...]) -> list[str]:
@@ -159,47 +172,93 @@ def _needed_columns(channels: tuple[str, ...]) -> list[str]:
 
 def _flat_columns(table: pa.Table,
                   names: list[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Each list column's flat values (rows back to back) and the row offsets they share."""
+    """Each list column's flat values (rows back to back; not copied when the column is
+    one chunk) and the row offsets they share."""
     flat = {}
     for name in names:
-        column = table.column(name).combine_chunks()
+        chunks = table.column(name).chunks
+        column = chunks[0] if len(chunks) == 1 else table.column(name).combine_chunks()
         offsets = column.offsets.to_numpy()
         flat[name] = column.values.to_numpy(zero_copy_only=False)[offsets[0]:offsets[-1]]
     return flat, offsets - offsets[0]
 
 
-def _resize(columns: dict[str, np.ndarray], n: np.ndarray,
-            cfg: FeatureConfig) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Ragged rows of ``n`` values to ``(rows, length)`` arrays of NaN-ignoring bin means.
+@dataclass(frozen=True)
+class _Bins:
+    """Which flat values make each sample of the ``(rows, length)`` resized rows.
 
-    Sample ``j`` of a row of ``n >= length`` values averages values ``[j n / length,
+    Sample ``j`` of a row of ``n >= length`` good values averages values ``[j n / length,
     (j + 1) n / length)`` when binning, or is value ``j`` when truncating; a shorter row
-    fills its first ``n`` samples. ``valid`` marks the filled samples (the rest are NaN).
+    fills its first ``n`` samples. ``filled`` counts each row's filled samples and
+    ``valid`` marks them (None when all are). Filled sample ``i`` sums ``sizes[i]`` values
+    of a flat column: ``column[source][starts[i]:starts[i + 1]]`` (``source`` is an index
+    or a mask) or, when no sample has more than two (``starts`` is None), ``column[first[i]]``
+    and ``column[last[i]]``, a sample of one value counting it twice (``sizes`` is 2; its
+    mean is exact below half the float32 maximum).
     """
-    length = cfg.length
-    starts = np.cumsum(n) - n
-    j = np.arange(length)
-    valid = j < n[:, None]
-    binned = (n >= length) & (cfg.resize == "bin")
-    first = np.where(binned[:, None], (j * n[:, None]) // length, j)[valid]
-    used = np.where(binned, n, np.minimum(n, length))
-    source = np.repeat(starts, used) + _ragged_arange(used)
-    bin_starts = np.repeat(np.cumsum(used) - used, valid.sum(axis=1)) + first
-    bin_sizes = np.diff(bin_starts, append=len(source))
-    dense = {}
-    for name, values in columns.items():
-        values = values[source]
-        finite = np.isfinite(values)
-        out = np.full(valid.shape, np.nan, dtype=np.float32)
-        if finite.all():
-            out[valid] = np.add.reduceat(values, bin_starts) / bin_sizes
+
+    length: int
+    filled: np.ndarray
+    valid: np.ndarray | None
+    sizes: np.ndarray | float
+    first: np.ndarray | None = None
+    last: np.ndarray | None = None
+    source: np.ndarray | None = None
+    starts: np.ndarray | None = None
+
+    @classmethod
+    def plan(cls, is_good: np.ndarray, good: np.ndarray, first_good: np.ndarray,
+             n: np.ndarray, cfg: FeatureConfig) -> _Bins:
+        """The bins of rows whose ``n`` good values lie at ``good[first_good:][:n]``, where
+        ``good`` are the flat indices where ``is_good``."""
+        length = cfg.length
+        binned = (n > length) & (cfg.resize == "bin")
+        filled = np.minimum(n, length)
+        valid = None if (filled == length).all() else np.arange(length) < filled[:, None]
+        # rows binning as many values share their bin edges (a truncated row: one per value)
+        counts, row_counts = np.unique(np.where(binned, n, length), return_inverse=True)
+        edges = (np.arange(length + 1) * counts[:, None]) // length
+        if counts.max(initial=0) <= 2 * length:
+            at = first_good[:, None] + edges[row_counts]
+            return cls(length, filled, valid, 2.0,
+                       first=np.take(good, _filled(at[:, :-1], valid)),
+                       last=np.take(good, _filled(at[:, 1:] - 1, valid)))
+        used = np.where(binned, n, filled)
+        source = is_good if used.sum() == len(good) else \
+            np.take(good, _ragged_arange(used) + np.repeat(first_good, used))
+        starts = edges[row_counts, :-1] + (np.cumsum(used) - used)[:, None]
+        sizes = np.diff(edges, axis=1).astype(np.float32)[row_counts]
+        return cls(length, filled, valid, _filled(sizes, valid), source=source,
+                   starts=_filled(starts, valid))
+
+    def means(self, column: np.ndarray) -> np.ndarray:
+        """NaN-ignoring sample means of a flat column, ``(rows, length)`` float32, NaN
+        where not ``valid`` (or where all of a sample's values are NaN)."""
+        values = self._sums(column)
+        if np.isfinite(values).all():  # then so is every value summed
+            values /= self.sizes
         else:
-            total = np.add.reduceat(np.where(finite, values, 0.0), bin_starts)
-            count = np.add.reduceat(finite.astype(np.int64), bin_starts)
+            finite = np.isfinite(column)
             with np.errstate(invalid="ignore"):
-                out[valid] = total / count
-        dense[name] = out
-    return dense, valid
+                values = (self._sums(np.where(finite, column, 0.0))
+                          / self._sums(finite.astype(np.float32)))
+        if self.valid is None:
+            return values.reshape(-1, self.length)
+        out = np.full(self.valid.shape, np.nan, dtype=np.float32)
+        out[self.valid] = values
+        return out
+
+    def _sums(self, column: np.ndarray) -> np.ndarray:
+        """Each filled sample's ``sizes`` values of a flat column, summed in the order
+        ``np.add.reduceat`` sums them."""
+        if self.starts is None:
+            return np.take(column, self.first) + np.take(column, self.last)
+        return np.add.reduceat(column[self.source], self.starts)
+
+
+def _filled(samples: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    """The filled entries of a ``(rows, length)`` array, flat."""
+    return samples.ravel() if valid is None else samples[valid]
 
 
 def _ragged_arange(lengths: np.ndarray) -> np.ndarray:
@@ -208,33 +267,48 @@ def _ragged_arange(lengths: np.ndarray) -> np.ndarray:
     return np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - lengths, lengths)
 
 
-def _channel(name: str, dense: dict[str, np.ndarray], valid: np.ndarray,
-             cfg: FeatureConfig) -> np.ndarray:
-    """One normalised channel, NaN outside ``valid``."""
+def _channel(name: str, dense: dict[str, np.ndarray], valid: np.ndarray | None,
+             normalization: str, out: np.ndarray) -> None:
+    """One normalised channel into ``out``, NaN outside ``valid``; may modify ``dense``."""
     if name == "flux":
         values = dense["flux"]
     elif name == "centroid":
         col, row = dense["centroid_col"], dense["centroid_row"]
-        values = np.hypot(col - _row_nanmedian(col)[:, None], row - _row_nanmedian(row)[:, None])
-        values = np.where(valid & np.isnan(values), 0.0, values)
+        col -= _row_nanmedian(col)[:, None]
+        row -= _row_nanmedian(row)[:, None]
+        values = np.hypot(col, row, out=col)
+        values[_where_valid(np.isnan(values), valid)] = 0.0
     else:
-        background = dense["background"]
-        median = np.nan_to_num(_row_nanmedian(background))[:, None]
-        values = np.where(valid & np.isnan(background), median, background)
-    return _normalize(values, cfg.normalization)
+        values = dense["background"]
+        fill = _where_valid(np.isnan(values), valid)
+        rows = np.flatnonzero(fill.any(axis=1))
+        if len(rows):
+            median = np.nan_to_num(_row_nanmedian(values[rows]))
+            values[rows] = np.where(fill[rows], median[:, None], values[rows])
+    _normalize(values, normalization, out)
 
 
-def _normalize(values: np.ndarray, method: str) -> np.ndarray:
-    """Per-row normalisation ignoring NaN; constant rows become 0."""
+def _where_valid(mask: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    """``mask`` restricted to the ``valid`` samples (all samples when None)."""
+    return mask if valid is None else mask & valid
+
+
+def _normalize(values: np.ndarray, method: str, out: np.ndarray) -> None:
+    """Per-row normalisation ignoring NaN into ``out``; constant rows become 0."""
     if method == "zscore_minmax":
         # Min-max scaling is invariant to the z-score's shift and scale: scale directly.
-        low, high = np.nanmin(values, axis=1)[:, None], np.nanmax(values, axis=1)[:, None]
-        span = high - low
-        scaled = 2.0 * (values - low) / np.where(span > 0, span, 1.0) - 1.0
-        return np.where(span > 0, scaled, 0.0)
-    deviation = values - _row_nanmedian(values)[:, None]
-    mad = _row_nanmedian(np.abs(deviation))[:, None]
-    return np.where(mad > 0, 0.6745 * deviation / np.where(mad > 0, mad, 1.0), 0.0)
+        low = np.nanmin(values, axis=1)[:, None]
+        span = np.nanmax(values, axis=1)[:, None] - low
+        np.subtract(values, low, out=out)
+        out *= 2.0
+        out /= np.where(span > 0, span, 1.0)
+        out -= 1.0
+    else:
+        np.subtract(values, _row_nanmedian(values)[:, None], out=out)
+        span = _row_nanmedian(np.abs(out))[:, None]
+        out *= 0.6745
+        out /= np.where(span > 0, span, 1.0)
+    out[~(span[:, 0] > 0)] = 0.0
 
 
 def _row_nanmedian(values: np.ndarray) -> np.ndarray:
