@@ -40,3 +40,14 @@ def test_every_option_is_documented(options):
 def test_every_top_level_key_is_documented():
     missing = [key for key in CONFIG if f"`{key}`" not in REFERENCE]
     assert not missing, missing
+
+
+def test_gpu_recipe_layers_over_the_default_config():
+    from snakemake.utils import validate
+
+    recipe = yaml.safe_load((REPO / "config" / "paper-gpu.yaml").read_text())
+    merged = {**CONFIG, **recipe, "sim": {**CONFIG["sim"], **recipe["sim"]},
+              "train": {**CONFIG["train"], **recipe["train"]}}
+    validate(merged, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    config = TrainConfig.from_dict(merged["train"])
+    assert config.model == "transformer-paper" and config.batch_size == 256

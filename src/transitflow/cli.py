@@ -117,7 +117,7 @@ def cmd_train(args) -> None:
     config = TrainConfig.from_dict(args.options)
     provenance = make_provenance("train", args.options, [*args.shards, args.labels, args.split])
     card = run_training([Path(p) for p in args.shards], labels[["key", "tic", "label"]], split,
-                           config, Path(args.out_dir), provenance)
+                        config, Path(args.out_dir), provenance)
     if int(os.environ.get("RANK", "0")) == 0:
         log.info("test metrics: %s", json.dumps(card["metrics"]["test"], default=str))
 
@@ -136,7 +136,8 @@ def cmd_flag(args) -> None:
     scores = _concat(args.scores)
     card = json.loads(Path(args.model_card).read_text()) if args.model_card else {}
     flagged, summary = flag_scores(scores, card.get("threshold"), **args.options)
-    provenance = make_provenance("flag", args.options, [*args.scores, *filter(None, [args.model_card])])
+    inputs = [*args.scores, *filter(None, [args.model_card])]
+    provenance = make_provenance("flag", args.options, inputs)
     write_table(flagged, args.out, provenance)
     write_json(summary, args.summary, provenance)
     log.info("flagged %d of %d light curves (%s)", summary["flagged"], summary["scored"],

@@ -23,7 +23,7 @@ from astropy.units import UnitsWarning
 from numpy.typing import ArrayLike
 
 from transitflow.lightcurve import LightCurve
-from transitflow.options import options_from_dict
+from transitflow.options import options_from_dict, reject_invalid
 from transitflow.readers import BTJD_ZERO
 
 CLASSES = ("planet", "eb", "non_transit")
@@ -97,9 +97,7 @@ class LabelConfig:
             (not 0 < self.period_tolerance < 0.25, "period_tolerance must be in (0, 0.25)"),
             (self.coverage_gap_days <= 0, "coverage_gap_days must be positive"),
         ]
-        for bad, message in problems:
-            if bad:
-                raise ValueError(f"labels: {message}")
+        reject_invalid("labels", problems)
 
     @classmethod
     def from_dict(cls, options: Mapping) -> LabelConfig:

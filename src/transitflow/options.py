@@ -17,3 +17,10 @@ def options_from_dict(cls, options: Mapping, section: str):
         raise ValueError(f"{section}: unknown option {unknown[0]!r}; known: {', '.join(known)}")
     return cls(**{key: tuple(value) if isinstance(value, list) else value
                   for key, value in options.items()})
+
+
+def reject_invalid(section: str, problems: list[tuple[bool, str]]) -> None:
+    """Raise a one-line error for the first ``(is_bad, message)`` pair that is bad."""
+    for bad, message in problems:
+        if bad:
+            raise ValueError(f"{section}: {message}")

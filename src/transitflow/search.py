@@ -19,7 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from transitflow.detrend import detrend
 from transitflow.lightcurve import LightCurve, LightCurveMeta
 from transitflow.signals import R_JUP_IN_R_EARTH, Signal, planet_radius_earth
-from transitflow.options import options_from_dict
+from transitflow.options import options_from_dict, reject_invalid
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +121,7 @@ class SearchConfig:
             (self.max_signals < 1, "max_signals must be at least 1"),
             (self.oversampling <= 0, "oversampling must be positive"),
         ]
-        for bad, message in problems:
-            if bad:
-                raise ValueError(f"search config: {message}")
+        reject_invalid("search config", problems)
 
     @classmethod
     def from_dict(cls, options: Mapping) -> SearchConfig:

@@ -305,7 +305,10 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
         data = load_splits(shard_paths, caches, labels, split)
         for name in ("train", "val"):
             if len(np.unique(data[name].y)) < 2:
-                raise ValueError(f"the {name} split needs planets and non-planets")
+                raise ValueError(
+                    f"the {name} split holds no planet or no non-planet ({len(data[name].y)} "
+                    "light curves): label more stars (more light curves, or include_pc in the "
+                    "labels section) or score with a trained model (model=...)")
         torch.manual_seed(config.seed)
         model_options = {"in_channels": len(config.features.channels),
                          "length": config.features.length, **config.model_options}
