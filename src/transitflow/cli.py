@@ -215,7 +215,8 @@ def cmd_report(args) -> None:
     candidates = build_candidates(read_table(args.scores), _concat(args.vetting),
                                   read_table(args.stars), known)
     write_candidates(candidates, args.out_csv, args.out_parquet, provenance)
-    sheets = {path.stem: path for folder in args.sheets for path in sorted(Path(folder).glob("*.png"))}
+    sheets = {path.stem: path
+              for folder in args.sheets for path in sorted(Path(folder).glob("*.png"))}
     figures = {Path(path).stem.replace("_", " "): Path(path) for path in args.figures}
     truth = read_table(args.truth) if args.truth else pd.DataFrame()
     recovery = truth_recovery(truth, candidates) if not truth.empty else None
