@@ -180,14 +180,17 @@ def cmd_vet(args) -> None:
     for lc in tqdm(iter_shard(args.shard, signals), total=len(signals), desc="vet", unit="lc"):
         detrended = detrend_for_search(lc, search_config)
         found = signals[lc.meta.key]
+        spectrum = None  # one periodogram per light curve, only if a sheet needs it
         for signal in found:
             others = [other for other in found if other is not signal]
             results = vet_signal(lc, signal, config, detrended=detrended, others=others)
             row = vetting_row(signal, results, *disposition(signal, results, config))
             rows.append(row)
             if row["disposition"] in sheets_for:
+                if spectrum is None:
+                    spectrum = periodogram(detrended, search_config)
                 vetting_sheet(lc, detrended, signal, row, sheets_dir / f"{signal.key}.png",
-                              periodogram(detrended, search_config))
+                              spectrum)
     write_table(pd.DataFrame(rows), args.out,
                 make_provenance("vet", args.options, [args.shard, args.signals]))
     log.info("%s: vetted %d signals", args.shard, len(rows))
