@@ -8,6 +8,7 @@ import yaml
 from tests.conftest import REPO
 from transitflow.features import FeatureConfig
 from transitflow.labels import LabelConfig
+from transitflow.mast import MastConfig
 from transitflow.search import SearchConfig
 from transitflow.simulate import SimConfig
 from transitflow.split import SplitConfig
@@ -16,8 +17,8 @@ from transitflow.vet import VetConfig
 
 CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 REFERENCE = (REPO / "config" / "README.md").read_text()
-SECTIONS = {"sim": SimConfig, "labels": LabelConfig, "split": SplitConfig, "train": TrainConfig,
-            "search": SearchConfig, "vet": VetConfig}
+SECTIONS = {"sim": SimConfig, "mast": MastConfig, "labels": LabelConfig, "split": SplitConfig,
+            "train": TrainConfig, "search": SearchConfig, "vet": VetConfig}
 
 
 def test_default_config_follows_the_schema():

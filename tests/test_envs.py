@@ -25,9 +25,9 @@ from tests.conftest import REPO
 ENVS = sorted((REPO / "envs").glob("*.yaml"))
 RULE_FILES = sorted((REPO / "workflow" / "rules").glob("*.smk"))
 LIBRARY = REPO / "src" / "transitflow"
-RULE = re.compile(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", re.MULTILINE | re.DOTALL)
+RULE = re.compile(r"^(?:rule|checkpoint) (\w+):\n(.*?)(?=^\S|\Z)", re.MULTILINE | re.DOTALL)
 CONDA = re.compile(r"^\s+conda:\n\s+\"([^\"]+)\"", re.MULTILINE)
-SUBCOMMAND = re.compile(r"-m transitflow (\w+)")
+SUBCOMMAND = re.compile(r"-m transitflow ([\w-]+)")
 PIP_PIN = r"^[A-Za-z0-9][A-Za-z0-9._-]*==[0-9][0-9A-Za-z.+!-]*$"
 ENV_SCHEMA = {
     "type": "object",
@@ -128,9 +128,13 @@ def subcommand_imports(subcommand: str) -> set[str]:
     cli = ast.parse((LIBRARY / "cli.py").read_text())
     module_level = {name for node in cli.body if isinstance(node, (ast.Import, ast.ImportFrom))
                     for name in imported(node)}
-    command = next(node for node in cli.body
-                   if isinstance(node, ast.FunctionDef) and node.name == f"cmd_{subcommand}")
-    return third_party(module_level | imported(command) | {"transitflow"}, {"cli"})
+    functions = {node.name: node for node in cli.body if isinstance(node, ast.FunctionDef)}
+    command = functions[f"cmd_{subcommand.replace('-', '_')}"]
+    helpers = [functions[node.func.id] for node in ast.walk(command)
+               if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+               and node.func.id in functions]
+    names = set().union(*(imported(function) for function in [command, *helpers]))
+    return third_party(module_level | names | {"transitflow"}, {"cli"})
 
 
 @pytest.mark.parametrize("path", ENVS, ids=lambda path: path.name)

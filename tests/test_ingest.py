@@ -1,9 +1,12 @@
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from transitflow.cli import main
-from transitflow.ingest import ingest_local, ingest_sim
+from transitflow.ingest import (ingest_downloads, ingest_local, ingest_sim,
+                                with_stellar_parameters)
 from transitflow.shards import read_shard, shard_metadata
 from transitflow.tables import read_provenance, read_table
 
@@ -24,6 +27,40 @@ def test_local_ingest_quarantines_bad_files_and_keeps_the_rest(realdata, tmp_pat
     assert len(result.light_curves) == len(good)
     assert (result.ledger.status == "duplicate").sum() == 1
     assert set(result.stars["key"]) == {lc.meta.key for lc in result.light_curves}
+
+
+@pytest.mark.realdata
+def test_downloads_are_read_and_failed_ones_accounted_for(realdata, tmp_path):
+    good = sorted((realdata / "lightcurves" / "qusi").glob("*s0001*.fits"))[:2]
+    bad = corrupt_copy(good[0], tmp_path / "cut.fits")
+    downloads = pd.DataFrame({
+        "tic": [117544915, 126602778, 150065151, 150065151], "sector": [1, 1, 1, 2],
+        "filename": ["a", "b", "c", "d"], "path": [*map(str, good), str(bad), "gone.fits"],
+        "status": ["downloaded", "skipped", "downloaded", "failed"],
+        "reason": ["", "already in the cache", "", "HTTP 503 Service Unavailable"]})
+    result = ingest_downloads(downloads)
+    assert len(result.light_curves) == 2
+    ledger = result.ledger.set_index("source")
+    assert ledger.loc[str(bad), "status"] == "quarantined"
+    assert ledger.loc["gone.fits"].tolist() == [
+        "150065151-s0002", "failed", "download failed: HTTP 503 Service Unavailable"]
+
+
+@pytest.mark.realdata
+def test_stellar_parameters_replace_known_values_and_keep_the_header_otherwise(realdata):
+    result = ingest_local(sorted((realdata / "lightcurves" / "qusi").glob("*s0001*.fits")))
+    header = result.stars.set_index("tic")
+    parameters = pd.DataFrame({"tic": header.index, "tmag": 9.5, "radius": [1.1, np.nan, 0.2],
+                               "teff": np.nan, "logg": np.nan, "contamination": 0.01,
+                               "gaia_id": "", "radius_source": ["tic", "", "gaia-dr3"]})
+    filled = with_stellar_parameters(result, parameters)
+    stars = filled.stars.set_index("tic")
+    assert (stars["tmag"] == 9.5).all() and (stars["contamination"] == 0.01).all()
+    assert stars["radius"].tolist()[::2] == [1.1, 0.2]
+    assert np.isnan(header["radius"].iloc[1]) and np.isnan(stars["radius"].iloc[1])
+    assert stars["teff"].tolist() == header["teff"].tolist()
+    assert stars["radius_source"].tolist() == ["tic", "", "gaia-dr3"]
+    assert [lc.meta.tmag for lc in filled.light_curves] == [9.5] * 3
 
 
 def test_sim_ingest_gives_labels_for_every_light_curve():

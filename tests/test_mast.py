@@ -1,14 +1,13 @@
 """The MAST source, offline: recorded-format answers replayed through the real client, and
 the real light curves of ../shared/realdata served over loopback HTTP as if from MAST."""
 
+import json
 import os
 import socket
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pandas as pd
@@ -19,12 +18,13 @@ from astropy.table import Table
 from transitflow.mast import (AstroqueryClient, GaveUp, MastConfig, MastUnreachable,
                               RetryPolicy, download, list_sector, parse_sectors, plan_shards,
                               read_targets, stellar_parameters)
+from tests.conftest import REPO
+from tests.mast_server import FIXTURES, FakeMast
 from transitflow.readers import read_lightcurves
+from transitflow.tables import read_table
 
-FIXTURES = Path(__file__).parent / "fixtures" / "mast"
 SECTOR1_TICS = [117544915, 126602778, 150065151]
 TIMEOUT_S = 1.0  # the client's, generous for loopback on a busy machine
-STALL_S = 3.0  # a stalled answer; the handler thread is a daemon, nobody waits for it
 FAST_RETRY = {"retries": 2, "backoff_s": 0.01}
 
 
@@ -73,53 +73,11 @@ class ReplayGaia:
         return SimpleNamespace(get_results=lambda: self.table[named])
 
 
-class Mirror(ThreadingHTTPServer):
-    """MAST's download endpoint on 127.0.0.1, serving realdata files by name.
-
-    ``script[name]`` lists answers to give before the file: an HTTP status, or ``"stall"``
-    (no answer for longer than the client's timeout).
-    """
-
-    daemon_threads = True
-
-    def __init__(self, files: dict[str, Path]) -> None:
-        super().__init__(("127.0.0.1", 0), MirrorHandler)
-        self.files, self.script, self.requested = files, {}, []
-        self.url = f"http://127.0.0.1:{self.server_address[1]}/api/v0.1/Download/file"
-
-
-class MirrorHandler(BaseHTTPRequestHandler):
-    server: Mirror
-
-    def do_GET(self) -> None:
-        name = parse_qs(urlparse(self.path).query)["uri"][0].rsplit("/", 1)[-1]
-        self.server.requested.append(name)
-        steps = self.server.script.get(name, [])
-        answer = steps.pop(0) if steps else 200
-        if answer == "stall":
-            time.sleep(STALL_S)
-        elif answer != 200 or name not in self.server.files:
-            self.send_error(answer if answer != 200 else 404)
-        else:
-            body = self.server.files[name].read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def mirror(realdata):
-    server = Mirror({path.name: path for path in (realdata / "lightcurves").rglob("*.fits")})
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    files = {path.name: path for path in (realdata / "lightcurves").rglob("*.fits")}
+    with FakeMast(files) as server:
+        yield server
 
 
 @pytest.fixture
@@ -348,3 +306,52 @@ def test_retry_policy_gives_up_at_once_on_a_client_error():
     with pytest.raises(GaveUp, match="HTTP 404") as error:
         RetryPolicy(retries=3, backoff_s=0).run(missing)
     assert error.value.attempts == 1 and len(calls) == 1
+
+
+def transitflow_against(server: FakeMast, tmp_path: Path, *args: str):
+    """``python -m transitflow`` in a process whose astroquery talks to ``server``."""
+    server.write_astroquery_config(tmp_path / "xdg")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+           "PYTHONPATH": str(REPO / "src")}
+    return subprocess.run([sys.executable, "-m", "transitflow", *args], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.realdata
+def test_the_commands_list_in_shards_and_download_through_astroquery(tmp_path, mirror):
+    options = json.dumps({"sectors": "1-2", "targets": [117544915, 150065151],
+                          "max_workers": 2, "timeout_s": TIMEOUT_S, **FAST_RETRY})
+    listed = transitflow_against(mirror, tmp_path, "mast-list", "--options", options,
+                                 "--shard-size", "2", "--out", "listing.parquet",
+                                 "--shards-dir", "shards")
+    assert listed.returncode == 0, listed.stderr
+    assert mirror.services[-2:] == ["Mast.Caom.Filtered", "Mast.Caom.Products"]
+    listing = read_table(tmp_path / "listing.parquet")
+    assert listing[["tic", "sector"]].values.tolist() == [[117544915, 1], [150065151, 1],
+                                                          [150065151, 2]]
+    assert sorted(path.name for path in (tmp_path / "shards").iterdir()) == [
+        "0000.parquet", "0001.parquet"]
+
+    mirror.script = {listing["filename"].iloc[0]: ["stall"]}
+    fetched = transitflow_against(mirror, tmp_path, "mast-download", "--options", options,
+                                  "--listing", "shards/0000.parquet", "--ledger", "ledger.parquet")
+    assert fetched.returncode == 0, fetched.stderr
+    ledger = read_table(tmp_path / "ledger.parquet")
+    assert ledger[["status", "attempts"]].values.tolist() == [["downloaded", 2],
+                                                              ["downloaded", 1]]
+    assert (tmp_path / "cache" / "mast" / "spoc-2min" / "s0001" / listing["filename"].iloc[0]
+            ).stat().st_size == listing["size"].iloc[0]
+
+
+def test_the_listing_command_reports_mast_unreachable_in_one_line(tmp_path):
+    server = FakeMast({})
+    server.root = f"http://127.0.0.1:{closed_port()}"  # nothing answers there
+    options = json.dumps({"sectors": 1, **FAST_RETRY})
+    done = transitflow_against(server, tmp_path, "mast-list", "--options", options,
+                               "--shard-size", "2", "--out", "listing.parquet",
+                               "--shards-dir", "shards")
+    server.server_close()
+    assert done.returncode == 2
+    error = done.stderr.strip().splitlines()[-1]
+    assert error.startswith("transitflow mast-list: error: MAST could not be reached")
+    assert "source=local" in error

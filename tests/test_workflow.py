@@ -1,5 +1,7 @@
-"""The workflow as a user runs it: snakemake end to end on a tiny simulated sector."""
+"""The workflow as a user runs it: snakemake end to end on a tiny simulated sector, on
+local files and on a sector from (a loopback stand-in for) MAST."""
 
+import os
 import re
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from tests.mast_server import FakeMast
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 TINY = {
@@ -21,10 +24,10 @@ TINY = {
 }
 
 
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2",
                            "--configfile", str(workdir / "config.yaml"), *args],
-                          capture_output=True, text=True, timeout=1200)
+                          capture_output=True, text=True, timeout=1200, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +106,50 @@ def test_new_data_with_a_trained_model_skips_training(tiny_run, realdata, tmp_pa
     assert list(quarantined.source) == [str(folder / "broken.fits")]
     scores = pd.read_parquet(run / "infer" / "scores.parquet")
     assert len(scores) == len(real) and (run / "candidates.csv").is_file()
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_a_mast_sector_downloads_retries_resumes_and_reaches_candidates(tiny_run, realdata,
+                                                                         tmp_path):
+    real = {path.name: path for path in (realdata / "lightcurves" / "qusi").glob("*.fits")}
+    config = yaml.safe_load((tiny_run.parents[1] / "config.yaml").read_text())
+    config.update(source="mast", run="mast", shard_size=2,
+                  model=str(tiny_run / "model" / "model.pt"),
+                  mast={"sectors": "1-2", "targets": [117544915, 150065151],
+                        "cache_dir": str(tmp_path / "cache"), "max_workers": 2, "retries": 2,
+                        "backoff_s": 0.01, "timeout_s": 1.0})
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    stalled = "tess2018206045859-s0001-0000000117544915-0120-s_lc.fits"
+    failing = "tess2018234235059-s0002-0000000150065151-0121-s_lc.fits"
+    with FakeMast(real) as mast:
+        mast.write_astroquery_config(tmp_path / "xdg")
+        env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+        mast.script = {stalled: ["stall"], failing: [503] * 3}
+        done = snakemake(tmp_path, env=env)
+        assert done.returncode == 0, done.stderr[-3000:]
+        run = tmp_path / "results" / "mast"
+        downloads = pd.read_parquet(run / "data" / "mast" / "downloads" / "0000.parquet")
+        assert downloads.set_index("filename").loc[stalled, "attempts"] == 2
+        ledger = pd.read_parquet(run / "data" / "ledger.parquet").set_index("status")
+        assert len(ledger.loc["ok"]) == 2
+        assert ledger.loc["failed", "reason"] == "download failed: HTTP 503 Service Unavailable"
+        assert pd.read_csv(run / "data" / "quarantine.csv")["status"].tolist() == ["failed"]
+        stars = pd.read_parquet(run / "data" / "stars.parquet").set_index("tic")
+        assert (stars["radius_source"] == "tic").all()
+        assert stars.loc[117544915, "radius"] == pytest.approx(2.87472)
+        assert len(pd.read_parquet(run / "infer" / "scores.parquet")) == 2
+        assert (run / "candidates.csv").is_file() and (run / "report.html").is_file()
+
+        asked, queried = len(mast.requested), len(mast.services)
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump({**config, "run": "again"}))
+        again = snakemake(tmp_path, env=env)
+        assert again.returncode == 0, again.stderr[-3000:]
+    assert mast.requested[asked:] == [failing]
+    assert "Mast.Catalogs.Filtered.Tic.Rows" not in mast.services[queried:]
+    statuses = pd.concat(pd.read_parquet(path) for path in sorted(
+        (tmp_path / "results" / "again" / "data" / "mast" / "downloads").glob("*.parquet")))
+    assert sorted(statuses["status"]) == ["downloaded", "skipped", "skipped"]
+    assert (pd.read_parquet(tmp_path / "results" / "again" / "data" / "ledger.parquet")["status"]
+            == "ok").all()

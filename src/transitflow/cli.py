@@ -20,6 +20,7 @@ from transitflow.provenance import make_provenance
 from transitflow.tables import read_table, write_json, write_table
 
 log = logging.getLogger("transitflow")
+LOST = ("quarantined", "failed")  # data ledger states of inputs that gave no light curve
 
 
 def _options(text: str) -> dict:
@@ -38,14 +39,58 @@ def _concat(paths) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def cmd_ingest(args) -> None:
-    from transitflow.ingest import ingest_local, ingest_sim
-    from transitflow.shards import write_shard
+def cmd_mast_list(args) -> None:
+    """List the light curves to fetch from MAST and cut the listing into download shards."""
+    from transitflow.mast import AstroqueryClient, MastConfig, list_sector, plan_shards
+
+    config = MastConfig.from_dict(args.options)
+    with AstroqueryClient.from_config(config) as client:
+        listing = list_sector(config, client)
+    if listing.empty:
+        raise ValueError(f"MAST lists no {config.product} light curves in sectors "
+                         f"{config.sectors}{' for the targets' if config.targets else ''}; "
+                         "check mast: sectors, product and targets")
+    targets_file = [config.targets] if isinstance(config.targets, str) else []
+    provenance = make_provenance("mast-list", args.options, targets_file)
+    write_table(listing, args.out, provenance)
+    Path(args.shards_dir).mkdir(parents=True, exist_ok=True)
+    shards = plan_shards(listing, args.shard_size)
+    for number, shard in enumerate(shards):
+        write_table(shard, Path(args.shards_dir) / f"{number:04d}.parquet", provenance)
+    log.info("%d light curves listed in sectors %s, %d download shards", len(listing),
+             config.sectors, len(shards))
+
+
+def cmd_mast_download(args) -> None:
+    """Download one listing shard into the cache; its ledger says what happened to each."""
+    from transitflow.mast import AstroqueryClient, MastConfig, download
+
+    config = MastConfig.from_dict(args.options)
+    with AstroqueryClient.from_config(config) as client:
+        ledger = download(read_table(args.listing), config, client)
+    write_table(ledger, args.ledger, make_provenance("mast-download", args.options,
+                                                     [args.listing]))
+    log.info("%s", ledger["status"].value_counts().to_dict())
+
+
+def _ingest(args):
+    """The light curves of one data job, from the simulator, files or MAST downloads."""
+    from transitflow.ingest import ingest_local, ingest_mast, ingest_sim
+    from transitflow.mast import AstroqueryClient, MastConfig
 
     if args.source == "sim":
-        result = ingest_sim(args.options, args.start, args.stop)
-    else:
-        result = ingest_local(args.inputs)
+        return ingest_sim(args.options, args.start, args.stop)
+    if args.source == "local":
+        return ingest_local(args.inputs)
+    config = MastConfig.from_dict(args.options)
+    with AstroqueryClient.from_config(config) as client:
+        return ingest_mast(read_table(args.inputs[0]), config, client)
+
+
+def cmd_ingest(args) -> None:
+    from transitflow.shards import write_shard
+
+    result = _ingest(args)
     provenance = make_provenance("ingest", {"source": args.source, **args.options}, args.inputs)
     write_shard(args.shard, result.light_curves, provenance)
     write_table(result.stars, args.stars, provenance)
@@ -65,10 +110,10 @@ def cmd_collect(args) -> None:
     write_table(stars, args.out_stars, provenance)
     write_table(ledger, args.out_ledger, provenance)
     write_table(_concat(args.truths), args.out_truth, provenance)
-    quarantined = ledger[ledger.status == "quarantined"] if not ledger.empty else ledger
-    quarantined.to_csv(args.out_quarantine, index=False)
-    log.info("%d light curves; %d inputs quarantined (listed in %s)", len(stars),
-             len(quarantined), args.out_quarantine)
+    lost = ledger[ledger.status.isin(LOST)] if not ledger.empty else ledger
+    lost.to_csv(args.out_quarantine, index=False)
+    log.info("%d light curves; %d inputs quarantined or failed (listed in %s)", len(stars),
+             len(lost), args.out_quarantine)
 
 
 def cmd_labels(args) -> None:
@@ -254,11 +299,21 @@ def _parser() -> argparse.ArgumentParser:
         command.set_defaults(func=func)
         return command
 
+    p = add("mast-list", cmd_mast_list, "list a sector's light curves at MAST, in shards")
+    p.add_argument("--shard-size", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--shards-dir", required=True)
+
+    p = add("mast-download", cmd_mast_download, "download one listing shard from MAST")
+    p.add_argument("--listing", required=True)
+    p.add_argument("--ledger", required=True)
+
     p = add("ingest", cmd_ingest, "simulate or read light curves into one shard")
-    p.add_argument("--source", choices=("sim", "local"), required=True)
+    p.add_argument("--source", choices=("sim", "local", "mast"), required=True)
     p.add_argument("--start", type=int, default=0, help="first simulated star (sim)")
     p.add_argument("--stop", type=int, default=0, help="one past the last simulated star (sim)")
-    p.add_argument("--inputs", nargs="*", default=[], help="light-curve files (local)")
+    p.add_argument("--inputs", nargs="*", default=[],
+                   help="light-curve files (local) or the download ledger (mast)")
     for name in ("shard", "stars", "ledger", "truth"):
         p.add_argument(f"--{name}", required=True)
 
@@ -326,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s transitflow %(message)s")
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError, KeyError) as error:
+    except (ValueError, FileNotFoundError, KeyError, ConnectionError) as error:
         print(f"transitflow {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -1,19 +1,21 @@
-"""The data stage: light curves from the simulator or from local files, into one shard.
+"""The data stage: light curves from the simulator, local files or MAST, into one shard.
 
-Every input gets a ledger row: ``ok``, ``quarantined`` (unreadable, with the reason) or
-``duplicate`` (a light curve of the same TIC and sector was read from an earlier file).
+Every input gets a ledger row: ``ok``, ``quarantined`` (unreadable, with the reason),
+``duplicate`` (a light curve of the same TIC and sector was read from an earlier file) or,
+for MAST, ``failed`` (the download failed, with the reason).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
 
-from transitflow.lightcurve import LightCurve
+from transitflow.lightcurve import LightCurve, lightcurve_key
+from transitflow.mast import PARAMETERS, MastClient, MastConfig, stellar_parameters
 from transitflow.readers import LightCurveReadError, read_lightcurves
 from transitflow.shards import META_FIELDS
 from transitflow.simulate import SimConfig, simulate_stars
@@ -71,3 +73,45 @@ def ingest_local(paths: Sequence[str | Path]) -> IngestResult:
     return IngestResult(list(light_curves.values()), stars,
                         pd.DataFrame(ledger, columns=LEDGER_COLUMNS), pd.DataFrame())
 
+
+
+def ingest_mast(downloads: pd.DataFrame, config: MastConfig, client: MastClient) -> IngestResult:
+    """Read the light curves a MAST download job fetched (its ledger, ``downloads``) and
+    give them the stellar parameters of the TIC (cached in ``<cache_dir>/tic.parquet``),
+    falling back to their FITS headers, then to Gaia DR3 for the radius."""
+    result = ingest_downloads(downloads)
+    if not result.light_curves:
+        return result
+    parameters = stellar_parameters(result.stars["tic"], client,
+                                    Path(config.cache_dir) / "tic.parquet",
+                                    fits_headers=result.stars, retry=config.retry)
+    return with_stellar_parameters(result, parameters)
+
+
+def ingest_downloads(downloads: pd.DataFrame) -> IngestResult:
+    """Read the files of a download ledger; one that failed to download gets a ``failed``
+    ledger row with the reason."""
+    fetched = downloads["status"] != "failed"
+    result = ingest_local(downloads.loc[fetched, "path"])
+    failed = downloads.loc[~fetched]
+    rows = pd.DataFrame({"source": failed["path"],
+                         "key": [lightcurve_key(tic, sector)
+                                 for tic, sector in zip(failed["tic"], failed["sector"])],
+                         "status": "failed", "reason": "download failed: " + failed["reason"]},
+                        columns=LEDGER_COLUMNS)
+    ledger = pd.concat([result.ledger, rows], ignore_index=True) if len(rows) else result.ledger
+    return replace(result, ledger=ledger)
+
+
+def with_stellar_parameters(result: IngestResult, parameters: pd.DataFrame) -> IngestResult:
+    """``result`` with the known values of :data:`~transitflow.mast.PARAMETERS` (one row
+    per TIC in ``parameters``) in each light curve's metadata, and the star table's
+    ``radius_source`` saying where the radius came from."""
+    by_tic = parameters.set_index("tic")
+    light_curves = []
+    for lc in result.light_curves:
+        known = by_tic.loc[lc.meta.tic, list(PARAMETERS)].dropna().to_dict()
+        light_curves.append(replace(lc, meta=replace(lc.meta, **known)))
+    stars = star_table(light_curves).assign(label=None)
+    stars["radius_source"] = by_tic.loc[stars["tic"], "radius_source"].to_numpy()
+    return replace(result, light_curves=light_curves, stars=stars)

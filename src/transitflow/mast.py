@@ -34,7 +34,7 @@ from transitflow.options import options_from_dict
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MAST_DOWNLOAD_URL = "https://mast.stsci.edu/api/v0.1/Download/file"
+DOWNLOAD_PATH = "/api/v0.1/Download/file"  # below astroquery's MAST server setting
 QUERY_BATCH = 500  # TIC IDs, observations or Gaia IDs per MAST/Gaia request
 DOWNLOAD_BLOCK = 1 << 20
 
@@ -213,7 +213,6 @@ class MastConfig:
     retries: int = 4
     backoff_s: float = 1.0
     timeout_s: float = 60.0
-    shard_size: int = 1000
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sectors", parse_sectors(self.sectors))
@@ -224,9 +223,9 @@ class MastConfig:
             tics = {int(tic) for tic in np.atleast_1d(self.targets)}
             object.__setattr__(self, "targets", tuple(sorted(tics)))
         if (self.max_workers < 1 or self.retries < 0 or self.backoff_s < 0
-                or self.timeout_s <= 0 or self.shard_size < 1):
-            raise ValueError("mast: needs max_workers >= 1, retries >= 0, backoff_s >= 0, "
-                             "timeout_s > 0 and shard_size >= 1")
+                or self.timeout_s <= 0):
+            raise ValueError("mast: needs max_workers >= 1, retries >= 0, backoff_s >= 0 "
+                             "and timeout_s > 0")
 
     @classmethod
     def from_dict(cls, options: Mapping) -> MastConfig:
@@ -265,12 +264,14 @@ class AstroqueryClient:
 
     ``observations``, ``catalogs`` and ``gaia`` default to astroquery's ``Observations``,
     ``Catalogs`` and ``Gaia`` (imported on first use); tests pass stand-ins. Files are
-    fetched from ``download_url`` with one HTTP session per thread and a ``timeout_s``
-    connect/read timeout. Use it as a context manager so the sessions get closed.
+    fetched from ``download_url`` (default: the download endpoint of astroquery's MAST
+    server setting, ``astroquery.mast.conf.server``, so a MAST mirror set there serves both)
+    with one HTTP session per thread and a ``timeout_s`` connect/read timeout. Use it as a
+    context manager so the sessions get closed.
     """
 
     def __init__(self, *, observations: Any = None, catalogs: Any = None, gaia: Any = None,
-                 download_url: str = MAST_DOWNLOAD_URL, timeout_s: float = 60.0) -> None:
+                 download_url: str | None = None, timeout_s: float = 60.0) -> None:
         given = {"observations": observations, "catalogs": catalogs, "gaia": gaia}
         self._services = {name: service for name, service in given.items()
                           if service is not None}
@@ -308,7 +309,7 @@ class AstroqueryClient:
                        LISTING_COLUMNS)
 
     def fetch(self, uri: str, dest: Path) -> int:
-        url = f"{self.download_url}?uri={quote(uri, safe=':/')}"
+        url = f"{self._download_url()}?uri={quote(uri, safe=':/')}"
         with self._session().get(url, stream=True, timeout=self.timeout_s) as response:
             response.raise_for_status()
             with open(dest, "wb") as stream:
@@ -329,6 +330,12 @@ class AstroqueryClient:
             module, attribute = _SERVICES[name]
             self._services[name] = getattr(importlib.import_module(module), attribute)
         return self._services[name]
+
+    def _download_url(self) -> str:
+        if self.download_url is None:
+            server = importlib.import_module("astroquery.mast").conf.server
+            self.download_url = server.rstrip("/") + DOWNLOAD_PATH
+        return self.download_url
 
     def _session(self) -> requests.Session:
         if not hasattr(self._local, "session"):

@@ -33,7 +33,8 @@ def local_files():
 
 
 def shard_plan():
-    """Shard id -> what the data job reads: a star range (sim) or a list of files (local)."""
+    """Shard id -> what the data job reads: a star range (sim) or a list of files (local).
+    Empty for mast, whose shards come from the listing (:func:`shard_ids`)."""
     size = config["shard_size"]
     if config["source"] == "sim":
         n = config["sim"]["n_stars"]
@@ -45,7 +46,7 @@ def shard_plan():
             f"{i:04d}": files[i * size : (i + 1) * size]
             for i in range(math.ceil(len(files) / size))
         }
-    raise ValueError("source=mast is not available yet; use source=sim or source=local")
+    return {}
 
 
 SHARDS = shard_plan()
@@ -56,9 +57,18 @@ def options(section, **extra):
     return shlex.quote(json.dumps({**config.get(section, {}), **extra}, sort_keys=True))
 
 
+def shard_ids():
+    """The shard ids: planned from the config, or for mast, one per listing shard (known
+    once the mast_listing checkpoint has run)."""
+    if config["source"] != "mast":
+        return sorted(SHARDS)
+    listing = checkpoints.mast_listing.get().output.shards
+    return sorted(Path(path).stem for path in glob.glob(f"{listing}/*.parquet"))
+
+
 def per_shard(pattern):
-    """``pattern`` expanded over all shard ids."""
-    return expand(pattern, shard=sorted(SHARDS))
+    """An input function: ``pattern`` expanded over all shard ids."""
+    return lambda wildcards: expand(pattern, shard=shard_ids())
 
 
 def model_path():
@@ -70,6 +80,28 @@ def model_card():
     """The model card beside the model, if there is one."""
     card = Path(model_path()).with_name("model_card.json")
     return str(card) if not config["model"] or card.exists() else []
+
+
+def ingest_inputs(wildcards):
+    """What a data job reads: its files (local), its download ledger (mast) or nothing."""
+    if config["source"] == "local":
+        return SHARDS[wildcards.shard]
+    if config["source"] == "mast":
+        return [f"{RUN}/data/mast/downloads/{wildcards.shard}.parquet"]
+    return []
+
+
+def ingest_options():
+    """The data job's options: the sim or mast config section."""
+    if config["source"] == "sim":
+        return options("sim", seed=config["seed"])
+    return options("mast") if config["source"] == "mast" else "'{}'"
+
+
+def mast_targets_file():
+    """The target CSV of source=mast, if the targets are given as one."""
+    targets = config.get("mast", {}).get("targets")
+    return [targets] if isinstance(targets, str) else []
 
 
 def ingest_arguments(wildcards):

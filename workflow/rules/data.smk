@@ -2,9 +2,44 @@ wildcard_constraints:
     shard=r"\d{4}",
 
 
+checkpoint mast_listing:
+    input:
+        mast_targets_file(),
+    output:
+        listing=f"{RUN}/data/mast/listing.parquet",
+        shards=directory(f"{RUN}/data/mast/listing"),
+    log:
+        f"{LOGS}/mast_listing.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        options=options("mast"),
+        shard_size=config["shard_size"],
+    shell:
+        "python -m transitflow mast-list --options {params.options}"
+        " --shard-size {params.shard_size} --out {output.listing}"
+        " --shards-dir {output.shards} 2> {log}"
+
+
+rule mast_download:
+    input:
+        f"{RUN}/data/mast/listing/{{shard}}.parquet",
+    output:
+        f"{RUN}/data/mast/downloads/{{shard}}.parquet",
+    log:
+        f"{LOGS}/mast_download/{{shard}}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        options=options("mast"),
+    shell:
+        "python -m transitflow mast-download --options {params.options} --listing {input}"
+        " --ledger {output} 2> {log}"
+
+
 rule ingest:
     input:
-        lambda wildcards: SHARDS[wildcards.shard] if config["source"] == "local" else [],
+        ingest_inputs,
     output:
         shard=f"{RUN}/data/shards/{{shard}}.arrow",
         stars=f"{RUN}/data/stars/{{shard}}.parquet",
@@ -17,11 +52,7 @@ rule ingest:
     params:
         source=config["source"],
         range=ingest_arguments,
-        options=(
-            options("sim", seed=config["seed"])
-            if config["source"] == "sim"
-            else "'{}'"
-        ),
+        options=ingest_options(),
     shell:
         "python -m transitflow ingest --source {params.source} {params.range} --inputs {input:q}"
         " --options {params.options} --shard {output.shard} --stars {output.stars}"
