@@ -7,6 +7,7 @@ form-encoded ``request`` JSON object POSTed to ``/api/v0/invoke``, answered with
 ``fields``, ``data`` and ``paging``; column configurations come from
 ``/portal/Mashup/Mashup.asmx/columnsconfig``. Point astroquery at it with its own setting,
 ``[mast] server = <FakeMast.root>`` in ``$XDG_CONFIG_HOME/astropy/astroquery.cfg``.
+The same files are served at ``/files/<name>``, a stand-in for ExoFOP and CDS downloads.
 """
 
 from __future__ import annotations
@@ -108,10 +109,13 @@ class FakeMastHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urlparse(self.path)
-        if url.path != DOWNLOAD_PATH:
+        if url.path == DOWNLOAD_PATH:
+            name = parse_qs(url.query)["uri"][0].rsplit("/", 1)[-1]
+        elif url.path.startswith("/files/"):
+            name = url.path.removeprefix("/files/")
+        else:
             self.send_error(404)
             return
-        name = parse_qs(url.query)["uri"][0].rsplit("/", 1)[-1]
         self.server.requested.append(name)
         steps = self.server.script.get(name, [])
         answer = steps.pop(0) if steps else 200

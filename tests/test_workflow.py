@@ -25,8 +25,8 @@ TINY = {
 
 
 def snakemake(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2",
-                           "--configfile", str(workdir / "config.yaml"), *args],
+    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", *args,
+                           "--configfile", str(workdir / "config.yaml")],
                           capture_output=True, text=True, timeout=1200, env=env)
 
 
@@ -153,3 +153,32 @@ def test_a_mast_sector_downloads_retries_resumes_and_reaches_candidates(tiny_run
     assert sorted(statuses["status"]) == ["downloaded", "skipped", "skipped"]
     assert (pd.read_parquet(tmp_path / "results" / "again" / "data" / "ledger.parquet")["status"]
             == "ok").all()
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_label_catalogs_named_by_url_are_fetched_into_the_run(realdata, tmp_path):
+    catalogs = realdata / "catalogs"
+    files = {path.name: path for path in catalogs.rglob("*") if path.is_file()}
+    local = {"toi_table": str(catalogs / "exofop_toi_tess-atlas_2025-10-19.csv"),
+             "tess_ebs": str(catalogs / "tess_ebs_prsa2022" / "tess-ebs.dat"),
+             "yu2019": str(catalogs / "astronet_triage_tces_yu2019.csv")}
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config.update(source="local", local_glob=str(realdata / "lightcurves" / "qusi" / "*.fits"))
+    labels = {}
+    with FakeMast(files) as web:
+        online = {key: f"{web.root}/files/{Path(path).name}" for key, path in local.items()}
+        for run, settings in (("paths", local), ("urls", online)):
+            config.update(run=run, labels={**config["labels"], **settings})
+            (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+            done = snakemake(tmp_path, f"results/{run}/data/labels.parquet")
+            assert done.returncode == 0, done.stderr[-3000:]
+            labels[run] = pd.read_parquet(tmp_path / "results" / run / "data" / "labels.parquet")
+    assert sorted(web.requested) == sorted(["ReadMe", *(Path(p).name for p in local.values())])
+    assert len(labels["paths"]) > 0
+    pd.testing.assert_frame_equal(labels["urls"], labels["paths"])
+    fetched = tmp_path / "results" / "urls" / "catalogs"
+    assert (fetched / "tess-ebs.dat").read_bytes() == files["tess-ebs.dat"].read_bytes()
+    assert sorted(path.name for path in fetched.iterdir()) == [
+        "ReadMe", "tess-ebs.dat", "toi_table.csv", "yu2019.csv"]

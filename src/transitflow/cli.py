@@ -73,6 +73,13 @@ def cmd_mast_download(args) -> None:
     log.info("%s", ledger["status"].value_counts().to_dict())
 
 
+def cmd_fetch_catalog(args) -> None:
+    """Download a catalog named by URL in the config."""
+    from transitflow.catalogs import fetch_catalog
+
+    log.info("%s: %d bytes from %s", args.out, fetch_catalog(args.url, args.out), args.url)
+
+
 def _ingest(args):
     """The light curves of one data job, from the simulator, files or MAST downloads."""
     from transitflow.ingest import ingest_local, ingest_mast, ingest_sim
@@ -307,6 +314,10 @@ def _parser() -> argparse.ArgumentParser:
     p = add("mast-download", cmd_mast_download, "download one listing shard from MAST")
     p.add_argument("--listing", required=True)
     p.add_argument("--ledger", required=True)
+
+    p = add("fetch-catalog", cmd_fetch_catalog, "download a catalog named by URL")
+    p.add_argument("--url", required=True)
+    p.add_argument("--out", required=True)
 
     p = add("ingest", cmd_ingest, "simulate or read light curves into one shard")
     p.add_argument("--source", choices=("sim", "local", "mast"), required=True)

@@ -4,6 +4,7 @@ import glob
 import json
 import math
 import shlex
+import sys
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -17,6 +18,18 @@ RUN = f"results/{config['run']}"
 LIBRARY = Path(workflow.basedir) / "src"
 shell.prefix(f'export PYTHONPATH="{LIBRARY}${{{{PYTHONPATH:+:$PYTHONPATH}}}}"; ')
 LOGS = f"{RUN}/logs"
+
+sys.path.insert(0, str(LIBRARY))
+from transitflow.catalogs import FILE_NAMES, catalog_urls
+
+LABEL_CATALOGS = ("toi_table", "tess_ebs", "tess_ebs_readme", "yu2019")
+# Catalog settings given as a URL or shortcut: fetched into the run by rule fetch_catalog.
+ONLINE_CATALOGS = catalog_urls(
+    {
+        **{key: config["labels"].get(key, "") for key in LABEL_CATALOGS},
+        "known_tois": config["known_tois"],
+    }
+)
 
 
 def local_files():
@@ -112,10 +125,24 @@ def ingest_arguments(wildcards):
     return f"--start {start} --stop {stop}"
 
 
+def catalog_file(key, setting):
+    """The file of a catalog setting: fetched into the run, or the path as given."""
+    return f"{RUN}/catalogs/{FILE_NAMES[key]}" if key in ONLINE_CATALOGS else setting
+
+
 def label_catalogs():
-    """The catalog files the label builder reads (config section ``labels``)."""
-    keys = ("toi_table", "tess_ebs", "tess_ebs_readme", "yu2019")
-    return [config["labels"][key] for key in keys if config["labels"].get(key)]
+    """Label catalog setting -> the file the label builder reads (section ``labels``)."""
+    return {
+        key: catalog_file(key, config["labels"].get(key, ""))
+        for key in LABEL_CATALOGS
+        if config["labels"].get(key) or key in ONLINE_CATALOGS
+    }
+
+
+def catalog_url(wildcards):
+    """The URL of a catalog file in the run's catalogs/ folder."""
+    urls = {FILE_NAMES[key]: url for key, url in ONLINE_CATALOGS.items()}
+    return shlex.quote(urls[wildcards.name])
 
 
 def train_launcher():

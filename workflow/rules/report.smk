@@ -8,7 +8,7 @@ rule report:
         ledger=f"{RUN}/data/ledger.parquet",
         truth=f"{RUN}/data/truth.parquet",
         card=model_card(),
-        known_tois=config["known_tois"] or [],
+        known_tois=catalog_file("known_tois", config["known_tois"]) or [],
         figures=(
             []
             if config["model"]

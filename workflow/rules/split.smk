@@ -1,8 +1,21 @@
+rule fetch_catalog:
+    output:
+        f"{RUN}/catalogs/{{name}}",
+    log:
+        f"{LOGS}/fetch_catalog/{{name}}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        url=catalog_url,
+    shell:
+        "python -m transitflow fetch-catalog --url {params.url} --out {output} 2> {log}"
+
+
 rule labels:
     input:
         stars=f"{RUN}/data/stars.parquet",
         shards=per_shard(f"{RUN}/data/shards/{{shard}}.arrow"),
-        catalogs=label_catalogs(),
+        catalogs=list(label_catalogs().values()),
     output:
         labels=f"{RUN}/data/labels.parquet",
         report=f"{RUN}/data/label_report.json",
@@ -11,7 +24,7 @@ rule labels:
     conda:
         "../../envs/data.yaml"
     params:
-        options=options("labels"),
+        options=options("labels", **label_catalogs()),
     shell:
         "python -m transitflow labels --stars {input.stars} --shards {input.shards}"
         " --options {params.options} --out {output.labels} --report {output.report} 2> {log}"
