@@ -284,10 +284,12 @@ BROKEN = {
         tmp / "tic1.csv", b"time,flux\n1,2\n2,abc\n"), "cannot read as CSV"),
     "wide headerless csv": (lambda real, tmp: write_bytes(
         tmp / "tic1.csv", b"1,2,3,4\n2,3,4,5\n"), "no header row"),
+    "not a light curve": (lambda real, tmp: write_bytes(
+        tmp / "LICENSE", b"MIT License\n"), "not a light-curve file"),
 }
 #: Broken files that :func:`detect_format` already rejects.
 UNDETECTABLE = ("missing file", "truncated header", "empty fits", "text named fits",
-                "primary only", "empty csv")
+                "primary only", "empty csv", "not a light curve")
 
 
 @pytest.mark.realdata

@@ -1,6 +1,7 @@
 """The workflow as a user runs it: snakemake end to end on a tiny simulated sector, on
 local files and on a sector from (a loopback stand-in for) MAST."""
 
+import glob
 import os
 import re
 import subprocess
@@ -87,25 +88,36 @@ def test_lint_and_format_are_clean():
 @pytest.mark.workflow
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_new_data_with_a_trained_model_skips_training(tiny_run, realdata, tmp_path):
+def test_all_real_light_curves_with_a_trained_model_skip_training(tiny_run, realdata,
+                                                                    tmp_path):
+    """Every file under ../shared/realdata/lightcurves (each FITS kind, CSVs, and the licences
+    and DV reports beside them) plus a truncated download, through the whole workflow."""
     folder = tmp_path / "lcs"
     folder.mkdir()
-    real = sorted((realdata / "lightcurves" / "qusi").glob("*.fits"))
-    for path in real:
-        (folder / path.name).symlink_to(path)
-    (folder / "broken.fits").write_bytes(real[0].read_bytes()[:4000])
+    (folder / "realdata").symlink_to(realdata / "lightcurves")
+    qusi = sorted((realdata / "lightcurves" / "qusi").glob("*.fits"))
+    (folder / "broken.fits").write_bytes(qusi[0].read_bytes()[:4000])
+    files = sorted(path for path in glob.glob(f"{folder}/**/*", recursive=True)
+                   if Path(path).is_file())
     workdir = tiny_run.parents[1]
-    done = snakemake(workdir, "--config", "source=local", f"local_glob={folder}/*.fits",
+    done = snakemake(workdir, "--config", "source=local", f"local_glob={folder}/**/*",
                      f"model={tiny_run / 'model' / 'model.pt'}", "run=newdata")
     assert done.returncode == 0, done.stderr[-3000:]
     run = workdir / "results" / "newdata"
     assert not (run / "model").exists() and "rule train:" not in done.stdout + done.stderr
     ledger = pd.read_parquet(run / "data" / "ledger.parquet")
-    assert len(ledger) == len(real) + 1
-    quarantined = pd.read_csv(run / "data" / "quarantine.csv")
-    assert list(quarantined.source) == [str(folder / "broken.fits")]
+    assert sorted(set(ledger.source)) == files
+    not_light_curves = [path for path in files if not path.endswith((".fits", ".csv"))]
+    quarantined = pd.read_csv(run / "data" / "quarantine.csv").set_index("source")["reason"]
+    assert sorted(quarantined.index) == sorted([str(folder / "broken.fits"),
+                                                str(folder / "realdata" / "tls" / "toi237.csv"),
+                                                *not_light_curves])
+    assert quarantined[not_light_curves].str.contains("not a light-curve file").all()
+    stars = pd.read_parquet(run / "data" / "stars.parquet")
+    assert {"TESS", "K2"} <= set(stars.mission) and stars.source_file.str.endswith(".csv").any()
     scores = pd.read_parquet(run / "infer" / "scores.parquet")
-    assert len(scores) == len(real) and (run / "candidates.csv").is_file()
+    assert len(scores) == (ledger.status == "ok").sum() == len(stars)
+    assert (run / "candidates.csv").is_file()
 
 
 @pytest.mark.workflow

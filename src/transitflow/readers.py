@@ -31,6 +31,7 @@ FITS_MAGIC = b"SIMPLE  ="
 GZIP_MAGIC = b"\x1f\x8b"
 FITS_BLOCK = 2880
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".dat")  # text tables read as CSV
 
 #: FITS flux columns, the first one present wins (for lightkurve files the flux the user
 #: wrote); errors come from ``<flux column>_ERR``. KSPSAP_FLUX is QLP's.
@@ -95,8 +96,9 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
 
     Notes
     -----
-    CSV files have columns time (BTJD), flux[, flux_err, centroids, background, quality,
-    sector], named as in :data:`CSV_COLUMNS` (any case); a header row is optional (a
+    Text tables (:data:`TABLE_SUFFIXES`) are read as CSV, with columns time (BTJD),
+    flux[, flux_err, centroids, background, quality, sector], named as in
+    :data:`CSV_COLUMNS` (any case); a header row is optional (a
     leading ``#`` is allowed) and without one the columns are time, flux[, flux_err].
     Times above 2,400,000 are taken as BJD and shifted to BTJD. The TIC ID is ``tic``,
     else taken from the file name (``TIC307210830``, ``tic55525572``). A ``sector`` column
@@ -120,8 +122,8 @@ def detect_format(path: str | Path) -> str:
 
     FITS files (told by their first bytes) are ``"k2"`` (Kepler telescope), ``"lightkurve"``
     (written by lightkurve, or no PDCSAP_FLUX column), ``"tess-spoc-ffi"`` (``hlsp_`` file
-    name, a QLP KSPSAP_FLUX column or a cadence over 2.5 min) or ``"spoc"``; other files
-    are ``"csv"``.
+    name, a QLP KSPSAP_FLUX column or a cadence over 2.5 min) or ``"spoc"``; text tables
+    (:data:`TABLE_SUFFIXES`) are ``"csv"``.
 
     Raises
     ------
@@ -166,7 +168,8 @@ def _read_errors(path: Path, what: str) -> Iterator[None]:
 
 
 def _is_fits(path: Path) -> bool:
-    """Whether ``path`` is a (possibly gzipped) FITS file, by its first bytes."""
+    """Whether ``path`` is a (possibly gzipped) FITS file, by its first bytes; False for a
+    text table (named as in :data:`TABLE_SUFFIXES`), an error for anything else."""
     if not path.is_file():
         raise LightCurveReadError(path, "no such file; check the path")
     with open(path, "rb") as stream:
@@ -179,6 +182,9 @@ def _is_fits(path: Path) -> bool:
     if is_fits_name:
         raise LightCurveReadError(path, "not a FITS file (it does not start with SIMPLE); "
                                         "is the download complete?")
+    if not path.name.lower().endswith(TABLE_SUFFIXES):
+        raise LightCurveReadError(path, "not a light-curve file: neither FITS nor a table "
+                                        f"named {', '.join(TABLE_SUFFIXES)}")
     return False
 
 
@@ -365,7 +371,8 @@ def _checked(path: Path, lc: LightCurve) -> LightCurve:
 def _tic_from_name(path: Path) -> int:
     match = re.search(r"tic[_-]?(\d+)", path.name, re.I)
     if match is None:
-        raise LightCurveReadError(path, "no TIC ID in the file name (like TIC123456); pass tic=")
+        raise LightCurveReadError(path, "no TIC ID in the file name; rename it to hold one, "
+                                        "like TIC123456_lc.csv (from Python: pass tic=)")
     return int(match.group(1))
 
 

@@ -33,13 +33,15 @@ ONLINE_CATALOGS = catalog_urls(
 
 
 def local_files():
-    """The light-curve files of source=local, sorted so shards are stable."""
+    """The light-curve files of source=local (folders left out), sorted so shards are stable."""
     pattern = config["local_glob"]
     if not pattern:
         raise ValueError(
             "source=local needs local_glob, e.g. --config 'local_glob=lcs/**/*.fits'"
         )
-    files = sorted(glob.glob(pattern, recursive=True))
+    files = sorted(
+        path for path in glob.glob(pattern, recursive=True) if Path(path).is_file()
+    )
     if not files:
         raise ValueError(f"local_glob={pattern!r} matches no file")
     return files
