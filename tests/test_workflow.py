@@ -25,9 +25,12 @@ TINY = {
 }
 
 
-def snakemake(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", *args,
-                           "--configfile", str(workdir / "config.yaml")],
+def snakemake(workdir: Path, *args: str, targets: tuple[str, ...] = (),
+              env: dict | None = None) -> subprocess.CompletedProcess:
+    """snakemake in ``workdir`` with its config.yaml; ``args`` come last, so a later
+    ``--configfile`` or ``--config`` among them wins."""
+    return subprocess.run([*SNAKEMAKE, *targets, "--directory", str(workdir), "--cores", "2",
+                           "--configfile", str(workdir / "config.yaml"), *args],
                           capture_output=True, text=True, timeout=1200, env=env)
 
 
@@ -184,7 +187,7 @@ def test_label_catalogs_named_by_url_are_fetched_into_the_run(realdata, tmp_path
         for run, settings in (("paths", local), ("urls", online)):
             config.update(run=run, labels={**config["labels"], **settings})
             (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-            done = snakemake(tmp_path, f"results/{run}/data/labels.parquet")
+            done = snakemake(tmp_path, targets=(f"results/{run}/data/labels.parquet",))
             assert done.returncode == 0, done.stderr[-3000:]
             labels[run] = pd.read_parquet(tmp_path / "results" / run / "data" / "labels.parquet")
     assert sorted(web.requested) == sorted(["ReadMe", *(Path(p).name for p in local.values())])
