@@ -2,6 +2,18 @@ wildcard_constraints:
     shard=r"\d{4}",
 
 
+# Small network jobs run where snakemake runs, which can reach the internet on any cluster.
+localrules:
+    mast_listing,
+    fetch_catalog,
+
+
+if config["local_downloads"]:
+
+    localrules:
+        mast_download,
+
+
 checkpoint mast_listing:
     input:
         mast_targets_file(),
