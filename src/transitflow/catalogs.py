@@ -61,16 +61,17 @@ def fetch_catalog(url: str, dest: str | Path, retries: int = 4, backoff_s: float
     """
     import requests
 
-    from transitflow.mast import GaveUp, RetryPolicy
+    from transitflow.mast import GaveUp, RetryPolicy, save_url, unreachable
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(f"{dest.name}.{os.getpid()}.part")
     try:
-        nbytes = RetryPolicy(retries, backoff_s).run(lambda: _get(url, part, timeout_s))[0]
+        nbytes = RetryPolicy(retries, backoff_s).run(
+            lambda: save_url(requests.get, url, part, timeout_s))[0]
     except GaveUp as gave_up:
         part.unlink(missing_ok=True)
-        if isinstance(gave_up.error, (requests.ConnectionError, requests.Timeout)):
+        if unreachable(gave_up.error):
             raise CatalogUnreachable(url, str(gave_up)) from gave_up.error
         raise ValueError(f"{url}: {gave_up}") from gave_up.error
     if nbytes == 0:
@@ -78,14 +79,3 @@ def fetch_catalog(url: str, dest: str | Path, retries: int = 4, backoff_s: float
         raise ValueError(f"{url}: the server answered with an empty file")
     os.replace(part, dest)
     return nbytes
-
-
-def _get(url: str, part: Path, timeout_s: float) -> int:
-    import requests
-
-    with requests.get(url, stream=True, timeout=timeout_s) as response:
-        response.raise_for_status()
-        with open(part, "wb") as stream:
-            for block in response.iter_content(1 << 20):
-                stream.write(block)
-    return part.stat().st_size

@@ -121,7 +121,8 @@ def _transient(error: OSError) -> bool:
                               requests.exceptions.ChunkedEncodingError, SizeMismatch))
 
 
-def _unreachable(error: OSError) -> bool:
+def unreachable(error: OSError) -> bool:
+    """Whether ``error`` means no connection was made (or the server never answered)."""
     return isinstance(error, (requests.ConnectionError, requests.Timeout))
 
 
@@ -155,12 +156,24 @@ class RetryPolicy:
                 time.sleep(delay)
 
 
+def save_url(get: Callable[..., requests.Response], url: str, dest: Path,
+             timeout_s: float) -> int:
+    """Stream the answer of ``get(url)`` (``requests.get`` or a session's) into ``dest``;
+    the bytes written. An HTTP error status raises ``requests.HTTPError``."""
+    with get(url, stream=True, timeout=timeout_s) as response:
+        response.raise_for_status()
+        with open(dest, "wb") as stream:
+            for block in response.iter_content(DOWNLOAD_BLOCK):
+                stream.write(block)
+    return dest.stat().st_size
+
+
 def _query(retry: RetryPolicy, what: str, call: Callable[[], T]) -> T:
     """``call()`` with retries; :class:`MastUnreachable` if it never got through."""
     try:
         return retry.run(call)[0]
     except GaveUp as gave_up:
-        if _unreachable(gave_up.error):
+        if unreachable(gave_up.error):
             raise MastUnreachable(what, gave_up.error) from gave_up.error
         raise gave_up.error from None
 
@@ -310,12 +323,7 @@ class AstroqueryClient:
 
     def fetch(self, uri: str, dest: Path) -> int:
         url = f"{self._download_url()}?uri={quote(uri, safe=':/')}"
-        with self._session().get(url, stream=True, timeout=self.timeout_s) as response:
-            response.raise_for_status()
-            with open(dest, "wb") as stream:
-                for block in response.iter_content(DOWNLOAD_BLOCK):
-                    stream.write(block)
-        return dest.stat().st_size
+        return save_url(self._session().get, url, dest, self.timeout_s)
 
     def query_tic(self, tics: Sequence[int]) -> pd.DataFrame:
         ids = [str(tic) for tic in tics]
@@ -470,7 +478,7 @@ def _download_one(row, config: MastConfig, client: MastClient,
         nbytes, attempts = config.retry.run(partial(_fetch, client, row, part, dest, reached))
     except GaveUp as gave_up:
         part.unlink(missing_ok=True)
-        if _unreachable(gave_up.error) and not reached.is_set():
+        if unreachable(gave_up.error) and not reached.is_set():
             raise MastUnreachable(f"download of {row.filename}", gave_up.error) from gave_up
         log.warning("%s: failed after %d attempts: %s", row.filename, gave_up.attempts, gave_up)
         return (*first, "failed", str(gave_up), gave_up.attempts, 0)
