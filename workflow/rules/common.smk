@@ -115,7 +115,7 @@ def ingest_options():
 
 def mast_targets_file():
     """The target CSV of source=mast, if the targets are given as one."""
-    targets = config.get("mast", {}).get("targets")
+    targets = config["mast"]["targets"]
     return [targets] if isinstance(targets, str) else []
 
 
