@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from transitflow.detect import DetectConfig
 from transitflow.features import FeatureConfig
 from transitflow.labels import LabelConfig
 from transitflow.mast import MastConfig
@@ -18,7 +19,8 @@ from transitflow.vet import VetConfig
 CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 REFERENCE = (REPO / "config" / "README.md").read_text()
 SECTIONS = {"sim": SimConfig, "mast": MastConfig, "labels": LabelConfig, "split": SplitConfig,
-            "train": TrainConfig, "search": SearchConfig, "vet": VetConfig}
+            "train": TrainConfig, "detect": DetectConfig, "search": SearchConfig,
+            "vet": VetConfig}
 
 
 def test_default_config_follows_the_schema():
@@ -41,6 +43,16 @@ def test_every_option_is_documented(options):
 def test_every_top_level_key_is_documented():
     missing = [key for key in CONFIG if f"`{key}`" not in REFERENCE]
     assert not missing, missing
+
+
+def test_shifted_preset_layers_over_the_default_config():
+    from snakemake.utils import validate
+
+    preset = yaml.safe_load((REPO / "config" / "shifted.yaml").read_text())
+    merged = {**CONFIG, **preset, "sim": {**CONFIG["sim"], **preset["sim"]}}
+    validate(merged, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    sim = SimConfig.from_dict({**merged["sim"], "seed": merged["seed"]})
+    assert sim.star_mass_range == (0.1, 3.0) and sim.grazing_fraction > 0
 
 
 def test_gpu_recipe_layers_over_the_default_config():

@@ -107,17 +107,21 @@ def imported(tree: ast.AST) -> set[str]:
     return names
 
 
+def module_file(name: str) -> Path:
+    """The source file of module ``transitflow[.x[.y]]``: a module or a package's __init__."""
+    path = LIBRARY.joinpath(*name.split(".")[1:])
+    return path.with_suffix(".py") if path.with_suffix(".py").is_file() else path / "__init__.py"
+
+
 def third_party(names: set[str], seen: set[str]) -> set[str]:
     """Top-level third-party modules that ``names`` import, following transitflow's modules."""
     found = set()
     for name in names:
         top = name.split(".")[0]
         if top == "transitflow":
-            module = name.split(".")[1] if "." in name else "__init__"
-            if module not in seen:
-                seen.add(module)
-                found |= third_party(imported(ast.parse((LIBRARY / f"{module}.py").read_text())),
-                                     seen)
+            if name not in seen:
+                seen.add(name)
+                found |= third_party(imported(ast.parse(module_file(name).read_text())), seen)
         elif top not in sys.stdlib_module_names:
             found.add(top)
     return found

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from transitflow.report import build_candidates, truth_recovery, write_candidates, write_report
+from transitflow.report import (build_candidates, planet_recall, truth_recovery, write_candidates,
+                                write_report)
 from transitflow.signals import Signal
 from transitflow.tables import read_provenance
 
@@ -166,3 +167,22 @@ def test_truth_recovery_counts_periodic_aliases_and_single_events():
     recovery = truth_recovery(truth, candidates)
     assert recovery["planet"] == {"planted": 3, "found": 2, "found as PC": 1}
     assert recovery["eb"] == {"planted": 1, "found": 0, "found as PC": 0}
+    # a periodic planet found as a single event on one of its transits counts too
+    on_event = candidates.assign(period=[6.0, np.nan, np.nan, 2.0], epoch=[0.0, 15.02, 1400.1, 0])
+    assert truth_recovery(truth, on_event)["planet"]["found"] == 3
+
+
+def test_planet_recall_groups_planets_by_transits_and_counts_clean_stars():
+    truth = pd.DataFrame({"tic": [1, 2, 3, 4], "sim_class": "planet",
+                          "period": [3.0, 5.0, np.nan, 4.0], "epoch": [0.0, 0.0, 1400.0, 0.0],
+                          "duration": 0.1, "snr": [12.0, 30.0, 15.0, 5.0],
+                          "n_events_in_data": [9, 5, 1, 6]})
+    stars = pd.DataFrame({"tic": [1, 2, 3, 4, 5, 6], "sim_class": ["planet"] * 4
+                          + ["quiet", "variable"]})
+    candidates = pd.DataFrame({"tic": [1, 2, 3, 6], "period": [3.0, 5.0, np.nan, 1.0],
+                               "epoch": [0.0, 0.0, 1400.05, 0.0],
+                               "disposition": ["PC", "EB", "PC", "PC"]})
+    recall = planet_recall(truth, stars, candidates)
+    assert recall["planets, 2+ transits"] == {"n": 2, "fraction": 0.5}  # tic 4: SNR < 10
+    assert recall["single transits"] == {"n": 1, "fraction": 1.0}
+    assert recall["quiet and variable stars without a PC"] == {"n": 2, "fraction": 0.5}

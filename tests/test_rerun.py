@@ -71,7 +71,9 @@ def test_a_second_run_does_nothing(runs):
     (changed("train", epochs=3), {"train", "infer"} | DOWNSTREAM_OF_FLAG),
     (changed("flag", threshold=0.1), DOWNSTREAM_OF_FLAG),
     (changed("search", max_signals=2), {"search", "vet", "report"}),
-], ids=["train", "flag", "search"])
+    (changed("search", min_period=0.4), {"detect"} | DOWNSTREAM_OF_FLAG),
+    (changed("detect", false_alarms_per_10k=50), DOWNSTREAM_OF_FLAG),
+], ids=["train", "flag", "search", "search-grid", "detect-threshold"])
 def test_a_config_change_reruns_its_stage_and_those_after(runs, config, rerun):
     assert planned_rules(runs[0].parents[1], config) == rerun
 

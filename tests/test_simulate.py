@@ -284,3 +284,20 @@ def test_config_rejects_unknown_settings():
     assert config.tmag_range == (9, 10) and config.n_stars == 3
     with pytest.raises(ValueError, match="star range"):
         simulate_stars(config, 2, 5)
+
+
+def test_shifted_priors_make_small_stars_deep_and_grazing_planets():
+    sim = SimConfig(n_stars=200, seed=7, class_fractions={"planet": 1.0},
+                    star_mass_range=(0.1, 3.0), grazing_fraction=0.5,
+                    planet_period_range=(0.2, 40.0), noise_scale=1.5, systematics_scale=2.0)
+    batch = simulate_stars(sim)
+    stars, signals = batch.stars, batch.signals
+    assert stars["radius"].min() < 0.2 and stars["radius"].max() > 2.0
+    assert signals["depth"].max() > 0.15  # giant planets around M dwarfs
+    small = signals.merge(stars[["tic", "radius"]], on="tic")
+    ratio = small["rp_rearth"] / (small["radius"] * 109.076)
+    assert (ratio <= 0.55 + 1e-9).all()
+    grazing = signals["impact"] > 0.9
+    assert 0.3 < grazing.mean() < 0.7 and (signals["impact"] < 1 + ratio).all()
+    assert signals["period"].min() < 0.5
+    assert not np.isnan(np.concatenate([lc.flux for lc in batch.light_curves])).any()

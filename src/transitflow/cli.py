@@ -181,19 +181,41 @@ def cmd_infer(args) -> None:
     write_table(scores, args.out, make_provenance("infer", args.options, [args.model, args.shard]))
 
 
+def cmd_detect(args) -> None:
+    """Batched search of every light curve of a shard and of its inverted copy."""
+    from transitflow.detect import DetectConfig, detect_shard
+    from transitflow.search import SearchConfig
+    from transitflow.shards import read_shard
+
+    options = dict(args.options)
+    search = SearchConfig.from_dict(options.pop("search", {}))
+    detections = detect_shard(read_shard(args.shard), search, DetectConfig.from_dict(options))
+    write_table(detections, args.out, make_provenance("detect", args.options, [args.shard]))
+    data = detections[detections["copy"] == "data"]
+    for row in data[data.status != "ok"].itertuples():
+        log.warning("not searched: %s", row.reason)
+    log.info("%s: %d of %d light curves searched (and their inverted copies)", args.shard,
+             int((data.status == "ok").sum()), len(data))
+
+
 def cmd_flag(args) -> None:
-    """Merge the per-shard scores and flag light curves above the threshold."""
+    """Pick the light curves for the in-depth search: network scores, search detections."""
+    from transitflow.detect import DetectConfig, select_for_search
     from transitflow.infer import flag_scores
 
-    scores = _concat(args.scores)
+    options = dict(args.options)
+    config = DetectConfig.from_dict(options.pop("detect", {}))
     card = json.loads(Path(args.model_card).read_text()) if args.model_card else {}
-    flagged, summary = flag_scores(scores, card.get("threshold"), **args.options)
-    inputs = [*args.scores, *filter(None, [args.model_card])]
+    scores = _concat(args.scores) if args.scores else None
+    detections = _concat(args.detections) if args.detections else None
+    table, summary = select_for_search(
+        scores, detections, lambda s: flag_scores(s, card.get("threshold"), **options), config)
+    inputs = [*args.scores, *args.detections, *filter(None, [args.model_card])]
     provenance = make_provenance("flag", args.options, inputs)
-    write_table(flagged, args.out, provenance)
+    write_table(table, args.out, provenance)
     write_json(summary, args.summary, provenance)
-    log.info("flagged %d of %d light curves (%s)", summary["flagged"], summary["scored"],
-             summary["rule"])
+    log.info("%d of %d light curves go on to the search (%s)", summary["flagged"], len(table),
+             json.dumps({k: v for k, v in summary.items() if k != "thresholds"}, default=str))
 
 
 def cmd_search(args) -> None:
@@ -261,7 +283,8 @@ def _signals_by_light_curve(table: pd.DataFrame) -> dict:
 
 def cmd_report(args) -> None:
     """Candidate tables and the HTML report of the run."""
-    from transitflow.report import build_candidates, truth_recovery, write_candidates, write_report
+    from transitflow.report import (build_candidates, planet_recall, truth_recovery,
+                                    write_candidates, write_report)
 
     inputs = [*args.vetting, args.scores, args.stars, args.ledger, args.flag_summary,
               *filter(None, [args.model_card, args.known_tois, args.truth])]
@@ -275,23 +298,49 @@ def cmd_report(args) -> None:
     figures = {Path(path).stem.replace("_", " "): Path(path) for path in args.figures}
     truth = read_table(args.truth) if args.truth else pd.DataFrame()
     recovery = truth_recovery(truth, candidates) if not truth.empty else None
+    recall = (planet_recall(truth, read_table(args.stars), candidates) if not truth.empty
+              else None)
     write_report(candidates, Path(args.out_html), _run_info(args, provenance), sheets, figures,
-                 _ledger_summary(args), recovery)
+                 _ledger_summary(args), recovery, recall)
     log.info("%d candidates -> %s", len(candidates), args.out_csv)
 
 
 def _run_info(args, provenance: dict) -> dict:
     card = json.loads(Path(args.model_card).read_text()) if args.model_card else {}
-    return {"run": Path(args.out_html).parent.name, "code version": provenance["code_version"],
-            "model": card.get("model_id", "given by the user"),
-            "model test ROC-AUC": card.get("metrics", {}).get("test", {}).get("roc_auc", "n/a")}
+    flagged = json.loads(Path(args.flag_summary).read_text())
+    info = {"run": Path(args.out_html).parent.name, "code version": provenance["code_version"],
+            "model": card.get("model_id", "given by the user" if flagged["scored"] else "none"),
+            "model test ROC-AUC": card.get("metrics", {}).get("test", {}).get("roc_auc", "n/a"),
+            "detection policy": flagged["policy"]}
+    if "thresholds" in flagged:
+        info["detection thresholds"] = _thresholds_text(flagged)
+    return info
+
+
+def _thresholds_text(summary: dict) -> str:
+    """The batched search's thresholds and false alarms, in one line."""
+    limits, nulls = summary["thresholds"], summary["thresholds"]["nulls"]
+    measured = summary["measured_null_rate_per_10k"]
+    return (f"periodic SNR > {limits['periodic_snr']:.2f} with SDE >= {limits['min_sde']:g}, "
+            f"single-event SNR > {limits['single_snr']:.2f}: set on {nulls} inverted light "
+            f"curves at {summary['false_alarms_per_10k']:g} false alarms per 10,000 stars per "
+            f"statistic (measured {measured['periodic']:g} and {measured['single']:g}); "
+            f"expected false alarms in this run: {summary['expected_false_alarms']:g}")
 
 
 def _ledger_summary(args) -> dict:
     ledger = read_table(args.ledger)
     flagged = json.loads(Path(args.flag_summary).read_text())
-    return {"light curves": ledger.status.value_counts().to_dict(),
-            "scoring": {key: flagged[key] for key in ("scored", "failed", "flagged", "rule")}}
+    stages = {"light curves": ledger.status.value_counts().to_dict(),
+              "scoring": {key: flagged[key] for key in ("scored", "failed")}}
+    stages["scoring"]["flagged"] = flagged["flagged_network"]
+    if "searched" in flagged:
+        stages["batched search"] = {"searched": flagged["searched"],
+                                    "failed": flagged["search_failed"],
+                                    "periodic detections": flagged["detected_periodic"],
+                                    "single-event detections": flagged["detected_single"]}
+    stages["to the in-depth search"] = {"flagged": flagged["flagged"]}
+    return stages
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -356,8 +405,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", required=True)
     p.add_argument("--out", required=True)
 
-    p = add("flag", cmd_flag, "merge scores and flag light curves for the search")
-    p.add_argument("--scores", nargs="+", required=True)
+    p = add("detect", cmd_detect, "batched transit search of every light curve of a shard")
+    p.add_argument("--shard", required=True)
+    p.add_argument("--out", required=True)
+
+    p = add("flag", cmd_flag, "pick the light curves for the search (network, detections)")
+    p.add_argument("--scores", nargs="*", default=[])
+    p.add_argument("--detections", nargs="*", default=[])
     p.add_argument("--model-card", default="")
     p.add_argument("--out", required=True)
     p.add_argument("--summary", required=True)

@@ -24,6 +24,7 @@ TOI_CLASSES = {"CP": "known planet", "KP": "known planet", "FP": "known FP", "FA
 TOI_OTHER = "known candidate"  # a TOI that is neither confirmed nor a false positive (PC, APC)
 TOI_NONE = "new"
 FRONT_COLUMNS = ("key", "keys", "tic", "sectors", "kind", "method", "score", "flagged",
+                 "detected_by",
                  "model_id", "period", "epoch", "duration_h", "depth_ppm", "depth_err_ppm", "snr",
                  "sde", "n_transits", "radius_earth", "star_radius", "tmag")
 BACK_COLUMNS = ("disposition", "reasons", "toi", "toi_disposition", "toi_match")
@@ -32,6 +33,7 @@ FLOAT_FORMAT = "%.10g"
 #: The candidate table in the HTML report: column, header, format.
 TABLE_COLUMNS = (("key", "signal", "{}"), ("sectors", "sectors", "{}"),
                  ("disposition", "disposition", "{}"), ("score", "score", "{:.3f}"),
+                 ("detected_by", "raised by", "{}"),
                  ("period", "P [d]", "{:.5f}"), ("depth_ppm", "depth [ppm]", "{:.0f}"),
                  ("duration_h", "dur [h]", "{:.2f}"), ("snr", "SNR", "{:.1f}"),
                  ("sde", "SDE", "{:.1f}"), ("n_transits", "transits", "{}"),
@@ -46,8 +48,9 @@ def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.Data
     Parameters
     ----------
     scores
-        Network scores per light curve: ``key`` (``<tic>-s<sector>``), ``score``, ``flagged``,
-        ``model_id``.
+        Per light curve: ``key`` (``<tic>-s<sector>``), the network ``score`` and ``model_id``,
+        ``flagged`` (went on to the search) and ``detected_by`` (the paths that sent it there;
+        "network" for flagged rows when the column is absent).
     vetting
         Flat vetting rows (``Signal.to_row()`` columns, per-test columns, ``disposition``,
         ``reasons``).
@@ -65,7 +68,7 @@ def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.Data
         transits, the best score). Sorted by disposition (PC first), then SNR descending.
     """
     frame = _signal_frame(scores, vetting, stars)
-    frame = _merge_sectors(frame)
+    frame = _network_notes(_merge_sectors(frame))
     frame = pd.concat([frame, _crossmatch(frame, known_tois)], axis=1)
     vet_columns = [c for c in vetting.columns if c not in Signal.__dataclass_fields__
                    and c not in FRONT_COLUMNS and c not in BACK_COLUMNS]
@@ -78,7 +81,10 @@ def _signal_frame(scores: pd.DataFrame, vetting: pd.DataFrame,
     frame = vetting.copy()
     lc_key = frame["tic"].astype(str) + "-s" + frame["sector"].map("{:04d}".format)
     frame["key"] = lc_key + "-" + frame["index"].astype(str)
-    scored = scores[["key", "score", "flagged", "model_id"]].rename(columns={"key": "lc_key"})
+    scores = scores if "detected_by" in scores else scores.assign(
+        detected_by=np.where(scores["flagged"], "network", ""))
+    scored = scores[["key", "score", "flagged", "detected_by", "model_id"]].rename(
+        columns={"key": "lc_key"})
     stars = pd.DataFrame(columns=["key", "tmag", "radius"]) if stars is None else stars
     star = stars[["key", "tmag", "radius"]].rename(columns={"key": "lc_key",
                                                             "radius": "star_radius"})
@@ -125,11 +131,31 @@ def _merge_sectors(frame: pd.DataFrame) -> pd.DataFrame:
     merged = frame.groupby("group").agg(
         sectors=("sector", lambda s: ",".join(map(str, sorted(set(s))))),
         keys=("key", ";".join), n_transits=("n_transits", "sum"), score=("score", "max"),
-        flagged=("flagged", "any"))
+        flagged=("flagged", "any"), detected_by=("detected_by", _joined_paths))
     strongest = frame.sort_values(["snr", "key"], ascending=[False, True])
     strongest = strongest.drop_duplicates("group").set_index("group")
     strongest[merged.columns] = merged
     return strongest.reset_index(drop=True)
+
+
+def _joined_paths(paths: pd.Series) -> str:
+    """The detection paths of merged signals, each once, in their order."""
+    names = [name for value in paths.dropna() for name in str(value).split("+") if name]
+    return "+".join(dict.fromkeys(names))
+
+
+def _network_notes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Reasons say when the search raised a signal that the network scores below its
+    threshold (or did not score): the network is a vetting input, not a gate."""
+    reasons = []
+    for paths, score, reason in zip(frame["detected_by"].fillna(""), frame["score"],
+                                    frame["reasons"].fillna("")):
+        if paths and "network" not in paths.split("+"):
+            note = (f"network: not flagged (score {score:.3f}); raised by the search"
+                    if np.isfinite(score) else "network: not scored; raised by the search")
+            reason = f"{reason}; {note}" if reason else note
+        reasons.append(reason)
+    return frame.assign(reasons=pd.Series(reasons, index=frame.index, dtype=object))
 
 
 def _toi_disposition(toi: pd.Series) -> str:
@@ -256,20 +282,48 @@ def truth_recovery(truth: pd.DataFrame, candidates: pd.DataFrame) -> dict[str, d
 
 
 def _recovering(candidates: pd.DataFrame | None, planted: dict) -> pd.DataFrame:
-    """The candidates that recover one planted signal."""
+    """The candidates that recover one planted signal: at its period (or half or double it),
+    or a single event on one of its events."""
     if candidates is None:
         return pd.DataFrame(columns=["disposition"])
-    if np.isfinite(planted["period"]):
-        match = [_periods_match(period, planted["period"]) for period in candidates["period"]]
-    else:
-        match = (candidates["epoch"] - planted["epoch"]).abs() < planted["duration"]
-    return candidates[np.asarray(match, dtype=bool)]
+    offset = candidates["epoch"] - planted["epoch"]
+    if not np.isfinite(planted["period"]):
+        return candidates[(offset.abs() < planted["duration"]).to_numpy()]
+    period = planted["period"]
+    at_period = np.array([_periods_match(p, period) for p in candidates["period"]], dtype=bool)
+    on_event = candidates["period"].isna() & (
+        ((offset / period + 0.5) % 1.0 - 0.5).abs() * period < planted["duration"])
+    return candidates[at_period | on_event.to_numpy()]
+
+
+def planet_recall(truth: pd.DataFrame, stars: pd.DataFrame, candidates: pd.DataFrame,
+                  min_snr: float = 10.0) -> dict[str, dict[str, float]]:
+    """For simulated data: the share of planets recovered as PC, and of quiet and variable
+    stars left without a PC.
+
+    Planets count when their expected SNR is at least ``min_snr``: "planets, 2+ transits"
+    (two or more events with data) and "single transits" (one event). Returns, per group,
+    ``n`` and ``fraction`` (NaN when the group is empty).
+    """
+    by_tic = dict(tuple(candidates.groupby("tic")))
+    planets = truth[(truth["sim_class"] == "planet") & (truth["snr"] >= min_snr)]
+    groups = {"planets, 2+ transits": planets[planets["n_events_in_data"] >= 2],
+              "single transits": planets[planets["n_events_in_data"] == 1]}
+    recall = {name: [bool((_recovering(by_tic.get(row["tic"]), row)["disposition"] == "PC")
+                          .any()) for row in group.to_dict("records")]
+              for name, group in groups.items()}
+    pcs = set(candidates.loc[candidates["disposition"] == "PC", "tic"])
+    clean = ~stars.loc[stars["sim_class"].isin(["quiet", "variable"]), "tic"].isin(pcs)
+    recall["quiet and variable stars without a PC"] = list(clean)
+    return {name: {"n": len(hits), "fraction": float(np.mean(hits)) if hits else math.nan}
+            for name, hits in recall.items()}
 
 
 def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
                  sheet_paths: dict[str, Path], figures: dict[str, Path],
                  ledger_summary: dict[str, dict[str, int]],
-                 recovery: dict[str, dict[str, int]] | None = None) -> Path:
+                 recovery: dict[str, dict[str, int]] | None = None,
+                 recall: dict[str, dict[str, float]] | None = None) -> Path:
     """Write the run's report as one HTML file that needs nothing from the web.
 
     Parameters
@@ -289,6 +343,8 @@ def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
         Stage -> {count name -> number}, e.g. ``{"data": {"read": 10, "quarantined": 1}}``.
     recovery
         For simulated data, :func:`truth_recovery`'s table; shown when given.
+    recall
+        For simulated data, :func:`planet_recall`'s shares; shown when given.
 
     Returns
     -------
@@ -309,6 +365,9 @@ def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
                  _key_value_table(_disposition_counts(candidates))),
         _section("recovery", "Simulated truth: planted signals recovered",
                  _ledger_table(recovery, "simulated class")) if recovery else "",
+        _section("recall", "Simulated truth: planets recovered as PC (expected SNR >= 10)",
+                 _ledger_table({name: {"n": v["n"], "fraction": f"{v['fraction']:.3f}"}
+                                for name, v in recall.items()}, "group")) if recall else "",
         _section("candidates", f"Candidates ({len(candidates)})",
                  _candidate_table(candidates, sheet_links)),
         _section("figures", "Figures",

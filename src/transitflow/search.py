@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 from astropy.timeseries import BoxLeastSquares, BoxLeastSquaresResults
-from numpy.lib.stride_tricks import sliding_window_view
 
 from transitflow.detrend import detrend
 from transitflow.lightcurve import LightCurve, LightCurveMeta
@@ -287,7 +287,7 @@ def _periodic_signal(lc: LightCurve, pg: Periodogram, config: SearchConfig) -> S
     if not np.isfinite(pg.period) or pg.sde < config.sde_threshold:
         return None
     t, f = lc.time, lc.flux.astype(np.float64)
-    sigma = _robust_std(f)
+    sigma = robust_std(f)
     bls = BoxLeastSquares(t, f, np.full(len(t), sigma))
     period, epoch, duration = (_refine(bls, pg) if config.method == "bls"
                                else (pg.period, pg.epoch, pg.duration))
@@ -308,11 +308,18 @@ def _periodic_signal(lc: LightCurve, pg: Periodogram, config: SearchConfig) -> S
 
 
 def _bls_periodogram(lc: LightCurve, config: SearchConfig, low: float, high: float) -> Periodogram:
-    """astropy BLS, each period with its plausible durations on suitably binned data."""
+    """astropy BLS on the Ofir grid of the star's density between ``low`` and ``high``."""
+    periods = period_grid(np.ptp(lc.time), low, high, stellar_density(lc.meta),
+                          config.oversampling)
+    return bls_spectrum(lc, periods, config)
+
+
+def bls_spectrum(lc: LightCurve, periods: np.ndarray, config: SearchConfig) -> Periodogram:
+    """astropy BLS on trial ``periods`` (days), each with its plausible durations, on
+    suitably binned data: the search's periodogram, and the reference that the batched
+    detection search is tested and benchmarked against."""
     durations = search_durations(config, lc.meta)
-    density = stellar_density(lc.meta)
-    periods = period_grid(np.ptp(lc.time), low, high, density, config.oversampling)
-    first, last = _duration_windows(periods, durations, density)
+    first, last = _duration_windows(periods, durations, stellar_density(lc.meta))
     periods, first, last = periods[last > first], first[last > first], last[last > first]
     if not len(periods):
         nan, empty = float("nan"), np.array([])
@@ -323,7 +330,7 @@ def _bls_periodogram(lc: LightCurve, config: SearchConfig, low: float, high: flo
     parts = [_bls_power(lc, periods[a:b], durations[first[a]:last[a]], config)
              for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(periods)])]
     power_raw = np.concatenate([p.power for p in parts])
-    power, sde = _sde_spectrum(power_raw, config.oversampling)
+    power, sde = sde_spectrum(power_raw, config.oversampling)
     best = int(np.argmax(power))
     pick = {name: np.concatenate([getattr(p, name) for p in parts])[best]
             for name in ("transit_time", "duration", "depth")}
@@ -338,7 +345,7 @@ def _bls_power(lc: LightCurve, periods: np.ndarray, durations: np.ndarray,
     BINS_PER_DURATION-th of the shortest duration (days), whichever is shorter."""
     width = min(config.search_bin_minutes / MINUTES_PER_DAY, durations[0] / BINS_PER_DURATION)
     t, f = _binned(lc, width)
-    bls = BoxLeastSquares(t, f, np.full(len(t), _robust_std(f)))
+    bls = BoxLeastSquares(t, f, np.full(len(t), robust_std(f)))
     return bls.power(periods, durations, objective="likelihood", oversample=BLS_OVERSAMPLE)
 
 
@@ -362,7 +369,7 @@ def _tls_periodogram(lc: LightCurve, config: SearchConfig, low: float, high: flo
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         for message in TLS_KNOWN_WARNINGS:
             warnings.filterwarnings("ignore", message=message, category=UserWarning)
-        model = transitleastsquares(t, f, np.full(len(t), _robust_std(f)), verbose=False)
+        model = transitleastsquares(t, f, np.full(len(t), robust_std(f)), verbose=False)
         result = model.power(period_min=low, period_max=high,
                              oversampling_factor=config.oversampling, use_threads=1,
                              show_progress_bar=False, verbose=False,
@@ -503,17 +510,21 @@ def _rest_snr(depths: np.ndarray, counts: np.ndarray, sigma: float) -> float:
     return float(weight[rest].sum() / (sigma * np.sqrt(n_rest))) if n_rest else 0.0
 
 
-def _sde_spectrum(power_raw: np.ndarray, oversampling: float) -> tuple[np.ndarray, float]:
+def sde_spectrum(power_raw: np.ndarray,
+                 oversampling: float) -> tuple[np.ndarray, float | np.ndarray]:
     """Power with its running median removed, in units of its standard deviation, and the
-    SDE (the peak of that spectrum above its mean), as TLS (Hippke & Heller 2019)."""
-    kernel = min(len(power_raw), int(oversampling * SDE_KERNEL_PER_OVERSAMPLING)) // 2 * 2 + 1
-    padded = np.pad(power_raw, kernel // 2, mode="edge")
-    flat = power_raw - np.median(sliding_window_view(padded, kernel), axis=1)
-    spread = np.std(flat)
-    if spread == 0:
-        return np.zeros_like(flat), 0.0
-    power = (flat - flat.mean()) / spread
-    return power, float(power.max())
+    SDE (the peak of that spectrum above its mean), as TLS (Hippke & Heller 2019).
+
+    ``power_raw`` is one spectrum or a stack of them (periods along the last axis); the SDE
+    is a float or an array with one value per spectrum.
+    """
+    kernel = min(power_raw.shape[-1], int(oversampling * SDE_KERNEL_PER_OVERSAMPLING)) // 2 * 2 + 1
+    flat = power_raw - running_median(power_raw, kernel)
+    spread = np.std(flat, axis=-1, keepdims=True)
+    safe = np.where(spread > 0, spread, 1.0)
+    power = np.where(spread > 0, (flat - flat.mean(axis=-1, keepdims=True)) / safe, 0.0)
+    sde = power.max(axis=-1)
+    return power, (float(sde) if power_raw.ndim == 1 else sde)
 
 
 def _binned(lc: LightCurve, width: float) -> tuple[np.ndarray, np.ndarray]:
@@ -527,6 +538,16 @@ def _binned(lc: LightCurve, width: float) -> tuple[np.ndarray, np.ndarray]:
     return (np.bincount(index, t)[full] / count[full], np.bincount(index, f)[full] / count[full])
 
 
-def _robust_std(values: np.ndarray) -> float:
+def running_median(values: np.ndarray, kernel: int) -> np.ndarray:
+    """Centred running median of odd width ``kernel`` along the last axis, the ends padded
+    with the edge values."""
+    half = kernel // 2
+    rows = np.atleast_2d(values)
+    padded = np.pad(rows, ((0, 0), (half, half)), mode="edge")
+    median = pd.DataFrame(padded.T).rolling(kernel, center=True).median().to_numpy().T
+    return median[:, half:half + rows.shape[1]].reshape(values.shape)
+
+
+def robust_std(values: np.ndarray) -> float:
     """Standard deviation from the median absolute deviation."""
     return float(MAD_TO_STD * np.median(np.abs(values - np.median(values))))

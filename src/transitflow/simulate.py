@@ -70,6 +70,8 @@ _LD_U1 = (0.16, 0.42, 0.38, 0.30)
 _LD_U2 = (0.42, 0.22, 0.22, 0.26)
 _SINGLE_PERIOD_RANGE = (40.0, 400.0)  # days: one transit per sector at most
 _MAX_PLANET_IMPACT = 0.9
+_MAX_PLANET_RP_RS = 0.55  # the largest planets: ~30% deep around the smallest stars
+_MIN_A_RS = 2.5  # the closest orbits, in stellar radii
 _MIN_PERIOD_RATIO = 1.3
 _SNR_MARGIN = 1.5  # LD, grazing geometry and cadence smearing lower the depth below k^2
 
@@ -101,6 +103,10 @@ class SimConfig:
     eb_period_range: tuple[float, float] = (0.5, 15.0)
     beb_depth_range: tuple[float, float] = (0.001, 0.01)
     active_fraction: float = 0.3  # non-variable stars with low-level spot modulation
+    star_mass_range: tuple[float, float] | None = None  # M_sun, log-uniform; None: from Teff
+    grazing_fraction: float = 0.0  # planets with impact 0.9 to 1 + 0.8 Rp/R* (V-shaped)
+    noise_scale: float = 1.0  # white noise relative to tess_noise_per_hour
+    systematics_scale: float = 1.0  # trends and scattered light relative to the default
 
     def __post_init__(self) -> None:
         if self.n_stars < 0 or self.sector < 1 or self.cadence_min <= 0 or self.seed < 0:
@@ -109,11 +115,14 @@ class SimConfig:
                              f"{self.cadence_min}, {self.seed}")
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name.endswith("_range") and not (len(value) == 2 and 0 < value[0] < value[1]):
+            if (f.name.endswith("_range") and value is not None
+                    and not (len(value) == 2 and 0 < value[0] < value[1])):
                 raise ValueError(f"simulation setting {f.name} must be (low, high) with "
                                  f"0 < low < high, got {value}")
             if f.name.endswith("_fraction") and not 0 <= value <= 1:
                 raise ValueError(f"simulation setting {f.name} must be in [0, 1], got {value}")
+        if self.noise_scale <= 0 or self.systematics_scale < 0:
+            raise ValueError("simulation needs noise_scale > 0 and systematics_scale >= 0")
         if self.multi_planet_fraction + self.single_transit_fraction > 1:
             raise ValueError("multi_planet_fraction + single_transit_fraction exceeds 1")
         self.fractions  # raises on unknown classes or fractions not summing to 1
@@ -353,17 +362,22 @@ def _log_uniform(rng: np.random.Generator, low: float, high: float,
 
 
 def _draw_star(config: SimConfig, index: int, sim_class: str, rng: np.random.Generator) -> _Star:
-    """A main-sequence star: M ~ (Teff / Teff_sun)^(1/0.6), R ~ M^0.8, with scatter."""
+    """A main-sequence star: M ~ (Teff / Teff_sun)^(1/0.6), R ~ M^0.8, with scatter; Teff
+    drawn and M from it, or with ``star_mass_range`` M drawn (log-uniform) and Teff from it."""
     tmag = rng.uniform(*config.tmag_range)
     teff = rng.uniform(*config.teff_range)
     mass = (teff / 5772.0) ** (1.0 / 0.6) * math.exp(rng.normal(0.0, 0.05))
+    if config.star_mass_range is not None:
+        mass = float(_log_uniform(rng, *config.star_mass_range))
+        teff = 5772.0 * mass ** 0.6
     u1, u2 = quadratic_limb_darkening(teff)
     camera, ccd = (int(v) for v in rng.integers(1, 5, 2))
     return _Star(index=index, sim_class=sim_class, tmag=tmag, teff=teff, mass=mass,
                  radius=mass ** 0.8 * math.exp(rng.normal(0.0, 0.08)), u1=u1, u2=u2,
                  contamination=min(0.1, rng.exponential(0.02)), camera=camera, ccd=ccd,
                  position=tuple(rng.uniform(50.0, 2000.0, 2)),
-                 noise_hr=float(tess_noise_per_hour(tmag)) * math.exp(rng.normal(0.0, 0.15)),
+                 noise_hr=(config.noise_scale * float(tess_noise_per_hour(tmag))
+                           * math.exp(rng.normal(0.0, 0.15))),
                  background=rng.uniform(20.0, 300.0))
 
 
@@ -386,8 +400,9 @@ def _observe(draw: _Draw, planted: _Planted) -> LightCurve:
     time, n = frame.time, len(frame.time)
     x = 2.0 * (time - time[0]) / (time[-1] - time[0]) - 1.0
     scattered = _scattered_light(frame, rng)
-    systematics = (1.0 + _smooth_trend(rng, x, float(_log_uniform(rng, 1e-4, 2e-3)))
-                   + rng.choice((-1.0, 1.0)) * _log_uniform(rng, 1e-4, 1e-3) * scattered)
+    systematics = 1.0 + config.systematics_scale * (
+        _smooth_trend(rng, x, float(_log_uniform(rng, 1e-4, 2e-3)))
+        + rng.choice((-1.0, 1.0)) * _log_uniform(rng, 1e-4, 1e-3) * scattered)
     relative = planted.flux * systematics + draw.sigma * rng.standard_normal(n)
     relative[frame.dumps] *= 1.0 - rng.uniform(0.002, 0.01, int(frame.dumps.sum()))
     background_noise = 0.01 * math.sqrt(30.0 / config.cadence_min) * rng.standard_normal(n)
@@ -483,7 +498,9 @@ def _plant_planets(draw: _Draw) -> _Planted:
         periods = _log_uniform(rng, *_SINGLE_PERIOD_RANGE, 1)
     else:
         n = int(rng.integers(2, 4)) if u < config.multi_planet_fraction else 1
-        periods = _spaced_periods(rng, n, config.planet_period_range)
+        low, high = config.planet_period_range
+        low = min(max(low, _shortest_period(draw.star)), high / _MIN_PERIOD_RATIO)
+        periods = _spaced_periods(rng, n, (low, high))
     detectable = rng.random() < config.detectable_fraction
     planted = _Planted.nothing(len(draw.frame.time))
     for j, period in enumerate(periods):
@@ -509,10 +526,13 @@ def _planet(draw: _Draw, period: float, single: bool,
     a_rs = semi_major_axis_rsun(star.mass, period) / star.radius
     impact = rng.uniform(0.0, _MAX_PLANET_IMPACT)
     low, high = draw.config.planet_radius_range
+    high = min(high, _MAX_PLANET_RP_RS * star.radius * R_SUN_IN_R_EARTH)
     if detectable:
         low = max(low, _detectable_radius(draw, period, a_rs, impact, single))
     radius = high if low >= high else float(_log_uniform(rng, low, high))
     rp_rs = radius / (star.radius * R_SUN_IN_R_EARTH)
+    if draw.config.grazing_fraction and rng.random() < draw.config.grazing_fraction:
+        impact = rng.uniform(_MAX_PLANET_IMPACT, 1.0 + 0.8 * rp_rs)  # V-shaped, on the limb
     duration = transit_duration(period, a_rs, impact, rp_rs)
     epoch = _random_event_time(draw, duration) if single else _first_event(draw, period)
     # the appended point is mid-transit: its deficit is the truth depth
@@ -524,6 +544,11 @@ def _planet(draw: _Draw, period: float, single: bool,
                      epoch, duration, 1.0 - flux[-1], rp_rearth=radius, impact=impact, ecc=0.0,
                      source_offset_px=0.0)
     return flux[:-1], signal
+
+
+def _shortest_period(star: _Star) -> float:
+    """The period (days) at which the orbit is :data:`_MIN_A_RS` stellar radii wide."""
+    return (_MIN_A_RS * star.radius / semi_major_axis_rsun(star.mass, 1.0)) ** 1.5
 
 
 def _detectable_radius(draw: _Draw, period: float, a_rs: float, impact: float,

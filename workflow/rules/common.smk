@@ -12,6 +12,10 @@ from snakemake.utils import validate
 validate(config, "../schemas/config.schema.yaml")
 
 RUN = f"results/{config['run']}"
+# Which paths lead a light curve to the in-depth search (detect.policy): the network's
+# score, the batched search of every light curve, or both.
+USES_NETWORK = config["detect"]["policy"] != "search"
+USES_SEARCH = config["detect"]["policy"] != "network"
 
 # Jobs run `python -m transitflow`; in a per-rule conda env (--sdm conda) the library is
 # found through PYTHONPATH.
@@ -72,6 +76,17 @@ def options(section, **extra):
     return shlex.quote(json.dumps({**config.get(section, {}), **extra}, sort_keys=True))
 
 
+def detect_options():
+    """The detect job's options: the batched search's own settings and the search settings
+    it shares (period range, durations, detrending). The thresholds and the policy act in
+    the flag job, so changing them, or other search settings, does not rerun it."""
+    own = ("bin_minutes", "edge_days", "batch_size", "n_peaks", "device")
+    shared = ("min_period", "max_period", "durations", "oversampling", "detrend_window")
+    options = {key: value for key, value in config["detect"].items() if key in own}
+    search = {key: value for key, value in config["search"].items() if key in shared}
+    return shlex.quote(json.dumps({**options, "search": search}, sort_keys=True))
+
+
 def shard_ids():
     """The shard ids: planned from the config, or for mast, one per listing shard (known
     once the mast_listing checkpoint has run)."""
@@ -92,9 +107,9 @@ def model_path():
 
 
 def model_card():
-    """The model card beside the model, if there is one."""
+    """The model card beside the model, if the network is used and there is one."""
     card = Path(model_path()).with_name("model_card.json")
-    return str(card) if not config["model"] or card.exists() else []
+    return str(card) if USES_NETWORK and (not config["model"] or card.exists()) else []
 
 
 def ingest_inputs(wildcards):

@@ -17,7 +17,10 @@ rule infer:
 
 rule flag:
     input:
-        scores=per_shard(f"{RUN}/infer/scores/{{shard}}.parquet"),
+        scores=(
+            per_shard(f"{RUN}/infer/scores/{{shard}}.parquet") if USES_NETWORK else []
+        ),
+        detections=per_shard(f"{RUN}/detect/{{shard}}.parquet") if USES_SEARCH else [],
         card=model_card(),
     output:
         scores=f"{RUN}/infer/scores.parquet",
@@ -25,9 +28,10 @@ rule flag:
     log:
         f"{LOGS}/flag.log",
     conda:
-        "../../envs/infer.yaml"
+        "../../envs/search.yaml"
     params:
-        options=options("flag"),
+        options=options("flag", detect=config["detect"]),
     shell:
-        "python -m transitflow flag --scores {input.scores} --model-card '{input.card}'"
+        "python -m transitflow flag --scores {input.scores} --detections {input.detections}"
+        " --model-card '{input.card}'"
         " --options {params.options} --out {output.scores} --summary {output.summary} 2> {log}"

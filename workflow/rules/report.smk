@@ -11,7 +11,7 @@ rule report:
         known_tois=catalog_file("known_tois", config["known_tois"]) or [],
         figures=(
             []
-            if config["model"]
+            if config["model"] or not USES_NETWORK
             else [
                 f"{RUN}/model/training_curves.png",
                 f"{RUN}/model/confusion_matrix.png",

@@ -1,0 +1,515 @@
+"""The batched box search over every light curve of a shard, and of its inverted copy.
+
+Every light curve is detrended as the in-depth search detrends it, the ends of each stretch
+of data trimmed, binned onto a uniform grid (``bin_minutes``, or its own cadence when
+coarser) and searched together with the others of its batch: per trial period (the Ofir
+grid of the in-depth search) a fold and a scan of box sums over the phase for the durations
+plausible for the star (a numba kernel on the CPU; the same steps in torch on a GPU), an SDE
+from the SNR spectrum, and a single-event statistic (the strongest box dip over epochs and
+durations). A box's SNR is its mean dip over the scatter of box means of its width along the
+light curve, so red noise and variability raise the bar. The inverted copy of each light
+curve (flux mirrored about its median, then detrended, so its transits are clipped away and
+only noise and systematics remain) goes through the same search; those null statistics set
+the detection thresholds at a stated false-alarm rate.
+
+Times are BTJD days, depths fractions of the flux.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import numba
+import numpy as np
+import pandas as pd
+import torch
+
+from transitflow.detect.config import DetectConfig
+from transitflow.lightcurve import LightCurve
+from transitflow.search import (DURATION_COEFF, MAX_DENSITY, MAX_DUTY_CYCLE,
+                                MIN_DURATION_FRACTION, SINGLE_MIN_COVERAGE, SINGLE_MIN_WINDOWS,
+                                SearchConfig, detrend_for_search, period_grid, robust_std,
+                                sde_spectrum, search_durations, stellar_density)
+
+MINUTES_PER_DAY = 1440.0
+#: Ratio of neighbouring box widths, and the slack either side of a star's duration range.
+BOX_RATIO = 1.4
+#: Box widths tried, in bins: a geometric ladder, cut per period and star.
+BOX_WIDTHS = np.unique(np.round(BOX_RATIO ** np.arange(30))).astype(int)
+#: Box starts per box width in the phase scan (BLS's ``oversample``).
+SCAN_STEPS_PER_BOX = 3
+#: Peaks of one spectrum closer than this (relative) to a found one or a small-integer
+#: ratio of it are the same signal.
+PEAK_TOLERANCE = 0.01
+PEAK_RATIOS = (1 / 3, 1 / 2, 2 / 3, 1.0, 3 / 2, 2.0, 3.0)
+#: Light curves of one batch share a grid when their spans agree within this fraction.
+SPAN_GROUP = 0.1
+#: Gaps longer than this (days) split a light curve into stretches whose edges are trimmed.
+SEGMENT_GAP_DAYS = 0.5
+#: Fewest good cadences a light curve needs for the search.
+MIN_CADENCES = 50
+#: The statistics of one light curve: its best period's and its strongest single event's.
+STAT_COLUMNS = ("period", "epoch", "duration", "depth", "snr", "sde",
+                "single_epoch", "single_duration", "single_depth", "single_snr")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One light curve ready for the batched search: binned counts and summed dips."""
+
+    key: str
+    start: float  # time of bin 0, BTJD
+    width: float  # bin width, days
+    counts: np.ndarray  # cadences per bin
+    dips: np.ndarray  # sum of (1 - flux) per bin
+    cadence: float  # days
+    density: float  # solar units, NaN if unknown
+    durations: np.ndarray  # the star's trial durations, days
+    box_noise: np.ndarray  # per BOX_WIDTHS: the scatter of a box's mean flux (NaN: unused)
+    single: dict  # the single-event statistics
+
+    @property
+    def inverse_scale(self) -> np.ndarray:
+        """Per BOX_WIDTHS, what turns (summed dips) / sqrt(counts) of a box into its SNR:
+        ``1 / (box_noise sqrt(cadences in a box))``; 0 where the width is not searched."""
+        cadences = BOX_WIDTHS * self.width / self.cadence
+        scale = 1.0 / (self.box_noise * np.sqrt(cadences))
+        return np.where(np.isfinite(scale), scale, 0.0)
+
+    @property
+    def span(self) -> float:
+        return len(self.counts) * self.width
+
+
+@dataclass(frozen=True)
+class _Stars:
+    """Per light curve of a batch: the shortest and longest trial duration (days) and the
+    stellar density (solar units; MAX_DENSITY when unknown, which admits short transits)."""
+
+    shortest: np.ndarray
+    longest: np.ndarray
+    density: np.ndarray
+    inverse_scale: np.ndarray  # (batch x BOX_WIDTHS), see _Prepared.inverse_scale
+
+    @classmethod
+    def of(cls, group: list[_Prepared]) -> _Stars:
+        return cls(np.array([p.durations[0] for p in group]),
+                   np.array([p.durations[-1] for p in group]),
+                   np.array([p.density if np.isfinite(p.density) else MAX_DENSITY
+                             for p in group]),
+                   np.array([p.inverse_scale for p in group]))
+
+
+def search_batch(light_curves: Iterable[LightCurve], search: SearchConfig = SearchConfig(),
+                 config: DetectConfig = DetectConfig(), invert: bool = False) -> pd.DataFrame:
+    """Batched periodic and single-event search of light curves.
+
+    Parameters
+    ----------
+    light_curves : raw light curves (any flux units; flagged cadences are dropped).
+    search : the in-depth search's options: period range, durations, detrending.
+    config : detection options (bin width, batch size, peaks, device).
+    invert : search the inverted light curves (the nulls) instead.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per light curve, in input order: ``key``, ``tic``, ``sector``, ``status``
+        ("ok" or "failed"), ``reason``, the best period's ``period``, ``epoch``,
+        ``duration``, ``depth``, ``snr``, ``sde``, the next independent peaks ``period_2``,
+        ``sde_2``, ..., and the single event's ``single_epoch``, ``single_duration``,
+        ``single_depth``, ``single_snr``. A light curve that cannot be searched gets NaNs
+        and a one-line reason naming its file; the others go on.
+    """
+    rows: dict[str, dict] = {}
+    order, prepared = [], []
+    for lc in light_curves:
+        order.append((lc.meta.key, lc.meta.tic, lc.meta.sector))
+        try:
+            prepared.append(_prepare(lc, search, config, invert))
+            rows[lc.meta.key] = {}
+        except (ValueError, ArithmeticError, IndexError) as error:
+            name = lc.meta.source_file or lc.meta.key
+            reason = str(error) if name in str(error) else f"{name}: {error}"
+            rows[lc.meta.key] = {"status": "failed", "reason": reason}
+    device = _device(config.device)
+    for group in _groups(prepared, config.batch_size):
+        for key, values in zip([p.key for p in group], _search_group(group, search, config,
+                                                                     device)):
+            rows[key] = values
+    frame = pd.DataFrame([{"key": key, "tic": tic, "sector": sector, "status": "ok",
+                           "reason": "", **rows[key]} for key, tic, sector in order])
+    columns = ["key", "tic", "sector", "status", "reason", *STAT_COLUMNS,
+               *(f"{name}_{n}" for n in range(2, config.n_peaks + 1) for name in ("period", "sde"))]
+    return frame.reindex(columns=columns)
+
+
+def detect_shard(light_curves: list[LightCurve], search: SearchConfig,
+                 config: DetectConfig) -> pd.DataFrame:
+    """:func:`search_batch` of the light curves (``copy`` "data") and of their inverted
+    copies (``copy`` "inverted", the nulls that set the thresholds)."""
+    return pd.concat([search_batch(light_curves, search, config, invert=invert).assign(
+        copy="inverted" if invert else "data") for invert in (False, True)], ignore_index=True)
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _prepare(lc: LightCurve, search: SearchConfig, config: DetectConfig,
+             invert: bool) -> _Prepared:
+    """Detrend (inverted first if asked) and bin one light curve; ValueError if unusable."""
+    name = lc.meta.source_file or lc.meta.key
+    good = lc.good()
+    if len(good) < MIN_CADENCES:
+        raise ValueError(f"{name}: {len(good)} good cadences, the search needs {MIN_CADENCES}")
+    if invert:
+        level = float(np.median(good.flux))
+        good = replace(good, flux=(2.0 * level - good.flux).astype(np.float32))
+    cadence = float(np.median(np.diff(good.time)))
+    width = max(cadence, config.bin_minutes / MINUTES_PER_DAY)
+    binned, weights = _pre_binned(good, width)
+    flat = detrend_for_search(binned, search)
+    flat = flat.select(~_near_edges(flat.time, config.edge_days))
+    if len(flat) < MIN_CADENCES * cadence / width:
+        raise ValueError(f"{name}: {len(flat)} bins away from the edges of the data, too few "
+                         "for the search")
+    t, f = flat.time, flat.flux.astype(np.float64)
+    per_bin = weights[np.searchsorted(binned.time, t)]
+    sigma = robust_std(f) * math.sqrt(float(np.median(per_bin)))
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"{name}: flux has no usable scatter after detrending "
+                         f"(robust sigma {sigma:.3g}, {len(t)} bins)")
+    durations = search_durations(search, lc.meta)
+    index = np.floor((t - t[0]) / width + 0.5).astype(np.int64)
+    counts = np.bincount(index, per_bin).astype(np.float64)
+    dips = np.bincount(index, per_bin * (1.0 - f))
+    box_noise, single = _box_statistics(counts, dips, width, cadence, sigma, durations)
+    return _Prepared(key=lc.meta.key, start=float(t[0]), width=width,
+                     counts=counts.astype(np.float32), dips=dips.astype(np.float32),
+                     cadence=cadence, density=stellar_density(lc.meta), durations=durations,
+                     box_noise=box_noise,
+                     single=_single_row(single, float(t[0]), width))
+
+
+def _pre_binned(lc: LightCurve, width: float) -> tuple[LightCurve, np.ndarray]:
+    """``lc`` averaged in bins of ``width`` days (unchanged when not finer), and how many
+    cadences each point holds: detrending the bins costs a fraction of the cadences."""
+    if np.median(np.diff(lc.time)) >= width / 2:
+        return lc, np.ones(len(lc))
+    index = np.floor((lc.time - lc.time[0]) / width).astype(np.int64)
+    count = np.bincount(index)
+    full = count > 0
+    mean = [np.bincount(index, values)[full] / count[full] for values in (lc.time, lc.flux)]
+    return LightCurve.from_arrays(lc.meta, mean[0], mean[1]), count[full].astype(np.float64)
+
+
+def _near_edges(time: np.ndarray, edge_days: float) -> np.ndarray:
+    """Cadences within ``edge_days`` of the start or end of a stretch of data (gaps longer
+    than SEGMENT_GAP_DAYS split stretches), where detrending leaves ramps."""
+    breaks = np.flatnonzero(np.diff(time) > SEGMENT_GAP_DAYS)
+    starts, ends = time[np.r_[0, breaks + 1]], time[np.r_[breaks, len(time) - 1]]
+    segment = np.searchsorted(starts, time, side="right") - 1
+    return (time - starts[segment] < edge_days) | (ends[segment] - time < edge_days)
+
+
+def _box_statistics(counts: np.ndarray, dips: np.ndarray, width: float, cadence: float,
+                    sigma: float, durations: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """Per box width, the scatter of box means along the light curve, and its strongest dip.
+
+    A box's noise is the robust scatter of the mean flux of all boxes of its width with at
+    least SINGLE_MIN_COVERAGE of their cadences (red noise included), never below the white
+    noise ``sigma / sqrt(cadences)``; the strongest dip (SNR, start bin, width in bins,
+    depth) is the single-event statistic, as the in-depth search's. Widths outside the
+    star's durations (a ladder step of slack) get NaN noise.
+    """
+    cum_counts = np.concatenate([[0.0], np.cumsum(counts)])
+    cum_dips = np.concatenate([[0.0], np.cumsum(dips)])
+    noise = np.full(len(BOX_WIDTHS), np.nan)
+    single = (-np.inf, 0, 0, math.nan)
+    for i, k in enumerate(BOX_WIDTHS):
+        days = k * width
+        if k >= len(counts) or not durations[0] / BOX_RATIO <= days <= durations[-1] * BOX_RATIO:
+            continue
+        n = cum_counts[k:] - cum_counts[:-k]
+        covered = n >= SINGLE_MIN_COVERAGE * days / cadence
+        if covered.sum() < SINGLE_MIN_WINDOWS:
+            continue
+        depth = (cum_dips[k:] - cum_dips[:-k])[covered] / n[covered]
+        noise[i] = max(robust_std(depth), sigma / math.sqrt(days / cadence))
+        best = int(np.argmax(depth))
+        if depth[best] / noise[i] > single[0]:
+            single = (depth[best] / noise[i], int(np.flatnonzero(covered)[best]), int(k),
+                      float(depth[best]))
+    return noise, single
+
+
+def _single_row(single: tuple, start: float, width: float) -> dict:
+    """The single-event columns from :func:`_box_statistics`' strongest dip."""
+    if not np.isfinite(single[0]):
+        return dict.fromkeys(("single_epoch", "single_duration", "single_depth",
+                              "single_snr"), math.nan)
+    snr, first, k, depth = single
+    return {"single_epoch": start + (first + 0.5 * k - 0.5) * width,
+            "single_duration": k * width, "single_depth": depth, "single_snr": float(snr)}
+
+
+def _groups(prepared: list[_Prepared], batch_size: int) -> Iterable[list[_Prepared]]:
+    """Batches of light curves with the same bin width and spans within SPAN_GROUP."""
+    ordered = sorted(prepared, key=lambda p: (round(p.width * MINUTES_PER_DAY, 3), p.span))
+    batch: list[_Prepared] = []
+    for p in ordered:
+        if batch and (len(batch) >= batch_size or not math.isclose(p.width, batch[0].width)
+                      or p.span > (1 + SPAN_GROUP) * batch[0].span):
+            yield batch
+            batch = []
+        batch.append(p)
+    if batch:
+        yield batch
+
+
+def _search_group(group: list[_Prepared], search: SearchConfig, config: DetectConfig,
+                  device: torch.device) -> list[dict]:
+    """Periodic and single-event statistics of light curves sharing a bin width."""
+    n_bins = max(len(p.counts) for p in group)
+    counts = np.zeros((n_bins, len(group)), np.float32)
+    dips = np.zeros((n_bins, len(group)), np.float32)
+    for b, p in enumerate(group):
+        counts[:len(p.counts), b], dips[:len(p.dips), b] = p.counts, p.dips
+    periodic = _periodic(group, counts, dips, search, config, device)
+    return [{**row, **p.single} for row, p in zip(periodic, group)]
+
+
+def _periodic(group: list[_Prepared], counts: np.ndarray, dips: np.ndarray,
+              search: SearchConfig, config: DetectConfig, device: torch.device) -> list[dict]:
+    """Best period, epoch, duration, depth, SNR and SDE of each light curve, and further
+    independent peaks; NaN for light curves too short for two transits."""
+    width, span = group[0].width, min(p.span for p in group)
+    high = search.max_period if search.max_period is not None else span / 2
+    names = ("period", "epoch", "duration", "depth", "snr", "sde")
+    if high <= search.min_period:
+        return [dict.fromkeys(names, math.nan) for _ in group]
+    periods = trial_periods(span, [p.density for p in group], search)
+    stars = _Stars.of(group)
+    scan = _scan_cpu if device.type == "cpu" else _scan_torch
+    snr, best_width, best_start = scan(counts, dips, periods / width, stars, width, device)
+    power = np.where(np.isfinite(snr), np.maximum(snr, 0.0) ** 2, 0.0).T
+    spectrum, sde = sde_spectrum(power, search.oversampling)
+    rows = []
+    for b, p in enumerate(group):
+        best = int(np.argmax(spectrum[b]))
+        if not np.isfinite(snr[best, b]):
+            rows.append(dict.fromkeys(names, math.nan))
+            continue
+        period = float(periods[best])
+        start, duration, depth = _box_at(p, period, int(best_start[best, b]),
+                                         int(best_width[best, b]))
+        rows.append({"period": period, "epoch": start + duration / 2, "duration": duration,
+                     "depth": depth, "snr": float(snr[best, b]), "sde": float(sde[b]),
+                     **_other_peaks(periods, spectrum[b], period, config.n_peaks)})
+    return rows
+
+
+def _box_at(p: _Prepared, period: float, start: int, k: int) -> tuple[float, float, float]:
+    """The first box's start time (the one in the first cycle), its duration (days) and
+    depth of a box of ``k`` phase bins starting at phase bin ``start``."""
+    n_phase = max(1, int(period / p.width))
+    bin_days = period / n_phase
+    phase = np.floor(np.modf(np.arange(len(p.counts)) / (period / p.width))[0] * n_phase)
+    inside = (phase - start) % n_phase < k
+    depth = p.dips[inside].sum() / max(p.counts[inside].sum(), 1.0)
+    return p.start - 0.5 * p.width + start * bin_days, k * bin_days, float(depth)
+
+
+def trial_periods(span: float, densities: Iterable[float], search: SearchConfig) -> np.ndarray:
+    """The period grid of a batch (Ofir 2014, as the in-depth search): from the shortest
+    span and the median known stellar density (solar when none is known), up to half the
+    span or ``search.max_period``."""
+    densities = np.asarray(list(densities), dtype=float)
+    known = densities[np.isfinite(densities)]
+    high = search.max_period if search.max_period is not None else span / 2
+    return period_grid(span, search.min_period, high,
+                       float(np.median(known)) if len(known) else math.nan, search.oversampling)
+
+
+def _box_widths(stars: _Stars, period: float, bin_days: float) -> tuple[np.ndarray, np.ndarray]:
+    """Box widths (phase bins) to try at ``period`` and which light curve each suits: from
+    MIN_DURATION_FRACTION of the central duration for the star's density (MAX_DENSITY when
+    unknown) or its shortest trial duration, up to MAX_DUTY_CYCLE of the period or its
+    longest trial duration, a ladder step of slack either side."""
+    low = np.maximum(stars.shortest, MIN_DURATION_FRACTION * DURATION_COEFF
+                     * (period / stars.density) ** (1 / 3))
+    high = np.minimum(stars.longest, MAX_DUTY_CYCLE * period)
+    days = BOX_WIDTHS * bin_days
+    n_phase = round(period / bin_days)
+    boxes = BOX_WIDTHS[(days >= low.min() / BOX_RATIO) & (days <= high.max() * BOX_RATIO)
+                       & (BOX_WIDTHS < n_phase)]
+    days = boxes[:, None] * bin_days
+    return boxes, (days >= low[None, :] / BOX_RATIO) & (days <= high[None, :] * BOX_RATIO)
+
+
+def _scan_cpu(counts: np.ndarray, dips: np.ndarray, bins_per_period: np.ndarray,
+              stars: _Stars, width: float,
+              device: torch.device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The phase scan on the CPU (numba): per trial period and light curve, the best box's
+    SNR, width and starting phase bin (periods x batch)."""
+    shape = (len(bins_per_period), counts.shape[1])
+    snr = np.empty(shape)
+    best_width, best_start = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
+    binned = np.ascontiguousarray(np.stack([counts.T, dips.T], axis=-1), dtype=np.float32)
+    _scan_kernel(binned, bins_per_period, stars.shortest, stars.longest, stars.density,
+                 stars.inverse_scale, width, BOX_WIDTHS, snr, best_width, best_start)
+    return snr, best_width, best_start
+
+
+@numba.njit(nogil=True)  # compiled per process (about a second): no cache of stale constants
+def _scan_kernel(binned, bins_per_period, shortest, longest, density, inverse_scale, width,
+                 box_widths, snr, best_width, best_start):  # pragma: no cover - compiled
+    """Numba kernel of :func:`_scan_cpu`; the same boxes and statistic as :func:`_scan_torch`.
+
+    ``binned`` is (batch x bins x 2): cadence counts and summed dips of each bin.
+    """
+    n_lc, n_bins, _ = binned.shape
+    phases = max(n_bins, int(bins_per_period.max())) + 1  # a period may outlast the data
+    phase = np.empty(n_bins, np.int64)
+    folded = np.empty((phases, 2))
+    cumulative = np.empty((2 * phases + 1, 2))  # wraps once: boxes are narrower than a period
+    for i in range(len(bins_per_period)):
+        per_bins = bins_per_period[i]
+        n_phase = max(1, int(per_bins))
+        period = per_bins * width
+        bin_days = period / n_phase
+        for j in range(n_bins):
+            cycles = j / per_bins
+            phase[j] = int((cycles - np.floor(cycles)) * n_phase)
+        for b in range(n_lc):
+            row = binned[b]
+            folded[:n_phase] = 0.0
+            for j in range(n_bins):
+                folded[phase[j], 0] += row[j, 0]
+                folded[phase[j], 1] += row[j, 1]
+            cumulative[0] = 0.0
+            for m in range(n_phase):
+                cumulative[m + 1, 0] = cumulative[m, 0] + folded[m, 0]
+                cumulative[m + 1, 1] = cumulative[m, 1] + folded[m, 1]
+            for m in range(n_phase, 2 * n_phase):
+                cumulative[m + 1, 0] = cumulative[m, 0] + folded[m - n_phase, 0]
+                cumulative[m + 1, 1] = cumulative[m, 1] + folded[m - n_phase, 1]
+            central = DURATION_COEFF * (period / density[b]) ** (1.0 / 3.0)
+            low = max(shortest[b], MIN_DURATION_FRACTION * central) / BOX_RATIO
+            high = min(longest[b], MAX_DUTY_CYCLE * period) * BOX_RATIO
+            # the best box maximises its SNR, dips / sqrt(counts) x the width's inverse
+            # scale; compared squared with its sign: no square root, no unpredictable branch
+            best_value, best_k, best_s = -np.inf, 0, 0
+            for ki in range(len(box_widths)):
+                k = box_widths[ki]
+                if k >= n_phase or k * bin_days > high:
+                    break
+                scale = inverse_scale[b, ki] ** 2
+                if k * bin_days < low or scale == 0.0:
+                    continue
+                step = max(1, k // SCAN_STEPS_PER_BOX)
+                for s in range(0, n_phase, step):
+                    box_dips = cumulative[s + k, 1] - cumulative[s, 1]
+                    box_counts = max(cumulative[s + k, 0] - cumulative[s, 0], 1.0)
+                    value = scale * box_dips * abs(box_dips) / box_counts
+                    if value > best_value:
+                        best_value, best_k, best_s = value, k, s
+            snr[i, b] = np.sign(best_value) * np.sqrt(abs(best_value)) if best_k else -np.inf
+            best_width[i, b] = best_k
+            best_start[i, b] = best_s
+
+
+def _scan_torch(counts: np.ndarray, dips: np.ndarray, bins_per_period: np.ndarray,
+                stars: _Stars, width: float,
+                device: torch.device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The phase scan in torch (for a GPU): one fold of the whole batch per period."""
+    binned = torch.from_numpy(np.concatenate([counts, dips], axis=1)).to(device).double()
+    shape = (len(bins_per_period), counts.shape[1])
+    snr = np.full(shape, -np.inf)
+    best_width, best_start = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
+    columns = np.arange(shape[1])
+    for i, per_bins in enumerate(bins_per_period):
+        n_phase = max(1, int(per_bins))
+        boxes, allowed = _box_widths(stars, per_bins * width, per_bins * width / n_phase)
+        if not len(boxes):
+            continue
+        values, starts = _fold_and_scan(binned, per_bins, n_phase, boxes)
+        scale = stars.inverse_scale[:, np.searchsorted(BOX_WIDTHS, boxes)].T
+        values = np.where(allowed & (scale > 0), values * scale, -np.inf)
+        k = np.argmax(values, axis=0)
+        snr[i], best_width[i], best_start[i] = values[k, columns], boxes[k], starts[k, columns]
+    return snr, best_width, best_start
+
+
+def _fold_and_scan(binned: torch.Tensor, bins_per_period: float, n_phase: int,
+                   boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fold binned light curves at one period and find, per box width, the strongest dip
+    over the phases: box dips over the square root of box counts, and where its box starts
+    (widths x batch).
+
+    ``binned`` is (bins x 2 batch, float64): cadence counts, then summed dips. A box of
+    ``k`` bins starts every ``k // SCAN_STEPS_PER_BOX`` bins (every bin for narrow boxes),
+    as BLS oversamples each duration.
+    """
+    n_bins, double = binned.shape
+    batch = double // 2
+    phase = torch.floor(torch.frac(torch.arange(n_bins, device=binned.device,
+                                                dtype=torch.float64) / bins_per_period)
+                        * n_phase).long()
+    folded = torch.zeros((n_phase, double), device=binned.device,
+                         dtype=torch.float64).index_add_(0, phase, binned)
+    extended = torch.cat([folded, folded[:int(boxes.max())]])
+    best, where = [], []
+    for k, sums in zip(boxes.tolist(), _box_sums(extended, boxes, n_phase)):
+        value, start = (sums[:, batch:] / torch.sqrt(sums[:, :batch].clamp_(min=1.0))).max(dim=0)
+        best.append(value)
+        where.append(start * max(1, k // SCAN_STEPS_PER_BOX))
+    return torch.stack(best).cpu().numpy(), torch.stack(where).cpu().numpy()
+
+
+def _box_sums(values: torch.Tensor, boxes: np.ndarray, n_starts: int) -> list[torch.Tensor]:
+    """Sums of ``k`` consecutive rows of ``values`` for each ``k`` in ``boxes``, starting
+    every ``k // SCAN_STEPS_PER_BOX`` rows below ``n_starts``.
+
+    Built from sums over power-of-two windows (one add per doubling, one per set bit of
+    ``k``): a cumulative sum along the rows costs several times more on the CPU.
+    """
+    windows = {1: values}
+    while 2 * max(windows) <= boxes.max():
+        size = max(windows)
+        windows[2 * size] = windows[size][:-size] + windows[size][size:]
+    sums = []
+    for k in boxes.tolist():
+        step = max(1, k // SCAN_STEPS_PER_BOX)
+        total, offset = None, 0
+        for size in sorted(windows, reverse=True):
+            if k - offset >= size:
+                part = windows[size][offset:offset + n_starts:step]
+                total = part.clone() if total is None else total.add_(part)
+                offset += size
+        sums.append(total)
+    return sums
+
+
+def _other_peaks(periods: np.ndarray, spectrum: np.ndarray, best: float,
+                 n_peaks: int) -> dict:
+    """``period_n`` and ``sde_n`` of the next peaks, each away from the ones before and
+    their small-integer ratios."""
+    found, values = [best], {}
+    free = np.ones(len(periods), bool)
+    for n in range(2, n_peaks + 1):
+        for period in found[-1:]:
+            for ratio in PEAK_RATIOS:
+                free &= np.abs(periods / (period * ratio) - 1.0) > PEAK_TOLERANCE
+        if not free.any():
+            values.update({f"period_{n}": math.nan, f"sde_{n}": math.nan})
+            continue
+        pick = int(np.argmax(np.where(free, spectrum, -np.inf)))
+        found.append(float(periods[pick]))
+        values.update({f"period_{n}": float(periods[pick]), f"sde_{n}": float(spectrum[pick])})
+    return values

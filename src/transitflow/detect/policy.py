@@ -1,0 +1,113 @@
+"""Detection thresholds from the inverted light curves, and the policy that picks the light
+curves for the in-depth search."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from transitflow.detect.config import DetectConfig
+
+def null_thresholds(detections: pd.DataFrame, config: DetectConfig) -> dict:
+    """Detection thresholds from the inverted light curves at ``false_alarms_per_10k``.
+
+    The periodic statistic of a light curve is its SNR where its SDE reaches ``min_sde``
+    (else 0); its threshold is the null quantile at ``1 - rate``, never below ``min_snr``.
+    The single-event SNR threshold likewise, never below ``min_single_snr``. A light curve
+    is detected when a statistic exceeds its threshold. Returns the thresholds, the number
+    of nulls and how many of them exceed each (the measured rate).
+    """
+    nulls = detections[(detections["copy"] == "inverted") & (detections["status"] == "ok")]
+    rate = config.false_alarms_per_10k / 10_000
+    periodic, single = _statistics(nulls, config.min_sde)
+    thresholds = {
+        "periodic_snr": max(config.min_snr, _upper_quantile(periodic, rate)),
+        "min_sde": config.min_sde,
+        "single_snr": max(config.min_single_snr, _upper_quantile(single, rate)),
+    }
+    return {**thresholds, "nulls": len(nulls),
+            "null_periodic_passing": int((periodic > thresholds["periodic_snr"]).sum()),
+            "null_single_passing": int((single > thresholds["single_snr"]).sum())}
+
+
+def _statistics(rows: pd.DataFrame, min_sde: float) -> tuple[np.ndarray, np.ndarray]:
+    """The periodic (SNR where SDE >= ``min_sde``, else 0) and single-event SNR, NaN as 0."""
+    periodic = np.where(rows["sde"].to_numpy() >= min_sde, rows["snr"].to_numpy(), 0.0)
+    return np.nan_to_num(periodic), np.nan_to_num(rows["single_snr"].to_numpy())
+
+
+def _upper_quantile(values: np.ndarray, rate: float) -> float:
+    """The value exceeded by a fraction ``rate`` of ``values`` (0 if there are none)."""
+    return float(np.quantile(values, 1.0 - rate, method="higher")) if len(values) else 0.0
+
+
+def select_for_search(scores: pd.DataFrame | None, detections: pd.DataFrame | None,
+                      network_rule: Callable[[pd.DataFrame], tuple[pd.DataFrame, dict]],
+                      config: DetectConfig) -> tuple[pd.DataFrame, dict]:
+    """Which light curves go on to the in-depth search, and why (``config.policy``).
+
+    Parameters
+    ----------
+    scores : network scores per light curve (:func:`transitflow.infer.score_shard` rows), or
+        None under the ``search`` policy.
+    detections : :func:`detect_shard` rows of all shards, or None under ``network``.
+    network_rule : flags scored light curves (:func:`transitflow.infer.flag_scores` with the
+        threshold settled), returning the flagged table and its summary.
+    config : the policy and the false-alarm rate of the thresholds.
+
+    Returns
+    -------
+    table : one row per light curve: ``key``, ``tic``, ``sector``, ``score`` (NaN without a
+        network), ``status``/``reason`` of scoring, ``model_id``, ``network_flag``, the
+        detection statistics as ``detect_*`` columns, ``flagged`` (goes on to the search) and
+        ``detected_by`` ("network", "periodic", "single" joined by "+", or "").
+    summary : the rule, counts per path, thresholds, nulls and expected false alarms.
+    """
+    needs = {"union": "scores and detections", "network": "scores", "search": "detections"}
+    given = " and ".join(name for name, table in (("scores", scores), ("detections", detections))
+                         if table is not None)
+    if given != needs[config.policy]:
+        raise ValueError(f"detect.policy {config.policy} needs {needs[config.policy]}, "
+                         f"got {given or 'neither'}")
+    if scores is not None:
+        table, summary = network_rule(scores)
+        table = table.rename(columns={"flagged": "network_flag"})
+    else:
+        data = detections[detections["copy"] == "data"]
+        table = data[["key", "tic", "sector"]].assign(
+            score=np.nan, status="not scored", reason="", model_id="", network_flag=False)
+        summary = {"rule": "", "scored": 0, "failed": 0}
+    paths = {"network": table["network_flag"].to_numpy(bool)}
+    if detections is not None:
+        thresholds = null_thresholds(detections, config)
+        data = detections[detections["copy"] == "data"].set_index("key")
+        stats = data.drop(columns=["tic", "sector", "copy"]).add_prefix("detect_")
+        table = table.join(stats, on="key")
+        periodic, single = _statistics(data.reindex(table["key"]), config.min_sde)
+        paths["periodic"] = periodic > thresholds["periodic_snr"]
+        paths["single"] = single > thresholds["single_snr"]
+        summary = {**summary, **_detection_summary(thresholds, paths, data, config)}
+    flagged = np.logical_or.reduce(list(paths.values()))
+    detected_by = ["+".join(name for name, hit in paths.items() if hit[i])
+                   for i in range(len(table))]
+    summary.update(policy=config.policy, flagged=int(flagged.sum()),
+                   flagged_network=int(paths["network"].sum()))
+    return table.assign(flagged=flagged, detected_by=detected_by), summary
+
+
+def _detection_summary(thresholds: dict, paths: dict, data: pd.DataFrame,
+                       config: DetectConfig) -> dict:
+    """Thresholds, counts per search path and the false alarms the nulls predict (the
+    measured null rates times the light curves searched)."""
+    searched = int((data["status"] == "ok").sum())
+    nulls = max(thresholds["nulls"], 1)
+    rates = {name: thresholds[f"null_{name}_passing"] / nulls for name in ("periodic", "single")}
+    return {"thresholds": thresholds, "false_alarms_per_10k": config.false_alarms_per_10k,
+            "searched": searched, "search_failed": int((data["status"] != "ok").sum()),
+            "detected_periodic": int(paths["periodic"].sum()),
+            "detected_single": int(paths["single"].sum()),
+            "expected_false_alarms": round(searched * sum(rates.values()), 1),
+            "measured_null_rate_per_10k": {name: round(1e4 * rate, 1)
+                                           for name, rate in rates.items()}}

@@ -1,0 +1,203 @@
+"""Batched detection search: agreement with astropy BLS, single events, awkward inputs, the
+torch path, null thresholds and the detection policy."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import transitflow.detect.batch as detect
+from tests.builders import flat_lightcurve
+from tests.test_search import inject_box, phase_offset
+from transitflow.detect import (DetectConfig, detect_shard, null_thresholds, search_batch,
+                                select_for_search, trial_periods)
+from transitflow.infer import flag_scores
+from transitflow.readers import read_lightcurves
+from transitflow.search import (Periodogram, SearchConfig, bls_spectrum, detrend_for_search,
+                                stellar_density)
+from transitflow.simulate import SimConfig, simulate_stars
+
+
+def astropy_bls(lc, periods: np.ndarray) -> Periodogram:
+    """The reference: astropy BoxLeastSquares on the same grid, detrending and binning."""
+    return bls_spectrum(detrend_for_search(lc, SearchConfig()), periods, SearchConfig())
+
+
+def same_period(found: float, true: float, tolerance: float = 0.01) -> bool:
+    return any(abs(found / (true * ratio) - 1) < tolerance for ratio in (0.5, 1.0, 2.0))
+
+
+@pytest.fixture(scope="module")
+def planets():
+    """Twelve simulated stars with one detectable periodic planet each (30-min)."""
+    sim = SimConfig(n_stars=12, seed=5, class_fractions={"planet": 1.0},
+                    multi_planet_fraction=0.0, single_transit_fraction=0.0,
+                    detectable_fraction=1.0)
+    return simulate_stars(sim)
+
+
+def test_agrees_with_astropy_bls_on_injected_planets(planets):
+    found = search_batch(planets.light_curves)
+    span = np.ptp(planets.light_curves[0].time)
+    periods = trial_periods(span, [stellar_density(lc.meta) for lc in planets.light_curves],
+                            SearchConfig())
+    agree = 0
+    for lc, row, true_period in zip(planets.light_curves, found.itertuples(),
+                                    planets.stars["period"]):
+        reference = astropy_bls(lc, periods)
+        if same_period(reference.period, true_period):
+            agree += same_period(row.period, reference.period)
+            assert phase_offset(row.epoch, reference.epoch, reference.period) < row.duration
+            assert row.depth == pytest.approx(reference.depth, rel=0.35)
+    assert agree >= 10
+
+
+def test_recovers_injected_periods_and_reports_other_peaks(planets):
+    found = search_batch(planets.light_curves, config=DetectConfig(n_peaks=3))
+    truth = planets.stars
+    hits = [same_period(p, t) for p, t in zip(found["period"], truth["period"])]
+    assert np.mean(hits) >= 0.9 and (found["sde"] > 7).mean() >= 0.9
+    for row, epoch, period, duration, hit in zip(found.itertuples(), truth["epoch"],
+                                                 truth["period"], truth["duration"], hits):
+        if hit and same_period(row.period, period, 0.002):
+            assert phase_offset(row.epoch, epoch, period) < max(duration / 2, 1 / 48)
+    others = found[["period_2", "period_3"]].to_numpy()
+    assert np.isfinite(others).all()
+    assert not any(same_period(o, p, 0.005) for o, p in zip(others[:, 0], found["period"]))
+
+
+def test_inverted_planets_hold_no_transit(planets):
+    nulls = search_batch(planets.light_curves, invert=True)
+    data = search_batch(planets.light_curves)
+    assert (nulls["snr"] < 0.5 * data["snr"]).all()
+    assert (nulls["single_snr"] < 8).all()
+
+
+@pytest.mark.realdata
+def test_agrees_with_astropy_bls_on_real_planets(realdata):
+    files = {"exovetter/wasp18b.fits": 0.941453, "tls/toi237.csv": 5.436167}
+    for name, true_period in files.items():
+        override = {"tic": 305048087, "sector": 2} if name.endswith(".csv") else {}
+        [lc] = read_lightcurves(realdata / "lightcurves" / name, **override)
+        [row] = search_batch([lc]).itertuples()
+        periods = trial_periods(np.ptp(lc.time), [stellar_density(lc.meta)], SearchConfig())
+        reference = astropy_bls(lc, periods)
+        assert row.period == pytest.approx(true_period, rel=2e-3)
+        assert reference.period == pytest.approx(row.period, rel=2e-3)
+        assert phase_offset(row.epoch, reference.epoch, true_period) < 0.05
+
+
+def test_single_event_found_without_a_period():
+    lc = inject_box(flat_lightcurve(seed=3), np.nan, 1338.0, 0.25, snr=15)
+    [row] = search_batch([lc]).itertuples()
+    assert row.single_snr > 10 and abs(row.single_epoch - 1338.0) < 0.1
+    assert row.single_depth == pytest.approx(15e-3 / np.sqrt(12), rel=0.3)
+    assert row.sde < 9
+
+
+def test_awkward_light_curves_in_one_batch():
+    planet = inject_box(flat_lightcurve(seed=1), 3.3, 1327.0, 0.12, snr=20)
+    holed = replace(planet, flux=np.where(np.arange(len(planet)) % 7 == 0, np.nan,
+                                          planet.flux).astype(np.float32))
+    gapped = planet.select((planet.time < 1334) | (planet.time > 1336))
+    short = flat_lightcurve(tic=2, span=12.0, seed=2)
+    tiny = flat_lightcurve(tic=3, span=0.5)
+    flat = replace(flat_lightcurve(tic=4), flux=np.ones(len(planet), np.float32))
+    keyed = [replace(lc, meta=replace(lc.meta, tic=tic)) for tic, lc in
+             ((10, planet), (11, holed), (12, gapped))]
+    found = search_batch([*keyed, short, tiny, flat]).set_index("key")
+    for tic in (10, 11, 12):
+        assert same_period(found.loc[f"{tic}-s0001", "period"], 3.3)
+    assert found.loc["2-s0001", "status"] == "ok"
+    assert found.loc["3-s0001", "status"] == "failed"
+    assert "good cadences" in found.loc["3-s0001", "reason"]
+    assert found.loc["4-s0001", "status"] == "failed"
+    assert "no usable scatter" in found.loc["4-s0001", "reason"]
+
+
+def test_torch_path_matches_the_cpu_kernel(planets, monkeypatch):
+    cpu = search_batch(planets.light_curves[:6])
+    monkeypatch.setattr(detect, "_scan_cpu", detect._scan_torch)
+    via_torch = search_batch(planets.light_curves[:6])
+    numbers = cpu.select_dtypes("number").columns
+    np.testing.assert_allclose(via_torch[numbers], cpu[numbers], rtol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.gpu
+def test_cuda_matches_the_cpu(planets):
+    cpu = search_batch(planets.light_curves[:6])
+    gpu = search_batch(planets.light_curves[:6], config=DetectConfig(device="cuda"))
+    numbers = cpu.select_dtypes("number").columns
+    np.testing.assert_allclose(gpu[numbers], cpu[numbers], rtol=1e-5)
+
+
+def detections(data_snr, null_snr, data_single=None, null_single=None) -> pd.DataFrame:
+    """A detect_shard-like table with the given statistics (SDE 10 throughout)."""
+    def rows(snr, single, copy):
+        n = len(snr)
+        return pd.DataFrame({"key": [f"{i}-s0001" for i in range(n)], "tic": range(n),
+                             "sector": 1, "status": "ok", "reason": "", "snr": snr,
+                             "sde": 10.0, "single_snr": single if single is not None
+                             else np.zeros(n), "copy": copy})
+    return pd.concat([rows(np.asarray(data_snr, float), data_single, "data"),
+                      rows(np.asarray(null_snr, float), null_single, "inverted")],
+                     ignore_index=True)
+
+
+def test_thresholds_are_null_quantiles_with_floors():
+    nulls = np.linspace(0, 20, 1001)
+    table = detections(np.zeros(1001), nulls, null_single=nulls / 4)
+    limits = null_thresholds(table, DetectConfig(false_alarms_per_10k=100, min_snr=7))
+    assert limits["periodic_snr"] == pytest.approx(19.8)
+    assert limits["null_periodic_passing"] == 10  # 1% of 1001 nulls
+    assert limits["single_snr"] == 7.0  # the floor: the nulls stay below 5
+    low = null_thresholds(table, DetectConfig(false_alarms_per_10k=5000))
+    assert low["periodic_snr"] == pytest.approx(10.0)
+
+
+def test_policies_pick_the_light_curves_for_the_search():
+    table = detections([20, 3, 3, 3], [1, 2, 3, 4], data_single=[0, 0, 30, 0])
+    scores = pd.DataFrame({"key": [f"{i}-s0001" for i in range(4)], "tic": range(4),
+                           "sector": 1, "score": [0.1, 0.9, 0.1, 0.1], "status": "scored",
+                           "reason": "", "model_id": "m"})
+    rule = lambda s: flag_scores(s, 0.5)  # noqa: E731
+    union, summary = select_for_search(scores, table, rule, DetectConfig())
+    assert list(union["detected_by"]) == ["periodic", "network", "single", ""]
+    assert list(union["flagged"]) == [True, True, True, False]
+    assert summary["flagged"] == 3 and summary["detected_periodic"] == 1
+    assert summary["thresholds"]["nulls"] == 4
+    network, _ = select_for_search(scores, None, rule, DetectConfig(policy="network"))
+    assert list(network["flagged"]) == [False, True, False, False]
+    search_only, _ = select_for_search(None, table, rule, DetectConfig(policy="search"))
+    assert list(search_only["detected_by"]) == ["periodic", "", "single", ""]
+    assert search_only["score"].isna().all()
+
+
+def test_detect_shard_holds_data_and_inverted_rows(planets):
+    table = detect_shard(planets.light_curves[:3], SearchConfig(), DetectConfig())
+    assert list(table["copy"]) == ["data"] * 3 + ["inverted"] * 3
+    assert set(table["key"]) == {lc.meta.key for lc in planets.light_curves[:3]}
+
+
+def test_config_rejects_unknown_keys_and_bad_values():
+    with pytest.raises(ValueError, match="detect: unknown option 'polcy'"):
+        DetectConfig.from_dict({"polcy": "union"})
+    with pytest.raises(ValueError, match="policy must be one of"):
+        DetectConfig(policy="both")
+
+
+def test_periods_longer_than_the_data_are_searched_safely():
+    lc = inject_box(flat_lightcurve(seed=4, span=20.0), 3.3, 1327.0, 0.12, snr=20)
+    [row] = search_batch([lc], SearchConfig(max_period=40.0)).itertuples()
+    assert row.status == "ok" and same_period(row.period, 3.3)
+
+
+def test_a_policy_without_its_inputs_is_an_error():
+    table = detections([20.0], [1.0])
+    with pytest.raises(ValueError, match="policy network needs scores, got detections"):
+        select_for_search(None, table, lambda s: flag_scores(s, 0.5), DetectConfig("network"))

@@ -1,0 +1,14 @@
+rule detect:
+    input:
+        shard=f"{RUN}/data/shards/{{shard}}.arrow",
+    output:
+        f"{RUN}/detect/{{shard}}.parquet",
+    log:
+        f"{LOGS}/detect/{{shard}}.log",
+    conda:
+        "../../envs/search.yaml"
+    params:
+        options=detect_options(),
+    shell:
+        "python -m transitflow detect --shard {input.shard} --options {params.options}"
+        " --out {output} 2> {log}"
