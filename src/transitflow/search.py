@@ -529,13 +529,22 @@ def sde_spectrum(power_raw: np.ndarray,
 
 def _binned(lc: LightCurve, width: float) -> tuple[np.ndarray, np.ndarray]:
     """Time and flux averaged in bins of ``width`` days (unchanged if not finer)."""
+    t, f, _ = binned_with_counts(lc, width)
+    return t, f
+
+
+def binned_with_counts(lc: LightCurve,
+                       width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Time and flux averaged in bins of ``width`` days, and the cadences in each bin
+    (unchanged, one each, if not finer)."""
     t, f = lc.time, lc.flux.astype(np.float64)
     if len(t) < 2 or np.median(np.diff(t)) >= width / 2:
-        return t, f
+        return t, f, np.ones(len(t))
     index = np.floor((t - t[0]) / width).astype(np.int64)
     count = np.bincount(index)
     full = count > 0
-    return (np.bincount(index, t)[full] / count[full], np.bincount(index, f)[full] / count[full])
+    return (np.bincount(index, t)[full] / count[full], np.bincount(index, f)[full] / count[full],
+            count[full].astype(np.float64))
 
 
 def running_median(values: np.ndarray, kernel: int) -> np.ndarray:

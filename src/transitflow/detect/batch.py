@@ -30,7 +30,8 @@ from transitflow.detect.config import DetectConfig
 from transitflow.lightcurve import LightCurve
 from transitflow.search import (DURATION_COEFF, MAX_DENSITY, MAX_DUTY_CYCLE,
                                 MIN_DURATION_FRACTION, SINGLE_MIN_COVERAGE, SINGLE_MIN_WINDOWS,
-                                SearchConfig, detrend_for_search, period_grid, robust_std,
+                                SearchConfig, binned_with_counts, detrend_for_search,
+                                period_grid, robust_std,
                                 sde_spectrum, search_durations, stellar_density)
 
 MINUTES_PER_DAY = 1440.0
@@ -201,11 +202,8 @@ def _pre_binned(lc: LightCurve, width: float) -> tuple[LightCurve, np.ndarray]:
     cadences each point holds: detrending the bins costs a fraction of the cadences."""
     if np.median(np.diff(lc.time)) >= width / 2:
         return lc, np.ones(len(lc))
-    index = np.floor((lc.time - lc.time[0]) / width).astype(np.int64)
-    count = np.bincount(index)
-    full = count > 0
-    mean = [np.bincount(index, values)[full] / count[full] for values in (lc.time, lc.flux)]
-    return LightCurve.from_arrays(lc.meta, mean[0], mean[1]), count[full].astype(np.float64)
+    time, flux, counts = binned_with_counts(lc, width)
+    return LightCurve.from_arrays(lc.meta, time, flux), counts
 
 
 def _near_edges(time: np.ndarray, edge_days: float) -> np.ndarray:
