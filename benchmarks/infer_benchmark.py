@@ -45,7 +45,8 @@ def random_model(path: Path, preset: str) -> Path:
     torch.manual_seed(0)
     features = FeatureConfig()
     options = {"in_channels": len(features.channels), "length": features.length}
-    save_model(path, build_model(preset, **options), preset, options, features, threshold=0.5)
+    save_model(path, build_model(preset, **options), preset, options, features, threshold=0.5,
+               calibration={"slope": 1.0, "intercept": 0.0})
     return path
 
 

@@ -116,14 +116,17 @@ def test_bins_are_exact_equal_count_means(length):
     np.testing.assert_array_equal(x[0], expected)
 
 
-def test_short_curves_are_wrap_padded():
+def test_short_curves_are_stretched_in_order_never_repeating_an_event():
     lc = flat_lightcurve(span=400 * 30 / 1440 - 1e-6, seed=7)
     assert len(lc) == 400
     x = lightcurve_features(lc)
-    np.testing.assert_array_equal(x[:, 400:800], x[:, :400])
-    np.testing.assert_array_equal(x[:, 800:], x[:, :200])
     reference = lightcurve_features(lc, FeatureConfig(length=400))
-    np.testing.assert_array_equal(x[:, :400], reference)
+    np.testing.assert_array_equal(x[:, 0::5], reference[:, 0::2])  # 2.5 samples per cadence
+    np.testing.assert_array_equal(x[:, 1::5], reference[:, 0::2])
+    np.testing.assert_array_equal(x[:, 3::5], reference[:, 1::2])
+    dip = with_arrays(lc, flux=np.where(np.arange(400) == 390, 0.9, lc.flux))
+    deepest = lightcurve_features(dip)[0]
+    assert np.flatnonzero(deepest == deepest.min()).tolist() == [975, 976, 977]
 
 
 def test_too_few_good_cadences_raise():
@@ -171,3 +174,33 @@ def test_chunked_and_sliced_tables(tmp_path):
 def test_empty_shard(tmp_path):
     keys, x = shard_features(write_shard(tmp_path / "empty.arrow", [], provenance={}))
     assert keys == [] and x.shape == (0, 3, 1000)
+
+
+def test_flat_channel_divides_out_trends_and_keeps_transits():
+    lc = flat_lightcurve(noise=1e-3, seed=3)
+    elapsed = lc.time - lc.time[0]
+    dip = (elapsed % 5.0 > 2.0) & (elapsed % 5.0 < 2.125)  # 3-hour transits every 5 days
+    trend = 1.0 + 0.05 * np.sin(elapsed / 3.0)  # stellar variability 10x deeper than the dip
+    lc = with_arrays(lc, flux=(lc.flux * trend * np.where(dip, 0.995, 1.0)).astype(np.float32))
+    flux, flat = lightcurve_features(lc, FeatureConfig(length=len(lc), channels=("flux", "flat")))
+
+    def dip_significance(x):
+        rest = x[~dip]
+        scatter = 1.4826 * np.median(np.abs(rest - np.median(rest)))
+        return (np.median(rest) - x[dip].mean()) / scatter
+
+    assert dip_significance(flat) > 3.0  # 5 sigma per cadence, less the edges of the window
+    assert dip_significance(flux) < 1.0  # in the raw flux the trend hides the transits
+    with pytest.raises(ValueError, match="flat_window"):
+        FeatureConfig(flat_window=50)
+
+
+def test_robust_clip_keeps_noise_and_saturates_a_deep_event():
+    lc = flat_lightcurve(noise=1e-3, seed=4)
+    lc = with_arrays(lc, flux=np.where(np.arange(len(lc)) == 300, 0.5, lc.flux))  # 500 sigma
+    cfg = FeatureConfig(length=len(lc), channels=("flux",))
+    clipped = lightcurve_features(lc, replace(cfg, normalization="robust_clip"))[0]
+    plain = lightcurve_features(lc, replace(cfg, normalization="modified_zscore"))[0]
+    assert -10.0 <= clipped[300] < -9.9 and plain[300] < -400.0
+    quiet = np.abs(plain) < 3.0
+    np.testing.assert_allclose(clipped[quiet], plain[quiet], atol=0.1)

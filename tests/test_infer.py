@@ -9,7 +9,8 @@ import torch
 
 from tests.builders import flat_lightcurve
 from transitflow.features import FeatureConfig, lightcurve_features
-from transitflow.infer import flag_scores, load_model, save_model, score_shard, sigmoid
+from transitflow.infer import (calibrated_scores, fit_calibration, flag_scores, load_model,
+                               save_model, score_shard, sigmoid)
 from transitflow.models import build_model
 from transitflow.shards import write_shard
 
@@ -20,7 +21,8 @@ def model_path(tmp_path_factory):
     features = FeatureConfig(length=500)
     model = build_model("transformer-cpu", length=500)
     path = tmp_path_factory.mktemp("model") / "model.pt"
-    save_model(path, model, "transformer-cpu", {"length": 500}, features, threshold=0.7)
+    save_model(path, model, "transformer-cpu", {"length": 500}, features, threshold=0.7,
+               calibration={"slope": 0.5, "intercept": -1.0})
     return path
 
 
@@ -35,11 +37,12 @@ def test_model_file_round_trip(model_path):
     model, meta = load_model(model_path)
     assert not model.training
     assert meta["preset"] == "transformer-cpu" and meta["threshold"] == 0.7
+    assert meta["calibration"] == {"slope": 0.5, "intercept": -1.0}
     assert meta["features"] == FeatureConfig(length=500)
     assert len(meta["model_id"]) == 12
     resaved = model_path.with_name("again.pt")
     assert save_model(resaved, model, "transformer-cpu", {"length": 500}, meta["features"],
-                      0.7) == meta["model_id"]
+                      0.7, meta["calibration"]) == meta["model_id"]
 
 
 def test_load_model_rejects_other_files(tmp_path):
@@ -62,13 +65,14 @@ def test_score_shard_has_a_row_per_light_curve(model_path, shard_path):
     assert (scores["model_id"] == load_model(model_path)[1]["model_id"]).all()
 
 
-def test_score_shard_matches_single_light_curve_scoring(model_path, shard_path):
+def test_score_shard_gives_calibrated_single_light_curve_scores(model_path, shard_path):
     model, meta = load_model(model_path)
     lc = flat_lightcurve(tic=4, seed=4)
     with torch.inference_mode():
         logit = model(torch.from_numpy(lightcurve_features(lc, meta["features"])[None]))
     scores = score_shard(model_path, shard_path).set_index("key")
-    assert scores.loc["4-s0001", "score"] == pytest.approx(sigmoid(logit.numpy())[0], rel=1e-5)
+    expected = sigmoid(0.5 * logit.numpy()[0] - 1.0)
+    assert scores.loc["4-s0001", "score"] == pytest.approx(expected, rel=1e-5)
 
 
 def test_sigmoid_is_stable():
@@ -97,3 +101,27 @@ def test_flag_scores_by_threshold_and_top_k():
     assert summary["rule"] == "score >= 0.85 (config), top 5 per sector"
     with pytest.raises(ValueError, match="flag.threshold"):
         flag_scores(scores, None)
+
+
+def test_calibration_recovers_the_true_probabilities():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0.0, 3.0, 20000)
+    y = rng.random(20000) < sigmoid(0.4 * logits - 1.5)  # an over-confident, biased network
+    calibration = fit_calibration(logits, y)
+    assert calibration["slope"] == pytest.approx(0.4, abs=0.03)
+    assert calibration["intercept"] == pytest.approx(-1.5, abs=0.08)
+    assert calibration["fitted"]
+    scores = calibrated_scores(logits, calibration)
+    for low in (0.1, 0.3, 0.5, 0.7):
+        chosen = (scores >= low) & (scores < low + 0.1)
+        assert y[chosen].mean() == pytest.approx(scores[chosen].mean(), abs=0.03)
+
+
+def test_calibration_stays_finite_on_separable_classes_and_refuses_a_reversed_network():
+    logits = np.linspace(-5.0, 5.0, 200)
+    separable = fit_calibration(logits, logits > 0)
+    assert 0 < separable["slope"] < 20 and np.isfinite(separable["intercept"])
+    assert fit_calibration(logits, logits < 0) == {"slope": 1.0, "intercept": 0.0,
+                                                   "fitted": False}
+    with pytest.raises(ValueError, match="non-finite logits"):
+        fit_calibration(np.append(logits, np.nan), np.append(logits > 0, True))

@@ -11,7 +11,7 @@ from tests.builders import flat_lightcurve
 from transitflow.features import featurize_table, lightcurve_features
 from transitflow.inject import (TRANSIT_COLUMNS, TransitPrior, concat_rows, draw_transit,
                                 inject_signals, inject_transits, lightcurve_rows, rows_table,
-                                slice_rows)
+                                slice_rows, transit_flux)
 from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, MOMENTUM_DUMP_BIT
 
 BITMASK = DEFAULT_QUALITY_BITMASK
@@ -60,7 +60,7 @@ def test_signal_injection_multiplies_the_donor_relative_flux():
 def test_injected_transit_has_the_drawn_depth_at_the_drawn_times(seed):
     host = flat_lightcurve(noise=2e-4, seed=seed)
     host = replace(host, flux=(host.flux * 1000.0).astype(np.float32))
-    prior = TransitPrior(period_range=(1.0, 5.0), rp_rs_range=(0.05, 0.15))
+    prior = TransitPrior(period_range=(1.0, 5.0), rp_rs_range=(0.05, 0.15), grazing_fraction=0.0)
     out, drawn = inject_transits(lightcurve_rows([host]), np.random.default_rng(seed), BITMASK,
                                  prior)
     params = {name: float(values[0]) for name, values in drawn.items()}
@@ -85,7 +85,7 @@ def test_injected_transit_has_the_drawn_depth_at_the_drawn_times(seed):
 def test_drawn_parameters_follow_the_prior():
     host = flat_lightcurve(noise=1e-3)
     prior = TransitPrior(period_range=(2.0, 8.0), rp_rs_range=(0.01, 0.2), max_impact=0.5,
-                         min_snr=10.0)
+                         grazing_fraction=0.0, min_snr=10.0)
     rng = np.random.default_rng(0)
     draws = [draw_transit(host.time, host.flux, rng, prior, 1.0, 1.0) for _ in range(200)]
     for name, (low, high) in (("period", (2.0, 8.0)), ("rp_rs", (0.01, 0.2)),
@@ -98,3 +98,25 @@ def test_drawn_parameters_follow_the_prior():
     assert min(draw["snr"] for draw in draws) > 0.5 * prior.min_snr
     again = draw_transit(host.time, host.flux, np.random.default_rng(0), prior, 1.0, 1.0)
     assert again == draws[0]
+
+
+def test_grazing_transits_sit_on_the_limb_and_are_v_shaped():
+    host = flat_lightcurve(noise=1e-4)
+    prior = TransitPrior(period_range=(2.0, 8.0), rp_rs_range=(0.1, 0.3), grazing_fraction=1.0)
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        params = draw_transit(host.time, host.flux, rng, prior)
+        assert 0.9 <= params["impact"] <= 1.0 + 0.8 * params["rp_rs"]
+        model, depth = transit_flux(host.time, params)
+        assert 0 < depth < params["rp_rs"] ** 2  # part of the planet is off the star
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"rp_rs_range": [0.2, 0.1]}, "rp_rs_range"),
+    ({"grazing_fraction": 1.5}, "grazing_fraction"),
+    ({"min_snr": -1}, "min_snr"),
+    ({"max_impakt": 0.5}, "unknown option 'max_impakt'"),
+])
+def test_transit_prior_rejects_bad_settings(options, message):
+    with pytest.raises(ValueError, match=message):
+        TransitPrior.from_dict(options)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from transitflow.report import (build_candidates, planet_recall, truth_recovery, write_candidates,
-                                write_report)
+from transitflow.report import (build_candidates, held_out_stars, planet_recall, truth_recovery,
+                                write_candidates, write_report)
 from transitflow.signals import Signal
 from transitflow.tables import read_provenance
 
@@ -87,6 +87,21 @@ def test_star_columns_join_by_light_curve(vetting):
     assert table.loc["7-s0002-0", "depth_ppm"] == pytest.approx(1000.0)
 
 
+def test_every_candidate_says_its_training_split(vetting):
+    split = pd.DataFrame({"tic": [7, 8, 9], "split": ["train", "test", "val"]})
+    table = build_candidates(scores_for(vetting), vetting, None, None, split).set_index("key")
+    assert table["split"].to_dict() == {"7-s0002-0": "train", "9-s0001-0": "val",
+                                        "7-s0002-1": "train", "8-s0001-0": "test",
+                                        "10-s0003-0": ""}
+    assert build_candidates(scores_for(vetting), vetting, None, None)["split"].eq("").all()
+
+
+def test_held_out_stars_are_the_stars_never_trained_on():
+    truth = pd.DataFrame({"tic": [1, 1, 2, 3, 4], "sim_class": "planet"})
+    split = pd.DataFrame({"tic": [1, 2, 3], "split": ["test", "train", "val"]})
+    assert held_out_stars(truth, split)["tic"].tolist() == [1, 1]
+
+
 @pytest.mark.realdata
 def test_toi_crossmatch(tois):
     vetting = pd.DataFrame([
@@ -119,7 +134,7 @@ def test_write_candidates_is_byte_stable(vetting, tmp_path):
     assert first[1].read_bytes() == second[1].read_bytes()
     assert read_provenance(first[1]) == provenance
     text = first[0].read_text()
-    assert "7,\"1,2\"" in text and "3.01," in text
+    assert "7,,\"1,2\"" in text and "3.01," in text  # no split: the run did not train
     assert len(pd.read_csv(first[0])) == len(table)
 
 

@@ -95,4 +95,4 @@ def test_snakemake_report_holds_the_candidates_and_figures(runs, tmp_path):
     assert made.returncode == 0, made.stderr[-3000:]
     names = {Path(name).name for name in zipfile.ZipFile(archive).namelist()}
     assert {"report.html", "candidates.csv", "training_curves.png",
-            "confusion_matrix.png"} <= names
+            "confusion_matrix.png", "calibration.png"} <= names

@@ -19,8 +19,9 @@ from transitflow.features import FeatureConfig
 from transitflow.infer import load_model
 from transitflow.shards import write_shard
 from transitflow.models import PRESETS
-from transitflow.train import (TRAIN_PRESETS, TrainConfig, average_precision, bce_with_logits,
-                               f1_score, precision_recall_curve, recall_at_precision, roc_auc,
+from transitflow.infer import bce_with_logits
+from transitflow.train import (TRAIN_PRESETS, TrainConfig, average_precision, f1_score,
+                               precision_recall_curve, recall_at_precision, roc_auc,
                                run_training, threshold_at_precision)
 
 Y = np.array([0, 0, 1, 1])
@@ -138,13 +139,21 @@ def test_tiny_training_learns_and_writes_outputs(easy_task, tmp_path):
     assert card["metrics"]["test"]["roc_auc"] > 0.9
     assert card["n_light_curves"]["train"] == {"planet": 16, "eb": 0, "non_transit": 16}
     for name in ("model.pt", "model_card.json", "training_log.csv", "training_curves.png",
-                 "confusion_matrix.png", "checkpoint.pt"):
+                 "confusion_matrix.png", "calibration.png", "checkpoint.pt"):
         assert (tmp_path / name).stat().st_size > 0
     written = json.loads((tmp_path / "model_card.json").read_text())
     assert written["provenance"] == {"stage": "test"}
     assert written["model_id"] == card["model_id"] == load_model(tmp_path / "model.pt")[1][
         "model_id"]
     assert set(written["metrics"]["val"]["class_scores"]) == {"planet", "non_transit"}
+    assert written["calibration"]["slope"] > 0 and written["calibration"]["curve"]
+    assert written["metrics"]["test"]["recall_at_90_precision"] >= 0
+    injected = written["injection_recall"]
+    assert injected["split"] == "test" and injected["n"] == 600 and injected["hosts"] == 4
+    assert sum(row["n"] for row in injected["by_snr"]) == 600
+    high, low = injected["by_snr"][-1], injected["by_snr"][0]
+    assert high["recall"] is None or low["recall"] is None or high["recall"] >= low["recall"]
+    assert written["priors"]["transit_injections"]["period_days"]["range"] == [0.2, 40.0]
     log = pd.read_csv(tmp_path / "training_log.csv")
     assert log["epoch"].tolist() == [1, 2, 3]
 
@@ -224,7 +233,7 @@ def test_ddp_trains_one_model_on_two_cpu_processes(easy_task, tmp_path):
     assert cards[0] == cards[1] and cards[0]["epochs_run"] == 2
     assert sorted(path.name for path in out_dir.iterdir()) == sorted(
         ["features", "checkpoint.pt", "model.pt", "model_card.json", "training_log.csv",
-         "training_curves.png", "confusion_matrix.png"])
+         "training_curves.png", "confusion_matrix.png", "calibration.png"])
     assert load_model(out_dir / "model.pt")[1]["model_id"] == cards[0]["model_id"]
 
 

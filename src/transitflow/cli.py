@@ -283,23 +283,32 @@ def _signals_by_light_curve(table: pd.DataFrame) -> dict:
 
 def cmd_report(args) -> None:
     """Candidate tables and the HTML report of the run."""
-    from transitflow.report import (build_candidates, planet_recall, truth_recovery,
-                                    write_candidates, write_report)
+    from transitflow.report import (build_candidates, held_out_stars, planet_recall,
+                                    truth_recovery, write_candidates, write_report)
 
     inputs = [*args.vetting, args.scores, args.stars, args.ledger, args.flag_summary,
-              *filter(None, [args.model_card, args.known_tois, args.truth])]
+              *filter(None, [args.model_card, args.known_tois, args.truth, args.split])]
     provenance = make_provenance("report", {}, inputs)
     known = pd.read_csv(args.known_tois, comment="#") if args.known_tois else None
+    split = read_table(args.split) if args.split else None
     candidates = build_candidates(read_table(args.scores), _concat(args.vetting),
-                                  read_table(args.stars), known)
+                                  read_table(args.stars), known, split)
     write_candidates(candidates, args.out_csv, args.out_parquet, provenance)
     sheets = {path.stem: path
               for folder in args.sheets for path in sorted(Path(folder).glob("*.png"))}
     figures = {Path(path).stem.replace("_", " "): Path(path) for path in args.figures}
     truth = read_table(args.truth) if args.truth else pd.DataFrame()
-    recovery = truth_recovery(truth, candidates) if not truth.empty else None
-    recall = (planet_recall(truth, read_table(args.stars), candidates) if not truth.empty
-              else None)
+    recovery = recall = None
+    if not truth.empty:
+        stars = read_table(args.stars)
+        recovery = truth_recovery(truth, candidates)
+        recall = planet_recall(truth, stars, candidates)
+        if split is not None:  # the same on the stars the network never trained on
+            test = held_out_stars(truth, split)
+            recovery |= {f"{name} (test stars)": row
+                         for name, row in truth_recovery(test, candidates).items()}
+            recall |= {f"{name} (test stars)": row for name, row in planet_recall(
+                test, held_out_stars(stars, split), candidates).items()}
     write_report(candidates, Path(args.out_html), _run_info(args, provenance), sheets, figures,
                  _ledger_summary(args), recovery, recall)
     log.info("%d candidates -> %s", len(candidates), args.out_csv)
@@ -435,6 +444,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--model-card", default="")
     p.add_argument("--truth", default="")
+    p.add_argument("--split", default="", help="the training split, when the run trained")
     p.add_argument("--known-tois", default="")
     p.add_argument("--figures", nargs="*", default=[])
     return parser

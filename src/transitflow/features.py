@@ -1,9 +1,13 @@
 """The model input: one definition shared by training and inference.
 
-A light curve becomes a ``(channels, length)`` float32 array with three channels:
+A light curve becomes a ``(channels, length)`` float32 array of some of these channels
+(by default ``flat``, ``centroid`` and ``background``):
 
 ``flux``
     Flux (PDCSAP for SPOC light curves).
+``flat``
+    Flux over its running median (``flat_window`` samples): stellar variability and slow
+    systematics divided out, so a network sees transits rather than a simulator's trends.
 ``centroid``
     Distance of the flux-weighted centroid from its median position, in pixels
     (missing values count as no offset).
@@ -12,7 +16,8 @@ A light curve becomes a ``(channels, length)`` float32 array with three channels
 
 Flagged cadences and cadences with non-finite time or flux are dropped first. Curves
 longer than ``length`` are averaged into ``length`` equal-count bins (or truncated); shorter
-ones are wrap-padded, and normalisation statistics ignore the padding. Each channel is then
+ones are stretched to ``length``, each sample repeated in order (wrap-padding would show an
+event twice), and normalisation statistics ignore the repeats. Each channel is then
 normalised on its own.
 
 Every light curve, alone or in a shard, goes through the same vectorised code
@@ -32,11 +37,13 @@ from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, LightCurve
 from transitflow.options import options_from_dict
 from transitflow.shards import open_shard, shard_schema
 
-CHANNELS = ("flux", "centroid", "background")
-NORMALIZATIONS = ("zscore_minmax", "modified_zscore")
+CHANNELS = ("flux", "flat", "centroid", "background")
+DEFAULT_CHANNELS = ("flat", "centroid", "background")
+NORMALIZATIONS = ("zscore_minmax", "modified_zscore", "robust_clip")
 RESIZE_MODES = ("bin", "truncate")
-_CHANNEL_COLUMNS = {"flux": ("flux",), "centroid": ("centroid_col", "centroid_row"),
-                    "background": ("background",)}
+_CLIP = 10.0  # robust_clip: where the modified z-score saturates
+_CHANNEL_COLUMNS = {"flux": ("flux",), "flat": ("flux",),
+                    "centroid": ("centroid_col", "centroid_row"), "background": ("background",)}
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,8 @@ class FeatureConfig:
         Quality bits whose cadences are dropped.
     normalization : str
         ``"zscore_minmax"``: z-score, then scaled to [-1, 1] (Salinas et al. 2025);
-        ``"modified_zscore"``: 0.6745 (x - median) / MAD (qusi).
+        ``"modified_zscore"``: 0.6745 (x - median) / MAD (qusi); ``"robust_clip"``: that,
+        softly clipped at 10 (``10 tanh(z / 10)``).
     channels : tuple of str
         Channels in order, from ``CHANNELS``.
     resize : str
@@ -59,20 +67,28 @@ class FeatureConfig:
         sector survives), ``"truncate"`` keeps the first ``length`` cadences (as qusi).
     min_cadences : int
         Fewer good cadences than this and the light curve is not featurised.
+    flat_window : int
+        Samples of the running median that the ``flat`` channel divides out (odd; 51 is
+        1.4 days of a 27-day sector at ``length`` 1000: longer than a transit).
     """
 
     length: int = 1000
     quality_bitmask: int = DEFAULT_QUALITY_BITMASK
     normalization: str = "zscore_minmax"
-    channels: tuple[str, ...] = CHANNELS
+    channels: tuple[str, ...] = DEFAULT_CHANNELS
     resize: str = "bin"
     min_cadences: int = 100
+    flat_window: int = 51
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(self.channels))
         if self.length < 1 or self.min_cadences < 1:
             raise ValueError(f"length ({self.length}) and min_cadences ({self.min_cadences}) "
                              "must be positive")
+        if "flat" in self.channels and not (
+                1 <= self.flat_window <= self.length and self.flat_window % 2):
+            raise ValueError(f"flat_window ({self.flat_window}) must be odd, positive and at "
+                             f"most length ({self.length})")
         if self.normalization not in NORMALIZATIONS:
             raise ValueError(f"normalization {self.normalization!r} not in {NORMALIZATIONS}")
         if self.resize not in RESIZE_MODES:
@@ -145,9 +161,9 @@ def featurize_table(table: pa.Table, cfg: FeatureConfig = FeatureConfig()) -> Sh
              if name not in ("time", "quality")}
     x = np.empty((len(bins.filled), len(cfg.channels), cfg.length), dtype=np.float32)
     for index, name in enumerate(cfg.channels):
-        _channel(name, dense, bins.valid, cfg.normalization, out=x[:, index])
+        _channel(name, dense, bins.valid, cfg, out=x[:, index])
     return ShardFeatures(keys=_keys(table), ok=ok, reasons=_reasons(n_good, ok, cfg.min_cadences),
-                         x=_wrap(x, bins.filled))
+                         x=_stretch(x, bins.filled))
 
 
 def _keys(table: pa.Table) -> list[str]:
@@ -268,10 +284,15 @@ def _ragged_arange(lengths: np.ndarray) -> np.ndarray:
 
 
 def _channel(name: str, dense: dict[str, np.ndarray], valid: np.ndarray | None,
-             normalization: str, out: np.ndarray) -> None:
+             cfg: FeatureConfig, out: np.ndarray) -> None:
     """One normalised channel into ``out``, NaN outside ``valid``; may modify ``dense``."""
     if name == "flux":
         values = dense["flux"]
+    elif name == "flat":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = dense["flux"] / _running_median(dense["flux"], cfg.flat_window)
+        # a running median of 0 or below: no trend to divide out, the sample counts as flat
+        values[~np.isfinite(values) & np.isfinite(dense["flux"])] = 1.0
     elif name == "centroid":
         col, row = dense["centroid_col"], dense["centroid_row"]
         col -= _row_nanmedian(col)[:, None]
@@ -285,7 +306,21 @@ def _channel(name: str, dense: dict[str, np.ndarray], valid: np.ndarray | None,
         if len(rows):
             median = np.nan_to_num(_row_nanmedian(values[rows]))
             values[rows] = np.where(fill[rows], median[:, None], values[rows])
-    _normalize(values, normalization, out)
+    _normalize(values, cfg.normalization, out)
+
+
+def _running_median(values: np.ndarray, window: int) -> np.ndarray:
+    """Each row's running median over ``window`` samples, reflected at the ends of its
+    finite samples (a short row's samples past its end are NaN)."""
+    count = np.isfinite(values).sum(axis=1, keepdims=True)
+    index = np.arange(values.shape[1])
+    reflected = np.abs(np.where(index < count, index, 2 * (count - 1) - index))
+    filled = np.take_along_axis(values, np.minimum(reflected, values.shape[1] - 1), axis=1)
+    filled = np.where(np.isnan(filled), _row_nanmedian(values)[:, None], filled)
+    half = window // 2
+    padded = np.pad(filled, ((0, 0), (half, half)), mode="reflect")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window, axis=1)
+    return np.median(windows, axis=2).astype(np.float32)
 
 
 def _where_valid(mask: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
@@ -308,6 +343,9 @@ def _normalize(values: np.ndarray, method: str, out: np.ndarray) -> None:
         span = _row_nanmedian(np.abs(out))[:, None]
         out *= 0.6745
         out /= np.where(span > 0, span, 1.0)
+        if method == "robust_clip":  # tails softly clipped: no event sets the scale
+            np.tanh(out / _CLIP, out=out)
+            out *= _CLIP
     out[~(span[:, 0] > 0)] = 0.0
 
 
@@ -321,9 +359,11 @@ def _row_nanmedian(values: np.ndarray) -> np.ndarray:
     return np.where(count > 0, 0.5 * (low + high), np.nan)
 
 
-def _wrap(x: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Fill each row's samples past its ``n`` valid ones by repeating it from the start."""
+def _stretch(x: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Stretch each row's ``n`` valid samples over the whole length: output sample ``j``
+    repeats valid sample ``j n // length``, so every sample appears in one run, in order,
+    and no event twice."""
     short = n < x.shape[-1]
-    index = np.arange(x.shape[-1]) % n[short, None]
+    index = (np.arange(x.shape[-1]) * n[short, None]) // x.shape[-1]
     x[short] = np.take_along_axis(x[short], index[:, None, :], axis=2)
     return x

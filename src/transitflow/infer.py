@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from transitflow.features import FeatureConfig, featurize_table
 from transitflow.models import build_model
 from transitflow.shards import open_shard
 
-_MODEL_KEYS = ("state_dict", "preset", "model_options", "features", "threshold", "model_id")
+log = logging.getLogger(__name__)
+_MODEL_KEYS = ("state_dict", "preset", "model_options", "features", "threshold", "calibration",
+               "model_id")
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -35,6 +38,61 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(logits, dtype=np.float64)))
 
 
+def fit_calibration(logits: np.ndarray, y: np.ndarray, iterations: int = 100) -> dict:
+    """Platt scaling: the ``slope`` and ``intercept`` whose ``sigmoid(slope * logit +
+    intercept)`` best predicts ``y``.
+
+    Maximum likelihood with Platt's (1999) smoothed targets, which keep the slope finite
+    when the classes separate; Newton steps, halved until the likelihood rises. Fitted on
+    the validation split, it turns scores from balanced training batches into probabilities
+    at the sector's class mix.
+
+    Returns ``slope``, ``intercept`` and ``fitted``; when the fit does not rank planets
+    higher (slope <= 0) the identity, with ``fitted`` False and a warning.
+
+    Raises
+    ------
+    ValueError
+        On non-finite logits.
+    """
+    z, y = np.asarray(logits, dtype=np.float64), np.asarray(y, dtype=bool)
+    if not np.isfinite(z).all():
+        raise ValueError("cannot calibrate: the network gave non-finite logits")
+    positives, negatives = y.sum(), (~y).sum()
+    target = np.where(y, (positives + 1.0) / (positives + 2.0), 1.0 / (negatives + 2.0))
+    design = np.column_stack([z, np.ones_like(z)])
+    params = np.zeros(2)
+    loss = bce_with_logits(design @ params, target)
+    for _ in range(iterations):
+        p = sigmoid(design @ params)
+        hessian = design.T @ (design * (p * (1.0 - p))[:, None]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hessian, design.T @ (p - target))
+        while (new_loss := bce_with_logits(design @ (params - step), target)) > loss and \
+                np.abs(step).max() > 1e-12:
+            step /= 2.0
+        params, converged, loss = params - step, loss - new_loss < 1e-12, new_loss
+        if converged:
+            break
+    if not params[0] > 0:
+        log.warning("scores left uncalibrated: the validation split gives slope %.3g (the "
+                    "network does not rank its planets higher); train longer or on more "
+                    "labelled light curves", params[0])
+        return {"slope": 1.0, "intercept": 0.0, "fitted": False}
+    return {"slope": float(params[0]), "intercept": float(params[1]), "fitted": True}
+
+
+def bce_with_logits(logits: np.ndarray, y: np.ndarray) -> float:
+    """Mean binary cross-entropy of logits, computed stably."""
+    logits = np.asarray(logits, dtype=np.float64)
+    return float(np.mean(np.logaddexp(0.0, logits) - y * logits))
+
+
+def calibrated_scores(logits: np.ndarray, calibration: dict) -> np.ndarray:
+    """Scores in [0, 1] of logits through a :func:`fit_calibration` result."""
+    return sigmoid(calibration["slope"] * np.asarray(logits, dtype=np.float64)
+                   + calibration["intercept"])
+
+
 def weights_id(state_dict: dict[str, torch.Tensor]) -> str:
     """Short SHA-256 of the weights: the model's identity."""
     digest = hashlib.sha256()
@@ -45,8 +103,9 @@ def weights_id(state_dict: dict[str, torch.Tensor]) -> str:
 
 
 def save_model(path: str | Path, model: nn.Module, preset: str, model_options: dict,
-               features: FeatureConfig, threshold: float) -> str:
-    """Write a self-contained model file (weights, preset, options, features, threshold).
+               features: FeatureConfig, threshold: float, calibration: dict) -> str:
+    """Write a self-contained model file (weights, preset, options, features, the threshold
+    on calibrated scores and the calibration).
 
     Returns
     -------
@@ -57,7 +116,7 @@ def save_model(path: str | Path, model: nn.Module, preset: str, model_options: d
     model_id = weights_id(state)
     torch.save({"state_dict": state, "preset": preset, "model_options": dict(model_options),
                 "features": features.to_dict(), "threshold": float(threshold),
-                "model_id": model_id}, path)
+                "calibration": dict(calibration), "model_id": model_id}, path)
     return model_id
 
 
@@ -69,12 +128,13 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict]:
     model : torch.nn.Module
     meta : dict
         ``preset``, ``model_options``, ``features`` (a :class:`FeatureConfig`),
-        ``threshold`` and ``model_id``.
+        ``threshold``, ``calibration`` and ``model_id``.
     """
     payload = torch.load(path, map_location="cpu", weights_only=True)
     missing = [key for key in _MODEL_KEYS if key not in payload]
     if missing:
-        raise ValueError(f"{path}: not a transitflow model file (missing {missing})")
+        raise ValueError(f"{path}: not a transitflow model file of this version (missing "
+                         f"{missing}); train it again with this version")
     model = build_model(payload["preset"], **payload["model_options"])
     model.load_state_dict(payload["state_dict"])
     meta = {key: payload[key] for key in _MODEL_KEYS[1:]}
@@ -107,15 +167,16 @@ def score_shard(model_path: str | Path, shard_path: str | Path, batch_size: int 
     -------
     pandas.DataFrame
         One row per light curve, in file order: ``key``, ``tic``, ``sector``, ``score``
-        (sigmoid of the logit; NaN when failed), ``status`` (``"scored"`` or ``"failed"``),
-        ``reason`` (why it failed, else "") and ``model_id``.
+        (calibrated probability of a planet; NaN when failed), ``status`` (``"scored"`` or
+        ``"failed"``), ``reason`` (why it failed, else "") and ``model_id``.
     """
     model, meta = load_model(model_path)
     model.to(resolve_device(device))
     table = open_shard(shard_path)
     features = featurize_table(table, meta["features"])
     score = np.full(len(features.keys), np.nan)
-    score[features.ok] = sigmoid(predict_logits(model, features.x, batch_size))
+    score[features.ok] = calibrated_scores(predict_logits(model, features.x, batch_size),
+                                           meta["calibration"])
     return pd.DataFrame({
         "key": features.keys,
         "tic": table.column("tic").to_numpy(),

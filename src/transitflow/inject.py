@@ -25,8 +25,9 @@ import pyarrow as pa
 
 from transitflow.lightcurve import LightCurve
 from transitflow.shards import shard_schema
-from transitflow.simulate import (inclination_deg, semi_major_axis_rsun, transit_duration,
-                                  transit_model)
+from transitflow.options import options_from_dict
+from transitflow.simulate import (grazing_impact, inclination_deg, semi_major_axis_rsun,
+                                  transit_duration, transit_model)
 
 #: Columns of the table of transit injections, one row per injected light curve.
 TRANSIT_COLUMNS = ("period", "epoch", "rp_rs", "a_rs", "impact", "u1", "u2", "duration",
@@ -38,6 +39,11 @@ _MIN_A_RS = 2.0  # keeps short periods around large stars outside the star
 class TransitPrior:
     """Distribution of injected transits.
 
+    The defaults are broader than any one simulated sector, so that the network learns
+    transits rather than one simulator's planets: periods from 0.2 d to beyond a TESS sector
+    (single transits), radius ratios up to 0.55 (a ~30% deep giant around an M dwarf) and a
+    share of grazing, V-shaped transits.
+
     Parameters
     ----------
     period_range : tuple of float
@@ -45,7 +51,9 @@ class TransitPrior:
     rp_rs_range : tuple of float
         Planet-to-star radius ratio, log-uniform in it above the radius reaching ``min_snr``.
     max_impact : float
-        The impact parameter is uniform in ``[0, max_impact]``.
+        The impact parameter of a non-grazing transit is uniform in ``[0, max_impact]``.
+    grazing_fraction : float
+        Share of grazing transits (:func:`transitflow.simulate.grazing_impact`).
     min_snr : float
         Expected white-noise SNR of the injected transits, at least (0: any radius).
 
@@ -53,10 +61,28 @@ class TransitPrior:
     cadence, so every injected light curve has at least one transit with data.
     """
 
-    period_range: tuple[float, float] = (0.5, 20.0)
-    rp_rs_range: tuple[float, float] = (0.02, 0.2)
+    period_range: tuple[float, float] = (0.2, 40.0)
+    rp_rs_range: tuple[float, float] = (0.01, 0.55)
     max_impact: float = 0.9
+    grazing_fraction: float = 0.15
     min_snr: float = 7.0
+
+    def __post_init__(self) -> None:
+        for name in ("period_range", "rp_rs_range"):
+            low, high = getattr(self, name)
+            if not 0 < low <= high:
+                raise ValueError(f"transit prior {name} must be (low, high) with 0 < low <= high, "
+                                 f"got {(low, high)}")
+            object.__setattr__(self, name, (float(low), float(high)))
+        if not 0 <= self.max_impact <= 1 or not 0 <= self.grazing_fraction <= 1:
+            raise ValueError("transit prior max_impact and grazing_fraction must be in [0, 1]")
+        if self.min_snr < 0:
+            raise ValueError(f"transit prior min_snr must be >= 0, got {self.min_snr}")
+
+    @classmethod
+    def from_dict(cls, options: dict) -> TransitPrior:
+        """The prior from a mapping; unknown keys are an error."""
+        return options_from_dict(cls, options, "transit_prior")
 
 
 #: The columns of light curves that injection and featurisation read: metadata, cadences.
@@ -164,7 +190,7 @@ def inject_transits(hosts: Rows, rng: np.random.Generator, bitmask: int,
                                               hosts["radius"]):
         params = draw_transit(time[good], flux[good] / np.median(flux[good]), rng, prior,
                               _or_sun(mass), _or_sun(radius))
-        model, params["depth"] = transit_flux(time, params)
+        model = transit_flux(time, params)[0]
         fluxes.append(flux * model)
         drawn.append(params)
     return {**hosts, "flux": fluxes}, {name: np.array([params[name] for params in drawn])
@@ -183,15 +209,18 @@ def draw_transit(time: np.ndarray, relative_flux: np.ndarray, rng: np.random.Gen
 
     The radius ratio is log-uniform between the larger of ``prior.rp_rs_range[0]`` and the
     ratio whose ``rp_rs ** 2`` depth reaches ``prior.min_snr`` against the light curve's
-    white noise (the upper end when that exceeds it) and ``prior.rp_rs_range[1]``.
+    white noise (the upper end when that exceeds it) and ``prior.rp_rs_range[1]``. Limb
+    darkening and grazing geometry make the model's depth smaller than ``rp_rs ** 2``, so
+    the ``snr`` returned (from the model's depth) may fall below ``min_snr``.
 
     Returns
     -------
     dict
-        :data:`TRANSIT_COLUMNS` but ``depth`` (days, radii of the star).
+        :data:`TRANSIT_COLUMNS` (days, radii of the star).
     """
     period = _log_uniform(rng, *prior.period_range)
     a_rs = max(semi_major_axis_rsun(stellar_mass, period) / stellar_radius, _MIN_A_RS)
+    grazing = rng.random() < prior.grazing_fraction
     impact = rng.uniform(0.0, prior.max_impact)
     q1, q2 = rng.random(2)
     epoch = float(time[rng.integers(len(time))])
@@ -200,13 +229,17 @@ def draw_transit(time: np.ndarray, relative_flux: np.ndarray, rng: np.random.Gen
     low, high = prior.rp_rs_range
     low = min(max(low, math.sqrt(prior.min_snr * sigma / math.sqrt(max(n_in, 1)))), high)
     rp_rs = _log_uniform(rng, low, high) if low < high else high
+    if grazing:
+        impact = grazing_impact(rng, rp_rs)
     duration = transit_duration(period, a_rs, impact, rp_rs)
     in_transit = _in_transit(time, period, epoch, duration)
     events = np.unique(np.round((time[in_transit] - epoch) / period))
-    return {"period": period, "epoch": epoch, "rp_rs": rp_rs, "a_rs": a_rs, "impact": impact,
-            "u1": 2.0 * math.sqrt(q1) * q2, "u2": math.sqrt(q1) * (1.0 - 2.0 * q2),
-            "duration": duration, "snr": rp_rs ** 2 * math.sqrt(in_transit.sum()) / sigma,
-            "n_transits": len(events)}
+    params = {"period": period, "epoch": epoch, "rp_rs": rp_rs, "a_rs": a_rs, "impact": impact,
+              "u1": 2.0 * math.sqrt(q1) * q2, "u2": math.sqrt(q1) * (1.0 - 2.0 * q2),
+              "duration": duration, "n_transits": len(events)}
+    params["depth"] = transit_flux(time, params)[1]
+    params["snr"] = params["depth"] * math.sqrt(in_transit.sum()) / sigma
+    return params
 
 
 def transit_flux(time: np.ndarray, params: dict[str, float]) -> tuple[np.ndarray, float]:

@@ -23,7 +23,7 @@ TOI_CLASSES = {"CP": "known planet", "KP": "known planet", "FP": "known FP", "FA
                "EB": "known FP", "V": "known FP", "IS": "known FP", "O": "known FP"}
 TOI_OTHER = "known candidate"  # a TOI that is neither confirmed nor a false positive (PC, APC)
 TOI_NONE = "new"
-FRONT_COLUMNS = ("key", "keys", "tic", "sectors", "kind", "method", "score", "flagged",
+FRONT_COLUMNS = ("key", "keys", "tic", "split", "sectors", "kind", "method", "score", "flagged",
                  "detected_by",
                  "model_id", "period", "epoch", "duration_h", "depth_ppm", "depth_err_ppm", "snr",
                  "sde", "n_transits", "radius_earth", "star_radius", "tmag")
@@ -31,7 +31,7 @@ BACK_COLUMNS = ("disposition", "reasons", "toi", "toi_disposition", "toi_match")
 FLOAT_FORMAT = "%.10g"
 
 #: The candidate table in the HTML report: column, header, format.
-TABLE_COLUMNS = (("key", "signal", "{}"), ("sectors", "sectors", "{}"),
+TABLE_COLUMNS = (("key", "signal", "{}"), ("split", "split", "{}"), ("sectors", "sectors", "{}"),
                  ("disposition", "disposition", "{}"), ("score", "score", "{:.3f}"),
                  ("detected_by", "raised by", "{}"),
                  ("period", "P [d]", "{:.5f}"), ("depth_ppm", "depth [ppm]", "{:.0f}"),
@@ -42,7 +42,8 @@ TABLE_COLUMNS = (("key", "signal", "{}"), ("sectors", "sectors", "{}"),
 
 
 def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.DataFrame | None = None,
-                     known_tois: pd.DataFrame | None = None) -> pd.DataFrame:
+                     known_tois: pd.DataFrame | None = None,
+                     split: pd.DataFrame | None = None) -> pd.DataFrame:
     """The candidate table: one row per signal, sectors of one planet merged.
 
     Parameters
@@ -59,6 +60,9 @@ def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.Data
     known_tois
         The ExoFOP TOI table (``TIC ID``, ``TOI``, ``TFOPWG Disposition``, ``Period (days)``,
         ``Epoch (BJD)``, ``Duration (hours)``), or None.
+    split
+        The training split of each star (``tic``, ``split``) when the run trained the
+        network, or None; the ``split`` column says "" for stars outside it.
 
     Returns
     -------
@@ -68,6 +72,8 @@ def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.Data
         transits, the best score). Sorted by disposition (PC first), then SNR descending.
     """
     frame = _signal_frame(scores, vetting, stars)
+    splits = {} if split is None else dict(zip(split["tic"], split["split"]))
+    frame = frame.assign(split=frame["tic"].map(splits).fillna(""))
     frame = _network_notes(_merge_sectors(frame))
     frame = pd.concat([frame, _crossmatch(frame, known_tois)], axis=1)
     vet_columns = [c for c in vetting.columns if c not in Signal.__dataclass_fields__
@@ -263,6 +269,11 @@ document.querySelectorAll("table.sortable").forEach(table => {
   }));
 });
 """.strip()
+
+
+def held_out_stars(truth: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
+    """The rows (of truth or stars) of stars in the test split, never trained on."""
+    return truth[truth["tic"].isin(split.loc[split["split"] == "test", "tic"])]
 
 
 def truth_recovery(truth: pd.DataFrame, candidates: pd.DataFrame) -> dict[str, dict[str, int]]:

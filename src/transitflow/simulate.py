@@ -532,7 +532,7 @@ def _planet(draw: _Draw, period: float, single: bool,
     radius = high if low >= high else float(_log_uniform(rng, low, high))
     rp_rs = radius / (star.radius * R_SUN_IN_R_EARTH)
     if draw.config.grazing_fraction and rng.random() < draw.config.grazing_fraction:
-        impact = rng.uniform(_MAX_PLANET_IMPACT, 1.0 + 0.8 * rp_rs)  # V-shaped, on the limb
+        impact = grazing_impact(rng, rp_rs)
     duration = transit_duration(period, a_rs, impact, rp_rs)
     epoch = _random_event_time(draw, duration) if single else _first_event(draw, period)
     # the appended point is mid-transit: its deficit is the truth depth
@@ -544,6 +544,12 @@ def _planet(draw: _Draw, period: float, single: bool,
                      epoch, duration, 1.0 - flux[-1], rp_rearth=radius, impact=impact, ecc=0.0,
                      source_offset_px=0.0)
     return flux[:-1], signal
+
+
+def grazing_impact(rng: np.random.Generator, rp_rs: float) -> float:
+    """A random impact parameter of a grazing, V-shaped transit: on the stellar limb, from
+    0.9 to ``1 + 0.8 rp_rs`` (part of the planet always covers the star)."""
+    return float(rng.uniform(_MAX_PLANET_IMPACT, 1.0 + 0.8 * rp_rs))
 
 
 def _shortest_period(star: _Star) -> float:

@@ -31,22 +31,26 @@ from tqdm import tqdm
 
 from transitflow.dataset import (AUGMENTATIONS, LABELS, SPLITS, LabelledSet, TrainingStream,
                                  feature_caches, load_splits)
-from transitflow.features import FeatureConfig
-from transitflow.infer import autocast, predict_logits, resolve_device, save_model, sigmoid
+from transitflow.features import FeatureConfig, featurize_table
+from transitflow.inject import TransitPrior, inject_transits, rows_table
+from transitflow.infer import (autocast, bce_with_logits, calibrated_scores, fit_calibration,
+                               predict_logits, resolve_device, save_model, sigmoid)
 from transitflow.models import PAPER_PRESETS, build_model
 from transitflow.options import options_from_dict
 from transitflow.provenance import config_hash, file_digest
 from transitflow.tables import write_json
 
 _PAPER = "transformer-paper"
+_PAPER_CHANNELS = ["flux", "centroid", "background"]  # the paper's raw flux, not ``flat``
 #: Training presets reproducing the rows of Table 2 of Salinas et al. (2025): the model
 #: size rows, and the base model without a feature channel or without injections.
 TRAIN_PRESETS: dict[str, dict] = {
-    **{name: {"model": name} for name in PAPER_PRESETS},
+    **{name: {"model": name, "features": {"channels": _PAPER_CHANNELS}}
+       for name in PAPER_PRESETS},
     "paper-no-centroid": {"model": _PAPER, "features": {"channels": ["flux", "background"]}},
     "paper-no-background": {"model": _PAPER, "features": {"channels": ["flux", "centroid"]}},
-    "paper-no-injection": {"model": _PAPER, "injection_fraction": 0.0,
-                           "physical_injection_fraction": 0.0},
+    "paper-no-injection": {"model": _PAPER, "features": {"channels": _PAPER_CHANNELS},
+                           "injection_fraction": 0.0, "physical_injection_fraction": 0.0},
 }
 
 
@@ -85,6 +89,8 @@ class TrainConfig:
     physical_injection_fraction : float
         Further share of the planet samples that are a non-transit light curve with a random
         model transit (:func:`transitflow.inject.inject_transits`).
+    transit_prior : TransitPrior
+        Distribution of those model transits (a mapping in :meth:`from_dict`).
     augment_noise, augment_roll, augment_swap, augment_mirror : float
         Probability that a training sample gets each augmentation
         (:func:`transitflow.dataset.augment`); the rest get none.
@@ -113,6 +119,7 @@ class TrainConfig:
     compile: bool = False
     injection_fraction: float = 0.2
     physical_injection_fraction: float = 0.2
+    transit_prior: TransitPrior = TransitPrior()
     augment_noise: float = 0.25
     augment_roll: float = 0.25
     augment_swap: float = 0.25
@@ -145,10 +152,14 @@ class TrainConfig:
         options = _with_preset(dict(options))
         if "features" in options:
             options["features"] = FeatureConfig.from_dict(options["features"])
+        if "transit_prior" in options:
+            options["transit_prior"] = TransitPrior.from_dict(options["transit_prior"])
         return options_from_dict(cls, options, "train")
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "features": self.features.to_dict()}
+        prior = {name: list(value) if isinstance(value, tuple) else value
+                 for name, value in asdict(self.transit_prior).items()}
+        return {**asdict(self), "features": self.features.to_dict(), "transit_prior": prior}
 
 
 def _with_preset(options: dict) -> dict:
@@ -250,16 +261,66 @@ def evaluate(data: LabelledSet, score: np.ndarray, threshold: float) -> dict:
         "f1": f1_score(y, predicted),
         "precision": float(true_positives / max(predicted.sum(), 1)),
         "recall": float(true_positives / max(y.sum(), 1)),
-        "recall_at_99_precision": recall_at_precision(y, score, 0.99),
+        **{f"recall_at_{round(100 * p)}_precision": recall_at_precision(y, score, p)
+           for p in CARD_PRECISIONS},
     }
     return {**{k: v if np.isfinite(v) else None for k, v in metrics.items()},
             "class_scores": classes}
 
 
-def bce_with_logits(logits: np.ndarray, y: np.ndarray) -> float:
-    """Mean binary cross-entropy of logits, computed stably."""
-    logits = logits.astype(np.float64)
-    return float(np.mean(np.maximum(logits, 0) - logits * y + np.log1p(np.exp(-np.abs(logits)))))
+#: Precisions at which the card gives the recall, and the bins of its recall tables.
+CARD_PRECISIONS = (0.8, 0.9, 0.95, 0.99)
+SNR_BINS = (0.0, 7.0, 10.0, 20.0, 50.0, 200.0, np.inf)
+DEPTH_BINS = (0.0, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0)
+_INJECTIONS = 600
+
+
+def calibration_curve(y: np.ndarray, score: np.ndarray, bins: int = 10) -> list[dict]:
+    """Observed planet fraction against mean score, in equal-width score bins (reliability
+    diagram); empty bins are left out."""
+    y = np.asarray(y, dtype=bool)
+    index = np.minimum((np.asarray(score) * bins).astype(int), bins - 1)
+    return [{"score_low": b / bins, "score_high": (b + 1) / bins, "n": int(np.sum(index == b)),
+             "mean_score": float(np.mean(score[index == b])),
+             "planet_fraction": float(np.mean(y[index == b]))}
+            for b in range(bins) if np.any(index == b)]
+
+
+def recall_by_bin(value: np.ndarray, found: np.ndarray, edges: tuple[float, ...],
+                  name: str) -> list[dict]:
+    """The share of ``found`` in each bin ``[edges[i], edges[i + 1])`` of ``value``."""
+    rows = []
+    for low, high in zip(edges[:-1], edges[1:]):
+        chosen = (value >= low) & (value < high)
+        rows.append({f"{name}_low": low, f"{name}_high": high if np.isfinite(high) else None,
+                     "n": int(chosen.sum()),
+                     "recall": float(np.mean(found[chosen])) if chosen.any() else None})
+    return rows
+
+
+def injection_recall(model: nn.Module, data: LabelledSet, config: TrainConfig,
+                     calibration: dict, threshold: float) -> dict:
+    """Recall of model transits (``config.transit_prior``) injected into the split's
+    non-transit light curves, per expected SNR bin and per depth bin, at ``threshold``.
+
+    The hosts are never trained on when ``data`` is the test split; the injections are
+    seeded by ``config.seed``.
+    """
+    hosts = np.flatnonzero(data.label == "non_transit")
+    if not len(hosts):
+        return {}
+    rng = np.random.default_rng([config.seed, 1])
+    chosen = rng.choice(hosts, _INJECTIONS)
+    rows = data.store.rows(data.shard[chosen], data.row[chosen])
+    injected, drawn = inject_transits(rows, rng, config.features.quality_bitmask,
+                                      config.transit_prior)
+    features = featurize_table(rows_table(injected), config.features)
+    found = calibrated_scores(predict_logits(model, features.x, 4 * config.batch_size),
+                              calibration) >= threshold
+    drawn = {name: values[features.ok] for name, values in drawn.items()}
+    return {"n": len(found), "hosts": len(np.unique(chosen)), "recall": float(found.mean()),
+            "by_snr": recall_by_bin(drawn["snr"], found, SNR_BINS, "snr"),
+            "by_depth": recall_by_bin(drawn["depth"], found, DEPTH_BINS, "depth")}
 
 
 # --- training ------------------------------------------------------------------------------
@@ -284,7 +345,7 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
     out_dir : Path
         Receives ``features/`` (the feature cache), ``checkpoint.pt`` (every epoch; resumed
         from when present), ``model.pt``, ``model_card.json``, ``training_log.csv``,
-        ``training_curves.png`` and ``confusion_matrix.png``.
+        ``training_curves.png``, ``confusion_matrix.png`` and ``calibration.png``.
     provenance : dict
         Recorded in the model card.
 
@@ -400,7 +461,8 @@ class _Trainer:
             train, config.features, config.batch_size, config.seed,
             injection_fraction=config.injection_fraction,
             physical_injection_fraction=config.physical_injection_fraction,
-            augmentation=config.augmentation, noise_level=config.noise_level, rank=self.rank,
+            augmentation=config.augmentation, noise_level=config.noise_level,
+            prior=config.transit_prior, rank=self.rank,
             start=self.state["position"])
         # its own generator: starting the loader leaves the dropout RNG alone
         loader = torch.utils.data.DataLoader(stream, batch_size=None,
@@ -511,6 +573,28 @@ def _save_checkpoint(path: Path, payload: dict) -> None:
 # --- outputs -------------------------------------------------------------------------------
 
 
+def training_priors(config: TrainConfig) -> dict:
+    """What the training examples beyond the labelled light curves were drawn from."""
+    prior = config.to_dict()["transit_prior"]
+    return {
+        "transit_injections": {
+            "share_of_planet_samples": config.physical_injection_fraction,
+            "period_days": {"range": prior["period_range"], "distribution": "log-uniform"},
+            "rp_rs": {"range": prior["rp_rs_range"],
+                      "distribution": "log-uniform above the radius reaching min_snr"},
+            "impact": f"uniform in [0, {prior['max_impact']}]; a share of "
+                      f"{prior['grazing_fraction']} grazing, uniform in [0.9, 1 + 0.8 rp_rs]",
+            "min_snr": prior["min_snr"],
+            "limb_darkening": "quadratic, uniform in Kipping (2013) q1, q2",
+            "epoch": "a random good cadence (periods beyond the span give single transits)",
+            "hosts": "non-transit light curves of the train split"},
+        "signal_injections": {
+            "share_of_planet_and_eb_samples": config.injection_fraction,
+            "donors": "planet and EB light curves of the train split (flux and centroid)",
+            "hosts": "non-transit light curves of the train split"},
+        "augmentation": config.augmentation}
+
+
 def _data_hashes(digests: list[str], labels: pd.DataFrame, split: pd.DataFrame) -> dict:
     return {"data_hash": config_hash({"shards": digests,
                                       "labels": labels.to_dict(orient="list")}),
@@ -520,12 +604,16 @@ def _data_hashes(digests: list[str], labels: pd.DataFrame, split: pd.DataFrame) 
 def _finish(model: nn.Module, model_options: dict, log: list[dict], data: dict[str, LabelledSet],
             config: TrainConfig, device: torch.device, out_dir: Path, provenance: dict,
             hashes: dict) -> dict:
-    """Choose the threshold, evaluate, and write the model, card, log and figures."""
-    scores = {name: sigmoid(predict_logits(model, data[name].x, 4 * config.batch_size))
+    """Calibrate, choose the threshold, evaluate, and write the model, card, log and
+    figures."""
+    logits = {name: predict_logits(model, data[name].x, 4 * config.batch_size)
               for name in ("val", "test") if len(data[name].keys)}
+    calibration = fit_calibration(logits["val"], data["val"].y)
+    scores = {name: calibrated_scores(value, calibration) for name, value in logits.items()}
     threshold = threshold_at_precision(data["val"].y, scores["val"], config.target_precision)
     model_id = save_model(out_dir / "model.pt", model, config.model, model_options,
-                          config.features, threshold)
+                          config.features, threshold, calibration)
+    evaluated = "test" if "test" in scores else "val"
     best = min(log, key=lambda row: row["val_loss"])
     card = {
         "model_id": model_id,
@@ -537,6 +625,12 @@ def _finish(model: nn.Module, model_options: dict, log: list[dict], data: dict[s
                                   for label in LABELS} for name in SPLITS},
         "threshold": threshold,
         "target_precision": config.target_precision,
+        "calibration": {**calibration, "split": "val",
+                        "curve": calibration_curve(data[evaluated].y, scores[evaluated]),
+                        "curve_split": evaluated},
+        "priors": training_priors(config),
+        "injection_recall": {"split": evaluated, **injection_recall(
+            model, data[evaluated], config, calibration, threshold)},
         "epochs_run": len(log),
         "best_epoch": best["epoch"],
         "device": device.type,
@@ -547,9 +641,9 @@ def _finish(model: nn.Module, model_options: dict, log: list[dict], data: dict[s
     write_json(card, out_dir / "model_card.json", provenance)
     pd.DataFrame(log).to_csv(out_dir / "training_log.csv", index=False)
     _plot_curves(pd.DataFrame(log), out_dir / "training_curves.png")
-    evaluated = "test" if "test" in scores else "val"
     _plot_confusion(data[evaluated], scores[evaluated], threshold, evaluated,
                     out_dir / "confusion_matrix.png")
+    _plot_calibration(card, out_dir / "calibration.png")
     return card
 
 
@@ -583,4 +677,26 @@ def _plot_confusion(data: LabelledSet, score: np.ndarray, threshold: float, spli
     axes.set(xticks=[0, 1], xticklabels=["planet", "not planet"], yticks=range(len(LABELS)),
              yticklabels=LABELS, xlabel=f"predicted (score >= {threshold:.3f})", ylabel="true",
              title=f"{split_name} set")
+    figure.savefig(path, dpi=100)
+
+
+def _plot_calibration(card: dict, path: Path) -> None:
+    """Reliability diagram, and the recall of injected transits per SNR and depth bin."""
+    figure = Figure(figsize=(11, 3.4), layout="constrained")
+    reliability, by_snr, by_depth = figure.subplots(1, 3)
+    curve = pd.DataFrame(card["calibration"]["curve"])
+    reliability.plot([0, 1], [0, 1], ":", color="grey")
+    if not curve.empty:
+        reliability.plot(curve["mean_score"], curve["planet_fraction"], "o-")
+    reliability.set(xlabel="calibrated score", ylabel="planet fraction",
+                    title=f"{card['calibration']['curve_split']} set", xlim=(0, 1), ylim=(0, 1))
+    injected = card["injection_recall"]
+    for axes, name, label in ((by_snr, "snr", "expected SNR"), (by_depth, "depth", "depth")):
+        bins = pd.DataFrame(injected.get(f"by_{name}", []))
+        if not bins.empty:
+            ticks = [f">={low:g}" for low in bins[f"{name}_low"]]
+            axes.bar(ticks, bins["recall"].fillna(0.0))
+        axes.set(xlabel=label, ylabel="recall at threshold", ylim=(0, 1),
+                 title=f"injected transits, {injected['split']} set")
+        axes.tick_params(axis="x", labelrotation=45)
     figure.savefig(path, dpi=100)

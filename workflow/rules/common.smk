@@ -16,6 +16,8 @@ RUN = f"results/{config['run']}"
 # score, the batched search of every light curve, or both.
 USES_NETWORK = config["detect"]["policy"] != "search"
 USES_SEARCH = config["detect"]["policy"] != "network"
+# Whether this run trains the network (else it scores with model=... or not at all).
+TRAINS = USES_NETWORK and not config["model"]
 
 # Jobs run `python -m transitflow`; in a per-rule conda env (--sdm conda) the library is
 # found through PYTHONPATH.

@@ -7,14 +7,16 @@ rule report:
         stars=f"{RUN}/data/stars.parquet",
         ledger=f"{RUN}/data/ledger.parquet",
         truth=f"{RUN}/data/truth.parquet",
+        split=f"{RUN}/split/split.parquet" if TRAINS else [],
         card=model_card(),
         known_tois=catalog_file("known_tois", config["known_tois"]) or [],
         figures=(
             []
-            if config["model"] or not USES_NETWORK
+            if not TRAINS
             else [
                 f"{RUN}/model/training_curves.png",
                 f"{RUN}/model/confusion_matrix.png",
+                f"{RUN}/model/calibration.png",
             ]
         ),
     output:
@@ -36,6 +38,7 @@ rule report:
     shell:
         "python -m transitflow report --vetting {input.vetting} --sheets {input.sheets}"
         " --scores {input.scores} --flag-summary {input.flag_summary} --stars {input.stars}"
-        " --ledger {input.ledger} --truth {input.truth} --model-card '{input.card}'"
+        " --ledger {input.ledger} --truth {input.truth} --split '{input.split}'"
+        " --model-card '{input.card}'"
         " --known-tois '{input.known_tois}' --figures {input.figures}"
         " --out-csv {output.csv} --out-parquet {output.parquet} --out-html {output.html} 2> {log}"

@@ -16,6 +16,11 @@ rule train:
             caption="../report/confusion_matrix.rst",
             category="Training",
         ),
+        calibration=report(
+            f"{RUN}/model/calibration.png",
+            caption="../report/calibration.rst",
+            category="Training",
+        ),
     log:
         f"{LOGS}/train.log",
     conda:
