@@ -8,6 +8,7 @@ import yaml
 from tests.conftest import REPO
 from transitflow.detect import DetectConfig
 from transitflow.features import FeatureConfig
+from transitflow.inject import TransitPrior
 from transitflow.labels import LabelConfig
 from transitflow.mast import MastConfig
 from transitflow.search import SearchConfig
@@ -29,12 +30,25 @@ def test_default_config_follows_the_schema():
     validate(dict(CONFIG), str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
 
 
+@pytest.mark.parametrize("change, problem", [
+    ({"serach": {"max_signals": 2}}, "Additional properties are not allowed .'serach'"),
+    ({"run": ".."}, "does not match"),
+    ({"run": "a/b"}, "does not match"),
+])
+def test_a_typo_or_an_unsafe_run_name_fails_validation(change, problem):
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    with pytest.raises(WorkflowError, match=problem):
+        validate({**CONFIG, **change}, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+
+
 @pytest.mark.parametrize("section", sorted(SECTIONS))
 def test_each_stage_accepts_its_default_section(section):
     SECTIONS[section].from_dict(CONFIG[section])
 
 
-@pytest.mark.parametrize("options", [*SECTIONS.values(), FeatureConfig])
+@pytest.mark.parametrize("options", [*SECTIONS.values(), FeatureConfig, TransitPrior])
 def test_every_option_is_documented(options):
     missing = [f.name for f in fields(options) if f"`{f.name}`" not in REFERENCE]
     assert not missing, f"config/README.md does not document {options.__name__}: {missing}"

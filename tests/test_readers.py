@@ -216,7 +216,8 @@ def test_fits_overrides_and_gzip(realdata, tmp_path):
 
 def test_lightkurve_flux_preferred_and_unsigned_quality(tmp_path):
     path = write_table(tmp_path / "lk.fits", {
-        "TIME": np.array([1.0, np.nan, 3.0]), "FLUX": np.ones(3), "PDCSAP_FLUX": np.full(3, 5.0),
+        "TIME": np.array([1.0, np.nan, 3.0]), "FLUX": np.array([1.0, 2.0, 1.5]),
+        "PDCSAP_FLUX": np.full(3, 5.0),
         "QUALITY": np.array([0, 40000, 65535], np.uint16)},
         CREATOR="lightkurve.LightCurve.to_fits()", OBJECT="TIC 42", SECTOR=3)
     assert fits.getheader(path, 1)["TZERO4"] == 32768
@@ -224,13 +225,13 @@ def test_lightkurve_flux_preferred_and_unsigned_quality(tmp_path):
     lc = only(read_lightcurves(path))
     assert (lc.meta.tic, lc.meta.sector) == (42, 3)
     np.testing.assert_array_equal(lc.time, [1.0, 3.0])
-    np.testing.assert_array_equal(lc.flux, [1.0, 1.0])
+    np.testing.assert_array_equal(lc.flux, [1.0, 1.5])
     np.testing.assert_array_equal(lc.quality, [0, 65535])
 
 
 def test_lightkurve_written_k2_without_bjdref_is_shifted_from_bkjd(tmp_path):
     path = write_table(tmp_path / "k2.fits", {"TIME": np.array([2144.0, 2145.0]),
-                                              "FLUX": np.ones(2)},
+                                              "FLUX": np.array([1.0, 1.1])},
                        TELESCOP="Kepler", KEPLERID=206103150, CAMPAIGN=3)
     lc = only(read_lightcurves(path))
     assert (detect_format(path), lc.meta.mission, lc.meta.sector) == ("k2", "K2", 3)
@@ -246,6 +247,40 @@ def test_whitespace_csv_with_bjd_and_sector_column(tmp_path):
         (123, "123-s0027", 2), (123, "123-s0028", 1)]
     np.testing.assert_array_equal(lcs[0].time, [2000.0, 2001.0])  # BJD -> BTJD, sorted
     np.testing.assert_array_equal(lcs[0].flux, [2.0, 1.0])
+
+
+@pytest.mark.parametrize("flux, problem", [
+    ([0.0, 0.0, 0.0], "median flux 0 is not a photometric flux"),
+    ([1e30, 2e30, 3e30], "median flux 2e\\+30 is not a photometric flux"),
+    ([5.0, 5.0, 5.0], "flux is constant \\(5\\), nothing to measure"),
+    ([np.inf, np.inf, np.nan], "flux is NaN everywhere"),
+])
+def test_unusable_flux_levels_are_refused_with_a_reason(tmp_path, flux, problem):
+    path = write_table(tmp_path / "bad.fits", {"TIME": np.array([1400.0, 1400.1, 1400.2]),
+                                               "FLUX": np.array(flux)},
+                       CREATOR="lightkurve.LightCurve.to_fits()", OBJECT="TIC 42", SECTOR=3)
+    with pytest.raises(LightCurveReadError, match=f"bad.fits: sector 3: {problem}"):
+        read_lightcurves(path)
+
+
+def test_cadences_are_sorted_and_repeated_times_dropped(tmp_path, caplog):
+    path = write_table(tmp_path / "messy.fits", {
+        "TIME": np.array([1400.2, 1400.0, 1400.1, 1400.0, 1400.3]),
+        "FLUX": np.array([3.0, 1.0, 2.0, 9.0, 4.0])},
+        CREATOR="lightkurve.LightCurve.to_fits()", OBJECT="TIC 42", SECTOR=3)
+    lc = only(read_lightcurves(path))
+    np.testing.assert_array_equal(lc.time, [1400.0, 1400.1, 1400.2, 1400.3])
+    np.testing.assert_array_equal(lc.flux, [1.0, 2.0, 3.0, 4.0])  # the first of the repeats
+    assert "messy.fits: dropped 1 cadences repeating an earlier time" in caplog.text
+
+
+def test_times_of_no_mission_are_refused(tmp_path):
+    path = write_table(tmp_path / "far.fits", {"TIME": np.array([1e300, 2e300]),
+                                               "FLUX": np.array([1.0, 1.1])},
+                       CREATOR="lightkurve.LightCurve.to_fits()", OBJECT="TIC 42", SECTOR=3)
+    with pytest.raises(LightCurveReadError, match="far.fits: times 1e\\+300 to 2e\\+300 are not "
+                                                  "BTJD of any TESS, K2 or Kepler data"):
+        read_lightcurves(path)
 
 
 def truncated(realdata: Path, tmp: Path, size: int) -> Path:

@@ -87,6 +87,14 @@ def test_star_columns_join_by_light_curve(vetting):
     assert table.loc["7-s0002-0", "depth_ppm"] == pytest.approx(1000.0)
 
 
+def test_no_signal_in_any_shard_gives_an_empty_table_and_a_report(vetting, tmp_path):
+    table = build_candidates(scores_for(vetting), pd.DataFrame(), None, None)
+    assert table.empty and {"key", "period", "disposition", "reasons"} <= set(table.columns)
+    html = write_report(table, tmp_path / "report.html", {"run": "empty"}, {}, {},
+                        {"data": {"read": 3}}).read_text()
+    assert "Candidates (0)" in html
+
+
 def test_every_candidate_says_its_training_split(vetting):
     split = pd.DataFrame({"tic": [7, 8, 9], "split": ["train", "test", "val"]})
     table = build_candidates(scores_for(vetting), vetting, None, None, split).set_index("key")

@@ -193,8 +193,19 @@ def test_killed_run_resumes_to_identical_weights(easy_task, tmp_path, monkeypatc
     straight = torch.load(tmp_path / "straight" / "model.pt", weights_only=True)["state_dict"]
     resumed = torch.load(tmp_path / "resumed" / "model.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(straight[name], resumed[name]) for name in straight)
-    with pytest.raises(ValueError, match="another training config"):
-        run_training(*easy_task, replace(config, lr=1e-2), tmp_path / "resumed", provenance={})
+
+    # another config, other data or other code: the checkpoint is kept aside, not resumed
+    relabelled = (easy_task[0], easy_task[1].assign(label=easy_task[1]["label"][::-1].to_numpy()),
+                  easy_task[2])
+    for task, changed, run in ((easy_task, replace(config, lr=1e-2), "config"),
+                               (relabelled, config, "data")):
+        run_training(*task, changed, tmp_path / "fresh" / run, provenance={})
+        run_training(*task, changed, tmp_path / "resumed", provenance={})
+        fresh = torch.load(tmp_path / "fresh" / run / "model.pt", weights_only=True)
+        again = torch.load(tmp_path / "resumed" / "model.pt", weights_only=True)
+        assert all(torch.equal(fresh["state_dict"][name], again["state_dict"][name])
+                   for name in fresh["state_dict"])
+    assert len(list((tmp_path / "resumed").glob("checkpoint-stale-*.pt"))) == 2
 
 
 def free_port() -> int:

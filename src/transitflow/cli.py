@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from transitflow.isolation import each_light_curve
 from transitflow.provenance import make_provenance
 from transitflow.tables import read_table, write_json, write_table
 
@@ -226,12 +227,14 @@ def cmd_search(args) -> None:
     config = SearchConfig.from_dict(args.options)
     scores = read_table(args.scores)
     wanted = set(scores.loc[scores.flagged, "key"])
-    rows = []
-    for lc in tqdm(iter_shard(args.shard, wanted), total=None, desc="search", unit="lc"):
-        rows.extend(signal.to_row() for signal in search_lightcurve(lc, config))
-    write_table(pd.DataFrame(rows), args.out,
-                make_provenance("search", args.options, [args.shard, args.scores]))
-    log.info("%s: %d signals", args.shard, len(rows))
+    found, failures = each_light_curve(
+        tqdm(iter_shard(args.shard, wanted), total=None, desc="search", unit="lc"),
+        lambda lc: [signal.to_row() for signal in search_lightcurve(lc, config)], "search")
+    rows = [row for rows in found for row in rows]
+    provenance = make_provenance("search", args.options, [args.shard, args.scores])
+    write_table(pd.DataFrame(rows), args.out, provenance)
+    write_table(failures, args.failed, provenance)
+    log.info("%s: %d signals, %d light curves failed", args.shard, len(rows), len(failures))
 
 
 def cmd_vet(args) -> None:
@@ -250,24 +253,31 @@ def cmd_vet(args) -> None:
     signals = _signals_by_light_curve(read_table(args.signals))
     sheets_dir = Path(args.sheets_dir)
     sheets_dir.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for lc in tqdm(iter_shard(args.shard, signals), total=len(signals), desc="vet", unit="lc"):
+
+    def vet_light_curve(lc) -> list[dict]:
         detrended = detrend_for_search(lc, search_config)
-        found = signals[lc.meta.key]
+        found, rows = signals[lc.meta.key], []
         spectrum = None  # one periodogram per light curve, only if a sheet needs it
         for signal in found:
             others = [other for other in found if other is not signal]
             results = vet_signal(lc, signal, config, detrended=detrended, others=others)
-            row = vetting_row(signal, results, *disposition(signal, results, config))
-            rows.append(row)
-            if row["disposition"] in sheets_for:
+            rows.append(vetting_row(signal, results, *disposition(signal, results, config)))
+            if rows[-1]["disposition"] in sheets_for:
                 if spectrum is None:
                     spectrum = periodogram(detrended, search_config)
-                vetting_sheet(lc, detrended, signal, row, sheets_dir / f"{signal.key}.png",
-                              spectrum)
-    write_table(pd.DataFrame(rows), args.out,
-                make_provenance("vet", args.options, [args.shard, args.signals]))
-    log.info("%s: vetted %d signals", args.shard, len(rows))
+                vetting_sheet(lc, detrended, signal, rows[-1],
+                              sheets_dir / f"{signal.key}.png", spectrum)
+        return rows
+
+    vetted, failures = each_light_curve(
+        tqdm(iter_shard(args.shard, signals), total=len(signals), desc="vet", unit="lc"),
+        vet_light_curve, "vet")
+    rows = [row for rows in vetted for row in rows]
+    provenance = make_provenance("vet", args.options, [args.shard, args.signals])
+    write_table(pd.DataFrame(rows), args.out, provenance)
+    write_table(failures, args.failed, provenance)
+    log.info("%s: vetted %d signals, %d light curves failed", args.shard, len(rows),
+             len(failures))
 
 
 def _signals_by_light_curve(table: pd.DataFrame) -> dict:
@@ -286,7 +296,8 @@ def cmd_report(args) -> None:
     from transitflow.report import (build_candidates, held_out_stars, planet_recall,
                                     truth_recovery, write_candidates, write_report)
 
-    inputs = [*args.vetting, args.scores, args.stars, args.ledger, args.flag_summary,
+    inputs = [*args.vetting, *args.failed, args.scores, args.stars, args.ledger,
+              args.flag_summary,
               *filter(None, [args.model_card, args.known_tois, args.truth, args.split])]
     provenance = make_provenance("report", {}, inputs)
     known = pd.read_csv(args.known_tois, comment="#") if args.known_tois else None
@@ -348,7 +359,11 @@ def _ledger_summary(args) -> dict:
                                     "failed": flagged["search_failed"],
                                     "periodic detections": flagged["detected_periodic"],
                                     "single-event detections": flagged["detected_single"]}
-    stages["to the in-depth search"] = {"flagged": flagged["flagged"]}
+    failed = _concat(args.failed)
+    failed_in = failed["stage"].value_counts() if not failed.empty else pd.Series(dtype=int)
+    stages["in-depth search"] = {"flagged": flagged["flagged"],
+                                 "failed": int(failed_in.get("search", 0))}
+    stages["vetting"] = {"light curves failed": int(failed_in.get("vet", 0))}
     return stages
 
 
@@ -429,11 +444,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", required=True)
     p.add_argument("--scores", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--failed", required=True, help="table of light curves that failed")
 
     p = add("vet", cmd_vet, "vet the signals of a shard and draw their sheets")
     p.add_argument("--shard", required=True)
     p.add_argument("--signals", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--failed", required=True, help="table of light curves that failed")
     p.add_argument("--sheets-dir", required=True)
 
     p = add("report", cmd_report, "candidate tables and the HTML report")
@@ -442,6 +459,8 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("scores", "stars", "ledger", "flag-summary", "out-csv", "out-parquet",
                  "out-html"):
         p.add_argument(f"--{name}", required=True)
+    p.add_argument("--failed", nargs="*", default=[],
+                   help="tables of light curves that failed in the search and vetting")
     p.add_argument("--model-card", default="")
     p.add_argument("--truth", default="")
     p.add_argument("--split", default="", help="the training split, when the run trained")
@@ -456,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s transitflow %(message)s")
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError, KeyError, ConnectionError) as error:
+    except (ValueError, FileNotFoundError, KeyError, ConnectionError, RuntimeError) as error:
         print(f"transitflow {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

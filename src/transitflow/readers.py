@@ -9,10 +9,12 @@ parses every column definition; most of the rest is astropy parsing header cards
 from __future__ import annotations
 
 import gzip
+import logging
 import re
 import warnings
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
@@ -23,10 +25,14 @@ from astropy.io.fits.verify import VerifyWarning
 
 from transitflow.lightcurve import LightCurve, LightCurveMeta
 
+log = logging.getLogger(__name__)
+
 FORMATS = ("spoc", "tess-spoc-ffi", "lightkurve", "k2", "csv")
 BTJD_ZERO = 2457000.0  # BTJD = BJD - 2457000
 BKJD_ZERO = 2454833.0  # Kepler/K2 BKJD = BJD - 2454833
 SEGMENT_GAP_DAYS = 5.0  # CSV series without a sector column are split at longer gaps
+BTJD_RANGE = (-3000.0, 20000.0)  # days; Kepler (BTJD ~ -2100) to decades of TESS, with margin
+MAX_FLUX_LEVEL = 1e15  # e-/s; far above any star, far below float32 overflow of its square
 FITS_MAGIC = b"SIMPLE  ="
 GZIP_MAGIC = b"\x1f\x8b"
 FITS_BLOCK = 2880
@@ -85,14 +91,16 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
     Returns
     -------
     list of LightCurve
-        One per sector or segment, time in BTJD (K2's BKJD shifted by -2167 d). Cadences
-        with non-finite time are dropped, nothing else (quality filtering comes later).
+        One per sector or segment, time in BTJD (K2's BKJD shifted by -2167 d), sorted.
+        Cadences with non-finite time and repeats of an earlier time are dropped (logged),
+        infinite flux becomes NaN; nothing else (quality filtering comes later).
 
     Raises
     ------
     LightCurveReadError
         On any failure: missing, empty, truncated or corrupt file, no time or flux
-        column, flux NaN everywhere, unknown target or sector.
+        column, flux NaN everywhere, constant or with a median that is not a positive
+        photometric flux, times outside any mission's BTJD, unknown target or sector.
 
     Notes
     -----
@@ -361,10 +369,32 @@ def _median_step_min(time: np.ndarray) -> float:
 
 
 def _checked(path: Path, lc: LightCurve) -> LightCurve:
+    """Sanity at the door: cadences sorted by time, a repeated time dropped (the first kept),
+    infinite flux treated as missing; times that are no mission's BTJD and flux levels
+    that are not a positive photometric flux refused."""
     if len(lc) == 0:
         raise LightCurveReadError(path, "no cadence has a finite time")
-    if not np.isfinite(lc.flux).any():
-        raise LightCurveReadError(path, f"sector {lc.meta.sector}: flux is NaN everywhere")
+    order = np.argsort(lc.time, kind="stable")
+    first = np.append(True, np.diff(lc.time[order]) > 0)
+    if not first.all():
+        log.warning("%s: dropped %d cadences repeating an earlier time", path, (~first).sum())
+    lc = lc.select(order[first])
+    lc = replace(lc, flux=np.where(np.isinf(lc.flux), np.nan, lc.flux).astype(lc.flux.dtype))
+    if lc.time[0] < BTJD_RANGE[0] or lc.time[-1] > BTJD_RANGE[1]:
+        raise LightCurveReadError(path, f"times {lc.time[0]:.6g} to {lc.time[-1]:.6g} are not "
+                                  "BTJD of any TESS, K2 or Kepler data; check the time "
+                                  "column's units or the BJDREFI/BJDREFF keywords")
+    flux = lc.flux[np.isfinite(lc.flux)]
+    where = f"sector {lc.meta.sector}"
+    if not len(flux):
+        raise LightCurveReadError(path, f"{where}: flux is NaN everywhere")
+    level = float(np.median(flux))
+    if not 0 < level < MAX_FLUX_LEVEL:
+        raise LightCurveReadError(path, f"{where}: median flux {level:.6g} is not a photometric "
+                                  f"flux (must be positive and below {MAX_FLUX_LEVEL:g})")
+    if len(flux) > 1 and flux.min() == flux.max():
+        raise LightCurveReadError(path, f"{where}: flux is constant ({level:.6g}), nothing to "
+                                  "measure")
     return lc
 
 

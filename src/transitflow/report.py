@@ -71,6 +71,8 @@ def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.Data
         (``sectors`` "1,2", ``keys`` all signal keys, the strongest signal's values, summed
         transits, the best score). Sorted by disposition (PC first), then SNR descending.
     """
+    if vetting.columns.empty:  # no shard had a signal: empty vetting tables have no columns
+        vetting = pd.DataFrame(columns=[*Signal.__dataclass_fields__, "disposition", "reasons"])
     frame = _signal_frame(scores, vetting, stars)
     splits = {} if split is None else dict(zip(split["tic"], split["split"]))
     frame = frame.assign(split=frame["tic"].map(splits).fillna(""))

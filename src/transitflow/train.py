@@ -2,8 +2,10 @@
 
 The model learns planet (1) against eclipsing binary and non-transit (0) from the features
 of :mod:`transitflow.features`, drawn from the stream of :mod:`transitflow.dataset`.
-Training resumes from ``checkpoint.pt`` when one is present; on the CPU a resumed run ends
-with the same weights as an uninterrupted one.
+Training resumes from ``checkpoint.pt`` when one is present and was written for the same
+data, training config and code; on the CPU a resumed run ends with the same weights as an
+uninterrupted one. A checkpoint of anything else is kept under another name and training
+starts over.
 
 Started by ``torchrun`` (``WORLD_SIZE`` > 1), training is data parallel
 (``DistributedDataParallel``, gloo on the CPU, NCCL on GPUs): each rank draws its own batches,
@@ -13,6 +15,7 @@ rank 0 validates and writes every file.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +43,7 @@ from transitflow.options import options_from_dict
 from transitflow.provenance import config_hash, file_digest
 from transitflow.tables import write_json
 
+log = logging.getLogger(__name__)
 _PAPER = "transformer-paper"
 _PAPER_CHANNELS = ["flux", "centroid", "background"]  # the paper's raw flux, not ``flat``
 #: Training presets reproducing the rows of Table 2 of Salinas et al. (2025): the model
@@ -374,13 +378,17 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
         model_options = {"in_channels": len(config.features.channels),
                          "length": config.features.length, **config.model_options}
         model = build_model(config.model, **model_options).to(device)
-        trainer = _Trainer(model, config, device, out_dir / "checkpoint.pt", rank, world_size)
+        hashes = _data_hashes(digests, labels, split)
+        origin = {"config": _resumable(config.to_dict()), **hashes,
+                  "source_digest": provenance.get("source_digest")}
+        trainer = _Trainer(model, config, device, out_dir / "checkpoint.pt", origin, rank,
+                           world_size)
         trainer.fit(data["train"], data["val"])
         card = None
         if rank == 0:
             model.load_state_dict(trainer.state["best_weights"])
             card = _finish(model, model_options, trainer.state["log"], data, config, device,
-                           out_dir, provenance, _data_hashes(digests, labels, split))
+                           out_dir, provenance, hashes)
         return _broadcast(card)
 
 
@@ -438,9 +446,9 @@ class _Trainer:
     early stopping)."""
 
     def __init__(self, model: nn.Module, config: TrainConfig, device: torch.device,
-                 checkpoint: Path, rank: int = 0, world_size: int = 1) -> None:
+                 checkpoint: Path, origin: dict, rank: int = 0, world_size: int = 1) -> None:
         self.model, self.config, self.device, self.checkpoint = model, config, device, checkpoint
-        self.rank, self.world_size = rank, world_size
+        self.origin, self.rank, self.world_size = origin, rank, world_size
         self.loss = nn.BCEWithLogitsLoss()
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
                                            weight_decay=config.weight_decay)
@@ -449,8 +457,13 @@ class _Trainer:
         self.state = {"log": [], "best_weights": _cpu_weights(model), "position": 0}
         if rank:  # dropout differs between ranks
             torch.manual_seed(int(np.random.SeedSequence([config.seed, rank]).generate_state(1)[0]))
-        if checkpoint.exists():
-            self._resume()
+        saved = (torch.load(checkpoint, map_location=device, weights_only=True)
+                 if checkpoint.exists() else None)
+        _barrier()  # every rank has read it before rank 0 may move it aside
+        if saved is not None and saved.get("origin") == origin:
+            self._resume(saved)
+        elif saved is not None and rank == 0:
+            _move_aside(checkpoint, saved)
         parallel = (DistributedDataParallel(model, device_ids=[device] if device.index is not None
                                             else None) if world_size > 1 else model)
         self.forward = torch.compile(parallel) if config.compile else parallel
@@ -527,15 +540,11 @@ class _Trainer:
                 else None}
 
     def _checkpoint(self, rng_states: list[dict]) -> dict:
-        return {"config": self.config.to_dict(), "state": self.state,
+        return {"config": self.config.to_dict(), "origin": self.origin, "state": self.state,
                 "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "rng": rng_states}
 
-    def _resume(self) -> None:
-        saved = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
-        if _resumable(saved["config"]) != _resumable(self.config.to_dict()):
-            raise ValueError(f"{self.checkpoint} was written with another training config; "
-                             "delete it to start over")
+    def _resume(self, saved: dict) -> None:
         self.model.load_state_dict(saved["model"])
         self.optimizer.load_state_dict(saved["optimizer"])
         self.scheduler.load_state_dict(saved["scheduler"])
@@ -545,6 +554,15 @@ class _Trainer:
             if rng["cuda"] is not None and self.device.type == "cuda":
                 torch.cuda.set_rng_state(rng["cuda"].cpu(), self.device)
         self.state = saved["state"]
+
+
+def _move_aside(checkpoint: Path, saved: dict) -> None:
+    """Keep a checkpoint of other data, config or code under another name; start over."""
+    stale = checkpoint.with_name(
+        f"{checkpoint.stem}-stale-{config_hash(saved.get('origin') or saved['config'])[:8]}.pt")
+    os.replace(checkpoint, stale)
+    log.warning("%s was written for other data, training config or code: kept as %s; "
+                "training starts over", checkpoint, stale.name)
 
 
 def _epochs_since_best(log: list[dict]) -> int:

@@ -99,7 +99,7 @@ def shard_ids():
 
 
 def per_shard(pattern):
-    """An input function: ``pattern`` expanded over all shard ids."""
+    """An input function: ``pattern`` (or a list of patterns) expanded over all shard ids."""
     return lambda wildcards: expand(pattern, shard=shard_ids())
 
 

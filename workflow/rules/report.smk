@@ -2,6 +2,12 @@ rule report:
     input:
         vetting=per_shard(f"{RUN}/vet/vetting/{{shard}}.parquet"),
         sheets=per_shard(f"{RUN}/vet/sheets/{{shard}}"),
+        failed=per_shard(
+            [
+                f"{RUN}/search/failed/{{shard}}.parquet",
+                f"{RUN}/vet/failed/{{shard}}.parquet",
+            ]
+        ),
         scores=f"{RUN}/infer/scores.parquet",
         flag_summary=f"{RUN}/infer/flag_summary.json",
         stars=f"{RUN}/data/stars.parquet",
@@ -37,6 +43,7 @@ rule report:
         "../../envs/report.yaml"
     shell:
         "python -m transitflow report --vetting {input.vetting} --sheets {input.sheets}"
+        " --failed {input.failed}"
         " --scores {input.scores} --flag-summary {input.flag_summary} --stars {input.stars}"
         " --ledger {input.ledger} --truth {input.truth} --split '{input.split}'"
         " --model-card '{input.card}'"

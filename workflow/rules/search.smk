@@ -3,7 +3,8 @@ rule search:
         shard=f"{RUN}/data/shards/{{shard}}.arrow",
         scores=f"{RUN}/infer/scores.parquet",
     output:
-        f"{RUN}/search/signals/{{shard}}.parquet",
+        signals=f"{RUN}/search/signals/{{shard}}.parquet",
+        failed=f"{RUN}/search/failed/{{shard}}.parquet",
     log:
         f"{LOGS}/search/{{shard}}.log",
     conda:
@@ -12,4 +13,4 @@ rule search:
         options=options("search"),
     shell:
         "python -m transitflow search --shard {input.shard} --scores {input.scores}"
-        " --options {params.options} --out {output} 2> {log}"
+        " --options {params.options} --out {output.signals} --failed {output.failed} 2> {log}"

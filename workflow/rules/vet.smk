@@ -4,6 +4,7 @@ rule vet:
         signals=f"{RUN}/search/signals/{{shard}}.parquet",
     output:
         vetting=f"{RUN}/vet/vetting/{{shard}}.parquet",
+        failed=f"{RUN}/vet/failed/{{shard}}.parquet",
         sheets=directory(f"{RUN}/vet/sheets/{{shard}}"),
     log:
         f"{LOGS}/vet/{{shard}}.log",
@@ -15,4 +16,5 @@ rule vet:
         ),
     shell:
         "python -m transitflow vet --shard {input.shard} --signals {input.signals}"
-        " --options {params.options} --out {output.vetting} --sheets-dir {output.sheets} 2> {log}"
+        " --options {params.options} --out {output.vetting} --failed {output.failed}"
+        " --sheets-dir {output.sheets} 2> {log}"
