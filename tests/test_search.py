@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 
 import numpy as np
@@ -44,9 +43,8 @@ def test_from_dict_rejects_unknown_key_naming_it():
 
 
 def test_from_dict_builds_config_with_list_durations():
-    config = SearchConfig.from_dict({"method": "tls", "durations": [1, 2], "max_radius_rjup": None})
+    config = SearchConfig.from_dict({"method": "tls", "durations": [1, 2]})
     assert config.method == "tls" and config.durations == (1.0, 2.0)
-    assert config.max_radius_rjup is None
 
 
 @pytest.mark.parametrize("options", [{"method": "box"}, {"min_period": 0}, {"durations": []},
@@ -150,13 +148,10 @@ def test_pure_noise_gives_no_signal(seed, cadence):
     assert search_lightcurve(flat_lightcurve(seed=seed, cadence_min=cadence), SearchConfig()) == []
 
 
-def test_radius_cut_skips_and_logs_large_signals(caplog):
+def test_no_signal_is_dropped_for_its_size():
     lc = inject_box(flat_lightcurve(seed=6), 3.1, 1326.0, 0.1, snr=300)  # ~5 %: ~2.3 R_Jup
-    with caplog.at_level(logging.INFO, logger="transitflow.search"):
-        assert search_lightcurve(lc, SearchConfig()) == []
-    assert "max_radius_rjup=1.80" in caplog.text
-    kept = search_lightcurve(lc, SearchConfig(max_radius_rjup=None))
-    assert kept[0].radius_earth / 11.209 > 1.8 and kept[0].period == pytest.approx(3.1, rel=1e-3)
+    [found] = search_lightcurve(lc, SearchConfig())
+    assert found.radius_earth / 11.209 > 1.8 and found.period == pytest.approx(3.1, rel=1e-3)
 
 
 @pytest.mark.slow
@@ -201,10 +196,10 @@ def test_toi813b_single_transit(realdata):
 
 
 @pytest.mark.realdata
-def test_equal_eclipse_binary_finds_both_eclipses(realdata, caplog):
+def test_equal_eclipse_binary_finds_both_eclipses(realdata):
     period, epoch = 2.968452, 1324.35463
     lc = _real(realdata, "qusi/tess2018206045859-s0001-0000000117544915-0120-s_lc.fits")
-    signals = search_lightcurve(lc, SearchConfig(max_radius_rjup=None))
+    signals = search_lightcurve(lc)
     at_period = [s for s in signals
                  if min(abs(s.period / period - 1), abs(2 * s.period / period - 1)) < 2e-3]
     assert at_period
@@ -214,9 +209,6 @@ def test_equal_eclipse_binary_finds_both_eclipses(realdata, caplog):
     with_data = [e for e in eclipses if np.any(np.abs(good.time - e) < 0.05)]
     assert len(with_data) >= 14  # primaries and secondaries
     assert all(np.min(np.abs(found - e)) < 0.05 for e in with_data)
-    with caplog.at_level(logging.INFO, logger="transitflow.search"):
-        default = search_lightcurve(lc)
-    assert "exceeds max_radius_rjup" in caplog.text and all(s.depth < 0.05 for s in default)
 
 
 @pytest.mark.realdata
@@ -239,7 +231,7 @@ def test_lone_primary_and_secondary_are_single_events(realdata):
     # periodic fit through either rests on that one event, so both are single events
     name = "tess2019006130736-s0007-0000000382067804-0131-s_lc.fits"
     lc = _real(realdata, f"modebs/tic-382067804/{name}")
-    signals = search_lightcurve(lc, SearchConfig(max_radius_rjup=None, max_signals=2))
+    signals = search_lightcurve(lc, SearchConfig(max_signals=2))
     assert [s.kind for s in signals] == ["single", "single"]
     epoch, period = 1417.8377725, 26.131358  # secondary at phase ~0.697
     assert sorted(s.epoch for s in signals) == pytest.approx(

@@ -382,7 +382,11 @@ def test_sinusoidal_variable_fails_harmonics():
 def test_giant_radius_fails_and_unknown_radius_skips(planet):
     lc, signal = planet
     big = vet.radius(lc, lc, replace(signal, radius_earth=45.0), vet.VetConfig())
-    assert big.flag and big.metric == 45.0
+    assert big.flag and big.metric == 45.0 and big.significance == pytest.approx(15 / 4.5)
+    assert "too large for a planet" in big.reason
+    # 33 +- 3.3 R_earth is within 2 errors of 30: an inflated giant around an uncertain star
+    near = vet.radius(lc, lc, replace(signal, radius_earth=33.0), vet.VetConfig())
+    assert not near.flag and "within 30" in near.reason
     unknown = vet.radius(lc, lc, replace(signal, radius_earth=math.nan), vet.VetConfig())
     assert not unknown.flag and math.isnan(unknown.metric)
 

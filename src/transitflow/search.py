@@ -18,7 +18,7 @@ from astropy.timeseries import BoxLeastSquares, BoxLeastSquaresResults
 
 from transitflow.detrend import detrend
 from transitflow.lightcurve import LightCurve, LightCurveMeta
-from transitflow.signals import R_JUP_IN_R_EARTH, Signal, planet_radius_earth
+from transitflow.signals import Signal, planet_radius_earth
 from transitflow.options import options_from_dict, reject_invalid
 
 log = logging.getLogger(__name__)
@@ -86,8 +86,6 @@ class SearchConfig:
     sde_threshold, snr_threshold : a periodic signal needs both.
     single_snr_threshold : matched-filter SNR a single event needs.
     detrend_window : wotan biweight window, days; None is 3x the longest duration.
-    max_radius_rjup : signals larger than this (Jupiter radii, when the stellar radius
-        is known) are skipped and logged; None keeps all.
     mask_factor : found transits are masked over this many durations before searching on.
     search_bin_minutes : finer cadences are binned to this (at most a third of the
         shortest duration tried at a period) for the period search, then refined on
@@ -105,7 +103,6 @@ class SearchConfig:
     snr_threshold: float = 7.0
     single_snr_threshold: float = 8.0
     detrend_window: float | None = None
-    max_radius_rjup: float | None = 1.8
     mask_factor: float = 2.0
     search_bin_minutes: float = 10.0
     tls_backend: str = "fused-pl"
@@ -255,8 +252,7 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
     Returns
     -------
     list of Signal
-        Indexed 0, 1, ... in the order found. Signals larger than
-        ``config.max_radius_rjup`` are masked but left out, with an INFO log line.
+        Indexed 0, 1, ... in the order found, whatever their size (vetting judges it).
     """
     durations = search_durations(config, lc.meta)
     keep = np.ones(len(lc), bool)
@@ -266,8 +262,7 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
         if found is None:
             break
         keep &= ~_event_mask(lc.time, found, config.mask_factor * found.duration)
-        if not _too_large(found, config):
-            signals.append(replace(found, index=len(signals)))
+        signals.append(replace(found, index=len(signals)))
     return signals
 
 
@@ -464,19 +459,6 @@ def _signal(meta: LightCurveMeta, *, transit_times: np.ndarray, transit_depths: 
                   transit_times=tuple(float(x) for x in transit_times),
                   transit_depths=tuple(float(x) for x in transit_depths),
                   radius_earth=radius, **values)
-
-
-def _too_large(signal: Signal, config: SearchConfig) -> bool:
-    """True (and logged) when the signal's radius exceeds ``config.max_radius_rjup``."""
-    if config.max_radius_rjup is None or not np.isfinite(signal.radius_earth):
-        return False
-    radius_rjup = signal.radius_earth / R_JUP_IN_R_EARTH
-    if radius_rjup <= config.max_radius_rjup:
-        return False
-    log.info("%s: skipped %s signal at P=%.5f d, epoch %.4f: radius %.2f R_Jup exceeds "
-             "max_radius_rjup=%.2f", signal.key, signal.kind, signal.period, signal.epoch,
-             radius_rjup, config.max_radius_rjup)
-    return True
 
 
 def _event_mask(time: np.ndarray, signal: Signal, width: float) -> np.ndarray:

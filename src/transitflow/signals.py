@@ -10,7 +10,6 @@ import numpy as np
 from transitflow.lightcurve import lightcurve_key
 
 R_SUN_IN_R_EARTH = 109.076
-R_JUP_IN_R_EARTH = 11.209
 
 
 @dataclass(frozen=True)

@@ -164,8 +164,12 @@ class VetConfig:
     gap_days: float = 0.5
     min_coverage: float = 0.5
     dump_cadences: int = 1
-    # Largest planet radius, Earth radii (Robovetter DR25 planet-occultation limit).
+    # Largest planet radius, Earth radii (Robovetter DR25 planet-occultation limit), and
+    # how far beyond it a signal must be, in units of the radius error from the stellar
+    # radius's fractional error (TIC v8 radii: ~10%), to be called too large for a planet.
     max_radius: float = 30.0
+    stellar_radius_error: float = 0.1
+    radius_sigma: float = 2.0
     # Smallest SNR (Kepler TPS and TESS SPOC threshold 7.1; DAVE uses 10) and number of
     # transits with data (1: single transits allowed, and noted).
     min_snr: float = 7.1
@@ -1078,13 +1082,19 @@ def _data_edges(time: np.ndarray, gap_days: float) -> np.ndarray:
 @register("radius", argues="EB")
 def radius(lc: LightCurve, detrended: LightCurve, signal: Signal,
            config: VetConfig) -> VetResult:
-    """Planet radius (from the depth and stellar radius) against ``max_radius``."""
+    """Planet radius (from the depth and stellar radius) against ``max_radius``: flagged
+    when above it by more than ``radius_sigma`` times its error from the stellar radius
+    (``stellar_radius_error``, fractional), so that an inflated hot Jupiter around a star
+    with an uncertain radius is not called a binary."""
     if not math.isfinite(signal.radius_earth):
         return _skip("radius", "stellar radius unknown: no planet radius")
-    flag = bool(signal.radius_earth > config.max_radius)
-    reason = (f"planet radius {signal.radius_earth:.1f} R_earth "
-              f"({'above' if flag else 'within'} {config.max_radius:g})")
-    return VetResult("radius", float(signal.radius_earth), NAN, flag, reason)
+    error = signal.radius_earth * config.stellar_radius_error
+    excess = (signal.radius_earth - config.max_radius) / error if error > 0 else math.inf
+    flag = bool(signal.radius_earth > config.max_radius and excess > config.radius_sigma)
+    reason = (f"planet radius {signal.radius_earth:.1f} +- {error:.1f} R_earth "
+              f"({'too large for a planet: above' if flag else 'within'} "
+              f"{config.max_radius:g})")
+    return VetResult("radius", float(signal.radius_earth), float(excess), flag, reason)
 
 
 @register("snr", argues="LOW_SNR",
