@@ -147,9 +147,15 @@ def test_disposition_precedence_and_reasons():
     assert vet.disposition(signal, results("odd_even", "shape"), config) == (
         "EB", ["odd_even: odd_even says so", "shape: shape says so"])
     assert vet.disposition(signal, results("odd_even", "centroid"), config)[0] == "BEB"
+    # a centroid shift with pointing systematics is not evidence of a background binary
     assert vet.disposition(signal, results("centroid", "systematics"), config)[0] == "SYSTEMATIC"
-    label, reasons = vet.disposition(signal, results("centroid", "snr", "harmonics"), config)
-    assert label == "LOW_SNR" and len(reasons) == 3
+    # a binary's own signature outranks the noise tests, and every failed test is listed
+    label, reasons = vet.disposition(signal, results("secondary", "snr", "harmonics"), config)
+    assert label == "EB" and len(reasons) == 3
+    assert vet.disposition(signal, results("radius", "background"), config)[0] == "EB"
+    # a V shape is not: at low SNR it is noise as often as a binary
+    assert vet.disposition(signal, results("shape", "snr"), config)[0] == "LOW_SNR"
+    assert vet.disposition(signal, results("shape", "systematics"), config)[0] == "SYSTEMATIC"
     with pytest.raises(ValueError, match="unregistered"):
         vet.disposition(signal, [VetResult("nope", 1.0, 1.0, True, "x")], config)
 
@@ -526,3 +532,24 @@ def test_odd_even_and_modshift_agree_with_exovetter(realdata, file):
         assert phase_gap(ours.phase_sec, ms["phase_sec"] / signal.period) <= bin_phase
         assert ours.sigma_sec / ours.sigma_pri == pytest.approx(
             ms["sigma_sec"] / ms["sigma_pri"], rel=0.2)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("file", [TIC126, TIC117, IT_CAS])
+def test_searched_eclipsing_binaries_reach_vetting_and_are_eb(realdata, file):
+    """Searched as a user's run does (no signal dropped for its size), the strongest signal
+    of each binary is EB, and no signal at its period (or half) is SYSTEMATIC or PC."""
+    from transitflow.search import SearchConfig, detrend_for_search, search_lightcurve
+
+    lc = read_lightcurves(realdata / file)[0]
+    signals = search_lightcurve(lc)
+    detrended = detrend_for_search(lc, SearchConfig())
+    labels = []
+    for signal in signals:
+        others = [other for other in signals if other is not signal]
+        results = vet.vet_signal(lc, signal, detrended=detrended, others=others)
+        labels.append(vet.disposition(signal, results, vet.VetConfig())[0])
+    strongest = max(range(len(signals)), key=lambda i: signals[i].depth)
+    assert labels[strongest] == "EB"
+    assert signals[strongest].radius_earth > 30.0 or math.isnan(signals[strongest].radius_earth)
+    assert not {"PC", "SYSTEMATIC"} & set(labels)

@@ -99,7 +99,9 @@ COINCIDENCE_CHANCE = 0.01
 #: TESS bits); the tests drop cadences flagged in USABLE's bits.
 OTHER_SIGNAL_BIT = 1 << 30
 USABLE = DEFAULT_QUALITY_BITMASK | OTHER_SIGNAL_BIT
-#: Disposition precedence: the first one a failed test argues for wins; PC when none.
+#: Disposition precedence: the first one a failed test argues for wins; PC when none. A
+#: binary's own signature (a failed ``physical`` test: secondary, odd/even, radius) makes
+#: it EB even when the noise tests say LOW_SNR or SYSTEMATIC.
 DISPOSITIONS = ("LOW_SNR", "SYSTEMATIC", "BEB", "EB")
 NAN = float("nan")
 
@@ -186,10 +188,13 @@ VetTest = Callable[[LightCurve, LightCurve, Signal, VetConfig], VetResult]
 
 @dataclass(frozen=True)
 class VetSpec:
-    """What a failure of a registered test argues for, and the extra numbers it reports."""
+    """What a failure of a registered test argues for, whether it is a binary's own
+    signature (``physical``: a measurement of the system, not of the noise), and the extra
+    numbers it reports."""
 
     argues: str
     extras: tuple[str, ...] = ()
+    physical: bool = False
 
 
 #: Every vetting test by name, in the order they run.
@@ -198,18 +203,20 @@ REGISTRY: dict[str, VetTest] = {}
 SPECS: dict[str, VetSpec] = {}
 
 
-def register(name: str, argues: str, extras: tuple[str, ...] = ()) -> Callable[[VetTest], VetTest]:
+def register(name: str, argues: str, extras: tuple[str, ...] = (),
+             physical: bool = False) -> Callable[[VetTest], VetTest]:
     """Decorator adding a test to :data:`REGISTRY` as ``name``.
 
     ``argues`` is the disposition its failure argues for, ``extras`` the names of the
-    extra numbers its results carry.
+    extra numbers its results carry; a ``physical`` test's failure (which must argue EB)
+    outranks LOW_SNR and SYSTEMATIC (see :func:`disposition`).
     """
-    if argues not in DISPOSITIONS:
+    if argues not in DISPOSITIONS or (physical and argues != "EB"):
         raise ValueError(f"vetting test {name!r}: unknown disposition {argues!r}")
 
     def add(test: VetTest) -> VetTest:
         REGISTRY[name] = test
-        SPECS[name] = VetSpec(argues, extras)
+        SPECS[name] = VetSpec(argues, extras, physical)
         return test
 
     return add
@@ -292,8 +299,10 @@ def disposition(signal: Signal, results: Iterable[VetResult],
                 config: VetConfig) -> tuple[str, list[str]]:
     """The disposition and ``"test: reason"`` of every failed test.
 
-    LOW_SNR wins over SYSTEMATIC, SYSTEMATIC over BEB (a centroid failure), BEB over EB;
-    PC when no test fails. ``config`` keeps the interface uniform: the thresholds act
+    LOW_SNR wins over SYSTEMATIC, SYSTEMATIC over BEB (a centroid failure: pointing
+    systematics such as momentum dumps move centroids too), BEB over EB; but a binary's own
+    signature (a failed secondary, odd/even or radius test) makes LOW_SNR or SYSTEMATIC an
+    EB. PC when no test fails. ``config`` keeps the interface uniform: the thresholds act
     inside the tests, which made ``results`` with it.
     """
     failed = [r for r in results if r.flag]
@@ -302,6 +311,8 @@ def disposition(signal: Signal, results: Iterable[VetResult],
         raise ValueError(f"{signal.key}: no disposition for unregistered tests {unknown}")
     argued = {SPECS[r.test].argues for r in failed}
     label = next((d for d in DISPOSITIONS if d in argued), "PC")
+    if label in ("LOW_SNR", "SYSTEMATIC") and any(SPECS[r.test].physical for r in failed):
+        label = "EB"
     return label, [f"{r.test}: {r.reason}" for r in failed]
 
 
@@ -500,7 +511,7 @@ def _a_over_rstar(signal: Signal, lc: LightCurve) -> float:
 # --- odd/even -----------------------------------------------------------------------
 
 
-@register("odd_even", argues="EB",
+@register("odd_even", argues="EB", physical=True,
           extras=("odd_depth", "even_depth", "odd_depth_err", "even_depth_err"))
 def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
              config: VetConfig) -> VetResult:
@@ -721,7 +732,7 @@ def _phase_distance(phase: np.ndarray, centre: float) -> np.ndarray:
     return (phase - centre + 0.5) % 1.0 - 0.5
 
 
-@register("secondary", argues="EB",
+@register("secondary", argues="EB", physical=True,
           extras=("secondary_phase", "secondary_depth", "sigma_pri", "sigma_sec", "sigma_ter",
                    "sigma_pos", "fred", "fa1", "fa2", "albedo"))
 def secondary(lc: LightCurve, detrended: LightCurve, signal: Signal,
@@ -1079,7 +1090,7 @@ def _data_edges(time: np.ndarray, gap_days: float) -> np.ndarray:
 # --- size and significance ----------------------------------------------------------
 
 
-@register("radius", argues="EB")
+@register("radius", argues="EB", physical=True)
 def radius(lc: LightCurve, detrended: LightCurve, signal: Signal,
            config: VetConfig) -> VetResult:
     """Planet radius (from the depth and stellar radius) against ``max_radius``: flagged
