@@ -553,3 +553,20 @@ def test_searched_eclipsing_binaries_reach_vetting_and_are_eb(realdata, file):
     assert labels[strongest] == "EB"
     assert signals[strongest].radius_earth > 30.0 or math.isnan(signals[strongest].radius_earth)
     assert not {"PC", "SYSTEMATIC"} & set(labels)
+
+
+@pytest.mark.realdata
+def test_toi237b_odd_even_raises_no_parity_complaint(realdata):
+    lc = read_lightcurves(realdata / "lightcurves/tls/toi237.csv", tic=305048087, sector=2)[0]
+    signal = make_signal(lc, 5.436167, 1355.242, 1.54 / 24, 4797e-6)
+    result = vet.odd_even(lc, detrend(lc), signal, vet.VetConfig())
+    assert not result.flag and "one parity has no transit" not in result.reason
+
+
+def test_one_parity_empty_needs_a_shallow_parity_far_below_the_other():
+    estimate = vet._Estimate
+    assert vet._one_parity_empty(estimate(1e-4, 2e-4), estimate(4e-3, 2e-4), 3.0)  # at P/2
+    # TOI-237 b as the pipeline measured it: 4361 +- 1500 vs 4919 +- 1300 ppm, one parity
+    # under 3 sigma but the two agree: both have transits
+    assert not vet._one_parity_empty(estimate(4.361e-3, 1.5e-3), estimate(4.919e-3, 1.3e-3), 3.0)
+    assert not vet._one_parity_empty(estimate(4e-3, 2e-4), estimate(4e-3, 2e-4), 3.0)

@@ -124,8 +124,9 @@ class VetConfig:
     # Odd/even depths from this central fraction of the duration (ours: the flat bottom
     # of most transits; exovetter's OddEven dur_frac spans twice its value, see tests).
     odd_even_duration_frac: float = 0.5
-    # A parity whose depth is below this significance has no eclipse of its own (ours:
-    # 3 sigma at a known phase): the period is twice as long and odd/even does not flag.
+    # A parity is empty when its depth is below this significance and the other parity is
+    # this many sigma deeper (ours: 3 sigma at a known phase): the period is twice as long
+    # and odd/even does not flag. Two shallow parities that agree are not empty.
     odd_even_min_sigma: float = 3.0
     # Secondary flagged when sigma_sec / Fred - FA1 exceeds this (DAVE RoboVet.sig_sec: 0;
     # Robovetter DR25 MOD_VAL4_DV_THRESH: 1).
@@ -524,9 +525,8 @@ def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
     (:func:`_parity_difference`), so that transits sampled at different phases of a long
     cadence compare fairly, with errors grown by the excess scatter of the per-transit
     depths. Flagged when the difference exceeds the modshift false-alarm threshold FA1
-    (DAVE RoboVet ODD_EVEN_DIFF) and each parity has an eclipse (depth above
-    ``odd_even_min_sigma``): with one parity empty the period is twice as long, and
-    there are no two eclipses to compare.
+    (DAVE RoboVet ODD_EVEN_DIFF) and no parity is empty (:func:`_one_parity_empty`): with
+    one parity empty the period is twice as long, and there are no two eclipses to compare.
     """
     if not _periodic(signal):
         return _skip("odd_even", "single transit: no odd/even comparison")
@@ -547,7 +547,7 @@ def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
     reason = (f"odd {_ppm(d_odd.value)} vs even {_ppm(d_even.value)}, "
               f"{_ppm(abs(diff.value))} apart on a common profile: {sigma:.1f} sigma "
               f"(FA1 {threshold:.1f})")
-    empty = min(d_odd.sigma, d_even.sigma) < config.odd_even_min_sigma
+    empty = _one_parity_empty(d_odd, d_even, config.odd_even_min_sigma)
     if empty:
         reason += "; one parity has no transit: the period may be twice as long"
     mean = 0.5 * (d_odd.value + d_even.value)
@@ -555,6 +555,14 @@ def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
              "odd_depth_err": d_odd.err, "even_depth_err": d_even.err}
     return VetResult("odd_even", abs(diff.value / mean) if mean else NAN, sigma,
                      sigma > threshold and not empty, reason, extra)
+
+
+def _one_parity_empty(odd: _Estimate, even: _Estimate, min_sigma: float) -> bool:
+    """Whether the shallower parity has no eclipse: its depth is below ``min_sigma`` and the
+    other parity's is ``min_sigma`` deeper. Low per-parity SNR alone does not empty one."""
+    shallow, deep = sorted((odd, even), key=lambda estimate: estimate.value)
+    apart = (deep.value - shallow.value) / math.hypot(deep.err, shallow.err)
+    return shallow.sigma < min_sigma and apart > min_sigma
 
 
 def _parity_difference(detrended: LightCurve, signal: Signal, noise: _Noise,
