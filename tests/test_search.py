@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -10,9 +11,10 @@ import pytest
 from tests.builders import flat_lightcurve
 from transitflow.lightcurve import LightCurve, LightCurveMeta
 from transitflow.readers import read_lightcurves
-from transitflow.search import (SearchConfig, detrend_for_search, detrend_window, period_grid,
-                                periodogram, search_durations, search_lightcurve,
+from transitflow.search import (SearchConfig, detrend_for_search, detrend_window, is_echo,
+                                period_grid, periodogram, search_durations, search_lightcurve,
                                 stellar_density)
+from transitflow.signals import Signal
 
 NOISE = 1e-3
 
@@ -236,3 +238,27 @@ def test_lone_primary_and_secondary_are_single_events(realdata):
     epoch, period = 1417.8377725, 26.131358  # secondary at phase ~0.697
     assert sorted(s.epoch for s in signals) == pytest.approx(
         [epoch + 3 * period, epoch + 3.697 * period], abs=0.05)
+
+
+def echo_signal(period: float, epoch: float, duration: float = 0.1) -> Signal:
+    single = math.isnan(period)
+    return Signal(1, 1, 0, "single" if single else "periodic", "bls", period, epoch, duration,
+                  1e-3, 1e-4, 10.0, math.nan if single else 10.0, 1 if single else 5, (epoch,),
+                  (1e-3,), math.nan)
+
+
+def test_echoes_fall_on_an_earlier_signals_events_at_its_period_half_or_double():
+    earlier, config = echo_signal(2.0, 1400.0), SearchConfig()
+    assert is_echo(echo_signal(2.001, 1400.15), earlier, config)  # the eclipse's wing
+    assert is_echo(echo_signal(4.0, 1402.05), earlier, config)  # every other event
+    assert is_echo(echo_signal(math.nan, 1406.1), earlier, config)  # a single one of them
+    assert not is_echo(echo_signal(2.0, 1401.0), earlier, config)  # phase 0.5: a secondary
+    assert not is_echo(echo_signal(3.0, 1400.0), earlier, config)  # another period
+    assert not is_echo(echo_signal(2.0, 1400.0), echo_signal(math.nan, 1400.0), config)
+
+
+@pytest.mark.realdata
+def test_a_deep_eclipse_spends_no_search_slot_on_its_echoes(realdata):
+    lc = _real(realdata, "qusi/tess2018206045859-s0001-0000000117544915-0120-s_lc.fits")
+    [eclipses] = search_lightcurve(lc, SearchConfig(max_signals=3))
+    assert eclipses.period == pytest.approx(2.968452 / 2, rel=2e-3)

@@ -22,6 +22,12 @@ from transitflow.signals import Signal, planet_radius_earth
 from transitflow.options import options_from_dict, reject_invalid
 
 log = logging.getLogger(__name__)
+#: Period ratios (later / earlier) at which a signal on an earlier one's events is its echo,
+#: and the relative tolerance of a match.
+ECHO_PERIOD_RATIOS = (0.5, 1.0, 2.0)
+ECHO_PERIOD_TOLERANCE = 0.005
+#: Search rounds per signal slot: echoes are masked without taking a slot.
+ATTEMPTS_PER_SIGNAL = 2
 
 #: Central transit duration of a Sun-density star, T = COEFF * P^(1/3) rho^(-1/3),
 #: T and P in days, rho in solar units (13 h at 365 d; Ofir 2014, eq. 1-3).
@@ -239,10 +245,13 @@ def _period_limits(time: np.ndarray, config: SearchConfig) -> tuple[float, float
 def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> list[Signal]:
     """Transit-like signals of one light curve, strongest first.
 
-    Repeats up to ``config.max_signals`` times: detrend the cadences not yet masked (wotan
-    biweight), run a periodic search and, when that has no significant signal resting on
-    two or more events, a single-event search; then mask the signal's events, so that
-    they neither return nor bias the next round's trend.
+    Repeats until ``config.max_signals`` are found: detrend the cadences not yet masked
+    (wotan biweight), run a periodic search and, when that has no significant signal
+    resting on two or more events, a single-event search; then mask the signal's events,
+    so that they neither return nor bias the next round's trend. A signal whose events fall
+    on an earlier one's at the same period, half or double it (:func:`is_echo`: the wings
+    of a deep eclipse the mask did not cover) is masked too but takes no slot; at most
+    :data:`ATTEMPTS_PER_SIGNAL` rounds per slot.
 
     Parameters
     ----------
@@ -257,13 +266,35 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
     durations = search_durations(config, lc.meta)
     keep = np.ones(len(lc), bool)
     signals: list[Signal] = []
-    for _ in range(config.max_signals):
+    for _ in range(ATTEMPTS_PER_SIGNAL * config.max_signals):
         found = _next_signal(detrend_for_search(lc.select(keep), config), config, durations)
         if found is None:
             break
         keep &= ~_event_mask(lc.time, found, config.mask_factor * found.duration)
+        echoed = next((earlier for earlier in signals if is_echo(found, earlier, config)), None)
+        if echoed is not None:
+            log.info("%s: %s signal at P=%.5f d, epoch %.4f falls on signal %d's events: "
+                     "masked as its echo", lc.meta.key, found.kind, found.period, found.epoch,
+                     echoed.index)
+            continue
         signals.append(replace(found, index=len(signals)))
+        if len(signals) == config.max_signals:
+            break
     return signals
+
+
+def is_echo(found: Signal, earlier: Signal, config: SearchConfig) -> bool:
+    """Whether ``found`` is a residue of ``earlier``: a single event, or a periodic signal
+    at :data:`ECHO_PERIOD_RATIOS` times its period, whose epoch lies within the reach of
+    the earlier signal's mask plus its own duration of one of the earlier signal's events.
+    A periodic signal through an earlier single event is not its echo."""
+    if math.isfinite(found.period):
+        if not math.isfinite(earlier.period) or not any(
+                abs(found.period / earlier.period / ratio - 1) < ECHO_PERIOD_TOLERANCE
+                for ratio in ECHO_PERIOD_RATIOS):
+            return False
+    reach = config.mask_factor * earlier.duration / 2 + found.duration
+    return bool(_event_mask(np.array([found.epoch]), earlier, 2 * reach)[0])
 
 
 def _next_signal(lc: LightCurve, config: SearchConfig, durations: np.ndarray) -> Signal | None:
