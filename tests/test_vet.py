@@ -266,6 +266,19 @@ def test_single_transit_at_a_momentum_dump_is_systematic():
     assert vet.disposition(signal, results.values(), vet.VetConfig())[0] == "SYSTEMATIC"
 
 
+def test_dips_after_every_momentum_dump_at_2_min_cadence_are_systematic():
+    """600 ppm, 2-hour dips starting at each of nine dumps 3.125 days apart: at 2-min
+    cadence dropping a cadence either side of a dump leaves each dip covered, but most
+    events of the period hold a dump."""
+    lc = noisy_pixels(flat_lightcurve(seed=21, cadence_min=2.0, noise=3e-4))
+    dumps = lc.time[0] + 0.5 + 3.125 * np.arange(9)
+    signal = make_signal(lc, period=3.125, epoch=dumps[0] + 1 / 24, duration=2 / 24,
+                         depth=6e-4)
+    lc = with_dumps(with_transit(lc, signal, 6e-4, ingress_frac=0.05), dumps)
+    result = vet.systematics(lc, detrend(lc), signal, vet.VetConfig())
+    assert result.flag and result.extra["dumps"] >= 8 and result.extra["events"] >= 8
+
+
 def test_transit_next_to_a_dump_at_30_min_cadence_is_not_systematic():
     """Dumps just after egress of two of three 2-h transits: only the dump's cadence and
     its neighbours are distrusted, not a tenth of a day around it."""

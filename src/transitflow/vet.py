@@ -99,6 +99,9 @@ COINCIDENCE_CHANCE = 0.01
 #: TESS bits); the tests drop cadences flagged in USABLE's bits.
 OTHER_SIGNAL_BIT = 1 << 30
 USABLE = DEFAULT_QUALITY_BITMASK | OTHER_SIGNAL_BIT
+#: Events holding a momentum dump before a signal counts as following the dumps (two could
+#: be chance).
+MIN_DUMP_EVENTS = 3
 #: Disposition precedence: the first one a failed test argues for wins; PC when none. A
 #: binary's own signature (a failed ``physical`` test: secondary, odd/even, radius) makes
 #: it EB even when the noise tests say LOW_SNR or SYSTEMATIC.
@@ -1041,8 +1044,13 @@ def systematics(lc: LightCurve, detrended: LightCurve, signal: Signal,
     (gapped), when it does so only once the ``dump_cadences`` cadences either side of a
     momentum dump (quality bit 32 of the raw light curve) are dropped too (at a dump: the
     dip may be the dump's), or when a data edge (sector start or end, either side of a
-    gap longer than ``gap_days``) lies within one duration of mid-transit. Flagged above
-    ``max_systematic_fraction``. Cadences masked for other signals count as observed.
+    gap longer than ``gap_days``) lies within one duration of mid-transit. When most
+    events, and :data:`MIN_DUMP_EVENTS` or more, hold a dump within their duration (or the
+    ``dump_cadences`` beside it), the signal follows the dumps' rhythm, at any cadence: all
+    those events count as at dumps (a single transit over a dump, as TOI-813 b's, is not
+    suspect for that alone).
+    Flagged above ``max_systematic_fraction``. Cadences masked for other signals count as
+    observed.
     """
     events = _event_times(signal, detrended.time)
     if len(events) == 0:
@@ -1053,6 +1061,9 @@ def systematics(lc: LightCurve, detrended: LightCurve, signal: Signal,
     calm = observed[_distance(observed, dumps) >= window]
     gapped = _coverage(observed, events, signal.duration) < config.min_coverage
     at_dump = ~gapped & (_coverage(calm, events, signal.duration) < config.min_coverage)
+    holds_dump = _distance(events, dumps) < 0.5 * signal.duration + window
+    if holds_dump.sum() >= MIN_DUMP_EVENTS and holds_dump.mean() > config.max_systematic_fraction:
+        at_dump |= holds_dump
     edges = _data_edges(observed, config.gap_days)
     at_edge = _distance(events, edges) < signal.duration
     suspect = at_dump | gapped | at_edge
