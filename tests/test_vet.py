@@ -127,7 +127,7 @@ def test_vetting_row_is_flat_with_every_test_and_the_disposition(planet):
     for test in TESTS:
         assert {f"{test}_metric", f"{test}_sigma", f"{test}_flag", f"{test}_reason"} <= set(row)
     assert {"secondary_phase", "secondary_depth", "secondary_fred", "centroid_offset_arcsec",
-            "odd_even_odd_depth", "snr_transits"} <= set(row)
+            "centroid_offset_err_px", "odd_even_odd_depth", "snr_transits"} <= set(row)
     assert "secondary_secondary_phase" not in row
     assert row["disposition"] == label and row["reasons"] == "a: x; b: y"
     assert all(not isinstance(v, (dict, np.ndarray)) for v in row.values())
@@ -193,6 +193,19 @@ def test_blended_background_binary_is_beb():
     assert centroid.flag and centroid.significance > 5
     assert centroid.extra["offset_px"] == pytest.approx(2.0, rel=0.2)
     assert centroid.extra["offset_arcsec"] == pytest.approx(42.0, rel=0.2)
+
+
+def test_centroid_offsets_use_the_missions_pixel_scale_and_carry_an_error():
+    lc = noisy_pixels(flat_lightcurve(seed=5, noise=5e-4), seed=6)
+    signal = make_signal(lc, period=2.9, epoch=1325.8, duration=0.1, depth=0.005)
+    lc = with_transit(lc, signal, 0.005, ingress_frac=0.3, centroid_shift=0.01)
+    tess = vet.centroid(lc, detrend(lc), signal, vet.VetConfig())
+    k2_lc = replace(lc, meta=replace(lc.meta, mission="K2"))
+    k2 = vet.centroid(k2_lc, detrend(k2_lc), signal, vet.VetConfig())
+    assert tess.extra["offset_arcsec"] == pytest.approx(21.0 * tess.extra["offset_px"])
+    assert k2.extra["offset_arcsec"] == pytest.approx(3.98 * k2.extra["offset_px"])
+    err = tess.extra["offset_err_px"]
+    assert 0 < err < tess.extra["offset_px"] / 3 and f"+- {err:.2f} px" in tess.reason
 
 
 def test_blended_binary_half_a_pixel_away_is_beb():
@@ -583,3 +596,18 @@ def test_one_parity_empty_needs_a_shallow_parity_far_below_the_other():
     # under 3 sigma but the two agree: both have transits
     assert not vet._one_parity_empty(estimate(4.361e-3, 1.5e-3), estimate(4.919e-3, 1.3e-3), 3.0)
     assert not vet._one_parity_empty(estimate(4e-3, 2e-4), estimate(4e-3, 2e-4), 3.0)
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_wasp47_centroid_offsets_are_in_k2_arcsec_with_errors(realdata):
+    from transitflow.search import SearchConfig, detrend_for_search, search_lightcurve
+
+    lc = read_lightcurves(realdata / "lightcurves/dave/ktwo206103150-c03_llc.fits")[0]
+    detrended = detrend_for_search(lc, SearchConfig())
+    for signal in search_lightcurve(lc):
+        result = vet.centroid(lc, detrended, signal, vet.VetConfig())
+        extra = result.extra
+        assert extra["offset_arcsec"] == pytest.approx(3.98 * extra["offset_px"])
+        # no planet's offset is significant: within three errors of the target
+        assert not result.flag and extra["offset_px"] < 3 * extra["offset_err_px"]

@@ -36,7 +36,8 @@ NaN where none), ``T_flag`` (bool; True argues against a planet on the target) a
   (false-alarm thresholds, sigma), secondary_albedo (geometric albedo the secondary
   implies if it were the planet's occultation)
 - centroid_dcol, centroid_drow (in-transit shift, pixels), centroid_offset_px,
-  centroid_offset_arcsec (implied source distance from the out-of-transit centroid)
+  centroid_offset_err_px, centroid_offset_arcsec (implied source distance from the
+  out-of-transit centroid, its error, and in arcsec at the mission's pixel scale)
 - background_excess (flux units), background_correlation (flux against background near
   transits)
 - shape_depth (fraction), shape_total, shape_ingress (days), shape_duration_ratio (total
@@ -63,8 +64,9 @@ from transitflow.search import DETREND_WINDOW_FACTOR, stellar_density
 from transitflow.signals import Signal, VetResult
 from transitflow.options import options_from_dict
 
-#: TESS pixel scale, arcsec per pixel.
-TESS_PIXEL_ARCSEC = 21.0
+#: Pixel scale of each mission's detectors, arcsec per pixel (light curves of unknown
+#: mission take TESS's).
+PIXEL_ARCSEC = {"TESS": 21.0, "K2": 3.98, "Kepler": 3.98}
 #: Radius of a typical SPOC photometric aperture, pixels (about 4 px across).
 APERTURE_RADIUS_PX = 2.0
 #: Robust standard deviation from the median absolute deviation.
@@ -802,13 +804,15 @@ def _planet_occultation(ms: ModShift, signal: Signal, albedo: float, config: Vet
 
 
 @register("centroid", argues="BEB",
-          extras=("dcol", "drow", "offset_px", "offset_arcsec"))
+          extras=("dcol", "drow", "offset_px", "offset_err_px", "offset_arcsec"))
 def centroid(lc: LightCurve, detrended: LightCurve, signal: Signal,
              config: VetConfig) -> VetResult:
     """In-transit minus out-of-transit flux-weighted centroid (as SPOC DV's centroid test).
 
-    A source that dims by the whole observed depth sits ``shift / depth`` pixels from
-    the out-of-transit centroid, the depth measured on the same cadences as the shift.
+    A source that dims by the whole observed depth sits ``shift (1 / depth - 1)`` pixels
+    from the out-of-transit centroid (SPOC DV, Twicken et al. 2018), the depth measured on
+    the same cadences as the shift; its error is the shift's carried through, and arcsec
+    use the mission's pixel scale (:data:`PIXEL_ARCSEC`).
     Flagged when the shift is significant (the square root of its two-degree-of-freedom
     chi-square) and that source is farther than a transit on the target could put it
     (:func:`_on_target_offset`). The spacecraft settles at a slightly different pointing
@@ -828,12 +832,15 @@ def centroid(lc: LightCurve, detrended: LightCurve, signal: Signal,
     shift = math.hypot(col.value, row.value)
     flux = good.flux.astype(np.float64) / float(np.median(good.flux))
     depth = -_contrast(good.time, flux, signal).value
-    offset = shift / depth if depth > 0 else NAN
+    lever = 1.0 / depth - 1.0 if 0 < depth < 1 else NAN
+    offset, offset_err = shift * lever, shift / sigma * lever if sigma > 0 else NAN
     flag = sigma > config.centroid_sigma and offset >= _on_target_offset(lc, config)
-    reason = (f"centroid shift {shift:.2g} px ({sigma:.1f} sigma): source {offset:.2f} px "
-              f"({offset * TESS_PIXEL_ARCSEC:.0f} arcsec) from the target centroid")
+    scale = PIXEL_ARCSEC.get(lc.meta.mission, PIXEL_ARCSEC["TESS"])
+    reason = (f"centroid shift {shift:.2g} px ({sigma:.1f} sigma): source {offset:.2f} +- "
+              f"{offset_err:.2f} px ({offset * scale:.0f} +- {offset_err * scale:.0f} arcsec) "
+              "from the target centroid")
     extra = {"dcol": col.value, "drow": row.value, "offset_px": offset,
-             "offset_arcsec": offset * TESS_PIXEL_ARCSEC}
+             "offset_err_px": offset_err, "offset_arcsec": offset * scale}
     return VetResult("centroid", shift, sigma, flag, reason, extra)
 
 
