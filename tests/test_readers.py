@@ -283,6 +283,23 @@ def test_times_of_no_mission_are_refused(tmp_path):
         read_lightcurves(path)
 
 
+def test_csv_metadata_lines_give_the_star_and_sector(tmp_path):
+    path = write_bytes(tmp_path / "export.csv", b"# tic_id: TIC 307210830\n# sector = 28\n"
+                       b"# note: made by hand\ntime,flux,flux_err\n"
+                       b"2061.9,1.0,0.001\n2062.0,0.99,0.001\n2062.1,1.01,0.001\n")
+    lc = only(read_lightcurves(path))
+    assert (lc.meta.tic, lc.meta.sector, len(lc)) == (307210830, 28, 3)
+    assert only(read_lightcurves(path, tic=5, sector=1)).meta.key == "5-s0001"
+
+
+def test_a_csv_header_that_does_not_match_its_rows_is_refused(tmp_path):
+    path = write_bytes(tmp_path / "TIC_9_short.csv", b"time,flux\n1400.0,1.0,0.001,27\n"
+                       b"1400.1,1.1,0.001,27\n")
+    with pytest.raises(LightCurveReadError, match="TIC_9_short.csv: the header names 2 "
+                                                  "columns but the first data row has 4"):
+        read_lightcurves(path)
+
+
 def truncated(realdata: Path, tmp: Path, size: int) -> Path:
     """The first ``size`` bytes of a SPOC file (its table data starts at byte 20160)."""
     return write_bytes(tmp / "truncated.fits", (realdata / QUSI_EB).read_bytes()[:size])

@@ -9,6 +9,7 @@ parses every column definition; most of the rest is astropy parsing header cards
 from __future__ import annotations
 
 import gzip
+import itertools
 import logging
 import re
 import warnings
@@ -67,6 +68,10 @@ CSV_COLUMNS = {
     "sector": ("sector", "campaign"),
 }
 HEADERLESS_COLUMNS = ("time", "flux", "flux_err")
+#: A ``# key: value`` (or ``=``) metadata line at the top of a CSV, and the keys of the TIC
+#: ID among them.
+METADATA_LINE = re.compile(r"^\s*#\s*([A-Za-z_][\w ]*?)\s*[:=]\s*(\S.*)$")
+TIC_KEYS = ("tic_id", "tic", "ticid", "tic id")
 
 
 class LightCurveReadError(ValueError):
@@ -106,14 +111,16 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
     -----
     Text tables (:data:`TABLE_SUFFIXES`) are read as CSV, with columns time (BTJD),
     flux[, flux_err, centroids, background, quality, sector], named as in
-    :data:`CSV_COLUMNS` (any case); a header row is optional (a
-    leading ``#`` is allowed) and without one the columns are time, flux[, flux_err].
-    Times above 2,400,000 are taken as BJD and shifted to BTJD. The TIC ID is ``tic``,
-    else taken from the file name (``TIC307210830``, ``tic55525572``). A ``sector`` column
-    splits the rows into light curves; without one the series is split at gaps longer
-    than :data:`SEGMENT_GAP_DAYS` and the segments, numbered 1..k, are used as ``sector``
-    (so a single-sector CSV is sector 1). Giving ``sector`` keeps the file as one light
-    curve.
+    :data:`CSV_COLUMNS` (any case); a header row is optional (a leading ``#`` is allowed;
+    its names must match the data rows' fields) and without one the columns are time,
+    flux[, flux_err]. ``# key: value`` lines may precede it (``tic_id``, ``tic``,
+    ``sector`` are read). Times above 2,400,000 are taken as BJD and shifted to BTJD. The
+    TIC ID is ``tic``, else the metadata's, else taken from the file name
+    (``TIC307210830``, ``tic55525572``). A ``sector`` argument, else a metadata sector,
+    keeps the file as one light curve of that sector; else a ``sector`` column splits the
+    rows into light curves; without one the series is split at gaps longer than
+    :data:`SEGMENT_GAP_DAYS` and the segments, numbered 1..k, are used as ``sector`` (so a
+    single-sector CSV is sector 1).
     """
     path = Path(path)
     if not _is_fits(path):
@@ -147,9 +154,12 @@ def detect_format(path: str | Path) -> str:
 
 
 def _read_csv(path: Path, tic: int | None, sector: int | None) -> list[LightCurve]:
-    tic = tic if tic is not None else _tic_from_name(path)
     with _read_errors(path, "CSV"):
-        table = _csv_table(path)
+        metadata, header_line = _csv_metadata(path)
+        tic = tic if tic is not None else _metadata_int(path, metadata, TIC_KEYS)
+        tic = tic if tic is not None else _tic_from_name(path)
+        sector = sector if sector is not None else _metadata_int(path, metadata, ("sector",))
+        table = _csv_table(path, header_line)
         if sector is not None:
             table["sector"] = sector
         elif "sector" not in table:
@@ -406,9 +416,35 @@ def _tic_from_name(path: Path) -> int:
     return int(match.group(1))
 
 
-def _csv_table(path: Path) -> pd.DataFrame:
-    """The CSV's known columns, named as in :data:`CSV_COLUMNS`, numeric, sorted by time."""
-    raw = _raw_csv(path)
+def _csv_metadata(path: Path) -> tuple[dict[str, str], int]:
+    """The ``# key: value`` (or ``# key = value``) lines at the top of a CSV, keys in lower
+    case, and the number of the first line that is not one (the header or the data)."""
+    metadata = {}
+    with open(path, encoding="utf-8", errors="replace") as stream:
+        for number, line in enumerate(stream):
+            match = METADATA_LINE.match(line)
+            if match is None:
+                return metadata, number
+            metadata[match.group(1).strip().lower()] = match.group(2).strip()
+    return metadata, 0
+
+
+def _metadata_int(path: Path, metadata: dict[str, str], keys: tuple[str, ...]) -> int | None:
+    """The first of ``keys`` in the metadata as an integer ("TIC 123" reads 123)."""
+    for key in keys:
+        if key in metadata:
+            digits = re.search(r"\d+", metadata[key])
+            if digits is None:
+                raise LightCurveReadError(path, f"metadata line {key}: {metadata[key]!r} "
+                                                "holds no number")
+            return int(digits.group())
+    return None
+
+
+def _csv_table(path: Path, header_line: int = 0) -> pd.DataFrame:
+    """The CSV's known columns, named as in :data:`CSV_COLUMNS`, numeric, sorted by time;
+    the table starts at line ``header_line``."""
+    raw = _raw_csv(path, header_line)
     names = list(raw.columns)
     table = pd.DataFrame({field: raw[name] for field, aliases in CSV_COLUMNS.items()
                           if (name := _first_present(names, aliases)) is not None})
@@ -425,18 +461,28 @@ def _csv_table(path: Path) -> pd.DataFrame:
     return table
 
 
-def _raw_csv(path: Path) -> pd.DataFrame:
-    """All columns, with lower-case names; a headerless file gets :data:`HEADERLESS_COLUMNS`."""
+def _raw_csv(path: Path, header_line: int = 0) -> pd.DataFrame:
+    """All columns, with lower-case names; a headerless file gets :data:`HEADERLESS_COLUMNS`.
+
+    Raises when the first data row has another number of fields than the header names.
+    """
     with open(path, encoding="utf-8", errors="replace") as stream:
-        first = stream.readline().strip().lstrip("#").strip()
+        lines = [line.strip() for line in itertools.islice(stream, header_line, header_line + 2)]
+    first = lines[0].lstrip("#").strip() if lines else ""
     sep = "," if "," in first else r"\s+"
     header = [name.strip().lower() for name in re.split(sep, first)]
     if not all(_is_number(name) for name in header):
-        return pd.read_csv(path, sep=sep, header=None, names=header, skiprows=1)
+        row = re.split(sep, lines[1]) if len(lines) > 1 else header
+        if len(row) != len(header) and row[len(header):] != [""]:  # a trailing comma is fine
+            raise LightCurveReadError(path, f"the header names {len(header)} columns but the "
+                                            f"first data row has {len(row)}; fix the header")
+        return pd.read_csv(path, sep=sep, header=None, names=header, index_col=False,
+                           skiprows=header_line + 1)
     if len(header) not in (2, 3):
         raise LightCurveReadError(path, f"{len(header)} columns and no header row; "
                                         "add one (time,flux,flux_err,...)")
-    return pd.read_csv(path, sep=sep, header=None, names=HEADERLESS_COLUMNS[:len(header)])
+    return pd.read_csv(path, sep=sep, header=None, names=HEADERLESS_COLUMNS[:len(header)],
+                       skiprows=header_line)
 
 
 def _is_number(text: str) -> bool:
