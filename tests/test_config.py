@@ -43,6 +43,26 @@ def test_a_typo_or_an_unsafe_run_name_fails_validation(change, problem):
         validate({**CONFIG, **change}, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
 
 
+@pytest.mark.parametrize("section", ["search", "vet", "detect"])
+def test_typed_schema_sections_list_exactly_the_options(section):
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    properties = schema["properties"][section]["properties"]
+    assert set(properties) == {f.name for f in fields(SECTIONS[section])}
+    assert all("description" in spec for spec in properties.values())
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"search": {"max_signals": "3"}}, "'3' is not of type 'integer'"),
+    ({"vet": {"min_snrr": 7}}, "Additional properties are not allowed .'min_snrr'"),
+])
+def test_a_wrongly_typed_or_misspelt_stage_option_fails_validation(change, problem):
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    with pytest.raises(WorkflowError, match=problem):
+        validate({**CONFIG, **change}, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+
+
 @pytest.mark.parametrize("section", sorted(SECTIONS))
 def test_each_stage_accepts_its_default_section(section):
     SECTIONS[section].from_dict(CONFIG[section])
