@@ -11,7 +11,7 @@ from tests.builders import flat_lightcurve
 from transitflow.features import featurize_table, lightcurve_features
 from transitflow.inject import (TRANSIT_COLUMNS, TransitPrior, concat_rows, draw_transit,
                                 inject_signals, inject_transits, lightcurve_rows, rows_table,
-                                slice_rows, transit_flux)
+                                slice_rows, transit_depth, transit_flux)
 from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, MOMENTUM_DUMP_BIT
 
 BITMASK = DEFAULT_QUALITY_BITMASK
@@ -107,8 +107,10 @@ def test_grazing_transits_sit_on_the_limb_and_are_v_shaped():
     for _ in range(20):
         params = draw_transit(host.time, host.flux, rng, prior)
         assert 0.9 <= params["impact"] <= 1.0 + 0.8 * params["rp_rs"]
-        model, depth = transit_flux(host.time, params)
+        depth = transit_depth(params, exposure_min=2.0)
         assert 0 < depth < params["rp_rs"] ** 2  # part of the planet is off the star
+        at_epoch = transit_flux(host.time, params)[host.time == params["epoch"]]
+        assert params["depth"] == pytest.approx(1.0 - at_epoch[0], rel=1e-9)
 
 
 @pytest.mark.parametrize("options, message", [

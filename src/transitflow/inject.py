@@ -190,8 +190,7 @@ def inject_transits(hosts: Rows, rng: np.random.Generator, bitmask: int,
                                               hosts["radius"]):
         params = draw_transit(time[good], flux[good] / np.median(flux[good]), rng, prior,
                               _or_sun(mass), _or_sun(radius))
-        model = transit_flux(time, params)[0]
-        fluxes.append(flux * model)
+        fluxes.append(flux * transit_flux(time, params))
         drawn.append(params)
     return {**hosts, "flux": fluxes}, {name: np.array([params[name] for params in drawn])
                                        for name in TRANSIT_COLUMNS}
@@ -237,20 +236,30 @@ def draw_transit(time: np.ndarray, relative_flux: np.ndarray, rng: np.random.Gen
     params = {"period": period, "epoch": epoch, "rp_rs": rp_rs, "a_rs": a_rs, "impact": impact,
               "u1": 2.0 * math.sqrt(q1) * q2, "u2": math.sqrt(q1) * (1.0 - 2.0 * q2),
               "duration": duration, "n_transits": len(events)}
-    params["depth"] = transit_flux(time, params)[1]
+    params["depth"] = transit_depth(params, _cadence_minutes(time))
     params["snr"] = params["depth"] * math.sqrt(in_transit.sum()) / sigma
     return params
 
 
-def transit_flux(time: np.ndarray, params: dict[str, float]) -> tuple[np.ndarray, float]:
-    """The relative flux of a transit of ``params`` at ``time``, integrated over the cadence,
-    and its depth (the deficit of a cadence centred on mid-transit)."""
-    exposure_min = float(np.nanmedian(np.diff(time))) * 1440.0
-    model = transit_model(np.append(time, params["epoch"]), params["period"], params["epoch"],
-                          params["rp_rs"], params["a_rs"],
-                          inclination_deg(params["a_rs"], params["impact"]), params["u1"],
-                          params["u2"], exposure_min=exposure_min)
-    return model[:-1], float(1.0 - model[-1])
+def transit_flux(time: np.ndarray, params: dict[str, float]) -> np.ndarray:
+    """The relative flux of a transit of ``params`` at ``time``, integrated over the cadence
+    (the median spacing of ``time``)."""
+    return _transit_model(time, params, _cadence_minutes(time))
+
+
+def transit_depth(params: dict[str, float], exposure_min: float) -> float:
+    """The deficit of an ``exposure_min``-long cadence centred on mid-transit."""
+    return float(1.0 - _transit_model(np.array([params["epoch"]]), params, exposure_min)[0])
+
+
+def _transit_model(time: np.ndarray, params: dict[str, float], exposure_min: float) -> np.ndarray:
+    return transit_model(time, params["period"], params["epoch"], params["rp_rs"],
+                         params["a_rs"], inclination_deg(params["a_rs"], params["impact"]),
+                         params["u1"], params["u2"], exposure_min=exposure_min)
+
+
+def _cadence_minutes(time: np.ndarray) -> float:
+    return float(np.nanmedian(np.diff(time))) * 1440.0
 
 
 def _in_transit(time: np.ndarray, period: float, epoch: float, duration: float) -> np.ndarray:
