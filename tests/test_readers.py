@@ -305,6 +305,23 @@ def truncated(realdata: Path, tmp: Path, size: int) -> Path:
     return write_bytes(tmp / "truncated.fits", (realdata / QUSI_EB).read_bytes()[:size])
 
 
+def without_end_cards(realdata: Path, tmp: Path) -> Path:
+    """A SPOC file whose every END card is blanked: nothing tells a header from data."""
+    data = bytearray((realdata / QUSI_EB).read_bytes())
+    for start in range(0, len(data), 80):
+        if data[start:start + 80].rstrip() == b"END":
+            data[start:start + 3] = b"   "
+    return write_bytes(tmp / "noend.fits", bytes(data))
+
+
+def with_card(path: Path, keyword: str, value) -> Path:
+    """``path`` with the first ``keyword`` card of its table header set to ``value``."""
+    data = path.read_bytes()
+    start = data.index(f"{keyword:<8}=".encode(), 2880)
+    card = str(fits.Card(keyword, value)).encode()
+    return write_bytes(path, data[:start] + card + data[start + 80:])
+
+
 def small_table(tmp: Path, name: str, columns: dict[str, np.ndarray], **cards) -> Path:
     return write_table(tmp / name, columns, **({"TICID": 1, "SECTOR": 1} | cards))
 
@@ -313,7 +330,18 @@ def small_table(tmp: Path, name: str, columns: dict[str, np.ndarray], **cards) -
 BROKEN = {
     "missing file": (lambda real, tmp: tmp / "nowhere.fits", "no such file"),
     "truncated table": (lambda real, tmp: truncated(real, tmp, 1_000_000), "truncated"),
-    "truncated header": (lambda real, tmp: truncated(real, tmp, 20_000), "cannot read as FITS"),
+    "truncated header": (lambda real, tmp: truncated(real, tmp, 20_000),
+                         "ends inside the HDU 1 header"),
+    "header without END": (lambda real, tmp: without_end_cards(real, tmp), "no END card"),
+    "binary header": (lambda real, tmp: write_bytes(
+        tmp / "b.fits", (b"SIMPLE  =" + bytes(range(256)) * 11)[:2800] + b"END".ljust(80)),
+                      "non-text bytes"),
+    "absurd time reference": (lambda real, tmp: small_table(
+        tmp, "r.fits", {"TIME": np.ones(2), "FLUX": np.ones(2)}, BJDREFI=1e308),
+                              "no mission's time reference"),
+    "huge table claim": (lambda real, tmp: with_card(
+        small_table(tmp, "h.fits", {"TIME": np.ones(2), "FLUX": np.ones(2)}), "NAXIS2", 10 ** 12),
+                         "claims a table"),
     "empty fits": (lambda real, tmp: write_bytes(tmp / "e.fits", b""), "empty file"),
     "text named fits": (lambda real, tmp: write_bytes(tmp / "t.fits", b"time,flux\n1,2\n"),
                         "not a FITS file"),
@@ -340,7 +368,7 @@ BROKEN = {
         tmp / "LICENSE", b"MIT License\n"), "not a light-curve file"),
 }
 #: Broken files that :func:`detect_format` already rejects.
-UNDETECTABLE = ("missing file", "truncated header", "empty fits", "text named fits",
+UNDETECTABLE = ("missing file", "truncated header", "header without END", "binary header", "empty fits", "text named fits",
                 "primary only", "empty csv", "not a light curve")
 
 

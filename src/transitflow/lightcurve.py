@@ -81,7 +81,10 @@ class LightCurve:
         nan = np.full(len(time), np.nan, dtype=np.float32)
 
         def column(values) -> np.ndarray:
-            return nan.copy() if values is None else np.asarray(values, dtype=np.float32)
+            if values is None:
+                return nan.copy()
+            with np.errstate(over="ignore", invalid="ignore"):  # out of float32 range: inf
+                return np.asarray(values, dtype=np.float32)
 
         return cls(
             time=time,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import logging
+import math
 import re
 import warnings
 from collections.abc import Collection, Iterator
@@ -22,7 +23,8 @@ from typing import IO
 import numpy as np
 import pandas as pd
 from astropy.io import fits
-from astropy.io.fits.verify import VerifyWarning
+from astropy.io.fits.verify import VerifyError
+from astropy.utils.exceptions import AstropyWarning
 
 from transitflow.lightcurve import LightCurve, LightCurveMeta
 
@@ -32,11 +34,15 @@ FORMATS = ("spoc", "tess-spoc-ffi", "lightkurve", "k2", "csv")
 BTJD_ZERO = 2457000.0  # BTJD = BJD - 2457000
 BKJD_ZERO = 2454833.0  # Kepler/K2 BKJD = BJD - 2454833
 SEGMENT_GAP_DAYS = 5.0  # CSV series without a sector column are split at longer gaps
+BJD_REFERENCE_RANGE = (2.4e6, 2.5e6)  # days; any BJD time reference of this era
 BTJD_RANGE = (-3000.0, 20000.0)  # days; Kepler (BTJD ~ -2100) to decades of TESS, with margin
 MAX_FLUX_LEVEL = 1e15  # e-/s; far above any star, far below float32 overflow of its square
 FITS_MAGIC = b"SIMPLE  ="
 GZIP_MAGIC = b"\x1f\x8b"
 FITS_BLOCK = 2880
+FITS_CARD = 80
+MAX_HEADER_BLOCKS = 100  # 3,600 cards; mission light-curve headers fill fewer than 10 blocks
+MAX_TABLE_BYTES = 2 ** 32  # a TESS 20-s sector table is ~50 MB
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".dat")  # text tables read as CSV
 
@@ -103,7 +109,9 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
     Raises
     ------
     LightCurveReadError
-        On any failure: missing, empty, truncated or corrupt file, no time or flux
+        On any failure, with a one-line reason: missing, empty or truncated file, a
+        corrupt FITS header (no END card, non-text bytes, invalid layout cards or time
+        reference; refused after :data:`MAX_HEADER_BLOCKS` blocks), no time or flux
         column, flux NaN everywhere, constant or with a median that is not a positive
         photometric flux, times outside any mission's BTJD, unknown target or sector.
 
@@ -176,10 +184,14 @@ def _read_errors(path: Path, what: str) -> Iterator[None]:
     """
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", VerifyWarning)
+            warnings.simplefilter("ignore", AstropyWarning)
             yield
     except LightCurveReadError:
         raise
+    except VerifyError as error:  # astropy names the card and suggests a repair we do not make
+        card = re.search(r"card \((\w+)\)", str(error))
+        raise LightCurveReadError(path, f"the FITS card {card.group(1) if card else '?'} cannot "
+                                        "be parsed; the header is corrupt") from error
     except Exception as error:  # the contract: every failure is a LightCurveReadError
         raise LightCurveReadError(path, f"cannot read as {what} ({type(error).__name__}: "
                                         f"{error}); is the file complete and valid?") from error
@@ -214,20 +226,54 @@ def _open(path: Path) -> IO[bytes]:
 
 def _fits_headers(path: Path, stream: IO[bytes]) -> tuple[fits.Header, fits.Header]:
     """The primary header and the header of the table after it; ``stream`` left at its data."""
-    primary = fits.Header.fromfile(stream)
-    stream.read(_padded(abs(primary.get("BITPIX", 8)) // 8 * _axes_product(primary)))
-    try:
-        header = fits.Header.fromfile(stream)
-    except EOFError:
-        header = fits.Header()
+    primary = _read_header(path, stream, "primary")
+    bitpix = _structure_int(path, primary, "BITPIX", default=8)
+    stream.read(_padded(abs(bitpix) // 8 * _axes_product(path, primary)))
+    header = _read_header(path, stream, "HDU 1", missing_ok=True)
     if header.get("XTENSION") != "BINTABLE":
         raise LightCurveReadError(path, "no binary table in HDU 1; is this a light-curve file?")
     return primary, header
 
 
-def _axes_product(header: fits.Header) -> int:
-    naxis = header.get("NAXIS", 0)
-    return int(np.prod([header[f"NAXIS{i}"] for i in range(1, naxis + 1)])) if naxis else 0
+def _read_header(path: Path, stream: IO[bytes], which: str,
+                 missing_ok: bool = False) -> fits.Header:
+    """The header at ``stream``, read block by block up to its END card: a corrupt header
+    is refused after :data:`MAX_HEADER_BLOCKS` blocks instead of being read to the end of
+    the file. An empty header when the file ends first and ``missing_ok``."""
+    text = bytearray()
+    for _ in range(MAX_HEADER_BLOCKS):
+        block = stream.read(FITS_BLOCK)
+        if not block and not text and missing_ok:
+            return fits.Header()
+        if len(block) < FITS_BLOCK:
+            raise LightCurveReadError(path, f"truncated: the file ends inside the {which} "
+                                            "header; download it again")
+        text += block
+        cards = (block[i:i + FITS_CARD] for i in range(0, FITS_BLOCK, FITS_CARD))
+        if any(card.rstrip() == b"END" for card in cards):
+            if not text.isascii():
+                raise LightCurveReadError(path, f"the {which} header holds non-text bytes; "
+                                                "the file is corrupt")
+            return fits.Header.fromstring(text.decode("ascii"))
+    raise LightCurveReadError(path, f"the {which} header has no END card in its first "
+                                    f"{MAX_HEADER_BLOCKS} blocks; the file is corrupt")
+
+
+def _axes_product(path: Path, header: fits.Header) -> int:
+    naxis = _structure_int(path, header, "NAXIS", default=0)
+    sizes = [_structure_int(path, header, f"NAXIS{i}") for i in range(1, naxis + 1)]
+    return math.prod(sizes) if sizes else 0
+
+
+def _structure_int(path: Path, header: fits.Header, key: str, default: int | None = None) -> int:
+    """A header card that lays out the file: a non-negative integer, or the file is corrupt."""
+    value = header.get(key, default)
+    if key == "BITPIX" and value in (8, 16, 32, 64, -32, -64):
+        return value
+    if type(value) is not int or value < 0 or key == "BITPIX":
+        raise LightCurveReadError(path, f"the FITS card {key} = {value!r} is not a valid "
+                                        "layout value; the header is corrupt")
+    return value
 
 
 def _padded(nbytes: int) -> int:
@@ -259,7 +305,8 @@ def _fits_lightcurve(path: Path, stream: IO[bytes], fmt: str,
         field: _first_present(layout, candidates) for field, candidates in FITS_COLUMNS.items()}
     names = {field: name for field, name in wanted.items() if name in layout}
     columns = _read_columns(path, stream, headers[1], layout, names)
-    columns["time"] = columns["time"] + _time_offset(headers, fmt)
+    with np.errstate(invalid="ignore", over="ignore"):  # corrupt times become NaN, dropped
+        columns["time"] = columns["time"] + _time_offset(path, headers, fmt)
     keep = np.isfinite(columns["time"])
     columns = {field: values[keep] for field, values in columns.items()}
     meta = _fits_meta(path, fmt, headers, columns["time"], tic, sector)
@@ -269,7 +316,7 @@ def _fits_lightcurve(path: Path, stream: IO[bytes], fmt: str,
 def _column_layout(path: Path, header: fits.Header) -> dict[str, tuple[int, int, str]]:
     """TTYPE -> (column number, byte offset in a row, TFORM) of a binary table."""
     layout, offset = {}, 0
-    for number in range(1, header.get("TFIELDS", 0) + 1):
+    for number in range(1, _structure_int(path, header, "TFIELDS", default=0) + 1):
         tform = str(header.get(f"TFORM{number}", "")).strip().upper()
         match = re.match(r"(\d*)([A-Z])", tform)
         if match is None or match.group(2) not in TFORM_BYTES:
@@ -284,9 +331,12 @@ def _read_columns(path: Path, stream: IO[bytes], header: fits.Header,
                   layout: dict[str, tuple[int, int, str]],
                   names: dict[str, str]) -> dict[str, np.ndarray]:
     """Read the table rows at ``stream``; field -> values of column ``names[field]``."""
-    row_bytes, rows = header["NAXIS1"], header["NAXIS2"]
+    row_bytes, rows = _structure_int(path, header, "NAXIS1"), _structure_int(path, header, "NAXIS2")
     if rows == 0:
         raise LightCurveReadError(path, "the light-curve table in HDU 1 has no rows")
+    if not 0 < row_bytes * rows <= MAX_TABLE_BYTES:
+        raise LightCurveReadError(path, f"HDU 1 claims a table of {row_bytes} x {rows} bytes, "
+                                        "not a light curve's; the header is corrupt")
     buffer = stream.read(row_bytes * rows)
     if len(buffer) < row_bytes * rows:
         raise LightCurveReadError(path, f"truncated: the table needs {row_bytes * rows} bytes, "
@@ -305,7 +355,8 @@ def _read_columns(path: Path, stream: IO[bytes], header: fits.Header,
 
 def _scaled(values: np.ndarray, header: fits.Header, number: int) -> np.ndarray:
     """Column values with TSCALn and TZEROn applied, in native byte order."""
-    scale, zero = header.get(f"TSCAL{number}", 1), header.get(f"TZERO{number}", 0)
+    scale, zero = (np.nan_to_num(_number((header,), f"{key}{number}"), nan=default)
+                   for key, default in (("TSCAL", 1.0), ("TZERO", 0.0)))
     if (scale, zero) == (1, 0):
         return values.astype(values.dtype.newbyteorder("="))
     return values.astype(np.float64) * scale + zero
@@ -315,7 +366,7 @@ def _first_present(names: Collection[str], candidates: tuple[str, ...]) -> str |
     return next((name for name in candidates if name in names), None)
 
 
-def _time_offset(headers: tuple[fits.Header, ...], fmt: str) -> float:
+def _time_offset(path: Path, headers: tuple[fits.Header, ...], fmt: str) -> float:
     """Days to add to the file's TIME to get BTJD (-2167 for Kepler/K2 BKJD).
 
     Files without BJDREFI (lightkurve-written ones) count from BKJD_ZERO if from Kepler/K2,
@@ -324,7 +375,11 @@ def _time_offset(headers: tuple[fits.Header, ...], fmt: str) -> float:
     reference = _number(headers, "BJDREFI")
     if np.isnan(reference):
         reference = BKJD_ZERO if fmt == "k2" else BTJD_ZERO
-    return reference + np.nan_to_num(_number(headers, "BJDREFF")) - BTJD_ZERO
+    reference += np.nan_to_num(_number(headers, "BJDREFF"))
+    if not BJD_REFERENCE_RANGE[0] < reference < BJD_REFERENCE_RANGE[1]:
+        raise LightCurveReadError(path, f"BJDREFI + BJDREFF = {reference:.6g} is no mission's "
+                                        "time reference (BJD 2454833 Kepler, 2457000 TESS)")
+    return reference - BTJD_ZERO
 
 
 def _fits_meta(path: Path, fmt: str, headers: tuple[fits.Header, ...], time: np.ndarray,
