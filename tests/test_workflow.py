@@ -153,6 +153,9 @@ def test_all_real_light_curves_with_a_trained_model_skip_training(tiny_run, real
     (folder / "broken.fits").write_bytes(qusi[0].read_bytes()[:4000])
     files = sorted(path for path in glob.glob(f"{folder}/**/*", recursive=True)
                    if Path(path).is_file())
+    (folder / "loop").symlink_to(folder)  # walked once
+    (folder / "gone.fits").symlink_to(folder / "nowhere.fits")  # in the ledger
+    files = sorted([*files, str(folder / "gone.fits")])
     workdir = tiny_run.parents[1]
     done = snakemake(workdir, "--config", "source=local", f"local_glob={folder}/**/*",
                      f"model={tiny_run / 'model' / 'model.pt'}", "run=newdata")
@@ -164,6 +167,7 @@ def test_all_real_light_curves_with_a_trained_model_skip_training(tiny_run, real
     not_light_curves = [path for path in files if not path.endswith((".fits", ".csv"))]
     quarantined = pd.read_csv(run / "data" / "quarantine.csv").set_index("source")["reason"]
     assert sorted(quarantined.index) == sorted([str(folder / "broken.fits"),
+                                                str(folder / "gone.fits"),
                                                 str(folder / "realdata" / "tls" / "toi237.csv"),
                                                 *not_light_curves])
     assert quarantined[not_light_curves].str.contains("not a light-curve file").all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from functools import lru_cache
 from importlib import metadata
@@ -78,6 +79,7 @@ def make_provenance(stage: str, options: dict, inputs=()) -> dict:
         "source_digest": source_digest(),
         "config_hash": config_hash(options),
         "config": options,
-        "inputs": {str(path): file_digest(path) for path in sorted(map(str, inputs))},
+        "inputs": {path: file_digest(path) if os.path.exists(path) else "absent"
+                   for path in sorted(map(str, inputs))},  # absent: a link to nothing
         "packages": package_versions(),
     }

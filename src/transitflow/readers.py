@@ -12,6 +12,7 @@ import gzip
 import itertools
 import logging
 import math
+import os
 import re
 import warnings
 from collections.abc import Collection, Iterator
@@ -200,6 +201,9 @@ def _read_errors(path: Path, what: str) -> Iterator[None]:
 def _is_fits(path: Path) -> bool:
     """Whether ``path`` is a (possibly gzipped) FITS file, by its first bytes; False for a
     text table (named as in :data:`TABLE_SUFFIXES`), an error for anything else."""
+    if path.is_symlink() and not path.exists():
+        raise LightCurveReadError(path, f"a link to {os.readlink(path)}, which does not exist "
+                                        "(a dangling link or a loop of links)")
     if not path.is_file():
         raise LightCurveReadError(path, "no such file; check the path")
     with open(path, "rb") as stream:

@@ -3,6 +3,7 @@
 import glob
 import json
 import math
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ LOGS = f"{RUN}/logs"
 
 sys.path.insert(0, str(LIBRARY))
 from transitflow.catalogs import FILE_NAMES, catalog_urls
+from transitflow.files import find_files
 
 LABEL_CATALOGS = ("toi_table", "tess_ebs", "tess_ebs_readme", "yu2019")
 # Catalog settings given as a URL or shortcut: fetched into the run by rule fetch_catalog.
@@ -39,15 +41,15 @@ ONLINE_CATALOGS = catalog_urls(
 
 
 def local_files():
-    """The light-curve files of source=local (folders left out), sorted so shards are stable."""
+    """The light-curve files of source=local, sorted so shards are stable; each real file
+    once, link loops walked once, dangling links kept for the ledger (:func:`find_files`).
+    """
     pattern = config["local_glob"]
     if not pattern:
         raise ValueError(
             "source=local needs local_glob, e.g. --config 'local_glob=lcs/**/*.fits'"
         )
-    files = sorted(
-        path for path in glob.glob(pattern, recursive=True) if Path(path).is_file()
-    )
+    files = find_files(pattern)
     if not files:
         raise ValueError(f"local_glob={pattern!r} matches no file")
     return files
@@ -115,12 +117,21 @@ def model_card():
 
 
 def ingest_inputs(wildcards):
-    """What a data job reads: its files (local), its download ledger (mast) or nothing."""
+    """What a data job reads: its files (local), its download ledger (mast) or nothing.
+    Links to nothing are left out here, so the job runs and quarantines them
+    (:func:`ingest_paths`)."""
     if config["source"] == "local":
-        return SHARDS[wildcards.shard]
+        return [path for path in SHARDS[wildcards.shard] if os.path.exists(path)]
     if config["source"] == "mast":
         return [f"{RUN}/data/mast/downloads/{wildcards.shard}.parquet"]
     return []
+
+
+def ingest_paths(wildcards):
+    """The data job's --inputs: every file of its shard (local), else its inputs."""
+    if config["source"] == "local":
+        return " ".join(shlex.quote(path) for path in SHARDS[wildcards.shard])
+    return " ".join(shlex.quote(path) for path in ingest_inputs(wildcards))
 
 
 def ingest_options():

@@ -64,9 +64,10 @@ rule ingest:
     params:
         source=config["source"],
         range=ingest_arguments,
+        paths=ingest_paths,
         options=ingest_options(),
     shell:
-        "python -m transitflow ingest --source {params.source} {params.range} --inputs {input:q}"
+        "python -m transitflow ingest --source {params.source} {params.range} --inputs {params.paths}"
         " --options {params.options} --shard {output.shard} --stars {output.stars}"
         " --ledger {output.ledger} --truth {output.truth} 2> {log}"
 

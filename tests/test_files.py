@@ -1,0 +1,48 @@
+import glob
+import os
+from pathlib import Path
+
+import pytest
+
+from transitflow.files import find_files
+from transitflow.ingest import ingest_local
+
+FILES = ("a/x.fits", "a/deep/w.fits", "b/y.fits", "b/y.csv", "top.fits", ".hidden/z.fits")
+
+
+def tree(root: Path) -> Path:
+    for name in FILES:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name)
+    return root
+
+
+@pytest.mark.parametrize("pattern", ["*.fits", "**/*.fits", "**/*", "a/*.fits", "*/y.*",
+                                     "**/deep/*", "a/**", "top.fits", ".hidden/*", "none/*"])
+def test_without_links_it_finds_what_glob_finds(tmp_path, pattern):
+    root = tree(tmp_path)
+    expected = sorted(p for p in glob.glob(f"{root}/{pattern}", recursive=True)
+                      if Path(p).is_file())
+    assert find_files(f"{root}/{pattern}") == expected
+
+
+def test_link_loops_end_and_each_file_is_listed_once(tmp_path):
+    root = tree(tmp_path)
+    os.symlink(root / "a", root / "a" / "deep" / "back")  # a loop
+    os.symlink(root, root / "b" / "up")  # a second loop, through the root
+    os.symlink(root / "a" / "x.fits", root / "alias.fits")  # another name of a file
+    assert find_files(f"{root}/**/*.fits") == [str(root / name) for name in (
+        "a/deep/w.fits", "a/x.fits", "b/y.fits", "top.fits")]
+
+
+def test_dangling_and_looping_links_are_listed_and_quarantined(tmp_path):
+    root = tree(tmp_path)
+    os.symlink(root / "gone.fits", root / "dangling.fits")
+    os.symlink(root / "self.fits", root / "self.fits")
+    found = find_files(f"{root}/*.fits")
+    assert found == [str(root / name) for name in ("dangling.fits", "self.fits", "top.fits")]
+    ledger = ingest_local(found).ledger.set_index("source")
+    for name in ("dangling.fits", "self.fits"):
+        row = ledger.loc[str(root / name)]
+        assert row.status == "quarantined"
+        assert "which does not exist (a dangling link or a loop of links)" in row.reason
