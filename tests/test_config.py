@@ -43,17 +43,45 @@ def test_a_typo_or_an_unsafe_run_name_fails_validation(change, problem):
         validate({**CONFIG, **change}, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
 
 
-@pytest.mark.parametrize("section", ["search", "vet", "detect"])
+SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+#: Options the workflow sets itself (the top-level seed) or that only the config has
+#: (train.preset, expanded by TrainConfig.from_dict).
+WORKFLOW_SET = {"train": {"seed"}, "sim": {"seed"}, "split": {"seed"}}
+CONFIG_ONLY = {"train": {"preset"}}
+
+
+@pytest.mark.parametrize("section", sorted(SECTIONS))
 def test_typed_schema_sections_list_exactly_the_options(section):
-    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
-    properties = schema["properties"][section]["properties"]
-    assert set(properties) == {f.name for f in fields(SECTIONS[section])}
+    properties = SCHEMA["properties"][section]["properties"]
+    options = {f.name for f in fields(SECTIONS[section])} - WORKFLOW_SET.get(section, set())
+    assert set(properties) == options | CONFIG_ONLY.get(section, set())
     assert all("description" in spec for spec in properties.values())
+
+
+@pytest.mark.parametrize("key, options", [("features", FeatureConfig),
+                                          ("transit_prior", TransitPrior)])
+def test_nested_train_sections_list_exactly_the_options(key, options):
+    properties = SCHEMA["properties"]["train"]["properties"][key]["properties"]
+    assert set(properties) == {f.name for f in fields(options)}
+
+
+def test_train_schema_names_every_preset():
+    from transitflow.models import PRESETS
+    from transitflow.train import TRAIN_PRESETS
+
+    properties = SCHEMA["properties"]["train"]["properties"]
+    assert properties["model"]["enum"] == list(PRESETS)
+    assert properties["preset"]["enum"] == list(TRAIN_PRESETS)
 
 
 @pytest.mark.parametrize("change, problem", [
     ({"search": {"max_signals": "3"}}, "'3' is not of type 'integer'"),
     ({"vet": {"min_snrr": 7}}, "Additional properties are not allowed .'min_snrr'"),
+    ({"train": {"epochs": 2.5}}, "2.5 is not of type 'integer'"),
+    ({"sim": {"n_star": 10}}, "Additional properties are not allowed .'n_star'"),
+    ({"sim": {"class_fractions": {"planets": 0.5}}}, "Additional properties are not allowed"),
+    ({"train": {"features": {"channels": ["flux", "flx"]}}}, "'flx' is not one of"),
+    ({"train": {"transit_prior": {"min_snr": -1}}}, "-1 is less than the minimum of 0"),
 ])
 def test_a_wrongly_typed_or_misspelt_stage_option_fails_validation(change, problem):
     from snakemake.exceptions import WorkflowError
