@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -43,7 +44,8 @@ def test_more_than_half_failing_fails_loudly():
 
 
 @pytest.mark.slow
-def test_an_all_zero_light_curve_does_not_stop_its_shards_search_and_vetting(tmp_path):
+def test_an_all_zero_light_curve_does_not_stop_its_shards_search_and_vetting(tmp_path,
+                                                                             monkeypatch):
     planet = with_source(inject_box(flat_lightcurve(tic=1, seed=1), 3.3, 1327.0, 0.12, snr=30),
                          "planet.fits")
     quiet = with_source(flat_lightcurve(tic=2, seed=2), "quiet.fits")
@@ -66,4 +68,20 @@ def test_an_all_zero_light_curve_does_not_stop_its_shards_search_and_vetting(tmp
                  "--failed", str(tmp_path / "vet_failed.parquet"),
                  "--sheets-dir", str(tmp_path / "sheets")]) == 0
     assert read_table(tmp_path / "vet_failed.parquet").empty
-    assert len(read_table(tmp_path / "vetting.parquet")) == len(signals)
+    vetting = read_table(tmp_path / "vetting.parquet")
+    assert len(vetting) == len(signals)
+    # a sheet that cannot be drawn is a failure row of its own; the vetting is kept
+    monkeypatch.setattr("transitflow.sheets.vetting_sheet", broken_sheet)
+    everything = json.dumps({"sheets_for": sorted(set(vetting["disposition"]))})
+    assert main(["vet", "--shard", str(shard), "--signals", str(tmp_path / "signals.parquet"),
+                 "--out", str(tmp_path / "vetting.parquet"), "--options", everything,
+                 "--failed", str(tmp_path / "vet_failed.parquet"),
+                 "--sheets-dir", str(tmp_path / "sheets")]) == 0
+    failed = read_table(tmp_path / "vet_failed.parquet")
+    assert failed[["key", "stage"]].values.tolist() == [["1-s0001", "sheets"]]
+    assert failed["reason"].item() == "OSError: [Errno 28] No space left on device"
+    assert read_table(tmp_path / "vetting.parquet").equals(vetting)
+
+
+def broken_sheet(*args, **kwargs):
+    raise OSError(28, "No space left on device")

@@ -12,13 +12,14 @@ import json
 import logging
 import os
 import sys
+from errno import ENOSPC
 from pathlib import Path
 
 import pandas as pd
 
-from transitflow.isolation import each_light_curve
+from transitflow.isolation import attempt, each_light_curve, failure_table
 from transitflow.provenance import make_provenance
-from transitflow.tables import read_table, write_json, write_table
+from transitflow.tables import atomic_output, read_table, write_json, write_table
 
 log = logging.getLogger("transitflow")
 LOST = ("quarantined", "failed")  # data ledger states of inputs that gave no light curve
@@ -119,7 +120,8 @@ def cmd_collect(args) -> None:
     write_table(ledger, args.out_ledger, provenance)
     write_table(_concat(args.truths), args.out_truth, provenance)
     lost = ledger[ledger.status.isin(LOST)] if not ledger.empty else ledger
-    lost.to_csv(args.out_quarantine, index=False)
+    with atomic_output(args.out_quarantine) as partial:
+        lost.to_csv(partial, index=False)
     log.info("%d light curves; %d inputs quarantined or failed (listed in %s)", len(stars),
              len(lost), args.out_quarantine)
 
@@ -254,20 +256,27 @@ def cmd_vet(args) -> None:
     sheets_dir = Path(args.sheets_dir)
     sheets_dir.mkdir(parents=True, exist_ok=True)
 
+    sheet_failures = []
+
     def vet_light_curve(lc) -> list[dict]:
         detrended = detrend_for_search(lc, search_config)
         found, rows = signals[lc.meta.key], []
-        spectrum = None  # one periodogram per light curve, only if a sheet needs it
         for signal in found:
             others = [other for other in found if other is not signal]
             results = vet_signal(lc, signal, config, detrended=detrended, others=others)
             rows.append(vetting_row(signal, results, *disposition(signal, results, config)))
-            if rows[-1]["disposition"] in sheets_for:
-                if spectrum is None:
-                    spectrum = periodogram(detrended, search_config)
-                vetting_sheet(lc, detrended, signal, rows[-1],
-                              sheets_dir / f"{signal.key}.png", spectrum)
+        drawn = [(signal, row) for signal, row in zip(found, rows)
+                 if row["disposition"] in sheets_for]
+        if drawn:  # one periodogram per light curve; a failing sheet keeps the vetting
+            failure = attempt(lc, lambda lc: draw_sheets(lc, detrended, drawn), "sheets")[1]
+            sheet_failures.extend(filter(None, [failure]))
         return rows
+
+    def draw_sheets(lc, detrended, drawn) -> None:
+        spectrum = periodogram(detrended, search_config)
+        for signal, row in drawn:
+            vetting_sheet(lc, detrended, signal, row, sheets_dir / f"{signal.key}.png",
+                          spectrum)
 
     vetted, failures = each_light_curve(
         tqdm(iter_shard(args.shard, signals), total=len(signals), desc="vet", unit="lc"),
@@ -275,6 +284,8 @@ def cmd_vet(args) -> None:
     rows = [row for rows in vetted for row in rows]
     provenance = make_provenance("vet", args.options, [args.shard, args.signals])
     write_table(pd.DataFrame(rows), args.out, provenance)
+    if sheet_failures:
+        failures = pd.concat([failures, failure_table(sheet_failures)], ignore_index=True)
     write_table(failures, args.failed, provenance)
     log.info("%s: vetted %d signals, %d light curves failed", args.shard, len(rows),
              len(failures))
@@ -363,7 +374,8 @@ def _ledger_summary(args) -> dict:
     failed_in = failed["stage"].value_counts() if not failed.empty else pd.Series(dtype=int)
     stages["in-depth search"] = {"flagged": flagged["flagged"],
                                  "failed": int(failed_in.get("search", 0))}
-    stages["vetting"] = {"light curves failed": int(failed_in.get("vet", 0))}
+    stages["vetting"] = {"light curves failed": int(failed_in.get("vet", 0)),
+                         "sheets failed": int(failed_in.get("sheets", 0))}
     return stages
 
 
@@ -475,10 +487,22 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s transitflow %(message)s")
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError, KeyError, ConnectionError, RuntimeError) as error:
-        print(f"transitflow {args.command}: error: {error}", file=sys.stderr)
+    except (ValueError, KeyError, RuntimeError, OSError) as error:
+        hint = "; free disk space and rerun" if getattr(error, "errno", None) == ENOSPC else ""
+        _report_error(f"transitflow {args.command}: error: {error}{hint}")
         return 2
     return 0
+
+
+def _report_error(message: str) -> None:
+    """To stderr, the job's log; to stdout, which snakemake shows, when the log cannot take
+    it (a full disk)."""
+    for stream in (sys.stderr, sys.stdout):
+        try:
+            print(message, file=stream, flush=True)
+            return
+        except OSError:
+            continue
 
 
 if __name__ == "__main__":

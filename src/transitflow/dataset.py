@@ -14,7 +14,6 @@ validation and test light curves are read as they are, never injected into or au
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from transitflow.inject import (CADENCE_COLUMNS, META_COLUMNS, TRANSIT_COLUMNS, 
 from transitflow.lightcurve import lightcurve_key
 from transitflow.provenance import config_hash
 from transitflow.shards import open_shard, shard_schema
+from transitflow.tables import atomic_output
 
 LABELS = ("planet", "eb", "non_transit")
 SPLITS = ("train", "val", "test")
@@ -73,12 +73,9 @@ def _write_cache(shard: Path, cache: Path, features: FeatureConfig) -> None:
     result = featurize_table(open_shard(shard), features)
     x = np.zeros((len(result.ok), len(features.channels), features.length), dtype=np.float32)
     x[result.ok] = result.x
-    cache.parent.mkdir(parents=True, exist_ok=True)
     for path, array in ((cache, x), (ok_path(cache), result.ok)):
-        partial = path.with_suffix(".partial")
-        with open(partial, "wb") as handle:
+        with atomic_output(path) as partial, open(partial, "wb") as handle:
             np.save(handle, array)
-        os.replace(partial, path)
 
 
 class ShardStore:

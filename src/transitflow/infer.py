@@ -15,6 +15,7 @@ from torch import nn
 from transitflow.features import FeatureConfig, featurize_table
 from transitflow.models import build_model
 from transitflow.shards import open_shard
+from transitflow.tables import atomic_output
 
 log = logging.getLogger(__name__)
 _MODEL_KEYS = ("state_dict", "preset", "model_options", "features", "threshold", "calibration",
@@ -114,9 +115,10 @@ def save_model(path: str | Path, model: nn.Module, preset: str, model_options: d
     """
     state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
     model_id = weights_id(state)
-    torch.save({"state_dict": state, "preset": preset, "model_options": dict(model_options),
-                "features": features.to_dict(), "threshold": float(threshold),
-                "calibration": dict(calibration), "model_id": model_id}, path)
+    with atomic_output(path) as partial:
+        torch.save({"state_dict": state, "preset": preset, "model_options": dict(model_options),
+                    "features": features.to_dict(), "threshold": float(threshold),
+                    "calibration": dict(calibration), "model_id": model_id}, partial)
     return model_id
 
 

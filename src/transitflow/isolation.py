@@ -39,14 +39,29 @@ def each_light_curve(light_curves: Iterable[LightCurve], work: Callable[[LightCu
     results, failures, count = [], [], 0
     for lc in light_curves:
         count += 1
-        try:
-            results.append(work(lc))
-        except Exception as error:  # any failure of one light curve is that light curve's
-            reason = " ".join(f"{type(error).__name__}: {error}".split())
-            failures.append((lc.meta.key, lc.meta.source_file, stage, reason))
-            log.warning("%s: %s (%s) failed: %s", stage, lc.meta.key, lc.meta.source_file, reason)
+        result, failure = attempt(lc, work, stage)
+        if failure is None:
+            results.append(result)
+        else:
+            failures.append(failure)
     if len(failures) > MAX_FAILED_FRACTION * count:
         raise RuntimeError(f"{stage}: {len(failures)} of {count} light curves failed, more than "
                            f"{MAX_FAILED_FRACTION:.0%}; the first: {failures[0][0]} "
                            f"({failures[0][1]}): {failures[0][3]}")
-    return results, pd.DataFrame(failures, columns=list(FAILURE_COLUMNS))
+    return results, failure_table(failures)
+
+
+def attempt(lc: LightCurve, work: Callable[[LightCurve], Result],
+            stage: str) -> tuple[Result | None, tuple | None]:
+    """``(work(lc), None)``, or ``(None, failure row)`` when it raises (logged)."""
+    try:
+        return work(lc), None
+    except Exception as error:  # any failure of one light curve is that light curve's
+        reason = " ".join(f"{type(error).__name__}: {error}".split())
+        log.warning("%s: %s (%s) failed: %s", stage, lc.meta.key, lc.meta.source_file, reason)
+        return None, (lc.meta.key, lc.meta.source_file, stage, reason)
+
+
+def failure_table(failures: Iterable[tuple]) -> pd.DataFrame:
+    """Failure rows (from :func:`attempt`) as a table of :data:`FAILURE_COLUMNS`."""
+    return pd.DataFrame(list(failures), columns=list(FAILURE_COLUMNS))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from transitflow.signals import Signal
-from transitflow.tables import write_table
+from transitflow.tables import atomic_output, write_table
 
 DISPOSITION_ORDER = ("PC", "EB", "BEB", "SYSTEMATIC", "LOW_SNR")
 PERIOD_TOLERANCE = 0.01  # relative: same period, or half or double it
@@ -232,10 +232,9 @@ def write_candidates(frame: pd.DataFrame, csv_path: str | Path, parquet_path: st
     The CSV has fixed float formatting and ``\n`` line ends, so reruns give equal bytes;
     ``provenance`` travels in the Parquet file's metadata.
     """
-    csv_path = Path(csv_path)
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(csv_path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-    return csv_path, write_table(frame, parquet_path, provenance)
+    with atomic_output(csv_path) as partial:
+        frame.to_csv(partial, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    return Path(csv_path), write_table(frame, parquet_path, provenance)
 
 
 CSS = """
@@ -386,10 +385,11 @@ def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
         _section("figures", "Figures",
                  "\n".join(_figure(escape(name), path) for name, path in figures.items())),
     ))
-    out_html.write_text(f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+    html = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
                         f"<title>{title}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
-                        f"{body}\n<script>\n{SORT_JS}\n</script>\n</body>\n</html>\n",
-                        encoding="utf-8")
+            f"{body}\n<script>\n{SORT_JS}\n</script>\n</body>\n</html>\n")
+    with atomic_output(out_html) as partial:
+        partial.write_text(html, encoding="utf-8")
     return out_html
 
 

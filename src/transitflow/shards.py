@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from transitflow.lightcurve import ARRAY_FIELDS, LightCurve, LightCurveMeta, lightcurve_key
 from transitflow.provenance import canonical_json
-from transitflow.tables import PROVENANCE_KEY
+from transitflow.tables import PROVENANCE_KEY, atomic_output
 
 META_FIELDS = tuple(f.name for f in fields(LightCurveMeta))
 _META_TYPES = {"int": pa.int64(), "float": pa.float64(), "str": pa.string()}
@@ -35,16 +35,15 @@ def shard_schema() -> pa.Schema:
 
 def write_shard(path: str | Path, light_curves: Iterable[LightCurve], provenance: dict) -> Path:
     """Write light curves to one shard file (an empty iterable gives an empty shard)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     light_curves = list(light_curves)
     schema = shard_schema().with_metadata({PROVENANCE_KEY: canonical_json(provenance).encode()})
     columns = {name: [getattr(lc.meta, name) for lc in light_curves] for name in META_FIELDS}
     columns.update({name: [getattr(lc, name) for lc in light_curves] for name in ARRAY_FIELDS})
     table = pa.Table.from_pydict(columns, schema=schema)
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+    with (atomic_output(path) as partial, pa.OSFile(str(partial), "wb") as sink,
+          pa.ipc.new_file(sink, schema) as writer):
         writer.write_table(table)
-    return path
+    return Path(path)
 
 
 def open_shard(path: str | Path) -> pa.Table:

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from transitflow.lightcurve import LightCurve
 from transitflow.signals import Signal
+from transitflow.tables import atomic_output
 
 PAGE_INCHES = (11.0, 8.5)
 LEFT = 0.045  # figure fraction left of the header and the panels
@@ -56,13 +57,11 @@ def vetting_sheet(lc: LightCurve, detrended: LightCurve, signal: Signal, vetting
     Path
         ``out_png``. The bytes depend only on the inputs (no timestamp metadata).
     """
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE), atomic_output(out_png) as partial:
         fig = Figure(figsize=PAGE_INCHES, dpi=DPI)
         _draw(fig, lc, detrended, signal, vetting, periodogram)
-        fig.savefig(out_png, dpi=DPI, metadata={"Software": None})
-    return out_png
+        fig.savefig(partial, dpi=DPI, metadata={"Software": None})
+    return Path(out_png)
 
 
 def _draw(fig: Figure, lc: LightCurve, detrended: LightCurve, signal: Signal, vetting: dict,

@@ -41,7 +41,7 @@ from transitflow.infer import (autocast, bce_with_logits, calibrated_scores, fit
 from transitflow.models import PAPER_PRESETS, build_model
 from transitflow.options import options_from_dict
 from transitflow.provenance import config_hash, file_digest
-from transitflow.tables import write_json
+from transitflow.tables import atomic_output, write_json
 
 log = logging.getLogger(__name__)
 _PAPER = "transformer-paper"
@@ -583,9 +583,8 @@ def _cpu_weights(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def _save_checkpoint(path: Path, payload: dict) -> None:
     """Write atomically, so a killed run leaves the previous checkpoint intact."""
-    partial = path.with_suffix(".partial")
-    torch.save(payload, partial)
-    os.replace(partial, path)
+    with atomic_output(path) as partial:
+        torch.save(payload, partial)
 
 
 # --- outputs -------------------------------------------------------------------------------
@@ -657,7 +656,8 @@ def _finish(model: nn.Module, model_options: dict, log: list[dict], data: dict[s
         "history": log,
     }
     write_json(card, out_dir / "model_card.json", provenance)
-    pd.DataFrame(log).to_csv(out_dir / "training_log.csv", index=False)
+    with atomic_output(out_dir / "training_log.csv") as partial:
+        pd.DataFrame(log).to_csv(partial, index=False)
     _plot_curves(pd.DataFrame(log), out_dir / "training_curves.png")
     _plot_confusion(data[evaluated], scores[evaluated], threshold, evaluated,
                     out_dir / "confusion_matrix.png")
@@ -678,7 +678,8 @@ def _plot_curves(log: pd.DataFrame, path: Path) -> None:
     auc.legend()
     lr.plot(log["epoch"], log["lr"], "o-")
     lr.set(xlabel="epoch", ylabel="learning rate", yscale="log")
-    figure.savefig(path, dpi=100)
+    with atomic_output(path) as partial:
+        figure.savefig(partial, dpi=100)
 
 
 def _plot_confusion(data: LabelledSet, score: np.ndarray, threshold: float, split_name: str,
@@ -695,7 +696,8 @@ def _plot_confusion(data: LabelledSet, score: np.ndarray, threshold: float, spli
     axes.set(xticks=[0, 1], xticklabels=["planet", "not planet"], yticks=range(len(LABELS)),
              yticklabels=LABELS, xlabel=f"predicted (score >= {threshold:.3f})", ylabel="true",
              title=f"{split_name} set")
-    figure.savefig(path, dpi=100)
+    with atomic_output(path) as partial:
+        figure.savefig(partial, dpi=100)
 
 
 def _plot_calibration(card: dict, path: Path) -> None:
@@ -717,4 +719,5 @@ def _plot_calibration(card: dict, path: Path) -> None:
         axes.set(xlabel=label, ylabel="recall at threshold", ylim=(0, 1),
                  title=f"injected transits, {injected['split']} set")
         axes.tick_params(axis="x", labelrotation=45)
-    figure.savefig(path, dpi=100)
+    with atomic_output(path) as partial:
+        figure.savefig(partial, dpi=100)
