@@ -140,6 +140,23 @@ def test_lint_and_format_are_clean():
 
 
 @pytest.mark.workflow
+def test_a_folder_without_a_light_curve_gives_an_empty_table_and_a_report(tiny_run, tmp_path):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "README.txt").write_text("observing notes\n")
+    workdir = tiny_run.parents[1]
+    done = snakemake(workdir, "--config", "source=local", f"local_glob={folder}/*",
+                     f"model={tiny_run / 'model' / 'model.pt'}", "run=nothing")
+    assert done.returncode == 0, done.stderr[-3000:]
+    run = workdir / "results" / "nothing"
+    quarantined = pd.read_csv(run / "data" / "quarantine.csv")
+    assert quarantined["source"].tolist() == [str(folder / "README.txt")]
+    candidates = pd.read_csv(run / "candidates.csv")
+    assert candidates.empty and {"key", "period", "disposition"} <= set(candidates.columns)
+    assert "Candidates (0)" in (run / "report.html").read_text()
+
+
+@pytest.mark.workflow
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_all_real_light_curves_with_a_trained_model_skip_training(tiny_run, realdata,

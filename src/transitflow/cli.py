@@ -36,9 +36,12 @@ def _options(text: str) -> dict:
 
 
 def _concat(paths) -> pd.DataFrame:
+    """The tables of ``paths`` as one; empty with the first table's columns if all are."""
     frames = [read_table(path) for path in paths]
-    frames = [frame for frame in frames if not frame.empty]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    filled = [frame for frame in frames if not frame.empty]
+    if filled:
+        return pd.concat(filled, ignore_index=True)
+    return frames[0] if frames else pd.DataFrame()
 
 
 def cmd_mast_list(args) -> None:

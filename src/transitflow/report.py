@@ -96,8 +96,10 @@ def _signal_frame(scores: pd.DataFrame, vetting: pd.DataFrame,
     stars = pd.DataFrame(columns=["key", "tmag", "radius"]) if stars is None else stars
     star = stars[["key", "tmag", "radius"]].rename(columns={"key": "lc_key",
                                                             "radius": "star_radius"})
-    frame = frame.assign(lc_key=lc_key).merge(scored, on="lc_key", how="left")
-    frame = frame.merge(star, on="lc_key", how="left").drop(columns="lc_key")
+    frame = frame.assign(lc_key=lc_key.astype(str))  # str also when there is no row
+    frame = frame.merge(scored.astype({"lc_key": str}), on="lc_key", how="left")
+    frame = frame.merge(star.astype({"lc_key": str}), on="lc_key", how="left")
+    frame = frame.drop(columns="lc_key")
     return frame.assign(flagged=frame["flagged"].eq(True),
                         duration_h=frame["duration"] * 24.0,
                         depth_ppm=frame["depth"] * 1e6,
