@@ -170,6 +170,19 @@ def test_k2_time_converted_to_btjd(realdata):
 
 
 @pytest.mark.realdata
+def test_eleanor_style_csv_reads_its_corrected_flux(realdata):
+    """A leading index column, then time, corr_flux, pca_flux, psf_flux, flux_err,
+    time_flag, sector (extra/truth.csv: TIC 139456051, sector 1, 30-min)."""
+    path = realdata / "extra" / "tessipack" / "star_TIC_139456051_s1_ffi.csv"
+    lc = only(read_lightcurves(path))
+    assert (lc.meta.tic, lc.meta.sector) == (139456051, 1)
+    assert lc.meta.cadence_min == pytest.approx(30.0, rel=1e-3)
+    table = pd.read_csv(path)
+    np.testing.assert_allclose(lc.flux, table["corr_flux"].to_numpy(np.float32))
+    np.testing.assert_allclose(lc.flux_err, table["flux_err"].to_numpy(np.float32))
+
+
+@pytest.mark.realdata
 def test_headerless_csv_toi237(realdata):
     with pytest.raises(LightCurveReadError, match="pass tic="):
         read_lightcurves(realdata / TOI237)

@@ -66,7 +66,7 @@ TFORM_DTYPES = {"B": "u1", "I": ">i2", "J": ">i4", "K": ">i8", "E": ">f4", "D": 
 #: CSV column names per field (matched case-insensitively), the first one present wins.
 CSV_COLUMNS = {
     "time": ("time", "btjd", "t"),
-    "flux": ("flux", "pdcsap_flux", "sap_flux"),
+    "flux": ("flux", "pdcsap_flux", "corr_flux", "sap_flux"),  # corr_flux: eleanor's
     "flux_err": ("flux_err", "pdcsap_flux_err", "sap_flux_err", "flux_error", "err", "e_flux"),
     "centroid_col": ("centroid_col", "centroids_x", "centroid_x", "mom_centr1"),
     "centroid_row": ("centroid_row", "centroids_y", "centroid_y", "mom_centr2"),
