@@ -91,3 +91,25 @@ def test_bad_options_give_a_one_line_error(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert code == 2
     assert "n_starz" in error and "\n" not in error
+
+
+@pytest.mark.realdata
+def test_one_light_curve_in_two_shards_stops_collect_with_both_files(realdata, tmp_path,
+                                                                     capsys):
+    original = sorted((realdata / "lightcurves" / "qusi").glob("*.fits"))[0]
+    copy = tmp_path / "copy.fits"
+    copy.write_bytes(original.read_bytes())
+    tables = {"stars": [], "ledgers": [], "truths": []}
+    for shard, path in enumerate((original, copy)):
+        result = ingest_local([path])
+        for name, frame in (("stars", result.stars), ("ledgers", result.ledger),
+                            ("truths", result.truth)):
+            tables[name].append(str(tmp_path / f"{name}{shard}.parquet"))
+            frame.to_parquet(tables[name][-1])
+    outputs = [f"--out-{name}={tmp_path / name}" for name in ("stars", "ledger", "truth")]
+    assert main(["collect", "--stars", *tables["stars"], "--ledgers", *tables["ledgers"],
+                 "--truths", *tables["truths"], *outputs,
+                 f"--out-quarantine={tmp_path / 'q.csv'}"]) == 2
+    error = capsys.readouterr().err
+    assert "share a TIC and sector with another in a different shard" in error
+    assert f"{original} and {copy}" in error

@@ -119,6 +119,7 @@ def cmd_collect(args) -> None:
     """Merge the per-shard data tables; list quarantined inputs in a CSV."""
     provenance = make_provenance("collect", {}, [*args.stars, *args.ledgers, *args.truths])
     stars, ledger = _concat(args.stars), _concat(args.ledgers)
+    _refuse_repeated_keys(stars)
     write_table(stars, args.out_stars, provenance)
     write_table(ledger, args.out_ledger, provenance)
     write_table(_concat(args.truths), args.out_truth, provenance)
@@ -127,6 +128,17 @@ def cmd_collect(args) -> None:
         lost.to_csv(partial, index=False)
     log.info("%d light curves; %d inputs quarantined or failed (listed in %s)", len(stars),
              len(lost), args.out_quarantine)
+
+
+def _refuse_repeated_keys(stars: pd.DataFrame) -> None:
+    """A light curve (TIC and sector) read from two files of different shards would be
+    searched twice; a shard keeps only the first of its own repeats (ledger: duplicate)."""
+    repeated = stars[stars["key"].duplicated(keep=False)] if not stars.empty else stars
+    if not repeated.empty:
+        first = repeated.groupby("key", sort=True)["source_file"].apply(list).iloc[0]
+        raise ValueError(f"{len(repeated)} light curves share a TIC and sector with another in "
+                         f"a different shard, e.g. {repeated['key'].iloc[0]} in "
+                         f"{' and '.join(first)}; keep one of each (narrow local_glob) and rerun")
 
 
 def cmd_labels(args) -> None:
