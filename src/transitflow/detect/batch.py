@@ -131,7 +131,7 @@ def search_batch(light_curves: Iterable[LightCurve], search: SearchConfig = Sear
         try:
             prepared.append(_prepare(lc, search, config, invert))
             rows[lc.meta.key] = {}
-        except (ValueError, ArithmeticError, IndexError) as error:
+        except Exception as error:  # any failure of one light curve is that light curve's
             name = lc.meta.source_file or lc.meta.key
             reason = str(error) if name in str(error) else f"{name}: {error}"
             rows[lc.meta.key] = {"status": "failed", "reason": reason}
