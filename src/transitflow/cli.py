@@ -261,7 +261,7 @@ def cmd_vet(args) -> None:
     from transitflow.search import SearchConfig, detrend_for_search, periodogram
     from transitflow.shards import iter_shard
     from transitflow.sheets import vetting_sheet
-    from transitflow.vet import VetConfig, disposition, vet_signal, vetting_row
+    from transitflow.vet import VetConfig, vet_light_curve
 
     options = dict(args.options)
     search_config = SearchConfig.from_dict(options.pop("search", {}))
@@ -273,13 +273,10 @@ def cmd_vet(args) -> None:
 
     sheet_failures = []
 
-    def vet_light_curve(lc) -> list[dict]:
+    def vet_and_draw(lc) -> list[dict]:
         detrended = detrend_for_search(lc, search_config)
-        found, rows = signals[lc.meta.key], []
-        for signal in found:
-            others = [other for other in found if other is not signal]
-            results = vet_signal(lc, signal, config, detrended=detrended, others=others)
-            rows.append(vetting_row(signal, results, *disposition(signal, results, config)))
+        found = signals[lc.meta.key]
+        rows = vet_light_curve(lc, found, config, detrended)
         drawn = [(signal, row) for signal, row in zip(found, rows)
                  if row["disposition"] in sheets_for]
         if drawn:  # one periodogram per light curve; a failing sheet keeps the vetting
@@ -295,7 +292,7 @@ def cmd_vet(args) -> None:
 
     vetted, failures = each_light_curve(
         tqdm(iter_shard(args.shard, signals), total=len(signals), desc="vet", unit="lc"),
-        vet_light_curve, "vet")
+        vet_and_draw, "vet")
     rows = [row for rows in vetted for row in rows]
     provenance = make_provenance("vet", args.options, [args.shard, args.signals])
     write_table(pd.DataFrame(rows), args.out, provenance)

@@ -12,12 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from transitflow.signals import Signal
+from transitflow.signals import PERIOD_TOLERANCE, Signal, periods_match, recovering
 from transitflow.tables import atomic_output, write_table
 
 DISPOSITION_ORDER = ("PC", "EB", "BEB", "SYSTEMATIC", "LOW_SNR")
-PERIOD_TOLERANCE = 0.01  # relative: same period, or half or double it
-PERIOD_RATIOS = (0.5, 1.0, 2.0)
 BTJD_OFFSET = 2457000.0
 TOI_CLASSES = {"CP": "known planet", "KP": "known planet", "FP": "known FP", "FA": "known FP",
                "EB": "known FP", "V": "known FP", "IS": "known FP", "O": "known FP"}
@@ -106,13 +104,6 @@ def _signal_frame(scores: pd.DataFrame, vetting: pd.DataFrame,
                         depth_err_ppm=frame["depth_err"] * 1e6)
 
 
-def _periods_match(period: float, other: float) -> bool:
-    """Whether ``period`` is ``other``, half or double it, within :data:`PERIOD_TOLERANCE`."""
-    if not (np.isfinite(period) and np.isfinite(other) and other > 0):
-        return False
-    return any(abs(period / other - ratio) <= PERIOD_TOLERANCE * ratio for ratio in PERIOD_RATIOS)
-
-
 def _sector_groups(frame: pd.DataFrame) -> pd.Series:
     """A sector-group label per row.
 
@@ -190,7 +181,7 @@ def _matching_toi(candidate: pd.Series, tois: pd.DataFrame) -> pd.Series | None:
     """The first TOI (by number) whose period, half or double, or ephemeris fits."""
     for _, toi in tois.iterrows():
         if candidate["kind"] == "periodic":
-            if _periods_match(candidate["period"], toi["Period (days)"]):
+            if periods_match(candidate["period"], toi["Period (days)"]):
                 return toi
         elif _event_matches(candidate, toi):
             return toi
@@ -288,26 +279,11 @@ def truth_recovery(truth: pd.DataFrame, candidates: pd.DataFrame) -> dict[str, d
     by_tic = dict(tuple(candidates.groupby("tic")))
     recovery = {}
     for sim_class, planted in truth.groupby("sim_class", sort=True):
-        hits = [_recovering(by_tic.get(row["tic"]), row) for row in planted.to_dict("records")]
+        hits = [recovering(by_tic.get(row["tic"]), row) for row in planted.to_dict("records")]
         recovery[sim_class] = {"planted": len(planted),
                                "found": sum(not h.empty for h in hits),
                                "found as PC": sum(bool((h["disposition"] == "PC").any()) for h in hits)}
     return recovery
-
-
-def _recovering(candidates: pd.DataFrame | None, planted: dict) -> pd.DataFrame:
-    """The candidates that recover one planted signal: at its period (or half or double it),
-    or a single event on one of its events."""
-    if candidates is None:
-        return pd.DataFrame(columns=["disposition"])
-    offset = candidates["epoch"] - planted["epoch"]
-    if not np.isfinite(planted["period"]):
-        return candidates[(offset.abs() < planted["duration"]).to_numpy()]
-    period = planted["period"]
-    at_period = np.array([_periods_match(p, period) for p in candidates["period"]], dtype=bool)
-    on_event = candidates["period"].isna() & (
-        ((offset / period + 0.5) % 1.0 - 0.5).abs() * period < planted["duration"])
-    return candidates[at_period | on_event.to_numpy()]
 
 
 def planet_recall(truth: pd.DataFrame, stars: pd.DataFrame, candidates: pd.DataFrame,
@@ -323,7 +299,7 @@ def planet_recall(truth: pd.DataFrame, stars: pd.DataFrame, candidates: pd.DataF
     planets = truth[(truth["sim_class"] == "planet") & (truth["snr"] >= min_snr)]
     groups = {"planets, 2+ transits": planets[planets["n_events_in_data"] >= 2],
               "single transits": planets[planets["n_events_in_data"] == 1]}
-    recall = {name: [bool((_recovering(by_tic.get(row["tic"]), row)["disposition"] == "PC")
+    recall = {name: [bool((recovering(by_tic.get(row["tic"]), row)["disposition"] == "PC")
                           .any()) for row in group.to_dict("records")]
               for name, group in groups.items()}
     pcs = set(candidates.loc[candidates["disposition"] == "PC", "tic"])

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from transitflow.lightcurve import lightcurve_key
 
 R_SUN_IN_R_EARTH = 109.076
+PERIOD_TOLERANCE = 0.01  # relative: same period, or half or double it
+PERIOD_RATIOS = (0.5, 1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -79,3 +83,26 @@ class VetResult:
     flag: bool  # True when the test argues against a planet on the target
     reason: str  # one line a person can read, e.g. "odd/even depths differ by 5.2 sigma"
     extra: dict = field(default_factory=dict)  # further named numbers, e.g. secondary phase
+
+
+def periods_match(period: float, other: float) -> bool:
+    """Whether ``period`` is ``other``, half or double it, within :data:`PERIOD_TOLERANCE`."""
+    if not (np.isfinite(period) and np.isfinite(other) and other > 0):
+        return False
+    return any(abs(period / other - ratio) <= PERIOD_TOLERANCE * ratio for ratio in PERIOD_RATIOS)
+
+
+def recovering(found: pd.DataFrame | None, planted: Mapping) -> pd.DataFrame:
+    """The rows of ``found`` (signals or candidates of one star: ``period``, ``epoch``) that
+    recover a planted signal (``period``, NaN for a single event; ``epoch``, ``duration``):
+    at its period (or half or double it), or a single event on one of its events."""
+    if found is None:
+        return pd.DataFrame(columns=["disposition"])
+    offset = found["epoch"] - planted["epoch"]
+    if not np.isfinite(planted["period"]):
+        return found[(offset.abs() < planted["duration"]).to_numpy()]
+    period = planted["period"]
+    at_period = np.array([periods_match(p, period) for p in found["period"]], dtype=bool)
+    on_event = found["period"].isna() & (
+        ((offset / period + 0.5) % 1.0 - 0.5).abs() * period < planted["duration"])
+    return found[at_period | on_event.to_numpy()]

@@ -301,6 +301,18 @@ def _events_of(time: np.ndarray, signals: Sequence[Signal]) -> np.ndarray:
     return mask
 
 
+def vet_light_curve(lc: LightCurve, signals: Sequence[Signal], config: VetConfig,
+                    detrended: LightCurve) -> list[dict]:
+    """The vetting rows (:func:`vetting_row`) of the signals found in one light curve, each
+    vetted with the others known; ``detrended`` as the search saw it."""
+    rows = []
+    for signal in signals:
+        others = [other for other in signals if other is not signal]
+        results = vet_signal(lc, signal, config, detrended=detrended, others=others)
+        rows.append(vetting_row(signal, results, *disposition(signal, results, config)))
+    return rows
+
+
 def disposition(signal: Signal, results: Iterable[VetResult],
                 config: VetConfig) -> tuple[str, list[str]]:
     """The disposition and ``"test: reason"`` of every failed test.
