@@ -217,27 +217,40 @@ def draw_transit(time: np.ndarray, relative_flux: np.ndarray, rng: np.random.Gen
     dict
         :data:`TRANSIT_COLUMNS` (days, radii of the star).
     """
-    period = _log_uniform(rng, *prior.period_range)
-    a_rs = max(semi_major_axis_rsun(stellar_mass, period) / stellar_radius, _MIN_A_RS)
+    period = log_uniform(rng, *prior.period_range)
+    a_rs = orbit_a_rs(period, stellar_mass, stellar_radius)
     grazing = rng.random() < prior.grazing_fraction
     impact = rng.uniform(0.0, prior.max_impact)
     q1, q2 = rng.random(2)
     epoch = float(time[rng.integers(len(time))])
-    sigma = _white_noise(relative_flux)
-    n_in = _in_transit(time, period, epoch, transit_duration(period, a_rs, impact)).sum()
+    sigma = white_noise(relative_flux)
+    n_in = in_transit(time, period, epoch, transit_duration(period, a_rs, impact)).sum()
     low, high = prior.rp_rs_range
     low = min(max(low, math.sqrt(prior.min_snr * sigma / math.sqrt(max(n_in, 1)))), high)
-    rp_rs = _log_uniform(rng, low, high) if low < high else high
+    rp_rs = log_uniform(rng, low, high) if low < high else high
     if grazing:
         impact = grazing_impact(rng, rp_rs)
+    return transit_params(time, sigma, period, epoch, rp_rs, a_rs, impact, (q1, q2))
+
+
+def orbit_a_rs(period: float, stellar_mass: float, stellar_radius: float) -> float:
+    """Semi-major axis in stellar radii of a circular orbit (at least ``_MIN_A_RS``)."""
+    return max(semi_major_axis_rsun(stellar_mass, period) / stellar_radius, _MIN_A_RS)
+
+
+def transit_params(time: np.ndarray, sigma: float, period: float, epoch: float, rp_rs: float,
+                   a_rs: float, impact: float, q: tuple[float, float]) -> dict[str, float]:
+    """:data:`TRANSIT_COLUMNS` of a transit over the cadences ``time`` with white noise
+    ``sigma``; limb darkening from Kipping's (2013) ``q = (q1, q2)``."""
     duration = transit_duration(period, a_rs, impact, rp_rs)
-    in_transit = _in_transit(time, period, epoch, duration)
-    events = np.unique(np.round((time[in_transit] - epoch) / period))
+    inside = in_transit(time, period, epoch, duration)
+    events = np.unique(np.round((time[inside] - epoch) / period))
+    q1, q2 = q
     params = {"period": period, "epoch": epoch, "rp_rs": rp_rs, "a_rs": a_rs, "impact": impact,
               "u1": 2.0 * math.sqrt(q1) * q2, "u2": math.sqrt(q1) * (1.0 - 2.0 * q2),
               "duration": duration, "n_transits": len(events)}
     params["depth"] = transit_depth(params, _cadence_minutes(time))
-    params["snr"] = params["depth"] * math.sqrt(in_transit.sum()) / sigma
+    params["snr"] = params["depth"] * math.sqrt(inside.sum()) / sigma
     return params
 
 
@@ -262,17 +275,17 @@ def _cadence_minutes(time: np.ndarray) -> float:
     return float(np.nanmedian(np.diff(time))) * 1440.0
 
 
-def _in_transit(time: np.ndarray, period: float, epoch: float, duration: float) -> np.ndarray:
+def in_transit(time: np.ndarray, period: float, epoch: float, duration: float) -> np.ndarray:
     phase = (time - epoch + 0.5 * period) % period - 0.5 * period
     return np.abs(phase) < 0.5 * duration
 
 
-def _white_noise(relative_flux: np.ndarray) -> float:
+def white_noise(relative_flux: np.ndarray) -> float:
     """Per-cadence white noise from the median absolute point-to-point difference, at least
     the float32 resolution of the flux."""
     mad = float(np.median(np.abs(np.diff(relative_flux))))
     return max(mad / (0.6745 * math.sqrt(2.0)), float(np.finfo(np.float32).eps))
 
 
-def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
+def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
     return float(np.exp(rng.uniform(math.log(low), math.log(high))))

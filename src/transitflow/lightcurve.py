@@ -110,6 +110,12 @@ class LightCurve:
         keep = ((self.quality & bitmask) == 0) & np.isfinite(self.time) & np.isfinite(self.flux)
         return self.select(keep)
 
+    def inverted(self, bitmask: int = DEFAULT_QUALITY_BITMASK) -> LightCurve:
+        """Flux mirrored about the median of the good cadences: dips become bumps, so a
+        search of it finds only what noise and systematics make (a null)."""
+        level = float(np.median(self.good(bitmask).flux))
+        return replace(self, flux=(2.0 * level - self.flux).astype(np.float32))
+
     def normalized(self) -> LightCurve:
         """Flux and flux_err divided by the median flux."""
         median = np.nanmedian(self.flux)

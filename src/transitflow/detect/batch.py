@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -169,8 +169,7 @@ def _prepare(lc: LightCurve, search: SearchConfig, config: DetectConfig,
     if len(good) < MIN_CADENCES:
         raise ValueError(f"{name}: {len(good)} good cadences, the search needs {MIN_CADENCES}")
     if invert:
-        level = float(np.median(good.flux))
-        good = replace(good, flux=(2.0 * level - good.flux).astype(np.float32))
+        good = good.inverted()
     cadence = float(np.median(np.diff(good.time)))
     width = max(cadence, config.bin_minutes / MINUTES_PER_DAY)
     binned, weights = _pre_binned(good, width)

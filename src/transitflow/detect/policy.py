@@ -85,9 +85,7 @@ def select_for_search(scores: pd.DataFrame | None, detections: pd.DataFrame | No
         data = detections[detections["copy"] == "data"].set_index("key")
         stats = data.drop(columns=["tic", "sector", "copy"]).add_prefix("detect_")
         table = table.join(stats, on="key")
-        periodic, single = _statistics(data.reindex(table["key"]), config.min_sde)
-        paths["periodic"] = periodic > thresholds["periodic_snr"]
-        paths["single"] = single > thresholds["single_snr"]
+        paths.update(detection_paths(data.reindex(table["key"]), thresholds))
         summary = {**summary, **_detection_summary(thresholds, paths, data, config)}
     flagged = np.logical_or.reduce(list(paths.values()))
     detected_by = ["+".join(name for name, hit in paths.items() if hit[i])
@@ -95,6 +93,14 @@ def select_for_search(scores: pd.DataFrame | None, detections: pd.DataFrame | No
     summary.update(policy=config.policy, flagged=int(flagged.sum()),
                    flagged_network=int(paths["network"].sum()))
     return table.assign(flagged=flagged, detected_by=detected_by), summary
+
+
+def detection_paths(detections: pd.DataFrame, thresholds: dict) -> dict[str, np.ndarray]:
+    """Whether each light curve's batched-search statistics pass the ``thresholds`` of
+    :func:`null_thresholds`: ``{"periodic": ..., "single": ...}``."""
+    periodic, single = _statistics(detections, thresholds["min_sde"])
+    return {"periodic": periodic > thresholds["periodic_snr"],
+            "single": single > thresholds["single_snr"]}
 
 
 def _detection_summary(thresholds: dict, paths: dict, data: pd.DataFrame,
