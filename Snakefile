@@ -20,6 +20,7 @@ include: "workflow/rules/infer.smk"
 include: "workflow/rules/detect.smk"
 include: "workflow/rules/search.smk"
 include: "workflow/rules/vet.smk"
+include: "workflow/rules/completeness.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from transitflow.completeness import CompletenessConfig
 from transitflow.detect import DetectConfig
 from transitflow.features import FeatureConfig
 from transitflow.inject import TransitPrior
@@ -21,7 +22,7 @@ CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 REFERENCE = (REPO / "config" / "README.md").read_text()
 SECTIONS = {"sim": SimConfig, "mast": MastConfig, "labels": LabelConfig, "split": SplitConfig,
             "train": TrainConfig, "detect": DetectConfig, "search": SearchConfig,
-            "vet": VetConfig}
+            "vet": VetConfig, "completeness": CompletenessConfig}
 
 
 def test_default_config_follows_the_schema():
@@ -46,7 +47,7 @@ def test_a_typo_or_an_unsafe_run_name_fails_validation(change, problem):
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
 #: Options the workflow sets itself (the top-level seed) or that only the config has
 #: (train.preset, expanded by TrainConfig.from_dict).
-WORKFLOW_SET = {"train": {"seed"}, "sim": {"seed"}, "split": {"seed"}}
+WORKFLOW_SET = {section: {"seed"} for section in ("train", "sim", "split", "completeness")}
 CONFIG_ONLY = {"train": {"preset"}}
 
 

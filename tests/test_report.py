@@ -95,6 +95,21 @@ def test_no_signal_in_any_shard_gives_an_empty_table_and_a_report(vetting, tmp_p
     assert "Candidates (0)" in html
 
 
+def test_the_completeness_table_shows_each_snr_bin_beside_the_simulated_truth(vetting, tmp_path):
+    completeness = {"by_snr": [
+        {"snr_low": 7.0, "n": 12, "flagged": 0.75, "found": 0.5, "PC": 0.5,
+         "planted planets": 30, "planted, as PC": 0.4667},
+        {"snr_low": 10.0, "n": 0, "flagged": None, "found": None, "PC": None,
+         "planted planets": 0, "planted, as PC": None}]}
+    html = write_report(build_candidates(scores_for(vetting), vetting, None, None),
+                        tmp_path / "report.html", {"run": "r"}, {}, {}, {"data": {"read": 3}},
+                        completeness=completeness).read_text()
+    section = html[html.index('id="completeness"'):html.index('id="candidates"')]
+    assert "<th>planted, as PC</th>" in section and "<th>SNR &gt;= 7</th>" in section
+    assert '<td class="number">0.750</td>' in section and '<td class="number">0.467</td>' in section
+    assert '<td class="number">0</td><td class="number"></td>' in section
+
+
 def test_every_candidate_says_its_training_split(vetting):
     split = pd.DataFrame({"tic": [7, 8, 9], "split": ["train", "test", "val"]})
     table = build_candidates(scores_for(vetting), vetting, None, None, split).set_index("key")

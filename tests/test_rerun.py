@@ -16,7 +16,9 @@ from tests.conftest import REPO
 from tests.test_workflow import TINY, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
-DOWNSTREAM_OF_FLAG = {"flag", "search", "vet", "report"}
+#: The injected copies follow the run's thresholds, search and vetting (not its data).
+COMPLETENESS = {"recover", "completeness"}
+DOWNSTREAM_OF_FLAG = {"flag", "search", "vet", "report"} | COMPLETENESS
 
 
 def tiny_config() -> dict:
@@ -70,10 +72,11 @@ def test_a_second_run_does_nothing(runs):
 @pytest.mark.parametrize(("config", "rerun"), [
     (changed("train", epochs=3), {"train", "infer"} | DOWNSTREAM_OF_FLAG),
     (changed("flag", threshold=0.1), DOWNSTREAM_OF_FLAG),
-    (changed("search", max_signals=2), {"search", "vet", "report"}),
+    (changed("search", max_signals=2), {"search", "vet", "report"} | COMPLETENESS),
+    (changed("completeness", n_per_star=1), {"inject", "report"} | COMPLETENESS),
     (changed("search", min_period=0.4), {"detect"} | DOWNSTREAM_OF_FLAG),
     (changed("detect", false_alarms_per_10k=50), DOWNSTREAM_OF_FLAG),
-], ids=["train", "flag", "search", "search-grid", "detect-threshold"])
+], ids=["train", "flag", "search", "completeness", "search-grid", "detect-threshold"])
 def test_a_config_change_reruns_its_stage_and_those_after(runs, config, rerun):
     assert planned_rules(runs[0].parents[1], config) == rerun
 
@@ -95,4 +98,4 @@ def test_snakemake_report_holds_the_candidates_and_figures(runs, tmp_path):
     assert made.returncode == 0, made.stderr[-3000:]
     names = {Path(name).name for name in zipfile.ZipFile(archive).namelist()}
     assert {"report.html", "candidates.csv", "training_curves.png",
-            "confusion_matrix.png", "calibration.png"} <= names
+            "confusion_matrix.png", "calibration.png", "completeness.png"} <= names

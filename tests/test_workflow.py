@@ -2,6 +2,7 @@
 local files and on a sector from (a loopback stand-in for) MAST."""
 
 import glob
+import json
 import os
 import re
 import subprocess
@@ -23,6 +24,7 @@ TINY = {
     "sim": {"n_stars": 120, "sector": 1, "cadence_min": 30.0},
     "train": {"model": "cnn", "epochs": 2, "steps_per_epoch": 10, "batch_size": 32},
     "flag": {"threshold": 0.0, "top_k": None},  # search every light curve: tests the plumbing
+    "completeness": {"stars": 10, "n_per_star": 2},
 }
 SHIFTED_STARS = 500
 
@@ -70,6 +72,23 @@ def test_report_and_ledger_account_for_every_light_curve(tiny_run):
     assert sheets and all((tiny_run / sheet).is_file() for sheet in sheets)
     ledger = pd.read_parquet(tiny_run / "data" / "ledger.parquet")
     assert len(ledger) == 120 and (ledger.status == "ok").all()
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+def test_completeness_is_measured_through_the_run_on_stars_it_did_not_train_on(tiny_run):
+    copies = pd.read_parquet(tiny_run / "completeness" / "injections.parquet")
+    split = pd.read_parquet(tiny_run / "split" / "split.parquet")
+    assert copies["copy"].value_counts().to_dict() == {"injected": 2 * 10 * 2,  # shards x
+                                                       "inverted": 2 * 10}  # stars x copies
+    assert not copies["tic"].isin(split.loc[split["split"] == "train", "tic"]).any()
+    assert set(copies["stage"]) <= {"injected", "flagged", "found", "PC"}
+    obvious = copies[(copies["snr"] >= 30) & (copies["n_transits"] >= 2)]
+    assert len(obvious) >= 5 and (obvious["stage"] == "PC").mean() >= 0.7
+    summary = json.loads((tiny_run / "completeness" / "completeness.json").read_text())
+    assert summary["injections"] == 40 and summary["nulls"]["inverted"] == 20
+    html = (tiny_run / "report.html").read_text()
+    assert "Completeness: injected transits" in html and "reliability of the PC list" in html
 
 
 @pytest.mark.workflow

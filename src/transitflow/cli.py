@@ -303,6 +303,55 @@ def cmd_vet(args) -> None:
              len(failures))
 
 
+def cmd_inject(args) -> None:
+    """Injected copies of a shard's light curves, for the completeness measurement."""
+    from transitflow.completeness import CompletenessConfig, inject_shard
+    from transitflow.shards import read_shard, write_shard
+
+    split = read_table(args.split) if args.split else None
+    training = set(split.loc[split["split"] == "train", "tic"]) if split is not None else set()
+    copies, injections = inject_shard(read_shard(args.shard), training,
+                                      CompletenessConfig.from_dict(args.options),
+                                      int(Path(args.shard).stem))
+    provenance = make_provenance("inject", args.options, [args.shard, *filter(None, [args.split])])
+    write_shard(args.out_shard, copies, provenance)
+    write_table(injections, args.out, provenance)
+    log.info("%s: %d injected copies", args.shard, len(copies))
+
+
+def cmd_recover(args) -> None:
+    """The stage each injected transit of a shard reached, through the run's chain."""
+    from transitflow.completeness import recover_shard
+    from transitflow.detect import DetectConfig
+    from transitflow.infer import score_shard
+    from transitflow.search import SearchConfig
+    from transitflow.shards import read_shard
+    from transitflow.vet import VetConfig
+
+    options = dict(args.options)
+    injections = read_table(args.injections)
+    scores = score_shard(args.model, args.shard) if args.model else None
+    recovered = recover_shard(
+        read_shard(args.shard), injections, scores, json.loads(Path(args.flag_summary).read_text()),
+        SearchConfig.from_dict(options["search"]), DetectConfig.from_dict(options["detect"]),
+        VetConfig.from_dict(options["vet"]))
+    inputs = [args.shard, args.injections, args.flag_summary, *filter(None, [args.model])]
+    write_table(recovered, args.out, make_provenance("recover", args.options, inputs))
+    log.info("%s: %d of %d injections found as PC", args.shard,
+             int((recovered["stage"] == "PC").sum()), len(recovered))
+
+
+def cmd_completeness(args) -> None:
+    """Merge the injections of all shards; completeness tables and their figure."""
+    from transitflow.completeness import plot_completeness, summary
+
+    injections = _concat(args.recovered)
+    provenance = make_provenance("completeness", {}, args.recovered)
+    write_table(injections, args.out, provenance)
+    write_json(summary(injections), args.summary, provenance)
+    plot_completeness(injections, args.figure)
+
+
 def _signals_by_light_curve(table: pd.DataFrame) -> dict:
     """Light-curve key -> its signals, in table order."""
     from transitflow.signals import Signal
@@ -321,7 +370,8 @@ def cmd_report(args) -> None:
 
     inputs = [*args.vetting, *args.failed, args.scores, args.stars, args.ledger,
               args.flag_summary,
-              *filter(None, [args.model_card, args.known_tois, args.truth, args.split])]
+              *filter(None, [args.model_card, args.known_tois, args.truth, args.split,
+                             args.completeness])]
     provenance = make_provenance("report", {}, inputs)
     known = pd.read_csv(args.known_tois, comment="#") if args.known_tois else None
     split = read_table(args.split) if args.split else None
@@ -343,9 +393,35 @@ def cmd_report(args) -> None:
                          for name, row in truth_recovery(test, candidates).items()}
             recall |= {f"{name} (test stars)": row for name, row in planet_recall(
                 test, held_out_stars(stars, split), candidates).items()}
+    completeness = json.loads(Path(args.completeness).read_text()) if args.completeness else None
+    if completeness:
+        _with_reliability(completeness, read_table(args.stars), candidates)
+    if completeness and not truth.empty:
+        _with_truth_recall(completeness, truth, candidates, split)
     write_report(candidates, Path(args.out_html), _run_info(args, provenance), sheets, figures,
-                 _ledger_summary(args), recovery, recall)
+                 _ledger_summary(args), recovery, recall, completeness)
     log.info("%d candidates -> %s", len(candidates), args.out_csv)
+
+
+def _with_reliability(completeness: dict, stars: pd.DataFrame, candidates: pd.DataFrame) -> None:
+    """Add the expected false PCs of the run and the reliability of its PC list."""
+    from transitflow.completeness import reliability
+
+    with_pc = candidates.loc[candidates["disposition"] == "PC", "tic"].nunique()
+    completeness["reliability"] = reliability(completeness["nulls"], len(stars), with_pc)
+
+
+def _with_truth_recall(completeness: dict, truth: pd.DataFrame, candidates: pd.DataFrame,
+                       split: pd.DataFrame | None) -> None:
+    """Add to each SNR bin the planted planets (of the stars the injections could use, those
+    outside the training split) and their share recovered as PC."""
+    from transitflow.completeness import truth_recall_by_snr
+
+    if split is not None:
+        truth = truth[~truth["tic"].isin(split.loc[split["split"] == "train", "tic"])]
+    yardstick = truth_recall_by_snr(truth, candidates)
+    for row, planted in zip(completeness["by_snr"], yardstick.to_dict("records")):
+        row |= {"planted planets": planted["n"], "planted, as PC": planted["PC"]}
 
 
 def _run_info(args, provenance: dict) -> dict:
@@ -477,6 +553,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--failed", required=True, help="table of light curves that failed")
     p.add_argument("--sheets-dir", required=True)
 
+    p = add("inject", cmd_inject, "inject transits into copies of a shard's light curves")
+    p.add_argument("--shard", required=True)
+    p.add_argument("--split", default="", help="the training split, whose stars are skipped")
+    p.add_argument("--out-shard", required=True)
+    p.add_argument("--out", required=True, help="table of the injected transits")
+
+    p = add("recover", cmd_recover, "follow injected transits through the run's chain")
+    for name in ("shard", "injections", "flag-summary", "out"):
+        p.add_argument(f"--{name}", required=True)
+    p.add_argument("--model", default="", help="the run's model; none without a network")
+
+    p = add("completeness", cmd_completeness, "merge the injections; completeness and figure")
+    p.add_argument("--recovered", nargs="+", required=True)
+    for name in ("out", "summary", "figure"):
+        p.add_argument(f"--{name}", required=True)
+
     p = add("report", cmd_report, "candidate tables and the HTML report")
     for name in ("vetting", "sheets"):
         p.add_argument(f"--{name}", nargs="+", required=True)
@@ -490,6 +582,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="", help="the training split, when the run trained")
     p.add_argument("--known-tois", default="")
     p.add_argument("--figures", nargs="*", default=[])
+    p.add_argument("--completeness", default="", help="the completeness summary")
     return parser
 
 

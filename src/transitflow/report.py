@@ -313,7 +313,8 @@ def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
                  sheet_paths: dict[str, Path], figures: dict[str, Path],
                  ledger_summary: dict[str, dict[str, int]],
                  recovery: dict[str, dict[str, int]] | None = None,
-                 recall: dict[str, dict[str, float]] | None = None) -> Path:
+                 recall: dict[str, dict[str, float]] | None = None,
+                 completeness: dict | None = None) -> Path:
     """Write the run's report as one HTML file that needs nothing from the web.
 
     Parameters
@@ -335,6 +336,10 @@ def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
         For simulated data, :func:`truth_recovery`'s table; shown when given.
     recall
         For simulated data, :func:`planet_recall`'s shares; shown when given.
+    completeness
+        The run's injection-recovery summary (:func:`transitflow.completeness.summary`),
+        with ``reliability`` (:func:`transitflow.completeness.reliability`) when known;
+        shown when given.
 
     Returns
     -------
@@ -358,13 +363,16 @@ def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
         _section("recall", "Simulated truth: planets recovered as PC (expected SNR >= 10)",
                  _ledger_table({name: {"n": v["n"], "fraction": f"{v['fraction']:.3f}"}
                                 for name, v in recall.items()}, "group")) if recall else "",
+        _section("completeness", "Completeness: injected transits flagged, found and found "
+                 "as PC (stars outside the training split)",
+                 _completeness_table(completeness)) if completeness else "",
         _section("candidates", f"Candidates ({len(candidates)})",
                  _candidate_table(candidates, sheet_links)),
         _section("figures", "Figures",
                  "\n".join(_figure(escape(name), path) for name, path in figures.items())),
     ))
     html = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-                        f"<title>{title}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
+            f"<title>{title}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
             f"{body}\n<script>\n{SORT_JS}\n</script>\n</body>\n</html>\n")
     with atomic_output(out_html) as partial:
         partial.write_text(html, encoding="utf-8")
@@ -389,6 +397,36 @@ def _ledger_table(summary: dict[str, dict[str, int]], row_heading: str) -> str:
                              for n in names) + "</tr>\n"
                    for stage, counts in summary.items())
     return f"<table>\n<tr>{head}</tr>\n{rows}</table>"
+
+
+def _completeness_table(completeness: dict) -> str:
+    """The shares per SNR bin; for simulated data also the planted planets recovered as PC."""
+    def shown(value) -> str:
+        return "" if value is None or pd.isna(value) else (
+            f"{value:.3f}" if isinstance(value, float) else str(value))
+
+    columns = {"n": "injections", "flagged": "flagged", "found": "found", "PC": "PC",
+               "planted planets": "planted planets", "planted, as PC": "planted, as PC"}
+    rows = {f"SNR >= {row['snr_low']:g}": {shown_name: shown(row[name])
+                                           for name, shown_name in columns.items() if name in row}
+            for row in completeness["by_snr"]}
+    return _ledger_table(rows, "expected SNR") + _reliability_table(completeness)
+
+
+def _reliability_table(completeness: dict) -> str:
+    """The inverted copies' outcome and the reliability they imply, when measured."""
+    nulls, measured = completeness.get("nulls", {}), completeness.get("reliability", {})
+    if not nulls.get("inverted"):
+        return ""
+    items = {"inverted light curves (nulls)": nulls["inverted"],
+             "nulls flagged / with a signal / with a PC":
+                 f"{nulls['flagged']} / {nulls['with_signal']} / {nulls['with_pc']}"}
+    if measured:
+        items["expected false PCs in this run"] = (
+            f"{measured['expected_false_pcs']:.1f} ± {measured['expected_false_pcs_error']:.1f}")
+        items["reliability of the PC list"] = (
+            f"{measured['reliability']:.3f} ± {measured['reliability_error']:.3f}")
+    return "\n<h3>Reliability (inverted light curves)</h3>\n" + _key_value_table(items)
 
 
 def _disposition_counts(candidates: pd.DataFrame) -> dict[str, int]:

@@ -19,6 +19,8 @@ USES_NETWORK = config["detect"]["policy"] != "search"
 USES_SEARCH = config["detect"]["policy"] != "network"
 # Whether this run trains the network (else it scores with model=... or not at all).
 TRAINS = USES_NETWORK and not config["model"]
+# Whether this run measures its completeness by injection and recovery.
+MEASURES_COMPLETENESS = config["completeness"]["stars"] > 0
 
 # Jobs run `python -m transitflow`; in a per-rule conda env (--sdm conda) the library is
 # found through PYTHONPATH.

@@ -16,6 +16,9 @@ rule report:
         split=f"{RUN}/split/split.parquet" if TRAINS else [],
         card=model_card(),
         known_tois=catalog_file("known_tois", config["known_tois"]) or [],
+        completeness=(
+            f"{RUN}/completeness/completeness.json" if MEASURES_COMPLETENESS else []
+        ),
         figures=(
             []
             if not TRAINS
@@ -24,7 +27,8 @@ rule report:
                 f"{RUN}/model/confusion_matrix.png",
                 f"{RUN}/model/calibration.png",
             ]
-        ),
+        )
+        + ([f"{RUN}/completeness/completeness.png"] if MEASURES_COMPLETENESS else []),
     output:
         csv=report(
             f"{RUN}/candidates.csv",
@@ -48,4 +52,5 @@ rule report:
         " --ledger {input.ledger} --truth {input.truth} --split '{input.split}'"
         " --model-card '{input.card}'"
         " --known-tois '{input.known_tois}' --figures {input.figures}"
+        " --completeness '{input.completeness}'"
         " --out-csv {output.csv} --out-parquet {output.parquet} --out-html {output.html} 2> {log}"

@@ -1,0 +1,84 @@
+"""Completeness measured by injection against the simulation's own truth, and its cost.
+
+    snakemake --cores 2
+    python benchmarks/completeness_benchmark.py --run results/sim-default
+
+Per expected-SNR bin: the injections of the run (``completeness/injections.parquet``) found
+as PC, and the planted planets of the stars outside the training split recovered as PC in
+the run's candidate table (:func:`transitflow.completeness.truth_recall_by_snr`), with their
+difference. Then the in-depth cost: ``recover_shard`` again on the first shard's injected
+copies, timed, in seconds per injected light curve. Prints one JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from transitflow.completeness import completeness_by_snr, recover_shard, truth_recall_by_snr
+from transitflow.detect import DetectConfig
+from transitflow.infer import score_shard
+from transitflow.search import SearchConfig
+from transitflow.shards import read_shard
+from transitflow.vet import VetConfig
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def agreement(run: Path) -> dict[str, list[dict]]:
+    """Both views per SNR bin: every injection against every planted planet, and, like for
+    like, injections of two or more transits into the hosts the simulator gives planets
+    (planet and quiet stars) against planted planets with two or more events in the data."""
+    injections = pd.read_parquet(run / "completeness" / "injections.parquet")
+    truth = pd.read_parquet(run / "data" / "truth.parquet")
+    stars = pd.read_parquet(run / "data" / "stars.parquet")
+    split = pd.read_parquet(run / "split" / "split.parquet")
+    candidates = pd.read_csv(run / "candidates.csv")
+    outside = truth[~truth["tic"].isin(split.loc[split["split"] == "train", "tic"])]
+    host_class = injections["tic"].map(stars.set_index("tic")["sim_class"])
+    alike = injections[host_class.isin(["planet", "quiet"]) & (injections["n_transits"] >= 2)]
+    return {"all": _compared(injections, outside, candidates),
+            "planet and quiet hosts, 2+ transits": _compared(
+                alike, outside[outside["n_events_in_data"] >= 2], candidates)}
+
+
+def _compared(injections: pd.DataFrame, truth: pd.DataFrame,
+              candidates: pd.DataFrame) -> list[dict]:
+    measured = completeness_by_snr(injections)
+    yardstick = truth_recall_by_snr(truth, candidates)
+    return [{"snr_low": m["snr_low"], "injections": m["n"], "injected_pc": round(m["PC"], 3),
+             "planets": t["n"], "planted_pc": round(t["PC"], 3),
+             "difference": round(m["PC"] - t["PC"], 3)}
+            for m, t in zip(measured.to_dict("records"), yardstick.to_dict("records"))]
+
+
+def cost(run: Path) -> dict:
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    shard = run / "completeness" / "shards" / "0000.arrow"
+    injections = pd.read_parquet(run / "completeness" / "injected" / "0000.parquet")
+    summary = json.loads((run / "infer" / "flag_summary.json").read_text())
+    start = time.perf_counter()
+    scores = score_shard(run / "model" / "model.pt", shard)
+    recover_shard(read_shard(shard), injections, scores, summary,
+                  SearchConfig.from_dict(config["search"]),
+                  DetectConfig.from_dict(config["detect"]), VetConfig.from_dict(config["vet"]))
+    seconds = time.perf_counter() - start
+    return {"injections": len(injections), "seconds": round(seconds, 1),
+            "seconds_per_injection": round(seconds / max(len(injections), 1), 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, default=REPO / "results" / "sim-default")
+    args = parser.parse_args()
+    print(json.dumps({"by_snr": agreement(args.run), "cost_first_shard": cost(args.run)},
+                     indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,351 @@
+"""Completeness by injection and recovery, measured on every run.
+
+Limb-darkened transits (batman, through :mod:`transitflow.inject`) of log-uniform period
+and expected SNR (which sets the planet's radius) go into copies of the run's own light curves (stars of the
+training split left out), and each copy goes through the run's chain with the run's
+settings: the network's score against the run's flag threshold, the batched search's
+statistics against the thresholds the run set on its inverted light curves, then, when
+flagged, the in-depth search and vetting. An injection is *found* when a signal of its copy
+matches it (:func:`transitflow.signals.recovering`) and *PC* when such a signal is vetted
+PC. The share found as PC per bin of expected SNR, period and radius is the completeness.
+
+Each host also gets an inverted copy (dips become bumps, the Kepler DR25 way of making
+nulls) that goes through the same chain: a PC found in one is a false alarm, and their rate
+per light curve gives the expected false PCs of the run and the reliability of its PC list
+(:func:`reliability`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from transitflow.detect import DetectConfig, detection_paths, search_batch
+from transitflow.inject import (TRANSIT_COLUMNS, in_transit, log_uniform, orbit_a_rs,
+                                transit_flux, transit_params, white_noise)
+from transitflow.isolation import each_light_curve
+from transitflow.lightcurve import LightCurve
+from transitflow.options import options_from_dict
+from transitflow.search import SearchConfig, detrend_for_search, search_lightcurve
+from transitflow.signals import R_SUN_IN_R_EARTH, recovering
+from transitflow.simulate import transit_duration
+from transitflow.vet import VetConfig, vet_light_curve
+
+#: Injected copies get TIC IDs above every real one: ``OFFSET + host TIC * 100 + copy``;
+#: the inverted copy is number :data:`INVERTED_COPY`.
+INJECTED_TIC_OFFSET = 10 ** 12
+INVERTED_COPY = 99
+#: Stages an injection can reach, in order.
+STAGES = ("flagged", "found", "PC")
+#: Columns of the table of injections, one row per injected copy.
+INJECTION_COLUMNS = ("key", "host_key", "tic", "sector", "copy", "radius_earth",
+                     *TRANSIT_COLUMNS, "star_radius")
+#: Columns :func:`recover_shard` adds to the injections.
+RECOVERY_COLUMNS = ("key", "detected_by", "flagged", "found", "found_period", "found_epoch",
+                    "disposition", "stage", "reason")
+#: Expected-SNR bins of the completeness table (lower edges).
+SNR_BINS = (0.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0)
+#: Period and radius bins of the completeness map (edges; days, Earth radii).
+PERIOD_EDGES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 40.0)
+RADIUS_EDGES = (0.7, 1.25, 2.0, 4.0, 8.0, 20.0)
+
+
+@dataclass(frozen=True)
+class CompletenessConfig:
+    """The injections of one run.
+
+    Parameters
+    ----------
+    stars : int
+        Host light curves per shard (0: no injections), picked by a seeded shuffle among
+        those outside the training split.
+    n_per_star : int
+        Injected copies of each host.
+    period_range : tuple of float
+        Days, log-uniform; epochs are uniform over the first period.
+    snr_range : tuple of float
+        Expected white-noise SNR, log-uniform: it sets the radius ratio (from the depth of
+        a dark disk, so limb darkening and grazing make the recorded SNR somewhat lower),
+        which puts the injections where completeness changes.
+    radius_range : tuple of float
+        Earth radii the planet's radius is clipped to.
+    max_impact : float
+        Impact parameters are uniform in ``[0, max_impact]``.
+    seed : int
+        With the shard's number, fixes every draw.
+    """
+
+    stars: int = 40
+    n_per_star: int = 2
+    period_range: tuple[float, float] = (0.5, 40.0)
+    snr_range: tuple[float, float] = (3.0, 100.0)
+    radius_range: tuple[float, float] = (0.5, 25.0)
+    max_impact: float = 0.9
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.stars < 0 or not 1 <= self.n_per_star < 100:
+            raise ValueError("completeness: stars must be >= 0 and n_per_star in [1, 99]")
+        for name in ("period_range", "snr_range", "radius_range"):
+            low, high = getattr(self, name)
+            if not 0 < low <= high:
+                raise ValueError(f"completeness: {name} must be 0 < low <= high")
+
+    @classmethod
+    def from_dict(cls, options) -> CompletenessConfig:
+        """The options from a config section; an unknown key is an error naming it."""
+        return options_from_dict(cls, options, "completeness")
+
+
+def inject_shard(light_curves: list[LightCurve], exclude_tics: set[int],
+                 config: CompletenessConfig, shard_number: int
+                 ) -> tuple[list[LightCurve], pd.DataFrame]:
+    """Injected copies of up to ``config.stars`` hosts of a shard and their parameters.
+
+    Returns
+    -------
+    copies : list of LightCurve
+        The hosts' raw light curves times the transit model, and each host inverted, with
+        TIC IDs from :data:`INJECTED_TIC_OFFSET`.
+    injections : pandas.DataFrame
+        One row per copy: ``key`` (of the copy), ``host_key``, ``tic`` (the host's),
+        ``sector``, ``copy`` ("injected" or "inverted"), ``radius_earth``, the
+        :data:`transitflow.inject.TRANSIT_COLUMNS` (NaN, and no transit, for an inverted
+        copy) and ``star_radius``.
+    """
+    rng = np.random.default_rng([config.seed, shard_number])
+    hosts = [lc for lc in light_curves if lc.meta.tic not in exclude_tics]
+    order = rng.permutation(len(hosts))[:config.stars]
+    copies, rows = [], []
+    for host in (hosts[i] for i in sorted(order)):
+        good = host.good()
+        if len(good) < 2:
+            continue
+        drawn = [_draw(good, rng, config) for _ in range(config.n_per_star)]
+        made = [(_copy(host, host.flux * transit_flux(host.time, params), number), "injected",
+                 params) for number, params in enumerate(drawn)]
+        made.append((_copy(host, host.inverted().flux, INVERTED_COPY), "inverted",
+                     {"n_transits": 0}))
+        for lc, kind, params in made:
+            copies.append(lc)
+            rows.append({"key": lc.meta.key, "host_key": host.meta.key, "tic": host.meta.tic,
+                         "sector": host.meta.sector, "copy": kind, **params,
+                         "star_radius": _or_sun(host.meta.radius)})
+    return copies, pd.DataFrame(rows, columns=INJECTION_COLUMNS)
+
+
+def _draw(good: LightCurve, rng: np.random.Generator, config: CompletenessConfig) -> dict:
+    star_radius_earth = _or_sun(good.meta.radius) * R_SUN_IN_R_EARTH
+    period = log_uniform(rng, *config.period_range)
+    impact = rng.uniform(0.0, config.max_impact)
+    q = tuple(rng.random(2))
+    epoch = float(good.time[0] + rng.random() * period)
+    snr = log_uniform(rng, *config.snr_range)
+    relative = good.flux / np.nanmedian(good.flux)
+    sigma = white_noise(relative[np.isfinite(relative)])
+    a_rs = orbit_a_rs(period, _or_sun(good.meta.mass), _or_sun(good.meta.radius))
+    n_in = in_transit(good.time, period, epoch, transit_duration(period, a_rs, impact)).sum()
+    rp_rs = np.clip(math.sqrt(snr * sigma / math.sqrt(max(n_in, 1))),
+                    *np.divide(config.radius_range, star_radius_earth))
+    params = transit_params(good.time, sigma, period, epoch, float(rp_rs), a_rs, impact, q)
+    return {"radius_earth": float(rp_rs) * star_radius_earth, **params}
+
+
+def _copy(host: LightCurve, flux: np.ndarray, number: int) -> LightCurve:
+    tic = INJECTED_TIC_OFFSET + host.meta.tic * 100 + number
+    return replace(host, flux=flux.astype(np.float32), meta=replace(host.meta, tic=tic))
+
+
+def _or_sun(value: float) -> float:
+    return value if np.isfinite(value) and value > 0 else 1.0
+
+
+def recover_shard(copies: list[LightCurve], injections: pd.DataFrame, scores: pd.DataFrame | None,
+                  flag_summary: dict, search: SearchConfig, detect: DetectConfig,
+                  vet: VetConfig) -> pd.DataFrame:
+    """The stage each injection reached, through the run's chain.
+
+    Parameters
+    ----------
+    copies, injections : from :func:`inject_shard`.
+    scores : the network's scores of the copies (:func:`transitflow.infer.score_shard`),
+        or None when the run has no network.
+    flag_summary : the run's flag summary: its network ``threshold`` and the batched
+        search's ``thresholds`` (either absent when its path is not used).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``injections`` with ``score``, ``detected_by``, ``flagged``, ``found``, the matched
+        signal's ``found_period``, ``found_epoch`` and ``disposition`` ("" when not found),
+        ``stage`` (the last of "injected", :data:`STAGES` reached, or "failed": the search
+        or vetting of the copy raised) and ``reason`` (why it failed, else "").
+    """
+    detected = _detected_by(copies, scores, flag_summary, search, detect)
+    planted = injections.set_index("key")
+    followed, failures = each_light_curve(copies, lambda lc: _followed(
+        lc, planted.loc[lc.meta.key], detected[lc.meta.key], search, vet), "recover")
+    failed = [{**_start(key, detected[key]), "stage": "failed", "reason": reason}
+              for key, reason in zip(failures["key"], failures["reason"])]
+    rows = pd.DataFrame([*followed, *failed], columns=RECOVERY_COLUMNS)
+    score = (scores.set_index("key")["score"] if scores is not None
+             else pd.Series(np.nan, index=injections["key"]))
+    return injections.assign(score=injections["key"].map(score)).merge(rows, on="key",
+                                                                       how="left")
+
+
+def _detected_by(copies: list[LightCurve], scores: pd.DataFrame | None, flag_summary: dict,
+                 search: SearchConfig, detect: DetectConfig) -> dict[str, str]:
+    """Key -> the detection paths that flag it ("network", "periodic", "single" joined by
+    "+", "" for none), with the run's thresholds."""
+    keys = [lc.meta.key for lc in copies]
+    paths = {}
+    if scores is not None:
+        score = scores.set_index("key").reindex(keys)["score"].to_numpy()
+        paths["network"] = np.nan_to_num(score, nan=-1.0) >= flag_summary["threshold"]
+    if "thresholds" in flag_summary:
+        statistics = search_batch(copies, search, detect).set_index("key").reindex(keys)
+        paths.update(detection_paths(statistics, flag_summary["thresholds"]))
+    return {key: "+".join(name for name, hit in paths.items() if hit[i])
+            for i, key in enumerate(keys)}
+
+
+def _followed(lc: LightCurve, planted: pd.Series, detected_by: str, search: SearchConfig,
+              vet: VetConfig) -> dict:
+    """One copy through the in-depth search and the vetting of its matching signals (of an
+    inverted copy: of every signal, each a false alarm)."""
+    row = _start(lc.meta.key, detected_by)
+    if not detected_by:
+        return row
+    signals = search_lightcurve(lc, search)
+    table = pd.DataFrame([signal.to_row() for signal in signals])
+    truth = {"period": planted["period"] if planted["n_transits"] > 1 else math.nan,
+             "epoch": planted["epoch"], "duration": planted["duration"]}
+    matched = table if planted["copy"] == "inverted" or table.empty else recovering(table,
+                                                                                    truth)
+    if matched.empty:
+        return row
+    chosen = [signals[i] for i in matched.index]
+    vetted = vet_light_curve(lc, signals, vet, detrend_for_search(lc, search))
+    dispositions = [vetted[signals.index(signal)]["disposition"] for signal in chosen]
+    best = dispositions.index("PC") if "PC" in dispositions else 0
+    return {**row, "found": True, "found_period": chosen[best].period,
+            "found_epoch": chosen[best].epoch, "disposition": dispositions[best],
+            "stage": "PC" if dispositions[best] == "PC" else "found"}
+
+
+def _start(key: str, detected_by: str) -> dict:
+    """The recovery row of a copy before its in-depth search."""
+    return {"key": key, "detected_by": detected_by, "flagged": bool(detected_by),
+            "found": False, "found_period": math.nan, "found_epoch": math.nan,
+            "disposition": "", "stage": "flagged" if detected_by else "injected", "reason": ""}
+
+
+def completeness_by_snr(injections: pd.DataFrame) -> pd.DataFrame:
+    """Per expected-SNR bin (:data:`SNR_BINS`): injections with a transit in the data and
+    the share flagged, found and found as PC."""
+    usable = injections[(injections["copy"] == "injected") & (injections["n_transits"] >= 1)]
+    bins = pd.cut(usable["snr"], [*SNR_BINS, np.inf], right=False)
+    table = usable.assign(PC=usable["stage"] == "PC").groupby(bins, observed=False).agg(
+        n=("key", "size"), flagged=("flagged", "mean"), found=("found", "mean"),
+        PC=("PC", "mean"))
+    return table.reset_index(drop=True).assign(snr_low=list(SNR_BINS))[
+        ["snr_low", "n", *STAGES]]
+
+
+def truth_recall_by_snr(truth: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
+    """For simulated data, the yardstick of :func:`completeness_by_snr`: per expected-SNR
+    bin, the planted planets with an event in the data (pass those of stars outside the
+    training split) and the share recovered as PC."""
+    planets = truth[(truth["sim_class"] == "planet") & (truth["n_events_in_data"] >= 1)]
+    by_tic = dict(tuple(candidates.groupby("tic")))
+    pc = [bool((recovering(by_tic.get(row["tic"]), row)["disposition"] == "PC").any())
+          for row in planets.to_dict("records")]
+    bins = pd.cut(planets["snr"], [*SNR_BINS, np.inf], right=False)
+    table = planets.assign(PC=pc).groupby(bins, observed=False).agg(
+        n=("tic", "size"), PC=("PC", "mean"))
+    return table.reset_index(drop=True).assign(snr_low=list(SNR_BINS))[["snr_low", "n", "PC"]]
+
+
+def completeness_map(injections: pd.DataFrame) -> pd.DataFrame:
+    """Share found as PC per period x radius bin (:data:`PERIOD_EDGES`, :data:`RADIUS_EDGES`),
+    with the injections in each."""
+    injected = injections[injections["copy"] == "injected"]
+    usable = injected.assign(PC=injected["stage"] == "PC")
+    period = pd.cut(usable["period"], PERIOD_EDGES, right=False)
+    radius = pd.cut(usable["radius_earth"], RADIUS_EDGES, right=False)
+    table = usable.groupby([period, radius], observed=False)["PC"].agg(["size", "mean"])
+    return table.rename(columns={"size": "n", "mean": "PC"}).reset_index()
+
+
+def null_counts(injections: pd.DataFrame) -> dict[str, int]:
+    """The inverted copies, and how many of them were flagged, held a signal and a PC."""
+    nulls = injections[injections["copy"] == "inverted"]
+    return {"inverted": len(nulls), "flagged": int(nulls["flagged"].sum()),
+            "with_signal": int(nulls["found"].sum()),
+            "with_pc": int((nulls["stage"] == "PC").sum())}
+
+
+def reliability(nulls: dict[str, int], light_curves: int, stars_with_pc: int) -> dict:
+    """Expected false PCs of a run and the reliability of its PC list, from the inverted
+    copies (:func:`null_counts`): their rate of holding a PC times the run's light curves,
+    with a Poisson error (of at least one count). Empty without inverted copies."""
+    if not nulls["inverted"]:
+        return {}
+    expected = nulls["with_pc"] / nulls["inverted"] * light_curves
+    error = math.sqrt(max(nulls["with_pc"], 1)) / nulls["inverted"] * light_curves
+    share = 1.0 - expected / stars_with_pc if stars_with_pc else math.nan
+    return {"expected_false_pcs": expected, "expected_false_pcs_error": error,
+            "reliability": share,
+            "reliability_error": error / stars_with_pc if stars_with_pc else math.nan}
+
+
+def summary(injections: pd.DataFrame) -> dict:
+    """The JSON summary of a run's injections: counts, the completeness per SNR bin and per
+    period x radius bin, and the outcome of the inverted copies."""
+    cells = completeness_map(injections).astype({"period": str, "radius_earth": str})
+    injected = injections[injections["copy"] == "injected"]
+    return {"injections": len(injected), "nulls": null_counts(injections),
+            "with_transit_in_data": int((injected["n_transits"] >= 1).sum()),
+            "by_snr": _records(completeness_by_snr(injections)),
+            "by_period_radius": _records(cells)}
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready dicts: shares rounded, an empty bin's share None."""
+    frame = frame.round(4).astype(object)
+    return frame.where(frame.notna(), None).to_dict("records")
+
+
+def plot_completeness(injections: pd.DataFrame, path) -> None:
+    """Share flagged, found and found as PC against expected SNR; share found as PC per
+    period x radius bin."""
+    from matplotlib.figure import Figure
+
+    from transitflow.tables import atomic_output
+
+    figure = Figure(figsize=(11, 4), layout="constrained")
+    by_snr_axes, map_axes = figure.subplots(1, 2)
+    by_snr = completeness_by_snr(injections)
+    injected = int((injections["copy"] == "injected").sum())
+    ticks = [f">={low:g}" for low in by_snr["snr_low"]]
+    for stage in STAGES:
+        by_snr_axes.plot(ticks, by_snr[stage], "o-", label=stage)
+    by_snr_axes.set(xlabel="expected SNR", ylabel="share of injections", ylim=(0, 1.02),
+                    title=f"{injected} injected transits")
+    by_snr_axes.legend()
+    grid = completeness_map(injections).pivot(index="radius_earth", columns="period",
+                                              values="PC")
+    image = map_axes.imshow(grid.to_numpy(float), origin="lower", vmin=0, vmax=1,
+                            cmap="viridis", aspect="auto")
+    map_axes.set(xticks=range(len(PERIOD_EDGES) - 1), yticks=range(len(RADIUS_EDGES) - 1),
+                 xticklabels=[f"{low:g}-{high:g}" for low, high in zip(PERIOD_EDGES, PERIOD_EDGES[1:])],
+                 yticklabels=[f"{low:g}-{high:g}" for low, high in zip(RADIUS_EDGES, RADIUS_EDGES[1:])],
+                 xlabel="period (days)", ylabel="planet radius (R_earth)",
+                 title="found as PC")
+    figure.colorbar(image, ax=map_axes)
+    with atomic_output(path) as partial:
+        figure.savefig(partial, dpi=100)

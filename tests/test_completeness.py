@@ -1,0 +1,139 @@
+"""Completeness by injection and recovery through the run's chain."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.builders import flat_lightcurve
+from transitflow import completeness
+from transitflow.completeness import (INJECTED_TIC_OFFSET, CompletenessConfig,
+                                      completeness_by_snr, completeness_map, inject_shard,
+                                      null_counts, recover_shard, reliability,
+                                      truth_recall_by_snr)
+from transitflow.detect import DetectConfig
+from transitflow.inject import transit_flux
+from transitflow.search import SearchConfig
+from transitflow.vet import VetConfig
+
+HOSTS = [flat_lightcurve(tic=tic, seed=tic, noise=5e-4) for tic in (1, 2, 3, 4)]
+#: Detection thresholds as the run's flag summary holds them, without a network.
+OPEN = {"thresholds": {"periodic_snr": 7.1, "single_snr": 7.0, "min_sde": 7.0}}
+SHUT = {"thresholds": {"periodic_snr": math.inf, "single_snr": math.inf, "min_sde": 7.0}}
+
+
+def test_copies_skip_training_stars_carry_the_model_and_repeat_with_the_seed():
+    config = CompletenessConfig(stars=2, n_per_star=3, seed=5)
+    copies, injections = inject_shard(HOSTS, {1, 2}, config, shard_number=0)
+    assert len(copies) == len(injections) == 8 and set(injections["tic"]) == {3, 4}
+    assert [lc.meta.key for lc in copies] == injections["key"].tolist()
+    assert copies[0].meta.tic == INJECTED_TIC_OFFSET + 3 * 100 + 0
+    assert injections["copy"].tolist() == (["injected"] * 3 + ["inverted"]) * 2
+    hosts = {lc.meta.key: lc for lc in HOSTS}
+    for lc, params in zip(copies, injections.to_dict("records")):
+        host = hosts[params["host_key"]]
+        model = (transit_flux(host.time, params) if params["copy"] == "injected"
+                 else 2 * np.median(host.flux) / host.flux - 1)
+        np.testing.assert_allclose(lc.flux, host.flux * model, rtol=1e-6)
+    again = inject_shard(HOSTS, {1, 2}, config, shard_number=0)[1]
+    pd.testing.assert_frame_equal(again, injections)
+    other_shard = inject_shard(HOSTS, {1, 2}, config, shard_number=1)[1]
+    assert not np.allclose(other_shard["period"], injections["period"])
+
+
+def test_a_deep_transit_is_found_as_pc_and_thresholds_out_of_reach_stop_it():
+    config = CompletenessConfig(stars=1, n_per_star=1, period_range=(3.0, 3.0),
+                                radius_range=(8.0, 8.0), max_impact=0.3)
+    copies, injections = inject_shard(HOSTS[:1], set(), config, shard_number=0)
+    assert injections["snr"].iloc[0] > 50 and injections["n_transits"].iloc[0] >= 8
+    chain = (SearchConfig(), DetectConfig(), VetConfig())
+    found, null = recover_shard(copies, injections, None, OPEN, *chain).itertuples()
+    assert (found.stage, found.disposition, found.detected_by) == ("PC", "PC", "periodic+single")
+    assert found.found_period == pytest.approx(3.0, rel=1e-3)
+    assert null.copy == "inverted" and null.stage != "PC"  # the bumps are no transit
+    blocked = recover_shard(copies, injections, None, SHUT, *chain).iloc[0]
+    assert (blocked.stage, blocked.flagged, blocked.found) == ("injected", False, False)
+
+
+def test_a_network_score_below_the_run_threshold_does_not_flag():
+    copies, injections = inject_shard(HOSTS[:1], set(), CompletenessConfig(stars=1, n_per_star=1),
+                                      shard_number=0)
+    scores = pd.DataFrame({"key": injections["key"], "score": [0.3, 0.1]})
+    chain = (SearchConfig(), DetectConfig(), VetConfig())
+    below = recover_shard(copies, injections, scores, {"threshold": 0.5}, *chain).iloc[0]
+    above = recover_shard(copies, injections, scores, {"threshold": 0.2}, *chain).iloc[0]
+    assert (below.flagged, below.score, above.detected_by) == (False, 0.3, "network")
+
+
+def test_completeness_tables_count_each_bin():
+    injections = pd.DataFrame({
+        "key": list("abcdef"), "copy": ["injected"] * 5 + ["inverted"],
+        "snr": [5.0, 12.0, 12.5, 60.0, 80.0, np.nan],
+        "n_transits": [3, 3, 3, 3, 0, 0], "period": [1.5, 3.0, 3.0, 10.0, 30.0, np.nan],
+        "radius_earth": [1.0, 2.5, 2.5, 10.0, 10.0, np.nan],
+        "flagged": [False, True, True, True, True, True],
+        "found": [False, True, False, True, False, True],
+        "stage": ["injected", "PC", "flagged", "found", "flagged", "PC"]})
+    by_snr = completeness_by_snr(injections).set_index("snr_low")
+    assert by_snr.loc[10.0, ["n", "flagged", "found", "PC"]].tolist() == [2, 1.0, 0.5, 0.5]
+    assert by_snr.loc[50.0, "n"] == 1 and by_snr.loc[50.0, "PC"] == 0.0  # no transit: left out
+    assert np.isnan(by_snr.loc[20.0, "PC"])
+    cells = completeness_map(injections)
+    cell = cells[(cells["n"] > 0) & (cells["PC"] > 0)]
+    assert len(cell) == 1 and cell["n"].item() == 2 and cell["PC"].item() == 0.5
+    assert cells["n"].sum() == 5  # the inverted copy is no injection
+    nulls = null_counts(injections)
+    assert nulls == {"inverted": 1, "flagged": 1, "with_signal": 1, "with_pc": 1}
+
+
+def test_reliability_scales_the_null_pc_rate_to_the_run():
+    measured = reliability({"inverted": 200, "flagged": 30, "with_signal": 10, "with_pc": 4},
+                           light_curves=2000, stars_with_pc=400)
+    assert measured["expected_false_pcs"] == pytest.approx(40.0)
+    assert measured["expected_false_pcs_error"] == pytest.approx(20.0)
+    assert measured["reliability"] == pytest.approx(0.9)
+    assert measured["reliability_error"] == pytest.approx(0.05)
+    none_found = reliability({"inverted": 100, "flagged": 0, "with_signal": 0, "with_pc": 0},
+                             light_curves=1000, stars_with_pc=50)
+    assert none_found["expected_false_pcs"] == 0 and none_found["expected_false_pcs_error"] == 10
+    assert reliability({"inverted": 0, "flagged": 0, "with_signal": 0, "with_pc": 0}, 10, 1) == {}
+
+
+def test_a_shard_without_light_curves_gives_empty_tables_with_their_columns():
+    copies, injections = inject_shard([], set(), CompletenessConfig(), shard_number=0)
+    assert copies == [] and injections.empty and "snr" in injections
+    recovered = recover_shard(copies, injections, None, OPEN, SearchConfig(), DetectConfig(),
+                              VetConfig())
+    assert recovered.empty and {"stage", "score", "snr"} <= set(recovered.columns)
+
+
+def test_truth_recall_counts_planets_recovered_as_pc_per_snr_bin():
+    truth = pd.DataFrame({"tic": [1, 2, 3, 4], "sim_class": ["planet", "planet", "planet", "eb"],
+                          "period": [2.0, 5.0, np.nan, 3.0], "epoch": [1.0, 2.0, 3.0, 1.0],
+                          "duration": [0.1, 0.1, 0.2, 0.1], "n_events_in_data": [10, 4, 1, 5],
+                          "snr": [12.0, 13.0, 40.0, 50.0]})
+    candidates = pd.DataFrame({"tic": [1, 2, 3], "period": [2.0, 10.0, np.nan],
+                               "epoch": [3.0, 2.0, 3.05], "disposition": ["PC", "EB", "PC"]})
+    table = truth_recall_by_snr(truth, candidates).set_index("snr_low")
+    assert table.loc[10.0, ["n", "PC"]].tolist() == [2, 0.5]  # tic 2 found, but as EB
+    assert table.loc[30.0, ["n", "PC"]].tolist() == [1, 1.0]  # the single transit
+    assert table["n"].sum() == 3  # the EB is no planet
+
+
+def test_a_copy_whose_search_fails_is_a_failed_row_and_the_others_go_on(monkeypatch):
+    copies, injections = inject_shard(HOSTS[:2], set(), CompletenessConfig(stars=2, n_per_star=1),
+                                      shard_number=0)
+    real_search = completeness.search_lightcurve
+
+    def search(lc, config):
+        if lc.meta.key == copies[0].meta.key:
+            raise ZeroDivisionError("float division by zero")
+        return real_search(lc, config)
+
+    monkeypatch.setattr(completeness, "search_lightcurve", search)
+    recovered = recover_shard(copies, injections, None, OPEN, SearchConfig(), DetectConfig(),
+                              VetConfig()).set_index("key")
+    broken = recovered.loc[copies[0].meta.key]
+    assert (broken.stage, broken.reason) == ("failed", "ZeroDivisionError: float division by zero")
+    assert (recovered.drop(index=copies[0].meta.key)["reason"] == "").all()

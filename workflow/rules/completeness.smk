@@ -1,0 +1,62 @@
+rule inject:
+    input:
+        shard=f"{RUN}/data/shards/{{shard}}.arrow",
+        split=f"{RUN}/split/split.parquet" if TRAINS else [],
+    output:
+        shard=f"{RUN}/completeness/shards/{{shard}}.arrow",
+        injections=f"{RUN}/completeness/injected/{{shard}}.parquet",
+    log:
+        f"{LOGS}/inject/{{shard}}.log",
+    conda:
+        "../../envs/search.yaml"
+    params:
+        options=options("completeness", seed=config["seed"]),
+    shell:
+        "python -m transitflow inject --shard {input.shard} --split '{input.split}'"
+        " --options {params.options} --out-shard {output.shard}"
+        " --out {output.injections} 2> {log}"
+
+
+rule recover:
+    input:
+        shard=f"{RUN}/completeness/shards/{{shard}}.arrow",
+        injections=f"{RUN}/completeness/injected/{{shard}}.parquet",
+        flag_summary=f"{RUN}/infer/flag_summary.json",
+        model=model_path() if USES_NETWORK else [],
+    output:
+        f"{RUN}/completeness/recovered/{{shard}}.parquet",
+    log:
+        f"{LOGS}/recover/{{shard}}.log",
+    conda:
+        "../../envs/search.yaml"
+    params:
+        options=shlex.quote(
+            json.dumps(
+                {key: config[key] for key in ("search", "detect", "vet")},
+                sort_keys=True,
+            )
+        ),
+    shell:
+        "python -m transitflow recover --shard {input.shard} --injections {input.injections}"
+        " --flag-summary {input.flag_summary} --model '{input.model}'"
+        " --options {params.options} --out {output} 2> {log}"
+
+
+rule completeness:
+    input:
+        per_shard(f"{RUN}/completeness/recovered/{{shard}}.parquet"),
+    output:
+        injections=f"{RUN}/completeness/injections.parquet",
+        summary=f"{RUN}/completeness/completeness.json",
+        figure=report(
+            f"{RUN}/completeness/completeness.png",
+            caption="../report/completeness.rst",
+            category="Completeness",
+        ),
+    log:
+        f"{LOGS}/completeness.log",
+    conda:
+        "../../envs/search.yaml"
+    shell:
+        "python -m transitflow completeness --recovered {input} --out {output.injections}"
+        " --summary {output.summary} --figure {output.figure} 2> {log}"
