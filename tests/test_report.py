@@ -110,6 +110,31 @@ def test_the_completeness_table_shows_each_snr_bin_beside_the_simulated_truth(ve
     assert '<td class="number">0</td><td class="number"></td>' in section
 
 
+def test_the_summary_comes_first_and_answers_the_first_questions(vetting, tmp_path):
+    completeness = {"by_snr": [], "by_radius": [
+        {"radius_low": 2.0, "radius_high": 4.0, "n": 30, "PC": 0.8},
+        {"radius_low": 4.0, "radius_high": 8.0, "n": 0, "PC": None}],
+        "reliability": {"expected_false_pcs": 2.0, "expected_false_pcs_error": 1.4,
+                        "reliability": 0.9, "reliability_error": 0.07}}
+    stages = {"light curves": {"ok": 120, "quarantined": 3},
+              "batched search": {"searched": 118}, "in-depth search": {"flagged": 40}}
+    table = build_candidates(scores_for(vetting), vetting, None, None)
+    html = write_report(table, tmp_path / "report.html", {"run": "r"}, {}, {}, stages,
+                        completeness=completeness).read_text()
+    summary = html[html.index('id="summary"'):html.index('id="run"')]
+    assert html.index('id="summary"') < html.index('id="stages"')
+    for text in ("light curves read</th><td>120", "inputs quarantined or failed</th><td>3",
+                 "(batched search)</th><td>118", "searched in depth</th><td>40",
+                 "expected false PCs (inverted light curves)</th><td>2.0 ± 1.4",
+                 "found as PC, 2-4 R_earth</th><td>0.80 of 30 injected"):
+        assert text in summary, text
+    assert "4-8 R_earth" not in summary  # no injection there
+    counts = table["disposition"].value_counts()
+    listed = ", ".join(f"{counts[name]} {name}" for name in ("PC", "EB", "BEB", "SYSTEMATIC",
+                                                             "LOW_SNR") if name in counts)
+    assert f"candidates</th><td>{listed}</td>" in summary
+
+
 def test_every_candidate_says_its_training_split(vetting):
     split = pd.DataFrame({"tic": [7, 8, 9], "split": ["train", "test", "val"]})
     table = build_candidates(scores_for(vetting), vetting, None, None, split).set_index("key")

@@ -303,6 +303,18 @@ def reliability(nulls: dict[str, int], light_curves: int, stars_with_pc: int) ->
             "reliability_error": error / stars_with_pc if stars_with_pc else math.nan}
 
 
+def completeness_by_radius(injections: pd.DataFrame) -> pd.DataFrame:
+    """Share found as PC per planet-radius bin (:data:`RADIUS_EDGES`), all periods, of the
+    injections with a transit in the data."""
+    usable = injections[(injections["copy"] == "injected") & (injections["n_transits"] >= 1)]
+    bins = pd.cut(usable["radius_earth"], RADIUS_EDGES, right=False)
+    table = usable.assign(PC=usable["stage"] == "PC").groupby(bins, observed=False).agg(
+        n=("key", "size"), PC=("PC", "mean"))
+    return table.reset_index(drop=True).assign(
+        radius_low=list(RADIUS_EDGES[:-1]), radius_high=list(RADIUS_EDGES[1:]))[
+        ["radius_low", "radius_high", "n", "PC"]]
+
+
 def summary(injections: pd.DataFrame) -> dict:
     """The JSON summary of a run's injections: counts, the completeness per SNR bin and per
     period x radius bin, and the outcome of the inverted copies."""
@@ -311,6 +323,7 @@ def summary(injections: pd.DataFrame) -> dict:
     return {"injections": len(injected), "nulls": null_counts(injections),
             "with_transit_in_data": int((injected["n_transits"] >= 1).sum()),
             "by_snr": _records(completeness_by_snr(injections)),
+            "by_radius": _records(completeness_by_radius(injections)),
             "by_period_radius": _records(cells)}
 
 

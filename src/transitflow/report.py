@@ -354,6 +354,8 @@ def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
                    for key, path in sheet_paths.items()}
     body = "\n".join((
         f"<h1>{title}</h1>",
+        _section("summary", "Summary",
+                 _key_value_table(_summary(candidates, ledger_summary, completeness))),
         _section("run", "Run", _key_value_table(run_info)),
         _section("stages", "Stages", _ledger_table(ledger_summary, "stage")),
         _section("dispositions", "Candidates per disposition",
@@ -397,6 +399,30 @@ def _ledger_table(summary: dict[str, dict[str, int]], row_heading: str) -> str:
                              for n in names) + "</tr>\n"
                    for stage, counts in summary.items())
     return f"<table>\n<tr>{head}</tr>\n{rows}</table>"
+
+
+def _summary(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]],
+             completeness: dict | None) -> dict[str, str]:
+    """The first questions: what was read and searched, what was found, how many of the PCs
+    are expected to be false and what share of planets of a size the run finds."""
+    read = ledger_summary.get("light curves", {})
+    searched = ledger_summary.get("batched search", {}).get("searched")
+    counts = _disposition_counts(candidates)
+    items = {"light curves read": read.get("ok", 0),
+             "inputs quarantined or failed": read.get("quarantined", 0) + read.get("failed", 0),
+             "light curves searched (batched search)": "n/a" if searched is None else searched,
+             "light curves searched in depth": ledger_summary.get("in-depth search", {}).get(
+                 "flagged", 0),
+             "candidates": ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "none"}
+    measured = (completeness or {}).get("reliability") or {}
+    if measured:
+        items["expected false PCs (inverted light curves)"] = (
+            f"{measured['expected_false_pcs']:.1f} ± {measured['expected_false_pcs_error']:.1f}")
+    for row in (completeness or {}).get("by_radius", []):
+        if row["n"]:
+            items[f"found as PC, {row['radius_low']:g}-{row['radius_high']:g} R_earth"] = (
+                f"{row['PC']:.2f} of {row['n']} injected")
+    return items
 
 
 def _completeness_table(completeness: dict) -> str:
