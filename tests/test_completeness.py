@@ -56,6 +56,15 @@ def test_a_deep_transit_is_found_as_pc_and_thresholds_out_of_reach_stop_it():
     assert (blocked.stage, blocked.flagged, blocked.found) == ("injected", False, False)
 
 
+def test_a_rank_only_flag_rule_is_refused_with_the_fix():
+    copies, injections = inject_shard(HOSTS[:1], set(), CompletenessConfig(stars=1, n_per_star=1),
+                                      shard_number=0)
+    scores = pd.DataFrame({"key": injections["key"], "score": [0.3, 0.1]})
+    with pytest.raises(ValueError, match="set flag.threshold, flag.top_k: null or completeness.stars: 0"):
+        recover_shard(copies, injections, scores, {"threshold": None, "top_k": 5},
+                      SearchConfig(), DetectConfig(), VetConfig())
+
+
 def test_a_network_score_below_the_run_threshold_does_not_flag():
     copies, injections = inject_shard(HOSTS[:1], set(), CompletenessConfig(stars=1, n_per_star=1),
                                       shard_number=0)
@@ -82,22 +91,26 @@ def test_completeness_tables_count_each_bin():
     cells = completeness_map(injections)
     cell = cells[(cells["n"] > 0) & (cells["PC"] > 0)]
     assert len(cell) == 1 and cell["n"].item() == 2 and cell["PC"].item() == 0.5
-    assert cells["n"].sum() == 5  # the inverted copy is no injection
+    assert cells["n"].sum() == 4  # neither the inverted copy nor one without a transit
     nulls = null_counts(injections)
-    assert nulls == {"inverted": 1, "flagged": 1, "with_signal": 1, "with_pc": 1}
+    assert nulls == {"inverted": 1, "flagged": 1, "with_signal": 1, "with_pc": 1, "failed": 0}
 
 
 def test_reliability_scales_the_null_pc_rate_to_the_run():
-    measured = reliability({"inverted": 200, "flagged": 30, "with_signal": 10, "with_pc": 4},
-                           light_curves=2000, stars_with_pc=400)
+    measured = reliability({"inverted": 210, "flagged": 30, "with_signal": 10, "with_pc": 4,
+                            "failed": 10}, light_curves=2000, with_pc=400)
     assert measured["expected_false_pcs"] == pytest.approx(40.0)
     assert measured["expected_false_pcs_error"] == pytest.approx(20.0)
     assert measured["reliability"] == pytest.approx(0.9)
     assert measured["reliability_error"] == pytest.approx(0.05)
-    none_found = reliability({"inverted": 100, "flagged": 0, "with_signal": 0, "with_pc": 0},
-                             light_curves=1000, stars_with_pc=50)
+    none_found = reliability({"inverted": 100, "flagged": 0, "with_signal": 0, "with_pc": 0,
+                              "failed": 0}, light_curves=1000, with_pc=50)
     assert none_found["expected_false_pcs"] == 0 and none_found["expected_false_pcs_error"] == 10
-    assert reliability({"inverted": 0, "flagged": 0, "with_signal": 0, "with_pc": 0}, 10, 1) == {}
+    worse = reliability({"inverted": 100, "flagged": 9, "with_signal": 9, "with_pc": 9,
+                         "failed": 0}, light_curves=1000, with_pc=50)
+    assert worse["expected_false_pcs"] == pytest.approx(90.0) and worse["reliability"] == 0.0
+    assert reliability({"inverted": 3, "flagged": 0, "with_signal": 0, "with_pc": 0,
+                        "failed": 3}, 10, 1) == {}
 
 
 def test_a_shard_without_light_curves_gives_empty_tables_with_their_columns():

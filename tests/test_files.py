@@ -46,3 +46,10 @@ def test_dangling_and_looping_links_are_listed_and_quarantined(tmp_path):
         row = ledger.loc[str(root / name)]
         assert row.status == "quarantined"
         assert "which does not exist (a dangling link or a loop of links)" in row.reason
+
+
+def test_a_link_sorting_before_the_folder_it_names_does_not_hide_that_folder(tmp_path):
+    root = tree(tmp_path)
+    os.symlink(root / "b", root / "a" / "0-latest")  # walked first, does not match b/*
+    assert find_files(f"{root}/b/*.fits") == [str(root / "b" / "y.fits")]
+    assert find_files(f"{root}/**/y.fits") == [str(root / "b" / "y.fits")]

@@ -135,10 +135,11 @@ def _refuse_repeated_keys(stars: pd.DataFrame) -> None:
     searched twice; a shard keeps only the first of its own repeats (ledger: duplicate)."""
     repeated = stars[stars["key"].duplicated(keep=False)] if not stars.empty else stars
     if not repeated.empty:
-        first = repeated.groupby("key", sort=True)["source_file"].apply(list).iloc[0]
+        files = repeated.groupby("key", sort=True)["source_file"].apply(list)
         raise ValueError(f"{len(repeated)} light curves share a TIC and sector with another in "
-                         f"a different shard, e.g. {repeated['key'].iloc[0]} in "
-                         f"{' and '.join(first)}; keep one of each (narrow local_glob) and rerun")
+                         f"a different shard, e.g. {files.index[0]} in "
+                         f"{' and '.join(files.iloc[0])}; keep one of each (narrow local_glob) "
+                         "and rerun")
 
 
 def cmd_labels(args) -> None:
@@ -404,10 +405,12 @@ def cmd_report(args) -> None:
 
 
 def _with_reliability(completeness: dict, stars: pd.DataFrame, candidates: pd.DataFrame) -> None:
-    """Add the expected false PCs of the run and the reliability of its PC list."""
+    """Add the expected false PCs of the run and the reliability of its PC list, both
+    counted in light curves (a candidate's ``keys`` are its signals')."""
     from transitflow.completeness import reliability
 
-    with_pc = candidates.loc[candidates["disposition"] == "PC", "tic"].nunique()
+    signals = candidates.loc[candidates["disposition"] == "PC", "keys"].str.split(";").explode()
+    with_pc = signals.dropna().str.rsplit("-", n=1).str[0].nunique()
     completeness["reliability"] = reliability(completeness["nulls"], len(stars), with_pc)
 
 

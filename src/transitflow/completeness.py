@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from transitflow.detect import DetectConfig, detection_paths, search_batch
-from transitflow.inject import (TRANSIT_COLUMNS, in_transit, log_uniform, orbit_a_rs,
+from transitflow.inject import (TRANSIT_COLUMNS, in_transit, log_uniform, or_sun, orbit_a_rs,
                                 transit_flux, transit_params, white_noise)
 from transitflow.isolation import each_light_curve
 from transitflow.lightcurve import LightCurve
@@ -43,7 +43,7 @@ STAGES = ("flagged", "found", "PC")
 #: Columns of the table of injections, one row per injected copy.
 INJECTION_COLUMNS = ("key", "host_key", "tic", "sector", "copy", "radius_earth",
                      *TRANSIT_COLUMNS, "star_radius")
-#: Columns :func:`recover_shard` adds to the injections.
+#: Columns of the recovery of each copy, joined to the injections by ``key``.
 RECOVERY_COLUMNS = ("key", "detected_by", "flagged", "found", "found_period", "found_epoch",
                     "disposition", "stage", "reason")
 #: Expected-SNR bins of the completeness table (lower edges).
@@ -133,12 +133,12 @@ def inject_shard(light_curves: list[LightCurve], exclude_tics: set[int],
             copies.append(lc)
             rows.append({"key": lc.meta.key, "host_key": host.meta.key, "tic": host.meta.tic,
                          "sector": host.meta.sector, "copy": kind, **params,
-                         "star_radius": _or_sun(host.meta.radius)})
+                         "star_radius": or_sun(host.meta.radius)})
     return copies, pd.DataFrame(rows, columns=INJECTION_COLUMNS)
 
 
 def _draw(good: LightCurve, rng: np.random.Generator, config: CompletenessConfig) -> dict:
-    star_radius_earth = _or_sun(good.meta.radius) * R_SUN_IN_R_EARTH
+    star_radius_earth = or_sun(good.meta.radius) * R_SUN_IN_R_EARTH
     period = log_uniform(rng, *config.period_range)
     impact = rng.uniform(0.0, config.max_impact)
     q = tuple(rng.random(2))
@@ -146,7 +146,7 @@ def _draw(good: LightCurve, rng: np.random.Generator, config: CompletenessConfig
     snr = log_uniform(rng, *config.snr_range)
     relative = good.flux / np.nanmedian(good.flux)
     sigma = white_noise(relative[np.isfinite(relative)])
-    a_rs = orbit_a_rs(period, _or_sun(good.meta.mass), _or_sun(good.meta.radius))
+    a_rs = orbit_a_rs(period, or_sun(good.meta.mass), or_sun(good.meta.radius))
     n_in = in_transit(good.time, period, epoch, transit_duration(period, a_rs, impact)).sum()
     rp_rs = np.clip(math.sqrt(snr * sigma / math.sqrt(max(n_in, 1))),
                     *np.divide(config.radius_range, star_radius_earth))
@@ -157,10 +157,6 @@ def _draw(good: LightCurve, rng: np.random.Generator, config: CompletenessConfig
 def _copy(host: LightCurve, flux: np.ndarray, number: int) -> LightCurve:
     tic = INJECTED_TIC_OFFSET + host.meta.tic * 100 + number
     return replace(host, flux=flux.astype(np.float32), meta=replace(host.meta, tic=tic))
-
-
-def _or_sun(value: float) -> float:
-    return value if np.isfinite(value) and value > 0 else 1.0
 
 
 def recover_shard(copies: list[LightCurve], injections: pd.DataFrame, scores: pd.DataFrame | None,
@@ -203,6 +199,10 @@ def _detected_by(copies: list[LightCurve], scores: pd.DataFrame | None, flag_sum
     "+", "" for none), with the run's thresholds."""
     keys = [lc.meta.key for lc in copies]
     paths = {}
+    if scores is not None and flag_summary.get("threshold") is None:
+        raise ValueError("completeness: the run has no score threshold for injected copies "
+                         "to follow (flag.top_k alone ranks the sector); set flag.threshold, "
+                         "flag.top_k: null or completeness.stars: 0")
     if scores is not None:
         score = scores.set_index("key").reindex(keys)["score"].to_numpy()
         paths["network"] = np.nan_to_num(score, nan=-1.0) >= flag_summary["threshold"]
@@ -222,15 +222,13 @@ def _followed(lc: LightCurve, planted: pd.Series, detected_by: str, search: Sear
         return row
     signals = search_lightcurve(lc, search)
     table = pd.DataFrame([signal.to_row() for signal in signals])
-    truth = {"period": planted["period"] if planted["n_transits"] > 1 else math.nan,
-             "epoch": planted["epoch"], "duration": planted["duration"]}
-    matched = table if planted["copy"] == "inverted" or table.empty else recovering(table,
-                                                                                    truth)
+    matched = table if planted["copy"] == "inverted" or table.empty else recovering(
+        table, planted[["period", "epoch", "duration"]])
     if matched.empty:
         return row
     chosen = [signals[i] for i in matched.index]
     vetted = vet_light_curve(lc, signals, vet, detrend_for_search(lc, search))
-    dispositions = [vetted[signals.index(signal)]["disposition"] for signal in chosen]
+    dispositions = [vetted[i]["disposition"] for i in matched.index]
     best = dispositions.index("PC") if "PC" in dispositions else 0
     return {**row, "found": True, "found_period": chosen[best].period,
             "found_epoch": chosen[best].epoch, "disposition": dispositions[best],
@@ -244,10 +242,15 @@ def _start(key: str, detected_by: str) -> dict:
             "disposition": "", "stage": "flagged" if detected_by else "injected", "reason": ""}
 
 
+def _with_transit(injections: pd.DataFrame) -> pd.DataFrame:
+    """The injected copies (not the inverted ones) with a transit in the data."""
+    return injections[(injections["copy"] == "injected") & (injections["n_transits"] >= 1)]
+
+
 def completeness_by_snr(injections: pd.DataFrame) -> pd.DataFrame:
     """Per expected-SNR bin (:data:`SNR_BINS`): injections with a transit in the data and
     the share flagged, found and found as PC."""
-    usable = injections[(injections["copy"] == "injected") & (injections["n_transits"] >= 1)]
+    usable = _with_transit(injections)
     bins = pd.cut(usable["snr"], [*SNR_BINS, np.inf], right=False)
     table = usable.assign(PC=usable["stage"] == "PC").groupby(bins, observed=False).agg(
         n=("key", "size"), flagged=("flagged", "mean"), found=("found", "mean"),
@@ -272,8 +275,8 @@ def truth_recall_by_snr(truth: pd.DataFrame, candidates: pd.DataFrame) -> pd.Dat
 
 def completeness_map(injections: pd.DataFrame) -> pd.DataFrame:
     """Share found as PC per period x radius bin (:data:`PERIOD_EDGES`, :data:`RADIUS_EDGES`),
-    with the injections in each."""
-    injected = injections[injections["copy"] == "injected"]
+    with the injections (with a transit in the data) in each."""
+    injected = _with_transit(injections)
     usable = injected.assign(PC=injected["stage"] == "PC")
     period = pd.cut(usable["period"], PERIOD_EDGES, right=False)
     radius = pd.cut(usable["radius_earth"], RADIUS_EDGES, right=False)
@@ -282,31 +285,34 @@ def completeness_map(injections: pd.DataFrame) -> pd.DataFrame:
 
 
 def null_counts(injections: pd.DataFrame) -> dict[str, int]:
-    """The inverted copies, and how many of them were flagged, held a signal and a PC."""
+    """The inverted copies, and how many of them were flagged, held a signal, held a PC and
+    failed."""
     nulls = injections[injections["copy"] == "inverted"]
     return {"inverted": len(nulls), "flagged": int(nulls["flagged"].sum()),
             "with_signal": int(nulls["found"].sum()),
-            "with_pc": int((nulls["stage"] == "PC").sum())}
+            "with_pc": int((nulls["stage"] == "PC").sum()),
+            "failed": int((nulls["stage"] == "failed").sum())}
 
 
-def reliability(nulls: dict[str, int], light_curves: int, stars_with_pc: int) -> dict:
+def reliability(nulls: dict[str, int], light_curves: int, with_pc: int) -> dict:
     """Expected false PCs of a run and the reliability of its PC list, from the inverted
-    copies (:func:`null_counts`): their rate of holding a PC times the run's light curves,
-    with a Poisson error (of at least one count). Empty without inverted copies."""
-    if not nulls["inverted"]:
+    copies (:func:`null_counts`): their rate of holding a PC (failed copies left out) times
+    the run's light curves, with a Poisson error (of at least one count), against the
+    ``with_pc`` light curves holding a PC (clipped to [0, 1]). Empty without nulls."""
+    searched = nulls["inverted"] - nulls.get("failed", 0)
+    if searched <= 0:
         return {}
-    expected = nulls["with_pc"] / nulls["inverted"] * light_curves
-    error = math.sqrt(max(nulls["with_pc"], 1)) / nulls["inverted"] * light_curves
-    share = 1.0 - expected / stars_with_pc if stars_with_pc else math.nan
+    expected = nulls["with_pc"] / searched * light_curves
+    error = math.sqrt(max(nulls["with_pc"], 1)) / searched * light_curves
+    share = min(max(1.0 - expected / with_pc, 0.0), 1.0) if with_pc else math.nan
     return {"expected_false_pcs": expected, "expected_false_pcs_error": error,
-            "reliability": share,
-            "reliability_error": error / stars_with_pc if stars_with_pc else math.nan}
+            "reliability": share, "reliability_error": error / with_pc if with_pc else math.nan}
 
 
 def completeness_by_radius(injections: pd.DataFrame) -> pd.DataFrame:
     """Share found as PC per planet-radius bin (:data:`RADIUS_EDGES`), all periods, of the
     injections with a transit in the data."""
-    usable = injections[(injections["copy"] == "injected") & (injections["n_transits"] >= 1)]
+    usable = _with_transit(injections)
     bins = pd.cut(usable["radius_earth"], RADIUS_EDGES, right=False)
     table = usable.assign(PC=usable["stage"] == "PC").groupby(bins, observed=False).agg(
         n=("key", "size"), PC=("PC", "mean"))

@@ -45,18 +45,26 @@ def find_files(pattern: str) -> list[str]:
 
 
 def _walk(root: Path) -> list[Path]:
-    """Every non-directory entry below ``root``, each real directory entered once."""
-    entries, seen = [], set()
-    for folder, subfolders, names in os.walk(root, followlinks=True):
-        status = os.stat(folder)
-        if (status.st_dev, status.st_ino) in seen:
-            log.warning("%s leads back to a folder already walked (a link loop); skipped",
-                        folder)
-            subfolders.clear()
-            continue
-        seen.add((status.st_dev, status.st_ino))
-        subfolders.sort()
-        entries += [Path(folder, name) for name in names]
+    """Every non-directory entry below ``root``, each real directory entered once: the
+    real folders first, then the folders reached only through links, so that a link never
+    takes the place of the folder it names."""
+    entries, seen, linked = [], set(), []
+    tops = [root]
+    while tops:
+        for top in tops:
+            for folder, subfolders, names in os.walk(top):  # links listed, not entered
+                status = os.stat(folder)
+                if (status.st_dev, status.st_ino) in seen:
+                    log.warning("%s leads to a folder already walked (a link loop or a "
+                                "second name); skipped", folder)
+                    subfolders.clear()
+                    continue
+                seen.add((status.st_dev, status.st_ino))
+                subfolders.sort()
+                linked += [Path(folder, name) for name in subfolders
+                           if os.path.islink(os.path.join(folder, name))]
+                entries += [Path(folder, name) for name in names]
+        tops, linked = sorted(linked), []
     return entries
 
 

@@ -189,14 +189,14 @@ def inject_transits(hosts: Rows, rng: np.random.Generator, bitmask: int,
                                               good_cadences(hosts, bitmask), hosts["mass"],
                                               hosts["radius"]):
         params = draw_transit(time[good], flux[good] / np.median(flux[good]), rng, prior,
-                              _or_sun(mass), _or_sun(radius))
+                              or_sun(mass), or_sun(radius))
         fluxes.append(flux * transit_flux(time, params))
         drawn.append(params)
     return {**hosts, "flux": fluxes}, {name: np.array([params[name] for params in drawn])
                                        for name in TRANSIT_COLUMNS}
 
 
-def _or_sun(value: float) -> float:
+def or_sun(value: float) -> float:
     """A stellar mass or radius in solar units, 1 where unknown."""
     return float(value) if np.isfinite(value) and value > 0 else 1.0
 

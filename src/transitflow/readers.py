@@ -35,7 +35,7 @@ FORMATS = ("spoc", "tess-spoc-ffi", "lightkurve", "k2", "csv")
 BTJD_ZERO = 2457000.0  # BTJD = BJD - 2457000
 BKJD_ZERO = 2454833.0  # Kepler/K2 BKJD = BJD - 2454833
 SEGMENT_GAP_DAYS = 5.0  # CSV series without a sector column are split at longer gaps
-BJD_REFERENCE_RANGE = (2.4e6, 2.5e6)  # days; any BJD time reference of this era
+BJD_REFERENCE_RANGE = (2.4e6, 2.5e6)  # days; a BJD reference of this era (or 0: TIME is BJD)
 BTJD_RANGE = (-3000.0, 20000.0)  # days; Kepler (BTJD ~ -2100) to decades of TESS, with margin
 MAX_FLUX_LEVEL = 1e15  # e-/s; far above any star, far below float32 overflow of its square
 FITS_MAGIC = b"SIMPLE  ="
@@ -232,7 +232,11 @@ def _fits_headers(path: Path, stream: IO[bytes]) -> tuple[fits.Header, fits.Head
     """The primary header and the header of the table after it; ``stream`` left at its data."""
     primary = _read_header(path, stream, "primary")
     bitpix = _structure_int(path, primary, "BITPIX", default=8)
-    stream.read(_padded(abs(bitpix) // 8 * _axes_product(path, primary)))
+    data_bytes = _padded(abs(bitpix) // 8 * _axes_product(path, primary))
+    if data_bytes > MAX_TABLE_BYTES:
+        raise LightCurveReadError(path, f"the primary header claims {data_bytes} bytes of data, "
+                                        "not a light-curve file's; the header is corrupt")
+    stream.seek(data_bytes, 1)
     header = _read_header(path, stream, "HDU 1", missing_ok=True)
     if header.get("XTENSION") != "BINTABLE":
         raise LightCurveReadError(path, "no binary table in HDU 1; is this a light-curve file?")
@@ -380,7 +384,7 @@ def _time_offset(path: Path, headers: tuple[fits.Header, ...], fmt: str) -> floa
     if np.isnan(reference):
         reference = BKJD_ZERO if fmt == "k2" else BTJD_ZERO
     reference += np.nan_to_num(_number(headers, "BJDREFF"))
-    if not BJD_REFERENCE_RANGE[0] < reference < BJD_REFERENCE_RANGE[1]:
+    if reference != 0 and not BJD_REFERENCE_RANGE[0] < reference < BJD_REFERENCE_RANGE[1]:
         raise LightCurveReadError(path, f"BJDREFI + BJDREFF = {reference:.6g} is no mission's "
                                         "time reference (BJD 2454833 Kepler, 2457000 TESS)")
     return reference - BTJD_ZERO
