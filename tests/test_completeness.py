@@ -10,10 +10,10 @@ from tests.builders import flat_lightcurve
 from transitflow import completeness
 from transitflow.completeness import (INJECTED_TIC_OFFSET, CompletenessConfig,
                                       completeness_by_snr, completeness_map, inject_shard,
-                                      null_counts, recover_shard, reliability,
-                                      truth_recall_by_snr)
+                                      null_counts, recover_shard)
 from transitflow.detect import DetectConfig
 from transitflow.inject import transit_flux
+from transitflow.report import reliability, truth_recall_by_snr
 from transitflow.search import SearchConfig
 from transitflow.vet import VetConfig
 

@@ -407,7 +407,7 @@ def cmd_report(args) -> None:
 def _with_reliability(completeness: dict, stars: pd.DataFrame, candidates: pd.DataFrame) -> None:
     """Add the expected false PCs of the run and the reliability of its PC list, both
     counted in light curves (a candidate's ``keys`` are its signals')."""
-    from transitflow.completeness import reliability
+    from transitflow.report import reliability
 
     signals = candidates.loc[candidates["disposition"] == "PC", "keys"].str.split(";").explode()
     with_pc = signals.dropna().str.rsplit("-", n=1).str[0].nunique()
@@ -418,7 +418,7 @@ def _with_truth_recall(completeness: dict, truth: pd.DataFrame, candidates: pd.D
                        split: pd.DataFrame | None) -> None:
     """Add to each SNR bin the planted planets (of the stars the injections could use, those
     outside the training split) and their share recovered as PC."""
-    from transitflow.completeness import truth_recall_by_snr
+    from transitflow.report import truth_recall_by_snr
 
     if split is not None:
         truth = truth[~truth["tic"].isin(split.loc[split["split"] == "train", "tic"])]

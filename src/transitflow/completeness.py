@@ -12,7 +12,7 @@ PC. The share found as PC per bin of expected SNR, period and radius is the comp
 Each host also gets an inverted copy (dips become bumps, the Kepler DR25 way of making
 nulls) that goes through the same chain: a PC found in one is a false alarm, and their rate
 per light curve gives the expected false PCs of the run and the reliability of its PC list
-(:func:`reliability`).
+(:func:`transitflow.report.reliability`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from transitflow.isolation import each_light_curve
 from transitflow.lightcurve import LightCurve
 from transitflow.options import options_from_dict
 from transitflow.search import SearchConfig, detrend_for_search, search_lightcurve
-from transitflow.signals import R_SUN_IN_R_EARTH, recovering
+from transitflow.signals import R_SUN_IN_R_EARTH, SNR_BINS, recovering
 from transitflow.simulate import transit_duration
 from transitflow.vet import VetConfig, vet_light_curve
 
@@ -46,8 +46,6 @@ INJECTION_COLUMNS = ("key", "host_key", "tic", "sector", "copy", "radius_earth",
 #: Columns of the recovery of each copy, joined to the injections by ``key``.
 RECOVERY_COLUMNS = ("key", "detected_by", "flagged", "found", "found_period", "found_epoch",
                     "disposition", "stage", "reason")
-#: Expected-SNR bins of the completeness table (lower edges).
-SNR_BINS = (0.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0)
 #: Period and radius bins of the completeness map (edges; days, Earth radii).
 PERIOD_EDGES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 40.0)
 RADIUS_EDGES = (0.7, 1.25, 2.0, 4.0, 8.0, 20.0)
@@ -259,20 +257,6 @@ def completeness_by_snr(injections: pd.DataFrame) -> pd.DataFrame:
         ["snr_low", "n", *STAGES]]
 
 
-def truth_recall_by_snr(truth: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
-    """For simulated data, the yardstick of :func:`completeness_by_snr`: per expected-SNR
-    bin, the planted planets with an event in the data (pass those of stars outside the
-    training split) and the share recovered as PC."""
-    planets = truth[(truth["sim_class"] == "planet") & (truth["n_events_in_data"] >= 1)]
-    by_tic = dict(tuple(candidates.groupby("tic")))
-    pc = [bool((recovering(by_tic.get(row["tic"]), row)["disposition"] == "PC").any())
-          for row in planets.to_dict("records")]
-    bins = pd.cut(planets["snr"], [*SNR_BINS, np.inf], right=False)
-    table = planets.assign(PC=pc).groupby(bins, observed=False).agg(
-        n=("tic", "size"), PC=("PC", "mean"))
-    return table.reset_index(drop=True).assign(snr_low=list(SNR_BINS))[["snr_low", "n", "PC"]]
-
-
 def completeness_map(injections: pd.DataFrame) -> pd.DataFrame:
     """Share found as PC per period x radius bin (:data:`PERIOD_EDGES`, :data:`RADIUS_EDGES`),
     with the injections (with a transit in the data) in each."""
@@ -292,33 +276,6 @@ def null_counts(injections: pd.DataFrame) -> dict[str, int]:
             "with_signal": int(nulls["found"].sum()),
             "with_pc": int((nulls["stage"] == "PC").sum()),
             "failed": int((nulls["stage"] == "failed").sum())}
-
-
-def reliability(nulls: dict[str, int], light_curves: int, with_pc: int) -> dict:
-    """Expected false PCs of a run and the reliability of its PC list, from the inverted
-    copies (:func:`null_counts`): their rate of holding a PC (failed copies left out) times
-    the run's light curves, with a Poisson error (of at least one count), against the
-    ``with_pc`` light curves holding a PC (clipped to [0, 1]). Empty without nulls."""
-    searched = nulls["inverted"] - nulls.get("failed", 0)
-    if searched <= 0:
-        return {}
-    expected = nulls["with_pc"] / searched * light_curves
-    error = math.sqrt(max(nulls["with_pc"], 1)) / searched * light_curves
-    share = min(max(1.0 - expected / with_pc, 0.0), 1.0) if with_pc else math.nan
-    return {"expected_false_pcs": expected, "expected_false_pcs_error": error,
-            "reliability": share, "reliability_error": error / with_pc if with_pc else math.nan}
-
-
-def completeness_by_radius(injections: pd.DataFrame) -> pd.DataFrame:
-    """Share found as PC per planet-radius bin (:data:`RADIUS_EDGES`), all periods, of the
-    injections with a transit in the data."""
-    usable = _with_transit(injections)
-    bins = pd.cut(usable["radius_earth"], RADIUS_EDGES, right=False)
-    table = usable.assign(PC=usable["stage"] == "PC").groupby(bins, observed=False).agg(
-        n=("key", "size"), PC=("PC", "mean"))
-    return table.reset_index(drop=True).assign(
-        radius_low=list(RADIUS_EDGES[:-1]), radius_high=list(RADIUS_EDGES[1:]))[
-        ["radius_low", "radius_high", "n", "PC"]]
 
 
 def summary(injections: pd.DataFrame) -> dict:

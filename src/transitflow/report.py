@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from transitflow.signals import PERIOD_TOLERANCE, Signal, periods_match, recovering
+from transitflow.signals import PERIOD_TOLERANCE, SNR_BINS, Signal, periods_match, recovering
 from transitflow.tables import atomic_output, write_table
 
 DISPOSITION_ORDER = ("PC", "EB", "BEB", "SYSTEMATIC", "LOW_SNR")
@@ -309,6 +309,48 @@ def planet_recall(truth: pd.DataFrame, stars: pd.DataFrame, candidates: pd.DataF
             for name, hits in recall.items()}
 
 
+def truth_recall_by_snr(truth: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
+    """For simulated data, the yardstick of
+    :func:`transitflow.completeness.completeness_by_snr`: per expected-SNR
+    bin, the planted planets with an event in the data (pass those of stars outside the
+    training split) and the share recovered as PC."""
+    planets = truth[(truth["sim_class"] == "planet") & (truth["n_events_in_data"] >= 1)]
+    by_tic = dict(tuple(candidates.groupby("tic")))
+    pc = [bool((recovering(by_tic.get(row["tic"]), row)["disposition"] == "PC").any())
+          for row in planets.to_dict("records")]
+    bins = pd.cut(planets["snr"], [*SNR_BINS, np.inf], right=False)
+    table = planets.assign(PC=pc).groupby(bins, observed=False).agg(
+        n=("tic", "size"), PC=("PC", "mean"))
+    return table.reset_index(drop=True).assign(snr_low=list(SNR_BINS))[["snr_low", "n", "PC"]]
+
+
+def reliability(nulls: dict[str, int], light_curves: int, with_pc: int) -> dict:
+    """Expected false PCs of a run and the reliability of its PC list, from the inverted
+    copies (:func:`transitflow.completeness.null_counts`): their rate of holding a PC (failed copies left out) times
+    the run's light curves, with a Poisson error (of at least one count), against the
+    ``with_pc`` light curves holding a PC (clipped to [0, 1]). Empty without nulls."""
+    searched = nulls["inverted"] - nulls.get("failed", 0)
+    if searched <= 0:
+        return {}
+    expected = nulls["with_pc"] / searched * light_curves
+    error = math.sqrt(max(nulls["with_pc"], 1)) / searched * light_curves
+    share = min(max(1.0 - expected / with_pc, 0.0), 1.0) if with_pc else math.nan
+    return {"expected_false_pcs": expected, "expected_false_pcs_error": error,
+            "reliability": share, "reliability_error": error / with_pc if with_pc else math.nan}
+
+
+def completeness_by_radius(injections: pd.DataFrame) -> pd.DataFrame:
+    """Share found as PC per planet-radius bin (:data:`RADIUS_EDGES`), all periods, of the
+    injections with a transit in the data."""
+    usable = _with_transit(injections)
+    bins = pd.cut(usable["radius_earth"], RADIUS_EDGES, right=False)
+    table = usable.assign(PC=usable["stage"] == "PC").groupby(bins, observed=False).agg(
+        n=("key", "size"), PC=("PC", "mean"))
+    return table.reset_index(drop=True).assign(
+        radius_low=list(RADIUS_EDGES[:-1]), radius_high=list(RADIUS_EDGES[1:]))[
+        ["radius_low", "radius_high", "n", "PC"]]
+
+
 def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
                  sheet_paths: dict[str, Path], figures: dict[str, Path],
                  ledger_summary: dict[str, dict[str, int]],
@@ -338,7 +380,7 @@ def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
         For simulated data, :func:`planet_recall`'s shares; shown when given.
     completeness
         The run's injection-recovery summary (:func:`transitflow.completeness.summary`),
-        with ``reliability`` (:func:`transitflow.completeness.reliability`) when known;
+        with ``reliability`` (:func:`reliability`) when known;
         shown when given.
 
     Returns

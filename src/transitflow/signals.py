@@ -14,6 +14,8 @@ from transitflow.lightcurve import lightcurve_key
 R_SUN_IN_R_EARTH = 109.076
 PERIOD_TOLERANCE = 0.01  # relative: same period, or half or double it
 PERIOD_RATIOS = (0.5, 1.0, 2.0)
+#: Expected-SNR bins (lower edges) of the completeness and truth-recall tables.
+SNR_BINS = (0.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0)
 
 
 @dataclass(frozen=True)
