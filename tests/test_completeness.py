@@ -10,11 +10,12 @@ from tests.builders import flat_lightcurve
 from transitflow import completeness
 from transitflow.completeness import (INJECTED_TIC_OFFSET, CompletenessConfig,
                                       completeness_by_snr, completeness_map, inject_shard,
-                                      null_counts, recover_shard)
+                                      null_counts, recover_shard, summary)
 from transitflow.detect import DetectConfig
 from transitflow.inject import transit_flux
 from transitflow.report import reliability, truth_recall_by_snr
 from transitflow.search import SearchConfig
+from transitflow.signals import SNR_BINS
 from transitflow.vet import VetConfig
 
 HOSTS = [flat_lightcurve(tic=tic, seed=tic, noise=5e-4) for tic in (1, 2, 3, 4)]
@@ -150,3 +151,16 @@ def test_a_copy_whose_search_fails_is_a_failed_row_and_the_others_go_on(monkeypa
     broken = recovered.loc[copies[0].meta.key]
     assert (broken.stage, broken.reason) == ("failed", "ZeroDivisionError: float division by zero")
     assert (recovered.drop(index=copies[0].meta.key)["reason"] == "").all()
+
+
+def test_the_summary_holds_every_table_as_json():
+    import json
+
+    copies, injections = inject_shard(HOSTS, set(), CompletenessConfig(stars=4, n_per_star=2),
+                                      shard_number=0)
+    recovered = injections.assign(flagged=False, found=False, stage="injected")
+    document = json.loads(json.dumps(summary(recovered), allow_nan=False))
+    assert document["injections"] == 8 and document["nulls"]["inverted"] == 4
+    assert [row["snr_low"] for row in document["by_snr"]] == list(SNR_BINS)
+    assert sum(row["n"] for row in document["by_radius"]) == document["with_transit_in_data"]
+    assert {"period", "radius_earth", "n", "PC"} <= set(document["by_period_radius"][0])

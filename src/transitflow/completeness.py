@@ -278,6 +278,18 @@ def null_counts(injections: pd.DataFrame) -> dict[str, int]:
             "failed": int((nulls["stage"] == "failed").sum())}
 
 
+def completeness_by_radius(injections: pd.DataFrame) -> pd.DataFrame:
+    """Share found as PC per planet-radius bin (:data:`RADIUS_EDGES`), all periods, of the
+    injections with a transit in the data."""
+    usable = _with_transit(injections)
+    bins = pd.cut(usable["radius_earth"], RADIUS_EDGES, right=False)
+    table = usable.assign(PC=usable["stage"] == "PC").groupby(bins, observed=False).agg(
+        n=("key", "size"), PC=("PC", "mean"))
+    return table.reset_index(drop=True).assign(
+        radius_low=list(RADIUS_EDGES[:-1]), radius_high=list(RADIUS_EDGES[1:]))[
+        ["radius_low", "radius_high", "n", "PC"]]
+
+
 def summary(injections: pd.DataFrame) -> dict:
     """The JSON summary of a run's injections: counts, the completeness per SNR bin and per
     period x radius bin, and the outcome of the inverted copies."""

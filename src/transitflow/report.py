@@ -339,18 +339,6 @@ def reliability(nulls: dict[str, int], light_curves: int, with_pc: int) -> dict:
             "reliability": share, "reliability_error": error / with_pc if with_pc else math.nan}
 
 
-def completeness_by_radius(injections: pd.DataFrame) -> pd.DataFrame:
-    """Share found as PC per planet-radius bin (:data:`RADIUS_EDGES`), all periods, of the
-    injections with a transit in the data."""
-    usable = _with_transit(injections)
-    bins = pd.cut(usable["radius_earth"], RADIUS_EDGES, right=False)
-    table = usable.assign(PC=usable["stage"] == "PC").groupby(bins, observed=False).agg(
-        n=("key", "size"), PC=("PC", "mean"))
-    return table.reset_index(drop=True).assign(
-        radius_low=list(RADIUS_EDGES[:-1]), radius_high=list(RADIUS_EDGES[1:]))[
-        ["radius_low", "radius_high", "n", "PC"]]
-
-
 def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
                  sheet_paths: dict[str, Path], figures: dict[str, Path],
                  ledger_summary: dict[str, dict[str, int]],
