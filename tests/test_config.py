@@ -10,6 +10,7 @@ from transitflow.completeness import CompletenessConfig
 from transitflow.detect import DetectConfig
 from transitflow.features import FeatureConfig
 from transitflow.inject import TransitPrior
+from transitflow.infer import InferConfig
 from transitflow.labels import LabelConfig
 from transitflow.mast import MastConfig
 from transitflow.search import SearchConfig
@@ -22,7 +23,7 @@ CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 REFERENCE = (REPO / "config" / "README.md").read_text()
 SECTIONS = {"sim": SimConfig, "mast": MastConfig, "labels": LabelConfig, "split": SplitConfig,
             "train": TrainConfig, "detect": DetectConfig, "search": SearchConfig,
-            "vet": VetConfig, "completeness": CompletenessConfig}
+            "vet": VetConfig, "completeness": CompletenessConfig, "infer": InferConfig}
 
 
 def test_default_config_follows_the_schema():

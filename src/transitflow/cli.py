@@ -194,9 +194,10 @@ def cmd_train(args) -> None:
 
 
 def cmd_infer(args) -> None:
-    from transitflow.infer import score_shard
+    from transitflow.infer import InferConfig, score_shard
 
-    scores = score_shard(args.model, args.shard, batch_size=args.options.get("batch_size", 512))
+    config = InferConfig.from_dict(args.options)
+    scores = score_shard(args.model, args.shard, batch_size=config.batch_size)
     write_table(scores, args.out, make_provenance("infer", args.options, [args.model, args.shard]))
 
 
@@ -324,14 +325,15 @@ def cmd_recover(args) -> None:
     """The stage each injected transit of a shard reached, through the run's chain."""
     from transitflow.completeness import recover_shard
     from transitflow.detect import DetectConfig
-    from transitflow.infer import score_shard
+    from transitflow.infer import InferConfig, score_shard
     from transitflow.search import SearchConfig
     from transitflow.shards import read_shard
     from transitflow.vet import VetConfig
 
     options = dict(args.options)
     injections = read_table(args.injections)
-    scores = score_shard(args.model, args.shard) if args.model else None
+    batch_size = InferConfig.from_dict(options["infer"]).batch_size
+    scores = score_shard(args.model, args.shard, batch_size=batch_size) if args.model else None
     recovered = recover_shard(
         read_shard(args.shard), injections, scores, json.loads(Path(args.flag_summary).read_text()),
         SearchConfig.from_dict(options["search"]), DetectConfig.from_dict(options["detect"]),

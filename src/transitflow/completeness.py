@@ -24,14 +24,14 @@ import numpy as np
 import pandas as pd
 
 from transitflow.detect import DetectConfig, detection_paths, search_batch
-from transitflow.inject import (TRANSIT_COLUMNS, in_transit, log_uniform, or_sun, orbit_a_rs,
-                                transit_flux, transit_params, white_noise)
+from transitflow.inject import (TRANSIT_COLUMNS, in_transit, or_sun, orbit_a_rs, transit_flux,
+                                transit_params, white_noise)
 from transitflow.isolation import each_light_curve
 from transitflow.lightcurve import LightCurve
 from transitflow.options import options_from_dict
 from transitflow.search import SearchConfig, detrend_for_search, search_lightcurve
-from transitflow.signals import R_SUN_IN_R_EARTH, SNR_BINS, recovering
-from transitflow.simulate import transit_duration
+from transitflow.signals import R_SUN_IN_R_EARTH, SNR_BINS, binned_means, recovering
+from transitflow.simulate import log_uniform, transit_duration
 from transitflow.vet import VetConfig, vet_light_curve
 
 #: Injected copies get TIC IDs above every real one: ``OFFSET + host TIC * 100 + copy``;
@@ -249,12 +249,9 @@ def completeness_by_snr(injections: pd.DataFrame) -> pd.DataFrame:
     """Per expected-SNR bin (:data:`SNR_BINS`): injections with a transit in the data and
     the share flagged, found and found as PC."""
     usable = _with_transit(injections)
-    bins = pd.cut(usable["snr"], [*SNR_BINS, np.inf], right=False)
-    table = usable.assign(PC=usable["stage"] == "PC").groupby(bins, observed=False).agg(
-        n=("key", "size"), flagged=("flagged", "mean"), found=("found", "mean"),
-        PC=("PC", "mean"))
-    return table.reset_index(drop=True).assign(snr_low=list(SNR_BINS))[
-        ["snr_low", "n", *STAGES]]
+    table = binned_means(usable.assign(PC=usable["stage"] == "PC"), "snr",
+                         [*SNR_BINS, np.inf], STAGES)
+    return table.rename(columns={"low": "snr_low"})[["snr_low", "n", *STAGES]]
 
 
 def completeness_map(injections: pd.DataFrame) -> pd.DataFrame:
@@ -282,12 +279,9 @@ def completeness_by_radius(injections: pd.DataFrame) -> pd.DataFrame:
     """Share found as PC per planet-radius bin (:data:`RADIUS_EDGES`), all periods, of the
     injections with a transit in the data."""
     usable = _with_transit(injections)
-    bins = pd.cut(usable["radius_earth"], RADIUS_EDGES, right=False)
-    table = usable.assign(PC=usable["stage"] == "PC").groupby(bins, observed=False).agg(
-        n=("key", "size"), PC=("PC", "mean"))
-    return table.reset_index(drop=True).assign(
-        radius_low=list(RADIUS_EDGES[:-1]), radius_high=list(RADIUS_EDGES[1:]))[
-        ["radius_low", "radius_high", "n", "PC"]]
+    table = binned_means(usable.assign(PC=usable["stage"] == "PC"), "radius_earth",
+                         RADIUS_EDGES, ["PC"])
+    return table.rename(columns={"low": "radius_low", "high": "radius_high"})
 
 
 def summary(injections: pd.DataFrame) -> dict:

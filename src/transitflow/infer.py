@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +15,28 @@ from torch import nn
 
 from transitflow.features import FeatureConfig, featurize_table
 from transitflow.models import build_model
+from transitflow.options import options_from_dict, reject_invalid
 from transitflow.shards import open_shard
 from transitflow.tables import atomic_output
 
 log = logging.getLogger(__name__)
 _MODEL_KEYS = ("state_dict", "preset", "model_options", "features", "threshold", "calibration",
                "model_id")
+
+
+@dataclass(frozen=True)
+class InferConfig:
+    """Options of the ``infer`` stage (also used to score the injected copies)."""
+
+    batch_size: int = 512  # light curves scored together
+
+    def __post_init__(self) -> None:
+        reject_invalid("infer", [(self.batch_size < 1, "batch_size must be >= 1")])
+
+    @classmethod
+    def from_dict(cls, options) -> InferConfig:
+        """The options from a config section; an unknown key is an error naming it."""
+        return options_from_dict(cls, options, "infer")
 
 
 def resolve_device(name: str = "auto") -> torch.device:

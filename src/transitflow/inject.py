@@ -26,8 +26,8 @@ import pyarrow as pa
 from transitflow.lightcurve import LightCurve
 from transitflow.shards import shard_schema
 from transitflow.options import options_from_dict
-from transitflow.simulate import (grazing_impact, inclination_deg, semi_major_axis_rsun,
-                                  transit_duration, transit_model)
+from transitflow.simulate import (grazing_impact, inclination_deg, log_uniform,
+                                  semi_major_axis_rsun, transit_duration, transit_model)
 
 #: Columns of the table of transit injections, one row per injected light curve.
 TRANSIT_COLUMNS = ("period", "epoch", "rp_rs", "a_rs", "impact", "u1", "u2", "duration",
@@ -285,7 +285,3 @@ def white_noise(relative_flux: np.ndarray) -> float:
     the float32 resolution of the flux."""
     mad = float(np.median(np.abs(np.diff(relative_flux))))
     return max(mad / (0.6745 * math.sqrt(2.0)), float(np.finfo(np.float32).eps))
-
-
-def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
-    return float(np.exp(rng.uniform(math.log(low), math.log(high))))

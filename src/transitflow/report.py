@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from transitflow.signals import PERIOD_TOLERANCE, SNR_BINS, Signal, periods_match, recovering
+from transitflow.signals import (PERIOD_TOLERANCE, SNR_BINS, Signal, binned_means, periods_match,
+                                 recovering)
 from transitflow.tables import atomic_output, write_table
 
 DISPOSITION_ORDER = ("PC", "EB", "BEB", "SYSTEMATIC", "LOW_SNR")
@@ -318,10 +319,8 @@ def truth_recall_by_snr(truth: pd.DataFrame, candidates: pd.DataFrame) -> pd.Dat
     by_tic = dict(tuple(candidates.groupby("tic")))
     pc = [bool((recovering(by_tic.get(row["tic"]), row)["disposition"] == "PC").any())
           for row in planets.to_dict("records")]
-    bins = pd.cut(planets["snr"], [*SNR_BINS, np.inf], right=False)
-    table = planets.assign(PC=pc).groupby(bins, observed=False).agg(
-        n=("tic", "size"), PC=("PC", "mean"))
-    return table.reset_index(drop=True).assign(snr_low=list(SNR_BINS))[["snr_low", "n", "PC"]]
+    table = binned_means(planets.assign(PC=pc), "snr", [*SNR_BINS, np.inf], ["PC"])
+    return table.rename(columns={"low": "snr_low"})[["snr_low", "n", "PC"]]
 
 
 def reliability(nulls: dict[str, int], light_curves: int, with_pc: int) -> dict:

@@ -18,6 +18,18 @@ PERIOD_RATIOS = (0.5, 1.0, 2.0)
 SNR_BINS = (0.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0)
 
 
+def binned_means(frame: pd.DataFrame, column: str, edges, means) -> pd.DataFrame:
+    """Rows of ``frame`` binned by ``column`` at ``edges`` (each bin closed on the left): per
+    bin its edges ``low`` and ``high``, the rows ``n`` and the mean of each column in
+    ``means`` (NaN for an empty bin)."""
+    edges = list(edges)
+    bins = pd.cut(frame[column], edges, right=False)
+    table = frame.groupby(bins, observed=False).agg(
+        n=(column, "size"), **{name: (name, "mean") for name in means})
+    return table.reset_index(drop=True).assign(low=edges[:-1], high=edges[1:])[
+        ["low", "high", "n", *means]]
+
+
 @dataclass(frozen=True)
 class Signal:
     """One transit-like signal found in one light curve.

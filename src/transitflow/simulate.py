@@ -356,8 +356,9 @@ class _Planted:
         return cls(np.ones(n), np.zeros((2, n)), np.zeros(n))
 
 
-def _log_uniform(rng: np.random.Generator, low: float, high: float,
-                 size: int | None = None) -> float | np.ndarray:
+def log_uniform(rng: np.random.Generator, low: float, high: float,
+                size: int | None = None) -> float | np.ndarray:
+    """A draw (or ``size`` draws) uniform in log between ``low`` and ``high``."""
     return np.exp(rng.uniform(math.log(low), math.log(high), size))
 
 
@@ -368,7 +369,7 @@ def _draw_star(config: SimConfig, index: int, sim_class: str, rng: np.random.Gen
     teff = rng.uniform(*config.teff_range)
     mass = (teff / 5772.0) ** (1.0 / 0.6) * math.exp(rng.normal(0.0, 0.05))
     if config.star_mass_range is not None:
-        mass = float(_log_uniform(rng, *config.star_mass_range))
+        mass = float(log_uniform(rng, *config.star_mass_range))
         teff = 5772.0 * mass ** 0.6
     u1, u2 = quadratic_limb_darkening(teff)
     camera, ccd = (int(v) for v in rng.integers(1, 5, 2))
@@ -401,8 +402,8 @@ def _observe(draw: _Draw, planted: _Planted) -> LightCurve:
     x = 2.0 * (time - time[0]) / (time[-1] - time[0]) - 1.0
     scattered = _scattered_light(frame, rng)
     systematics = 1.0 + config.systematics_scale * (
-        _smooth_trend(rng, x, float(_log_uniform(rng, 1e-4, 2e-3)))
-        + rng.choice((-1.0, 1.0)) * _log_uniform(rng, 1e-4, 1e-3) * scattered)
+        _smooth_trend(rng, x, float(log_uniform(rng, 1e-4, 2e-3)))
+        + rng.choice((-1.0, 1.0)) * log_uniform(rng, 1e-4, 1e-3) * scattered)
     relative = planted.flux * systematics + draw.sigma * rng.standard_normal(n)
     relative[frame.dumps] *= 1.0 - rng.uniform(0.002, 0.01, int(frame.dumps.sum()))
     background_noise = 0.01 * math.sqrt(30.0 / config.cadence_min) * rng.standard_normal(n)
@@ -495,7 +496,7 @@ def _plant_planets(draw: _Draw) -> _Planted:
     u = rng.random()
     single = u >= 1.0 - config.single_transit_fraction
     if single:
-        periods = _log_uniform(rng, *_SINGLE_PERIOD_RANGE, 1)
+        periods = log_uniform(rng, *_SINGLE_PERIOD_RANGE, 1)
     else:
         n = int(rng.integers(2, 4)) if u < config.multi_planet_fraction else 1
         low, high = config.planet_period_range
@@ -529,7 +530,7 @@ def _planet(draw: _Draw, period: float, single: bool,
     high = min(high, _MAX_PLANET_RP_RS * star.radius * R_SUN_IN_R_EARTH)
     if detectable:
         low = max(low, _detectable_radius(draw, period, a_rs, impact, single))
-    radius = high if low >= high else float(_log_uniform(rng, low, high))
+    radius = high if low >= high else float(log_uniform(rng, low, high))
     rp_rs = radius / (star.radius * R_SUN_IN_R_EARTH)
     if draw.config.grazing_fraction and rng.random() < draw.config.grazing_fraction:
         impact = grazing_impact(rng, rp_rs)
@@ -616,7 +617,7 @@ def _draw_binary(draw: _Draw, max_impact: float) -> _Binary:
     twin = rng.random() < 0.25
     rp_rs = rng.uniform(0.9, 1.0) if twin else rng.uniform(0.25, 0.9)
     surface_ratio = rng.uniform(0.85, 1.0) if twin else rng.uniform(0.05, 0.7)
-    period = float(_log_uniform(rng, *draw.config.eb_period_range))
+    period = float(log_uniform(rng, *draw.config.eb_period_range))
     mass_ratio = rp_rs ** 1.25
     a_rs = semi_major_axis_rsun(star.mass * (1.0 + mass_ratio), period) / star.radius
     max_ecc = min(0.4, 1.0 - 2.0 * (1.0 + rp_rs) / a_rs)  # periastron stays detached
@@ -661,7 +662,7 @@ def _plant_beb(draw: _Draw) -> _Planted:
     rng = draw.star_rng
     binary = _draw_binary(draw, 0.5)
     undiluted = 1.0 - binary.eclipses(np.array([binary.epoch]), draw.config.cadence_min)[0]
-    weight = float(_log_uniform(rng, *draw.config.beb_depth_range)) / undiluted
+    weight = float(log_uniform(rng, *draw.config.beb_depth_range)) / undiluted
     angle = rng.uniform(0.0, 2.0 * math.pi)
     offset = rng.uniform(0.5, 2.0) * np.array([math.cos(angle), math.sin(angle)])
     return _plant_binary(draw, binary, weight, offset)
@@ -678,7 +679,7 @@ def _plant_false_dips(draw: _Draw) -> _Planted:
         center = _random_event_time(draw, width)
         if any(abs(center - signal["epoch"]) < 1.0 for signal in planted.signals):
             continue
-        depth = float(_log_uniform(rng, 1.5e-3, 1e-2))
+        depth = float(log_uniform(rng, 1.5e-3, 1e-2))
         shape = 0.5 * (np.tanh((time - center + 0.5 * width) / (width / 8.0))
                        - np.tanh((time - center - 0.5 * width) / (width / 8.0)))
         planted.flux *= 1.0 - depth * shape
@@ -720,8 +721,8 @@ def _rotation(draw: _Draw, amplitude_range: tuple[float, float],
               period_range: tuple[float, float]) -> tuple[np.ndarray, tuple[str, float, float]]:
     """Two spot harmonics whose amplitude evolves over weeks."""
     rng = draw.star_rng
-    period = float(_log_uniform(rng, *period_range))
-    amplitude = float(_log_uniform(rng, *amplitude_range))
+    period = float(log_uniform(rng, *period_range))
+    amplitude = float(log_uniform(rng, *amplitude_range))
     harmonic = rng.uniform(0.2, 0.6)
     spots = _sinusoids(draw, np.array([period, period / 2.0]),
                        amplitude * np.array([1.0, harmonic]) / (1.0 + harmonic),
@@ -736,8 +737,8 @@ def _pulsation(draw: _Draw) -> tuple[np.ndarray, tuple[str, float, float]]:
     rng = draw.star_rng
     period_range = (0.02, 0.25) if rng.random() < 0.5 else (0.3, 3.0)
     n = int(rng.integers(2, 6))
-    periods = _log_uniform(rng, *period_range, n)
-    amplitudes = float(_log_uniform(rng, 5e-4, 1e-2)) * np.r_[1.0, rng.uniform(0.1, 0.7, n - 1)]
+    periods = log_uniform(rng, *period_range, n)
+    amplitudes = float(log_uniform(rng, 5e-4, 1e-2)) * np.r_[1.0, rng.uniform(0.1, 0.7, n - 1)]
     flux = _sinusoids(draw, periods, amplitudes, rng.uniform(0.0, 2.0 * math.pi, n))
     return flux, ("pulsation", float(periods[0]), float(amplitudes[0]))
 

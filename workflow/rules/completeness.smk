@@ -32,7 +32,7 @@ rule recover:
     params:
         options=shlex.quote(
             json.dumps(
-                {key: config[key] for key in ("search", "detect", "vet")},
+                {key: config[key] for key in ("infer", "search", "detect", "vet")},
                 sort_keys=True,
             )
         ),
