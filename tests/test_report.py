@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from transitflow.report import (build_candidates, held_out_stars, planet_recall, truth_recovery,
-                                write_candidates, write_report)
+from tests.browser import rendered_dom
+from transitflow.report import (build_candidates, bundle_sheets, held_out_stars, planet_recall,
+                                truth_recovery, write_candidates, write_report)
 from transitflow.signals import Signal
 from transitflow.tables import read_provenance
 
@@ -212,7 +214,7 @@ def test_report_embeds_figures_links_sheets_escapes_and_is_stable(vetting, tmp_p
              for name in ("a.html", "b.html")]
     assert pages[0] == pages[1]
     html = pages[0].decode()
-    assert html.count("<tr class=") == len(table)
+    assert html.count("<tr id=") == len(table)
     assert html.count('src="data:image/png;base64,') == 1
     assert 'href="sheets/7-s0001-0.png"' in html and 'href="sheets/8-s0001-0.png"' in html
     assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
@@ -249,3 +251,54 @@ def test_planet_recall_groups_planets_by_transits_and_counts_clean_stars():
     assert recall["planets, 2+ transits"] == {"n": 2, "fraction": 0.5}  # tic 4: SNR < 10
     assert recall["single transits"] == {"n": 1, "fraction": 1.0}
     assert recall["quiet and variable stars without a PC"] == {"n": 2, "fraction": 0.5}
+
+
+def test_sheets_are_bundled_beside_the_report_and_the_originals_kept(tmp_path):
+    made = {key: small_png(tmp_path / f"{key}.png", "C0") for key in ("1-s0001-0", "2-s0001-0")}
+    bundled = bundle_sheets(made, tmp_path / "report" / "sheets")
+    assert bundled == {key: tmp_path / "report" / "sheets" / f"{key}.png" for key in made}
+    assert all(bundled[key].read_bytes() == made[key].read_bytes() for key in made)
+    assert bundle_sheets(made, tmp_path / "report" / "sheets") == bundled  # again: replaced
+
+
+def test_the_funnel_counts_light_curves_from_inputs_to_pcs(vetting, tmp_path):
+    stages = {"light curves": {"ok": 120, "quarantined": 3, "failed": 1},
+              "scoring": {"scored": 119, "failed": 1, "flagged": 30},
+              "batched search": {"searched": 118, "failed": 2},
+              "in-depth search": {"flagged": 40, "failed": 1},
+              "vetting": {"light curves failed": 2, "sheets failed": 0}}
+    table = build_candidates(scores_for(vetting), vetting, None, None)
+    html = write_report(table, tmp_path / "r.html", {"run": "r"}, {}, {}, stages).read_text()
+    funnel = html[html.index('id="funnel"'):html.index('id="run"')]
+    rows = re.findall(r"<tr><th>([^<]+)</th><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>", funnel)
+    assert rows == [("inputs", "124", "0"), ("read", "120", "4"),
+                    ("scored by the network", "119", "1"),
+                    ("searched (batched, every light curve)", "118", "2"),
+                    ("raised for the in-depth search", "40", "0"),
+                    ("searched in depth, vetted, with a signal", "5", "3"),
+                    ("with a PC", "3", "0")]  # 7-s0001, 7-s0002 and 9-s0001
+
+
+def test_each_candidate_links_the_other_signals_of_its_star(vetting, tmp_path):
+    table = build_candidates(scores_for(vetting), vetting, None, None)
+    html = write_report(table, tmp_path / "r.html", {"run": "r"}, {}, {}, {}).read_text()
+    row = re.search(r'<tr id="7-s0002-0".*?</tr>', html).group(0)
+    assert '<a href="#7-s0002-1">P=5.00 d PC</a>' in row and 'href="#7-s0002-0"' not in row
+    alone = re.search(r'<tr id="8-s0001-0".*?</tr>', html).group(0)
+    assert alone.endswith("<td></td></tr>")
+
+
+def test_the_report_filters_its_table_in_a_browser(vetting, tmp_path):
+    table = build_candidates(scores_for(vetting), vetting, None, None)
+    sheets = bundle_sheets({"7-s0002-0": small_png(tmp_path / "7-s0002-0.png", "C0")},
+                           tmp_path / "report" / "sheets")
+    page = write_report(table, tmp_path / "report" / "index.html", {"run": "r"}, sheets, {},
+                        {"light curves": {"ok": 6}})
+    everything = rendered_dom(page, tmp_path / "profile")
+    assert "light curves read</th><td>6" in everything
+    assert f"{len(table)} of {len(table)} shown" in everything
+    filtered = rendered_dom(page, tmp_path / "profile", "filter=disposition=PC snr>15")
+    shown = re.findall(r'<tr id="([^"]+)" class="[^"]*">', filtered)  # rows without hidden=""
+    assert shown == ["7-s0002-0"] and f"1 of {len(table)} shown" in filtered
+    link = re.search(r'<tr id="7-s0002-0".*?href="([^"]+\.png)"', filtered).group(1)
+    assert (page.parent / link).is_file()

@@ -92,10 +92,14 @@ def test_same_config_and_seed_give_identical_results(runs):
     assert not different, f"differ between the two runs: {different}"
 
 
-def test_snakemake_report_holds_the_candidates_and_figures(runs, tmp_path):
+def test_snakemake_report_holds_the_candidates_figures_and_sheets(runs, tmp_path):
     archive = tmp_path / "report.zip"
     made = snakemake(runs[0].parents[1], "--report", str(archive))
     assert made.returncode == 0, made.stderr[-3000:]
-    names = {Path(name).name for name in zipfile.ZipFile(archive).namelist()}
-    assert {"report.html", "candidates.csv", "training_curves.png",
+    zipfile.ZipFile(archive).extractall(tmp_path / "archive")
+    names = {path.name for path in (tmp_path / "archive").rglob("*")}
+    assert {"report.html", "index.html", "candidates.csv", "training_curves.png",
             "confusion_matrix.png", "calibration.png", "completeness.png"} <= names
+    ours = next((tmp_path / "archive").rglob("index.html"))
+    links = re.findall(r'href="(sheets/[^"]+\.png)"', ours.read_text())
+    assert links and all((ours.parent / link).is_file() for link in links)

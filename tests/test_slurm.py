@@ -70,7 +70,7 @@ def slurm_run(tmp_path_factory) -> tuple[Path, dict[str, list[str]]]:
 
 def test_every_stage_ran_as_a_completed_slurm_job(slurm_run):
     results, jobs = slurm_run
-    assert (results / "candidates.csv").is_file() and (results / "report.html").is_file()
+    assert (results / "candidates.csv").is_file() and (results / "report" / "index.html").is_file()
     assert STAGES <= set(jobs)
     assert all("JobState=COMPLETED" in line for lines in jobs.values() for line in lines)
 

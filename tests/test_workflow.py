@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from tests.browser import rendered_dom
 from tests.conftest import REPO
 from tests.mast_server import FakeMast
 from transitflow.report import planet_recall
@@ -66,12 +67,28 @@ def test_candidates_include_the_planted_planets(tiny_run):
 @pytest.mark.workflow
 @pytest.mark.slow
 def test_report_and_ledger_account_for_every_light_curve(tiny_run):
-    html = (tiny_run / "report.html").read_text()
+    html = (tiny_run / "report" / "index.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
     sheets = re.findall(r'href="([^"#]+\.png)"', html)
-    assert sheets and all((tiny_run / sheet).is_file() for sheet in sheets)
+    assert sheets and all((tiny_run / "report" / sheet).is_file() for sheet in sheets)
+    candidates = pd.read_csv(tiny_run / "candidates.csv")
+    bundled = {path.stem for path in (tiny_run / "report" / "sheets").glob("*.png")}
+    assert set(candidates["key"]) <= bundled  # a sheet for every disposition
     ledger = pd.read_parquet(tiny_run / "data" / "ledger.parquet")
     assert len(ledger) == 120 and (ledger.status == "ok").all()
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+def test_the_report_opens_in_a_browser_filters_and_links_its_sheets(tiny_run, tmp_path):
+    page = tiny_run / "report" / "index.html"
+    dom = rendered_dom(page, tmp_path / "profile", "filter=disposition=PC")
+    assert "light curves read</th><td>120" in dom
+    pcs = (pd.read_csv(tiny_run / "candidates.csv")["disposition"] == "PC").sum()
+    shown = re.findall(r'<tr id="[^"]+" class="([^"]*)">', dom)  # rows the filter left
+    assert pcs and shown == ["PC"] * pcs
+    links = re.findall(r'href="(sheets/[^"]+\.png)"', dom)
+    assert links and all((page.parent / link).is_file() for link in links)
 
 
 @pytest.mark.workflow
@@ -87,7 +104,7 @@ def test_completeness_is_measured_through_the_run_on_stars_it_did_not_train_on(t
     assert len(obvious) >= 5 and (obvious["stage"] == "PC").mean() >= 0.7
     summary = json.loads((tiny_run / "completeness" / "completeness.json").read_text())
     assert summary["injections"] == 40 and summary["nulls"]["inverted"] == 20
-    html = (tiny_run / "report.html").read_text()
+    html = (tiny_run / "report" / "index.html").read_text()
     assert "Completeness: injected transits" in html and "reliability of the PC list" in html
 
 
@@ -172,7 +189,7 @@ def test_a_folder_without_a_light_curve_gives_an_empty_table_and_a_report(tiny_r
     assert quarantined["source"].tolist() == [str(folder / "README.txt")]
     candidates = pd.read_csv(run / "candidates.csv")
     assert candidates.empty and {"key", "period", "disposition"} <= set(candidates.columns)
-    assert "Candidates (0)" in (run / "report.html").read_text()
+    assert "Candidates (0)" in (run / "report" / "index.html").read_text()
 
 
 @pytest.mark.workflow
@@ -246,7 +263,7 @@ def test_a_mast_sector_downloads_retries_resumes_and_reaches_candidates(tiny_run
         assert (stars["radius_source"] == "tic").all()
         assert stars.loc[117544915, "radius"] == pytest.approx(2.87472)
         assert len(pd.read_parquet(run / "infer" / "scores.parquet")) == 2
-        assert (run / "candidates.csv").is_file() and (run / "report.html").is_file()
+        assert (run / "candidates.csv").is_file() and (run / "report" / "index.html").is_file()
 
         asked, queried = len(mast.requested), len(mast.services)
         (tmp_path / "config.yaml").write_text(yaml.safe_dump({**config, "run": "again"}))

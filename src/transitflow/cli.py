@@ -368,8 +368,8 @@ def _signals_by_light_curve(table: pd.DataFrame) -> dict:
 
 def cmd_report(args) -> None:
     """Candidate tables and the HTML report of the run."""
-    from transitflow.report import (build_candidates, held_out_stars, planet_recall,
-                                    truth_recovery, write_candidates, write_report)
+    from transitflow.report import (build_candidates, bundle_sheets, held_out_stars,
+                                    planet_recall, truth_recovery, write_candidates, write_report)
 
     inputs = [*args.vetting, *args.failed, args.scores, args.stars, args.ledger,
               args.flag_summary,
@@ -381,8 +381,9 @@ def cmd_report(args) -> None:
     candidates = build_candidates(read_table(args.scores), _concat(args.vetting),
                                   read_table(args.stars), known, split)
     write_candidates(candidates, args.out_csv, args.out_parquet, provenance)
-    sheets = {path.stem: path
-              for folder in args.sheets for path in sorted(Path(folder).glob("*.png"))}
+    sheets = bundle_sheets({path.stem: path for folder in args.sheets
+                            for path in sorted(Path(folder).glob("*.png"))},
+                           Path(args.out_dir) / "sheets")
     figures = {Path(path).stem.replace("_", " "): Path(path) for path in args.figures}
     truth = read_table(args.truth) if args.truth else pd.DataFrame()
     recovery = recall = None
@@ -401,7 +402,8 @@ def cmd_report(args) -> None:
         _with_reliability(completeness, read_table(args.stars), candidates)
     if completeness and not truth.empty:
         _with_truth_recall(completeness, truth, candidates, split)
-    write_report(candidates, Path(args.out_html), _run_info(args, provenance), sheets, figures,
+    write_report(candidates, Path(args.out_dir) / "index.html", _run_info(args, provenance),
+                 sheets, figures,
                  _ledger_summary(args), recovery, recall, completeness)
     log.info("%d candidates -> %s", len(candidates), args.out_csv)
 
@@ -409,10 +411,9 @@ def cmd_report(args) -> None:
 def _with_reliability(completeness: dict, stars: pd.DataFrame, candidates: pd.DataFrame) -> None:
     """Add the expected false PCs of the run and the reliability of its PC list, both
     counted in light curves (a candidate's ``keys`` are its signals')."""
-    from transitflow.report import reliability
+    from transitflow.report import light_curve_keys, reliability
 
-    signals = candidates.loc[candidates["disposition"] == "PC", "keys"].str.split(";").explode()
-    with_pc = signals.dropna().str.rsplit("-", n=1).str[0].nunique()
+    with_pc = light_curve_keys(candidates[candidates["disposition"] == "PC"]).nunique()
     completeness["reliability"] = reliability(completeness["nulls"], len(stars), with_pc)
 
 
@@ -432,7 +433,7 @@ def _with_truth_recall(completeness: dict, truth: pd.DataFrame, candidates: pd.D
 def _run_info(args, provenance: dict) -> dict:
     card = json.loads(Path(args.model_card).read_text()) if args.model_card else {}
     flagged = json.loads(Path(args.flag_summary).read_text())
-    info = {"run": Path(args.out_html).parent.name, "code version": provenance["code_version"],
+    info = {"run": Path(args.out_dir).parent.name, "code version": provenance["code_version"],
             "model": card.get("model_id", "given by the user" if flagged["scored"] else "none"),
             "model test ROC-AUC": card.get("metrics", {}).get("test", {}).get("roc_auc", "n/a"),
             "detection policy": flagged["policy"]}
@@ -578,7 +579,7 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("vetting", "sheets"):
         p.add_argument(f"--{name}", nargs="+", required=True)
     for name in ("scores", "stars", "ledger", "flag-summary", "out-csv", "out-parquet",
-                 "out-html"):
+                 "out-dir"):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--failed", nargs="*", default=[],
                    help="tables of light curves that failed in the search and vetting")

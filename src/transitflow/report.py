@@ -6,6 +6,7 @@ import base64
 import math
 import mimetypes
 import os
+import shutil
 from html import escape
 from pathlib import Path
 
@@ -244,6 +245,8 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 td.key, td a { white-space: nowrap; }
 figure { margin: 1em 0; } img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: 0.9em; color: #555; }
+#candidate-filter { width: 40em; margin: 0.5em 0; } #candidate-count { margin-left: 1em; }
+tr:target { background: #ffc; }
 """.strip()
 
 SORT_JS = """
@@ -265,6 +268,43 @@ document.querySelectorAll("table.sortable").forEach(table => {
 });
 """.strip()
 
+#: The candidate filter: words a row must all hold, or ``column<value`` (also <=, >, >=, =)
+#: on a column's name; ``?filter=...`` in the page address fills the box.
+FILTER_JS = """
+(() => {
+  const table = document.getElementById("candidate-table");
+  const box = document.getElementById("candidate-filter");
+  const count = document.getElementById("candidate-count");
+  if (!table || !box) return;
+  const names = [...table.tHead.rows[0].cells].map(th => th.dataset.name);
+  const compare = {"<": (x, y) => x < y, "<=": (x, y) => x <= y, ">": (x, y) => x > y,
+                   ">=": (x, y) => x >= y, "=": (x, y) => x === y};
+  const test = word => {
+    const parts = word.match(/^(\\w+)(<=|>=|<|>|=)(.+)$/);
+    if (!parts || !names.includes(parts[1])) {
+      const text = word.toLowerCase();
+      return row => row.textContent.toLowerCase().includes(text);
+    }
+    const [, name, op, value] = parts, column = names.indexOf(name), y = parseFloat(value);
+    return row => {
+      const cell = row.cells[column], x = parseFloat(cell.dataset.v);
+      const text = cell.textContent.toLowerCase();
+      if (isNaN(x) || isNaN(y)) return op === "=" && text === value.toLowerCase();
+      return compare[op](x, y);
+    };
+  };
+  const apply = () => {
+    const tests = box.value.trim().split(/\\s+/).filter(Boolean).map(test);
+    const rows = [...table.tBodies[0].rows];
+    rows.forEach(row => { row.hidden = !tests.every(t => t(row)); });
+    count.textContent = `${rows.filter(row => !row.hidden).length} of ${rows.length} shown`;
+  };
+  box.value = new URLSearchParams(location.search).get("filter") || "";
+  box.addEventListener("input", apply);
+  apply();
+})();
+""".strip()
+
 
 def held_out_stars(truth: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
     """The rows (of truth or stars) of stars in the test split, never trained on."""
@@ -283,7 +323,8 @@ def truth_recovery(truth: pd.DataFrame, candidates: pd.DataFrame) -> dict[str, d
         hits = [recovering(by_tic.get(row["tic"]), row) for row in planted.to_dict("records")]
         recovery[sim_class] = {"planted": len(planted),
                                "found": sum(not h.empty for h in hits),
-                               "found as PC": sum(bool((h["disposition"] == "PC").any()) for h in hits)}
+                               "found as PC": sum(bool((h["disposition"] == "PC").any())
+                                                  for h in hits)}
     return recovery
 
 
@@ -325,9 +366,10 @@ def truth_recall_by_snr(truth: pd.DataFrame, candidates: pd.DataFrame) -> pd.Dat
 
 def reliability(nulls: dict[str, int], light_curves: int, with_pc: int) -> dict:
     """Expected false PCs of a run and the reliability of its PC list, from the inverted
-    copies (:func:`transitflow.completeness.null_counts`): their rate of holding a PC (failed copies left out) times
-    the run's light curves, with a Poisson error (of at least one count), against the
-    ``with_pc`` light curves holding a PC (clipped to [0, 1]). Empty without nulls."""
+    copies (:func:`transitflow.completeness.null_counts`): their rate of holding a PC (failed
+    copies left out) times the run's light curves, with a Poisson error (of at least one
+    count), against the ``with_pc`` light curves holding a PC (clipped to [0, 1]). Empty
+    without nulls."""
     searched = nulls["inverted"] - nulls.get("failed", 0)
     if searched <= 0:
         return {}
@@ -336,6 +378,24 @@ def reliability(nulls: dict[str, int], light_curves: int, with_pc: int) -> dict:
     share = min(max(1.0 - expected / with_pc, 0.0), 1.0) if with_pc else math.nan
     return {"expected_false_pcs": expected, "expected_false_pcs_error": error,
             "reliability": share, "reliability_error": error / with_pc if with_pc else math.nan}
+
+
+def bundle_sheets(sheet_paths: dict[str, Path], folder: str | Path) -> dict[str, Path]:
+    """Put the vetting sheets in ``folder`` beside the report (hard links where the file
+    system allows, else copies), so that the report's folder holds everything it links to.
+    Returns signal key -> the sheet's path in ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    bundled = {}
+    for key, path in sheet_paths.items():
+        target = folder / Path(path).name
+        target.unlink(missing_ok=True)
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copyfile(path, target)
+        bundled[key] = target
+    return bundled
 
 
 def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
@@ -385,8 +445,10 @@ def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
         f"<h1>{title}</h1>",
         _section("summary", "Summary",
                  _key_value_table(_summary(candidates, ledger_summary, completeness))),
+        _section("funnel", "From light curves to planet candidates",
+                 _ledger_table(_funnel(candidates, ledger_summary), "step")),
         _section("run", "Run", _key_value_table(run_info)),
-        _section("stages", "Stages", _ledger_table(ledger_summary, "stage")),
+        _section("stages", "Stages in detail", _ledger_table(ledger_summary, "stage")),
         _section("dispositions", "Candidates per disposition",
                  _key_value_table(_disposition_counts(candidates))),
         _section("recovery", "Simulated truth: planted signals recovered",
@@ -404,7 +466,7 @@ def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
     ))
     html = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{title}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
-            f"{body}\n<script>\n{SORT_JS}\n</script>\n</body>\n</html>\n")
+            f"{body}\n<script>\n{SORT_JS}\n{FILTER_JS}\n</script>\n</body>\n</html>\n")
     with atomic_output(out_html) as partial:
         partial.write_text(html, encoding="utf-8")
     return out_html
@@ -452,6 +514,35 @@ def _summary(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]]
             items[f"found as PC, {row['radius_low']:g}-{row['radius_high']:g} R_earth"] = (
                 f"{row['PC']:.2f} of {row['n']} injected")
     return items
+
+
+def _funnel(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]]
+            ) -> dict[str, dict[str, int]]:
+    """Light curves left after each step, and those lost to failures there."""
+    read = ledger_summary.get("light curves", {})
+    scoring = ledger_summary.get("scoring", {})
+    batched = ledger_summary.get("batched search", {})
+    in_depth = ledger_summary.get("in-depth search", {})
+    vetting = ledger_summary.get("vetting", {})
+    with_signal = light_curve_keys(candidates).nunique()
+    with_pc = light_curve_keys(candidates[candidates["disposition"] == "PC"]).nunique()
+    steps = {"inputs": (sum(read.values()), 0),
+             "read": (read.get("ok", 0), read.get("quarantined", 0) + read.get("failed", 0)),
+             "scored by the network": (scoring.get("scored", 0), scoring.get("failed", 0)),
+             "searched (batched, every light curve)": (batched.get("searched", 0),
+                                                       batched.get("failed", 0)),
+             "raised for the in-depth search": (in_depth.get("flagged", 0), 0),
+             "searched in depth, vetted, with a signal": (
+                 with_signal, in_depth.get("failed", 0) + vetting.get("light curves failed", 0)),
+             "with a PC": (with_pc, 0)}
+    return {step: {"light curves": n, "failed here": failed}
+            for step, (n, failed) in steps.items()}
+
+
+def light_curve_keys(candidates: pd.DataFrame) -> pd.Series:
+    """The light-curve key of each signal of the candidates (their ``keys`` split)."""
+    signals = candidates["keys"].astype(str).str.split(";").explode().dropna()
+    return signals[signals != ""].str.rsplit("-", n=1).str[0]
 
 
 def _completeness_table(completeness: dict) -> str:
@@ -520,14 +611,43 @@ def _display_frame(candidates: pd.DataFrame) -> pd.DataFrame:
 
 
 def _candidate_table(candidates: pd.DataFrame, sheet_links: dict[str, str]) -> str:
-    head = "".join(f"<th>{escape(label)}</th>" for _, label, _ in TABLE_COLUMNS)
+    """The sortable, filterable candidate table: a row per candidate (its ``id`` the key),
+    links to its sheets and to the other candidates of its star."""
+    names = [*(column for column, _, _ in TABLE_COLUMNS), "sheet", "others"]
+    labels = [*(label for _, label, _ in TABLE_COLUMNS), "sheet", "other signals of the star"]
+    head = "".join(f'<th data-name="{name}">{escape(label)}</th>'
+                   for name, label in zip(names, labels))
+    others = _other_signals(candidates)
     rows = []
     for record in _display_frame(candidates).to_dict("records"):
         cells = "".join(_cell(record[column], fmt, column) for column, _, fmt in TABLE_COLUMNS)
-        links = " ".join(f'<a href="{escape(sheet_links[key])}">{escape(key.split("-", 1)[1])}</a>'
-                         for key in record["keys"].split(";") if key in sheet_links)
+        sheets = " ".join(f'<a href="{escape(sheet_links[key])}">{escape(key.split("-", 1)[1])}</a>'
+                          for key in record["keys"].split(";") if key in sheet_links)
         css = escape(str(record["disposition"]))
-        rows.append(f'<tr class="{css}">{cells}<td>{links}</td></tr>')
+        rows.append(f'<tr id="{escape(record["key"])}" class="{css}">{cells}<td>{sheets}</td>'
+                    f'<td>{others[record["key"]]}</td></tr>')
     body = "\n".join(rows)
-    return (f'<table class="sortable" id="candidate-table">\n<thead><tr>{head}<th>sheet</th>'
-            f"</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>")
+    return (f'<input id="candidate-filter" type="search" aria-label="filter the candidates" '
+            f'placeholder="filter: words, or column&lt;value, e.g. PC snr&gt;10 period&lt;5">'
+            f'<span id="candidate-count"></span>\n'
+            f'<table class="sortable" id="candidate-table">\n<thead><tr>{head}</tr></thead>\n'
+            f"<tbody>\n{body}\n</tbody>\n</table>")
+
+
+def _other_signals(candidates: pd.DataFrame) -> dict[str, str]:
+    """Per candidate key, links to the other candidates of its star, with their period and
+    disposition."""
+    links: dict[str, str] = {}
+    for _, star in candidates.groupby("tic", sort=False):
+        entries = [(key, f'<a href="#{escape(key)}">{escape(_short_label(row))}</a>')
+                   for key, row in zip(star["key"], star.to_dict("records"))]
+        for key in star["key"]:
+            links[key] = " ".join(link for other, link in entries if other != key)
+    return links
+
+
+def _short_label(candidate: dict) -> str:
+    """``P=3.21 d PC`` (``single PC`` for a single transit)."""
+    period = candidate["period"]
+    shown = f"P={period:.2f} d" if np.isfinite(period) else "single"
+    return f"{shown} {candidate['disposition']}"

@@ -37,7 +37,8 @@ rule report:
         ),
         parquet=f"{RUN}/candidates.parquet",
         html=report(
-            f"{RUN}/report.html",
+            directory(f"{RUN}/report"),
+            htmlindex="index.html",
             caption="../report/vetting_report.rst",
             category="Candidates",
         ),
@@ -53,4 +54,4 @@ rule report:
         " --model-card '{input.card}'"
         " --known-tois '{input.known_tois}' --figures {input.figures}"
         " --completeness '{input.completeness}'"
-        " --out-csv {output.csv} --out-parquet {output.parquet} --out-html {output.html} 2> {log}"
+        " --out-csv {output.csv} --out-parquet {output.parquet} --out-dir {output.html} 2> {log}"
