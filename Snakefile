@@ -28,4 +28,4 @@ rule all:
     input:
         f"{RUN}/candidates.csv",
         f"{RUN}/candidates.parquet",
-        f"{RUN}/report.html",
+        f"{RUN}/report",
