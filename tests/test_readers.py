@@ -135,6 +135,7 @@ def test_qusi_spoc_metadata_equals_headers(realdata, name):
         primary["TICID"], primary["SECTOR"], primary["CAMERA"], primary["CCD"])
     assert meta.tic == int(name.split("-")[2]) and meta.sector == int(name.split("-")[1][1:])
     assert meta.tmag == pytest.approx(primary["TESSMAG"])
+    assert (meta.ra, meta.dec) == pytest.approx((primary["RA_OBJ"], primary["DEC_OBJ"]))
     assert meta.contamination == pytest.approx(1 - table["CROWDSAP"])
     assert meta.cadence_min == pytest.approx(2.0)
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import math
 import re
 
+import astropy.units as u
 import numpy as np
 import pandas as pd
 import pytest
+from astropy.coordinates import SkyCoord
 from matplotlib.figure import Figure
 
 from tests.browser import rendered_dom
-from transitflow.report import (build_candidates, bundle_sheets, held_out_stars, planet_recall,
-                                truth_recovery, write_candidates, write_report)
+from transitflow.report import (build_candidates, bundle_sheets, ctoi_table, held_out_stars,
+                                planet_recall, truth_recovery, write_candidates, write_ctoi,
+                                write_report)
 from transitflow.signals import Signal
 from transitflow.tables import read_provenance
 
@@ -162,8 +165,14 @@ def test_toi_crossmatch(tois):
         vet_row(TOI813, 6, math.nan, snr=10.0, epoch=1480.0),  # off its ephemeris
         vet_row(355636844, 1, 6.30556, snr=30.0),  # TOI-146.01, an FP
         vet_row(1, 1, 0.94145, snr=10.0),  # WASP-18's period on another star
+        vet_row(2, 1, 0.94145, snr=10.0),  # WASP-18 under another ID: matched by position
+        vet_row(3, 1, 0.94145, snr=10.0),  # 1 arcmin from it: too far
     ])
-    table = build_candidates(scores_for(vetting), vetting, None, tois).set_index("key")
+    wasp18 = SkyCoord("01:37:25.07", "-45:40:40.06", unit=(u.hourangle, u.deg))
+    stars = pd.DataFrame({"key": ["2-s0001", "3-s0001"], "tmag": 9.0, "radius": 1.2,
+                          "ra": [wasp18.ra.deg, wasp18.ra.deg],
+                          "dec": [wasp18.dec.deg + 2 / 3600, wasp18.dec.deg + 60 / 3600]})
+    table = build_candidates(scores_for(vetting), vetting, stars, tois).set_index("key")
     assert table.loc[f"{WASP18}-s0002-0", "toi_match"] == "known planet"
     assert table.loc[f"{WASP18}-s0002-0", "toi"] == pytest.approx(185.01)
     assert table.loc[f"{WASP18}-s0003-1", "toi_match"] == "known planet"
@@ -173,6 +182,9 @@ def test_toi_crossmatch(tois):
     assert table.loc["355636844-s0001-0", "toi_match"] == "known FP"
     assert table.loc["355636844-s0001-0", "toi_disposition"] == "FP"
     assert table.loc["1-s0001-0", "toi_match"] == "new"
+    assert table.loc["2-s0001-0", ["toi", "toi_matched_by"]].tolist() == [185.01, "position"]
+    assert table.loc[f"{WASP18}-s0002-0", "toi_matched_by"] == "TIC"
+    assert table.loc["3-s0001-0", ["toi_match", "toi_matched_by"]].tolist() == ["new", ""]
 
 
 def test_write_candidates_is_byte_stable(vetting, tmp_path):
@@ -302,3 +314,29 @@ def test_the_report_filters_its_table_in_a_browser(vetting, tmp_path):
     assert shown == ["7-s0002-0"] and f"1 of {len(table)} shown" in filtered
     link = re.search(r'<tr id="7-s0002-0".*?href="([^"]+\.png)"', filtered).group(1)
     assert (page.parent / link).is_file()
+
+
+def test_errors_follow_the_snr_and_the_epoch_is_given_as_bjd(vetting):
+    table = build_candidates(scores_for(vetting), vetting, None, None).set_index("key")
+    strong, weak = table.loc["8-s0001-0"], table.loc["10-s0003-0"]  # SNR 50 and 8, 5 transits
+    assert 0 < strong["period_err"] < weak["period_err"] < 0.01
+    assert strong["epoch_err"] * 50 == pytest.approx(weak["epoch_err"] * 8)
+    assert 0 < strong["duration_err_h"] < strong["duration_h"] / 10
+    single = table.loc["9-s0001-0"]
+    assert np.isnan(single["period_err"]) and single["epoch_err"] > 0
+    assert (table["epoch_bjd"] - table["epoch"]).eq(2457000.0).all()
+
+
+@pytest.mark.realdata
+def test_the_ctoi_export_holds_the_new_pcs_under_exofop_names(tois, tmp_path):
+    vetting = pd.DataFrame([vet_row(WASP18, 2, 0.94145, snr=100.0),  # a known planet
+                            vet_row(1, 1, 4.2, snr=30.0),  # new
+                            vet_row(2, 1, 3.3, snr=40.0, disposition="EB")])
+    table = build_candidates(scores_for(vetting), vetting, None, tois)
+    ctoi = ctoi_table(table, "transitflow 0.1, run r")
+    assert ctoi["TIC ID"].tolist() == [1]
+    assert set(ctoi.columns) - {"Notes", "Sectors"} <= set(tois.columns)
+    assert ctoi.iloc[0]["Epoch (BJD)"] == pytest.approx(2458400.0)
+    assert ctoi.iloc[0]["Notes"].startswith("transitflow 0.1, run r; 1-s0001-0: periodic")
+    written = pd.read_csv(write_ctoi(table, tmp_path / "ctoi.csv", "x"))
+    assert written["Epoch (BJD)"].tolist() == [2458400.0] and len(written.columns) == 13

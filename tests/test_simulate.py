@@ -4,6 +4,7 @@ import math
 
 import batman
 import numpy as np
+from astropy.coordinates import SkyCoord
 import pytest
 
 from transitflow.lightcurve import ARRAY_FIELDS, MOMENTUM_DUMP_BIT
@@ -102,6 +103,15 @@ def test_a_star_keeps_its_planets_and_ephemeris_in_another_sector():
     cycles = (b.epoch.to_numpy() - a.epoch.to_numpy()) / a.period.to_numpy()
     assert np.allclose(cycles, np.round(cycles), atol=1e-6) and (cycles > 0).all()
     assert not np.array_equal(first.light_curves[0].flux, third.light_curves[0].flux)
+    assert [(lc.meta.ra, lc.meta.dec) for lc in first.light_curves] == [
+        (lc.meta.ra, lc.meta.dec) for lc in third.light_curves]
+
+
+def test_stars_lie_within_12_degrees_of_the_southern_ecliptic_pole():
+    metas = [lc.meta for lc in simulate_stars(SimConfig(n_stars=200)).light_curves]
+    stars = SkyCoord([m.ra for m in metas], [m.dec for m in metas], unit="deg")
+    separation = SkyCoord(ra=90.0, dec=-66.56, unit="deg").separation(stars).deg
+    assert separation.max() < 12.0 and separation.min() < 2.0 and np.median(separation) > 6.0
 
 
 def test_class_fractions_are_honoured():

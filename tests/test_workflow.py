@@ -16,6 +16,7 @@ import yaml
 from tests.browser import rendered_dom
 from tests.conftest import REPO
 from tests.mast_server import FakeMast
+from transitflow.columns import CANDIDATE_COLUMNS
 from transitflow.report import planet_recall
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
@@ -72,6 +73,10 @@ def test_report_and_ledger_account_for_every_light_curve(tiny_run):
     sheets = re.findall(r'href="([^"#]+\.png)"', html)
     assert sheets and all((tiny_run / "report" / sheet).is_file() for sheet in sheets)
     candidates = pd.read_csv(tiny_run / "candidates.csv")
+    assert list(candidates.columns) == list(CANDIDATE_COLUMNS)  # as docs/candidates.md says
+    ctoi = pd.read_csv(tiny_run / "ctoi.csv")
+    assert len(ctoi) == (candidates["disposition"] == "PC").sum()  # no TOI table: all new
+    assert ctoi["Epoch (BJD)"].gt(2458000).all()
     bundled = {path.stem for path in (tiny_run / "report" / "sheets").glob("*.png")}
     assert set(candidates["key"]) <= bundled  # a sheet for every disposition
     ledger = pd.read_parquet(tiny_run / "data" / "ledger.parquet")

@@ -369,7 +369,8 @@ def _signals_by_light_curve(table: pd.DataFrame) -> dict:
 def cmd_report(args) -> None:
     """Candidate tables and the HTML report of the run."""
     from transitflow.report import (build_candidates, bundle_sheets, held_out_stars,
-                                    planet_recall, truth_recovery, write_candidates, write_report)
+                                    planet_recall, truth_recovery, write_candidates, write_ctoi,
+                                    write_report)
 
     inputs = [*args.vetting, *args.failed, args.scores, args.stars, args.ledger,
               args.flag_summary,
@@ -381,6 +382,8 @@ def cmd_report(args) -> None:
     candidates = build_candidates(read_table(args.scores), _concat(args.vetting),
                                   read_table(args.stars), known, split)
     write_candidates(candidates, args.out_csv, args.out_parquet, provenance)
+    write_ctoi(candidates, args.out_ctoi, f"transitflow {provenance['code_version']}, run "
+                                          f"{Path(args.out_dir).parent.name}")
     sheets = bundle_sheets({path.stem: path for folder in args.sheets
                             for path in sorted(Path(folder).glob("*.png"))},
                            Path(args.out_dir) / "sheets")
@@ -471,6 +474,13 @@ def _ledger_summary(args) -> dict:
     stages["vetting"] = {"light curves failed": int(failed_in.get("vet", 0)),
                          "sheets failed": int(failed_in.get("sheets", 0))}
     return stages
+
+
+def cmd_columns(args) -> None:
+    """Print the candidate columns' dictionary as Markdown (docs/candidates.md)."""
+    from transitflow.columns import columns_markdown
+
+    sys.stdout.write(columns_markdown())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -579,7 +589,7 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("vetting", "sheets"):
         p.add_argument(f"--{name}", nargs="+", required=True)
     for name in ("scores", "stars", "ledger", "flag-summary", "out-csv", "out-parquet",
-                 "out-dir"):
+                 "out-ctoi", "out-dir"):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--failed", nargs="*", default=[],
                    help="tables of light curves that failed in the search and vetting")
@@ -589,6 +599,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--known-tois", default="")
     p.add_argument("--figures", nargs="*", default=[])
     p.add_argument("--completeness", default="", help="the completeness summary")
+
+    add("columns", cmd_columns, "print the candidate columns' dictionary (Markdown)")
     return parser
 
 

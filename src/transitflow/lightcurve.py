@@ -37,6 +37,8 @@ class LightCurveMeta:
     logg: float = float("nan")  # cgs
     mass: float = float("nan")  # M_sun
     contamination: float = float("nan")  # flux fraction from other sources: 1 - CROWDSAP
+    ra: float = float("nan")  # deg, ICRS
+    dec: float = float("nan")  # deg, ICRS
     source_file: str = ""
 
     def to_dict(self) -> dict:

@@ -406,7 +406,7 @@ def _fits_meta(path: Path, fmt: str, headers: tuple[fits.Header, ...], time: np.
         tmag=_number(headers, "TESSMAG"), radius=_number(headers, "RADIUS"),
         teff=_number(headers, "TEFF"), logg=_number(headers, "LOGG"),
         mass=_number(headers, "MASS"), contamination=1.0 - _number(headers, "CROWDSAP"),
-        source_file=str(path))
+        ra=_number(headers, "RA_OBJ"), dec=_number(headers, "DEC_OBJ"), source_file=str(path))
 
 
 def _target_id(path: Path, headers: tuple[fits.Header, ...]) -> int:

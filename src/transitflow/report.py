@@ -10,11 +10,13 @@ import shutil
 from html import escape
 from pathlib import Path
 
+import astropy.units as u
 import numpy as np
 import pandas as pd
+from astropy.coordinates import SkyCoord
 
-from transitflow.signals import (PERIOD_TOLERANCE, SNR_BINS, Signal, binned_means, periods_match,
-                                 recovering)
+from transitflow.signals import (PERIOD_TOLERANCE, SNR_BINS, Signal, binned_means,
+                                 ephemeris_errors, periods_match, recovering)
 from transitflow.tables import atomic_output, write_table
 
 DISPOSITION_ORDER = ("PC", "EB", "BEB", "SYSTEMATIC", "LOW_SNR")
@@ -23,12 +25,15 @@ TOI_CLASSES = {"CP": "known planet", "KP": "known planet", "FP": "known FP", "FA
                "EB": "known FP", "V": "known FP", "IS": "known FP", "O": "known FP"}
 TOI_OTHER = "known candidate"  # a TOI that is neither confirmed nor a false positive (PC, APC)
 TOI_NONE = "new"
-FRONT_COLUMNS = ("key", "keys", "tic", "split", "sectors", "kind", "method", "score", "flagged",
-                 "detected_by",
-                 "model_id", "period", "epoch", "duration_h", "depth_ppm", "depth_err_ppm", "snr",
-                 "sde", "n_transits", "radius_earth", "star_radius", "tmag")
-BACK_COLUMNS = ("disposition", "reasons", "toi", "toi_disposition", "toi_match")
-FLOAT_FORMAT = "%.10g"
+POSITION_MATCH_ARCSEC = 21.0  # one TESS pixel
+FRONT_COLUMNS = ("key", "keys", "tic", "split", "sectors", "ra", "dec", "kind", "method", "score",
+                 "flagged", "detected_by", "model_id", "period", "period_err", "epoch",
+                 "epoch_bjd", "epoch_err", "duration_h", "duration_err_h", "depth_ppm",
+                 "depth_err_ppm", "snr", "sde", "n_transits", "radius_earth", "star_radius",
+                 "tmag")
+BACK_COLUMNS = ("disposition", "reasons", "toi", "toi_disposition", "toi_match",
+                "toi_matched_by")
+FLOAT_FORMAT = "%.12g"  # BJD epochs to 1e-5 d
 
 #: The candidate table in the HTML report: column, header, format.
 TABLE_COLUMNS = (("key", "signal", "{}"), ("split", "split", "{}"), ("sectors", "sectors", "{}"),
@@ -76,7 +81,7 @@ def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.Data
     frame = _signal_frame(scores, vetting, stars)
     splits = {} if split is None else dict(zip(split["tic"], split["split"]))
     frame = frame.assign(split=frame["tic"].map(splits).fillna(""))
-    frame = _network_notes(_merge_sectors(frame))
+    frame = _network_notes(_merge_sectors(_with_errors(frame)))
     frame = pd.concat([frame, _crossmatch(frame, known_tois)], axis=1)
     vet_columns = [c for c in vetting.columns if c not in Signal.__dataclass_fields__
                    and c not in FRONT_COLUMNS and c not in BACK_COLUMNS]
@@ -93,9 +98,10 @@ def _signal_frame(scores: pd.DataFrame, vetting: pd.DataFrame,
         detected_by=np.where(scores["flagged"], "network", ""))
     scored = scores[["key", "score", "flagged", "detected_by", "model_id"]].rename(
         columns={"key": "lc_key"})
-    stars = pd.DataFrame(columns=["key", "tmag", "radius"]) if stars is None else stars
-    star = stars[["key", "tmag", "radius"]].rename(columns={"key": "lc_key",
-                                                            "radius": "star_radius"})
+    star_columns = ["key", "tmag", "radius", "ra", "dec"]
+    stars = pd.DataFrame(columns=star_columns) if stars is None else stars
+    star = stars.reindex(columns=star_columns).rename(columns={"key": "lc_key",
+                                                               "radius": "star_radius"})
     frame = frame.assign(lc_key=lc_key.astype(str))  # str also when there is no row
     frame = frame.merge(scored.astype({"lc_key": str}), on="lc_key", how="left")
     frame = frame.merge(star.astype({"lc_key": str}), on="lc_key", how="left")
@@ -104,6 +110,16 @@ def _signal_frame(scores: pd.DataFrame, vetting: pd.DataFrame,
                         duration_h=frame["duration"] * 24.0,
                         depth_ppm=frame["depth"] * 1e6,
                         depth_err_ppm=frame["depth_err"] * 1e6)
+
+
+def _with_errors(frame: pd.DataFrame) -> pd.DataFrame:
+    """Errors of period, epoch and duration of each signal (:func:`ephemeris_errors`; a
+    merged row keeps its strongest sector's) and the epoch as BJD."""
+    period_err, epoch_err, duration_err = ephemeris_errors(
+        frame["duration"], frame["depth"], frame["snr"], frame["n_transits"])
+    return frame.assign(period_err=period_err, epoch_err=epoch_err,
+                        duration_err_h=duration_err * 24.0,
+                        epoch_bjd=frame["epoch"] + BTJD_OFFSET)
 
 
 def _sector_groups(frame: pd.DataFrame) -> pd.Series:
@@ -191,26 +207,51 @@ def _matching_toi(candidate: pd.Series, tois: pd.DataFrame) -> pd.Series | None:
 
 
 def _crossmatch(frame: pd.DataFrame, known_tois: pd.DataFrame | None) -> pd.DataFrame:
-    """The matching TOI of each candidate, by TIC and period (or ephemeris, for singles).
+    """The matching TOI of each candidate, by TIC and period (or ephemeris, for singles), else
+    among the TOIs within :data:`POSITION_MATCH_ARCSEC` of the star (another catalogue's ID
+    for the same star, or a neighbour that the signal may come from).
 
-    Columns ``toi`` (number, NaN), ``toi_disposition`` and ``toi_match``: "known planet"
-    (CP, KP), "known FP" (FP, FA, EB, V, IS, O), "known candidate" (PC, APC) or "new";
-    empty when no TOI table was given.
+    Columns ``toi`` (number, NaN), ``toi_disposition``, ``toi_match``: "known planet"
+    (CP, KP), "known FP" (FP, FA, EB, V, IS, O), "known candidate" (PC, APC) or "new", and
+    ``toi_matched_by`` ("TIC", "position" or ""); empty when no TOI table was given.
     """
+    columns = ["toi", "toi_disposition", "toi_match", "toi_matched_by"]
     if known_tois is None:
-        return pd.DataFrame({"toi": math.nan, "toi_disposition": "", "toi_match": ""},
-                            index=frame.index)
-    tois = known_tois
-    by_tic = {tic: group for tic, group in tois.sort_values("TOI").groupby("TIC ID")}
+        return pd.DataFrame({"toi": math.nan, "toi_disposition": "", "toi_match": "",
+                             "toi_matched_by": ""}, index=frame.index, columns=columns)
+    tois = known_tois.sort_values("TOI")
+    by_tic = {tic: group for tic, group in tois.groupby("TIC ID")}
+    nearby = _tois_nearby(frame, tois)
     rows = []
-    for _, candidate in frame.iterrows():
-        toi = _matching_toi(candidate, by_tic.get(candidate["tic"], tois.iloc[:0]))
+    for label, candidate in frame.iterrows():
+        same_star = by_tic.get(candidate["tic"], tois.iloc[:0])
+        toi, matched_by = _matching_toi(candidate, same_star), "TIC"
+        if toi is None:
+            toi, matched_by = _matching_toi(candidate, tois.loc[nearby.get(label, [])]), "position"
         disposition = "" if toi is None else _toi_disposition(toi)
         rows.append({"toi": math.nan if toi is None else float(toi["TOI"]),
                      "toi_disposition": disposition,
                      "toi_match": TOI_NONE if toi is None
-                     else TOI_CLASSES.get(disposition, TOI_OTHER)})
-    return pd.DataFrame(rows, index=frame.index, columns=["toi", "toi_disposition", "toi_match"])
+                     else TOI_CLASSES.get(disposition, TOI_OTHER),
+                     "toi_matched_by": "" if toi is None else matched_by})
+    return pd.DataFrame(rows, index=frame.index, columns=columns)
+
+
+def _tois_nearby(frame: pd.DataFrame, tois: pd.DataFrame) -> dict:
+    """Candidate row label -> labels of the TOIs (by number) within
+    :data:`POSITION_MATCH_ARCSEC` of its star; rows without a position have none."""
+    placed = frame[np.isfinite(frame["ra"].astype(float)) & np.isfinite(frame["dec"].astype(float))]
+    if placed.empty or not {"RA", "Dec"} <= set(tois.columns):
+        return {}
+    stars = SkyCoord(placed["ra"].to_numpy(float), placed["dec"].to_numpy(float), unit="deg")
+    catalog = SkyCoord(tois["RA"].astype(str).to_numpy(), tois["Dec"].astype(str).to_numpy(),
+                       unit=(u.hourangle, u.deg))
+    star_index, toi_index, _, _ = catalog.search_around_sky(
+        stars, POSITION_MATCH_ARCSEC * u.arcsec)
+    nearby: dict = {}
+    for star, toi in sorted(zip(star_index, toi_index)):
+        nearby.setdefault(placed.index[star], []).append(tois.index[toi])
+    return nearby
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
@@ -230,6 +271,35 @@ def write_candidates(frame: pd.DataFrame, csv_path: str | Path, parquet_path: st
     with atomic_output(csv_path) as partial:
         frame.to_csv(partial, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
     return Path(csv_path), write_table(frame, parquet_path, provenance)
+
+
+#: The CTOI export: candidate column -> its name in ExoFOP's TOI table.
+CTOI_COLUMNS = {"tic": "TIC ID", "sectors": "Sectors", "period": "Period (days)",
+                "period_err": "Period (days) err", "epoch_bjd": "Epoch (BJD)",
+                "epoch_err": "Epoch (BJD) err", "duration_h": "Duration (hours)",
+                "duration_err_h": "Duration (hours) err", "depth_ppm": "Depth (ppm)",
+                "depth_err_ppm": "Depth (ppm) err", "radius_earth": "Planet Radius (R_Earth)",
+                "snr": "Planet SNR"}
+
+
+def ctoi_table(candidates: pd.DataFrame, origin: str) -> pd.DataFrame:
+    """The PCs that match no known TOI, ready to propose as community TOIs (CTOIs): the
+    columns of :data:`CTOI_COLUMNS` under ExoFOP's TOI-table names, and ``Notes`` naming
+    ``origin`` (code version and run), the signal and how it was raised."""
+    new = candidates[(candidates["disposition"] == "PC")
+                     & candidates["toi_match"].isin([TOI_NONE, ""])]
+    notes = [f"{origin}; {row['key']}: {row['kind']} signal, raised by "
+             f"{row['detected_by'] or 'the search'}, network score {row['score']:.2f}"
+             for row in new.to_dict("records")]
+    return new[list(CTOI_COLUMNS)].rename(columns=CTOI_COLUMNS).assign(Notes=notes)
+
+
+def write_ctoi(candidates: pd.DataFrame, path: str | Path, origin: str) -> Path:
+    """Write :func:`ctoi_table` as CSV (formatted as the candidate table)."""
+    with atomic_output(path) as partial:
+        ctoi_table(candidates, origin).to_csv(partial, index=False, float_format=FLOAT_FORMAT,
+                                             lineterminator="\n")
+    return Path(path)
 
 
 CSS = """
@@ -606,7 +676,9 @@ def _display_frame(candidates: pd.DataFrame) -> pd.DataFrame:
     tests = [c[:-len("_flag")] for c in flag_columns]
     flags = [", ".join(t for t, flag in zip(tests, row) if flag)
              for row in candidates[flag_columns].eq(True).to_numpy()]
-    toi = candidates["toi"].map(lambda t: f" (TOI {t:.2f})" if np.isfinite(t) else "")
+    toi = [f" (TOI {t:.2f}{', by position' if how == 'position' else ''})"
+           if np.isfinite(t) else "" for t, how in zip(candidates["toi"],
+                                                       candidates["toi_matched_by"])]
     return candidates.assign(flags=flags, toi_match=candidates["toi_match"] + toi)
 
 

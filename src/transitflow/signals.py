@@ -87,6 +87,24 @@ def planet_radius_earth(depth: float, stellar_radius: float, contamination: floa
     return stellar_radius * math.sqrt(depth * (1.0 + c)) * R_SUN_IN_R_EARTH
 
 
+def ephemeris_errors(duration, depth, snr, n_transits) -> tuple[np.ndarray, ...]:
+    """1-sigma errors (days) of the period, the first epoch and the duration of transits
+    measured with total ``snr``, after Carter et al. (2008, eqs. 18-19): a central transit
+    (ingress = duration x sqrt(depth), at most half of it), each of the ``n_transits`` events
+    timed to sqrt(n) times the combined error, and the events' times fitted by a line.
+    The period error is NaN below two transits; everything NaN without a positive SNR."""
+    duration, depth, snr, n = (np.asarray(v, dtype=np.float64)
+                               for v in (duration, depth, snr, n_transits))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ingress_share = np.minimum(np.sqrt(np.clip(depth, 0.0, None)), 0.5)
+        scale = np.where((snr > 0) & (n >= 1), duration / snr, np.nan)
+        one_event = scale * np.sqrt(ingress_share / 2.0) * np.sqrt(n)
+        epoch = one_event * np.sqrt(2.0 * (2.0 * n - 1.0) / (n * (n + 1.0)))
+        period = np.where(n >= 2, one_event * np.sqrt(12.0 / (n * (n * n - 1.0))), np.nan)
+        width = scale * np.sqrt(2.0 * ingress_share)
+    return period, epoch, width
+
+
 @dataclass(frozen=True)
 class VetResult:
     """One vetting test on one signal: a metric, its significance, a flag and why."""

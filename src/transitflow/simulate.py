@@ -26,9 +26,11 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 
+import astropy.units as u
 import batman
 import numpy as np
 import pandas as pd
+from astropy.coordinates import SkyCoord
 from numpy.polynomial import legendre
 
 from transitflow.lightcurve import MOMENTUM_DUMP_BIT, LightCurve, LightCurveMeta
@@ -411,14 +413,28 @@ def _observe(draw: _Draw, planted: _Planted) -> LightCurve:
     drift = np.array([_smooth_trend(rng, x, 0.005) for _ in range(2)])
     centroid = (np.array(star.position)[:, None] + frame.pointing + drift + planted.centroid
                 + (0.5 * draw.sigma + 3e-4) * rng.standard_normal((2, n)))
+    ra, dec = _sky_position(config, star.index)
     meta = LightCurveMeta(
         tic=SIM_TIC_OFFSET + star.index, sector=config.sector, mission="TESS",
         camera=star.camera, ccd=star.ccd, cadence_min=config.cadence_min, tmag=star.tmag,
         radius=star.radius, teff=star.teff, logg=star.logg, mass=star.mass,
-        contamination=star.contamination, source_file=f"sim:{config.seed}:{star.index}")
+        contamination=star.contamination, ra=ra, dec=dec,
+        source_file=f"sim:{config.seed}:{star.index}")
     return LightCurve.from_arrays(meta, time, star.flux * relative,
                                   np.full(n, star.flux * draw.sigma), centroid[0], centroid[1],
                                   background, np.where(frame.dumps, MOMENTUM_DUMP_BIT, 0))
+
+
+def _sky_position(config: SimConfig, index: int) -> tuple[float, float]:
+    """RA and Dec (deg) uniform on the sky within 12 deg of the southern ecliptic pole (in
+    TESS's continuous viewing zone, so the same in every sector), from a stream of its own
+    so the light curves do not depend on it."""
+    rng = _rng(config.seed, 5, index)
+    centre = SkyCoord(ra=90.0, dec=-66.56, unit="deg")
+    separation = np.degrees(np.arccos(rng.uniform(math.cos(math.radians(12.0)), 1.0)))
+    position = centre.directional_offset_by(rng.uniform(0.0, 360.0) * u.deg,
+                                            separation * u.deg)
+    return float(position.ra.deg), float(position.dec.deg)
 
 
 def _smooth_trend(rng: np.random.Generator, x: np.ndarray, scale: float) -> np.ndarray:

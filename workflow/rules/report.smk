@@ -36,6 +36,7 @@ rule report:
             category="Candidates",
         ),
         parquet=f"{RUN}/candidates.parquet",
+        ctoi=f"{RUN}/ctoi.csv",
         html=report(
             directory(f"{RUN}/report"),
             htmlindex="index.html",
@@ -54,4 +55,5 @@ rule report:
         " --model-card '{input.card}'"
         " --known-tois '{input.known_tois}' --figures {input.figures}"
         " --completeness '{input.completeness}'"
-        " --out-csv {output.csv} --out-parquet {output.parquet} --out-dir {output.html} 2> {log}"
+        " --out-csv {output.csv} --out-parquet {output.parquet} --out-ctoi {output.ctoi}"
+        " --out-dir {output.html} 2> {log}"

@@ -1,0 +1,279 @@
+"""The candidate table's columns in one dictionary: name -> (unit, meaning).
+
+``docs/candidates.md`` is written from it (``python -m transitflow columns``), and tests keep
+both equal to the columns the pipeline writes.
+"""
+
+from __future__ import annotations
+
+#: Every column of ``candidates.csv``: name -> (unit, meaning); "" for no unit.
+CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
+    "key": ("",
+            "The candidate's strongest signal: `<tic>-s<sector>-<index>`, index 0 being the "
+            "light curve's strongest signal"),
+    "keys": ("",
+            "All signals merged into this row (the same star and period in other sectors), "
+            "`;`-separated"),
+    "tic": ("", "Star identifier: TIC ID (EPIC ID for K2 light curves)"),
+    "split": ("",
+            "The star's training split (`train`, `val`, `test`); empty when the run did not "
+            "train or the star had no label"),
+    "sectors": ("", "Sectors (K2 campaigns) holding the signal, comma-separated"),
+    "ra": ("deg",
+            "Right ascension of the star (ICRS), from the light curve's header (RA_OBJ); NaN "
+            "when unknown"),
+    "dec": ("deg",
+            "Declination of the star (ICRS), from the light curve's header (DEC_OBJ); NaN when "
+            "unknown"),
+    "kind": ("", "`periodic` (two or more transits linked by a period) or `single` (one transit)"),
+    "method": ("", "The search that found it: `bls`, `tls` or `single_event`"),
+    "score": ("",
+            "The network's calibrated planet probability for the light curve (best over merged "
+            "sectors); NaN when not scored"),
+    "flagged": ("bool", "Whether the light curve went on to the in-depth search"),
+    "detected_by": ("",
+            "What sent the light curve to the in-depth search: `network`, `periodic`, `single`, "
+            "joined by `+`"),
+    "model_id": ("", "The network that scored the light curve"),
+    "period": ("d", "Orbital period; NaN for a single transit"),
+    "period_err": ("d",
+            "1-sigma period error from the SNR and the transits' times (Carter et al. 2008, "
+            "central transit); NaN below two transits"),
+    "epoch": ("BTJD", "Mid-time of the first transit with data, BJD_TDB - 2457000"),
+    "epoch_bjd": ("BJD_TDB", "The same mid-time as a full barycentric Julian date"),
+    "epoch_err": ("d",
+            "1-sigma error of the first transit's mid-time (Carter et al. 2008, central transit)"),
+    "duration_h": ("h",
+            "Transit duration (first to fourth contact, as the box search measures it)"),
+    "duration_err_h": ("h", "1-sigma duration error (Carter et al. 2008, central transit)"),
+    "depth_ppm": ("ppm", "Transit depth from the box fit to the detrended light curve"),
+    "depth_err_ppm": ("ppm", "1-sigma depth error"),
+    "snr": ("", "Signal-to-noise ratio of the transits together, as the search measured it"),
+    "sde": ("", "Signal detection efficiency of the periodogram peak; NaN for a single transit"),
+    "n_transits": ("", "Transits with data, summed over merged sectors"),
+    "radius_earth": ("R_earth",
+            "Planet radius from the depth and the stellar radius; NaN when the star's radius is "
+            "unknown"),
+    "star_radius": ("R_sun", "Stellar radius from the light curve's header or the TIC"),
+    "tmag": ("mag", "TESS magnitude of the star"),
+    # vetting: every registered test T gives T_metric, T_sigma, T_flag, T_reason and extras
+    "odd_even_metric": ("",
+            "|odd - even| depth difference from a shared-parabola fit of in-transit flux, over "
+            "the mean of odd and even depths"),
+    "odd_even_sigma": ("sigma",
+            "|odd - even| depth difference over its error (white noise x red-noise beta, "
+            "inflated by per-transit excess scatter)"),
+    "odd_even_flag": ("bool",
+            "True when odd/even difference sigma exceeds modshift FA1 threshold and neither "
+            "parity is empty (period not simply doubled)"),
+    "odd_even_reason": ("",
+            "Text explanation of the odd/even result: both depths in ppm, their difference, "
+            "sigma and FA1 (or why skipped)"),
+    "odd_even_odd_depth": ("fraction",
+            "Mean depth (1 - detrended flux rel. median) of odd-cycle transits (cycles +-1, "
+            "+-3...) over the central 50% of the duration"),
+    "odd_even_even_depth": ("fraction",
+            "Mean depth (1 - detrended flux rel. median) of even-cycle transits (0, +-2...) over"
+            " the central 50% of the duration"),
+    "odd_even_odd_depth_err": ("fraction",
+            "Error of the odd depth: white scatter x red-noise beta / sqrt(N cadences), times "
+            "the per-transit excess-scatter factor"),
+    "odd_even_even_depth_err": ("fraction",
+            "Error of the even depth: white scatter x red-noise beta / sqrt(N cadences), times "
+            "the per-transit excess-scatter factor"),
+    "secondary_metric": ("fraction",
+            "Modshift box depth of the strongest dip >2 durations from the primary (flank mean "
+            "minus box mean); same as secondary_depth"),
+    "secondary_sigma": ("sigma",
+            "Secondary significance over red noise: sigma_sec / max(Fred, 1)"),
+    "secondary_flag": ("bool",
+            "True when secondary_sigma - FA1 > margin and it beats tertiary and positive events "
+            "by FA2, unless P/2 alias or planet occultation"),
+    "secondary_reason": ("",
+            "Text explanation of the secondary search: phase, depth in ppm, red-noise sigma vs "
+            "FA1, and the verdict (or why skipped)"),
+    "secondary_phase": ("phase",
+            "Orbital phase (0-1, primary at 0) of the modshift secondary's phase bin"),
+    "secondary_depth": ("fraction",
+            "Modshift box depth of the secondary: mean flux of half-duration flanks minus the "
+            "one-duration box mean"),
+    "secondary_sigma_pri": ("sigma",
+            "Modshift primary box depth over white noise (robust per-cadence scatter away from "
+            "primary and secondary)"),
+    "secondary_sigma_sec": ("sigma",
+            "Modshift secondary box depth over white noise (0 if no secondary found)"),
+    "secondary_sigma_ter": ("sigma",
+            "Modshift tertiary (next-deepest dip >2 durations from primary and secondary) depth "
+            "over white noise; 0 if none"),
+    "secondary_sigma_pos": ("sigma",
+            "Significance of the strongest brightening >3 durations from primary and secondary, "
+            "over white noise (positive number)"),
+    "secondary_fred": ("",
+            "Modshift red-noise ratio Fred: std of the box significance curve over phases >2 "
+            "durations from primary and secondary"),
+    "secondary_fa1": ("sigma",
+            "Modshift false-alarm threshold FA1 = sqrt(2) erfcinv(duration / (period x 20000 "
+            "trials))"),
+    "secondary_fa2": ("sigma",
+            "Modshift false-alarm threshold FA2 = sqrt(2) erfcinv(duration / period)"),
+    "secondary_albedo": ("",
+            "Geometric albedo if the secondary were the planet's occultation: depth_sec (a/R*)^2"
+            " / depth_pri (NaN if primary depth <= 0)"),
+    "centroid_metric": ("px",
+            "In-transit minus local out-of-transit flux-weighted centroid shift, sqrt(dcol^2 + "
+            "drow^2)"),
+    "centroid_sigma": ("sigma",
+            "Centroid-shift significance: quadrature sum of column and row shift significances "
+            "(sqrt of 2-dof chi-square)"),
+    "centroid_flag": ("bool",
+            "True when centroid_sigma > 3.03 and implied source offset >= max(0.2 px, "
+            "contamination x 2 px)"),
+    "centroid_reason": ("",
+            "Text explanation of the centroid test: shift, its sigma, and implied source offset "
+            "in px and arcsec (or why skipped)"),
+    "centroid_dcol": ("px",
+            "In-transit minus out-of-transit column centroid (per-transit local linear baseline,"
+            " separate level between momentum dumps)"),
+    "centroid_drow": ("px",
+            "In-transit minus out-of-transit row centroid (per-transit local linear baseline, "
+            "separate level between momentum dumps)"),
+    "centroid_offset_px": ("px",
+            "Implied distance of the eclipsed source from the out-of-transit centroid: shift x "
+            "(1/depth - 1), depth from raw flux"),
+    "centroid_offset_err_px": ("px",
+            "Error of the implied source offset: (shift / centroid_sigma) x (1/depth - 1); depth"
+            " error ignored"),
+    "centroid_offset_arcsec": ("arcsec",
+            "centroid_offset_px times the mission pixel scale (TESS 21\"/px, Kepler/K2 3.98\"/px)"),
+    "background_metric": ("",
+            "In-transit background excess divided by the in-transit raw-flux deficit (fraction "
+            "of the dip the background explains)"),
+    "background_sigma": ("sigma",
+            "Significance of the in-transit background excess (excess over its error from "
+            "per-transit local fits)"),
+    "background_flag": ("bool",
+            "True when background excess > 3 sigma and explains >= 50% of the flux deficit"),
+    "background_reason": ("",
+            "Text explanation of the background test: excess sigma and fraction of the flux "
+            "deficit (or why skipped)"),
+    "background_excess": ("e-/s",
+            "In-transit minus local out-of-transit background level, in raw flux units (e-/s for"
+            " SPOC SAP_BKG)"),
+    "background_correlation": ("",
+            "Pearson correlation of raw flux with background over cadences within 2 durations of"
+            " mid-transit (not used in the flag)"),
+    "shape_metric": ("",
+            "Trapezoid-fit ingress duration over total duration (bounded 0.01-0.5; 0.5 = "
+            "V-shaped)"),
+    "shape_sigma": ("sigma", "Always NaN: the shape test reports no significance"),
+    "shape_flag": ("bool",
+            "True when V-shaped (ratio > 0.45 and a flat-bottom fit is worse by chi2 >= 9) or "
+            "duration > 2x longest central transit"),
+    "shape_reason": ("",
+            "Text explanation of the shape test: ingress/duration ratio and duration vs the "
+            "longest transit for this star"),
+    "shape_depth": ("fraction",
+            "Flat-bottom depth of the trapezoid fitted to the binned, folded detrended light "
+            "curve"),
+    "shape_total": ("d", "Total (first-to-fourth contact) duration of the fitted trapezoid"),
+    "shape_ingress": ("d", "Ingress (first-to-second contact) duration of the fitted trapezoid"),
+    "shape_duration_ratio": ("",
+            "Trapezoid total duration over the central (b=0) circular-orbit duration for the "
+            "star's density; NaN without R* and M*/logg"),
+    "harmonics_metric": ("",
+            "Flux variance removed by the best sinusoid (period P or P/2) over that removed by "
+            "the box transit"),
+    "harmonics_sigma": ("sigma",
+            "Best sinusoid's semi-amplitude over its error (residual scatter x sqrt(2/N))"),
+    "harmonics_flag": ("bool",
+            "True when the sinusoid removes more variance than the transit and its peak-to-peak "
+            "(2x amplitude) >= the box depth"),
+    "harmonics_reason": ("",
+            "Text explanation: sinusoid period (xP), amplitude and transit depth in ppm, and the"
+            " variance ratio"),
+    "harmonics_period": ("d", "Period of the best-fitting sinusoid: the signal period P or P/2"),
+    "harmonics_amplitude": ("fraction",
+            "Semi-amplitude of the best-fitting sinusoid in detrended relative flux"),
+    "systematics_metric": ("",
+            "Fraction of transit events that are suspect: at a momentum dump, gapped, or within "
+            "one duration of a data edge"),
+    "systematics_sigma": ("sigma", "Always NaN: the systematics test reports no significance"),
+    "systematics_flag": ("bool", "True when more than 50% of transit events are suspect"),
+    "systematics_reason": ("",
+            "Text explanation: number of suspect events out of all, split into dumps, gapped and"
+            " edges"),
+    "systematics_events": ("",
+            "Number of transit events with at least one in-transit detrended cadence"),
+    "systematics_dumps": ("",
+            "Events whose coverage falls below 50% only once cadences near momentum dumps are "
+            "dropped (or all dump events if dumps dominate)"),
+    "systematics_gaps": ("",
+            "Events with under 50% of their expected in-transit cadences observed"),
+    "systematics_edges": ("",
+            "Events within one duration of a data edge (sector start/end or either side of a gap"
+            " > 0.5 d)"),
+    "radius_metric": ("R_earth",
+            "Planet radius from the search depth and stellar radius, R* sqrt(depth (1 + "
+            "contamination)); not recomputed in vetting"),
+    "radius_sigma": ("sigma",
+            "How far the radius is above 30 R_earth in units of its 10% stellar-radius error: "
+            "(Rp - 30) / (0.1 Rp); negative below"),
+    "radius_flag": ("bool",
+            "True when planet radius > 30 R_earth and more than 2 radius errors above it"),
+    "radius_reason": ("",
+            "Text explanation: planet radius +- error and whether it exceeds the 30 R_earth "
+            "limit (or stellar radius unknown)"),
+    "snr_metric": ("",
+            "Transit SNR: mean in-transit depth over (white scatter x red-noise beta / sqrt(N "
+            "in-transit cadences))"),
+    "snr_sigma": ("sigma", "Same value as snr_metric (the red-noise SNR)"),
+    "snr_flag": ("bool",
+            "True when SNR < 7.1 or fewer than min_transits (1) transits have data; also True "
+            "when the SNR cannot be computed"),
+    "snr_reason": ("",
+            "Text explanation: SNR and number of transits (single transit noted), or 'no "
+            "in-transit cadences with data'"),
+    "snr_white": ("", "Transit SNR with white noise only (snr_metric x beta)"),
+    "snr_beta": ("",
+            "Red-noise factor beta >= 1 (Pont 2006): robust scatter of duration-binned means "
+            "over white expectation, away from transits"),
+    "snr_transits": ("",
+            "Number of transit events with at least one in-transit detrended cadence"),
+    "snr_search": ("",
+            "The SNR the transit search reported for this signal (copied from the signal)"),
+    "disposition": ("",
+            "PC (planet candidate), EB (eclipsing binary on target), BEB (background or blended "
+            "binary), SYSTEMATIC or LOW_SNR"),
+    "reasons": ("",
+            "Why: the flagged tests' reasons and notes on how the signal was raised, "
+            "`;`-separated"),
+    "toi": ("", "The matching TOI's number; NaN when none matches"),
+    "toi_disposition": ("", "That TOI's TFOPWG (else TESS) disposition"),
+    "toi_match": ("",
+            "`known planet` (CP, KP), `known FP` (FP, FA, EB, V, IS, O), `known candidate` (PC, "
+            "APC) or `new`; empty without a TOI table"),
+    "toi_matched_by": ("",
+            "`TIC` (same star, period or ephemeris agree) or `position` (a TOI within 21 arcsec "
+            "whose period or ephemeris agrees); empty when none"),
+}
+
+
+def undocumented(columns) -> list[str]:
+    """The names in ``columns`` that :data:`CANDIDATE_COLUMNS` does not describe."""
+    return [name for name in columns if name not in CANDIDATE_COLUMNS]
+
+
+def columns_markdown() -> str:
+    """``docs/candidates.md``: the dictionary as a Markdown table."""
+    rows = "".join(f"| `{name}` | {unit} | {_escaped(meaning)} |\n"
+                   for name, (unit, meaning) in CANDIDATE_COLUMNS.items())
+    return ("# Candidate table columns\n\n"
+            "Every column of `candidates.csv` and `candidates.parquet`, in order. Generated by\n"
+            "`python -m transitflow columns > docs/candidates.md` from\n"
+            "`src/transitflow/columns.py`; a test keeps the two equal.\n\n"
+            f"| column | unit | meaning |\n|---|---|---|\n{rows}")
+
+
+def _escaped(text: str) -> str:
+    """Text for a Markdown table cell."""
+    return text.replace("|", r"\|")
