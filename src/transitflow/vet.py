@@ -84,6 +84,10 @@ POSITIVE_GAP = 3.0
 NOISE_GAP = 1.0
 #: Local baseline of in-/out-of-transit contrasts, durations from mid-transit.
 BASELINE_DURATIONS = (1.0, 2.0)
+#: Null epochs (one event moved off the signal's events) on which a contrast's scatter is
+#: measured, and the fewest that make a measurement.
+NULL_COPIES = 24
+MIN_NULL_COPIES = 8
 #: Trapezoid fit: half-width of the window and bins per duration; exposure sub-samples.
 SHAPE_WINDOW = 2.0
 SHAPE_BINS_PER_DURATION = 20
@@ -150,8 +154,9 @@ class VetConfig:
     # at least contamination x APERTURE_RADIUS_PX, the offset from the target of the
     # out-of-transit light centroid when other stars give the contaminating flux.
     centroid_min_offset: float = 0.2
-    # Background excess significance, sigma (ours, as the centroid's), and the least
-    # fraction of the flux deficit it must explain (ours: half).
+    # Background excess significance, sigma, against the excess's scatter at null epochs
+    # (ours: 3 sigma; measured false-alarm rate in docs/benchmarks.md), and
+    # the least fraction of the flux deficit it must explain (ours: half).
     background_sigma: float = 3.0
     background_min_fraction: float = 0.5
     # Trapezoid ingress / total duration above which the event is V-shaped (ours: the
@@ -467,14 +472,21 @@ def _contrast(time: np.ndarray, values: np.ndarray, signal: Signal,
               breaks: Sequence[float] = ()) -> _Estimate:
     """In-transit minus local out-of-transit level of a time series, over transits.
 
-    Per transit (:func:`_transit_contrast`), a least-squares fit to the cadences in
-    transit and 1-2 durations from mid-transit, with a linear drift and a level of
-    its own for each stretch between ``breaks`` (times where the series jumps). The
-    point-to-point scatter is the per-cadence noise; transits are averaged with
-    inverse-variance weights. With three or more transits the error grows by the square
-    root of the reduced chi-square of the per-transit values, if above 1. A noiseless
-    series has error 0 (and a NaN significance).
+    Per transit (:func:`_transit_fits`), a least-squares fit to the cadences in transit and
+    1-2 durations from mid-transit, with a linear drift and a level of its own for each
+    stretch between ``breaks`` (times where the series jumps). The point-to-point scatter
+    is the per-cadence noise; transits are averaged with inverse-variance weights. With
+    three or more transits the error grows by the square root of the reduced chi-square of
+    the per-transit values, if above 1. A noiseless series has error 0 (and a NaN
+    significance).
     """
+    return _combined(_transit_fits(time, values, signal, breaks), values)
+
+
+def _transit_fits(time: np.ndarray, values: np.ndarray, signal: Signal,
+                  breaks: Sequence[float] = ()) -> np.ndarray:
+    """Per transit with a usable baseline, its contrast and variance factor
+    (:func:`_transit_contrast`), as rows of a (n, 2) array."""
     offset = _offset(time, signal) / signal.duration
     near, far = BASELINE_DURATIONS
     used = (np.abs(offset) < 0.5) | ((np.abs(offset) >= near) & (np.abs(offset) < far))
@@ -482,7 +494,11 @@ def _contrast(time: np.ndarray, values: np.ndarray, signal: Signal,
     stretch = np.searchsorted(np.sort(np.asarray(breaks, dtype=float)), time[used])
     fits = [_transit_contrast(offset[used][at], values[used][at], stretch[at])
             for at in (cycle == c for c in np.unique(cycle))]
-    fits = np.array([fit for fit in fits if fit is not None]).reshape(-1, 2)
+    return np.array([fit for fit in fits if fit is not None]).reshape(-1, 2)
+
+
+def _combined(fits: np.ndarray, values: np.ndarray) -> _Estimate:
+    """The inverse-variance mean of per-transit contrasts (see :func:`_contrast`)."""
     if not len(fits):
         return _Estimate(NAN, NAN)
     diffs, spreads = fits[:, 0], fits[:, 1]
@@ -496,6 +512,43 @@ def _contrast(time: np.ndarray, values: np.ndarray, signal: Signal,
         chi2 = float(np.sum(weights * (diffs - mean) ** 2)) / (len(diffs) - 1)
         err *= math.sqrt(max(1.0, chi2))
     return _Estimate(mean, err)
+
+
+def _calibrated_contrast(time: np.ndarray, values: np.ndarray, signal: Signal,
+                         breaks: Sequence[float] = ()) -> _Estimate:
+    """:func:`_contrast`, its error at least the standard deviation of one event's contrast
+    at null epochs (:func:`_null_epochs`) over the square root of the transits: the
+    series' own red noise on the transit's time scale (scattered light, pointing drifts),
+    which point-to-point scatter misses. Measured on real quiet light curves at random
+    ephemerides in docs/benchmarks.md."""
+    fits = _transit_fits(time, values, signal, breaks)
+    measured = _combined(fits, values)
+    reach = (BASELINE_DURATIONS[1] + 0.5) * signal.duration
+    event = replace(signal, kind="single", period=NAN)
+    nulls = []
+    for epoch in _null_epochs(signal, time):
+        window = np.abs(time - epoch) < reach
+        nulls.append(_contrast(time[window], values[window], replace(event, epoch=epoch),
+                               breaks).value)
+    nulls = np.array(nulls)[np.isfinite(nulls)]
+    if len(nulls) < MIN_NULL_COPIES or not math.isfinite(measured.err):
+        return measured
+    null_err = float(np.std(nulls)) / math.sqrt(len(fits))
+    return _Estimate(measured.value, max(measured.err, null_err))
+
+
+def _null_epochs(signal: Signal, time: np.ndarray) -> np.ndarray:
+    """Up to :data:`NULL_COPIES` epochs of one event whose window and baseline miss the
+    signal's events: for a single event the nearest such times either side (the noise
+    where it lies, as a scattered-light ramp at an orbit's end); for a periodic signal
+    times spread evenly over the light curve between its transits."""
+    reach = (BASELINE_DURATIONS[1] + 0.5) * signal.duration
+    grid = np.arange(time.min() + reach, time.max() - reach, reach)
+    if _periodic(signal):
+        grid = grid[np.abs(_offset(grid, signal)) >= 2 * reach]
+        return grid[np.linspace(0, len(grid) - 1, min(NULL_COPIES, len(grid))).astype(int)]
+    grid = grid[np.abs(grid - signal.epoch) >= 2 * reach]
+    return grid[np.argsort(np.abs(grid - signal.epoch), kind="stable")][:NULL_COPIES]
 
 
 def _transit_contrast(offset: np.ndarray, values: np.ndarray,
@@ -875,15 +928,16 @@ def background(lc: LightCurve, detrended: LightCurve, signal: Signal,
     """Background rising in transit: a dip made by background over-subtraction.
 
     The in-transit background excess is set against the flux deficit on the same
-    cadences (both in flux units). Flagged when the excess is significant and explains
-    at least ``background_min_fraction`` of the dip.
+    cadences (both in flux units). Flagged when the excess is significant against the
+    background's own scatter at null epochs (:func:`_calibrated_contrast`)
+    and explains at least ``background_min_fraction`` of the dip.
     """
     good = lc.good(USABLE)
     good = good.select(np.isfinite(good.background))
     if len(good) == 0:
         return _skip("background", "no background data")
     bkg = good.background.astype(np.float64)
-    excess = _contrast(good.time, bkg, signal)
+    excess = _calibrated_contrast(good.time, bkg, signal)
     if not math.isfinite(excess.sigma):
         return _skip("background", "no background contrast: constant background, or no "
                                    "transit with background in and out of transit")

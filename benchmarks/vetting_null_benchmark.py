@@ -1,0 +1,112 @@
+"""False-alarm rate of the background test on real light curves at random ephemerides.
+
+    python benchmarks/vetting_null_benchmark.py [--realdata ../shared/realdata] [--n 200]
+
+For each real SPOC light curve of a quiet star or a planet host in ``realdata/truth.csv``
+(EBs left out: their eclipses would be signals), with the known transits cut out (two
+durations either side), ``--n`` random single events (durations 1.5-5 h) and ``--n`` random
+periodic ephemerides (P 1-10 d); per light curve and overall: the share with |significance|
+> 3 and the share flagged (of the ephemerides the test measured: it skips light curves
+without background data), with no signal injected, and with a 2.5% on-target transit
+injected on the same ephemerides (which the test must not flag either). Prints one JSON
+document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from transitflow import vet
+from transitflow.inject import in_transit
+from transitflow.lightcurve import LightCurve
+from transitflow.readers import read_lightcurves
+from transitflow.signals import Signal
+
+REPO = Path(__file__).resolve().parents[1]
+CLASSES = ("no_known_signal", "planet_KP", "planet_CP", "planet_CP_single_transit")
+DEPTH = 0.025
+
+
+def cases(realdata: Path) -> list[dict]:
+    """The truth rows of SPOC FITS light curves of quiet stars and planet hosts."""
+    with open(realdata / "truth.csv", newline="") as handle:
+        return [row for row in csv.DictReader(handle)
+                if row["truth_class"] in CLASSES and row["file"].endswith(".fits")
+                and "ktwo" not in row["file"]]
+
+
+def without_known_transits(lc: LightCurve, truth: dict) -> LightCurve:
+    """``lc`` without the cadences within two durations of the known transits."""
+    if not truth["t0"]:
+        return lc
+    period = float(truth["period_d"]) if truth["period_d"] else 1e9
+    known = in_transit(lc.time, period, float(truth["t0"]), 4.0 * float(truth["duration_h"]) / 24)
+    return lc.select(~known)
+
+
+def random_signals(lc: LightCurve, rng: np.random.Generator, n: int) -> list[Signal]:
+    """``n`` single and ``n`` periodic random ephemerides over ``lc``."""
+    signals = []
+    for index in range(2 * n):
+        duration = rng.uniform(1.5, 5.0) / 24.0
+        single = index < n
+        period = math.nan if single else rng.uniform(1.0, 10.0)
+        epoch = rng.uniform(lc.time[0] + 0.3, lc.time[-1] - 0.3) if single else (
+            lc.time[0] + rng.uniform(0.0, period))
+        signals.append(Signal(lc.meta.tic, lc.meta.sector, 0, "single" if single else "periodic",
+                              "bls", period, epoch, duration, DEPTH, math.nan, math.nan,
+                              math.nan, 1))
+    return signals
+
+
+def with_box(lc: LightCurve, signal: Signal) -> LightCurve:
+    """``lc`` with a box transit of :data:`DEPTH` on ``signal``'s ephemeris (on target)."""
+    period = signal.period if math.isfinite(signal.period) else 1e9
+    dip = in_transit(lc.time, period, signal.epoch, signal.duration)
+    return replace(lc, flux=(lc.flux * (1.0 - DEPTH * dip)).astype(np.float32))
+
+
+def measure(realdata: Path, n: int, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    rows, totals = [], {"null": [], "injected": []}
+    for truth in cases(realdata):
+        lc = without_known_transits(read_lightcurves(realdata / truth["file"])[0], truth)
+        outcome = {"null": [], "injected": []}
+        for signal in random_signals(lc, rng, n):
+            for name, series in (("null", lc), ("injected", with_box(lc, signal))):
+                result = vet.background(series, series, signal, vet.VetConfig())
+                if math.isfinite(result.significance):  # else skipped: no background data
+                    outcome[name].append((abs(result.significance) > 3, result.flag))
+        if not outcome["null"]:
+            continue
+        row = {"file": truth["file"], "class": truth["truth_class"],
+               "ephemerides": len(outcome["null"])}
+        for name, values in outcome.items():
+            values = np.array(values, dtype=bool)
+            totals[name].append(values)
+            row[f"{name}: |sigma| > 3"] = round(float(values[:, 0].mean()), 4)
+            row[f"{name}: flagged"] = round(float(values[:, 1].mean()), 4)
+        rows.append(row)
+    overall = {f"{name}: {what}": round(float(np.concatenate(v)[:, i].mean()), 4)
+               for name, v in totals.items() for i, what in enumerate(("|sigma| > 3", "flagged"))}
+    return {"per_light_curve": rows, "overall": overall}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--realdata", type=Path, default=REPO.parent / "shared" / "realdata")
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    print(json.dumps(measure(args.realdata, args.n, args.seed), indent=1))
+
+
+if __name__ == "__main__":
+    main()
