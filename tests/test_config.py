@@ -13,6 +13,7 @@ from transitflow.inject import TransitPrior
 from transitflow.infer import InferConfig
 from transitflow.labels import LabelConfig
 from transitflow.mast import MastConfig
+from transitflow.report import ReportConfig
 from transitflow.search import SearchConfig
 from transitflow.simulate import SimConfig
 from transitflow.split import SplitConfig
@@ -23,7 +24,8 @@ CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 REFERENCE = (REPO / "config" / "README.md").read_text()
 SECTIONS = {"sim": SimConfig, "mast": MastConfig, "labels": LabelConfig, "split": SplitConfig,
             "train": TrainConfig, "detect": DetectConfig, "search": SearchConfig,
-            "vet": VetConfig, "completeness": CompletenessConfig, "infer": InferConfig}
+            "vet": VetConfig, "completeness": CompletenessConfig, "infer": InferConfig,
+            "report": ReportConfig}
 
 
 def test_default_config_follows_the_schema():

@@ -13,7 +13,8 @@ from astropy.coordinates import SkyCoord
 from matplotlib.figure import Figure
 
 from tests.browser import rendered_dom
-from transitflow.report import (build_candidates, bundle_sheets, ctoi_table, held_out_stars,
+from transitflow.report import (ReportConfig, build_candidates, bundle_sheets, ctoi_table,
+                                held_out_stars,
                                 planet_recall, truth_recovery, write_candidates, write_ctoi,
                                 write_report)
 from transitflow.signals import Signal
@@ -340,3 +341,20 @@ def test_the_ctoi_export_holds_the_new_pcs_under_exofop_names(tois, tmp_path):
     assert ctoi.iloc[0]["Notes"].startswith("transitflow 0.1, run r; 1-s0001-0: periodic")
     written = pd.read_csv(write_ctoi(table, tmp_path / "ctoi.csv", "x"))
     assert written["Epoch (BJD)"].tolist() == [2458400.0] and len(written.columns) == 13
+
+
+def test_the_optional_size_limit_makes_large_pcs_eb_and_says_so(vetting, tmp_path):
+    stars = pd.DataFrame({"key": ["7-s0001", "7-s0002", "9-s0001"], "tmag": 10.0,
+                          "radius": [10.0, 10.0, 1.0], "ra": math.nan, "dec": math.nan})
+    vetting = vetting.assign(radius_earth=vetting["tic"].map({7: 25.0, 9: 3.0, 8: 1.0, 10: 1.0}))
+    kept = build_candidates(scores_for(vetting), vetting, stars, None)
+    limited = build_candidates(scores_for(vetting), vetting, stars, None, pc_max_radius_rjup=1.8)
+    assert (kept.set_index("key").loc["7-s0002-0", "disposition"]) == "PC"
+    row = limited.set_index("key").loc["7-s0002-0"]  # 25 R_earth = 2.23 R_Jup
+    assert row["disposition"] == "EB" and "2.23 R_Jup, above the PC limit of 1.8" in row["reasons"]
+    assert limited.set_index("key").loc["9-s0001-0", "disposition"] == "PC"
+    assert (limited["disposition"] == "PC").sum() == (kept["disposition"] == "PC").sum() - 2
+    html = write_report(limited, tmp_path / "r.html", {"run": "r"}, {}, {}, {}).read_text()
+    assert "made EB by the size limit (report.pc_max_radius_rjup)</th><td>2" in html
+    with pytest.raises(ValueError, match="pc_max_radius_rjup"):
+        ReportConfig(pc_max_radius_rjup=0.0)

@@ -262,12 +262,13 @@ def cmd_vet(args) -> None:
 
     from transitflow.search import SearchConfig, detrend_for_search, periodogram
     from transitflow.shards import iter_shard
+    from transitflow.report import ReportConfig
     from transitflow.sheets import vetting_sheet
     from transitflow.vet import VetConfig, vet_light_curve
 
     options = dict(args.options)
     search_config = SearchConfig.from_dict(options.pop("search", {}))
-    sheets_for = set(options.pop("sheets_for", []))
+    sheets_for = set(ReportConfig.from_dict(options.pop("report", {})).sheets_for)
     config = VetConfig.from_dict(options)
     signals = _signals_by_light_curve(read_table(args.signals))
     sheets_dir = Path(args.sheets_dir)
@@ -368,19 +369,20 @@ def _signals_by_light_curve(table: pd.DataFrame) -> dict:
 
 def cmd_report(args) -> None:
     """Candidate tables and the HTML report of the run."""
-    from transitflow.report import (build_candidates, bundle_sheets, held_out_stars,
-                                    planet_recall, truth_recovery, write_candidates, write_ctoi,
-                                    write_report)
+    from transitflow.report import (ReportConfig, build_candidates, bundle_sheets,
+                                    held_out_stars, planet_recall, truth_recovery,
+                                    write_candidates, write_ctoi, write_report)
 
     inputs = [*args.vetting, *args.failed, args.scores, args.stars, args.ledger,
               args.flag_summary,
               *filter(None, [args.model_card, args.known_tois, args.truth, args.split,
                              args.completeness])]
-    provenance = make_provenance("report", {}, inputs)
+    provenance = make_provenance("report", args.options, inputs)
     known = pd.read_csv(args.known_tois, comment="#") if args.known_tois else None
     split = read_table(args.split) if args.split else None
+    config = ReportConfig.from_dict(args.options)
     candidates = build_candidates(read_table(args.scores), _concat(args.vetting),
-                                  read_table(args.stars), known, split)
+                                  read_table(args.stars), known, split, config.pc_max_radius_rjup)
     write_candidates(candidates, args.out_csv, args.out_parquet, provenance)
     write_ctoi(candidates, args.out_ctoi, f"transitflow {provenance['code_version']}, run "
                                           f"{Path(args.out_dir).parent.name}")

@@ -7,6 +7,7 @@ import math
 import mimetypes
 import os
 import shutil
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
@@ -17,10 +18,13 @@ from astropy.coordinates import SkyCoord
 
 from transitflow.signals import (PERIOD_TOLERANCE, SNR_BINS, Signal, binned_means,
                                  ephemeris_errors, periods_match, recovering)
+from transitflow.options import options_from_dict, reject_invalid
 from transitflow.tables import atomic_output, write_table
 
 DISPOSITION_ORDER = ("PC", "EB", "BEB", "SYSTEMATIC", "LOW_SNR")
 BTJD_OFFSET = 2457000.0
+R_JUP_IN_R_EARTH = 11.209
+PC_RADIUS_NOTE = "report.pc_max_radius_rjup"
 TOI_CLASSES = {"CP": "known planet", "KP": "known planet", "FP": "known FP", "FA": "known FP",
                "EB": "known FP", "V": "known FP", "IS": "known FP", "O": "known FP"}
 TOI_OTHER = "known candidate"  # a TOI that is neither confirmed nor a false positive (PC, APC)
@@ -46,9 +50,46 @@ TABLE_COLUMNS = (("key", "signal", "{}"), ("split", "split", "{}"), ("sectors", 
                  ("toi_match", "TOI", "{}"), ("flags", "flags", "{}"), ("reasons", "reasons", "{}"))
 
 
+@dataclass(frozen=True)
+class ReportConfig:
+    """Options of the report (``sheets_for`` acts in the vetting jobs)."""
+
+    sheets_for: tuple[str, ...] = DISPOSITION_ORDER
+    pc_max_radius_rjup: float | None = None  # PCs larger than this become EB; None: off
+
+    def __post_init__(self) -> None:
+        reject_invalid("report", [
+            (not set(self.sheets_for) <= set(DISPOSITION_ORDER),
+             f"sheets_for: dispositions are {', '.join(DISPOSITION_ORDER)}"),
+            (self.pc_max_radius_rjup is not None and self.pc_max_radius_rjup <= 0,
+             "pc_max_radius_rjup must be positive or null")])
+
+    @classmethod
+    def from_dict(cls, options) -> ReportConfig:
+        """The options from a config section; an unknown key is an error naming it."""
+        return options_from_dict(cls, options, "report")
+
+
+def filter_pc_radius(candidates: pd.DataFrame, max_radius_rjup: float | None) -> pd.DataFrame:
+    """The candidate table with PCs larger than ``max_radius_rjup`` made EB, the reason
+    added (a PC of unknown radius stays); unchanged for None."""
+    if max_radius_rjup is None:
+        return candidates
+    large = (candidates["disposition"] == "PC") & (
+        candidates["radius_earth"] > max_radius_rjup * R_JUP_IN_R_EARTH)
+    note = candidates.loc[large, "radius_earth"].map(
+        lambda r: f"radius: {r / R_JUP_IN_R_EARTH:.2f} R_Jup, above the PC limit of "
+                  f"{max_radius_rjup:g} R_Jup ({PC_RADIUS_NOTE})")
+    reasons = candidates.loc[large, "reasons"].fillna("")
+    return candidates.assign(
+        disposition=candidates["disposition"].mask(large, "EB"),
+        reasons=candidates["reasons"].mask(large, reasons.where(reasons == "", reasons + "; ")
+                                           + note))
+
+
 def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.DataFrame | None = None,
-                     known_tois: pd.DataFrame | None = None,
-                     split: pd.DataFrame | None = None) -> pd.DataFrame:
+                     known_tois: pd.DataFrame | None = None, split: pd.DataFrame | None = None,
+                     pc_max_radius_rjup: float | None = None) -> pd.DataFrame:
     """The candidate table: one row per signal, sectors of one planet merged.
 
     Parameters
@@ -61,13 +102,16 @@ def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.Data
         Flat vetting rows (``Signal.to_row()`` columns, per-test columns, ``disposition``,
         ``reasons``).
     stars
-        Stellar parameters per light curve (``key``, ``tmag``, ``radius``), or None.
+        Stellar parameters per light curve (``key``, ``tmag``, ``radius``, ``ra``, ``dec``),
+        or None.
     known_tois
         The ExoFOP TOI table (``TIC ID``, ``TOI``, ``TFOPWG Disposition``, ``Period (days)``,
         ``Epoch (BJD)``, ``Duration (hours)``), or None.
     split
         The training split of each star (``tic``, ``split``) when the run trained the
         network, or None; the ``split`` column says "" for stars outside it.
+    pc_max_radius_rjup
+        The optional size limit of PCs (:func:`filter_pc_radius`), or None.
 
     Returns
     -------
@@ -85,6 +129,7 @@ def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.Data
     frame = pd.concat([frame, _crossmatch(frame, known_tois)], axis=1)
     vet_columns = [c for c in vetting.columns if c not in Signal.__dataclass_fields__
                    and c not in FRONT_COLUMNS and c not in BACK_COLUMNS]
+    frame = filter_pc_radius(frame, pc_max_radius_rjup)
     return _sorted(frame)[[*FRONT_COLUMNS, *vet_columns, *BACK_COLUMNS]]
 
 
@@ -575,6 +620,9 @@ def _summary(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]]
              "light curves searched in depth": ledger_summary.get("in-depth search", {}).get(
                  "flagged", 0),
              "candidates": ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "none"}
+    filtered = int(candidates["reasons"].fillna("").str.contains(PC_RADIUS_NOTE).sum())
+    if filtered:
+        items["PCs made EB by the size limit (report.pc_max_radius_rjup)"] = filtered
     measured = (completeness or {}).get("reliability") or {}
     if measured:
         items["expected false PCs (inverted light curves)"] = (

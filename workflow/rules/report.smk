@@ -47,6 +47,8 @@ rule report:
         f"{LOGS}/report.log",
     conda:
         "../../envs/report.yaml"
+    params:
+        options=options("report"),
     shell:
         "python -m transitflow report --vetting {input.vetting} --sheets {input.sheets}"
         " --failed {input.failed}"
@@ -56,4 +58,4 @@ rule report:
         " --known-tois '{input.known_tois}' --figures {input.figures}"
         " --completeness '{input.completeness}'"
         " --out-csv {output.csv} --out-parquet {output.parquet} --out-ctoi {output.ctoi}"
-        " --out-dir {output.html} 2> {log}"
+        " --out-dir {output.html} --options {params.options} 2> {log}"

@@ -12,7 +12,9 @@ rule vet:
         "../../envs/search.yaml"
     params:
         options=options(
-            "vet", search=config["search"], sheets_for=config["report"]["sheets_for"]
+            "vet",
+            search=config["search"],
+            report={"sheets_for": config["report"]["sheets_for"]},
         ),
     shell:
         "python -m transitflow vet --shard {input.shard} --signals {input.signals}"
