@@ -17,8 +17,11 @@ from transitflow.report import (ReportConfig, build_candidates, bundle_sheets, c
                                 held_out_stars,
                                 planet_recall, truth_recovery, write_candidates, write_ctoi,
                                 write_report)
+from transitflow.readers import read_lightcurves
+from transitflow.search import SearchConfig, detrend_for_search, search_lightcurve
 from transitflow.signals import Signal
 from transitflow.tables import read_provenance
+from transitflow.vet import VetConfig, vet_light_curve
 
 TESTS = ("odd_even", "secondary", "centroid", "background", "shape", "harmonics", "systematics",
          "size")
@@ -358,3 +361,29 @@ def test_the_optional_size_limit_makes_large_pcs_eb_and_says_so(vetting, tmp_pat
     assert "made EB by the size limit (report.pc_max_radius_rjup)</th><td>2" in html
     with pytest.raises(ValueError, match="pc_max_radius_rjup"):
         ReportConfig(pc_max_radius_rjup=0.0)
+
+
+def test_two_transits_make_the_period_ambiguous_and_the_reasons_say_so():
+    rows = [vet_row(5, 1, 6.9, snr=50.0), vet_row(6, 1, 3.0, snr=40.0),
+            vet_row(7, 1, 6.9, snr=30.0), vet_row(7, 2, 6.9, snr=20.0)]
+    for row in (rows[0], rows[2], rows[3]):
+        row |= {"n_transits": 2, "transit_times": [1404.0, 1417.8]}
+    table = build_candidates(scores_for(pd.DataFrame(rows)), pd.DataFrame(rows)).set_index("key")
+    assert table.loc["5-s0001-0", "period_ambiguous"]
+    assert "period ambiguous: two transits (13.80 d apart)" in table.loc["5-s0001-0", "reasons"]
+    assert not table.loc["6-s0001-0", "period_ambiguous"]  # five transits
+    assert not table.loc["7-s0001-0", "period_ambiguous"]  # a second sector confirms it
+
+
+@pytest.mark.realdata
+def test_two_secondary_eclipses_of_tic255567460_give_an_ambiguous_period(realdata):
+    """Sector 66 holds only two secondary eclipses of this 13.8 d binary; the search links
+    them at 6.9 d (the middle event falls in the gap)."""
+    lc = read_lightcurves(realdata / "lightcurves/modebs/tic-255567460/tess2023153011303-s0066"
+                                     "-0000000255567460-0260-s_lc.fits")[0]
+    signals = search_lightcurve(lc, SearchConfig())
+    vetting = pd.DataFrame(vet_light_curve(lc, signals, VetConfig(),
+                                           detrend_for_search(lc, SearchConfig())))
+    row = build_candidates(scores_for(vetting), vetting).iloc[0]
+    assert row["period"] == pytest.approx(13.796 / 2, rel=0.01) and row["period_ambiguous"]
+    assert "13.80 d apart" in row["reasons"]

@@ -39,6 +39,9 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "period_err": ("d",
             "1-sigma period error from the SNR and the transits' times (Carter et al. 2008, "
             "central transit); NaN below two transits"),
+    "period_ambiguous": ("bool",
+            "Periodic signal with two transits in all: the period may be their separation over "
+            "any whole number whose other transits fall in gaps (said in reasons)"),
     "epoch": ("BTJD", "Mid-time of the first transit with data, BJD_TDB - 2457000"),
     "epoch_bjd": ("BJD_TDB", "The same mid-time as a full barycentric Julian date"),
     "epoch_err": ("d",

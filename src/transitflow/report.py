@@ -31,8 +31,8 @@ TOI_OTHER = "known candidate"  # a TOI that is neither confirmed nor a false pos
 TOI_NONE = "new"
 POSITION_MATCH_ARCSEC = 21.0  # one TESS pixel
 FRONT_COLUMNS = ("key", "keys", "tic", "split", "sectors", "ra", "dec", "kind", "method", "score",
-                 "flagged", "detected_by", "model_id", "period", "period_err", "epoch",
-                 "epoch_bjd", "epoch_err", "duration_h", "duration_err_h", "depth_ppm",
+                 "flagged", "detected_by", "model_id", "period", "period_err", "period_ambiguous",
+                 "epoch", "epoch_bjd", "epoch_err", "duration_h", "duration_err_h", "depth_ppm",
                  "depth_err_ppm", "snr", "sde", "n_transits", "radius_earth", "star_radius",
                  "tmag")
 BACK_COLUMNS = ("disposition", "reasons", "toi", "toi_disposition", "toi_match",
@@ -125,7 +125,7 @@ def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.Data
     frame = _signal_frame(scores, vetting, stars)
     splits = {} if split is None else dict(zip(split["tic"], split["split"]))
     frame = frame.assign(split=frame["tic"].map(splits).fillna(""))
-    frame = _network_notes(_merge_sectors(_with_errors(frame)))
+    frame = _period_notes(_network_notes(_merge_sectors(_with_errors(frame))))
     frame = pd.concat([frame, _crossmatch(frame, known_tois)], axis=1)
     vet_columns = [c for c in vetting.columns if c not in Signal.__dataclass_fields__
                    and c not in FRONT_COLUMNS and c not in BACK_COLUMNS]
@@ -220,6 +220,21 @@ def _network_notes(frame: pd.DataFrame) -> pd.DataFrame:
             reason = f"{reason}; {note}" if reason else note
         reasons.append(reason)
     return frame.assign(reasons=pd.Series(reasons, index=frame.index, dtype=object))
+
+
+def _period_notes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``period_ambiguous`` for periodic signals with two transits in all (their period is
+    their separation over any whole number whose other transits fall in gaps, the one the
+    search chose among them), said in the reasons."""
+    ambiguous = (frame["kind"] == "periodic") & (frame["n_transits"] == 2)
+    reasons = frame["reasons"].fillna("").astype(object)
+    for label in frame.index[ambiguous]:
+        times = np.asarray(frame.at[label, "transit_times"], dtype=float)
+        apart = f" ({times[-1] - times[0]:.2f} d apart)" if len(times) == 2 else ""
+        note = (f"period ambiguous: two transits{apart}, so the period may be their "
+                "separation over any whole number whose other transits fall in gaps")
+        reasons[label] = f"{reasons[label]}; {note}" if reasons[label] else note
+    return frame.assign(period_ambiguous=ambiguous, reasons=reasons)
 
 
 def _toi_disposition(toi: pd.Series) -> str:
