@@ -105,7 +105,7 @@ def test_lightkurve_fits_wasp18(realdata):
     assert (meta.tic, meta.sector, meta.camera, meta.ccd) == (100100827, 2, 2, 2)
     assert meta.mission == "TESS"
     assert meta.cadence_min == pytest.approx(2.0, abs=1e-3)  # no TIMEDEL: median step
-    assert np.isnan(meta.contamination) and np.isnan(meta.tmag)
+    assert np.isnan(meta.contamination) and np.isnan(meta.tmag) and meta.flux_column == "FLUX"
     assert np.nanmedian(lc.flux) == pytest.approx(1.0, abs=0.01)
     assert np.isfinite(lc.centroid_col).mean() > 0.9 and np.isnan(lc.background).all()
 
@@ -136,6 +136,7 @@ def test_qusi_spoc_metadata_equals_headers(realdata, name):
     assert meta.tic == int(name.split("-")[2]) and meta.sector == int(name.split("-")[1][1:])
     assert meta.tmag == pytest.approx(primary["TESSMAG"])
     assert (meta.ra, meta.dec) == pytest.approx((primary["RA_OBJ"], primary["DEC_OBJ"]))
+    assert meta.flux_column == "PDCSAP_FLUX"
     assert meta.contamination == pytest.approx(1 - table["CROWDSAP"])
     assert meta.cadence_min == pytest.approx(2.0)
 
@@ -233,7 +234,8 @@ def test_lightkurve_flux_preferred_and_unsigned_quality(tmp_path):
         "TIME": np.array([1.0, np.nan, 3.0]), "FLUX": np.array([1.0, 2.0, 1.5]),
         "PDCSAP_FLUX": np.full(3, 5.0),
         "QUALITY": np.array([0, 40000, 65535], np.uint16)},
-        CREATOR="lightkurve.LightCurve.to_fits()", OBJECT="TIC 42", SECTOR=3)
+        CREATOR="lightkurve.LightCurve.to_fits()", OBJECT="TIC 42", SECTOR=3,
+        **{"HIERARCH FLUX_ORIGIN": "pdcsap_flux"})
     assert fits.getheader(path, 1)["TZERO4"] == 32768
     assert detect_format(path) == "lightkurve"
     lc = only(read_lightcurves(path))
@@ -241,6 +243,7 @@ def test_lightkurve_flux_preferred_and_unsigned_quality(tmp_path):
     np.testing.assert_array_equal(lc.time, [1.0, 3.0])
     np.testing.assert_array_equal(lc.flux, [1.0, 1.5])
     np.testing.assert_array_equal(lc.quality, [0, 65535])
+    assert lc.meta.flux_column == "PDCSAP_FLUX"  # lightkurve's FLUX_ORIGIN
 
 
 def test_lightkurve_written_k2_without_bjdref_is_shifted_from_bkjd(tmp_path):

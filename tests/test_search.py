@@ -14,7 +14,7 @@ from transitflow.readers import read_lightcurves
 from transitflow.search import (SearchConfig, detrend_for_search, detrend_window, is_echo,
                                 period_grid, periodogram, search_durations, search_lightcurve,
                                 stellar_density)
-from transitflow.signals import Signal
+from transitflow.signals import R_SUN_IN_R_EARTH, Signal, planet_radius_earth
 
 NOISE = 1e-3
 
@@ -36,6 +36,20 @@ def phase_offset(epoch: float, true_epoch: float, period: float) -> float:
 
 
 # ---------------------------------------------------------------- config
+
+
+@pytest.mark.parametrize(("flux_column", "contamination", "undiluted"), [
+    ("PDCSAP_FLUX", 0.2, 1e-2),  # SPOC's PDC already divided by CROWDSAP
+    ("SAP_FLUX", 0.2, 1e-2 / 0.8),
+    ("SIMULATED", 0.2, 1e-2 / 0.8),  # the simulator dilutes as SAP flux
+    ("SAP_FLUX", math.nan, 1e-2),  # unknown crowding: no correction
+])
+def test_planet_radius_undilutes_the_depth_unless_the_flux_is_corrected(
+        flux_column, contamination, undiluted):
+    meta = LightCurveMeta(tic=1, sector=1, radius=0.5, contamination=contamination,
+                          flux_column=flux_column)
+    expected = 0.5 * math.sqrt(undiluted) * R_SUN_IN_R_EARTH
+    assert planet_radius_earth(1e-2, meta) == pytest.approx(expected)
 
 
 def test_from_dict_rejects_unknown_key_naming_it():

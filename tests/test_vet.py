@@ -43,8 +43,7 @@ def make_signal(lc: LightCurve, period: float, epoch: float, duration: float,
                   kind="periodic" if math.isfinite(period) else "single", method="bls",
                   period=period, epoch=epoch, duration=duration, depth=depth,
                   depth_err=math.nan, snr=math.nan, sde=math.nan, n_transits=0,
-                  radius_earth=planet_radius_earth(depth, lc.meta.radius,
-                                                   lc.meta.contamination))
+                  radius_earth=planet_radius_earth(depth, lc.meta))
 
 
 def with_transit(lc: LightCurve, signal: Signal, depth: float, ingress_frac: float = 0.1,

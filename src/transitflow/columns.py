@@ -55,8 +55,8 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "sde": ("", "Signal detection efficiency of the periodogram peak; NaN for a single transit"),
     "n_transits": ("", "Transits with data, summed over merged sectors"),
     "radius_earth": ("R_earth",
-            "Planet radius from the depth and the stellar radius; NaN when the star's radius is "
-            "unknown"),
+            "Planet radius R* sqrt(depth / (1 - contamination)); no dilution correction for "
+            "PDCSAP flux, already corrected for crowding; NaN when the star's radius is unknown"),
     "star_radius": ("R_sun", "Stellar radius from the light curve's header or the TIC"),
     "tmag": ("mag", "TESS magnitude of the star"),
     # vetting: every registered test T gives T_metric, T_sigma, T_flag, T_reason and extras
@@ -215,9 +215,7 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "systematics_edges": ("",
             "Events within one duration of a data edge (sector start/end or either side of a gap"
             " > 0.5 d)"),
-    "radius_metric": ("R_earth",
-            "Planet radius from the search depth and stellar radius, R* sqrt(depth (1 + "
-            "contamination)); not recomputed in vetting"),
+    "radius_metric": ("R_earth", "The signal's planet radius (radius_earth), as vetting judged it"),
     "radius_sigma": ("sigma",
             "How far the radius is above 30 R_earth in units of its 10% stellar-radius error: "
             "(Rp - 30) / (0.1 Rp); negative below"),

@@ -13,6 +13,10 @@ DEFAULT_QUALITY_BITMASK = 1 | 2 | 4 | 8 | 16 | 32 | 128 | 1024 | 2048 | 4096 | 1
 #: Bit set on cadences of a reaction-wheel momentum dump ("desaturation event").
 MOMENTUM_DUMP_BIT = 32
 
+#: Flux columns already corrected for other stars' light in the aperture (SPOC's PDC divides
+#: by CROWDSAP); transits in any other flux are diluted by ``contamination``.
+CROWDING_CORRECTED = frozenset({"PDCSAP_FLUX"})
+
 ARRAY_FIELDS = ("time", "flux", "flux_err", "centroid_col", "centroid_row", "background", "quality")
 
 
@@ -37,6 +41,7 @@ class LightCurveMeta:
     logg: float = float("nan")  # cgs
     mass: float = float("nan")  # M_sun
     contamination: float = float("nan")  # flux fraction from other sources: 1 - CROWDSAP
+    flux_column: str = ""  # where ``flux`` came from, e.g. PDCSAP_FLUX (see CROWDING_CORRECTED)
     ra: float = float("nan")  # deg, ICRS
     dec: float = float("nan")  # deg, ICRS
     source_file: str = ""

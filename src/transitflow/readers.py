@@ -317,8 +317,16 @@ def _fits_lightcurve(path: Path, stream: IO[bytes], fmt: str,
         columns["time"] = columns["time"] + _time_offset(path, headers, fmt)
     keep = np.isfinite(columns["time"])
     columns = {field: values[keep] for field, values in columns.items()}
-    meta = _fits_meta(path, fmt, headers, columns["time"], tic, sector)
+    meta = replace(_fits_meta(path, fmt, headers, columns["time"], tic, sector),
+                   flux_column=_flux_origin(headers, flux))
     return _checked(path, LightCurve.from_arrays(meta, **columns))
+
+
+def _flux_origin(headers: tuple[fits.Header, ...], column: str) -> str:
+    """The flux column read, or for lightkurve's FLUX the column it came from (FLUX_ORIGIN,
+    e.g. ``pdcsap_flux``), upper case."""
+    origin = _text(headers, "FLUX_ORIGIN") if column == "FLUX" else ""
+    return (origin or column).upper()
 
 
 def _column_layout(path: Path, header: fits.Header) -> dict[str, tuple[int, int, str]]:

@@ -485,7 +485,7 @@ def _box_depths(t: np.ndarray, f: np.ndarray, centres: np.ndarray, widths: np.nd
 def _signal(meta: LightCurveMeta, *, transit_times: np.ndarray, transit_depths: np.ndarray,
             **values) -> Signal:
     """A Signal of ``meta``'s light curve (index 0) with its planet radius."""
-    radius = planet_radius_earth(values["depth"], meta.radius, meta.contamination)
+    radius = planet_radius_earth(values["depth"], meta)
     return Signal(tic=meta.tic, sector=meta.sector, index=0, n_transits=len(transit_times),
                   transit_times=tuple(float(x) for x in transit_times),
                   transit_depths=tuple(float(x) for x in transit_depths),

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from transitflow.lightcurve import lightcurve_key
+from transitflow.lightcurve import CROWDING_CORRECTED, LightCurveMeta, lightcurve_key
 
 R_SUN_IN_R_EARTH = 109.076
 PERIOD_TOLERANCE = 0.01  # relative: same period, or half or double it
@@ -79,12 +79,16 @@ class Signal:
         return cls(**values)
 
 
-def planet_radius_earth(depth: float, stellar_radius: float, contamination: float) -> float:
-    """R_p = R_* sqrt(depth (1 + c)), c the contamination ratio; NaN when unknown."""
-    c = 0.0 if not np.isfinite(contamination) else contamination
-    if not (np.isfinite(stellar_radius) and np.isfinite(depth)) or depth <= 0:
+def planet_radius_earth(depth: float, meta: LightCurveMeta) -> float:
+    """R_p = R_* sqrt(depth), the depth undiluted first, depth / (1 - c) with c the
+    contaminating flux fraction, unless the flux is already corrected for crowding
+    (:data:`~transitflow.lightcurve.CROWDING_CORRECTED`); NaN when R_* is unknown."""
+    if not (np.isfinite(meta.radius) and np.isfinite(depth)) or depth <= 0:
         return float("nan")
-    return stellar_radius * math.sqrt(depth * (1.0 + c)) * R_SUN_IN_R_EARTH
+    c = meta.contamination
+    diluted = meta.flux_column not in CROWDING_CORRECTED and np.isfinite(c) and 0 <= c < 1
+    undiluted = depth / (1.0 - c) if diluted else depth
+    return meta.radius * math.sqrt(undiluted) * R_SUN_IN_R_EARTH
 
 
 def ephemeris_errors(duration, depth, snr, n_transits) -> tuple[np.ndarray, ...]:

@@ -9,8 +9,9 @@ raise the background), ``variable`` (spotted rotators and pulsators) or ``quiet`
 On top of the astrophysics every light curve gets Tmag-dependent white noise, slow trends,
 scattered-light ramps near the orbit ends, the mid-sector downlink gap and momentum dumps
 (quality bit 32, with a pointing jump). Signals on the target are diluted by the
-contaminating flux ``meta.contamination``; the truth ``depth`` is the flux deficit a cadence
-centred on the event records, ``rp_rearth`` the true planet radius.
+contaminating flux ``meta.contamination`` (the flux is not corrected for crowding, as SAP
+flux: ``meta.flux_column`` is :data:`SIMULATED_FLUX`); the truth ``depth`` is the flux deficit
+a cadence centred on the event records, ``rp_rearth`` the true planet radius.
 
 Star ``i`` depends only on ``(seed, i)`` and the sector, never on the batch it is simulated
 in: its astrophysics comes from ``SeedSequence([seed, 0, i])`` (the same star, planets and
@@ -38,6 +39,8 @@ from transitflow.signals import R_SUN_IN_R_EARTH
 from transitflow.options import options_from_dict
 
 SIM_TIC_OFFSET = 9_000_000_000
+#: The simulator's flux column: diluted by other stars' light, as SAP flux.
+SIMULATED_FLUX = "SIMULATED"
 SIM_CLASSES = ("planet", "eb", "beb", "false_dip", "variable", "quiet")
 LABELS = {"planet": "planet", "eb": "eb", "beb": "eb", "false_dip": "non_transit",
           "variable": "non_transit", "quiet": "non_transit"}
@@ -418,7 +421,7 @@ def _observe(draw: _Draw, planted: _Planted) -> LightCurve:
         tic=SIM_TIC_OFFSET + star.index, sector=config.sector, mission="TESS",
         camera=star.camera, ccd=star.ccd, cadence_min=config.cadence_min, tmag=star.tmag,
         radius=star.radius, teff=star.teff, logg=star.logg, mass=star.mass,
-        contamination=star.contamination, ra=ra, dec=dec,
+        contamination=star.contamination, flux_column=SIMULATED_FLUX, ra=ra, dec=dec,
         source_file=f"sim:{config.seed}:{star.index}")
     return LightCurve.from_arrays(meta, time, star.flux * relative,
                                   np.full(n, star.flux * draw.sigma), centroid[0], centroid[1],
