@@ -12,6 +12,7 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
+from transitflow.ingest import ingest_local
 from transitflow.readers import FORMATS, LightCurveReadError, detect_format, read_lightcurves
 
 LC = Path("lightcurves")
@@ -414,3 +415,48 @@ def test_broken_input_raises_one_line_read_error(realdata, tmp_path, case):
     if case in UNDETECTABLE:
         with pytest.raises(LightCurveReadError, match=problem):
             detect_format(path)
+
+
+PIXELS = "extra/altaipony/ktwo211983544-c18_lpd-targ.fits"
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(("name", "epic", "campaign", "pixels"), [
+    ("extra/altaipony/ktwo210994964-c04_lpd-targ.fits", 210994964, 4, 3),
+    (PIXELS, 211983544, 18, 2)])
+def test_k2_target_pixel_files_become_light_curves_in_their_pipeline_aperture(
+        realdata, name, epic, campaign, pixels):
+    lc = only(read_lightcurves(realdata / name))
+    assert (lc.meta.tic, lc.meta.sector, lc.meta.mission) == (epic, campaign, "K2")
+    assert lc.meta.flux_column == f"aperture photometry: pipeline aperture, {pixels} px"
+    with fits.open(realdata / name) as hdus:
+        mask = (hdus[2].data & 2) > 0  # the APERTURE image: bit 2, pixels summed by the pipeline
+        pixels = hdus[1].data["FLUX"][:, mask]
+        flux = np.where(np.isfinite(pixels).any(axis=1), np.nansum(pixels, axis=1), np.nan)
+        column = hdus[1].header["1CRV5P"] + np.nonzero(mask)[1]  # physical column numbers
+        keep = np.isfinite(hdus[1].data["TIME"])
+        first = hdus[1].data["TIME"][keep][0] + 2454833 - 2457000  # BKJD to BTJD
+    np.testing.assert_allclose(lc.flux, flux[keep], rtol=1e-5)
+    assert column.min() - 0.5 <= np.nanmedian(lc.centroid_col) <= column.max() + 0.5
+    assert np.nanmedian(lc.background) > 0 and np.isfinite(lc.centroid_row).mean() > 0.9
+    assert lc.time[0] == pytest.approx(first)
+
+
+@pytest.mark.realdata
+def test_a_pixel_file_without_an_aperture_is_refused_with_the_reason(realdata, tmp_path):
+    with fits.open(realdata / PIXELS) as hdus:
+        rows, columns = hdus[1].data["FLUX"].shape[1:]
+        plane = 100.0 + np.add.outer(np.arange(rows), np.arange(columns))
+        hdus[1].data["FLUX"][:] = plane  # a tilted plane: no pixel stands out
+        hdus[2].data[:] = 0  # and no pipeline aperture
+        hdus.writeto(tmp_path / "flat-targ.fits")
+    with pytest.raises(LightCurveReadError, match="flat-targ.fits: target pixel file without a "
+                                                  "usable aperture: no pipeline aperture"):
+        read_lightcurves(tmp_path / "flat-targ.fits")
+
+
+@pytest.mark.realdata
+def test_the_ledger_says_which_aperture_a_pixel_file_was_read_with(realdata):
+    result = ingest_local([realdata / PIXELS])
+    assert result.ledger[["status", "reason"]].values.tolist() == [
+        ["ok", "aperture photometry: pipeline aperture, 2 px"]]

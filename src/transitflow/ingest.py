@@ -1,8 +1,9 @@
 """The data stage: light curves from the simulator, local files or MAST, into one shard.
 
-Every input gets a ledger row: ``ok``, ``quarantined`` (unreadable, with the reason),
-``duplicate`` (a light curve of the same TIC and sector was read from an earlier file) or,
-for MAST, ``failed`` (the download failed, with the reason).
+Every input gets a ledger row: ``ok`` (for a pixel file, with the aperture used),
+``quarantined`` (unreadable, with the reason), ``duplicate`` (a light curve of the same TIC
+and sector was read from an earlier file) or, for MAST, ``failed`` (the download failed,
+with the reason).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from tqdm import tqdm
 
 from transitflow.lightcurve import LightCurve, lightcurve_key
 from transitflow.mast import PARAMETERS, MastClient, MastConfig, stellar_parameters
+from transitflow.pixels import APERTURE_PHOTOMETRY
 from transitflow.readers import LightCurveReadError, read_lightcurves
 from transitflow.shards import META_FIELDS
 from transitflow.simulate import SimConfig, simulate_stars
@@ -68,7 +70,8 @@ def ingest_local(paths: Sequence[str | Path]) -> IngestResult:
                                f"{lc.meta.key} already read from {first.meta.source_file}"))
                 continue
             light_curves[lc.meta.key] = lc
-            ledger.append((path, lc.meta.key, "ok", ""))
+            from_pixels = lc.meta.flux_column.startswith(APERTURE_PHOTOMETRY)
+            ledger.append((path, lc.meta.key, "ok", lc.meta.flux_column if from_pixels else ""))
     stars = star_table(list(light_curves.values())).assign(label=None)
     return IngestResult(list(light_curves.values()), stars,
                         pd.DataFrame(ledger, columns=LEDGER_COLUMNS), pd.DataFrame())

@@ -28,6 +28,7 @@ from astropy.io.fits.verify import VerifyError
 from astropy.utils.exceptions import AstropyWarning
 
 from transitflow.lightcurve import LightCurve, LightCurveMeta
+from transitflow.pixels import APERTURE_PHOTOMETRY, NoAperture, aperture_photometry
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +96,9 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
     Parameters
     ----------
     path
-        A SPOC 2-min, TESS-SPOC/QLP FFI HLSP, lightkurve-written or K2 FITS file (may be
-        gzipped), or a CSV (see Notes).
+        A SPOC 2-min, TESS-SPOC/QLP FFI HLSP, lightkurve-written or K2/Kepler FITS file, a
+        target pixel file or TESScut cutout (aperture photometry, :mod:`transitflow.pixels`;
+        may be gzipped), or a CSV (see Notes).
     tic, sector
         Override the target ID and sector taken from the file.
 
@@ -138,6 +140,8 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
         primary, header = _fits_headers(path, stream)
         layout = _column_layout(path, header)
         fmt = _fits_format(path, primary, header, layout)
+        if _holds_pixels(layout):
+            return [_pixel_lightcurve(path, fmt, (primary, header), tic, sector)]
         return [_fits_lightcurve(path, stream, fmt, (primary, header), layout, tic, sector)]
 
 
@@ -329,6 +333,29 @@ def _flux_origin(headers: tuple[fits.Header, ...], column: str) -> str:
     return (origin or column).upper()
 
 
+def _holds_pixels(layout: dict[str, tuple[int, int, str]]) -> bool:
+    """Whether the table is a target pixel file's (or a TESScut cutout's): an image per
+    cadence in its FLUX column."""
+    match = re.match(r"(\d*)", layout.get("FLUX", (0, 0, ""))[2])
+    return int(match.group(1) or 1) > 1
+
+
+def _pixel_lightcurve(path: Path, fmt: str, headers: tuple[fits.Header, fits.Header],
+                      tic: int | None, sector: int | None) -> LightCurve:
+    """A light curve by aperture photometry of a pixel file (:mod:`transitflow.pixels`);
+    ``flux_column`` says which aperture."""
+    try:
+        columns, aperture = aperture_photometry(path)
+    except NoAperture as error:
+        raise LightCurveReadError(path, str(error)) from error
+    columns["time"] = columns["time"] + _time_offset(path, headers, fmt)
+    keep = np.isfinite(columns["time"])
+    columns = {field: values[keep] for field, values in columns.items()}
+    meta = replace(_fits_meta(path, fmt, headers, columns["time"], tic, sector),
+                   flux_column=f"{APERTURE_PHOTOMETRY}: {aperture}")
+    return _checked(path, LightCurve.from_arrays(meta, **columns))
+
+
 def _column_layout(path: Path, header: fits.Header) -> dict[str, tuple[int, int, str]]:
     """TTYPE -> (column number, byte offset in a row, TFORM) of a binary table."""
     layout, offset = {}, 0
@@ -401,9 +428,10 @@ def _time_offset(path: Path, headers: tuple[fits.Header, ...], fmt: str) -> floa
 def _fits_meta(path: Path, fmt: str, headers: tuple[fits.Header, ...], time: np.ndarray,
                tic: int | None, sector: int | None) -> LightCurveMeta:
     tic = tic if tic is not None else _target_id(path, headers)
-    sector = sector if sector is not None else _header_int(headers, "SECTOR", "CAMPAIGN")
+    sector = sector if sector is not None else _header_int(headers, "SECTOR", "CAMPAIGN",
+                                                             "QUARTER")
     if sector is None:
-        raise LightCurveReadError(path, "no SECTOR or CAMPAIGN header; pass sector=")
+        raise LightCurveReadError(path, "no SECTOR, CAMPAIGN or QUARTER header; pass sector=")
     timedel = _number(headers, "TIMEDEL") * 1440.0
     return LightCurveMeta(
         tic=tic, sector=sector,
