@@ -40,6 +40,8 @@ INJECTED_TIC_OFFSET = 10 ** 12
 INVERTED_COPY = 99
 #: Stages an injection can reach, in order.
 STAGES = ("flagged", "found", "PC")
+STAGE_TITLES = {"flagged": "flagged for the in-depth search", "found": "found by the search",
+                "PC": "found as PC"}
 #: Columns of the table of injections, one row per injected copy.
 INJECTION_COLUMNS = ("key", "host_key", "tic", "sector", "copy", "radius_earth",
                      *TRANSIT_COLUMNS, "star_radius")
@@ -255,14 +257,16 @@ def completeness_by_snr(injections: pd.DataFrame) -> pd.DataFrame:
 
 
 def completeness_map(injections: pd.DataFrame) -> pd.DataFrame:
-    """Share found as PC per period x radius bin (:data:`PERIOD_EDGES`, :data:`RADIUS_EDGES`),
-    with the injections (with a transit in the data) in each."""
+    """Per period x radius bin (:data:`PERIOD_EDGES`, :data:`RADIUS_EDGES`), the injections
+    with a transit in the data and the share of them at each stage (:data:`STAGES`:
+    flagged, found, found as PC)."""
     injected = _with_transit(injections)
     usable = injected.assign(PC=injected["stage"] == "PC")
     period = pd.cut(usable["period"], PERIOD_EDGES, right=False)
     radius = pd.cut(usable["radius_earth"], RADIUS_EDGES, right=False)
-    table = usable.groupby([period, radius], observed=False)["PC"].agg(["size", "mean"])
-    return table.rename(columns={"size": "n", "mean": "PC"}).reset_index()
+    table = usable.groupby([period, radius], observed=False).agg(
+        n=("key", "size"), **{stage: (stage, "mean") for stage in STAGES})
+    return table.reset_index()
 
 
 def null_counts(injections: pd.DataFrame) -> dict[str, int]:
@@ -303,14 +307,14 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def plot_completeness(injections: pd.DataFrame, path) -> None:
-    """Share flagged, found and found as PC against expected SNR; share found as PC per
-    period x radius bin."""
+    """Share flagged, found and found as PC against expected SNR, and per period x radius
+    bin."""
     from matplotlib.figure import Figure
 
     from transitflow.tables import atomic_output
 
-    figure = Figure(figsize=(11, 4), layout="constrained")
-    by_snr_axes, map_axes = figure.subplots(1, 2)
+    figure = Figure(figsize=(17, 4), layout="constrained")
+    by_snr_axes, *map_axes = figure.subplots(1, 1 + len(STAGES))
     by_snr = completeness_by_snr(injections)
     injected = int((injections["copy"] == "injected").sum())
     ticks = [f">={low:g}" for low in by_snr["snr_low"]]
@@ -319,15 +323,24 @@ def plot_completeness(injections: pd.DataFrame, path) -> None:
     by_snr_axes.set(xlabel="expected SNR", ylabel="share of injections", ylim=(0, 1.02),
                     title=f"{injected} injected transits")
     by_snr_axes.legend()
-    grid = completeness_map(injections).pivot(index="radius_earth", columns="period",
-                                              values="PC")
-    image = map_axes.imshow(grid.to_numpy(float), origin="lower", vmin=0, vmax=1,
-                            cmap="viridis", aspect="auto")
-    map_axes.set(xticks=range(len(PERIOD_EDGES) - 1), yticks=range(len(RADIUS_EDGES) - 1),
-                 xticklabels=[f"{low:g}-{high:g}" for low, high in zip(PERIOD_EDGES, PERIOD_EDGES[1:])],
-                 yticklabels=[f"{low:g}-{high:g}" for low, high in zip(RADIUS_EDGES, RADIUS_EDGES[1:])],
-                 xlabel="period (days)", ylabel="planet radius (R_earth)",
-                 title="found as PC")
-    figure.colorbar(image, ax=map_axes)
+    cells = completeness_map(injections)
+    for axes, stage in zip(map_axes, STAGES):
+        image = _map_panel(axes, cells.pivot(index="radius_earth", columns="period",
+                                             values=stage), STAGE_TITLES[stage])
+    figure.colorbar(image, ax=map_axes[-1])
     with atomic_output(path) as partial:
         figure.savefig(partial, dpi=100)
+
+
+def _map_panel(axes, grid: pd.DataFrame, title: str):
+    """One stage's shares as an image over the period x radius bins."""
+    image = axes.imshow(grid.to_numpy(float), origin="lower", vmin=0, vmax=1, cmap="viridis",
+                        aspect="auto")
+    axes.set(xticks=range(len(PERIOD_EDGES) - 1), yticks=range(len(RADIUS_EDGES) - 1),
+             xticklabels=_bin_labels(PERIOD_EDGES), yticklabels=_bin_labels(RADIUS_EDGES),
+             xlabel="period (days)", ylabel="planet radius (R_earth)", title=title)
+    return image
+
+
+def _bin_labels(edges) -> list[str]:
+    return [f"{low:g}-{high:g}" for low, high in zip(edges, edges[1:])]
