@@ -132,6 +132,10 @@ def test_the_summary_comes_first_and_answers_the_first_questions(vetting, tmp_pa
                         completeness=completeness).read_text()
     summary = html[html.index('id="summary"'):html.index('id="run"')]
     assert html.index('id="summary"') < html.index('id="stages"')
+    nav = html[html.index("<nav>"):html.index("</nav>")]
+    assert html.index("<nav>") < html.index('id="summary"')
+    assert {"#summary", "#funnel", "#completeness", "#candidates", "#figures"} <= set(
+        re.findall(r'href="(#\w+)"', nav)) and "#recovery" not in nav  # no truth: no section
     for text in ("light curves read</th><td>120", "inputs quarantined or failed</th><td>3",
                  "(batched search)</th><td>118", "searched in depth</th><td>40",
                  "expected false PCs (inverted light curves)</th><td>2.0 ± 1.4",

@@ -571,29 +571,33 @@ def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
     title = escape(f"transitflow report: {run_info.get('run', '')}")
     sheet_links = {key: Path(os.path.relpath(path, out_html.parent)).as_posix()
                    for key, path in sheet_paths.items()}
-    body = "\n".join((
-        f"<h1>{title}</h1>",
-        _section("summary", "Summary",
-                 _key_value_table(_summary(candidates, ledger_summary, completeness))),
-        _section("funnel", "From light curves to planet candidates",
-                 _ledger_table(_funnel(candidates, ledger_summary), "step")),
-        _section("run", "Run", _key_value_table(run_info)),
-        _section("stages", "Stages in detail", _ledger_table(ledger_summary, "stage")),
-        _section("dispositions", "Candidates per disposition",
-                 _key_value_table(_disposition_counts(candidates))),
-        _section("recovery", "Simulated truth: planted signals recovered",
-                 _ledger_table(recovery, "simulated class")) if recovery else "",
-        _section("recall", "Simulated truth: planets recovered as PC (expected SNR >= 10)",
-                 _ledger_table({name: {"n": v["n"], "fraction": f"{v['fraction']:.3f}"}
-                                for name, v in recall.items()}, "group")) if recall else "",
-        _section("completeness", "Completeness: injected transits flagged, found and found "
-                 "as PC (stars outside the training split)",
-                 _completeness_table(completeness)) if completeness else "",
-        _section("candidates", f"Candidates ({len(candidates)})",
-                 _candidate_table(candidates, sheet_links)),
-        _section("figures", "Figures",
-                 "\n".join(_figure(escape(name), path) for name, path in figures.items())),
-    ))
+    sections = (
+        ("summary", "Summary",
+         _key_value_table(_summary(candidates, ledger_summary, completeness))),
+        ("funnel", "From light curves to planet candidates",
+         _ledger_table(_funnel(candidates, ledger_summary), "step")),
+        ("run", "Run", _key_value_table(run_info)),
+        ("stages", "Stages in detail", _ledger_table(ledger_summary, "stage")),
+        ("dispositions", "Candidates per disposition",
+         _key_value_table(_disposition_counts(candidates))),
+        ("recovery", "Simulated truth: planted signals recovered",
+         _ledger_table(recovery, "simulated class") if recovery else ""),
+        ("recall", "Simulated truth: planets recovered as PC (expected SNR >= 10)",
+         _ledger_table({name: {"n": v["n"], "fraction": f"{v['fraction']:.3f}"}
+                        for name, v in recall.items()}, "group") if recall else ""),
+        ("completeness", "Completeness: injected transits flagged, found and found as PC "
+         "(stars outside the training split)",
+         _completeness_table(completeness) if completeness else ""),
+        ("candidates", f"Candidates ({len(candidates)})",
+         _candidate_table(candidates, sheet_links)),
+        ("figures", "Figures: " + ", ".join(figures) if figures else "Figures",
+         "\n".join(_figure(escape(name), path) for name, path in figures.items())),
+    )
+    shown = [(anchor, heading, content) for anchor, heading, content in sections
+             if content or anchor == "figures"]
+    nav = " | ".join(f'<a href="#{anchor}">{anchor}</a>' for anchor, _, _ in shown)
+    body = "\n".join((f"<h1>{title}</h1>", f"<nav>{nav}</nav>",
+                      *(_section(*section) for section in shown)))
     html = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{title}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
             f"{body}\n<script>\n{SORT_JS}\n{FILTER_JS}\n</script>\n</body>\n</html>\n")
@@ -721,7 +725,8 @@ def _data_uri(path: Path) -> str:
 
 def _figure(caption_html: str, path: Path) -> str:
     """An embedded image; ``caption_html`` must already be escaped."""
-    return f'<figure><img alt="" src="{_data_uri(path)}"><figcaption>{caption_html}</figcaption></figure>'
+    return (f'<figure><img alt="" src="{_data_uri(path)}">'
+            f"<figcaption>{caption_html}</figcaption></figure>")
 
 
 
