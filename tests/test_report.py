@@ -19,7 +19,7 @@ from transitflow.report import (ReportConfig, build_candidates, bundle_sheets, c
                                 write_report)
 from transitflow.readers import read_lightcurves
 from transitflow.search import SearchConfig, detrend_for_search, search_lightcurve
-from transitflow.signals import Signal
+from transitflow.signals import Signal, ephemeris_errors
 from transitflow.tables import read_provenance
 from transitflow.vet import VetConfig, vet_light_curve
 
@@ -180,6 +180,8 @@ def test_toi_crossmatch(tois):
     stars = pd.DataFrame({"key": ["2-s0001", "3-s0001"], "tmag": 9.0, "radius": 1.2,
                           "ra": [wasp18.ra.deg, wasp18.ra.deg],
                           "dec": [wasp18.dec.deg + 2 / 3600, wasp18.dec.deg + 60 / 3600]})
+    unplaced = pd.DataFrame([{**tois.iloc[0].to_dict(), "TOI": 9999.01, "RA": math.nan}])
+    tois = pd.concat([tois, unplaced], ignore_index=True)  # a TOI without a position
     table = build_candidates(scores_for(vetting), vetting, stars, tois).set_index("key")
     assert table.loc[f"{WASP18}-s0002-0", "toi_match"] == "known planet"
     assert table.loc[f"{WASP18}-s0002-0", "toi"] == pytest.approx(185.01)
@@ -282,7 +284,7 @@ def test_sheets_are_bundled_beside_the_report_and_the_originals_kept(tmp_path):
 
 
 def test_the_funnel_counts_light_curves_from_inputs_to_pcs(vetting, tmp_path):
-    stages = {"light curves": {"ok": 120, "quarantined": 3, "failed": 1},
+    stages = {"light curves": {"ok": 120, "quarantined": 3, "failed": 1, "duplicate": 2},
               "scoring": {"scored": 119, "failed": 1, "flagged": 30},
               "batched search": {"searched": 118, "failed": 2},
               "in-depth search": {"flagged": 40, "failed": 1},
@@ -291,7 +293,7 @@ def test_the_funnel_counts_light_curves_from_inputs_to_pcs(vetting, tmp_path):
     html = write_report(table, tmp_path / "r.html", {"run": "r"}, {}, {}, stages).read_text()
     funnel = html[html.index('id="funnel"'):html.index('id="run"')]
     rows = re.findall(r"<tr><th>([^<]+)</th><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>", funnel)
-    assert rows == [("inputs", "124", "0"), ("read", "120", "4"),
+    assert rows == [("inputs", "126", "0"), ("read", "120", "6"),
                     ("scored by the network", "119", "1"),
                     ("searched (batched, every light curve)", "118", "2"),
                     ("raised for the in-depth search", "40", "0"),
@@ -320,8 +322,21 @@ def test_the_report_filters_its_table_in_a_browser(vetting, tmp_path):
     filtered = rendered_dom(page, tmp_path / "profile", "filter=disposition=PC snr>15")
     shown = re.findall(r'<tr id="([^"]+)" class="[^"]*">', filtered)  # rows without hidden=""
     assert shown == ["7-s0002-0"] and f"1 of {len(table)} shown" in filtered
+    worded = rendered_dom(page, tmp_path / "profile", "filter=P=5.00")  # a sibling's label
+    assert re.findall(r'<tr id="([^"]+)" class="[^"]*">', worded) == []
     link = re.search(r'<tr id="7-s0002-0".*?href="([^"]+\.png)"', filtered).group(1)
     assert (page.parent / link).is_file()
+
+
+def test_ephemeris_errors_follow_carter_et_al_2008_at_the_transits_orbits():
+    # T = 0.1 d, depth 1%: ingress 0.01 d; Q = 20: one event timed to
+    # 0.1 / 20 * sqrt(0.1 / 2) * sqrt(2) = 1.581e-3 d, two orbits apart: P to 2.236e-3 d
+    period, epoch, duration = ephemeris_errors(0.1, 0.01, 20.0, [0, 1])
+    assert (period, epoch, duration) == pytest.approx((2.236e-3, 1.581e-3, 2.236e-3), rel=1e-3)
+    gapped = ephemeris_errors(0.1, 0.01, 20.0, [0, 3])  # the same two events, three orbits apart
+    assert gapped[0] == pytest.approx(period / 3) and gapped[1] == pytest.approx(epoch)
+    assert math.isnan(ephemeris_errors(0.1, 0.01, 20.0, [0])[0])
+    assert all(map(math.isnan, ephemeris_errors(0.1, 0.01, 0.0, [0, 1])))
 
 
 def test_errors_follow_the_snr_and_the_epoch_is_given_as_bjd(vetting):
@@ -348,6 +363,8 @@ def test_the_ctoi_export_holds_the_new_pcs_under_exofop_names(tois, tmp_path):
     assert ctoi.iloc[0]["Notes"].startswith("transitflow 0.1, run r; 1-s0001-0: periodic")
     written = pd.read_csv(write_ctoi(table, tmp_path / "ctoi.csv", "x"))
     assert written["Epoch (BJD)"].tolist() == [2458400.0] and len(written.columns) == 13
+    unmatched = build_candidates(scores_for(vetting), vetting, None, None)  # no TOI table
+    assert ctoi_table(unmatched, "x").empty
 
 
 def test_the_optional_size_limit_makes_large_pcs_eb_and_says_so(vetting, tmp_path):

@@ -74,9 +74,8 @@ def test_report_and_ledger_account_for_every_light_curve(tiny_run):
     assert sheets and all((tiny_run / "report" / sheet).is_file() for sheet in sheets)
     candidates = pd.read_csv(tiny_run / "candidates.csv")
     assert list(candidates.columns) == list(CANDIDATE_COLUMNS)  # as docs/candidates.md says
-    ctoi = pd.read_csv(tiny_run / "ctoi.csv")
-    assert len(ctoi) == (candidates["disposition"] == "PC").sum()  # no TOI table: all new
-    assert ctoi["Epoch (BJD)"].gt(2458000).all()
+    ctoi = pd.read_csv(tiny_run / "ctoi.csv")  # no TOI table: nothing is known to be new
+    assert ctoi.empty and {"TIC ID", "Epoch (BJD)", "Notes"} <= set(ctoi.columns)
     bundled = {path.stem for path in (tiny_run / "report" / "sheets").glob("*.png")}
     assert set(candidates["key"]) <= bundled  # a sheet for every disposition
     ledger = pd.read_parquet(tiny_run / "data" / "ledger.parquet")

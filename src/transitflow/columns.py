@@ -14,17 +14,17 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "keys": ("",
             "All signals merged into this row (the same star and period in other sectors), "
             "`;`-separated"),
-    "tic": ("", "Star identifier: TIC ID (EPIC ID for K2 light curves)"),
+    "tic": ("", "Star identifier: TIC ID (EPIC ID for K2, KIC ID for Kepler light curves)"),
     "split": ("",
             "The star's training split (`train`, `val`, `test`); empty when the run did not "
             "train or the star had no label"),
     "sectors": ("", "Sectors (K2 campaigns) holding the signal, comma-separated"),
     "ra": ("deg",
-            "Right ascension of the star (ICRS), from the light curve's header (RA_OBJ); NaN "
-            "when unknown"),
+            "Right ascension of the star (ICRS), from the light curve's header (RA_OBJ; drawn "
+            "by the simulator for simulated stars); NaN when unknown"),
     "dec": ("deg",
-            "Declination of the star (ICRS), from the light curve's header (DEC_OBJ); NaN when "
-            "unknown"),
+            "Declination of the star (ICRS), from the light curve's header (DEC_OBJ; drawn by "
+            "the simulator for simulated stars); NaN when unknown"),
     "kind": ("", "`periodic` (two or more transits linked by a period) or `single` (one transit)"),
     "method": ("", "The search that found it: `bls`, `tls` or `single_event`"),
     "score": ("",
@@ -152,8 +152,8 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
             "In-transit background excess divided by the in-transit raw-flux deficit (fraction "
             "of the dip the background explains)"),
     "background_sigma": ("sigma",
-            "Significance of the in-transit background excess (excess over its error from "
-            "per-transit local fits)"),
+            "Significance of the in-transit background excess: its error from per-transit "
+            "local fits, at least the excess's RMS at null epochs"),
     "background_flag": ("bool",
             "True when background excess > 3 sigma and explains >= 50% of the flux deficit"),
     "background_reason": ("",

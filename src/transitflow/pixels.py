@@ -1,5 +1,5 @@
-"""Light curves from target pixel files (TESS, K2, Kepler) and TESScut FFI cutouts:
-aperture photometry through lightkurve, with centroids and background from the pixels."""
+"""Light curves from target pixel files (TESS, K2, Kepler): aperture photometry through
+lightkurve, with centroids and background from the pixels."""
 
 from __future__ import annotations
 
@@ -63,9 +63,10 @@ def _photometry(pixels) -> tuple[dict[str, np.ndarray], str]:
 
 
 def _aperture(pixels) -> tuple[np.ndarray, str]:
-    """The pipeline aperture when the file has one, else a threshold aperture."""
+    """The pipeline aperture when the file has one (lightkurve gives every pixel when the file
+    has none, as a TESScut cutout), else a threshold aperture."""
     mask = np.asarray(pixels.pipeline_mask, dtype=bool)
-    if mask.any():
+    if mask.any() and not mask.all():
         return mask, f"pipeline aperture, {int(mask.sum())} px"
     mask = np.asarray(pixels.create_threshold_mask(threshold=THRESHOLD_SIGMA), dtype=bool)
     if not mask.any():

@@ -97,8 +97,8 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
     ----------
     path
         A SPOC 2-min, TESS-SPOC/QLP FFI HLSP, lightkurve-written or K2/Kepler FITS file, a
-        target pixel file or TESScut cutout (aperture photometry, :mod:`transitflow.pixels`;
-        may be gzipped), or a CSV (see Notes).
+        target pixel file (aperture photometry, :mod:`transitflow.pixels`; may be gzipped),
+        or a CSV (see Notes).
     tic, sector
         Override the target ID and sector taken from the file.
 
@@ -439,10 +439,16 @@ def _fits_meta(path: Path, fmt: str, headers: tuple[fits.Header, ...], time: np.
         camera=_header_int(headers, "CAMERA", default=-1),
         ccd=_header_int(headers, "CCD", default=-1),
         cadence_min=timedel if np.isfinite(timedel) else _median_step_min(time),
-        tmag=_number(headers, "TESSMAG"), radius=_number(headers, "RADIUS"),
-        teff=_number(headers, "TEFF"), logg=_number(headers, "LOGG"),
-        mass=_number(headers, "MASS"), contamination=1.0 - _number(headers, "CROWDSAP"),
+        tmag=_stellar(headers, "TESSMAG"), radius=_stellar(headers, "RADIUS"),
+        teff=_stellar(headers, "TEFF"), logg=_stellar(headers, "LOGG"),
+        mass=_stellar(headers, "MASS"), contamination=1.0 - _number(headers, "CROWDSAP"),
         ra=_number(headers, "RA_OBJ"), dec=_number(headers, "DEC_OBJ"), source_file=str(path))
+
+
+def _stellar(headers: tuple[fits.Header, ...], key: str) -> float:
+    """A stellar parameter; NaN for the 0 that files without one hold (TESScut cutouts)."""
+    value = _number(headers, key)
+    return value if value != 0 else float("nan")
 
 
 def _target_id(path: Path, headers: tuple[fits.Header, ...]) -> int:

@@ -29,7 +29,7 @@ TOI_CLASSES = {"CP": "known planet", "KP": "known planet", "FP": "known FP", "FA
                "EB": "known FP", "V": "known FP", "IS": "known FP", "O": "known FP"}
 TOI_OTHER = "known candidate"  # a TOI that is neither confirmed nor a false positive (PC, APC)
 TOI_NONE = "new"
-POSITION_MATCH_ARCSEC = 21.0  # one TESS pixel
+POSITION_MATCH_ARCSEC = 21.0  # one TESS pixel (vet.PIXEL_ARCSEC; the report env lacks vet)
 FRONT_COLUMNS = ("key", "keys", "tic", "split", "sectors", "ra", "dec", "kind", "method", "score",
                  "flagged", "detected_by", "model_id", "period", "period_err", "period_ambiguous",
                  "epoch", "epoch_bjd", "epoch_err", "duration_h", "duration_err_h", "depth_ppm",
@@ -158,13 +158,25 @@ def _signal_frame(scores: pd.DataFrame, vetting: pd.DataFrame,
 
 
 def _with_errors(frame: pd.DataFrame) -> pd.DataFrame:
-    """Errors of period, epoch and duration of each signal (:func:`ephemeris_errors`; a
-    merged row keeps its strongest sector's) and the epoch as BJD."""
-    period_err, epoch_err, duration_err = ephemeris_errors(
-        frame["duration"], frame["depth"], frame["snr"], frame["n_transits"])
-    return frame.assign(period_err=period_err, epoch_err=epoch_err,
-                        duration_err_h=duration_err * 24.0,
+    """Errors of period, epoch and duration of each signal (:func:`ephemeris_errors`, at
+    the orbit numbers of its transits; a merged row keeps its strongest sector's) and the
+    epoch as BJD."""
+    errors = np.array([ephemeris_errors(row["duration"], row["depth"], row["snr"], _cycles(row))
+                       for row in frame.to_dict("records")], dtype=float).reshape(-1, 3)
+    return frame.assign(period_err=errors[:, 0], epoch_err=errors[:, 1],
+                        duration_err_h=errors[:, 2] * 24.0,
                         epoch_bjd=frame["epoch"] + BTJD_OFFSET)
+
+
+def _cycles(signal: dict) -> np.ndarray:
+    """Orbit numbers of a periodic signal's transits with data, from their times (without
+    them, ``n_transits`` consecutive orbits); a single event's is 0."""
+    if signal["kind"] != "periodic" or not np.isfinite(signal["period"]):
+        return np.zeros(1)
+    times = np.asarray(signal.get("transit_times", ()), dtype=float).reshape(-1)
+    if len(times) != signal["n_transits"]:
+        return np.arange(max(int(signal["n_transits"]), 1), dtype=float)
+    return np.round((times - signal["epoch"]) / signal["period"])
 
 
 def _sector_groups(frame: pd.DataFrame) -> pd.Series:
@@ -299,13 +311,19 @@ def _crossmatch(frame: pd.DataFrame, known_tois: pd.DataFrame | None) -> pd.Data
 
 def _tois_nearby(frame: pd.DataFrame, tois: pd.DataFrame) -> dict:
     """Candidate row label -> labels of the TOIs (by number) within
-    :data:`POSITION_MATCH_ARCSEC` of its star; rows without a position have none."""
+    :data:`POSITION_MATCH_ARCSEC` of its star; rows without a position, and TOIs without
+    one, have none. TOI positions are sexagesimal (ExoFOP's RA in hours) or degrees."""
     placed = frame[np.isfinite(frame["ra"].astype(float)) & np.isfinite(frame["dec"].astype(float))]
     if placed.empty or not {"RA", "Dec"} <= set(tois.columns):
         return {}
+    tois = tois[tois["RA"].notna() & tois["Dec"].notna()]
+    if tois.empty:
+        return {}
     stars = SkyCoord(placed["ra"].to_numpy(float), placed["dec"].to_numpy(float), unit="deg")
-    catalog = SkyCoord(tois["RA"].astype(str).to_numpy(), tois["Dec"].astype(str).to_numpy(),
-                       unit=(u.hourangle, u.deg))
+    numeric = pd.api.types.is_numeric_dtype(tois["RA"])  # degrees; else sexagesimal hours
+    catalog = SkyCoord(tois["RA"].to_numpy() if numeric else tois["RA"].astype(str).to_numpy(),
+                       tois["Dec"].to_numpy() if numeric else tois["Dec"].astype(str).to_numpy(),
+                       unit=(u.deg, u.deg) if numeric else (u.hourangle, u.deg))
     star_index, toi_index, _, _ = catalog.search_around_sky(
         stars, POSITION_MATCH_ARCSEC * u.arcsec)
     nearby: dict = {}
@@ -345,9 +363,9 @@ CTOI_COLUMNS = {"tic": "TIC ID", "sectors": "Sectors", "period": "Period (days)"
 def ctoi_table(candidates: pd.DataFrame, origin: str) -> pd.DataFrame:
     """The PCs that match no known TOI, ready to propose as community TOIs (CTOIs): the
     columns of :data:`CTOI_COLUMNS` under ExoFOP's TOI-table names, and ``Notes`` naming
-    ``origin`` (code version and run), the signal and how it was raised."""
-    new = candidates[(candidates["disposition"] == "PC")
-                     & candidates["toi_match"].isin([TOI_NONE, ""])]
+    ``origin`` (code version and run), the signal and how it was raised. Empty when the run
+    was given no TOI table (``known_tois``): nothing can then be called new."""
+    new = candidates[(candidates["disposition"] == "PC") & (candidates["toi_match"] == TOI_NONE)]
     notes = [f"{origin}; {row['key']}: {row['kind']} signal, raised by "
              f"{row['detected_by'] or 'the search'}, network score {row['score']:.2f}"
              for row in new.to_dict("records")]
@@ -411,9 +429,10 @@ FILTER_JS = """
                    ">=": (x, y) => x >= y, "=": (x, y) => x === y};
   const test = word => {
     const parts = word.match(/^(\\w+)(<=|>=|<|>|=)(.+)$/);
-    if (!parts || !names.includes(parts[1])) {
+    if (!parts || !names.includes(parts[1])) {  // a word: in any cell but the star's others
       const text = word.toLowerCase();
-      return row => row.textContent.toLowerCase().includes(text);
+      return row => [...row.cells].some((cell, column) => names[column] !== "others"
+                                         && cell.textContent.toLowerCase().includes(text));
     }
     const [, name, op, value] = parts, column = names.indexOf(name), y = parseFloat(value);
     return row => {
@@ -655,7 +674,8 @@ def _summary(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]]
 
 def _funnel(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]]
             ) -> dict[str, dict[str, int]]:
-    """Light curves left after each step, and those lost to failures there."""
+    """Light curves left after each step, and those lost there (failed, quarantined or
+    duplicate inputs)."""
     read = ledger_summary.get("light curves", {})
     scoring = ledger_summary.get("scoring", {})
     batched = ledger_summary.get("batched search", {})
@@ -664,7 +684,7 @@ def _funnel(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]]
     with_signal = light_curve_keys(candidates).nunique()
     with_pc = light_curve_keys(candidates[candidates["disposition"] == "PC"]).nunique()
     steps = {"inputs": (sum(read.values()), 0),
-             "read": (read.get("ok", 0), read.get("quarantined", 0) + read.get("failed", 0)),
+             "read": (read.get("ok", 0), sum(read.values()) - read.get("ok", 0)),
              "scored by the network": (scoring.get("scored", 0), scoring.get("failed", 0)),
              "searched (batched, every light curve)": (batched.get("searched", 0),
                                                        batched.get("failed", 0)),
@@ -672,8 +692,7 @@ def _funnel(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]]
              "searched in depth, vetted, with a signal": (
                  with_signal, in_depth.get("failed", 0) + vetting.get("light curves failed", 0)),
              "with a PC": (with_pc, 0)}
-    return {step: {"light curves": n, "failed here": failed}
-            for step, (n, failed) in steps.items()}
+    return {step: {"light curves": n, "lost here": lost} for step, (n, lost) in steps.items()}
 
 
 def light_curve_keys(candidates: pd.DataFrame) -> pd.Series:
@@ -768,7 +787,8 @@ def _candidate_table(candidates: pd.DataFrame, sheet_links: dict[str, str]) -> s
                     f'<td>{others[record["key"]]}</td></tr>')
     body = "\n".join(rows)
     return (f'<input id="candidate-filter" type="search" aria-label="filter the candidates" '
-            f'placeholder="filter: words, or column&lt;value, e.g. PC snr&gt;10 period&lt;5">'
+            f'placeholder="filter: words, or column&lt;value, '
+            f'e.g. disposition=PC snr&gt;10 period&lt;5">'
             f'<span id="candidate-count"></span>\n'
             f'<table class="sortable" id="candidate-table">\n<thead><tr>{head}</tr></thead>\n'
             f"<tbody>\n{body}\n</tbody>\n</table>")

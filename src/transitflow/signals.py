@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -11,6 +11,7 @@ import pandas as pd
 
 from transitflow.lightcurve import CROWDING_CORRECTED, LightCurveMeta, lightcurve_key
 
+NAN = float("nan")
 R_SUN_IN_R_EARTH = 109.076
 PERIOD_TOLERANCE = 0.01  # relative: same period, or half or double it
 PERIOD_RATIOS = (0.5, 1.0, 2.0)
@@ -91,22 +92,27 @@ def planet_radius_earth(depth: float, meta: LightCurveMeta) -> float:
     return meta.radius * math.sqrt(undiluted) * R_SUN_IN_R_EARTH
 
 
-def ephemeris_errors(duration, depth, snr, n_transits) -> tuple[np.ndarray, ...]:
+def ephemeris_errors(duration: float, depth: float, snr: float,
+                     cycles: Sequence[float]) -> tuple[float, float, float]:
     """1-sigma errors (days) of the period, the first epoch and the duration of transits
     measured with total ``snr``, after Carter et al. (2008, eqs. 18-19): a central transit
-    (ingress = duration x sqrt(depth), at most half of it), each of the ``n_transits`` events
-    timed to sqrt(n) times the combined error, and the events' times fitted by a line.
-    The period error is NaN below two transits; everything NaN without a positive SNR."""
-    duration, depth, snr, n = (np.asarray(v, dtype=np.float64)
-                               for v in (duration, depth, snr, n_transits))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ingress_share = np.minimum(np.sqrt(np.clip(depth, 0.0, None)), 0.5)
-        scale = np.where((snr > 0) & (n >= 1), duration / snr, np.nan)
-        one_event = scale * np.sqrt(ingress_share / 2.0) * np.sqrt(n)
-        epoch = one_event * np.sqrt(2.0 * (2.0 * n - 1.0) / (n * (n + 1.0)))
-        period = np.where(n >= 2, one_event * np.sqrt(12.0 / (n * (n * n - 1.0))), np.nan)
-        width = scale * np.sqrt(2.0 * ingress_share)
-    return period, epoch, width
+    (ingress = duration x sqrt(depth), at most half of it), each event timed to sqrt(n)
+    times the combined error, and the events' times at their ``cycles`` (orbit numbers,
+    gaps allowed) fitted by a line. The period error is NaN below two cycles; everything NaN
+    without a positive SNR or any cycle."""
+    cycles = np.asarray(cycles, dtype=np.float64)
+    n = len(cycles)
+    if not (snr > 0 and n >= 1 and duration > 0):
+        return NAN, NAN, NAN
+    ingress_share = min(math.sqrt(max(depth, 0.0)), 0.5)
+    scale = duration / snr
+    one_event = scale * math.sqrt(ingress_share / 2.0) * math.sqrt(n)
+    spread = float(np.sum((cycles - cycles.mean()) ** 2))
+    if spread == 0:
+        return NAN, one_event / math.sqrt(n), scale * math.sqrt(2.0 * ingress_share)
+    first = (cycles.min() - cycles.mean()) ** 2 / spread
+    return (one_event / math.sqrt(spread), one_event * math.sqrt(1.0 / n + first),
+            scale * math.sqrt(2.0 * ingress_share))
 
 
 @dataclass(frozen=True)

@@ -516,11 +516,13 @@ def _combined(fits: np.ndarray, values: np.ndarray) -> _Estimate:
 
 def _calibrated_contrast(time: np.ndarray, values: np.ndarray, signal: Signal,
                          breaks: Sequence[float] = ()) -> _Estimate:
-    """:func:`_contrast`, its error at least the standard deviation of one event's contrast
-    at null epochs (:func:`_null_epochs`) over the square root of the transits: the
-    series' own red noise on the transit's time scale (scattered light, pointing drifts),
-    which point-to-point scatter misses. Measured on real quiet light curves at random
-    ephemerides in docs/benchmarks.md."""
+    """:func:`_contrast`, its error at least the root mean square (about zero, the null's
+    value) of one event's contrast at null epochs (:func:`_null_epochs`) over the square
+    root of the transits: the series' own red noise on the transit's time scale
+    (scattered light, pointing drifts), which point-to-point scatter misses. With fewer
+    than :data:`MIN_NULL_COPIES` null epochs (a period too short for them) the error stays
+    the point-to-point one. Measured on real light curves at random ephemerides in
+    docs/benchmarks.md."""
     fits = _transit_fits(time, values, signal, breaks)
     measured = _combined(fits, values)
     reach = (BASELINE_DURATIONS[1] + 0.5) * signal.duration
@@ -533,7 +535,7 @@ def _calibrated_contrast(time: np.ndarray, values: np.ndarray, signal: Signal,
     nulls = np.array(nulls)[np.isfinite(nulls)]
     if len(nulls) < MIN_NULL_COPIES or not math.isfinite(measured.err):
         return measured
-    null_err = float(np.std(nulls)) / math.sqrt(len(fits))
+    null_err = float(np.sqrt(np.mean(nulls ** 2))) / math.sqrt(len(fits))
     return _Estimate(measured.value, max(measured.err, null_err))
 
 
