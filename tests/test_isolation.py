@@ -72,7 +72,7 @@ def test_an_all_zero_light_curve_does_not_stop_its_shards_search_and_vetting(tmp
     assert len(vetting) == len(signals)
     # a sheet that cannot be drawn is a failure row of its own; the vetting is kept
     monkeypatch.setattr("transitflow.sheets.vetting_sheet", broken_sheet)
-    everything = json.dumps({"sheets_for": sorted(set(vetting["disposition"]))})
+    everything = json.dumps({"report": {"sheets_for": sorted(set(vetting["disposition"]))}})
     assert main(["vet", "--shard", str(shard), "--signals", str(tmp_path / "signals.parquet"),
                  "--out", str(tmp_path / "vetting.parquet"), "--options", everything,
                  "--failed", str(tmp_path / "vet_failed.parquet"),
