@@ -456,11 +456,11 @@ def test_null_epochs_miss_the_signal_and_its_baseline():
     periodic = make_signal(lc, period=3.0, epoch=1330.0, duration=0.1, depth=1e-3)
     epochs = vet._null_epochs(periodic, lc.time)
     phase = np.abs((epochs - 1330.0 + 1.5) % 3.0 - 1.5)
-    assert len(epochs) == vet.NULL_COPIES and (phase >= 2 * reach).all()
+    assert len(epochs) == vet.NULL_EPOCHS and (phase >= 2 * reach).all()
     assert epochs.min() < lc.time[0] + 3 and epochs.max() > lc.time[-1] - 3  # spread over it
     single = make_signal(lc, period=math.nan, epoch=lc.time[-1] - 0.5, duration=0.1, depth=1e-3)
     epochs = vet._null_epochs(single, lc.time)
-    assert len(epochs) == vet.NULL_COPIES and (np.abs(epochs - single.epoch) >= 2 * reach).all()
+    assert len(epochs) == vet.NULL_EPOCHS and (np.abs(epochs - single.epoch) >= 2 * reach).all()
     assert epochs.max() <= lc.time[-1] - reach and epochs.min() > single.epoch - 30 * reach
 
 

@@ -381,11 +381,12 @@ def cmd_report(args) -> None:
     known = pd.read_csv(args.known_tois, comment="#") if args.known_tois else None
     split = read_table(args.split) if args.split else None
     config = ReportConfig.from_dict(args.options)
-    candidates = build_candidates(read_table(args.scores), _concat(args.vetting),
-                                  read_table(args.stars), known, split, config.pc_max_radius_rjup)
+    stars = read_table(args.stars)
+    candidates = build_candidates(read_table(args.scores), _concat(args.vetting), stars, known,
+                                  split, config.pc_max_radius_rjup)
+    run = Path(args.out_dir).parent.name
     write_candidates(candidates, args.out_csv, args.out_parquet, provenance)
-    write_ctoi(candidates, args.out_ctoi, f"transitflow {provenance['code_version']}, run "
-                                          f"{Path(args.out_dir).parent.name}")
+    write_ctoi(candidates, args.out_ctoi, f"transitflow {provenance['code_version']}, run {run}")
     sheets = bundle_sheets({path.stem: path for folder in args.sheets
                             for path in sorted(Path(folder).glob("*.png"))},
                            Path(args.out_dir) / "sheets")
@@ -393,7 +394,6 @@ def cmd_report(args) -> None:
     truth = read_table(args.truth) if args.truth else pd.DataFrame()
     recovery = recall = None
     if not truth.empty:
-        stars = read_table(args.stars)
         recovery = truth_recovery(truth, candidates)
         recall = planet_recall(truth, stars, candidates)
         if split is not None:  # the same on the stars the network never trained on
@@ -404,10 +404,10 @@ def cmd_report(args) -> None:
                 test, held_out_stars(stars, split), candidates).items()}
     completeness = json.loads(Path(args.completeness).read_text()) if args.completeness else None
     if completeness:
-        _with_reliability(completeness, read_table(args.stars), candidates)
+        _with_reliability(completeness, stars, candidates)
     if completeness and not truth.empty:
         _with_truth_recall(completeness, truth, candidates, split)
-    write_report(candidates, Path(args.out_dir) / "index.html", _run_info(args, provenance),
+    write_report(candidates, Path(args.out_dir) / "index.html", _run_info(args, run, provenance),
                  sheets, figures,
                  _ledger_summary(args), recovery, recall, completeness)
     log.info("%d candidates -> %s", len(candidates), args.out_csv)
@@ -435,10 +435,10 @@ def _with_truth_recall(completeness: dict, truth: pd.DataFrame, candidates: pd.D
         row |= {"planted planets": planted["n"], "planted, as PC": planted["PC"]}
 
 
-def _run_info(args, provenance: dict) -> dict:
+def _run_info(args, run: str, provenance: dict) -> dict:
     card = json.loads(Path(args.model_card).read_text()) if args.model_card else {}
     flagged = json.loads(Path(args.flag_summary).read_text())
-    info = {"run": Path(args.out_dir).parent.name, "code version": provenance["code_version"],
+    info = {"run": run, "code version": provenance["code_version"],
             "model": card.get("model_id", "given by the user" if flagged["scored"] else "none"),
             "model test ROC-AUC": card.get("metrics", {}).get("test", {}).get("roc_auc", "n/a"),
             "detection policy": flagged["policy"]}

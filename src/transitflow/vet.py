@@ -86,8 +86,8 @@ NOISE_GAP = 1.0
 BASELINE_DURATIONS = (1.0, 2.0)
 #: Null epochs (one event moved off the signal's events) on which a contrast's scatter is
 #: measured, and the fewest that make a measurement.
-NULL_COPIES = 24
-MIN_NULL_COPIES = 8
+NULL_EPOCHS = 24
+MIN_NULL_EPOCHS = 8
 #: Trapezoid fit: half-width of the window and bins per duration; exposure sub-samples.
 SHAPE_WINDOW = 2.0
 SHAPE_BINS_PER_DURATION = 20
@@ -520,7 +520,7 @@ def _calibrated_contrast(time: np.ndarray, values: np.ndarray, signal: Signal,
     value) of one event's contrast at null epochs (:func:`_null_epochs`) over the square
     root of the transits: the series' own red noise on the transit's time scale
     (scattered light, pointing drifts), which point-to-point scatter misses. With fewer
-    than :data:`MIN_NULL_COPIES` null epochs (a period too short for them) the error stays
+    than :data:`MIN_NULL_EPOCHS` null epochs (a period too short for them) the error stays
     the point-to-point one. Measured on real light curves at random ephemerides in
     docs/benchmarks.md."""
     fits = _transit_fits(time, values, signal, breaks)
@@ -529,18 +529,18 @@ def _calibrated_contrast(time: np.ndarray, values: np.ndarray, signal: Signal,
     event = replace(signal, kind="single", period=NAN)
     nulls = []
     for epoch in _null_epochs(signal, time):
-        window = np.abs(time - epoch) < reach
+        window = slice(*np.searchsorted(time, [epoch - reach, epoch + reach]))
         nulls.append(_contrast(time[window], values[window], replace(event, epoch=epoch),
                                breaks).value)
     nulls = np.array(nulls)[np.isfinite(nulls)]
-    if len(nulls) < MIN_NULL_COPIES or not math.isfinite(measured.err):
+    if len(nulls) < MIN_NULL_EPOCHS or not math.isfinite(measured.err):
         return measured
     null_err = float(np.sqrt(np.mean(nulls ** 2))) / math.sqrt(len(fits))
     return _Estimate(measured.value, max(measured.err, null_err))
 
 
 def _null_epochs(signal: Signal, time: np.ndarray) -> np.ndarray:
-    """Up to :data:`NULL_COPIES` epochs of one event whose window and baseline miss the
+    """Up to :data:`NULL_EPOCHS` epochs of one event whose window and baseline miss the
     signal's events: for a single event the nearest such times either side (the noise
     where it lies, as a scattered-light ramp at an orbit's end); for a periodic signal
     times spread evenly over the light curve between its transits."""
@@ -548,9 +548,9 @@ def _null_epochs(signal: Signal, time: np.ndarray) -> np.ndarray:
     grid = np.arange(time.min() + reach, time.max() - reach, reach)
     if _periodic(signal):
         grid = grid[np.abs(_offset(grid, signal)) >= 2 * reach]
-        return grid[np.linspace(0, len(grid) - 1, min(NULL_COPIES, len(grid))).astype(int)]
+        return grid[np.linspace(0, len(grid) - 1, min(NULL_EPOCHS, len(grid))).astype(int)]
     grid = grid[np.abs(grid - signal.epoch) >= 2 * reach]
-    return grid[np.argsort(np.abs(grid - signal.epoch), kind="stable")][:NULL_COPIES]
+    return grid[np.argsort(np.abs(grid - signal.epoch), kind="stable")][:NULL_EPOCHS]
 
 
 def _transit_contrast(offset: np.ndarray, values: np.ndarray,
