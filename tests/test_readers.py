@@ -247,6 +247,77 @@ def test_lightkurve_flux_preferred_and_unsigned_quality(tmp_path):
     assert lc.meta.flux_column == "PDCSAP_FLUX"  # lightkurve's FLUX_ORIGIN
 
 
+def write_hlsp(path: Path, columns: list[fits.Column], primary: dict, table: dict) -> Path:
+    """A high-level science product as its pipeline writes it: identity in the primary
+    header, time keywords in the table's."""
+    hdu = fits.BinTableHDU.from_columns(columns, name="LIGHTCURVE")
+    hdu.header.update(table)
+    fits.HDUList([fits.PrimaryHDU(header=fits.Header(primary)), hdu]).writeto(path)
+    return path
+
+
+CADENCES = 1325.0 + np.arange(5) * 600 / 86400
+
+
+def test_tglc_reads_its_calibrated_aperture_flux(tmp_path):
+    # TGLC (archive.stsci.edu/hlsp/tglc) writes lower-case columns, fluxes calibrated to
+    # about 1, TESS quality bits in TESS_flags and the TIC ID beside the Gaia one
+    aperture = np.array([1.0, 0.99, 1.0, 1.01, 1.0])
+    columns = [fits.Column(name="time", array=CADENCES, format="D", unit="d"),
+               fits.Column(name="psf_flux", array=np.full(5, 5e3), format="E", unit="electron/s"),
+               fits.Column(name="aperture_flux", array=np.full(5, 5e3), format="E",
+                           unit="electron/s"),
+               fits.Column(name="cal_psf_flux", array=np.full(5, 1.002), format="E"),
+               fits.Column(name="cal_aper_flux", array=aperture, format="E"),
+               fits.Column(name="background", array=np.full(5, 30.0), format="E",
+                           unit="electron/s"),
+               fits.Column(name="cadence_num", array=np.arange(5, dtype=np.int32), format="J"),
+               fits.Column(name="TESS_flags", array=np.array([0, 0, 32, 0, 0]), format="J"),
+               fits.Column(name="TGLC_flags", array=np.zeros(5, np.int32), format="J")]
+    path = write_hlsp(
+        tmp_path / "hlsp_tglc_tess_ffi_gaiaid-4755392374681472-s0056-cam1-ccd1_tess_v1_llc.fits",
+        columns, {"ORIGIN": "UCSB/TGLC", "TELESCOP": "TESS", "OBJECT": "Gaia DR3 4755392374681472",
+                  "TICID": 25155310, "SECTOR": 56, "CAMERA": 1, "CCD": 1, "TESSMAG": 9.9},
+        {"BJDREFI": 2457000, "BJDREFR": 0.0, "TIMEDEL": 600 / 86400})
+    lc = only(read_lightcurves(path))
+    assert detect_format(path) == "tglc"
+    assert (lc.meta.tic, lc.meta.sector, lc.meta.flux_column) == (25155310, 56, "CAL_APER_FLUX")
+    assert lc.meta.cadence_min == pytest.approx(10.0)
+    np.testing.assert_allclose(lc.time, CADENCES)
+    np.testing.assert_allclose(lc.flux, aperture)
+    np.testing.assert_array_equal(lc.quality, [0, 0, 32, 0, 0])
+    np.testing.assert_allclose(lc.background, 30.0)
+
+
+def test_tasoc_corrected_flux_in_ppm_becomes_relative_flux(tmp_path):
+    # TASOC (archive.stsci.edu/hlsp/tasoc): FLUX_CORR is relative flux in ppm about 0
+    corrected = np.array([0.0, -120.0, 40.0, 10.0, -5.0])
+    columns = [fits.Column(name="TIME", array=CADENCES, format="D", unit="BJD - 2457000, days"),
+               fits.Column(name="TIMECORR", array=np.zeros(5), format="E", unit="d"),
+               fits.Column(name="CADENCENO", array=np.arange(5), format="J"),
+               fits.Column(name="FLUX_RAW", array=np.full(5, 8e4), format="D", unit="e-/s"),
+               fits.Column(name="FLUX_RAW_ERR", array=np.full(5, 40.0), format="D", unit="e-/s"),
+               fits.Column(name="FLUX_BKG", array=np.full(5, 12.0), format="D", unit="e-/s"),
+               fits.Column(name="FLUX_CORR", array=corrected, format="D", unit="ppm"),
+               fits.Column(name="FLUX_CORR_ERR", array=np.full(5, 500.0), format="D", unit="ppm"),
+               fits.Column(name="QUALITY", array=np.zeros(5), format="J"),
+               fits.Column(name="PIXEL_QUALITY", array=np.zeros(5), format="J"),
+               fits.Column(name="MOM_CENTR1", array=np.full(5, 1012.5), format="D",
+                           unit="pixels"),
+               fits.Column(name="MOM_CENTR2", array=np.full(5, 455.2), format="D",
+                           unit="pixels")]
+    path = write_hlsp(tmp_path / "tess00260128333-s01-c1800-dr01-v04-tasoc_lc.fits.gz", columns,
+                      {"ORIGIN": "TASOC/Aarhus", "TELESCOP": "TESS", "OBJECT": "TIC 260128333",
+                       "TICID": 260128333, "SECTOR": 1, "CAMERA": 4, "CCD": 2},
+                      {"BJDREFI": 2457000, "BJDREFF": 0.0, "TIMEDEL": 1800 / 86400})
+    lc = only(read_lightcurves(path))
+    assert detect_format(path) == "tasoc"
+    assert (lc.meta.tic, lc.meta.sector, lc.meta.flux_column) == (260128333, 1, "FLUX_CORR")
+    np.testing.assert_allclose(lc.flux, 1.0 + corrected * 1e-6, rtol=1e-7)
+    np.testing.assert_allclose(lc.flux_err, 5e-4)
+    np.testing.assert_allclose([lc.background[0], lc.centroid_col[0]], [12.0, 1012.5])
+
+
 def test_lightkurve_written_k2_without_bjdref_is_shifted_from_bkjd(tmp_path):
     path = write_table(tmp_path / "k2.fits", {"TIME": np.array([2144.0, 2145.0]),
                                               "FLUX": np.array([1.0, 1.1])},
@@ -324,6 +395,15 @@ def test_csv_metadata_lines_give_the_star_and_sector(tmp_path):
     assert only(read_lightcurves(path, tic=5, sector=1)).meta.key == "5-s0001"
 
 
+def test_csv_magnitudes_become_relative_flux(tmp_path):
+    path = write_bytes(tmp_path / "TIC5_photometry.csv", b"BJD,Mag,Mag_Err\n"
+                       b"2459001.0,10.0,0.001\n2459001.1,10.1,0.001\n2459001.2,10.0,0.002\n")
+    lc = only(read_lightcurves(path))
+    np.testing.assert_allclose(lc.flux, [1.0, 10 ** -0.04, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(lc.flux_err[[0, 2]], [9.2103e-4, 1.84207e-3], rtol=1e-4)
+    np.testing.assert_allclose(lc.time, [2001.0, 2001.1, 2001.2])
+
+
 def test_a_csv_header_that_does_not_match_its_rows_is_refused(tmp_path):
     path = write_bytes(tmp_path / "TIC_9_short.csv", b"time,flux\n1400.0,1.0,0.001,27\n"
                        b"1400.1,1.1,0.001,27\n")
@@ -391,7 +471,7 @@ BROKEN = {
         tmp, "nan.fits", {"TIME": np.ones(2), "FLUX": np.full(2, np.nan)}), "NaN everywhere"),
     "empty csv": (lambda real, tmp: write_bytes(tmp / "tic1.csv", b""), "empty file"),
     "csv without flux": (lambda real, tmp: write_bytes(
-        tmp / "tic1.csv", b"time,mag\n1,2\n2,3\n"), "no flux column"),
+        tmp / "tic1.csv", b"time,counts\n1,2\n2,3\n"), "no flux column"),
     "unparsable csv": (lambda real, tmp: write_bytes(
         tmp / "tic1.csv", b"time,flux\n1,2\n2,abc\n"), "cannot read as CSV"),
     "wide headerless csv": (lambda real, tmp: write_bytes(

@@ -32,7 +32,9 @@ from transitflow.pixels import APERTURE_PHOTOMETRY, NoAperture, aperture_photome
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("spoc", "tess-spoc-ffi", "lightkurve", "k2", "csv")
+FORMATS = ("spoc", "tess-spoc-ffi", "tglc", "tasoc", "lightkurve", "k2", "csv")
+#: FITS light curves of high-level science products told by their primary ORIGIN header.
+ORIGINS = {"UCSB/TGLC": "tglc", "TASOC/Aarhus": "tasoc"}
 BTJD_ZERO = 2457000.0  # BTJD = BJD - 2457000
 BKJD_ZERO = 2454833.0  # Kepler/K2 BKJD = BJD - 2454833
 SEGMENT_GAP_DAYS = 5.0  # CSV series without a sector column are split at longer gaps
@@ -48,16 +50,22 @@ MAX_TABLE_BYTES = 2 ** 32  # a TESS 20-s sector table is ~50 MB
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".dat")  # text tables read as CSV
 
-#: FITS flux columns, the first one present wins (for lightkurve files the flux the user
-#: wrote); errors come from ``<flux column>_ERR``. KSPSAP_FLUX is QLP's.
+#: FITS flux columns (names upper-cased), the first one present wins (for lightkurve files
+#: the flux the user wrote); errors come from ``<flux column>_ERR``. KSPSAP_FLUX is QLP's;
+#: TGLC's calibrated aperture flux is the one its authors advise for transits; TASOC's
+#: corrected flux is relative, in ppm (:data:`RELATIVE_UNITS`).
 DEFAULT_FLUX_COLUMNS = ("PDCSAP_FLUX", "KSPSAP_FLUX", "FLUX")
-FLUX_COLUMNS = {"lightkurve": ("FLUX", "PDCSAP_FLUX")}
+FLUX_COLUMNS = {"lightkurve": ("FLUX", "PDCSAP_FLUX"),
+                "tglc": ("CAL_APER_FLUX", "CAL_PSF_FLUX", "APERTURE_FLUX"),
+                "tasoc": ("FLUX_CORR", "FLUX_RAW")}
+#: Flux units (TUNIT) of a relative flux about 0, and their size: read as 1 + value * size.
+RELATIVE_UNITS = {"ppm": 1e-6, "ppt": 1e-3}
 #: Other FITS columns per light-curve field, the first one present wins.
 FITS_COLUMNS = {
     "centroid_col": ("MOM_CENTR1", "SAP_X"),
     "centroid_row": ("MOM_CENTR2", "SAP_Y"),
-    "background": ("SAP_BKG",),
-    "quality": ("QUALITY", "SAP_QUALITY"),
+    "background": ("SAP_BKG", "FLUX_BKG", "BACKGROUND"),
+    "quality": ("QUALITY", "SAP_QUALITY", "TESS_FLAGS"),
 }
 #: Bytes per element of each binary-table TFORM code, and the numpy type of the scalar ones.
 TFORM_BYTES = {"L": 1, "B": 1, "I": 2, "J": 4, "K": 8, "A": 1, "E": 4, "D": 8, "C": 8, "M": 16,
@@ -66,7 +74,7 @@ TFORM_DTYPES = {"B": "u1", "I": ">i2", "J": ">i4", "K": ">i8", "E": ">f4", "D": 
 
 #: CSV column names per field (matched case-insensitively), the first one present wins.
 CSV_COLUMNS = {
-    "time": ("time", "btjd", "t"),
+    "time": ("time", "btjd", "t", "bjd", "bjd_tdb"),
     "flux": ("flux", "pdcsap_flux", "corr_flux", "sap_flux"),  # corr_flux: eleanor's
     "flux_err": ("flux_err", "pdcsap_flux_err", "sap_flux_err", "flux_error", "err", "e_flux"),
     "centroid_col": ("centroid_col", "centroids_x", "centroid_x", "mom_centr1"),
@@ -75,6 +83,9 @@ CSV_COLUMNS = {
     "quality": ("quality", "sap_quality"),
     "sector": ("sector", "campaign"),
 }
+#: CSV magnitude columns and their errors, read as relative flux when there is no flux column.
+MAGNITUDE_COLUMNS = ("mag", "magnitude", "tmag", "tess_mag")
+MAGNITUDE_ERR_COLUMNS = ("mag_err", "magnitude_err", "e_mag", "tmag_err", "tess_mag_err")
 HEADERLESS_COLUMNS = ("time", "flux", "flux_err")
 #: A ``# key: value`` (or ``=``) metadata line at the top of a CSV, and the keys of the TIC
 #: ID among them.
@@ -96,7 +107,8 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
     Parameters
     ----------
     path
-        A SPOC 2-min, TESS-SPOC/QLP FFI HLSP, lightkurve-written or K2/Kepler FITS file, a
+        A SPOC 2-min, TESS-SPOC/QLP/TGLC/TASOC FFI HLSP, lightkurve-written or K2/Kepler
+        FITS file (a flux in ppm or ppt about 0, as TASOC's, read as relative flux), a
         target pixel file (aperture photometry, :mod:`transitflow.pixels`; may be gzipped),
         or a CSV (see Notes).
     tic, sector
@@ -122,7 +134,8 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
     -----
     Text tables (:data:`TABLE_SUFFIXES`) are read as CSV, with columns time (BTJD),
     flux[, flux_err, centroids, background, quality, sector], named as in
-    :data:`CSV_COLUMNS` (any case); a header row is optional (a leading ``#`` is allowed;
+    :data:`CSV_COLUMNS` (any case), or magnitudes (:data:`MAGNITUDE_COLUMNS`) read as
+    relative flux; a header row is optional (a leading ``#`` is allowed;
     its names must match the data rows' fields) and without one the columns are time,
     flux[, flux_err]. ``# key: value`` lines may precede it (``tic_id``, ``tic``,
     ``sector`` are read). Times above 2,400,000 are taken as BJD and shifted to BTJD. The
@@ -148,8 +161,9 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
 def detect_format(path: str | Path) -> str:
     """The format of a light-curve file, one of :data:`FORMATS`.
 
-    FITS files (told by their first bytes) are ``"k2"`` (Kepler telescope), ``"lightkurve"``
-    (written by lightkurve, or no PDCSAP_FLUX column), ``"tess-spoc-ffi"`` (``hlsp_`` file
+    FITS files (told by their first bytes) are ``"k2"`` (Kepler telescope), ``"tglc"`` or
+    ``"tasoc"`` (their ORIGIN, :data:`ORIGINS`), ``"lightkurve"`` (written by lightkurve, or
+    no PDCSAP_FLUX column), ``"tess-spoc-ffi"`` (``hlsp_`` file
     name, a QLP KSPSAP_FLUX column or a cadence over 2.5 min) or ``"spoc"``; text tables
     (:data:`TABLE_SUFFIXES`) are ``"csv"``.
 
@@ -296,6 +310,8 @@ def _fits_format(path: Path, primary: fits.Header, header: fits.Header,
                  names: Collection[str]) -> str:
     if _text((primary,), "TELESCOP").lower() == "kepler":
         return "k2"
+    if _text((primary,), "ORIGIN") in ORIGINS:
+        return ORIGINS[_text((primary,), "ORIGIN")]
     if _text((primary,), "CREATOR").startswith("lightkurve"):
         return "lightkurve"
     if (path.name.lower().startswith("hlsp_") or "KSPSAP_FLUX" in names
@@ -316,7 +332,8 @@ def _fits_lightcurve(path: Path, stream: IO[bytes], fmt: str,
     wanted = {"time": "TIME", "flux": flux, "flux_err": f"{flux}_ERR"} | {
         field: _first_present(layout, candidates) for field, candidates in FITS_COLUMNS.items()}
     names = {field: name for field, name in wanted.items() if name in layout}
-    columns = _read_columns(path, stream, headers[1], layout, names)
+    columns = _relative_flux(_read_columns(path, stream, headers[1], layout, names),
+                             _unit(headers[1], layout[flux][0]))
     with np.errstate(invalid="ignore", over="ignore"):  # corrupt times become NaN, dropped
         columns["time"] = columns["time"] + _time_offset(path, headers, fmt)
     keep = np.isfinite(columns["time"])
@@ -324,6 +341,21 @@ def _fits_lightcurve(path: Path, stream: IO[bytes], fmt: str,
     meta = replace(_fits_meta(path, fmt, headers, columns["time"], tic, sector),
                    flux_column=_flux_origin(headers, flux))
     return _checked(path, LightCurve.from_arrays(meta, **columns))
+
+
+def _unit(header: fits.Header, number: int) -> str:
+    return str(header.get(f"TUNIT{number}", "")).strip().lower()
+
+
+def _relative_flux(columns: dict[str, np.ndarray], unit: str) -> dict[str, np.ndarray]:
+    """Flux in a :data:`RELATIVE_UNITS` unit (variations about 0) as relative flux about 1."""
+    if unit not in RELATIVE_UNITS:
+        return columns
+    size = RELATIVE_UNITS[unit]
+    relative = {"flux": 1.0 + columns["flux"] * size}
+    if "flux_err" in columns:
+        relative["flux_err"] = columns["flux_err"] * size
+    return columns | relative
 
 
 def _flux_origin(headers: tuple[fits.Header, ...], column: str) -> str:
@@ -357,14 +389,14 @@ def _pixel_lightcurve(path: Path, fmt: str, headers: tuple[fits.Header, fits.Hea
 
 
 def _column_layout(path: Path, header: fits.Header) -> dict[str, tuple[int, int, str]]:
-    """TTYPE -> (column number, byte offset in a row, TFORM) of a binary table."""
+    """TTYPE (upper case) -> (column number, byte offset in a row, TFORM) of a binary table."""
     layout, offset = {}, 0
     for number in range(1, _structure_int(path, header, "TFIELDS", default=0) + 1):
         tform = str(header.get(f"TFORM{number}", "")).strip().upper()
         match = re.match(r"(\d*)([A-Z])", tform)
         if match is None or match.group(2) not in TFORM_BYTES:
             raise LightCurveReadError(path, f"column {number} has the invalid TFORM {tform!r}")
-        layout[str(header.get(f"TTYPE{number}", "")).strip()] = (number, offset, tform)
+        layout[str(header.get(f"TTYPE{number}", "")).strip().upper()] = (number, offset, tform)
         count, code = int(match.group(1) or 1), match.group(2)
         offset += (count + 7) // 8 if code == "X" else count * TFORM_BYTES[code]
     return layout
@@ -553,9 +585,15 @@ def _csv_table(path: Path, header_line: int = 0) -> pd.DataFrame:
     names = list(raw.columns)
     table = pd.DataFrame({field: raw[name] for field, aliases in CSV_COLUMNS.items()
                           if (name := _first_present(names, aliases)) is not None})
-    for field in ("time", "flux"):
+    magnitude = _first_present(names, MAGNITUDE_COLUMNS)
+    if "flux" not in table and magnitude is not None:
+        error = _first_present(names, MAGNITUDE_ERR_COLUMNS)
+        table = table.assign(**_flux_from_magnitudes(
+            pd.to_numeric(raw[magnitude]), None if error is None else pd.to_numeric(raw[error])))
+    for field, known in (("time", CSV_COLUMNS["time"]),
+                         ("flux", CSV_COLUMNS["flux"] + MAGNITUDE_COLUMNS)):
         if field not in table:
-            aliases = " or ".join(CSV_COLUMNS[field])
+            aliases = " or ".join(known)
             raise LightCurveReadError(path, f"no {field} column ({aliases}) among "
                                             f"{', '.join(map(str, names))}; rename one")
     table = table.apply(pd.to_numeric).dropna(subset=["time"]).sort_values("time", kind="stable")
@@ -564,6 +602,14 @@ def _csv_table(path: Path, header_line: int = 0) -> pd.DataFrame:
     if table["time"].median() > 2_400_000:
         table["time"] -= BTJD_ZERO
     return table
+
+
+def _flux_from_magnitudes(magnitude: pd.Series, error: pd.Series | None) -> dict[str, pd.Series]:
+    """Relative flux (1 at the median magnitude) and its error from magnitudes."""
+    flux = 10.0 ** (-0.4 * (magnitude - magnitude.median()))
+    if error is None:
+        return {"flux": flux}
+    return {"flux": flux, "flux_err": 0.4 * np.log(10.0) * flux * error}
 
 
 def _raw_csv(path: Path, header_line: int = 0) -> pd.DataFrame:
