@@ -15,7 +15,9 @@ from tests.builders import flat_lightcurve
 from tests.test_search import inject_box, phase_offset
 from transitflow.detect import (DetectConfig, detect_shard, null_thresholds, search_batch,
                                 select_for_search, trial_periods)
+from transitflow.detect.batch import JOINED, JOINED_REASON
 from transitflow.infer import flag_scores
+from transitflow.lightcurve import stitch
 from transitflow.readers import read_lightcurves
 from transitflow.search import (Periodogram, SearchConfig, bls_spectrum, detrend_for_search,
                                 stellar_density)
@@ -176,6 +178,22 @@ def test_policies_pick_the_light_curves_for_the_search():
     search_only, _ = select_for_search(None, table, rule, DetectConfig(policy="search"))
     assert list(search_only["detected_by"]) == ["periodic", "", "single", ""]
     assert search_only["score"].isna().all()
+
+
+def test_a_joined_light_curve_is_searched_in_depth_when_one_of_its_sectors_is_raised():
+    first = flat_lightcurve(tic=5, sector=1)
+    later = replace(flat_lightcurve(tic=5, sector=2, seed=1), time=first.time + 27.5)
+    [joined] = search_batch([stitch([first, later])]).itertuples()
+    assert joined.status == JOINED and "one of its sectors is raised" in joined.reason
+    table = detections([20, 3, 3, 3], [1, 2, 3, 4])
+    stitched = pd.DataFrame({"key": ["0-s9999", "3-s9999"], "tic": [0, 3], "sector": 9999,
+                             "status": JOINED, "reason": JOINED_REASON, "copy": "data"})
+    picked, summary = select_for_search(None, pd.concat([table, stitched]), None,
+                                        DetectConfig(policy="search"))
+    picked = picked.set_index("key")
+    assert picked.loc["0-s9999", "detected_by"] == "sectors"  # 0-s0001 was raised
+    assert not picked.loc["3-s9999", "flagged"]
+    assert summary["searched"] == 4 and summary["search_failed"] == 0
 
 
 def test_detect_shard_holds_data_and_inverted_rows(planets):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from transitflow.files import find_files
+from transitflow.files import find_files, shard_files, star_in_name
 from transitflow.ingest import ingest_local
 
 FILES = ("a/x.fits", "a/deep/w.fits", "b/y.fits", "b/y.csv", "top.fits", ".hidden/z.fits")
@@ -53,3 +53,26 @@ def test_a_link_sorting_before_the_folder_it_names_does_not_hide_that_folder(tmp
     os.symlink(root / "b", root / "a" / "0-latest")  # walked first, does not match b/*
     assert find_files(f"{root}/b/*.fits") == [str(root / "b" / "y.fits")]
     assert find_files(f"{root}/**/y.fits") == [str(root / "b" / "y.fits")]
+
+
+@pytest.mark.parametrize("name, star", [
+    ("tess2018263035959-s0003-0000000382067804-0123-s_lc.fits", "382067804"),
+    ("hlsp_qlp_tess_ffi_s0001-0000000025155310_tess_v01_llc.fits", "25155310"),
+    ("kplr011446443-2009131110544_llc.fits", "11446443"),
+    ("ktwo206103150-c03_llc.fits", "206103150"),
+    ("epic206103150_k2c10.csv", "206103150"),
+    ("TOI-175_TIC307210830_lc_data.csv", "307210830"),
+    ("tess00260128333-s01-c1800-dr01-v04-tasoc_lc.fits.gz", "260128333"),
+    ("hlsp_tglc_tess_ffi_gaiaid-4755392374681472-s0001-cam1-ccd1_tess_v1_llc.fits",
+     "4755392374681472"),
+    ("toi237.csv", "lcs/toi237.csv"),  # no ID: the file is its own group
+])
+def test_the_star_in_a_file_name(name, star):
+    assert star_in_name(f"lcs/{name}") == star
+
+
+def test_shards_keep_a_stars_files_together_and_in_order():
+    files = ["s1/tic7_lc.csv", "s1/tic8_lc.csv", "s2/tic7_lc.csv", "s2/tic9_lc.csv", "x.csv"]
+    assert shard_files(files, 2) == [["s1/tic7_lc.csv", "s2/tic7_lc.csv"],
+                                     ["s1/tic8_lc.csv", "s2/tic9_lc.csv"], ["x.csv"]]
+    assert shard_files(files[:2], 1) == [["s1/tic7_lc.csv"], ["s1/tic8_lc.csv"]]

@@ -6,7 +6,7 @@ import pytest
 
 from transitflow.cli import main
 from transitflow.ingest import (ingest_downloads, ingest_local, ingest_sim,
-                                with_stellar_parameters)
+                                with_stellar_parameters, with_stitched)
 from transitflow.shards import read_shard, shard_metadata
 from transitflow.tables import read_provenance, read_table
 
@@ -113,3 +113,29 @@ def test_one_light_curve_in_two_shards_stops_collect_with_both_files(realdata, t
     error = capsys.readouterr().err
     assert "share a TIC and sector with another in a different shard" in error
     assert f"{original} and {copy}" in error
+
+
+@pytest.mark.realdata
+def test_a_star_read_in_several_sectors_gets_a_light_curve_joining_them(realdata):
+    files = sorted((realdata / "lightcurves" / "modebs" / "tic-382067804").glob("*.fits"))
+    sectors = with_stitched(ingest_local(files))
+    *observations, joined = sectors.light_curves
+    assert joined.meta.key == "382067804-s9999" and joined.meta.stitched
+    assert len(joined) == sum(map(len, observations)) and (np.diff(joined.time) > 0).all()
+    for lc in observations:  # each sector on its own median; centroids about their own
+        inside = (joined.time >= lc.time[0]) & (joined.time <= lc.time[-1])
+        assert np.nanmedian(joined.flux[inside]) == pytest.approx(1.0)
+        assert np.nanmedian(joined.centroid_col[inside]) == pytest.approx(0.0, abs=1e-6)
+    row = sectors.ledger[sectors.ledger.status == "stitched"].squeeze()
+    assert row["key"] == joined.meta.key and "sectors 3,4,5,6,7 of TESS 382067804" in row["reason"]
+    stars = sectors.stars.set_index("key")
+    assert list(stars.index) == [lc.meta.key for lc in sectors.light_curves]
+    assert stars.loc[joined.meta.key, ["time_start", "time_stop"]].tolist() == [
+        joined.time[0], joined.time[-1]]
+
+
+@pytest.mark.realdata
+def test_a_star_read_in_one_sector_gets_nothing_joined(realdata):
+    files = sorted((realdata / "lightcurves" / "qusi").glob("*s0001*.fits"))
+    single = ingest_local(files[:1])
+    assert with_stitched(single) is single

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from transitflow.labels import (COVERAGE_COLUMNS, ENTRY_DTYPES, CatalogFormatErr
                                 LabelConfig, build_labels, count_events, coverage_segments,
                                 coverage_table, read_catalogs, read_tess_ebs, read_toi_table,
                                 read_yu2019)
+from transitflow.lightcurve import stitch
 from transitflow.readers import read_lightcurves
 
 CATALOGS = "catalogs"
@@ -253,3 +255,9 @@ def test_wrong_files_are_one_line_errors_naming_them(realdata, tmp_path):
         message = str(error.value)
         assert len(message.splitlines()) == 1
         assert message.startswith(f"{path}: ") and problem in message
+
+
+def test_a_light_curve_joining_sectors_gets_no_label(wasp18):
+    later = replace(wasp18, time=wasp18.time + 30.0, meta=replace(wasp18.meta, sector=3))
+    assert len(coverage_table([wasp18, later])) >= 2
+    assert coverage_table([stitch([wasp18, later])]).empty  # labels are per sector

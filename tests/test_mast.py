@@ -170,6 +170,12 @@ def test_shards_cover_the_listing_in_order():
     assert pd.concat(shards, ignore_index=True).equals(listing)
 
 
+def test_shards_keep_each_stars_sectors_together():
+    listing = pd.DataFrame({"sector": [1, 1, 1, 2, 2], "tic": [5, 7, 9, 5, 9]})
+    shards = [shard.values.tolist() for shard in plan_shards(listing, 2)]
+    assert shards == [[[1, 5], [2, 5]], [[1, 7]], [[1, 9], [2, 9]]]
+
+
 @pytest.mark.realdata
 def test_download_retries_a_timeout_and_a_503(tmp_path, client, mirror):
     config = config_for(tmp_path)
@@ -332,15 +338,18 @@ def test_the_commands_list_in_shards_and_download_through_astroquery(tmp_path, m
     assert sorted(path.name for path in (tmp_path / "shards").iterdir()) == [
         "0000.parquet", "0001.parquet"]
 
-    mirror.script = {listing["filename"].iloc[0]: ["stall"]}
+    both_sectors = read_table(tmp_path / "shards" / "0001.parquet")  # a star's in one shard
+    assert both_sectors[["tic", "sector"]].values.tolist() == [[150065151, 1], [150065151, 2]]
+
+    mirror.script = {listing["filename"].iloc[1]: ["stall"]}
     fetched = transitflow_against(mirror, tmp_path, "mast-download", "--options", options,
-                                  "--listing", "shards/0000.parquet", "--ledger", "ledger.parquet")
+                                  "--listing", "shards/0001.parquet", "--ledger", "ledger.parquet")
     assert fetched.returncode == 0, fetched.stderr
     ledger = read_table(tmp_path / "ledger.parquet")
     assert ledger[["status", "attempts"]].values.tolist() == [["downloaded", 2],
                                                               ["downloaded", 1]]
-    assert (tmp_path / "cache" / "mast" / "spoc-2min" / "s0001" / listing["filename"].iloc[0]
-            ).stat().st_size == listing["size"].iloc[0]
+    assert (tmp_path / "cache" / "mast" / "spoc-2min" / "s0001" / listing["filename"].iloc[1]
+            ).stat().st_size == listing["size"].iloc[1]
 
 
 def test_the_listing_command_reports_mast_unreachable_in_one_line(tmp_path):

@@ -197,6 +197,15 @@ def test_toi_crossmatch(tois):
     assert table.loc["3-s0001-0", ["toi_match", "toi_matched_by"]].tolist() == ["new", ""]
 
 
+def test_another_missions_id_is_not_matched_as_a_tic_id(tois):
+    vetting = pd.DataFrame([vet_row(WASP18, 3, 0.94145, snr=100.0)])  # EPIC 100100827, K2 C3
+    stars = pd.DataFrame({"key": [f"{WASP18}-s0003"], "mission": "K2", "tmag": 9.0,
+                          "radius": 1.2, "ra": math.nan, "dec": math.nan})
+    table = build_candidates(scores_for(vetting), vetting, stars, tois)
+    assert table[["mission", "toi_match"]].values.tolist() == [["K2", "new"]]
+    assert ctoi_table(table, "transitflow test").empty  # a CTOI needs a TIC ID
+
+
 def test_write_candidates_is_byte_stable(vetting, tmp_path):
     table = build_candidates(scores_for(vetting), vetting, None, None)
     provenance = {"stage": "report", "config_hash": "abc"}
@@ -206,7 +215,7 @@ def test_write_candidates_is_byte_stable(vetting, tmp_path):
     assert first[1].read_bytes() == second[1].read_bytes()
     assert read_provenance(first[1]) == provenance
     text = first[0].read_text()
-    assert "7,,\"1,2\"" in text and "3.01," in text  # no split: the run did not train
+    assert "7,TESS,,\"1,2\"" in text and "3.01," in text  # no split: the run did not train
     assert len(pd.read_csv(first[0])) == len(table)
 
 
@@ -299,6 +308,30 @@ def test_the_funnel_counts_light_curves_from_inputs_to_pcs(vetting, tmp_path):
                     ("raised for the in-depth search", "40", "0"),
                     ("searched in depth, vetted, with a signal", "5", "3"),
                     ("with a PC", "3", "0")]  # 7-s0001, 7-s0002 and 9-s0001
+
+
+def test_the_funnel_counts_joined_sectors_apart_from_the_inputs(vetting, tmp_path):
+    stages = {"light curves": {"ok": 10, "quarantined": 1, "stitched": 2}}
+    table = build_candidates(scores_for(vetting), vetting, None, None)
+    html = write_report(table, tmp_path / "r.html", {"run": "r"}, {}, {}, stages).read_text()
+    funnel = html[html.index('id="funnel"'):html.index('id="run"')]
+    rows = re.findall(r"<tr><th>([^<]+)</th><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>", funnel)
+    assert rows[:3] == [("inputs", "11", "0"), ("read", "10", "1"),
+                        ("read, and the sectors of a star joined", "12", "0")]
+    assert re.search(r"stars searched with their sectors joined</th>\s*<td[^>]*>2<", html)
+
+
+def test_a_joined_sectors_signal_merges_and_lists_the_sectors_of_its_transits():
+    per_sector = vet_row(7, 1, 3.000, snr=20.0)  # 5 transits in sector 1
+    joined = vet_row(7, 9999, 3.001, snr=40.0) | {
+        "transit_times": [1400.0, 1403.0, 1406.0, 1409.0, 1442.0, 1445.0], "n_transits": 6}
+    vetting = pd.DataFrame([per_sector, joined])
+    stars = pd.DataFrame({"key": ["7-s0001", "7-s0003", "7-s0005", "7-s9999"], "tic": 7,
+                          "sector": [1, 3, 5, 9999], "time_start": [1390.0, 1440.0, 1500.0, 1390.0],
+                          "time_stop": [1410.0, 1470.0, 1530.0, 1530.0]})
+    [row] = build_candidates(scores_for(vetting), vetting, stars, None).to_dict("records")
+    assert row["key"] == "7-s9999-0" and row["keys"] == "7-s0001-0;7-s9999-0"
+    assert row["sectors"] == "1,3" and row["n_transits"] == 6  # not 5 + 6: the same transits
 
 
 def test_each_candidate_links_the_other_signals_of_its_star(vetting, tmp_path):
@@ -398,13 +431,14 @@ def test_two_transits_make_the_period_ambiguous_and_the_reasons_say_so():
 
 @pytest.mark.realdata
 def test_two_secondary_eclipses_of_tic255567460_give_an_ambiguous_period(realdata):
-    """Sector 66 holds only two secondary eclipses of this 13.8 d binary; the search links
-    them at 6.9 d (the middle event falls in the gap)."""
+    """Sector 66 holds only two secondary eclipses of this 13.8 d binary, 13.8 d apart; the
+    periodogram peaks at 6.9 d (the middle event falls in the gap), the signal takes their
+    separation."""
     lc = read_lightcurves(realdata / "lightcurves/modebs/tic-255567460/tess2023153011303-s0066"
                                      "-0000000255567460-0260-s_lc.fits")[0]
     signals = search_lightcurve(lc, SearchConfig())
     vetting = pd.DataFrame(vet_light_curve(lc, signals, VetConfig(),
                                            detrend_for_search(lc, SearchConfig())))
     row = build_candidates(scores_for(vetting), vetting).iloc[0]
-    assert row["period"] == pytest.approx(13.796 / 2, rel=0.01) and row["period_ambiguous"]
+    assert row["period"] == pytest.approx(13.796, rel=0.001) and row["period_ambiguous"]
     assert "13.80 d apart" in row["reasons"]

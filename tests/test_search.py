@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.builders import flat_lightcurve
-from transitflow.lightcurve import LightCurve, LightCurveMeta
+from transitflow.lightcurve import LightCurve, LightCurveMeta, stitch
 from transitflow.readers import read_lightcurves
 from transitflow.search import (SearchConfig, detrend_for_search, detrend_window, is_echo,
                                 period_grid, periodogram, search_durations, search_lightcurve,
@@ -187,6 +187,18 @@ def _real(realdata, name: str, **override) -> LightCurve:
     return lc
 
 
+def test_two_transits_take_their_separation_as_the_period():
+    # 20 d apart in 27 days of data; the epoch between them (a 10 d alias) falls in a gap
+    lc = inject_box(flat_lightcurve(seed=5), 20.0, 1330.0, 0.15, snr=40)
+    [signal] = search_lightcurve(lc.select(np.abs(lc.time - 1340.0) > 1.0))
+    assert signal.kind == "periodic" and signal.n_transits == 2
+    assert signal.period == pytest.approx(20.0, abs=0.02) and signal.epoch == pytest.approx(
+        1330.0, abs=0.02)
+    capped = search_lightcurve(lc.select(np.abs(lc.time - 1340.0) > 1.0),
+                               SearchConfig(max_period=12.0))
+    assert capped[0].period == pytest.approx(10.0, abs=0.02)  # the separation exceeds the range
+
+
 @pytest.mark.realdata
 def test_wasp18b_period(realdata):
     [found] = search_lightcurve(_real(realdata, "exovetter/wasp18b.fits"))
@@ -252,6 +264,41 @@ def test_lone_primary_and_secondary_are_single_events(realdata):
     epoch, period = 1417.8377725, 26.131358  # secondary at phase ~0.697
     assert sorted(s.epoch for s in signals) == pytest.approx(
         [epoch + 3 * period, epoch + 3.697 * period], abs=0.05)
+
+
+# ---------------------------------------------------------------- sectors joined
+
+
+def _joined(realdata, pattern: str) -> LightCurve:
+    files = sorted((realdata / "lightcurves").glob(pattern))
+    return stitch([lc for path in files for lc in read_lightcurves(path)])
+
+
+@pytest.mark.realdata
+def test_one_eclipse_per_sector_joins_into_one_periodic_signal(realdata):
+    # TIC 382067804 (P=26.13 d, S3-S7): one primary per sector; searched alone, each sector
+    # holds single events (test above)
+    [primary, *_] = search_lightcurve(_joined(realdata, "modebs/tic-382067804/*.fits"))
+    assert primary.kind == "periodic" and primary.n_transits == 5
+    assert primary.period == pytest.approx(26.131358, rel=1e-3)
+
+
+@pytest.mark.realdata
+def test_two_eclipses_sectors_apart_link_beyond_half_the_span(realdata):
+    # TIC 350298314 (P=47.7 d): one eclipse in each of S63 and S65, 82 days of data
+    lc = _joined(realdata, "modebs/tic-350298314/*.fits")
+    [eclipses, *_] = search_lightcurve(lc)
+    assert eclipses.kind == "periodic" and eclipses.n_transits == 2
+    assert eclipses.period == pytest.approx(47.7, rel=2e-3) and eclipses.period > np.ptp(lc.time) / 2
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_a_multi_planet_system_is_found_whole_in_its_joined_sectors(realdata):
+    # L 98-59 b, c, d over 330 days (TOI-1798's 950 days: the real-data workflow test)
+    signals = search_lightcurve(_joined(realdata, "sherlock/TOI-175_TIC307210830_lc_data.csv"))
+    assert sorted(s.period for s in signals) == pytest.approx([2.253106, 3.690676, 7.45073],
+                                                             rel=1e-3)
 
 
 def echo_signal(period: float, epoch: float, duration: float = 0.1) -> Signal:

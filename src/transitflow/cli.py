@@ -87,16 +87,18 @@ def cmd_fetch_catalog(args) -> None:
 
 def _ingest(args):
     """The light curves of one data job, from the simulator, files or MAST downloads."""
-    from transitflow.ingest import ingest_local, ingest_mast, ingest_sim
+    from transitflow.ingest import ingest_local, ingest_mast, ingest_sim, with_stitched
     from transitflow.mast import AstroqueryClient, MastConfig
 
     if args.source == "sim":
         return ingest_sim(args.options, args.start, args.stop)
     if args.source == "local":
-        return ingest_local(args.inputs)
-    config = MastConfig.from_dict(args.options)
-    with AstroqueryClient.from_config(config) as client:
-        return ingest_mast(read_table(args.inputs[0]), config, client)
+        result = ingest_local(args.inputs)
+    else:
+        config = MastConfig.from_dict(args.options)
+        with AstroqueryClient.from_config(config) as client:
+            result = ingest_mast(read_table(args.inputs[0]), config, client)
+    return with_stitched(result) if args.stitch_sectors else result
 
 
 def cmd_ingest(args) -> None:
@@ -108,7 +110,7 @@ def cmd_ingest(args) -> None:
     write_table(result.stars, args.stars, provenance)
     write_table(result.ledger, args.ledger, provenance)
     write_table(result.truth, args.truth, provenance)
-    bad = result.ledger[result.ledger.status != "ok"]
+    bad = result.ledger[~result.ledger.status.isin(["ok", "stitched"])]
     for row in bad.itertuples():
         log.warning("%s: %s", row.status, row.reason)
     log.info("%s: %d light curves, %d inputs not used", args.shard, len(result.light_curves),
@@ -139,7 +141,8 @@ def _refuse_repeated_keys(stars: pd.DataFrame) -> None:
         raise ValueError(f"{len(repeated)} light curves share a TIC and sector with another in "
                          f"a different shard, e.g. {files.index[0]} in "
                          f"{' and '.join(files.iloc[0])}; keep one of each (narrow local_glob) "
-                         "and rerun")
+                         "and rerun (a key ending -s9999 joins a star's sectors: name its files "
+                         "by its ID, so that one shard reads them all)")
 
 
 def cmd_labels(args) -> None:
@@ -212,7 +215,7 @@ def cmd_detect(args) -> None:
     detections = detect_shard(read_shard(args.shard), search, DetectConfig.from_dict(options))
     write_table(detections, args.out, make_provenance("detect", args.options, [args.shard]))
     data = detections[detections["copy"] == "data"]
-    for row in data[data.status != "ok"].itertuples():
+    for row in data[data.status == "failed"].itertuples():
         log.warning("not searched: %s", row.reason)
     log.info("%s: %d of %d light curves searched (and their inverted copies)", args.shard,
              int((data.status == "ok").sum()), len(data))
@@ -516,6 +519,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--stop", type=int, default=0, help="one past the last simulated star (sim)")
     p.add_argument("--inputs", nargs="*", default=[],
                    help="light-curve files (local) or the download ledger (mast)")
+    p.add_argument("--stitch-sectors", action="store_true",
+                   help="add a light curve joining each star's sectors (local, mast)")
     for name in ("shard", "stars", "ledger", "truth"):
         p.add_argument(f"--{name}", required=True)
 

@@ -10,15 +10,21 @@ from __future__ import annotations
 CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "key": ("",
             "The candidate's strongest signal: `<tic>-s<sector>-<index>`, index 0 being the "
-            "light curve's strongest signal"),
+            "light curve's strongest signal; sector 9999 is the light curve joining all the "
+            "star's sectors (config `stitch_sectors`)"),
     "keys": ("",
             "All signals merged into this row (the same star and period in other sectors), "
             "`;`-separated"),
     "tic": ("", "Star identifier: TIC ID (EPIC ID for K2, KIC ID for Kepler light curves)"),
+    "mission": ("",
+                "The mission whose ID `tic` is (`TESS`: TIC; `K2`: EPIC; `Kepler`: KIC), from the "
+                "light curve's header (MISSION); `TESS` when unknown"),
     "split": ("",
             "The star's training split (`train`, `val`, `test`); empty when the run did not "
             "train or the star had no label"),
-    "sectors": ("", "Sectors (K2 campaigns) holding the signal, comma-separated"),
+    "sectors": ("",
+                "Sectors (K2 campaigns) holding the signal, comma-separated; for joined sectors "
+                "those holding one of its transits"),
     "ra": ("deg",
             "Right ascension of the star (ICRS), from the light curve's header (RA_OBJ; drawn "
             "by the simulator for simulated stars); NaN when unknown"),
@@ -33,7 +39,8 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "flagged": ("bool", "Whether the light curve went on to the in-depth search"),
     "detected_by": ("",
             "What sent the light curve to the in-depth search: `network`, `periodic`, `single`, "
-            "joined by `+`"),
+            "`sectors` (a light curve joining a star's sectors, one of them raised), joined by "
+            "`+`"),
     "model_id": ("", "The network that scored the light curve"),
     "period": ("d", "Orbital period; NaN for a single transit"),
     "period_err": ("d",
@@ -53,7 +60,9 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "depth_err_ppm": ("ppm", "1-sigma depth error"),
     "snr": ("", "Signal-to-noise ratio of the transits together, as the search measured it"),
     "sde": ("", "Signal detection efficiency of the periodogram peak; NaN for a single transit"),
-    "n_transits": ("", "Transits with data, summed over merged sectors"),
+    "n_transits": ("",
+                   "Transits with data, summed over merged sectors (the joined sectors' count "
+                   "when larger)"),
     "radius_earth": ("R_earth",
             "Planet radius R* sqrt(depth / (1 - contamination)); no dilution correction for "
             "PDCSAP flux, already corrected for crowding; NaN when the star's radius is unknown"),

@@ -104,6 +104,8 @@ def inject_shard(light_curves: list[LightCurve], exclude_tics: set[int],
                  config: CompletenessConfig, shard_number: int
                  ) -> tuple[list[LightCurve], pd.DataFrame]:
     """Injected copies of up to ``config.stars`` hosts of a shard and their parameters.
+    Hosts are single observations: completeness is measured per sector, not on the light
+    curves that join a star's sectors.
 
     Returns
     -------
@@ -117,7 +119,8 @@ def inject_shard(light_curves: list[LightCurve], exclude_tics: set[int],
         copy) and ``star_radius``.
     """
     rng = np.random.default_rng([config.seed, shard_number])
-    hosts = [lc for lc in light_curves if lc.meta.tic not in exclude_tics]
+    hosts = [lc for lc in light_curves
+             if lc.meta.tic not in exclude_tics and not lc.meta.stitched]
     order = rng.permutation(len(hosts))[:config.stars]
     copies, rows = [], []
     for host in (hosts[i] for i in sorted(order)):

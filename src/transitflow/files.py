@@ -3,7 +3,8 @@
 ``glob.glob(..., recursive=True)`` follows directory links without remembering where it
 has been: one link back to a parent lists every file dozens of times, two of them make it
 run for hours. :func:`find_files` walks each real directory once and keeps each real file
-once. Standard library only: the Snakefile calls it while it plans the shards.
+once. :func:`shard_files` cuts them into shards that keep a star's files together.
+Standard library only: the Snakefile calls these while it plans the shards.
 """
 
 from __future__ import annotations
@@ -11,10 +12,17 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
+import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 MAGIC = frozenset("*?[")
+#: A star's ID in the names missions and users give light-curve files: the 16-digit TIC of
+#: SPOC, TESS-SPOC and QLP names, TASOC's 11-digit one, TGLC's Gaia ID, kplr/ktwo (Kepler,
+#: K2), or a tic/epic/kic prefix.
+STAR_IN_NAME = re.compile(r"(?<!\d)(\d{16})(?!\d)|tess(\d{11})-s\d+-c\d+|gaiaid-(\d+)"
+                          r"|(?:kplr|ktwo|tic|epic|kic)[ _-]?(\d+)", re.IGNORECASE)
 
 
 def find_files(pattern: str) -> list[str]:
@@ -79,3 +87,30 @@ def _matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
         return any(_matches(parts[i:], rest) for i in visible)
     return (bool(parts) and (head.startswith(".") or not parts[0].startswith("."))
             and fnmatch.fnmatchcase(parts[0], head) and _matches(parts[1:], rest))
+
+
+def star_in_name(path: str) -> str:
+    """The star ID a file's name holds (:data:`STAR_IN_NAME`), else the path itself."""
+    match = STAR_IN_NAME.search(Path(path).name)
+    return str(int(next(group for group in match.groups() if group))) if match else path
+
+
+def shard_files(files: Sequence[str], size: int) -> list[list[str]]:
+    """``files`` in sorted order, cut into shards of about ``size`` files that keep each
+    star's files (:func:`star_in_name`) in one shard, so that its sectors can be searched
+    together; the same files always give the same shards."""
+    by_star: dict[str, list[str]] = {}
+    for path in sorted(files):
+        by_star.setdefault(star_in_name(path), []).append(path)
+    return packed(by_star.values(), size)
+
+
+def packed(groups: Iterable[list], size: int) -> list[list]:
+    """Groups joined in order into shards of at most ``size`` items, never splitting a
+    group (one larger than ``size`` is a shard of its own)."""
+    shards: list[list] = []
+    for group in groups:
+        if not shards or len(shards[-1]) + len(group) > size:
+            shards.append([])
+        shards[-1].extend(group)
+    return shards

@@ -3,7 +3,8 @@
 Every input gets a ledger row: ``ok`` (for a pixel file, with the aperture used),
 ``quarantined`` (unreadable, with the reason), ``duplicate`` (a light curve of the same TIC
 and sector was read from an earlier file) or, for MAST, ``failed`` (the download failed,
-with the reason).
+with the reason). Stars read in several sectors (campaigns, quarters) get one more light
+curve that joins them (:func:`with_stitched`, ledger status ``stitched``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from transitflow.lightcurve import LightCurve, lightcurve_key
+from transitflow.lightcurve import LightCurve, lightcurve_key, stitch
 from transitflow.mast import PARAMETERS, MastClient, MastConfig, stellar_parameters
 from transitflow.pixels import APERTURE_PHOTOMETRY
 from transitflow.readers import LightCurveReadError, read_lightcurves
@@ -38,8 +39,10 @@ class IngestResult:
 
 def star_table(light_curves: Sequence[LightCurve]) -> pd.DataFrame:
     """One row per light curve: its key and metadata."""
-    rows = [{"key": lc.meta.key, **lc.meta.to_dict(), "n_cadences": len(lc)} for lc in light_curves]
-    return pd.DataFrame(rows, columns=["key", *META_FIELDS, "n_cadences"])
+    rows = [{"key": lc.meta.key, **lc.meta.to_dict(), "n_cadences": len(lc),
+             "time_start": lc.time[0], "time_stop": lc.time[-1]} for lc in light_curves]
+    return pd.DataFrame(rows, columns=["key", *META_FIELDS, "n_cadences", "time_start",
+                                       "time_stop"])
 
 
 def ingest_sim(options: dict, start: int, stop: int) -> IngestResult:
@@ -104,6 +107,40 @@ def ingest_downloads(downloads: pd.DataFrame) -> IngestResult:
                         columns=LEDGER_COLUMNS)
     ledger = pd.concat([result.ledger, rows], ignore_index=True) if len(rows) else result.ledger
     return replace(result, ledger=ledger)
+
+
+def with_stitched(result: IngestResult) -> IngestResult:
+    """``result`` with one more light curve for each star read in two or more sectors
+    (campaigns, quarters): all of them joined (:func:`~transitflow.lightcurve.stitch`), so
+    that the search links transits across sectors, beside the per-sector light curves."""
+    by_star: dict[tuple[str, int], list[LightCurve]] = {}
+    for lc in result.light_curves:
+        by_star.setdefault((lc.meta.mission, lc.meta.tic), []).append(lc)
+    joined = [stitch(observations) for observations in by_star.values() if len(observations) > 1]
+    if not joined:
+        return result
+    rows = pd.DataFrame([(lc.meta.source_file, lc.meta.key, "stitched",
+                          f"sectors {_sectors(by_star[lc.meta.mission, lc.meta.tic])} "
+                          f"of {lc.meta.mission} {lc.meta.tic} joined for one search")
+                         for lc in joined], columns=LEDGER_COLUMNS)
+    light_curves = [*result.light_curves, *joined]
+    stars = pd.concat([result.stars, _star_rows(joined, result.stars)], ignore_index=True)
+    return replace(result, light_curves=light_curves, stars=stars,
+                   ledger=pd.concat([result.ledger, rows], ignore_index=True))
+
+
+def _star_rows(joined: Sequence[LightCurve], stars: pd.DataFrame) -> pd.DataFrame:
+    """Star-table rows of stitched light curves; columns beyond their metadata (label,
+    radius source) copied from the star's first observation."""
+    rows = star_table(joined)
+    first = stars.drop_duplicates("tic").set_index("tic")
+    for column in stars.columns.difference(rows.columns):
+        rows[column] = first.loc[rows["tic"], column].to_numpy()
+    return rows
+
+
+def _sectors(observations: Sequence[LightCurve]) -> str:
+    return ",".join(str(sector) for sector in sorted(lc.meta.sector for lc in observations))
 
 
 def with_stellar_parameters(result: IngestResult, parameters: pd.DataFrame) -> IngestResult:

@@ -193,10 +193,13 @@ def coverage_segments(time: np.ndarray, gap_days: float) -> list[tuple[float, fl
 def coverage_table(light_curves: Iterable[LightCurve], gap_days: float = 0.5) -> pd.DataFrame:
     """The time coverage :func:`build_labels` takes: one row per segment of good cadences.
 
-    Columns :data:`COVERAGE_COLUMNS`; a mid-sector gap gives a light curve two rows.
+    Columns :data:`COVERAGE_COLUMNS`; a mid-sector gap gives a light curve two rows. Light
+    curves joining a star's sectors get no row: a label is a sector's, and the network
+    trains on sectors.
     """
     rows = [(lc.meta.key, lc.meta.tic, lc.meta.sector, start, stop)
-            for lc in light_curves for start, stop in coverage_segments(lc.good().time, gap_days)]
+            for lc in light_curves if not lc.meta.stitched
+            for start, stop in coverage_segments(lc.good().time, gap_days)]
     return pd.DataFrame(rows, columns=list(COVERAGE_COLUMNS))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
@@ -16,6 +17,10 @@ MOMENTUM_DUMP_BIT = 32
 #: Flux columns already corrected for other stars' light in the aperture (SPOC's PDC divides
 #: by CROWDSAP); transits in any other flux are diluted by ``contamination``.
 CROWDING_CORRECTED = frozenset({"PDCSAP_FLUX"})
+
+#: Sector number of a light curve that joins all observations of a star (:func:`stitch`); no
+#: mission numbers its sectors, campaigns or quarters this high.
+STITCHED_SECTOR = 9999
 
 ARRAY_FIELDS = ("time", "flux", "flux_err", "centroid_col", "centroid_row", "background", "quality")
 
@@ -52,6 +57,11 @@ class LightCurveMeta:
     @property
     def key(self) -> str:
         return lightcurve_key(self.tic, self.sector)
+
+    @property
+    def stitched(self) -> bool:
+        """Whether this light curve joins several observations of the star (:func:`stitch`)."""
+        return self.sector == STITCHED_SECTOR
 
 
 @dataclass(frozen=True)
@@ -130,3 +140,34 @@ class LightCurve:
             raise ValueError(f"{self.meta.source_file or self.meta.key}: cannot normalise, "
                              f"median flux is {median}")
         return replace(self, flux=self.flux / median, flux_err=self.flux_err / median)
+
+
+def stitch(observations: Sequence[LightCurve]) -> LightCurve:
+    """All observations of one star (sectors, campaigns or quarters) as one light curve, so
+    that a search links transits across them: each normalised by its own median flux (its
+    background too), its centroids taken about their own median (the star falls on other
+    pixels each sector), then joined in time order. Metadata come from the first
+    observation; the sector is :data:`STITCHED_SECTOR` and the cadence the shortest."""
+    if len({(lc.meta.mission, lc.meta.tic) for lc in observations}) != 1 or len(observations) < 2:
+        raise ValueError("stitch needs two or more observations of one star")
+    parts = [_relative(lc) for lc in sorted(observations, key=lambda lc: lc.time[0])]
+    joined = {name: np.concatenate([getattr(lc, name) for lc in parts]) for name in ARRAY_FIELDS}
+    first = parts[0].meta
+    meta = replace(first, sector=STITCHED_SECTOR,
+                   cadence_min=min(lc.meta.cadence_min for lc in parts),
+                   source_file="; ".join(lc.meta.source_file for lc in parts))
+    order = np.argsort(joined["time"], kind="stable")
+    return LightCurve(**{name: values[order] for name, values in joined.items()}, meta=meta)
+
+
+def _relative(lc: LightCurve) -> LightCurve:
+    """Flux, its error and background over the median flux; centroids about their median."""
+    median = float(np.nanmedian(lc.flux))
+    return replace(lc.normalized(), background=lc.background / median,
+                   centroid_col=_about_median(lc.centroid_col),
+                   centroid_row=_about_median(lc.centroid_row))
+
+
+def _about_median(values: np.ndarray) -> np.ndarray:
+    finite = values[np.isfinite(values)]
+    return values - np.median(finite) if len(finite) else values

@@ -29,6 +29,7 @@ import pandas as pd
 import requests
 from tqdm import tqdm
 
+from transitflow.files import packed
 from transitflow.options import options_from_dict
 
 log = logging.getLogger(__name__)
@@ -428,10 +429,12 @@ def list_sector(config: MastConfig, client: MastClient) -> pd.DataFrame:
 
 
 def plan_shards(listing: pd.DataFrame, shard_size: int) -> list[pd.DataFrame]:
-    """``listing`` cut into consecutive shards of ``shard_size`` rows (the last smaller),
-    one per download job; the same listing always gives the same shards."""
-    return [listing.iloc[start:start + shard_size].reset_index(drop=True)
-            for start in range(0, len(listing), shard_size)]
+    """``listing`` cut into shards of about ``shard_size`` rows, one per download job, each
+    star's sectors in one shard (:func:`~transitflow.files.packed`) so that they can be
+    searched together; the same listing always gives the same shards."""
+    rows = listing.groupby("tic", sort=True).indices.values()
+    return [listing.iloc[np.sort(shard)].reset_index(drop=True)
+            for shard in packed((list(indices) for indices in rows), shard_size)]
 
 
 def download(listing: pd.DataFrame, config: MastConfig, client: MastClient,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from astropy.coordinates import SkyCoord
 
+from transitflow.lightcurve import STITCHED_SECTOR
 from transitflow.signals import (PERIOD_TOLERANCE, SNR_BINS, Signal, binned_means,
                                  ephemeris_errors, periods_match, recovering)
 from transitflow.options import options_from_dict, reject_invalid
@@ -30,11 +31,11 @@ TOI_CLASSES = {"CP": "known planet", "KP": "known planet", "FP": "known FP", "FA
 TOI_OTHER = "known candidate"  # a TOI that is neither confirmed nor a false positive (PC, APC)
 TOI_NONE = "new"
 POSITION_MATCH_ARCSEC = 21.0  # one TESS pixel (vet.PIXEL_ARCSEC; the report env lacks vet)
-FRONT_COLUMNS = ("key", "keys", "tic", "split", "sectors", "ra", "dec", "kind", "method", "score",
-                 "flagged", "detected_by", "model_id", "period", "period_err", "period_ambiguous",
-                 "epoch", "epoch_bjd", "epoch_err", "duration_h", "duration_err_h", "depth_ppm",
-                 "depth_err_ppm", "snr", "sde", "n_transits", "radius_earth", "star_radius",
-                 "tmag")
+FRONT_COLUMNS = ("key", "keys", "tic", "mission", "split", "sectors", "ra", "dec", "kind",
+                 "method", "score", "flagged", "detected_by", "model_id", "period", "period_err",
+                 "period_ambiguous", "epoch", "epoch_bjd", "epoch_err", "duration_h",
+                 "duration_err_h", "depth_ppm", "depth_err_ppm", "snr", "sde", "n_transits",
+                 "radius_earth", "star_radius", "tmag")
 BACK_COLUMNS = ("disposition", "reasons", "toi", "toi_disposition", "toi_match",
                 "toi_matched_by")
 FLOAT_FORMAT = "%.12g"  # BJD epochs to 1e-5 d
@@ -143,7 +144,7 @@ def _signal_frame(scores: pd.DataFrame, vetting: pd.DataFrame,
         detected_by=np.where(scores["flagged"], "network", ""))
     scored = scores[["key", "score", "flagged", "detected_by", "model_id"]].rename(
         columns={"key": "lc_key"})
-    star_columns = ["key", "tmag", "radius", "ra", "dec"]
+    star_columns = ["key", "mission", "tmag", "radius", "ra", "dec"]
     stars = pd.DataFrame(columns=star_columns) if stars is None else stars
     star = stars.reindex(columns=star_columns).rename(columns={"key": "lc_key",
                                                                "radius": "star_radius"})
@@ -151,10 +152,32 @@ def _signal_frame(scores: pd.DataFrame, vetting: pd.DataFrame,
     frame = frame.merge(scored.astype({"lc_key": str}), on="lc_key", how="left")
     frame = frame.merge(star.astype({"lc_key": str}), on="lc_key", how="left")
     frame = frame.drop(columns="lc_key")
-    return frame.assign(flagged=frame["flagged"].eq(True),
+    return frame.assign(mission=frame["mission"].fillna("TESS"),
+                        observed_sectors=_observed_sectors(frame, stars),
+                        flagged=frame["flagged"].eq(True),
                         duration_h=frame["duration"] * 24.0,
                         depth_ppm=frame["depth"] * 1e6,
                         depth_err_ppm=frame["depth_err"] * 1e6)
+
+
+def _observed_sectors(frame: pd.DataFrame, stars: pd.DataFrame) -> pd.Series:
+    """The sectors of each signal: its light curve's, or for sectors joined (sector
+    :data:`~transitflow.lightcurve.STITCHED_SECTOR`) those whose span holds one of its
+    transits (all of the star's, when the star table has no spans)."""
+    spans = stars[stars["sector"] != STITCHED_SECTOR] if "time_start" in stars else None
+
+    def sectors(row: dict) -> tuple[int, ...]:
+        if row["sector"] != STITCHED_SECTOR:
+            return (int(row["sector"]),)
+        if spans is None:
+            return ()
+        own = spans[spans["tic"] == row["tic"]]
+        times = np.asarray(row.get("transit_times", ()), dtype=float).reshape(-1, 1)
+        holds = ((times >= own["time_start"].to_numpy()) & (times <= own["time_stop"].to_numpy()))
+        return tuple(sorted(int(sector) for sector in own["sector"][holds.any(axis=0)]))
+
+    return pd.Series([sectors(row) for row in frame.to_dict("records")], index=frame.index,
+                     dtype=object)
 
 
 def _with_errors(frame: pd.DataFrame) -> pd.DataFrame:
@@ -202,12 +225,19 @@ def _sector_groups(frame: pd.DataFrame) -> pd.Series:
 
 def _merge_sectors(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per sector group: its strongest signal, with the group's sectors and keys,
-    summed transits and best score."""
-    frame = frame.assign(group=_sector_groups(frame)).sort_values(["sector", "index"])
+    transits (summed over sectors, or the joined sectors' count if more) and best score."""
+    stitched = frame["sector"] == STITCHED_SECTOR
+    frame = frame.assign(group=_sector_groups(frame),
+                         per_sector=frame["n_transits"].where(~stitched, 0),
+                         joined=frame["n_transits"].where(stitched, 0))
+    frame = frame.sort_values(["sector", "index"])
     merged = frame.groupby("group").agg(
-        sectors=("sector", lambda s: ",".join(map(str, sorted(set(s))))),
-        keys=("key", ";".join), n_transits=("n_transits", "sum"), score=("score", "max"),
-        flagged=("flagged", "any"), detected_by=("detected_by", _joined_paths))
+        sectors=("observed_sectors", lambda s: ",".join(map(str, sorted(set().union(*s))))),
+        keys=("key", ";".join), per_sector=("per_sector", "sum"), joined=("joined", "max"),
+        score=("score", "max"), flagged=("flagged", "any"),
+        detected_by=("detected_by", _joined_paths))
+    merged = merged.assign(n_transits=merged[["per_sector", "joined"]].max(axis=1)).drop(
+        columns=["per_sector", "joined"])
     strongest = frame.sort_values(["snr", "key"], ascending=[False, True])
     strongest = strongest.drop_duplicates("group").set_index("group")
     strongest[merged.columns] = merged
@@ -235,15 +265,15 @@ def _network_notes(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _period_notes(frame: pd.DataFrame) -> pd.DataFrame:
-    """``period_ambiguous`` for periodic signals with two transits in all (their period is
-    their separation over any whole number whose other transits fall in gaps, the one the
-    search chose among them), said in the reasons."""
+    """``period_ambiguous`` for periodic signals with two transits in all (the search gives
+    their separation, but the period may be any whole fraction of it whose other transits
+    fall in gaps), said in the reasons."""
     ambiguous = (frame["kind"] == "periodic") & (frame["n_transits"] == 2)
     reasons = frame["reasons"].fillna("").astype(object)
     for label in frame.index[ambiguous]:
         times = np.asarray(frame.at[label, "transit_times"], dtype=float)
         apart = f" ({times[-1] - times[0]:.2f} d apart)" if len(times) == 2 else ""
-        note = (f"period ambiguous: two transits{apart}, so the period may be their "
+        note = (f"period ambiguous: two transits{apart}, so the period may also be their "
                 "separation over any whole number whose other transits fall in gaps")
         reasons[label] = f"{reasons[label]}; {note}" if reasons[label] else note
     return frame.assign(period_ambiguous=ambiguous, reasons=reasons)
@@ -279,9 +309,9 @@ def _matching_toi(candidate: pd.Series, tois: pd.DataFrame) -> pd.Series | None:
 
 
 def _crossmatch(frame: pd.DataFrame, known_tois: pd.DataFrame | None) -> pd.DataFrame:
-    """The matching TOI of each candidate, by TIC and period (or ephemeris, for singles), else
-    among the TOIs within :data:`POSITION_MATCH_ARCSEC` of the star (another catalogue's ID
-    for the same star, or a neighbour that the signal may come from).
+    """The matching TOI of each candidate, by TIC (TESS stars) and period (or ephemeris, for
+    singles), else among the TOIs within :data:`POSITION_MATCH_ARCSEC` of the star (another
+    catalogue's ID for the same star, or a neighbour that the signal may come from).
 
     Columns ``toi`` (number, NaN), ``toi_disposition``, ``toi_match``: "known planet"
     (CP, KP), "known FP" (FP, FA, EB, V, IS, O), "known candidate" (PC, APC) or "new", and
@@ -296,7 +326,8 @@ def _crossmatch(frame: pd.DataFrame, known_tois: pd.DataFrame | None) -> pd.Data
     nearby = _tois_nearby(frame, tois)
     rows = []
     for label, candidate in frame.iterrows():
-        same_star = by_tic.get(candidate["tic"], tois.iloc[:0])
+        tess = candidate["mission"] == "TESS"  # another mission's ID is no TIC ID
+        same_star = by_tic.get(candidate["tic"], tois.iloc[:0]) if tess else tois.iloc[:0]
         toi, matched_by = _matching_toi(candidate, same_star), "TIC"
         if toi is None:
             toi, matched_by = _matching_toi(candidate, tois.loc[nearby.get(label, [])]), "position"
@@ -361,11 +392,13 @@ CTOI_COLUMNS = {"tic": "TIC ID", "sectors": "Sectors", "period": "Period (days)"
 
 
 def ctoi_table(candidates: pd.DataFrame, origin: str) -> pd.DataFrame:
-    """The PCs that match no known TOI, ready to propose as community TOIs (CTOIs): the
-    columns of :data:`CTOI_COLUMNS` under ExoFOP's TOI-table names, and ``Notes`` naming
-    ``origin`` (code version and run), the signal and how it was raised. Empty when the run
-    was given no TOI table (``known_tois``): nothing can then be called new."""
-    new = candidates[(candidates["disposition"] == "PC") & (candidates["toi_match"] == TOI_NONE)]
+    """The PCs of TESS stars that match no known TOI, ready to propose as community TOIs
+    (CTOIs): the columns of :data:`CTOI_COLUMNS` under ExoFOP's TOI-table names, and
+    ``Notes`` naming ``origin`` (code version and run), the signal and how it was raised.
+    Empty when the run was given no TOI table (``known_tois``): nothing can then be called
+    new."""
+    new = candidates[(candidates["disposition"] == "PC") & (candidates["toi_match"] == TOI_NONE)
+                     & (candidates["mission"] == "TESS")]
     notes = [f"{origin}; {row['key']}: {row['kind']} signal, raised by "
              f"{row['detected_by'] or 'the search'}, network score {row['score']:.2f}"
              for row in new.to_dict("records")]
@@ -653,11 +686,13 @@ def _summary(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]]
     searched = ledger_summary.get("batched search", {}).get("searched")
     counts = _disposition_counts(candidates)
     items = {"light curves read": read.get("ok", 0),
-             "inputs quarantined or failed": read.get("quarantined", 0) + read.get("failed", 0),
-             "light curves searched (batched search)": "n/a" if searched is None else searched,
-             "light curves searched in depth": ledger_summary.get("in-depth search", {}).get(
-                 "flagged", 0),
-             "candidates": ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "none"}
+             "inputs quarantined or failed": read.get("quarantined", 0) + read.get("failed", 0)}
+    if read.get("stitched"):
+        items["stars searched with their sectors joined"] = read["stitched"]
+    items |= {"light curves searched (batched search)": "n/a" if searched is None else searched,
+              "light curves searched in depth": ledger_summary.get("in-depth search", {}).get(
+                  "flagged", 0),
+              "candidates": ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "none"}
     filtered = int(candidates["reasons"].fillna("").str.contains(PC_RADIUS_NOTE).sum())
     if filtered:
         items["PCs made EB by the size limit (report.pc_max_radius_rjup)"] = filtered
@@ -683,16 +718,23 @@ def _funnel(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]]
     vetting = ledger_summary.get("vetting", {})
     with_signal = light_curve_keys(candidates).nunique()
     with_pc = light_curve_keys(candidates[candidates["disposition"] == "PC"]).nunique()
-    steps = {"inputs": (sum(read.values()), 0),
-             "read": (read.get("ok", 0), sum(read.values()) - read.get("ok", 0)),
-             "scored by the network": (scoring.get("scored", 0), scoring.get("failed", 0)),
-             "searched (batched, every light curve)": (batched.get("searched", 0),
-                                                       batched.get("failed", 0)),
-             "raised for the in-depth search": (in_depth.get("flagged", 0), 0),
-             "searched in depth, vetted, with a signal": (
-                 with_signal, in_depth.get("failed", 0) + vetting.get("light curves failed", 0)),
-             "with a PC": (with_pc, 0)}
+    inputs, ok, stitched = _inputs(read), read.get("ok", 0), read.get("stitched", 0)
+    steps = {"inputs": (inputs, 0), "read": (ok, inputs - ok)}
+    if stitched:
+        steps["read, and the sectors of a star joined"] = (ok + stitched, 0)
+    steps |= {"scored by the network": (scoring.get("scored", 0), scoring.get("failed", 0)),
+              "searched (batched, every light curve)": (batched.get("searched", 0),
+                                                        batched.get("failed", 0)),
+              "raised for the in-depth search": (in_depth.get("flagged", 0), 0),
+              "searched in depth, vetted, with a signal": (
+                  with_signal, in_depth.get("failed", 0) + vetting.get("light curves failed", 0)),
+              "with a PC": (with_pc, 0)}
     return {step: {"light curves": n, "lost here": lost} for step, (n, lost) in steps.items()}
+
+
+def _inputs(read: dict[str, int]) -> int:
+    """The inputs of the data ledger's counts: all but the light curves of joined sectors."""
+    return sum(n for status, n in read.items() if status != "stitched")
 
 
 def light_curve_keys(candidates: pd.DataFrame) -> pd.Series:

@@ -228,7 +228,7 @@ def periodogram(lc: LightCurve, config: SearchConfig) -> Periodogram:
     ValueError
         If the period range is empty (``max_period`` below ``min_period``).
     """
-    low, high = _period_limits(lc.time, config)
+    low, high = _period_limits(lc, config)
     if high <= low:
         raise ValueError(f"{lc.meta.key}: no periods to search between {low:.3f} and "
                          f"{high:.3f} d (data span {np.ptp(lc.time):.2f} d)")
@@ -236,9 +236,13 @@ def periodogram(lc: LightCurve, config: SearchConfig) -> Periodogram:
     return search(lc, config, low, high)
 
 
-def _period_limits(time: np.ndarray, config: SearchConfig) -> tuple[float, float]:
-    """Shortest and longest trial period, days (longest: half the span unless configured)."""
-    high = config.max_period if config.max_period is not None else np.ptp(time) / 2
+def _period_limits(lc: LightCurve, config: SearchConfig) -> tuple[float, float]:
+    """Shortest and longest trial period, days. The longest unless configured: half the
+    span, or for sectors joined (:func:`~transitflow.lightcurve.stitch`) the whole span,
+    where two transits in different sectors fix a period (marked ambiguous in vetting)."""
+    span = float(np.ptp(lc.time))
+    high = config.max_period if config.max_period is not None else (
+        span if lc.meta.stitched else span / 2)
     return config.min_period, float(high)
 
 
@@ -300,7 +304,7 @@ def is_echo(found: Signal, earlier: Signal, config: SearchConfig) -> bool:
 def _next_signal(lc: LightCurve, config: SearchConfig, durations: np.ndarray) -> Signal | None:
     """The strongest periodic signal if significant on two or more events, else the
     strongest single event if significant, else None."""
-    low, high = _period_limits(lc.time, config)
+    low, high = _period_limits(lc, config)
     if high > low and len(lc) > 1:
         signal = _periodic_signal(lc, periodogram(lc, config), config)
         if signal is not None:
@@ -327,10 +331,21 @@ def _periodic_signal(lc: LightCurve, pg: Periodogram, config: SearchConfig) -> S
     if snr < config.snr_threshold or rests_on_one:
         return None
     has_data = counts > 0
+    period = _two_transit_period(period, times[has_data], config)
     return _signal(lc.meta, kind="periodic", method=config.method, period=period,
                    epoch=float(times[has_data][0]), duration=duration, depth=depth,
                    depth_err=depth_err, snr=snr, sde=pg.sde,
                    transit_times=times[has_data], transit_depths=depths[has_data])
+
+
+def _two_transit_period(period: float, times: np.ndarray, config: SearchConfig) -> float:
+    """For a signal with two transits, their separation (within ``max_period``): the longest
+    period they allow, of which the search's peak is a whole fraction whose other transits
+    fall in gaps; vetting and the report mark such periods ambiguous. Else ``period``."""
+    if len(times) != 2:
+        return period
+    separation = float(times[1] - times[0])
+    return separation if config.max_period is None or separation <= config.max_period else period
 
 
 def _bls_periodogram(lc: LightCurve, config: SearchConfig, low: float, high: float) -> Periodogram:

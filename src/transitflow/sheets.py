@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from transitflow.lightcurve import LightCurve
+from transitflow.lightcurve import STITCHED_SECTOR, LightCurve
 from transitflow.signals import Signal
 from transitflow.tables import atomic_output
 
@@ -169,7 +169,8 @@ def _fmt(value, spec: str) -> str:
 def _header(fig: Figure, signal: Signal, row: dict) -> None:
     """Who the signal is, its numbers, and the disposition with its reasons, above the grid."""
     disposition = str(row.get("disposition", "") or "?")
-    fig.text(LEFT, 0.985, f"TIC {signal.tic}   sector {signal.sector}   signal {signal.index}   "
+    where = "sectors joined" if signal.sector == STITCHED_SECTOR else f"sector {signal.sector}"
+    fig.text(LEFT, 0.985, f"TIC {signal.tic}   {where}   signal {signal.index}   "
              f"({signal.kind}, {signal.method})", fontsize=11, weight="bold", va="top")
     numbers = (f"P = {_fmt(signal.period, '.6f')} d    T0 = {_fmt(signal.epoch, '.5f')} BTJD    "
                f"depth = {_fmt(signal.depth * 1e6, '.0f')} ± {_fmt(signal.depth_err * 1e6, '.0f')}"

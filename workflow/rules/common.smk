@@ -2,7 +2,6 @@
 
 import glob
 import json
-import math
 import os
 import shlex
 import sys
@@ -30,7 +29,7 @@ LOGS = f"{RUN}/logs"
 
 sys.path.insert(0, str(LIBRARY))
 from transitflow.catalogs import FILE_NAMES, catalog_urls
-from transitflow.files import find_files
+from transitflow.files import find_files, shard_files
 
 LABEL_CATALOGS = ("toi_table", "tess_ebs", "tess_ebs_readme", "yu2019")
 # Catalog settings given as a URL or shortcut: fetched into the run by rule fetch_catalog.
@@ -66,10 +65,8 @@ def shard_plan():
         ranges = [(start, min(start + size, n)) for start in range(0, n, size)]
         return {f"{i:04d}": r for i, r in enumerate(ranges)}
     if config["source"] == "local":
-        files = local_files()
         return {
-            f"{i:04d}": files[i * size : (i + 1) * size]
-            for i in range(math.ceil(len(files) / size))
+            f"{i:04d}": files for i, files in enumerate(shard_files(local_files(), size))
         }
     return {}
 
@@ -150,9 +147,9 @@ def mast_targets_file():
 
 
 def ingest_arguments(wildcards):
-    """--start/--stop for simulated stars; nothing for files (they are the input)."""
+    """--start/--stop for simulated stars; for files, whether to join a star's sectors."""
     if config["source"] != "sim":
-        return ""
+        return "--stitch-sectors" if config["stitch_sectors"] else ""
     start, stop = SHARDS[wildcards.shard]
     return f"--start {start} --stop {stop}"
 

@@ -49,6 +49,11 @@ PEAK_RATIOS = (1 / 3, 1 / 2, 2 / 3, 1.0, 3 / 2, 2.0, 3.0)
 SPAN_GROUP = 0.1
 #: Gaps longer than this (days) split a light curve into stretches whose edges are trimmed.
 SEGMENT_GAP_DAYS = 0.5
+#: Status of a light curve joining a star's sectors: not searched here, where its uniform
+#: bins over the whole baseline would cost the square of its span, but in depth when one of
+#: its sectors is raised (:func:`~transitflow.detect.policy.select_for_search`).
+JOINED = "joined"
+JOINED_REASON = "sectors joined: searched in depth when one of its sectors is raised"
 #: Fewest good cadences a light curve needs for the search.
 MIN_CADENCES = 50
 #: The statistics of one light curve: its best period's and its strongest single event's.
@@ -118,16 +123,20 @@ def search_batch(light_curves: Iterable[LightCurve], search: SearchConfig = Sear
     -------
     pandas.DataFrame
         One row per light curve, in input order: ``key``, ``tic``, ``sector``, ``status``
-        ("ok" or "failed"), ``reason``, the best period's ``period``, ``epoch``,
-        ``duration``, ``depth``, ``snr``, ``sde``, the next independent peaks ``period_2``,
-        ``sde_2``, ..., and the single event's ``single_epoch``, ``single_duration``,
-        ``single_depth``, ``single_snr``. A light curve that cannot be searched gets NaNs
-        and a one-line reason naming its file; the others go on.
+        ("ok", "failed", or :data:`JOINED` for a star's sectors joined), ``reason``, the
+        best period's ``period``, ``epoch``, ``duration``, ``depth``, ``snr``, ``sde``, the
+        next independent peaks ``period_2``, ``sde_2``, ..., and the single event's
+        ``single_epoch``, ``single_duration``, ``single_depth``, ``single_snr``. A light
+        curve that cannot be searched gets NaNs and a one-line reason naming its file; the
+        others go on.
     """
     rows: dict[str, dict] = {}
     order, prepared = [], []
     for lc in light_curves:
         order.append((lc.meta.key, lc.meta.tic, lc.meta.sector))
+        if lc.meta.stitched:
+            rows[lc.meta.key] = {"status": JOINED, "reason": JOINED_REASON}
+            continue
         try:
             prepared.append(_prepare(lc, search, config, invert))
             rows[lc.meta.key] = {}

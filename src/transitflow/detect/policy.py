@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from transitflow.detect.config import DetectConfig
+from transitflow.lightcurve import STITCHED_SECTOR
 
 def null_thresholds(detections: pd.DataFrame, config: DetectConfig) -> dict:
     """Detection thresholds from the inverted light curves at ``false_alarms_per_10k``.
@@ -62,7 +63,8 @@ def select_for_search(scores: pd.DataFrame | None, detections: pd.DataFrame | No
     table : one row per light curve: ``key``, ``tic``, ``sector``, ``score`` (NaN without a
         network), ``status``/``reason`` of scoring, ``model_id``, ``network_flag``, the
         detection statistics as ``detect_*`` columns, ``flagged`` (goes on to the search) and
-        ``detected_by`` ("network", "periodic", "single" joined by "+", or "").
+        ``detected_by`` ("network", "periodic", "single", "sectors" (a light curve joining
+        a star's sectors, one of them raised) joined by "+", or "").
     summary : the rule, counts per path, thresholds, nulls and expected false alarms.
     """
     needs = {"union": "scores and detections", "network": "scores", "search": "detections"}
@@ -87,12 +89,22 @@ def select_for_search(scores: pd.DataFrame | None, detections: pd.DataFrame | No
         table = table.join(stats, on="key")
         paths.update(detection_paths(data.reindex(table["key"]), thresholds))
         summary = {**summary, **_detection_summary(thresholds, paths, data, config)}
+    paths["sectors"] = _joined_with_a_raised_sector(table, np.logical_or.reduce(
+        list(paths.values())))
     flagged = np.logical_or.reduce(list(paths.values()))
     detected_by = ["+".join(name for name, hit in paths.items() if hit[i])
                    for i in range(len(table))]
     summary.update(policy=config.policy, flagged=int(flagged.sum()),
                    flagged_network=int(paths["network"].sum()))
     return table.assign(flagged=flagged, detected_by=detected_by), summary
+
+
+def _joined_with_a_raised_sector(table: pd.DataFrame, raised: np.ndarray) -> np.ndarray:
+    """Whether each light curve joins a star's sectors (:data:`STITCHED_SECTOR`) one of
+    which another path raised: the batched search leaves joined light curves to this."""
+    stitched = (table["sector"] == STITCHED_SECTOR).to_numpy()
+    raised_stars = set(table.loc[raised & ~stitched, "tic"])
+    return stitched & table["tic"].isin(raised_stars).to_numpy()
 
 
 def detection_paths(detections: pd.DataFrame, thresholds: dict) -> dict[str, np.ndarray]:
@@ -111,7 +123,7 @@ def _detection_summary(thresholds: dict, paths: dict, data: pd.DataFrame,
     nulls = max(thresholds["nulls"], 1)
     rates = {name: thresholds[f"null_{name}_passing"] / nulls for name in ("periodic", "single")}
     return {"thresholds": thresholds, "false_alarms_per_10k": config.false_alarms_per_10k,
-            "searched": searched, "search_failed": int((data["status"] != "ok").sum()),
+            "searched": searched, "search_failed": int((data["status"] == "failed").sum()),
             "detected_periodic": int(paths["periodic"].sum()),
             "detected_single": int(paths["single"].sum()),
             "expected_false_alarms": round(searched * sum(rates.values()), 1),
