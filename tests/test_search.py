@@ -301,6 +301,17 @@ def test_a_multi_planet_system_is_found_whole_in_its_joined_sectors(realdata):
                                                              rel=1e-3)
 
 
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", ["tess2023069172124-s0063-0000000350298314-0255-s_lc.fits",
+                                  "tess2023124020739-s0065-0000000350298314-0259-s_lc.fits"])
+def test_a_deep_eclipse_is_not_linked_to_shallow_events(realdata, name):
+    # TIC 350298314 (P=47.7 d): one 14% eclipse per sector; a periodic fit through it and
+    # its 0.1% secondary (or noise) would rest on that one event
+    lc = _real(realdata, f"modebs/tic-350298314/{name}")
+    eclipse = search_lightcurve(lc, SearchConfig(max_signals=1))[0]
+    assert eclipse.kind == "single" and eclipse.depth > 0.1
+
+
 def echo_signal(period: float, epoch: float, duration: float = 0.1) -> Signal:
     single = math.isnan(period)
     return Signal(1, 1, 0, "single" if single else "periodic", "bls", period, epoch, duration,

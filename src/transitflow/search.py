@@ -52,6 +52,12 @@ SDE_KERNEL_PER_OVERSAMPLING = 30
 #: A periodic detection rests on one event when the others alone reach less than this
 #: fraction of ``snr_threshold``.
 REST_SNR_FRACTION = 0.5
+#: ... or when one event dominates: its single-event SNR over the signal's SNR above
+#: LEO-vetter's max_SES_to_MES (0.8, Kunimoto et al.), and its depth above the next
+#: strongest event's by more than DOMINANT_EVENT_SIGMA (a deep eclipse linked to noise or
+#: to a shallow secondary, not a train of alike transits).
+MAX_SES_TO_MES = 0.8
+DOMINANT_EVENT_SIGMA = 5.0
 #: Full-cadence refinement: trial periods within this many grid steps of the peak.
 REFINE_STEPS = 2.0
 REFINE_N_PERIODS = 41
@@ -327,7 +333,8 @@ def _periodic_signal(lc: LightCurve, pg: Periodogram, config: SearchConfig) -> S
     times = np.asarray(stats["transit_times"], dtype=np.float64)
     depths = _per_transit_depths(t, f, period, duration, times)
     snr = depth / depth_err
-    rests_on_one = _rest_snr(depths, counts, sigma) < REST_SNR_FRACTION * config.snr_threshold
+    rests_on_one = (_rest_snr(depths, counts, sigma) < REST_SNR_FRACTION * config.snr_threshold
+                    or _one_event_dominates(depths, counts, sigma))
     if snr < config.snr_threshold or rests_on_one:
         return None
     has_data = counts > 0
@@ -536,6 +543,21 @@ def _rest_snr(depths: np.ndarray, counts: np.ndarray, sigma: float) -> float:
     rest[np.argmax(weight)] = False
     n_rest = counts[rest].sum()
     return float(weight[rest].sum() / (sigma * np.sqrt(n_rest))) if n_rest else 0.0
+
+
+def _one_event_dominates(depths: np.ndarray, counts: np.ndarray, sigma: float) -> bool:
+    """Whether the strongest event dominates the signal (:data:`MAX_SES_TO_MES`) and is
+    deeper than the next strongest by more than :data:`DOMINANT_EVENT_SIGMA` errors."""
+    used = counts > 0
+    depths, counts = np.nan_to_num(depths[used]), counts[used]
+    if len(depths) < 2:
+        return False
+    single = depths * np.sqrt(counts)
+    multiple = np.sum(depths * counts) / np.sqrt(np.sum(counts))
+    first, second = np.argsort(single)[::-1][:2]
+    apart = (depths[first] - depths[second]) / (
+        sigma * np.sqrt(1 / counts[first] + 1 / counts[second]))
+    return bool(single[first] > MAX_SES_TO_MES * multiple and apart > DOMINANT_EVENT_SIGMA)
 
 
 def sde_spectrum(power_raw: np.ndarray,
