@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from transitflow.isolation import attempt, each_light_curve, failure_table
+from transitflow.isolation import each_light_curve, failure_table
 from transitflow.provenance import make_provenance
 from transitflow.tables import atomic_output, read_table, write_json, write_table
 
@@ -263,11 +263,11 @@ def cmd_vet(args) -> None:
     """Vet every signal of a shard; draw a sheet for the dispositions asked for."""
     from tqdm import tqdm
 
-    from transitflow.search import SearchConfig, detrend_for_search, periodogram
-    from transitflow.shards import iter_shard
     from transitflow.report import ReportConfig
-    from transitflow.sheets import vetting_sheet
-    from transitflow.vet import VetConfig, vet_light_curve
+    from transitflow.search import SearchConfig
+    from transitflow.shards import iter_shard
+    from transitflow.sheets import vet_and_draw
+    from transitflow.vet import VetConfig
 
     options = dict(args.options)
     search_config = SearchConfig.from_dict(options.pop("search", {}))
@@ -276,29 +276,17 @@ def cmd_vet(args) -> None:
     signals = _signals_by_light_curve(read_table(args.signals))
     sheets_dir = Path(args.sheets_dir)
     sheets_dir.mkdir(parents=True, exist_ok=True)
-
     sheet_failures = []
 
-    def vet_and_draw(lc) -> list[dict]:
-        detrended = detrend_for_search(lc, search_config)
-        found = signals[lc.meta.key]
-        rows = vet_light_curve(lc, found, config, detrended)
-        drawn = [(signal, row) for signal, row in zip(found, rows)
-                 if row["disposition"] in sheets_for]
-        if drawn:  # one periodogram per light curve; a failing sheet keeps the vetting
-            failure = attempt(lc, lambda lc: draw_sheets(lc, detrended, drawn), "sheets")[1]
-            sheet_failures.extend(filter(None, [failure]))
+    def vet_one(lc) -> list[dict]:
+        rows, failure = vet_and_draw(lc, signals[lc.meta.key], search_config, config,
+                                     sheets_dir, sheets_for)
+        sheet_failures.extend(filter(None, [failure]))
         return rows
-
-    def draw_sheets(lc, detrended, drawn) -> None:
-        spectrum = periodogram(detrended, search_config)
-        for signal, row in drawn:
-            vetting_sheet(lc, detrended, signal, row, sheets_dir / f"{signal.key}.png",
-                          spectrum)
 
     vetted, failures = each_light_curve(
         tqdm(iter_shard(args.shard, signals), total=len(signals), desc="vet", unit="lc"),
-        vet_and_draw, "vet")
+        vet_one, "vet")
     rows = [row for rows in vetted for row in rows]
     provenance = make_provenance("vet", args.options, [args.shard, args.signals])
     write_table(pd.DataFrame(rows), args.out, provenance)
@@ -481,6 +469,28 @@ def _ledger_summary(args) -> dict:
     return stages
 
 
+def cmd_target(args) -> None:
+    """Read, score, search and vet light-curve files: a row and a sheet per signal. Options:
+    ``{"search": {...}, "vet": {...}}``, the workflow config's sections."""
+    from transitflow.search import SearchConfig
+    from transitflow.target import vet_targets
+    from transitflow.vet import VetConfig
+
+    options = dict(args.options)
+    search = SearchConfig.from_dict(options.pop("search", {}))
+    config = VetConfig.from_dict(options.pop("vet", {}))
+    if options:
+        raise ValueError(f"target: unknown option {sorted(options)[0]!r}; the options are "
+                         "search and vet")
+    result = vet_targets(args.files, args.out, args.model, search, config)
+    read = int((result.ledger["status"] == "ok").sum())
+    log.info("%d of %d files read, %d signals (%s) -> %s", read, len(args.files),
+             len(result.signals),
+             ", ".join(f"{n} {name}" for name, n in
+                       result.signals["disposition"].value_counts().items()) or "none",
+             Path(args.out) / "signals.csv")
+
+
 def cmd_columns(args) -> None:
     """Print the candidate columns' dictionary as Markdown (docs/candidates.md)."""
     from transitflow.columns import columns_markdown
@@ -608,6 +618,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--completeness", default="", help="the completeness summary")
 
     add("columns", cmd_columns, "print the candidate columns' dictionary (Markdown)")
+    p = add("target", cmd_target, "search and vet a few light-curve files, no workflow")
+    p.add_argument("files", nargs="+", help="light-curve files (any format the data stage reads)")
+    p.add_argument("--out", required=True, help="folder for signals.csv, ledger.csv and sheets/")
+    p.add_argument("--model", help="a trained model.pt to score the light curves with")
     return parser
 
 

@@ -1,9 +1,10 @@
-"""One-page PNG vetting sheet per signal."""
+"""One-page PNG vetting sheet per signal, and the vetting of a light curve with its sheets."""
 
 from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -11,9 +12,12 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from transitflow.isolation import attempt
 from transitflow.lightcurve import STITCHED_SECTOR, LightCurve
+from transitflow.search import SearchConfig, detrend_for_search, periodogram
 from transitflow.signals import Signal
 from transitflow.tables import atomic_output
+from transitflow.vet import VetConfig, vet_light_curve
 
 PAGE_INCHES = (11.0, 8.5)
 LEFT = 0.045  # figure fraction left of the header and the panels
@@ -62,6 +66,28 @@ def vetting_sheet(lc: LightCurve, detrended: LightCurve, signal: Signal, vetting
         _draw(fig, lc, detrended, signal, vetting, periodogram)
         fig.savefig(partial, dpi=DPI, metadata={"Software": None})
     return Path(out_png)
+
+
+def vet_and_draw(lc: LightCurve, signals: Sequence[Signal], search: SearchConfig,
+                 config: VetConfig, sheets_dir: Path,
+                 sheets_for: Collection[str]) -> tuple[list[dict], tuple | None]:
+    """The vetting rows of a light curve's signals, and a sheet in ``sheets_dir`` for each
+    whose disposition is in ``sheets_for``; a sheet that fails keeps the vetting and
+    becomes the returned failure row (:func:`~transitflow.isolation.attempt`)."""
+    detrended = detrend_for_search(lc, search)
+    rows = vet_light_curve(lc, signals, config, detrended)
+    drawn = [(signal, row) for signal, row in zip(signals, rows)
+             if row["disposition"] in sheets_for]
+    if not drawn:
+        return rows, None
+
+    def draw(lc: LightCurve) -> None:  # one periodogram per light curve
+        spectrum = periodogram(detrended, search)
+        for signal, row in drawn:
+            vetting_sheet(lc, detrended, signal, row, sheets_dir / f"{signal.key}.png",
+                          spectrum)
+
+    return rows, attempt(lc, draw, "sheets")[1]
 
 
 def _draw(fig: Figure, lc: LightCurve, detrended: LightCurve, signal: Signal, vetting: dict,

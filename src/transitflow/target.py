@@ -1,0 +1,97 @@
+"""A handful of light-curve files vetted without the workflow (``transitflow target``).
+
+A target run reads the files as the data stage does (quarantining what cannot be read,
+joining a star's sectors), scores them with a trained network when one is given, searches
+every light curve in depth, vets every signal and draws a sheet for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from transitflow.ingest import ingest_local, with_stitched
+from transitflow.isolation import each_light_curve
+from transitflow.lightcurve import LightCurve
+from transitflow.provenance import make_provenance
+from transitflow.report import DISPOSITION_ORDER
+from transitflow.search import SearchConfig, search_lightcurve
+from transitflow.sheets import vet_and_draw
+from transitflow.signals import Signal
+from transitflow.tables import write_table
+from transitflow.vet import VetConfig
+
+#: The first columns of a target run's signal table; the vetting columns follow.
+FRONT_COLUMNS = ("key", "tic", "mission", "sector", "source_file", "score", "disposition",
+                 "kind", "period", "epoch", "duration", "depth", "snr", "n_transits",
+                 "radius_earth", "reasons")
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """What a target run wrote: one row per signal, the file ledger, the failures."""
+
+    signals: pd.DataFrame
+    ledger: pd.DataFrame
+    failures: pd.DataFrame
+
+
+def vet_targets(paths: Sequence[str | Path], out_dir: str | Path, model: str | Path | None = None,
+                search: SearchConfig = SearchConfig(),
+                config: VetConfig = VetConfig()) -> TargetResult:
+    """Read, score (with ``model``), search and vet light-curve files; write into
+    ``out_dir`` ``signals.csv`` (:data:`FRONT_COLUMNS`, then every vetting column),
+    ``ledger.csv`` (every file: read, quarantined with the reason, or a light curve that
+    failed a step), ``sheets/<signal key>.png`` and, with a model, the shard it scored
+    (``lightcurves.arrow``)."""
+    out_dir = Path(out_dir)
+    sheets_dir = out_dir / "sheets"
+    sheets_dir.mkdir(parents=True, exist_ok=True)
+    data = with_stitched(ingest_local(paths))
+    scores = _scores(data.light_curves, model, out_dir) if model else {}
+    sheet_failures = []
+
+    def work(lc: LightCurve) -> list[dict]:
+        rows, failure = vet_and_draw(lc, search_lightcurve(lc, search), search, config,
+                                     sheets_dir, DISPOSITION_ORDER)
+        sheet_failures.extend(filter(None, [failure]))
+        return [row | {"mission": lc.meta.mission, "source_file": lc.meta.source_file,
+                       "score": scores.get(lc.meta.key, float("nan"))} for row in rows]
+
+    vetted, failures = each_light_curve(
+        tqdm(data.light_curves, desc="search and vet", unit="lc"), work, "target")
+    failures = pd.concat([failures, pd.DataFrame(sheet_failures, columns=failures.columns)],
+                         ignore_index=True)
+    signals = _signal_table([row for rows in vetted for row in rows])
+    provenance = make_provenance("target", {"search": search.__dict__, "vet": config.__dict__},
+                                 [*map(str, paths), *([str(model)] if model else [])])
+    write_table(signals, out_dir / "signals.parquet", provenance)
+    signals.to_csv(out_dir / "signals.csv", index=False)
+    data.ledger.to_csv(out_dir / "ledger.csv", index=False)
+    failures.to_csv(out_dir / "failures.csv", index=False)
+    return TargetResult(signals, data.ledger, failures)
+
+
+def _scores(light_curves: list[LightCurve], model: str | Path, out_dir: Path) -> dict[str, float]:
+    """Light-curve key -> the network's calibrated score, through a shard as the workflow
+    scores (the infer stage's code)."""
+    from transitflow.infer import score_shard
+    from transitflow.shards import write_shard
+
+    shard = write_shard(out_dir / "lightcurves.arrow", light_curves,
+                        make_provenance("target", {}, [str(model)]))
+    scored = score_shard(model, shard)
+    return dict(zip(scored["key"], scored["score"]))
+
+
+def _signal_table(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=list(FRONT_COLUMNS))
+    frame["key"] = [Signal.from_row(row).key for row in rows]
+    rest = [column for column in frame.columns if column not in FRONT_COLUMNS]
+    return frame[[*FRONT_COLUMNS, *rest]]

@@ -1,0 +1,46 @@
+"""``transitflow target``: a few files read, scored, searched and vetted without the workflow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from transitflow.cli import main
+from transitflow.features import FeatureConfig
+from transitflow.infer import save_model
+from transitflow.models import build_model
+
+EB = "lightcurves/modebs/tic-118313102"  # P = 9.26 d, sectors 8 and 9
+
+
+def test_target_files_give_a_row_and_a_sheet_per_signal_and_a_ledger(realdata, tmp_path):
+    files = sorted(str(path) for path in (realdata / EB).glob("*.fits"))
+    broken = tmp_path / "broken.fits"
+    broken.write_bytes(Path(files[0]).read_bytes()[:3000])
+    torch.manual_seed(0)
+    model = tmp_path / "model.pt"
+    save_model(model, build_model("cnn", length=500), "cnn", {"length": 500},
+               FeatureConfig(length=500), threshold=0.5,
+               calibration={"slope": 1.0, "intercept": 0.0})
+    out = tmp_path / "out"
+    options = json.dumps({"search": {"max_signals": 2}})
+    assert main(["target", *files, str(broken), "--out", str(out), "--model", str(model),
+                 "--options", options]) == 0
+    signals = pd.read_csv(out / "signals.csv")
+    assert {key.rsplit("-", 1)[0] for key in signals["key"]} == {
+        "118313102-s0008", "118313102-s0009", "118313102-s9999"}  # the sectors, and joined
+    joined = signals[signals["sector"] == 9999]
+    assert ((joined["period"] - 9.2557).abs() < 0.01).any()
+    assert signals["score"].between(0, 1).all() and signals["disposition"].notna().all()
+    assert sorted(path.stem for path in (out / "sheets").glob("*.png")) == sorted(signals["key"])
+    ledger = pd.read_csv(out / "ledger.csv").set_index("source")
+    assert ledger.loc[str(broken), "status"] == "quarantined"
+    assert (ledger.loc[files, "status"] == "ok").all()
+
+
+def test_target_refuses_an_unknown_option(tmp_path, capsys):
+    assert main(["target", "x.fits", "--out", str(tmp_path), "--options", '{"serch": {}}']) == 2
+    assert "unknown option 'serch'" in capsys.readouterr().err
