@@ -1,9 +1,11 @@
-"""Vetting tests: synthetic planets and blends, real TESS eclipsing binaries, exovetter."""
+"""Vetting tests: synthetic planets and blends, real TESS eclipsing binaries, exovetter and
+LEO-vetter."""
 
 from __future__ import annotations
 
 import csv
 import math
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -590,6 +592,54 @@ def test_odd_even_and_modshift_agree_with_exovetter(realdata, file):
         assert phase_gap(ours.phase_sec, ms["phase_sec"] / signal.period) <= bin_phase
         assert ours.sigma_sec / ours.sigma_pri == pytest.approx(
             ms["sigma_sec"] / ms["sigma_pri"], rel=0.2)
+
+
+def leo_vetter_metrics(detrended: LightCurve, signal: Signal) -> dict:
+    """LEO-vetter 1.2.0's box odd/even and modshift metrics on the same detrended flux."""
+    from leo_vetter import modshift, oddeven
+    from leo_vetter.main import TCELightCurve
+
+    good = detrended.good()
+    error = np.nan_to_num(good.flux_err, nan=float(np.nanmedian(good.flux_err)))
+    flux = good.flux.astype(np.float64)
+    tlc = TCELightCurve(good.meta.tic, good.time, flux, flux, error.astype(np.float64),
+                        signal.period, signal.epoch, signal.duration)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # its weighted means of empty bins
+        tlc.get_SES_MES()
+        oddeven.box(tlc)
+        modshift.uniqueness(tlc)
+    return tlc.metrics
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("file", [WASP18, TIC126], ids=["wasp18b", "tic126602778-eb"])
+def test_odd_even_and_modshift_agree_with_leo_vetter(realdata, file):
+    """Our odd/even and modshift results against LEO-vetter's (Kunimoto et al. 2025) on the
+    same detrended flux and ephemeris. Tolerances:
+
+    - the false-alarm thresholds FA1 and FA2 are the same formula: equal to 1e-9;
+    - odd over even depth within 1% (LEO averages the whole box, we the central half, so
+      the depths themselves differ), and neither calls the parities different (< FA1);
+    - the secondary's phase within a tenth of the duration; for the EB, its significance
+      over the primary's within 20%, both above FA1. LEO's red-noise factor F_red comes
+      from its own single-event series and is not compared.
+    """
+    lc, signal = truth_signal(realdata, file)
+    config = vet.VetConfig()
+    detrended = detrend(lc, config.detrend_window)
+    leo = leo_vetter_metrics(detrended, signal)
+    ours = vet.modshift(detrended, signal)
+    assert (ours.fa1, ours.fa2) == pytest.approx((leo["FA1"], leo["FA2"]), abs=1e-9)
+    parity = vet.odd_even(lc, detrended, signal, config)
+    assert parity.extra["odd_depth"] / parity.extra["even_depth"] == pytest.approx(
+        leo["odd_dep"] / leo["even_dep"], rel=0.01)
+    assert parity.significance < ours.fa1 and leo["sig_dep"] < leo["FA1"]
+    assert phase_gap(ours.phase_sec, leo["phs_sec"]) <= 0.1 * signal.duration / signal.period
+    if file == TIC126:
+        assert ours.sigma_sec / ours.sigma_pri == pytest.approx(
+            leo["sig_sec"] / leo["sig_pri"], rel=0.2)
+        assert ours.sigma_sec > ours.fa1 and leo["sig_sec"] > leo["FA1"]
 
 
 @pytest.mark.realdata
