@@ -11,9 +11,9 @@ import pytest
 from tests.builders import flat_lightcurve
 from transitflow.lightcurve import LightCurve, LightCurveMeta, stitch
 from transitflow.readers import read_lightcurves
-from transitflow.search import (SearchConfig, detrend_for_search, detrend_window, is_echo,
-                                period_grid, periodogram, search_durations, search_lightcurve,
-                                stellar_density)
+from transitflow.search import (SearchConfig, detrend_for_search, detrend_window,
+                                full_duration, is_echo, period_grid, periodogram,
+                                search_durations, search_lightcurve, stellar_density)
 from transitflow.signals import R_SUN_IN_R_EARTH, Signal, planet_radius_earth
 
 NOISE = 1e-3
@@ -308,8 +308,9 @@ def test_a_deep_eclipse_is_not_linked_to_shallow_events(realdata, name):
     # TIC 350298314 (P=47.7 d): one 14% eclipse per sector; a periodic fit through it and
     # its 0.1% secondary (or noise) would rest on that one event
     lc = _real(realdata, f"modebs/tic-350298314/{name}")
-    eclipse = search_lightcurve(lc, SearchConfig(max_signals=1))[0]
+    eclipse, *others = search_lightcurve(lc, SearchConfig(max_signals=2))
     assert eclipse.kind == "single" and eclipse.depth > 0.1
+    assert all(abs(other.epoch - eclipse.epoch) > 0.3 for other in others)  # no wing echo
 
 
 def echo_signal(period: float, epoch: float, duration: float = 0.1) -> Signal:
@@ -320,13 +321,25 @@ def echo_signal(period: float, epoch: float, duration: float = 0.1) -> Signal:
 
 
 def test_echoes_fall_on_an_earlier_signals_events_at_its_period_half_or_double():
-    earlier, config = echo_signal(2.0, 1400.0), SearchConfig()
-    assert is_echo(echo_signal(2.001, 1400.15), earlier, config)  # the eclipse's wing
-    assert is_echo(echo_signal(4.0, 1402.05), earlier, config)  # every other event
-    assert is_echo(echo_signal(math.nan, 1406.1), earlier, config)  # a single one of them
-    assert not is_echo(echo_signal(2.0, 1401.0), earlier, config)  # phase 0.5: a secondary
-    assert not is_echo(echo_signal(3.0, 1400.0), earlier, config)  # another period
-    assert not is_echo(echo_signal(2.0, 1400.0), echo_signal(math.nan, 1400.0), config)
+    earlier, masked = echo_signal(2.0, 1400.0), 0.2  # two durations masked
+    assert is_echo(echo_signal(2.001, 1400.15), earlier, masked)  # the eclipse's wing
+    assert is_echo(echo_signal(4.0, 1402.05), earlier, masked)  # every other event
+    assert is_echo(echo_signal(math.nan, 1406.1), earlier, masked)  # a single one of them
+    assert not is_echo(echo_signal(2.0, 1401.0), earlier, masked)  # phase 0.5: a secondary
+    assert not is_echo(echo_signal(3.0, 1400.0), earlier, masked)  # another period
+    assert not is_echo(echo_signal(2.0, 1400.0), echo_signal(math.nan, 1400.0), masked)
+    assert is_echo(echo_signal(math.nan, 1400.3), earlier, 0.5)  # a wider mask reaches on
+
+
+def test_the_full_duration_reaches_a_v_shaped_eclipses_wings():
+    lc = flat_lightcurve(seed=6, cadence_min=2.0)
+    offset = np.abs((lc.time - 1330.0 + 2.5) % 5.0 - 2.5)
+    v_shaped = replace(lc, flux=(lc.flux - 0.05 * np.clip(1 - offset / 0.15, 0, None)).astype(
+        np.float32))  # T14 = 0.3 d; a box finds its deep core
+    core = echo_signal(5.0, 1330.0, duration=0.1)
+    assert full_duration(v_shaped, core) == pytest.approx(0.3, abs=0.03)
+    box = inject_box(lc, 5.0, 1330.0, 0.1, snr=40)
+    assert full_duration(box, core) == pytest.approx(0.1, abs=0.021)
 
 
 @pytest.mark.realdata

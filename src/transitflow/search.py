@@ -58,6 +58,17 @@ REST_SNR_FRACTION = 0.5
 #: to a shallow secondary, not a train of alike transits).
 MAX_SES_TO_MES = 0.8
 DOMINANT_EVENT_SIGMA = 5.0
+#: Found transits are masked over at least this many full durations T14 (issue 17, as
+#: DR25's multi-TCE search; :func:`full_duration`), measured in bins of a fifth of the box
+#: duration, within this many box durations of mid-transit, bins this many standard errors
+#: below the level counting as in transit.
+T14_MASK_FACTOR = 1.5
+T14_BINS_PER_DURATION = 5
+T14_REACH = 3.0
+T14_SIGMA = 3.0
+T14_DEPTH_FRACTION = 0.1
+#: The search stops when fewer cadences than this are left unmasked.
+MIN_SEARCH_CADENCES = 50
 #: Full-cadence refinement: trial periods within this many grid steps of the peak.
 REFINE_STEPS = 2.0
 REFINE_N_PERIODS = 41
@@ -98,7 +109,8 @@ class SearchConfig:
     sde_threshold, snr_threshold : a periodic signal needs both.
     single_snr_threshold : matched-filter SNR a single event needs.
     detrend_window : wotan biweight window, days; None is 3x the longest duration.
-    mask_factor : found transits are masked over this many durations before searching on.
+    mask_factor : found transits are masked over this many durations before searching on
+        (or :data:`T14_MASK_FACTOR` full durations, when wider).
     search_bin_minutes : finer cadences are binned to this (at most a third of the
         shortest duration tried at a period) for the period search, then refined on
         full cadence.
@@ -276,35 +288,79 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
     durations = search_durations(config, lc.meta)
     keep = np.ones(len(lc), bool)
     signals: list[Signal] = []
+    masked: list[float] = []  # the width masked around each found signal's events
     for _ in range(ATTEMPTS_PER_SIGNAL * config.max_signals):
-        found = _next_signal(detrend_for_search(lc.select(keep), config), config, durations)
+        if np.count_nonzero(keep) < MIN_SEARCH_CADENCES:
+            break
+        detrended = detrend_for_search(lc.select(keep), config)
+        found = _next_signal(detrended, config, durations)
         if found is None:
             break
-        keep &= ~_event_mask(lc.time, found, config.mask_factor * found.duration)
-        echoed = next((earlier for earlier in signals if is_echo(found, earlier, config)), None)
+        width = max(config.mask_factor * found.duration,
+                    T14_MASK_FACTOR * full_duration(detrended, found))
+        keep &= ~_event_mask(lc.time, found, width)
+        echoed = next((earlier for earlier, earlier_width in zip(signals, masked)
+                       if is_echo(found, earlier, earlier_width)), None)
         if echoed is not None:
             log.info("%s: %s signal at P=%.5f d, epoch %.4f falls on signal %d's events: "
                      "masked as its echo", lc.meta.key, found.kind, found.period, found.epoch,
                      echoed.index)
             continue
         signals.append(replace(found, index=len(signals)))
+        masked.append(width)
         if len(signals) == config.max_signals:
             break
     return signals
 
 
-def is_echo(found: Signal, earlier: Signal, config: SearchConfig) -> bool:
+def is_echo(found: Signal, earlier: Signal, masked: float) -> bool:
     """Whether ``found`` is a residue of ``earlier``: a single event, or a periodic signal
-    at :data:`ECHO_PERIOD_RATIOS` times its period, whose epoch lies within the reach of
-    the earlier signal's mask plus its own duration of one of the earlier signal's events.
+    at :data:`ECHO_PERIOD_RATIOS` times its period, whose epoch lies within half the width
+    ``masked`` around the earlier signal's events plus its own duration of one of them.
     A periodic signal through an earlier single event is not its echo."""
     if math.isfinite(found.period):
         if not math.isfinite(earlier.period) or not any(
                 abs(found.period / earlier.period / ratio - 1) < ECHO_PERIOD_TOLERANCE
                 for ratio in ECHO_PERIOD_RATIOS):
             return False
-    reach = config.mask_factor * earlier.duration / 2 + found.duration
+    reach = masked / 2 + found.duration
     return bool(_event_mask(np.array([found.epoch]), earlier, 2 * reach)[0])
+
+
+def full_duration(detrended: LightCurve, signal: Signal) -> float:
+    """The signal's full duration (T14) measured on the detrended light curve: around
+    mid-transit (folded at the period), the span of consecutive bins of a
+    :data:`T14_BINS_PER_DURATION` th of the box duration whose mean flux lies below the
+    level outside by :data:`T14_SIGMA` standard errors and :data:`T14_DEPTH_FRACTION` of
+    the depth; at least the box duration (a V-shaped eclipse's wings reach beyond its
+    box)."""
+    width = signal.duration / T14_BINS_PER_DURATION
+    offset = _offset_days(detrended.time, signal)
+    near = np.abs(offset) < T14_REACH * signal.duration
+    if near.all() or not near.any():
+        return signal.duration
+    flux = detrended.flux.astype(np.float64)
+    index = np.floor(offset[near] / width).astype(np.int64)
+    shift = -index.min()
+    count = np.bincount(index + shift)
+    mean = np.bincount(index + shift, flux[near]) / np.maximum(count, 1)
+    dip = np.median(flux[~near]) - mean
+    below = ((count > 0) & (dip > T14_DEPTH_FRACTION * signal.depth)
+             & (dip > T14_SIGMA * robust_std(flux) / np.sqrt(np.maximum(count, 1))))
+    left = right = shift  # the bin starting at mid-transit, walked out both ways
+    while left > 0 and below[left - 1]:
+        left -= 1
+    while right + 1 < len(below) and below[right + 1]:
+        right += 1
+    return max(signal.duration, (right - left + 1) * width) if below[shift] else signal.duration
+
+
+def _offset_days(time: np.ndarray, signal: Signal) -> np.ndarray:
+    """Days from the signal's nearest (predicted) transit."""
+    if not np.isfinite(signal.period):
+        return time - signal.epoch
+    half = signal.period / 2
+    return (time - signal.epoch + half) % signal.period - half
 
 
 def _next_signal(lc: LightCurve, config: SearchConfig, durations: np.ndarray) -> Signal | None:
@@ -516,10 +572,7 @@ def _signal(meta: LightCurveMeta, *, transit_times: np.ndarray, transit_depths: 
 
 def _event_mask(time: np.ndarray, signal: Signal, width: float) -> np.ndarray:
     """Cadences within ``width``/2 days of the signal's (predicted) transits."""
-    if not np.isfinite(signal.period):
-        return np.abs(time - signal.epoch) < width / 2
-    half = signal.period / 2
-    return np.abs((time - signal.epoch + half) % signal.period - half) < width / 2
+    return np.abs(_offset_days(time, signal)) < width / 2
 
 
 def _per_transit_depths(t: np.ndarray, f: np.ndarray, period: float, duration: float,
