@@ -44,9 +44,10 @@ def vet_targets(paths: Sequence[str | Path], out_dir: str | Path, model: str | P
                 search: SearchConfig = SearchConfig(),
                 config: VetConfig = VetConfig()) -> TargetResult:
     """Read, score (with ``model``), search and vet light-curve files; write into
-    ``out_dir`` ``signals.csv`` (:data:`FRONT_COLUMNS`, then every vetting column),
-    ``ledger.csv`` (every file: read, quarantined with the reason, or a light curve that
-    failed a step), ``sheets/<signal key>.png`` and, with a model, the shard it scored
+    ``out_dir`` ``signals.csv`` and ``signals.parquet`` (:data:`FRONT_COLUMNS`, then every
+    vetting column), ``ledger.csv`` (every file: read, joined or quarantined with the
+    reason), ``failures.csv`` (a light curve or sheet that failed, with the reason),
+    ``sheets/<signal key>.png`` and, with a model, the shard it scored
     (``lightcurves.arrow``)."""
     out_dir = Path(out_dir)
     sheets_dir = out_dir / "sheets"
