@@ -318,6 +318,49 @@ def test_tasoc_corrected_flux_in_ppm_becomes_relative_flux(tmp_path):
     np.testing.assert_allclose([lc.background[0], lc.centroid_col[0]], [12.0, 1012.5])
 
 
+def test_eleanor_fits_reads_its_corrected_flux(tmp_path):
+    # eleanor / GSFC-ELEANOR-LITE (archive.stsci.edu/hlsp/gsfc-eleanor-lite), as lightkurve
+    # reads it: CORR_FLUX, centroids X_/Y_CENTROID, FLUX_BKG, the TIC in TIC_ID
+    corrected = np.array([1.0, 0.998, 1.001, 1.0, 0.999]) * 5e3
+    columns = [fits.Column(name="TIME", array=CADENCES, format="D"),
+               fits.Column(name="RAW_FLUX", array=np.full(5, 5.1e3), format="D"),
+               fits.Column(name="CORR_FLUX", array=corrected, format="D"),
+               fits.Column(name="FLUX_ERR", array=np.full(5, 20.0), format="D"),
+               fits.Column(name="FLUX_BKG", array=np.full(5, 3.0), format="D"),
+               fits.Column(name="QUALITY", array=np.zeros(5, np.int32), format="J"),
+               fits.Column(name="X_CENTROID", array=np.full(5, 6.5), format="D"),
+               fits.Column(name="Y_CENTROID", array=np.full(5, 7.5), format="D")]
+    path = write_hlsp(tmp_path / "hlsp_gsfc-eleanor-lite_tess_ffi_s0010-0000000261136679"
+                                 "_tess_v1.0_lc.fits", columns,
+                      {"TELESCOP": "TESS", "TIC_ID": 261136679, "SECTOR": 10, "LITE": True,
+                       "PCORIGIN": "eleanor", "TVERSION": "2.0.5"},
+                      {"BJDREFI": 2457000, "TIMEDEL": 600 / 86400})
+    lc = only(read_lightcurves(path))
+    assert detect_format(path) == "eleanor"
+    assert (lc.meta.key, lc.meta.flux_column) == ("261136679-s0010", "CORR_FLUX")
+    np.testing.assert_allclose(lc.flux, corrected)
+    np.testing.assert_allclose([lc.background[0], lc.centroid_row[0]], [3.0, 7.5])
+
+
+def test_a_cutout_without_an_id_takes_the_tic_in_its_name(tmp_path):
+    columns = {"TIME": CADENCES, "FLUX": np.array([1.0, 1.1, 1.0, 0.9, 1.0])}
+    unnamed = write_table(tmp_path / "tess-s0001-1-1_83.4_-59.3_cutout.fits", columns, SECTOR=1)
+    with pytest.raises(LightCurveReadError, match="no TIC ID in the file name .* rename it"):
+        read_lightcurves(unnamed)
+    named = write_table(tmp_path / "TIC350298314_cutout.fits", columns, SECTOR=1)
+    assert only(read_lightcurves(named)).meta.key == "350298314-s0001"
+
+
+@pytest.mark.parametrize("name, content", [
+    ("folded.fits", None), ("TIC5_folded.csv", b"phase,flux\n-0.1,1.0\n0.0,0.99\n0.1,1.0\n")])
+def test_a_folded_light_curve_is_refused_as_one(tmp_path, name, content):
+    path = (write_table(tmp_path / name, {"TIME": CADENCES[:3], "FLUX": np.ones(3)},
+                        CREATOR="lightkurve.FoldedLightCurve", OBJECT="TIC 5", SECTOR=1)
+            if content is None else write_bytes(tmp_path / name, content))
+    with pytest.raises(LightCurveReadError, match="phase-folded .* not a time series"):
+        read_lightcurves(path)
+
+
 def test_lightkurve_written_k2_without_bjdref_is_shifted_from_bkjd(tmp_path):
     path = write_table(tmp_path / "k2.fits", {"TIME": np.array([2144.0, 2145.0]),
                                               "FLUX": np.array([1.0, 1.1])},

@@ -32,7 +32,7 @@ from transitflow.pixels import APERTURE_PHOTOMETRY, NoAperture, aperture_photome
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("spoc", "tess-spoc-ffi", "tglc", "tasoc", "lightkurve", "k2", "csv")
+FORMATS = ("spoc", "tess-spoc-ffi", "tglc", "tasoc", "eleanor", "lightkurve", "k2", "csv")
 #: FITS light curves of high-level science products told by their primary ORIGIN header.
 ORIGINS = {"UCSB/TGLC": "tglc", "TASOC/Aarhus": "tasoc"}
 BTJD_ZERO = 2457000.0  # BTJD = BJD - 2457000
@@ -55,15 +55,15 @@ TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".dat")  # text tables read as CSV
 #: TGLC's calibrated aperture flux is the one its authors advise for transits; TASOC's
 #: corrected flux is relative, in ppm (:data:`RELATIVE_UNITS`).
 DEFAULT_FLUX_COLUMNS = ("PDCSAP_FLUX", "KSPSAP_FLUX", "FLUX")
-FLUX_COLUMNS = {"lightkurve": ("FLUX", "PDCSAP_FLUX"),
+FLUX_COLUMNS = {"lightkurve": ("FLUX", "PDCSAP_FLUX"), "eleanor": ("CORR_FLUX", "RAW_FLUX"),
                 "tglc": ("CAL_APER_FLUX", "CAL_PSF_FLUX", "APERTURE_FLUX"),
                 "tasoc": ("FLUX_CORR", "FLUX_RAW")}
 #: Flux units (TUNIT) of a relative flux about 0, and their size: read as 1 + value * size.
 RELATIVE_UNITS = {"ppm": 1e-6, "ppt": 1e-3}
 #: Other FITS columns per light-curve field, the first one present wins.
 FITS_COLUMNS = {
-    "centroid_col": ("MOM_CENTR1", "SAP_X"),
-    "centroid_row": ("MOM_CENTR2", "SAP_Y"),
+    "centroid_col": ("MOM_CENTR1", "SAP_X", "X_CENTROID"),
+    "centroid_row": ("MOM_CENTR2", "SAP_Y", "Y_CENTROID"),
     "background": ("SAP_BKG", "FLUX_BKG", "BACKGROUND"),
     "quality": ("QUALITY", "SAP_QUALITY", "TESS_FLAGS"),
 }
@@ -162,10 +162,11 @@ def detect_format(path: str | Path) -> str:
     """The format of a light-curve file, one of :data:`FORMATS`.
 
     FITS files (told by their first bytes) are ``"k2"`` (Kepler telescope), ``"tglc"`` or
-    ``"tasoc"`` (their ORIGIN, :data:`ORIGINS`), ``"lightkurve"`` (written by lightkurve, or
-    no PDCSAP_FLUX column), ``"tess-spoc-ffi"`` (``hlsp_`` file
-    name, a QLP KSPSAP_FLUX column or a cadence over 2.5 min) or ``"spoc"``; text tables
-    (:data:`TABLE_SUFFIXES`) are ``"csv"``.
+    ``"tasoc"`` (their ORIGIN, :data:`ORIGINS`), ``"eleanor"`` (PCORIGIN or eleanor's GITHUB
+    header), ``"lightkurve"`` (written by lightkurve, or no PDCSAP_FLUX column),
+    ``"tess-spoc-ffi"`` (``hlsp_`` file name, a QLP KSPSAP_FLUX column or a cadence over
+    2.5 min) or ``"spoc"``; text tables (:data:`TABLE_SUFFIXES`) are ``"csv"``. A
+    phase-folded light curve is refused.
 
     Raises
     ------
@@ -310,8 +311,13 @@ def _fits_format(path: Path, primary: fits.Header, header: fits.Header,
                  names: Collection[str]) -> str:
     if _text((primary,), "TELESCOP").lower() == "kepler":
         return "k2"
+    if "folded" in _text((primary,), "CREATOR").lower():
+        raise LightCurveReadError(path, "a phase-folded light curve, not a time series; give "
+                                        "the light curve before folding")
     if _text((primary,), "ORIGIN") in ORIGINS:
         return ORIGINS[_text((primary,), "ORIGIN")]
+    if "PCORIGIN" in primary or "eleanor" in _text((primary,), "GITHUB"):
+        return "eleanor"
     if _text((primary,), "CREATOR").startswith("lightkurve"):
         return "lightkurve"
     if (path.name.lower().startswith("hlsp_") or "KSPSAP_FLUX" in names
@@ -484,12 +490,17 @@ def _stellar(headers: tuple[fits.Header, ...], key: str) -> float:
 
 
 def _target_id(path: Path, headers: tuple[fits.Header, ...]) -> int:
-    """TICID or KEPLERID, else an OBJECT like ``TIC 123``, ``EPIC 456`` or ``789``."""
-    number = _header_int(headers, "TICID", "KEPLERID")
+    """TICID, TIC_ID (eleanor) or KEPLERID, else an OBJECT like ``TIC 123``, ``EPIC 456`` or
+    ``789``, else the file name's TIC (a TESScut cutout has no ID in its headers)."""
+    number = _header_int(headers, "TICID", "TIC_ID", "KEPLERID")
     match = re.fullmatch(r"(?:TIC|EPIC|KIC)?\s*(\d+)", _text(headers, "OBJECT"), re.I)
-    if number is None and match is None:
-        raise LightCurveReadError(path, "no TICID, KEPLERID or numeric OBJECT header; pass tic=")
-    return number if number is not None else int(match.group(1))
+    if number is not None or match is not None:
+        return number if number is not None else int(match.group(1))
+    if re.search(r"tic[_-]?\d+", path.name, re.I) is None:
+        raise LightCurveReadError(path, "no TICID, KEPLERID or numeric OBJECT header and no "
+                                        "TIC ID in the file name (a TESScut cutout has none); "
+                                        "rename it to hold one, like TIC123456_cutout.fits")
+    return _tic_from_name(path)
 
 
 def _number(headers: tuple[fits.Header, ...], key: str) -> float:
@@ -590,6 +601,9 @@ def _csv_table(path: Path, header_line: int = 0) -> pd.DataFrame:
         error = _first_present(names, MAGNITUDE_ERR_COLUMNS)
         table = table.assign(**_flux_from_magnitudes(
             pd.to_numeric(raw[magnitude]), None if error is None else pd.to_numeric(raw[error])))
+    if "time" not in table and "phase" in names:
+        raise LightCurveReadError(path, "a phase-folded table (a phase column, no time), not a "
+                                        "time series; give the light curve before folding")
     for field, known in (("time", CSV_COLUMNS["time"]),
                          ("flux", CSV_COLUMNS["flux"] + MAGNITUDE_COLUMNS)):
         if field not in table:
