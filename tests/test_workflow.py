@@ -104,7 +104,12 @@ def test_completeness_is_measured_through_the_run_on_stars_it_did_not_train_on(t
                                                        "inverted": 2 * 10}  # stars x copies
     assert not copies["tic"].isin(split.loc[split["split"] == "train", "tic"]).any()
     assert set(copies["stage"]) <= {"injected", "flagged", "found", "PC"}
-    obvious = copies[(copies["snr"] >= 30) & (copies["n_transits"] >= 2)]
+    # on hosts without eclipses of their own: into a binary or a false dip an injection
+    # competes with the host's eclipses (docs/benchmarks.md: 0.54 on EB hosts)
+    stars = pd.read_parquet(tiny_run / "data" / "stars.parquet")
+    eclipsing = stars.loc[stars["sim_class"].isin(["eb", "beb", "false_dip"]), "tic"]
+    obvious = copies[(copies["snr"] >= 30) & (copies["n_transits"] >= 2)
+                     & ~copies["tic"].isin(eclipsing)]
     assert len(obvious) >= 5 and (obvious["stage"] == "PC").mean() >= 0.7
     summary = json.loads((tiny_run / "completeness" / "completeness.json").read_text())
     assert summary["injections"] == 40 and summary["nulls"]["inverted"] == 20

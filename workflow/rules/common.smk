@@ -66,7 +66,8 @@ def shard_plan():
         return {f"{i:04d}": r for i, r in enumerate(ranges)}
     if config["source"] == "local":
         return {
-            f"{i:04d}": files for i, files in enumerate(shard_files(local_files(), size))
+            f"{i:04d}": files
+            for i, files in enumerate(shard_files(local_files(), size))
         }
     return {}
 
