@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from transitflow.lightcurve import LightCurve
 from transitflow.shards import shard_schema
+from transitflow.signals import transit_offset
 from transitflow.options import options_from_dict
 from transitflow.simulate import (grazing_impact, inclination_deg, log_uniform,
                                   semi_major_axis_rsun, transit_duration, transit_model)
@@ -276,8 +277,7 @@ def _cadence_minutes(time: np.ndarray) -> float:
 
 
 def in_transit(time: np.ndarray, period: float, epoch: float, duration: float) -> np.ndarray:
-    phase = (time - epoch + 0.5 * period) % period - 0.5 * period
-    return np.abs(phase) < 0.5 * duration
+    return np.abs(transit_offset(time, period, epoch)) < 0.5 * duration
 
 
 def white_noise(relative_flux: np.ndarray) -> float:

@@ -335,7 +335,7 @@ def full_duration(detrended: LightCurve, signal: Signal) -> float:
     the depth; at least the box duration (a V-shaped eclipse's wings reach beyond its
     box)."""
     width = signal.duration / T14_BINS_PER_DURATION
-    offset = _offset_days(detrended.time, signal)
+    offset = signal.offset(detrended.time)
     near = np.abs(offset) < T14_REACH * signal.duration
     if near.all() or not near.any():
         return signal.duration
@@ -353,14 +353,6 @@ def full_duration(detrended: LightCurve, signal: Signal) -> float:
     while right + 1 < len(below) and below[right + 1]:
         right += 1
     return max(signal.duration, (right - left + 1) * width) if below[shift] else signal.duration
-
-
-def _offset_days(time: np.ndarray, signal: Signal) -> np.ndarray:
-    """Days from the signal's nearest (predicted) transit."""
-    if not np.isfinite(signal.period):
-        return time - signal.epoch
-    half = signal.period / 2
-    return (time - signal.epoch + half) % signal.period - half
 
 
 def _next_signal(lc: LightCurve, config: SearchConfig, durations: np.ndarray) -> Signal | None:
@@ -572,7 +564,7 @@ def _signal(meta: LightCurveMeta, *, transit_times: np.ndarray, transit_depths: 
 
 def _event_mask(time: np.ndarray, signal: Signal, width: float) -> np.ndarray:
     """Cadences within ``width``/2 days of the signal's (predicted) transits."""
-    return np.abs(_offset_days(time, signal)) < width / 2
+    return np.abs(signal.offset(time)) < width / 2
 
 
 def _per_transit_depths(t: np.ndarray, f: np.ndarray, period: float, duration: float,

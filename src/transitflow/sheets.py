@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from transitflow.isolation import attempt
 from transitflow.lightcurve import STITCHED_SECTOR, LightCurve
 from transitflow.search import SearchConfig, detrend_for_search, periodogram
-from transitflow.signals import Signal
+from transitflow.signals import Signal, transit_offset
 from transitflow.tables import atomic_output
 from transitflow.vet import VetConfig, vet_light_curve
 
@@ -96,7 +96,7 @@ def _draw(fig: Figure, lc: LightCurve, detrended: LightCurve, signal: Signal, ve
                             top=0.86, bottom=0.035, hspace=0.6, wspace=0.42)
     raw = lc.good()
     times = _transit_times(signal, detrended.time)
-    x = _fold(detrended.time, signal.period, signal.epoch)
+    x = signal.offset(detrended.time)
     _header(fig, signal, vetting)
     _time_series(fig.add_subplot(grid[0, :4]), raw.time, _relative(raw.flux), times,
                  "raw light curve (relative flux)")
@@ -104,7 +104,7 @@ def _draw(fig: Figure, lc: LightCurve, detrended: LightCurve, signal: Signal, ve
                  "detrended light curve")
     _periodogram(fig.add_subplot(grid[1, :2]), periodogram, signal)
     _fold_panel(fig.add_subplot(grid[1, 2:4]), x, detrended.flux, signal, signal.depth,
-                "phase fold" if _periodic(signal) else "single event")
+                "phase fold" if signal.periodic else "single event")
     _odd_even(fig.add_subplot(grid[1, 4]), fig.add_subplot(grid[1, 5]), x, detrended, signal)
     _secondary(fig.add_subplot(grid[1, 6:]), detrended, signal, vetting)
     for column, (values, title) in enumerate(((detrended.centroid_col, "centroid column [px]"),
@@ -116,32 +116,17 @@ def _draw(fig: Figure, lc: LightCurve, detrended: LightCurve, signal: Signal, ve
     _per_transit(fig, grid, detrended, signal, times)
 
 
-def _has_period(period: float) -> bool:
-    return math.isfinite(period) and period > 0
-
-
-def _periodic(signal: Signal) -> bool:
-    return _has_period(signal.period)
-
-
 def _half_window(signal: Signal) -> float:
     """Half-width (days) of the windows drawn around an event."""
     half = 2.5 * signal.duration if math.isfinite(signal.duration) and signal.duration > 0 else 0.25
-    return min(half, 0.5 * signal.period) if _periodic(signal) else half
-
-
-def _fold(time: np.ndarray, period: float, t0: float) -> np.ndarray:
-    """Days from the nearest event at ``t0 + n period``; from ``t0`` when period is NaN."""
-    if not _has_period(period):
-        return time - t0
-    return np.mod(time - t0 + 0.5 * period, period) - 0.5 * period
+    return min(half, 0.5 * signal.period) if signal.periodic else half
 
 
 def _transit_times(signal: Signal, time: np.ndarray) -> np.ndarray:
     """The signal's transit times, or its ephemeris over the data."""
     if signal.transit_times:
         return np.asarray(signal.transit_times, dtype=float)
-    if not (_periodic(signal) and len(time)):
+    if not (signal.periodic and len(time)):
         return np.array([signal.epoch])
     first = math.ceil((time.min() - signal.epoch) / signal.period)
     last = math.floor((time.max() - signal.epoch) / signal.period)
@@ -242,7 +227,7 @@ def _periodogram(ax: Axes, periodogram, signal: Signal) -> None:
     ax.plot(periodogram.periods, periodogram.power, color="k", lw=0.6)
     if np.all(np.asarray(periodogram.periods) > 0):
         ax.set_xscale("log")
-    if _periodic(signal):
+    if signal.periodic:
         ax.axvline(signal.period, **PERIOD_MARK)
         for harmonic in (0.5, 2.0):
             ax.axvline(signal.period * harmonic, ls=":", **PERIOD_MARK)
@@ -275,7 +260,7 @@ def _event_axis(ax: Axes, half: float) -> None:
 
 
 def _odd_even(odd_ax: Axes, even_ax: Axes, x: np.ndarray, lc: LightCurve, signal: Signal) -> None:
-    if not _periodic(signal):
+    if not signal.periodic:
         for ax in (odd_ax, even_ax):
             _note(ax, "single transit:\nno odd/even")
         return
@@ -287,11 +272,11 @@ def _odd_even(odd_ax: Axes, even_ax: Axes, x: np.ndarray, lc: LightCurve, signal
 
 
 def _secondary(ax: Axes, lc: LightCurve, signal: Signal, row: dict) -> None:
-    if not _periodic(signal):
+    if not signal.periodic:
         _note(ax, "single transit:\nno secondary window")
         return
     phase = _row_number(row, "secondary_phase", 0.5)
-    x = _fold(lc.time, signal.period, signal.epoch + phase * signal.period)
+    x = transit_offset(lc.time, signal.period, signal.epoch + phase * signal.period)
     _fold_panel(ax, x, lc.flux, signal, _row_number(row, "secondary_depth", math.nan),
                 f"secondary at phase {phase:.3f}")
 

@@ -31,6 +31,20 @@ def binned_means(frame: pd.DataFrame, column: str, edges, means) -> pd.DataFrame
         ["low", "high", "n", *means]]
 
 
+def has_period(period: float) -> bool:
+    """Whether ``period`` is an orbital period: finite and positive (NaN for a single event)."""
+    return math.isfinite(period) and period > 0
+
+
+def transit_offset(time: np.ndarray, period: float, epoch: float) -> np.ndarray:
+    """Days from the nearest transit mid-time ``epoch + n period``; from ``epoch`` when
+    there is no period."""
+    if not has_period(period):
+        return time - epoch
+    half = 0.5 * period
+    return (time - epoch + half) % period - half
+
+
 @dataclass(frozen=True)
 class Signal:
     """One transit-like signal found in one light curve.
@@ -55,6 +69,15 @@ class Signal:
     transit_times: tuple[float, ...] = ()
     transit_depths: tuple[float, ...] = ()
     radius_earth: float = float("nan")  # planet radius from the stellar radius, NaN if unknown
+
+    @property
+    def periodic(self) -> bool:
+        """Whether the signal has a period (a single transit has none)."""
+        return has_period(self.period)
+
+    def offset(self, time: np.ndarray) -> np.ndarray:
+        """Days from the signal's nearest transit mid-time."""
+        return transit_offset(time, self.period, self.epoch)
 
     @property
     def lightcurve_key(self) -> str:

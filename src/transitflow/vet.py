@@ -283,9 +283,9 @@ def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
     transit it overlaps. Another planet's transits overlap only now and then.
     """
     overlap = other.duration + signal.duration
-    if not (_periodic(other) and _periodic(signal)):
-        single, rest = (other, signal) if not _periodic(other) else (signal, other)
-        return bool(abs(_offset(np.array([single.epoch]), rest)[0]) >= 0.5 * overlap)
+    if not (other.periodic and signal.periodic):
+        single, rest = (other, signal) if not other.periodic else (signal, other)
+        return bool(abs(rest.offset(np.array([single.epoch]))[0]) >= 0.5 * overlap)
     short, long = sorted((other, signal), key=lambda s: s.period)
     drift = abs(long.period - short.period) * float(np.ptp(time)) / long.period
     cycles = np.arange(math.ceil((time.min() - long.epoch) / long.period),
@@ -294,7 +294,7 @@ def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
     events = events[_distance(events, time) < 0.5 * long.duration]
     chance = min(1.0, 2.0 * overlap / short.period) ** len(events)
     on_short = chance < COINCIDENCE_CHANCE and bool(
-        np.all(np.abs(_offset(events, short)) < overlap))
+        np.all(np.abs(short.offset(events)) < overlap))
     return not (drift < overlap or on_short)
 
 
@@ -364,28 +364,16 @@ def vetting_row(signal: Signal, results: list[VetResult], disposition: str,
 # --- shared measurements ------------------------------------------------------------
 
 
-def _periodic(signal: Signal) -> bool:
-    return math.isfinite(signal.period) and signal.period > 0
-
-
-def _offset(time: np.ndarray, signal: Signal) -> np.ndarray:
-    """Days from the nearest transit mid-time."""
-    if not _periodic(signal):
-        return time - signal.epoch
-    half = 0.5 * signal.period
-    return (time - signal.epoch + half) % signal.period - half
-
-
 def _cycle(time: np.ndarray, signal: Signal) -> np.ndarray:
     """Number of the nearest transit, 0 at the epoch."""
-    if not _periodic(signal):
+    if not signal.periodic:
         return np.zeros(len(time), dtype=np.int64)
     return np.round((time - signal.epoch) / signal.period).astype(np.int64)
 
 
 def _in_transit(time: np.ndarray, signal: Signal, frac: float = 1.0) -> np.ndarray:
     """Cadences within the central ``frac`` of the duration."""
-    return np.abs(_offset(time, signal)) < 0.5 * frac * signal.duration
+    return np.abs(signal.offset(time)) < 0.5 * frac * signal.duration
 
 
 def _scatter(values: np.ndarray) -> float:
@@ -439,7 +427,7 @@ def _noise(detrended: LightCurve, signal: Signal) -> _Noise:
     scatter of duration-long bin means over their white-noise expectation.
     """
     flux = _relative(detrended)
-    far = np.abs(_offset(detrended.time, signal)) >= NOISE_GAP * signal.duration
+    far = np.abs(signal.offset(detrended.time)) >= NOISE_GAP * signal.duration
     if far.sum() < 2:
         return _Noise(NAN, 1.0)
     time, flux = detrended.time[far], flux[far]
@@ -487,7 +475,7 @@ def _transit_fits(time: np.ndarray, values: np.ndarray, signal: Signal,
                   breaks: Sequence[float] = ()) -> np.ndarray:
     """Per transit with a usable baseline, its contrast and variance factor
     (:func:`_transit_contrast`), as rows of a (n, 2) array."""
-    offset = _offset(time, signal) / signal.duration
+    offset = signal.offset(time) / signal.duration
     near, far = BASELINE_DURATIONS
     used = (np.abs(offset) < 0.5) | ((np.abs(offset) >= near) & (np.abs(offset) < far))
     cycle = _cycle(time, signal)[used]
@@ -546,8 +534,8 @@ def _null_epochs(signal: Signal, time: np.ndarray) -> np.ndarray:
     times spread evenly over the light curve between its transits."""
     reach = (BASELINE_DURATIONS[1] + 0.5) * signal.duration
     grid = np.arange(time.min() + reach, time.max() - reach, reach)
-    if _periodic(signal):
-        grid = grid[np.abs(_offset(grid, signal)) >= 2 * reach]
+    if signal.periodic:
+        grid = grid[np.abs(signal.offset(grid)) >= 2 * reach]
         return grid[np.linspace(0, len(grid) - 1, min(NULL_EPOCHS, len(grid))).astype(int)]
     grid = grid[np.abs(grid - signal.epoch) >= 2 * reach]
     return grid[np.argsort(np.abs(grid - signal.epoch), kind="stable")][:NULL_EPOCHS]
@@ -600,7 +588,7 @@ def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
     (DAVE RoboVet ODD_EVEN_DIFF) and no parity is empty (:func:`_one_parity_empty`): with
     one parity empty the period is twice as long, and there are no two eclipses to compare.
     """
-    if not _periodic(signal):
+    if not signal.periodic:
         return _skip("odd_even", "single transit: no odd/even comparison")
     noise = _noise(detrended, signal)
     odd = _cycle(detrended.time, signal) % 2 == 1
@@ -649,7 +637,7 @@ def _parity_difference(detrended: LightCurve, signal: Signal, noise: _Noise,
     when the parities are sampled at different parts of the profile only, so that the
     parabola can take up any difference.
     """
-    offset = _offset(detrended.time, signal)
+    offset = signal.offset(detrended.time)
     inside = np.abs(offset) < 0.5 * frac * signal.duration
     x = offset[inside] / signal.duration
     cycle = _cycle(detrended.time, signal)[inside]
@@ -825,7 +813,7 @@ def secondary(lc: LightCurve, detrended: LightCurve, signal: Signal,
     occultation (albedo, radius and depth ratio within the Robovetter limits) or equals
     the primary at phase 0.5 (the period is then half as long).
     """
-    if not _periodic(signal):
+    if not signal.periodic:
         return _skip("secondary", "single transit: no phase-folded secondary search")
     ms = modshift(detrended, signal, config.false_alarm_trials)
     if not (math.isfinite(ms.phase_pri) and math.isfinite(ms.phase_sec)):
@@ -945,7 +933,7 @@ def background(lc: LightCurve, detrended: LightCurve, signal: Signal,
                                    "transit with background in and out of transit")
     deficit = -_contrast(good.time, good.flux.astype(np.float64), signal).value
     fraction = excess.value / deficit if deficit > 0 else NAN
-    near = np.abs(_offset(good.time, signal)) < BASELINE_DURATIONS[1] * signal.duration
+    near = np.abs(signal.offset(good.time)) < BASELINE_DURATIONS[1] * signal.duration
     flag = excess.sigma > config.background_sigma and fraction >= config.background_min_fraction
     reason = (f"in-transit background excess {excess.sigma:.1f} sigma, {fraction:.0%} of "
               f"the flux deficit")
@@ -1025,7 +1013,7 @@ def _trapezoid_fit(detrended: LightCurve, signal: Signal,
     None when under half the bins have data.
     """
     duration = signal.duration
-    x = _offset(detrended.time, signal) / duration
+    x = signal.offset(detrended.time) / duration
     near = np.abs(x) < SHAPE_WINDOW
     n_bins = int(2 * SHAPE_WINDOW * SHAPE_BINS_PER_DURATION)
     index = ((x[near] + SHAPE_WINDOW) * SHAPE_BINS_PER_DURATION).astype(np.int64)
@@ -1057,7 +1045,7 @@ def _trapezoid_fit(detrended: LightCurve, signal: Signal,
 
 def _longest_duration(signal: Signal, lc: LightCurve, depth: float) -> float:
     """Duration of a central transit on a circular orbit, days; NaN without the star."""
-    if not _periodic(signal) or not math.isfinite(stellar_density(lc.meta)):
+    if not signal.periodic or not math.isfinite(stellar_density(lc.meta)):
         return NAN
     reach = (1.0 + math.sqrt(max(depth, 0.0))) / _a_over_rstar(signal, lc)
     return signal.period / math.pi * math.asin(min(1.0, reach))
@@ -1079,7 +1067,7 @@ def harmonics(lc: LightCurve, detrended: LightCurve, signal: Signal,
     the dip (cf. Robovetter DR25 SWEET_NTL, amplitude above depth); a smaller sinusoid
     beside a deeper eclipse is an ellipsoidal binary, left to the EB tests.
     """
-    if not _periodic(signal):
+    if not signal.periodic:
         return _skip("harmonics", "single transit: no period for a sinusoid")
     flux = _relative(detrended)
     inside = _in_transit(detrended.time, signal)
@@ -1154,7 +1142,7 @@ def systematics(lc: LightCurve, detrended: LightCurve, signal: Signal,
 def _event_times(signal: Signal, time: np.ndarray) -> np.ndarray:
     """Mid-times of the transits with at least one in-transit cadence."""
     cycles = np.unique(_cycle(time[_in_transit(time, signal)], signal))
-    return signal.epoch + cycles * (signal.period if _periodic(signal) else 0.0)
+    return signal.epoch + cycles * (signal.period if signal.periodic else 0.0)
 
 
 def _distance(times: np.ndarray, marks: np.ndarray) -> np.ndarray:
