@@ -1,6 +1,7 @@
-"""False-alarm rate of the background test on real light curves at random ephemerides.
+"""False-alarm rate of a vetting test on real light curves at random ephemerides.
 
-    python benchmarks/vetting_null_benchmark.py [--realdata ../shared/realdata] [--n 200]
+    python benchmarks/vetting_null_benchmark.py [--test background] [--snr S] [--n 200]
+                                                [--realdata ../shared/realdata]
 
 For each real SPOC light curve of a quiet star or a planet host in ``realdata/truth.csv``
 (EBs left out: their eclipses would be signals), with the known transits cut out (two
@@ -8,8 +9,9 @@ durations either side), ``--n`` random single events (durations 1.5-5 h) and ``-
 periodic ephemerides (P 1-10 d); per light curve and overall: the share with |significance|
 > 3 and the share flagged (of the ephemerides the test measured: it skips light curves
 without background data), with no signal injected, and with a 2.5% on-target transit
-injected on the same ephemerides (which the test must not flag either). Prints one JSON
-document.
+injected on the same ephemerides (which the test must not flag either; with ``--snr``, a
+transit of that expected white-noise SNR instead). The test sees the light curve detrended
+once (window 1 d), the transit injected into both. Prints one JSON document.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from transitflow import vet
-from transitflow.inject import in_transit
+from transitflow.detrend import detrend
+from transitflow.inject import in_transit, white_noise
 from transitflow.lightcurve import LightCurve
 from transitflow.readers import read_lightcurves
 from transitflow.signals import Signal
@@ -32,6 +35,7 @@ from transitflow.signals import Signal
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ("no_known_signal", "planet_KP", "planet_CP", "planet_CP_single_transit")
 DEPTH = 0.025
+DETREND_WINDOW = 1.0
 
 
 def cases(realdata: Path) -> list[dict]:
@@ -66,23 +70,37 @@ def random_signals(lc: LightCurve, rng: np.random.Generator, n: int) -> list[Sig
     return signals
 
 
-def with_box(lc: LightCurve, signal: Signal) -> LightCurve:
-    """``lc`` with a box transit of :data:`DEPTH` on ``signal``'s ephemeris (on target)."""
-    period = signal.period if math.isfinite(signal.period) else 1e9
-    dip = in_transit(lc.time, period, signal.epoch, signal.duration)
-    return replace(lc, flux=(lc.flux * (1.0 - DEPTH * dip)).astype(np.float32))
+def with_box(lc: LightCurve, signal: Signal, depth: float) -> LightCurve:
+    """``lc`` with a box transit of ``depth`` on ``signal``'s ephemeris (on target)."""
+    dip = np.abs(signal.offset(lc.time)) < 0.5 * signal.duration
+    return replace(lc, flux=(lc.flux * (1.0 - depth * dip)).astype(np.float32))
 
 
-def measure(realdata: Path, n: int, seed: int) -> dict:
+def box_depth(detrended: LightCurve, signal: Signal, snr: float | None) -> float:
+    """:data:`DEPTH`, or the depth of expected white-noise SNR ``snr`` on ``signal``."""
+    if snr is None:
+        return DEPTH
+    inside = int(np.count_nonzero(np.abs(signal.offset(detrended.time)) < 0.5 * signal.duration))
+    noise = white_noise(detrended.flux / np.median(detrended.flux))
+    return snr * noise / math.sqrt(max(inside, 1))
+
+
+def measure(realdata: Path, n: int, seed: int, test: str = "background",
+            snr: float | None = None) -> dict:
     rng = np.random.default_rng(seed)
+    run = vet.REGISTRY[test]
     rows, totals = [], {"null": [], "injected": []}
     for truth in cases(realdata):
         lc = without_known_transits(read_lightcurves(realdata / truth["file"])[0], truth)
+        detrended = detrend(lc, DETREND_WINDOW)
         outcome = {"null": [], "injected": []}
         for signal in random_signals(lc, rng, n):
-            for name, series in (("null", lc), ("injected", with_box(lc, signal))):
-                result = vet.background(series, series, signal, vet.VetConfig())
-                if math.isfinite(result.significance):  # else skipped: no background data
+            depth = box_depth(detrended, signal, snr)
+            for name, pair in (("null", (lc, detrended)),
+                               ("injected", (with_box(lc, signal, depth),
+                                             with_box(detrended, signal, depth)))):
+                result = run(*pair, signal, vet.VetConfig())
+                if math.isfinite(result.significance):  # else skipped: no data to test
                     outcome[name].append((abs(result.significance) > 3, result.flag))
         if not outcome["null"]:
             continue
@@ -104,8 +122,11 @@ def main() -> None:
     parser.add_argument("--realdata", type=Path, default=REPO.parent / "shared" / "realdata")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--test", choices=sorted(vet.REGISTRY), default="background")
+    parser.add_argument("--snr", type=float, default=None,
+                        help="inject transits of this expected SNR instead of 2.5%% deep")
     args = parser.parse_args()
-    print(json.dumps(measure(args.realdata, args.n, args.seed), indent=1))
+    print(json.dumps(measure(args.realdata, args.n, args.seed, args.test, args.snr), indent=1))
 
 
 if __name__ == "__main__":

@@ -21,16 +21,9 @@ from transitflow.readers import read_lightcurves
 from transitflow.signals import Signal, VetResult, planet_radius_earth
 from transitflow.simulate import inclination_deg, transit_duration, transit_model
 
-TESTS = ("odd_even", "secondary", "centroid", "background", "shape", "harmonics",
+TESTS = ("odd_even", "secondary", "uniqueness", "centroid", "background", "shape", "harmonics",
          "systematics", "radius", "snr")
 CADENCE = 30.0 / 1440.0  # flat_lightcurve's default cadence, days
-
-
-def offset_days(time: np.ndarray, signal: Signal) -> np.ndarray:
-    """Days from the nearest mid-transit of ``signal``."""
-    if not math.isfinite(signal.period):
-        return time - signal.epoch
-    return (time - signal.epoch + 0.5 * signal.period) % signal.period - 0.5 * signal.period
 
 
 def phase_gap(a: float, b: float) -> float:
@@ -52,7 +45,7 @@ def with_transit(lc: LightCurve, signal: Signal, depth: float, ingress_frac: flo
                  centroid_shift: float = 0.0) -> LightCurve:
     """``lc`` with a trapezoid dip on ``signal``'s ephemeris and a centroid column shift."""
     total = signal.duration
-    dip = np.clip((0.5 * total - np.abs(offset_days(lc.time, signal)))
+    dip = np.clip((0.5 * total - np.abs(signal.offset(lc.time)))
                   / (ingress_frac * total), 0.0, 1.0)
     return replace(lc, flux=(lc.flux * (1.0 - depth * dip)).astype(np.float32),
                    centroid_col=(lc.centroid_col + centroid_shift * dip).astype(np.float32))
@@ -384,6 +377,39 @@ def test_ingress_of_a_sparsely_sampled_transit_is_not_a_secondary():
     signal = make_signal(lc, period, epoch + 0.25 * CADENCE, 0.53 / 24, depth=0.057)
     result = vet.secondary(lc, detrend(lc), signal, vet.VetConfig())
     assert not result.flag and result.significance < 5
+
+
+def test_a_transit_is_unique_and_a_dip_of_red_noise_is_not(planet):
+    """A 3000 ppm transit in white noise stands far above everything else in phase; the
+    same ephemeris on a light curve of correlated noise (dips and bumps as long as a
+    transit, everywhere in phase) is not transit-like, whichever event is picked."""
+    lc, signal = planet
+    unique = vet.uniqueness(lc, detrend(lc), signal, vet.VetConfig())
+    assert not unique.flag and unique.extra["ms1"] > 5 and "unique in phase" in unique.reason
+    rng = np.random.default_rng(5)
+    red = flat_lightcurve(seed=6, noise=2e-4)
+    kernel = np.hanning(7) / np.hanning(7).sum()  # ~3 h, as the transit
+    wander = np.convolve(rng.standard_normal(len(red)), kernel, mode="same") * 2e-3
+    red = replace(red, flux=(red.flux + wander).astype(np.float32))
+    at_deepest = replace(signal, epoch=float(red.time[np.argmin(wander)]))
+    result = vet.uniqueness(red, detrend(red), at_deepest, vet.VetConfig())
+    assert result.flag and "not unique in phase" in result.reason
+    assert result.metric < 0 and vet.disposition(at_deepest, [result], vet.VetConfig())[0] \
+        == "SYSTEMATIC"
+
+
+def test_uniqueness_skips_single_transits_and_passes_missing_events(planet):
+    """No fold for a single transit; a tertiary or brightening with no phase left to sit
+    in is not held against the primary (DR25: a NULL result passes)."""
+    lc, signal = planet
+    single = vet.uniqueness(lc, detrend(lc), replace(signal, period=math.nan, kind="single"),
+                            vet.VetConfig())
+    assert not single.flag and math.isnan(single.metric) and "single transit" in single.reason
+    short = replace(signal, period=0.5, duration=0.1)
+    lc = with_transit(flat_lightcurve(seed=3), short, 0.003)
+    result = vet.uniqueness(lc, detrend(lc), short, vet.VetConfig())
+    assert math.isnan(result.extra["ms2"]) and math.isnan(result.extra["ms3"])
+    assert not result.flag and result.metric == result.extra["ms1"] - vet.VetConfig().min_ms1
 
 
 def test_v_shape_needs_a_flat_bottom_to_fit_significantly_worse():

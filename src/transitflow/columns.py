@@ -131,6 +131,19 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "secondary_albedo": ("",
             "Geometric albedo if the secondary were the planet's occultation: depth_sec (a/R*)^2"
             " / depth_pri (NaN if primary depth <= 0)"),
+    "uniqueness_metric": ("sigma",
+            "Least modshift uniqueness margin over its threshold (negative: not transit-like)"),
+    "uniqueness_sigma": ("sigma", "MS1: modshift primary over red noise, minus FA1"),
+    "uniqueness_flag": ("bool",
+            "True when MS1 < -1, MS2 < -2 or MS3 < -4 (Robovetter DR25 margins): a dip the "
+            "folded noise repeats"),
+    "uniqueness_reason": ("", "Text explanation of the uniqueness test: failing margins, "
+            "primary, tertiary and brightening significances (or why skipped)"),
+    "uniqueness_ms1": ("sigma", "sigma_pri / max(Fred, 1) - FA1 (NaN for a single transit)"),
+    "uniqueness_ms2": ("sigma",
+            "sigma_pri - sigma_ter - FA2 (NaN without a tertiary event)"),
+    "uniqueness_ms3": ("sigma",
+            "sigma_pri - sigma_pos - FA2 (NaN without a brightening event)"),
     "centroid_metric": ("px",
             "In-transit minus local out-of-transit flux-weighted centroid shift, sqrt(dcol^2 + "
             "drow^2)"),
