@@ -14,7 +14,7 @@ from transitflow.readers import read_lightcurves
 from transitflow.search import (SearchConfig, detrend_for_search, detrend_window,
                                 full_duration, is_echo, period_grid, periodogram,
                                 search_durations, search_lightcurve, stellar_density)
-from transitflow.signals import R_SUN_IN_R_EARTH, Signal, planet_radius_earth
+from transitflow.signals import R_SUN_IN_R_EARTH, Signal, planet_radius_earth, transit_offset
 
 NOISE = 1e-3
 
@@ -22,10 +22,7 @@ NOISE = 1e-3
 def inject_box(lc: LightCurve, period: float, epoch: float, duration: float,
                snr: float) -> LightCurve:
     """``lc`` with box transits (days; one if ``period`` is NaN) of white-noise SNR ``snr``."""
-    offset = lc.time - epoch
-    if np.isfinite(period):
-        offset = (offset + period / 2) % period - period / 2
-    inside = np.abs(offset) < duration / 2
+    inside = np.abs(transit_offset(lc.time, period, epoch)) < duration / 2
     depth = snr * NOISE / np.sqrt(inside.sum())
     return replace(lc, flux=(lc.flux - depth * inside).astype(np.float32))
 
@@ -340,6 +337,18 @@ def test_the_full_duration_reaches_a_v_shaped_eclipses_wings():
     assert full_duration(v_shaped, core) == pytest.approx(0.3, abs=0.03)
     box = inject_box(lc, 5.0, 1330.0, 0.1, snr=40)
     assert full_duration(box, core) == pytest.approx(0.1, abs=0.021)
+
+
+def test_the_full_duration_of_a_transit_sampled_at_a_few_phases_only():
+    """A period of exactly 114 half-hour cadences samples the 0.08-d transit at four
+    phases, a cadence apart, whatever the number of transits; a one-cadence box finds its
+    core. Masking that box alone would leave the transit's sides as noise in other folds."""
+    lc = flat_lightcurve(seed=9)
+    cadence = 30.0 / 1440.0
+    period, epoch = 114 * cadence, float(lc.time[30]) + 0.25 * cadence
+    sampled = inject_box(lc, period, epoch, 0.08, snr=200)
+    core = echo_signal(period, epoch, duration=cadence)
+    assert full_duration(sampled, core) == pytest.approx(0.08, abs=cadence)
 
 
 @pytest.mark.realdata

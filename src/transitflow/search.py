@@ -296,8 +296,7 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
         found = _next_signal(detrended, config, durations)
         if found is None:
             break
-        width = max(config.mask_factor * found.duration,
-                    T14_MASK_FACTOR * full_duration(detrended, found))
+        width = mask_width(detrended, found, config.mask_factor)
         keep &= ~_event_mask(lc.time, found, width)
         echoed = next((earlier for earlier, earlier_width in zip(signals, masked)
                        if is_echo(found, earlier, earlier_width)), None)
@@ -327,13 +326,21 @@ def is_echo(found: Signal, earlier: Signal, masked: float) -> bool:
     return bool(_event_mask(np.array([found.epoch]), earlier, 2 * reach)[0])
 
 
+def mask_width(detrended: LightCurve, signal: Signal, mask_factor: float) -> float:
+    """Days masked around each of the signal's events: ``mask_factor`` box durations or
+    :data:`T14_MASK_FACTOR` full durations (:func:`full_duration`), the wider."""
+    return max(mask_factor * signal.duration,
+               T14_MASK_FACTOR * full_duration(detrended, signal))
+
+
 def full_duration(detrended: LightCurve, signal: Signal) -> float:
     """The signal's full duration (T14) measured on the detrended light curve: around
     mid-transit (folded at the period), the span of consecutive bins of a
     :data:`T14_BINS_PER_DURATION` th of the box duration whose mean flux lies below the
     level outside by :data:`T14_SIGMA` standard errors and :data:`T14_DEPTH_FRACTION` of
-    the depth; at least the box duration (a V-shaped eclipse's wings reach beyond its
-    box)."""
+    the depth, walking through up to a cadence of bins without data (a period
+    commensurate with the cadence samples the transit at a few phases only, a cadence
+    apart); at least the box duration (a V-shaped eclipse's wings reach beyond its box)."""
     width = signal.duration / T14_BINS_PER_DURATION
     offset = signal.offset(detrended.time)
     near = np.abs(offset) < T14_REACH * signal.duration
@@ -347,12 +354,31 @@ def full_duration(detrended: LightCurve, signal: Signal) -> float:
     dip = np.median(flux[~near]) - mean
     below = ((count > 0) & (dip > T14_DEPTH_FRACTION * signal.depth)
              & (dip > T14_SIGMA * robust_std(flux) / np.sqrt(np.maximum(count, 1))))
-    left = right = shift  # the bin starting at mid-transit, walked out both ways
-    while left > 0 and below[left - 1]:
-        left -= 1
-    while right + 1 < len(below) and below[right + 1]:
-        right += 1
-    return max(signal.duration, (right - left + 1) * width) if below[shift] else signal.duration
+    # a period commensurate with the cadence samples the fold a cadence apart
+    max_gap = max(1, math.ceil(detrended.meta.cadence_min / 1440.0 / width))
+    ends = [_farthest_below(below, count == 0, shift, step, max_gap) for step in (-1, 1)]
+    if None in ends:
+        return signal.duration
+    return max(signal.duration, (ends[1] - ends[0] + 1) * width)
+
+
+def _farthest_below(below: np.ndarray, empty: np.ndarray, start: int, step: int,
+                    max_gap: int) -> int | None:
+    """The farthest bin from ``start`` in direction ``step`` reached through bins below
+    the level and runs of at most ``max_gap`` empty bins; None unless ``start`` is below
+    or empty and a below bin is reached."""
+    if not (below[start] or empty[start]):
+        return None
+    farthest, gap, k = (start if below[start] else None), 0, start
+    while 0 <= k + step < len(below):
+        k += step
+        if below[k]:
+            farthest, gap = k, 0
+        elif empty[k] and gap < max_gap:
+            gap += 1
+        else:
+            break
+    return farthest
 
 
 def _next_signal(lc: LightCurve, config: SearchConfig, durations: np.ndarray) -> Signal | None:

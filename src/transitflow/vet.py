@@ -64,7 +64,7 @@ from scipy.special import erfcinv
 
 from transitflow.detrend import detrend
 from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, MOMENTUM_DUMP_BIT, LightCurve
-from transitflow.search import DETREND_WINDOW_FACTOR, stellar_density
+from transitflow.search import DETREND_WINDOW_FACTOR, mask_width, stellar_density
 from transitflow.signals import Signal, VetResult
 from transitflow.options import options_from_dict
 
@@ -99,8 +99,8 @@ SHAPE_SUBSAMPLES = 5
 #: Chi-square by which a flat-bottomed trapezoid must fit worse for a V-shape (three
 #: sigma for one parameter).
 SHAPE_CHI2 = 9.0
-#: Other signals of the light curve are masked over this many of their durations (as the
-#: search's mask_factor).
+#: Other signals of the light curve are masked over this many of their durations, or 1.5
+#: full durations when wider (as the search masks them: search.mask_width).
 OTHERS_MASK_DURATIONS = 2.0
 #: Largest chance probability of another signal's events all falling on this one's
 #: transits for them to be one system (see :func:`independent`).
@@ -148,8 +148,8 @@ class VetConfig:
     # MS2 = sigma_pri - sigma_ter - FA2 and MS3 = sigma_pri - sigma_pos - FA2 are at least
     # these (Robovetter DR25 MOD_VAL1-3_DV_THRESH: the primary may fall 1, 2 and 4 sigma
     # short of the false-alarm thresholds). LEO-vetter's TESS margins (+0.2, +0.8, +0.8)
-    # flag 65% of injected SNR-7.1 transits in real TESS noise with our statistics, these
-    # 10% (docs/benchmarks.md).
+    # flag 67% of injected SNR-7.1 transits in real TESS noise with our statistics, these
+    # 12% (docs/benchmarks.md).
     min_ms1: float = -1.0
     min_ms2: float = -2.0
     min_ms3: float = -4.0
@@ -264,10 +264,11 @@ def vet_signal(lc: LightCurve, signal: Signal, config: VetConfig = VetConfig(),
         ``max(config.detrend_window, 3 * signal.duration)`` days.
     others
         The other signals of the same light curve. The events of each one independent
-        of this signal (:func:`independent`) are masked, ``OTHERS_MASK_DURATIONS`` of
-        their durations wide, so that another planet's transits pass neither for this
-        one's secondary eclipse nor for an odd/even difference: dropped from
-        ``detrended`` and flagged ``OTHER_SIGNAL_BIT`` in ``lc`` (observed, so no gap).
+        of this signal (:func:`independent`) are masked as the search masked them
+        (:func:`transitflow.search.mask_width`, T14 measured on ``detrended``), so that
+        another planet's transits pass neither for this one's secondary eclipse, nor for
+        an odd/even difference, nor for noise in its fold: dropped from ``detrended``
+        and flagged ``OTHER_SIGNAL_BIT`` in ``lc`` (observed, so no gap).
 
     Returns
     -------
@@ -275,12 +276,17 @@ def vet_signal(lc: LightCurve, signal: Signal, config: VetConfig = VetConfig(),
         One per registered test, in registry order.
     """
     masked = [other for other in others if independent(other, signal, lc.time)]
-    lc = replace(lc, quality=np.where(_events_of(lc.time, masked),
+    window = max(config.detrend_window, DETREND_WINDOW_FACTOR * signal.duration)
+    widths = {}
+    if masked:
+        measured = detrended if detrended is not None else detrend(lc, window)
+        widths = {other.key: mask_width(measured, other, OTHERS_MASK_DURATIONS)
+                  for other in masked}
+    lc = replace(lc, quality=np.where(_events_of(lc.time, masked, widths),
                                       lc.quality | OTHER_SIGNAL_BIT, lc.quality))
     if detrended is None:
-        window = max(config.detrend_window, DETREND_WINDOW_FACTOR * signal.duration)
         detrended = detrend(lc, window, bitmask=USABLE)
-    detrended = detrended.select(~_events_of(detrended.time, masked))
+    detrended = detrended.select(~_events_of(detrended.time, masked, widths))
     return [test(lc, detrended, signal, config) for test in REGISTRY.values()]
 
 
@@ -311,11 +317,12 @@ def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
     return not (drift < overlap or on_short)
 
 
-def _events_of(time: np.ndarray, signals: Sequence[Signal]) -> np.ndarray:
-    """Cadences within half of ``OTHERS_MASK_DURATIONS`` durations of any signal's events."""
+def _events_of(time: np.ndarray, signals: Sequence[Signal],
+               widths: Mapping[str, float]) -> np.ndarray:
+    """Cadences within half of its width (days, by signal key) of any signal's events."""
     mask = np.zeros(len(time), dtype=bool)
     for other in signals:
-        mask |= _in_transit(time, other, OTHERS_MASK_DURATIONS)
+        mask |= np.abs(other.offset(time)) < 0.5 * widths[other.key]
     return mask
 
 
