@@ -1,6 +1,7 @@
 """False-alarm rate of a vetting test on real light curves at random ephemerides.
 
     python benchmarks/vetting_null_benchmark.py [--test background] [--snr S] [--n 200]
+                                                [--set KEY=VALUE ...]
                                                 [--realdata ../shared/realdata]
 
 For each real SPOC light curve of a quiet star or a planet host in ``realdata/truth.csv``
@@ -86,7 +87,7 @@ def box_depth(detrended: LightCurve, signal: Signal, snr: float | None) -> float
 
 
 def measure(realdata: Path, n: int, seed: int, test: str = "background",
-            snr: float | None = None) -> dict:
+            snr: float | None = None, config: vet.VetConfig = vet.VetConfig()) -> dict:
     rng = np.random.default_rng(seed)
     run = vet.REGISTRY[test]
     rows, totals = [], {"null": [], "injected": []}
@@ -99,7 +100,7 @@ def measure(realdata: Path, n: int, seed: int, test: str = "background",
             for name, pair in (("null", (lc, detrended)),
                                ("injected", (with_box(lc, signal, depth),
                                              with_box(detrended, signal, depth)))):
-                result = run(*pair, signal, vet.VetConfig())
+                result = run(*pair, signal, config)
                 if math.isfinite(result.significance):  # else skipped: no data to test
                     outcome[name].append((abs(result.significance) > 3, result.flag))
         if not outcome["null"]:
@@ -125,8 +126,13 @@ def main() -> None:
     parser.add_argument("--test", choices=sorted(vet.REGISTRY), default="background")
     parser.add_argument("--snr", type=float, default=None,
                         help="inject transits of this expected SNR instead of 2.5%% deep")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="VetConfig thresholds to change, e.g. min_ms1=0.2")
     args = parser.parse_args()
-    print(json.dumps(measure(args.realdata, args.n, args.seed, args.test, args.snr), indent=1))
+    config = vet.VetConfig.from_dict({key: float(value) for key, value
+                                      in (item.split("=", 1) for item in args.set)})
+    print(json.dumps(measure(args.realdata, args.n, args.seed, args.test, args.snr, config),
+                     indent=1))
 
 
 if __name__ == "__main__":
