@@ -32,6 +32,7 @@ from transitflow.detrend import detrend
 from transitflow.lightcurve import LightCurve
 from transitflow.readers import read_lightcurves
 from transitflow.signals import Signal
+from transitflow.simulate import blend_centroid_shift
 
 DETREND_WINDOW = 1.0
 
@@ -56,7 +57,7 @@ def draw(lc: LightCurve, rng: np.random.Generator, offsets: tuple[float, float],
     offset = rng.uniform(*offsets) * np.array([math.cos(angle), math.sin(angle)])
     signal = Signal(lc.meta.tic, lc.meta.sector, 0, "periodic", "bls", period, epoch,
                     duration, deficit, math.nan, math.nan, math.nan, 1)
-    return signal, deficit, -offset * deficit * (1.0 - weight) / (1.0 - deficit)
+    return signal, deficit, blend_centroid_shift(offset, deficit, weight)
 
 
 def named(lc: LightCurve, signal: Signal) -> tuple[str, dict[str, bool]]:

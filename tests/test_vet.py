@@ -19,7 +19,8 @@ from transitflow.detrend import detrend
 from transitflow.lightcurve import MOMENTUM_DUMP_BIT, LightCurve
 from transitflow.readers import read_lightcurves
 from transitflow.signals import Signal, VetResult, planet_radius_earth
-from transitflow.simulate import inclination_deg, transit_duration, transit_model
+from transitflow.simulate import (blend_centroid_shift, inclination_deg, transit_duration,
+                                 transit_model)
 
 TESTS = ("odd_even", "secondary", "uniqueness", "centroid", "background", "shape", "harmonics",
          "systematics", "radius", "snr")
@@ -351,6 +352,18 @@ def test_second_planet_is_not_a_secondary_of_the_first_when_others_are_passed():
     assert vet.disposition(c, vet.vet_signal(lc, c, others=[b]), config) == ("PC", [])
 
 
+def test_another_signal_is_masked_over_its_measured_full_duration(planet):
+    """A 5% deep, 0.2-d eclipse whose search box caught only its 0.05-d core: masked over
+    two box durations, its sides would stay in the planet's fold as dips deeper than the
+    planet's transit."""
+    lc, signal = planet
+    other = make_signal(lc, period=2.9, epoch=1325.7, duration=0.05, depth=0.05)
+    deep = with_transit(lc, replace(other, duration=0.2), 0.05, ingress_frac=0.05)
+    results = by_test(vet.vet_signal(deep, signal, others=[replace(other, index=1)]))
+    assert not results["uniqueness"].flag and not results["secondary"].flag
+    assert vet.disposition(signal, results.values(), vet.VetConfig())[0] == "PC"
+
+
 def test_eclipsing_binary_found_twice_keeps_its_secondary():
     """A secondary eclipse (or an alias) found as a signal of its own is not masked."""
     lc = noisy_pixels(flat_lightcurve(seed=15, noise=5e-4))
@@ -564,7 +577,7 @@ def test_a_background_binary_in_real_centroid_noise_is_named_beb(realdata):
                                      "0000000150065151-0120-s_lc.fits")[0]
     signal = make_signal(lc, period=4.3, epoch=1327.1, duration=0.12, depth=0.015)
     weight, deficit, offset_px = 0.05, 0.015, 2.0
-    shift = -offset_px * deficit * (1 - weight) / (1 - deficit)
+    shift = float(blend_centroid_shift(offset_px, deficit, weight))
     labels = {}
     for where, centroid_shift in (("blend", shift), ("target", 0.0)):
         dipped = with_transit(lc, signal, deficit, ingress_frac=0.2,

@@ -139,7 +139,7 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
             "folded noise repeats"),
     "uniqueness_reason": ("", "Text explanation of the uniqueness test: failing margins, "
             "primary, tertiary and brightening significances (or why skipped)"),
-    "uniqueness_ms1": ("sigma", "sigma_pri / max(Fred, 1) - FA1 (NaN for a single transit)"),
+    "uniqueness_ms1": ("sigma", "sigma_pri / max(Fred, 1) - FA1 (NaN for a single transit or without a primary)"),
     "uniqueness_ms2": ("sigma",
             "sigma_pri - sigma_ter - FA2 (NaN without a tertiary event)"),
     "uniqueness_ms3": ("sigma",

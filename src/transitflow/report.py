@@ -18,7 +18,8 @@ from astropy.coordinates import SkyCoord
 
 from transitflow.lightcurve import STITCHED_SECTOR
 from transitflow.signals import (PERIOD_TOLERANCE, SNR_BINS, Signal, binned_means,
-                                 ephemeris_errors, periods_match, recovering)
+                                 ephemeris_errors, has_period, periods_match, recovering,
+                                 transit_offset)
 from transitflow.options import options_from_dict, reject_invalid
 from transitflow.tables import atomic_output, write_table
 
@@ -290,11 +291,10 @@ def _toi_disposition(toi: pd.Series) -> str:
 def _event_matches(candidate: pd.Series, toi: pd.Series) -> bool:
     """Whether a single event falls on the TOI's ephemeris (any event if it has no period)."""
     period = toi["Period (days)"]
-    if not (np.isfinite(period) and period > 0):
+    if not has_period(period):
         return True
-    offset = (candidate["epoch"] - (toi["Epoch (BJD)"] - BTJD_OFFSET)) / period
-    tolerance = max(candidate["duration"], toi["Duration (hours)"] / 24.0)
-    return abs(offset - round(offset)) * period <= tolerance
+    offset = transit_offset(candidate["epoch"], period, toi["Epoch (BJD)"] - BTJD_OFFSET)
+    return abs(offset) <= max(candidate["duration"], toi["Duration (hours)"] / 24.0)
 
 
 def _matching_toi(candidate: pd.Series, tois: pd.DataFrame) -> pd.Series | None:

@@ -169,5 +169,5 @@ def recovering(found: pd.DataFrame | None, planted: Mapping) -> pd.DataFrame:
     period = planted["period"]
     at_period = np.array([periods_match(p, period) for p in found["period"]], dtype=bool)
     on_event = found["period"].isna() & (
-        ((offset / period + 0.5) % 1.0 - 0.5).abs() * period < planted["duration"])
+        np.abs(transit_offset(found["epoch"], period, planted["epoch"])) < planted["duration"])
     return found[at_period | on_event.to_numpy()]

@@ -35,7 +35,7 @@ from astropy.coordinates import SkyCoord
 from numpy.polynomial import legendre
 
 from transitflow.lightcurve import MOMENTUM_DUMP_BIT, LightCurve, LightCurveMeta
-from transitflow.signals import R_SUN_IN_R_EARTH
+from transitflow.signals import R_SUN_IN_R_EARTH, transit_offset
 from transitflow.options import options_from_dict
 
 SIM_TIC_OFFSET = 9_000_000_000
@@ -248,7 +248,7 @@ def _evaluate(params: batman.TransitParams, time: np.ndarray, center: float, hal
     flux = np.ones(len(time))
     exposure = exposure_min / 1440.0
     reach = 1.2 * half_width + exposure + 0.01
-    near = np.abs((time - center + 0.5 * params.per) % params.per - 0.5 * params.per) < reach
+    near = np.abs(transit_offset(time, params.per, center)) < reach
     if half_width > 0 and near.any():
         supersample = max(1, math.ceil(exposure_min / 3.0)) if exposure > 0 else 1
         model = batman.TransitModel(params, np.ascontiguousarray(time[near]),
@@ -661,7 +661,7 @@ def _plant_binary(draw: _Draw, binary: _Binary, weight: float,
     deficit = weight * (1.0 - eclipses[:-2] * binary.ellipsoidal(time))
     planted = _Planted.nothing(len(time))
     planted.flux = 1.0 - deficit
-    planted.centroid = -np.outer(offset, deficit * (1.0 - weight) / (1.0 - deficit))
+    planted.centroid = blend_centroid_shift(offset, deficit, weight)
     depth, secondary_depth = weight * (1.0 - eclipses[-2:])
     phase = ((binary.t_secondary - binary.epoch) / binary.period) % 1.0
     planted.signals.append(_signal(
@@ -669,6 +669,13 @@ def _plant_binary(draw: _Draw, binary: _Binary, weight: float,
         impact=binary.impact, ecc=binary.ecc, secondary_depth=secondary_depth,
         secondary_phase=phase, source_offset_px=float(np.hypot(*offset))))
     return planted
+
+
+def blend_centroid_shift(offset, deficit, weight: float):
+    """Flux-weighted centroid motion, px (per axis of ``offset`` by each ``deficit``), when
+    a source ``offset`` px from the target that holds ``weight`` of the light dims the
+    total by ``deficit``: -offset x deficit x (1 - weight) / (1 - deficit)."""
+    return -np.multiply.outer(offset, np.asarray(deficit) * (1.0 - weight) / (1.0 - deficit))
 
 
 def _plant_eb(draw: _Draw) -> _Planted:

@@ -277,16 +277,15 @@ def vet_signal(lc: LightCurve, signal: Signal, config: VetConfig = VetConfig(),
     """
     masked = [other for other in others if independent(other, signal, lc.time)]
     window = max(config.detrend_window, DETREND_WINDOW_FACTOR * signal.duration)
-    widths = {}
-    if masked:
+    if masked:  # T14 measured on the search's detrending, or on one with the others in
         measured = detrended if detrended is not None else detrend(lc, window)
-        widths = {other.key: mask_width(measured, other, OTHERS_MASK_DURATIONS)
-                  for other in masked}
-    lc = replace(lc, quality=np.where(_events_of(lc.time, masked, widths),
+        masked = [(other, mask_width(measured, other, OTHERS_MASK_DURATIONS))
+                  for other in masked]
+    lc = replace(lc, quality=np.where(_events_of(lc.time, masked),
                                       lc.quality | OTHER_SIGNAL_BIT, lc.quality))
     if detrended is None:
         detrended = detrend(lc, window, bitmask=USABLE)
-    detrended = detrended.select(~_events_of(detrended.time, masked, widths))
+    detrended = detrended.select(~_events_of(detrended.time, masked))
     return [test(lc, detrended, signal, config) for test in REGISTRY.values()]
 
 
@@ -317,12 +316,11 @@ def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
     return not (drift < overlap or on_short)
 
 
-def _events_of(time: np.ndarray, signals: Sequence[Signal],
-               widths: Mapping[str, float]) -> np.ndarray:
-    """Cadences within half of its width (days, by signal key) of any signal's events."""
+def _events_of(time: np.ndarray, masked: Sequence[tuple[Signal, float]]) -> np.ndarray:
+    """Cadences within half its width (days) of any masked signal's events."""
     mask = np.zeros(len(time), dtype=bool)
-    for other in signals:
-        mask |= np.abs(other.offset(time)) < 0.5 * widths[other.key]
+    for other, width in masked:
+        mask |= np.abs(other.offset(time)) < 0.5 * width
     return mask
 
 
@@ -876,8 +874,9 @@ def uniqueness(lc: LightCurve, detrended: LightCurve, signal: Signal,
     if not signal.periodic:
         return _skip("uniqueness", "single transit: no phase-folded comparison")
     ms = modshift(detrended, signal, config.false_alarm_trials)
-    if not math.isfinite(ms.phase_pri):
-        return _skip("uniqueness", "no primary in the folded light curve")
+    if not (math.isfinite(ms.phase_pri) and math.isfinite(ms.sigma_pri)):
+        return _skip("uniqueness", "no primary, or no noise estimate, in the folded light "
+                                   "curve")
     checks = {"MS1": (ms.sigma_pri / _red_noise_ratio(ms) - ms.fa1, config.min_ms1, True),
               "MS2": (ms.sigma_pri - ms.sigma_ter - ms.fa2, config.min_ms2,
                       math.isfinite(ms.phase_ter)),
