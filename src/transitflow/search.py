@@ -356,25 +356,25 @@ def full_duration(detrended: LightCurve, signal: Signal) -> float:
              & (dip > T14_SIGMA * robust_std(flux) / np.sqrt(np.maximum(count, 1))))
     # a period commensurate with the cadence samples the fold a cadence apart, leaving up
     # to ceil(cadence / width) - 1 empty bins between samples
-    step = float(np.median(np.diff(detrended.time))) if len(detrended) > 1 else width
-    max_gap = max(1, math.ceil(step / width) - 1)
-    ends = [_farthest_below(below, count == 0, shift, step, max_gap) for step in (-1, 1)]
+    spacing = float(np.median(np.diff(detrended.time))) if len(detrended) > 1 else width
+    max_gap = max(1, math.ceil(spacing / width) - 1)
+    ends = [_farthest_below(below, count == 0, shift, way, max_gap) for way in (-1, 1)]
     if None in ends:
         return signal.duration
     return max(signal.duration, (ends[1] - ends[0] + 1) * width)
 
 
-def _farthest_below(below: np.ndarray, empty: np.ndarray, start: int, step: int,
+def _farthest_below(below: np.ndarray, empty: np.ndarray, start: int, way: int,
                     max_gap: int) -> int | None:
-    """The farthest bin from ``start`` in direction ``step`` reached through bins below
-    the level and runs of at most ``max_gap`` empty bins (an empty ``start`` counts in the
-    run); None unless ``start`` is below or empty and a below bin is reached, in which
-    case the caller keeps the box duration."""
+    """The farthest bin from ``start`` in direction ``way`` (+1 or -1) reached through
+    bins below the level and runs of at most ``max_gap`` empty bins (an empty ``start``
+    counts in the run); None unless ``start`` is below or empty and a below bin is
+    reached, in which case the caller keeps the box duration."""
     if not (below[start] or empty[start]):
         return None
     farthest, gap, k = (start, 0, start) if below[start] else (None, 1, start)
-    while 0 <= k + step < len(below):
-        k += step
+    while 0 <= k + way < len(below):
+        k += way
         if below[k]:
             farthest, gap = k, 0
         elif empty[k] and gap < max_gap:
