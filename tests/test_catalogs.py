@@ -25,6 +25,9 @@ def test_shortcuts_and_urls_are_fetched_and_paths_are_not():
     assert urls == {"toi_table": EXOFOP_TOI_URL, "known_tois": EXOFOP_TOI_URL,
                     "tess_ebs": TESS_EBS_URL,
                     "tess_ebs_readme": "https://cdsarc.cds.unistra.fr/ftp/J/ApJS/258/16/ReadMe"}
+    readme = "https://cdsarc.cds.unistra.fr/ftp/J/ApJS/258/16/ReadMe"
+    assert catalog_urls({"known_ebs": "vizier"}) == {"known_ebs": TESS_EBS_URL,
+                                                     "known_ebs_readme": readme}
     mirror = catalog_urls({"tess_ebs": "https://cds.example.org/tess-ebs.dat",
                            "tess_ebs_readme": "local/ReadMe", "yu2019": "vizier"})
     assert mirror == {"tess_ebs": "https://cds.example.org/tess-ebs.dat"}

@@ -17,6 +17,7 @@ from transitflow.report import (ReportConfig, build_candidates, bundle_sheets, c
                                 held_out_stars,
                                 planet_recall, truth_recovery, write_candidates, write_ctoi,
                                 write_report)
+from transitflow.labels import read_eb_ephemerides
 from transitflow.readers import read_lightcurves
 from transitflow.search import SearchConfig, detrend_for_search, search_lightcurve
 from transitflow.signals import Signal, ephemeris_errors
@@ -204,6 +205,32 @@ def test_another_missions_id_is_not_matched_as_a_tic_id(tois):
     table = build_candidates(scores_for(vetting), vetting, stars, tois)
     assert table[["mission", "toi_match"]].values.tolist() == [["K2", "new"]]
     assert ctoi_table(table, "transitflow test").empty  # a CTOI needs a TIC ID
+
+
+def test_candidates_on_a_known_binarys_eclipses_become_eb():
+    """Each star a binary of P = 4 d, epoch 1400, secondary at phase 0.4 (1401.6)."""
+    cases = {  # star: its signal, the eclipse it falls on, its disposition
+        1: (vet_row(1, 1, 4.0, snr=50.0, epoch=1401.65), "secondary", "EB"),
+        2: (vet_row(2, 1, 2.0, snr=40.0, epoch=1408.05, disposition="SYSTEMATIC"),
+            "primary", "EB"),  # at half the period
+        3: (vet_row(3, 1, math.nan, snr=30.0, epoch=1412.0), "primary", "EB"),  # single
+        4: (vet_row(4, 1, 4.0, snr=20.0, epoch=1402.5), "", "PC"),  # between the eclipses
+        5: (vet_row(5, 1, 3.0, snr=20.0, epoch=1400.0), "", "PC"),  # another period
+        6: (vet_row(6, 1, 4.0, snr=20.0, epoch=1400.0, disposition="BEB"), "primary", "BEB"),
+        7: (vet_row(7, 1, 4.0, snr=20.0, epoch=1401.6), "", "PC"),  # no secondary fitted
+    }
+    ebs = pd.DataFrame({"tic": list(cases), "entry": [f"TIC {tic} EB 1" for tic in cases],
+                        "period": 4.0, "epoch": 1400.0, "duration": 0.2,
+                        "secondary_phase": [math.nan if tic == 7 else 0.4 for tic in cases]})
+    vetting = pd.DataFrame([row for row, _, _ in cases.values()])
+    table = build_candidates(scores_for(vetting), vetting, known_ebs=ebs).set_index("tic")
+    assert table["known_eb"].to_dict() == {
+        tic: eclipse and f"TIC {tic} EB 1, P 4.00000 d, {eclipse} eclipse"
+        for tic, (_, eclipse, _) in cases.items()}
+    assert table["disposition"].to_dict() == {tic: case[2] for tic, case in cases.items()}
+    assert table.loc[1, "reasons"] == (
+        "known eclipsing binary (TESS EB catalog): TIC 1 EB 1, P 4.00000 d, secondary eclipse")
+    assert build_candidates(scores_for(vetting), vetting)["known_eb"].eq("").all()
 
 
 def test_write_candidates_is_byte_stable(vetting, tmp_path):
@@ -442,3 +469,9 @@ def test_two_secondary_eclipses_of_tic255567460_give_an_ambiguous_period(realdat
     row = build_candidates(scores_for(vetting), vetting).iloc[0]
     assert row["period"] == pytest.approx(13.796, rel=0.001) and row["period_ambiguous"]
     assert "13.80 d apart" in row["reasons"]
+    # Its light curve alone looks like a planet; the TESS EB catalog knows the binary.
+    assert row["disposition"] == "PC"
+    ebs = read_eb_ephemerides(realdata / "catalogs/tess_ebs_prsa2022/tess-ebs.dat")
+    row = build_candidates(scores_for(vetting), vetting, known_ebs=ebs).iloc[0]
+    assert row["disposition"] == "EB" and row["period_ambiguous"]
+    assert row["known_eb"] == "TIC 255567460 EB 1, P 13.79633 d, secondary eclipse"

@@ -313,15 +313,26 @@ def test_label_catalogs_named_by_url_are_fetched_into_the_run(realdata, tmp_path
     with FakeMast(files) as web:
         online = {key: f"{web.root}/files/{Path(path).name}" for key, path in local.items()}
         for run, settings in (("paths", local), ("urls", online)):
-            config.update(run=run, labels={**config["labels"], **settings})
+            config.update(run=run, labels={**config["labels"], **settings},
+                          known_ebs=settings["tess_ebs"])  # the report's crossmatch
             (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-            done = snakemake(tmp_path, targets=(f"results/{run}/data/labels.parquet",))
+            done = snakemake(tmp_path, targets=(f"results/{run}/data/labels.parquet",
+                                                *known_ebs_files(run)))
             assert done.returncode == 0, done.stderr[-3000:]
             labels[run] = pd.read_parquet(tmp_path / "results" / run / "data" / "labels.parquet")
-    assert sorted(web.requested) == sorted(["ReadMe", *(Path(p).name for p in local.values())])
+    assert sorted(web.requested) == sorted(["ReadMe", "ReadMe", "tess-ebs.dat",
+                                            *(Path(p).name for p in local.values())])
     assert len(labels["paths"]) > 0
     pd.testing.assert_frame_equal(labels["urls"], labels["paths"])
     fetched = tmp_path / "results" / "urls" / "catalogs"
-    assert (fetched / "tess-ebs.dat").read_bytes() == files["tess-ebs.dat"].read_bytes()
+    for dat in (fetched / "tess-ebs.dat", fetched / "known_ebs" / "tess-ebs.dat"):
+        assert dat.read_bytes() == files["tess-ebs.dat"].read_bytes()
     assert sorted(path.name for path in fetched.iterdir()) == [
-        "ReadMe", "tess-ebs.dat", "toi_table.csv", "yu2019.csv"]
+        "ReadMe", "known_ebs", "tess-ebs.dat", "toi_table.csv", "yu2019.csv"]
+
+
+def known_ebs_files(run: str) -> tuple[str, ...]:
+    """The TESS EB catalog and ReadMe that the report of a run given known_ebs by URL reads."""
+    if run == "paths":
+        return ()
+    return tuple(f"results/{run}/catalogs/known_ebs/{name}" for name in ("tess-ebs.dat", "ReadMe"))

@@ -1,8 +1,9 @@
 """Current catalogs from the web, for runs that name a catalog by URL instead of by file.
 
-A catalog setting (``labels: toi_table``, ``tess_ebs``, ``tess_ebs_readme``, ``yu2019`` and
-``known_tois``) is a file path, an ``http(s)://`` URL, or a shortcut: ``exofop`` for the
-ExoFOP-TESS TOI table, ``vizier`` for the TESS EB catalog of Prsa et al. 2022 at CDS. The
+A catalog setting (``labels: toi_table``, ``tess_ebs``, ``tess_ebs_readme``, ``yu2019``,
+``known_tois`` and ``known_ebs``) is a file path, an ``http(s)://`` URL, or a shortcut:
+``exofop`` for the ExoFOP-TESS TOI table, ``vizier`` for the TESS EB catalog of Prsa et al.
+2022 at CDS. The
 workflow fetches named catalogs into ``results/<run>/catalogs/`` once, so a run keeps the
 exact bytes its labels and crossmatch came from. The Snakefile imports this module, so it
 imports the network libraries only when fetching.
@@ -17,10 +18,13 @@ from pathlib import Path
 EXOFOP_TOI_URL = "https://exofop.ipac.caltech.edu/tess/download_toi.php?sort=toi&output=csv"
 TESS_EBS_URL = "https://cdsarc.cds.unistra.fr/ftp/J/ApJS/258/16/tess-ebs.dat"
 SHORTCUTS = {"toi_table": {"exofop": EXOFOP_TOI_URL}, "known_tois": {"exofop": EXOFOP_TOI_URL},
-             "tess_ebs": {"vizier": TESS_EBS_URL}}
+             "tess_ebs": {"vizier": TESS_EBS_URL}, "known_ebs": {"vizier": TESS_EBS_URL}}
 #: Where each catalog setting's download goes, in the run's catalogs/ folder.
 FILE_NAMES = {"toi_table": "toi_table.csv", "known_tois": "known_tois.csv",
-              "tess_ebs": "tess-ebs.dat", "tess_ebs_readme": "ReadMe", "yu2019": "yu2019.csv"}
+              "tess_ebs": "tess-ebs.dat", "tess_ebs_readme": "ReadMe", "yu2019": "yu2019.csv",
+              "known_ebs": "known_ebs/tess-ebs.dat", "known_ebs_readme": "known_ebs/ReadMe"}
+#: A CDS table's setting -> the setting of the ReadMe that describes it.
+README_OF = {"tess_ebs": "tess_ebs_readme", "known_ebs": "known_ebs_readme"}
 
 
 class CatalogUnreachable(ConnectionError):
@@ -33,15 +37,16 @@ class CatalogUnreachable(ConnectionError):
 
 def catalog_urls(settings: Mapping[str, str]) -> dict[str, str]:
     """Setting -> URL, for the catalog settings that name one (shortcut or URL); file paths
-    are left out. A fetched ``tess_ebs`` without ``tess_ebs_readme`` gets the CDS ``ReadMe``
-    beside it."""
+    are left out. A fetched CDS table (``tess_ebs``, ``known_ebs``) without its ReadMe
+    setting gets the CDS ``ReadMe`` beside it."""
     urls = {}
     for key, value in settings.items():
         url = SHORTCUTS.get(key, {}).get(value, value)
         if key in FILE_NAMES and isinstance(url, str) and url.startswith(("http://", "https://")):
             urls[key] = url
-    if "tess_ebs" in urls and not settings.get("tess_ebs_readme"):
-        urls["tess_ebs_readme"] = urls["tess_ebs"].rsplit("/", 1)[0] + "/ReadMe"
+    for table, readme in README_OF.items():
+        if table in urls and not settings.get(readme):
+            urls[readme] = urls[table].rsplit("/", 1)[0] + "/ReadMe"
     return urls
 
 

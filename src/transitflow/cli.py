@@ -360,21 +360,23 @@ def _signals_by_light_curve(table: pd.DataFrame) -> dict:
 
 def cmd_report(args) -> None:
     """Candidate tables and the HTML report of the run."""
+    from transitflow.labels import read_eb_ephemerides
     from transitflow.report import (ReportConfig, build_candidates, bundle_sheets,
                                     held_out_stars, planet_recall, truth_recovery,
                                     write_candidates, write_ctoi, write_report)
 
     inputs = [*args.vetting, *args.failed, args.scores, args.stars, args.ledger,
               args.flag_summary,
-              *filter(None, [args.model_card, args.known_tois, args.truth, args.split,
-                             args.completeness])]
+              *filter(None, [args.model_card, args.known_tois, args.known_ebs, args.truth,
+                             args.split, args.completeness])]
     provenance = make_provenance("report", args.options, inputs)
     known = pd.read_csv(args.known_tois, comment="#") if args.known_tois else None
+    known_ebs = read_eb_ephemerides(args.known_ebs) if args.known_ebs else None
     split = read_table(args.split) if args.split else None
     config = ReportConfig.from_dict(args.options)
     stars = read_table(args.stars)
     candidates = build_candidates(read_table(args.scores), _concat(args.vetting), stars, known,
-                                  split, config.pc_max_radius_rjup)
+                                  split, config.pc_max_radius_rjup, known_ebs)
     run = Path(args.out_dir).parent.name
     write_candidates(candidates, args.out_csv, args.out_parquet, provenance)
     write_ctoi(candidates, args.out_ctoi, f"transitflow {provenance['code_version']}, run {run}")
@@ -614,6 +616,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--truth", default="")
     p.add_argument("--split", default="", help="the training split, when the run trained")
     p.add_argument("--known-tois", default="")
+    p.add_argument("--known-ebs", default="", help="TESS EB catalog (tess-ebs.dat, its CDS "
+                                                   "ReadMe beside it)")
     p.add_argument("--figures", nargs="*", default=[])
     p.add_argument("--completeness", default="", help="the completeness summary")
 

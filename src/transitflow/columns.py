@@ -278,6 +278,11 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "toi_matched_by": ("",
             "`TIC` (same star, period or ephemeris agree) or `position` (a TOI within 21 arcsec "
             "whose period or ephemeris agrees); empty when none"),
+    "known_eb": ("",
+            "The TESS EB catalog binary (Prsa et al. 2022, config `known_ebs`) whose primary or "
+            "secondary eclipses this signal's events fall on (same TIC; its period, half or "
+            "double), with the eclipse; such a PC, SYSTEMATIC or LOW_SNR signal is called EB. "
+            "Empty when none or without the catalog"),
 }
 
 

@@ -58,7 +58,8 @@ LABEL_COLUMNS = ("key", "tic", "sector", "label", "period", "epoch", "duration",
                  "n_events", "source", "source_label", "entry", "sources", "conflicts")
 TOI_COLUMNS = ("TIC ID", "TOI", "TFOPWG Disposition", "Period (days)", "Epoch (BJD)",
                "Duration (hours)", "Depth (ppm)", "Comments")
-TESS_EBS_COLUMNS = ("TIC", "m_TIC", "BJD0", "Per", "Wp-pf", "Wp-2g", "Dp-pf", "Dp-2g")
+TESS_EBS_COLUMNS = ("TIC", "m_TIC", "BJD0", "Per", "Wp-pf", "Wp-2g", "Dp-pf", "Dp-2g",
+                    "Phip-pf", "Phip-2g", "Phis-pf", "Phis-2g")
 YU2019_COLUMNS = ("row_id", "tic_id", "Disposition", "Epoc", "Period", "Duration",
                   "Transit_Depth", "Sectors")
 
@@ -135,6 +136,21 @@ def read_tess_ebs(dat_path: str | Path, readme_path: str | Path | None = None) -
     BJD0 is already BTJD. Duration is the primary eclipse width (polychain fit, else
     2-Gaussian; phase units) times the period; depth the primary depth of the same fits.
     """
+    return _tess_eb_entries(dat_path, _tess_ebs_table(dat_path, readme_path))
+
+
+def read_eb_ephemerides(dat_path: str | Path,
+                        readme_path: str | Path | None = None) -> pd.DataFrame:
+    """The TESS EB catalog's entries (:func:`read_tess_ebs`) with ``secondary_phase``, the
+    secondary eclipse's phase after the primary (0-1; NaN where unfitted)."""
+    table = _tess_ebs_table(dat_path, readme_path)
+    fits = [(_numbers(table[f"Phis-{fit}"]) - _numbers(table[f"Phip-{fit}"])) % 1.0
+            for fit in ("pf", "2g")]  # polychain, else 2-Gaussian
+    return _tess_eb_entries(dat_path, table).assign(secondary_phase=fits[0].fillna(fits[1]))
+
+
+def _tess_ebs_table(dat_path: str | Path, readme_path: str | Path | None) -> pd.DataFrame:
+    """The TESS EB catalog as read through its CDS ReadMe (by default the one beside it)."""
     readme = Path(dat_path).with_name("ReadMe") if readme_path is None else Path(readme_path)
     if not readme.is_file():
         raise CatalogFormatError(dat_path, f"no CDS ReadMe at {readme}")
@@ -145,7 +161,11 @@ def read_tess_ebs(dat_path: str | Path, readme_path: str | Path | None = None) -
     except (OSError, ValueError, KeyError, IndexError) as error:
         raise CatalogFormatError(dat_path, f"not a CDS table described by {readme} "
                                            f"({error})") from error
-    table = _checked(dat_path, table, TESS_EBS_COLUMNS)
+    return _checked(dat_path, table, TESS_EBS_COLUMNS)
+
+
+def _tess_eb_entries(dat_path: str | Path, table: pd.DataFrame) -> pd.DataFrame:
+    """The normalised entries of the TESS EB catalog's table."""
     period = _numbers(table["Per"])
     return _entries(
         dat_path, table["TIC"],

@@ -38,7 +38,9 @@ FRONT_COLUMNS = ("key", "keys", "tic", "mission", "split", "sectors", "ra", "dec
                  "duration_err_h", "depth_ppm", "depth_err_ppm", "snr", "sde", "n_transits",
                  "radius_earth", "star_radius", "tmag")
 BACK_COLUMNS = ("disposition", "reasons", "toi", "toi_disposition", "toi_match",
-                "toi_matched_by")
+                "toi_matched_by", "known_eb")
+#: Dispositions that a candidate on a known binary's eclipses loses to EB.
+KNOWN_EB_OVERRIDES = ("PC", "SYSTEMATIC", "LOW_SNR")
 FLOAT_FORMAT = "%.12g"  # BJD epochs to 1e-5 d
 
 #: The candidate table in the HTML report: column, header, format.
@@ -91,7 +93,8 @@ def filter_pc_radius(candidates: pd.DataFrame, max_radius_rjup: float | None) ->
 
 def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.DataFrame | None = None,
                      known_tois: pd.DataFrame | None = None, split: pd.DataFrame | None = None,
-                     pc_max_radius_rjup: float | None = None) -> pd.DataFrame:
+                     pc_max_radius_rjup: float | None = None,
+                     known_ebs: pd.DataFrame | None = None) -> pd.DataFrame:
     """The candidate table: one row per signal, sectors of one planet merged.
 
     Parameters
@@ -114,6 +117,9 @@ def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.Data
         network, or None; the ``split`` column says "" for stars outside it.
     pc_max_radius_rjup
         The optional size limit of PCs (:func:`filter_pc_radius`), or None.
+    known_ebs
+        The TESS EB catalog (:func:`transitflow.labels.read_eb_ephemerides`), or None: candidates
+        on a catalogued binary's eclipses become EB (:func:`_on_known_eclipses`).
 
     Returns
     -------
@@ -129,6 +135,7 @@ def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.Data
     frame = frame.assign(split=frame["tic"].map(splits).fillna(""))
     frame = _period_notes(_network_notes(_merge_sectors(_with_errors(frame))))
     frame = pd.concat([frame, _crossmatch(frame, known_tois)], axis=1)
+    frame = _on_known_eclipses(frame, known_ebs)
     vet_columns = [c for c in vetting.columns if c not in Signal.__dataclass_fields__
                    and c not in FRONT_COLUMNS and c not in BACK_COLUMNS]
     frame = filter_pc_radius(frame, pc_max_radius_rjup)
@@ -338,6 +345,44 @@ def _crossmatch(frame: pd.DataFrame, known_tois: pd.DataFrame | None) -> pd.Data
                      else TOI_CLASSES.get(disposition, TOI_OTHER),
                      "toi_matched_by": "" if toi is None else matched_by})
     return pd.DataFrame(rows, index=frame.index, columns=columns)
+
+
+def _on_known_eclipses(frame: pd.DataFrame, known_ebs: pd.DataFrame | None) -> pd.DataFrame:
+    """``known_eb``: the catalogued binary whose eclipses a TESS candidate's events fall on
+    (:func:`_known_eclipse`), e.g. "TIC 255567460 EB 1, P 13.79633 d, secondary eclipse";
+    "" when none. Such a PC, SYSTEMATIC or LOW_SNR candidate becomes EB, said in the
+    reasons: its own light curve may hold too little to tell (only secondaries, say)."""
+    matches = pd.Series("", index=frame.index, dtype=object)
+    if known_ebs is not None:
+        by_tic = {tic: group for tic, group in known_ebs.groupby("tic")}
+        for label, candidate in frame[frame["mission"] == "TESS"].iterrows():
+            for _, eb in by_tic.get(candidate["tic"], known_ebs.iloc[:0]).iterrows():
+                eclipse = _known_eclipse(candidate, eb)
+                if eclipse:
+                    matches[label] = f"{eb['entry']}, P {eb['period']:.5f} d, {eclipse} eclipse"
+                    break
+    moved = matches.ne("") & frame["disposition"].isin(KNOWN_EB_OVERRIDES)
+    reasons = frame["reasons"].fillna("").astype(object)
+    for label in frame.index[moved]:
+        note = f"known eclipsing binary (TESS EB catalog): {matches[label]}"
+        reasons[label] = f"{reasons[label]}; {note}" if reasons[label] else note
+    return frame.assign(known_eb=matches, reasons=reasons,
+                        disposition=frame["disposition"].mask(moved, "EB"))
+
+
+def _known_eclipse(candidate: pd.Series, eb: pd.Series) -> str:
+    """"primary" or "secondary" when the candidate's period is the binary's, half or double
+    it (any, for a single event), and its epoch falls within the longer of the two
+    durations of that eclipse; else ""."""
+    if candidate["kind"] == "periodic" and not periods_match(candidate["period"], eb["period"]):
+        return ""
+    window = max(candidate["duration"], eb["duration"])
+    for eclipse, phase in (("primary", 0.0), ("secondary", eb["secondary_phase"])):
+        centre = eb["epoch"] + phase * eb["period"]
+        if np.isfinite(centre) and abs(transit_offset(candidate["epoch"], eb["period"],
+                                                      centre)) <= window:
+            return eclipse
+    return ""
 
 
 def _tois_nearby(frame: pd.DataFrame, tois: pd.DataFrame) -> dict:

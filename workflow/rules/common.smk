@@ -37,6 +37,7 @@ ONLINE_CATALOGS = catalog_urls(
     {
         **{key: config["labels"].get(key, "") for key in LABEL_CATALOGS},
         "known_tois": config["known_tois"],
+        "known_ebs": config["known_ebs"],
     }
 )
 

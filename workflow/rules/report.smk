@@ -16,6 +16,8 @@ rule report:
         split=f"{RUN}/split/split.parquet" if TRAINS else [],
         card=model_card(),
         known_tois=catalog_file("known_tois", config["known_tois"]) or [],
+        known_ebs=catalog_file("known_ebs", config["known_ebs"]) or [],
+        known_ebs_readme=catalog_file("known_ebs_readme", "") or [],
         completeness=(
             f"{RUN}/completeness/completeness.json" if MEASURES_COMPLETENESS else []
         ),
@@ -55,7 +57,8 @@ rule report:
         " --scores {input.scores} --flag-summary {input.flag_summary} --stars {input.stars}"
         " --ledger {input.ledger} --truth {input.truth} --split '{input.split}'"
         " --model-card '{input.card}'"
-        " --known-tois '{input.known_tois}' --figures {input.figures}"
+        " --known-tois '{input.known_tois}' --known-ebs '{input.known_ebs}'"
+        " --figures {input.figures}"
         " --completeness '{input.completeness}'"
         " --out-csv {output.csv} --out-parquet {output.parquet} --out-ctoi {output.ctoi}"
         " --out-dir {output.html} --options {params.options} 2> {log}"
