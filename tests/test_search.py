@@ -351,6 +351,16 @@ def test_the_full_duration_of_a_transit_sampled_at_a_few_phases_only():
     assert full_duration(sampled, core) == pytest.approx(0.08, abs=cadence)
 
 
+def test_another_planets_transits_folded_in_leave_the_full_duration_alone():
+    """WASP-47 e and b as K2 saw them: b's 1% transits, folded at e's 0.79 d period, land
+    in many phase bins; bin means would read them as e's wings (T14 4x too long)."""
+    lc = flat_lightcurve(seed=3, span=80.0, noise=6e-4)
+    both = inject_box(inject_box(lc, 0.7896, 1325.3, 0.09, snr=20), 4.159, 1326.1, 0.13,
+                      snr=800)
+    assert full_duration(both, echo_signal(0.7896, 1325.3, duration=0.09)) == pytest.approx(
+        0.09, abs=0.03)
+
+
 @pytest.mark.realdata
 def test_a_deep_eclipse_spends_no_search_slot_on_its_echoes(realdata):
     lc = _real(realdata, "qusi/tess2018206045859-s0001-0000000117544915-0120-s_lc.fits")

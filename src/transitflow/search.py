@@ -336,11 +336,13 @@ def mask_width(detrended: LightCurve, signal: Signal, mask_factor: float) -> flo
 def full_duration(detrended: LightCurve, signal: Signal) -> float:
     """The signal's full duration (T14) measured on the detrended light curve: around
     mid-transit (folded at the period), the span of consecutive bins of a
-    :data:`T14_BINS_PER_DURATION` th of the box duration whose mean flux lies below the
+    :data:`T14_BINS_PER_DURATION` th of the box duration whose median flux lies below the
     level outside by :data:`T14_SIGMA` standard errors and :data:`T14_DEPTH_FRACTION` of
     the depth, walking through up to a cadence of bins without data (a period
     commensurate with the cadence samples the transit at a few phases only, a cadence
-    apart); at least the box duration (a V-shaped eclipse's wings reach beyond its box)."""
+    apart); at least the box duration (a V-shaped eclipse's wings reach beyond its box).
+    Medians, not means: another planet's transits and flares folded in at random phases
+    would pull bins of a shallow transit's fold below the level."""
     width = signal.duration / T14_BINS_PER_DURATION
     offset = signal.offset(detrended.time)
     near = np.abs(offset) < T14_REACH * signal.duration
@@ -350,8 +352,8 @@ def full_duration(detrended: LightCurve, signal: Signal) -> float:
     index = np.floor(offset[near] / width).astype(np.int64)
     shift = -index.min()
     count = np.bincount(index + shift)
-    mean = np.bincount(index + shift, flux[near]) / np.maximum(count, 1)
-    dip = np.median(flux[~near]) - mean
+    median = pd.Series(flux[near]).groupby(index + shift).median()
+    dip = np.median(flux[~near]) - median.reindex(range(len(count))).to_numpy()
     below = ((count > 0) & (dip > T14_DEPTH_FRACTION * signal.depth)
              & (dip > T14_SIGMA * robust_std(flux) / np.sqrt(np.maximum(count, 1))))
     # a period commensurate with the cadence samples the fold a cadence apart, leaving up
