@@ -23,7 +23,7 @@ from transitflow.simulate import (blend_centroid_shift, inclination_deg, transit
                                  transit_model)
 
 TESTS = ("odd_even", "secondary", "uniqueness", "centroid", "background", "shape", "harmonics",
-         "systematics", "radius", "snr")
+         "systematics", "consistency", "radius", "snr")
 CADENCE = 30.0 / 1440.0  # flat_lightcurve's default cadence, days
 
 
@@ -296,6 +296,38 @@ def test_transit_next_to_a_dump_at_30_min_cadence_is_not_systematic():
     results = by_test(vet.vet_signal(lc, signal))
     assert not results["systematics"].flag and results["systematics"].extra["dumps"] == 0
     assert vet.disposition(signal, results.values(), vet.VetConfig()) == ("PC", [])
+
+
+def test_transits_of_one_depth_are_consistent(planet):
+    lc, signal = planet
+    result = vet.consistency(lc, detrend(lc), signal, vet.VetConfig())
+    assert not result.flag and result.extra["n_events"] == 7
+    assert result.metric < 2.0 and result.extra["max_share"] < 0.6
+
+
+def test_one_event_dominating_the_fold_is_systematic(planet):
+    """A 1% dip once and nothing at the other six epochs folds into a 1400 ppm 'transit'
+    that passes every other test."""
+    lc, planet_signal = planet
+    flat = replace(lc, flux=flat_lightcurve(seed=3).flux)
+    signal = replace(planet_signal, depth=0.0014)
+    lc = with_transit(flat, replace(signal, kind="single", period=math.nan, epoch=1333.7),
+                      0.01)
+    results = by_test(vet.vet_signal(lc, signal))
+    assert results["consistency"].flag and results["consistency"].extra["max_share"] > 2.0
+    assert "7 transit depths disagree" in results["consistency"].reason
+    assert [test for test, result in results.items() if result.flag] == ["consistency"]
+    assert vet.disposition(signal, results.values(), vet.VetConfig())[0] == "SYSTEMATIC"
+
+
+def test_consistency_needs_two_transits_with_a_baseline(planet):
+    lc, signal = planet
+    single = replace(signal, kind="single", period=math.nan)
+    assert vet.consistency(lc, detrend(lc), single, vet.VetConfig()).reason.startswith(
+        "single transit")
+    late = replace(signal, period=30.0, epoch=float(lc.time[-1]) - 1.0)  # one event
+    assert "1 transit(s) with a baseline" in vet.consistency(lc, detrend(lc), late,
+                                                             vet.VetConfig()).reason
 
 
 def test_high_snr_short_transits_at_long_cadence_pass_odd_even():

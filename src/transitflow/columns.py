@@ -237,6 +237,24 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "systematics_edges": ("",
             "Events within one duration of a data edge (sector start/end or either side of a gap"
             " > 0.5 d)"),
+    "consistency_metric": ("",
+            "Reduced chi-square of the individual transit depths about their weighted mean "
+            "(errors: red noise, and 25% of the depth in quadrature)"),
+    "consistency_sigma": ("sigma",
+            "One-sided Gaussian equivalent of that chi-square's chance under one depth (0 when "
+            "the chance exceeds one half)"),
+    "consistency_flag": ("bool",
+            "True when that chance is below 0.001: one event dominating or depths that come and "
+            "go (Robovetter DR25 individual-event checks, LEO-vetter CHI)"),
+    "consistency_reason": ("",
+            "Text explanation of the consistency test: transits compared, depth range, "
+            "chi-square and the strongest event's share (or why skipped)"),
+    "consistency_n_events": ("",
+            "Transits with a baseline either side whose depths were compared"),
+    "consistency_chi2": ("", "Chi-square of their depths on n_events - 1 degrees of freedom"),
+    "consistency_max_share": ("",
+            "The strongest single event's SNR over the combined SNR (1/sqrt(n) for n equal "
+            "transits, sqrt(n) for all the depth in one; NaN without a dip)"),
     "radius_metric": ("R_earth", "The signal's planet radius (radius_earth), as vetting judged it"),
     "radius_sigma": ("sigma",
             "How far the radius is above 30 R_earth in units of its 10% stellar-radius error: "

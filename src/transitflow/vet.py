@@ -18,6 +18,7 @@ background     SYSTEMATIC   in-transit background excess over the flux deficit
 shape          EB           trapezoid ingress over total duration (0.5: V-shaped)
 harmonics      SYSTEMATIC   variance a sinusoid (P or P/2) explains over the transit's
 systematics    SYSTEMATIC   fraction of events at momentum dumps, gaps or data edges
+consistency    SYSTEMATIC   reduced chi-square of the individual transit depths
 radius         EB           planet radius, Earth radii
 snr            LOW_SNR      transit SNR, red noise included
 =============  ===========  =============================================================
@@ -48,6 +49,8 @@ NaN where none), ``T_flag`` (bool; True argues against a planet on the target) a
   over the longest central transit of this star; NaN without R* and M* or logg)
 - harmonics_period (days), harmonics_amplitude (fraction)
 - systematics_events, systematics_dumps, systematics_gaps, systematics_edges (counts)
+- consistency_n_events (transits compared), consistency_chi2, consistency_max_share
+  (strongest event's SNR over the combined SNR)
 - snr_white (SNR without red noise), snr_beta (red-noise factor), snr_transits (events
   with data), snr_search (the search's SNR)
 """
@@ -61,6 +64,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import least_squares
 from scipy.special import erfcinv
+from scipy.stats import chi2 as chi2_distribution
+from scipy.stats import norm
 
 from transitflow.detrend import detrend
 from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, MOMENTUM_DUMP_BIT, LightCurve
@@ -117,6 +122,8 @@ MIN_DUMP_EVENTS = 3
 #: it EB even when the noise tests say LOW_SNR or SYSTEMATIC.
 DISPOSITIONS = ("LOW_SNR", "SYSTEMATIC", "BEB", "EB")
 NAN = float("nan")
+# Smallest chance turned into a significance (about 37 sigma): beyond it, all are alike.
+MIN_CHANCE = 1e-300
 
 
 @dataclass(frozen=True)
@@ -187,6 +194,12 @@ class VetConfig:
     # are distrusted (ours: the pointing settles within one cadence of 2 min or longer,
     # and the dump's own cadences are flagged).
     max_systematic_fraction: float = 0.5
+    # Individual transit depths disagree when the chance of their chi-square under one
+    # depth is below event_false_alarm (ours: 1e-3, 3.1 sigma), each error grown by
+    # event_depth_tolerance of the depth (ours: spots and detrending move single depths
+    # by up to a quarter; measured on real planets and nulls in docs/benchmarks.md).
+    event_false_alarm: float = 1e-3
+    event_depth_tolerance: float = 0.25
     gap_days: float = 0.5
     min_coverage: float = 0.5
     dump_cadences: int = 1
@@ -1227,6 +1240,48 @@ def _data_edges(time: np.ndarray, gap_days: float) -> np.ndarray:
 
 
 # --- size and significance ----------------------------------------------------------
+
+
+@register("consistency", argues="SYSTEMATIC",
+          extras=("n_events", "chi2", "max_share"))
+def consistency(lc: LightCurve, detrended: LightCurve, signal: Signal,
+                config: VetConfig) -> VetResult:
+    """Whether the individual transits agree in depth (Robovetter DR25's individual-event
+    checks, LEO-vetter's CHI and single-event tests, as one chi-square).
+
+    Per transit with a baseline on both sides, its depth against a local line
+    (:func:`_transit_fits`), the error the white noise times the red-noise factor. The
+    chi-square of the depths about their weighted mean, each error grown in quadrature by
+    ``event_depth_tolerance`` of that mean, on N - 1 degrees of freedom; flagged when its
+    chance under one depth is below ``event_false_alarm``: one event dominating, or depths
+    that come and go (a systematic that the fold adds up). The metric is the reduced
+    chi-square, the significance its one-sided Gaussian equivalent; ``max_share`` the
+    strongest event's SNR over the combined SNR (NaN without a dip).
+    """
+    if not signal.periodic:
+        return _skip("consistency", "single transit: no events to compare")
+    fits = _transit_fits(detrended.time, _relative(detrended), signal)
+    noise = _noise(detrended, signal)
+    if len(fits) < 2 or not noise.sigma > 0:
+        return _skip("consistency", f"{len(fits)} transit(s) with a baseline either side: "
+                                    "no comparison")
+    depths = -fits[:, 0]
+    errs = noise.sigma * noise.beta * np.sqrt(fits[:, 1])
+    weights = 1.0 / errs ** 2
+    mean = float(np.sum(weights * depths) / np.sum(weights))
+    allowed = errs ** 2 + (config.event_depth_tolerance * mean) ** 2
+    chi2 = float(np.sum((depths - mean) ** 2 / allowed))
+    dof = len(depths) - 1
+    chance = float(chi2_distribution.sf(chi2, dof))
+    sigma = float(norm.isf(min(max(chance, MIN_CHANCE), 0.5)))
+    share = (float(np.max(depths / errs) / (mean * math.sqrt(np.sum(weights))))
+             if mean > 0 else NAN)  # no dip in the fold: nothing to share
+    flag = chance < config.event_false_alarm
+    reason = (f"{len(depths)} transit depths {'disagree' if flag else 'agree'} "
+              f"({_ppm(depths.min())} to {_ppm(depths.max())}): chi-square {chi2:.1f} on "
+              f"{dof} dof, {sigma:.1f} sigma; strongest event {share:.2f} of the combined SNR")
+    extra = {"n_events": float(len(depths)), "chi2": chi2, "max_share": share}
+    return VetResult("consistency", chi2 / dof, sigma, flag, reason, extra)
 
 
 @register("radius", argues="EB", physical=True)
