@@ -105,7 +105,8 @@ def measure(realdata: Path, n: int, seed: int, test: str = "background",
                                              with_box(detrended, signal, depth)))):
                 result = run(*pair, signal, config)
                 passes = not (given and vet.REGISTRY[given](*pair, signal, config).flag)
-                if math.isfinite(result.significance):  # else skipped: no data to test
+                if math.isfinite(result.significance) or math.isfinite(result.metric):
+                    # else skipped: no data to test
                     outcome[name].append((abs(result.significance) > 3, result.flag, passes))
         if not outcome["null"]:
             continue
