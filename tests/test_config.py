@@ -69,6 +69,19 @@ def test_nested_train_sections_list_exactly_the_options(key, options):
     assert set(properties) == {f.name for f in fields(options)}
 
 
+def test_every_schema_key_is_described_and_every_section_closed():
+    """So that `snakemake -n` fails on a typo and says what each key is."""
+    def undescribed(node: dict, path: str) -> list[str]:
+        problems = [] if node.get("additionalProperties") is False else [f"{path}: open"]
+        for key, value in node["properties"].items():
+            problems += [] if "description" in value else [f"{path}.{key}: no description"]
+            if "properties" in value:
+                problems += undescribed(value, f"{path}.{key}")
+        return problems
+
+    assert undescribed(SCHEMA, "config") == []
+
+
 def test_train_schema_names_every_preset():
     from transitflow.models import PRESETS
     from transitflow.train import TRAIN_PRESETS
