@@ -384,6 +384,19 @@ def test_second_planet_is_not_a_secondary_of_the_first_when_others_are_passed():
     assert vet.disposition(c, vet.vet_signal(lc, c, others=[b]), config) == ("PC", [])
 
 
+def test_a_planet_near_a_4_to_1_resonance_is_masked_as_independent():
+    """TIC 9000001521 of the default sector: a 3.60-d planet's seven transits all fall within
+    the sum of durations of a 6% deep 0.894-d planet's, but drift across them (by 0.024 d
+    a cycle); an alias at four times the period would keep its place."""
+    lc = noisy_pixels(flat_lightcurve(seed=5, noise=5e-4))
+    deep = make_signal(lc, period=0.894483, epoch=1325.874038, duration=0.0587, depth=0.06)
+    planet = replace(make_signal(lc, period=3.601709, epoch=1327.590468, duration=0.0917,
+                                 depth=0.0119), index=1)
+    alias = replace(deep, period=4 * deep.period, index=2)
+    assert vet.independent(deep, planet, lc.time) and vet.independent(planet, deep, lc.time)
+    assert not vet.independent(alias, deep, lc.time)
+
+
 def test_another_signal_is_masked_over_its_measured_full_duration(planet):
     """A 5% deep, 0.2-d eclipse whose search box caught only its 0.05-d core: masked over
     two box durations, its sides would stay in the planet's fold as dips deeper than the

@@ -309,23 +309,28 @@ def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
     their events drift against each other by less than the sum of their durations over
     the data (a secondary eclipse found separately, at any phase), or when every event
     of the longer-period one lies within that sum of a transit of the other, which
-    chance would do with a probability under ``COINCIDENCE_CHANCE`` (an alias, or both
+    chance would do with a probability under ``COINCIDENCE_CHANCE``, and keeps its place
+    on them, drifting by less than the shorter one's duration (an alias, or both
     eclipses folded at half the period). A single event is part of a signal whose
-    transit it overlaps. Another planet's transits overlap only now and then.
+    transit it overlaps. Another planet's transits overlap only now and then, or, near a
+    resonance, drift across the other's.
     """
     overlap = other.duration + signal.duration
     if not (other.periodic and signal.periodic):
         single, rest = (other, signal) if not other.periodic else (signal, other)
         return bool(abs(rest.offset(np.array([single.epoch]))[0]) >= 0.5 * overlap)
     short, long = sorted((other, signal), key=lambda s: s.period)
-    drift = abs(long.period - short.period) * float(np.ptp(time)) / long.period
+    cycles_in_data = float(np.ptp(time)) / long.period
+    drift = abs(long.period - short.period) * cycles_in_data
+    harmonic = round(long.period / short.period)
+    harmonic_drift = abs(long.period - harmonic * short.period) * cycles_in_data
     cycles = np.arange(math.ceil((time.min() - long.epoch) / long.period),
                        math.floor((time.max() - long.epoch) / long.period) + 1)
     events = long.epoch + cycles * long.period
     events = events[_distance(events, time) < 0.5 * long.duration]
     chance = min(1.0, 2.0 * overlap / short.period) ** len(events)
-    on_short = chance < COINCIDENCE_CHANCE and bool(
-        np.all(np.abs(short.offset(events)) < overlap))
+    on_short = (chance < COINCIDENCE_CHANCE and harmonic_drift < short.duration
+                and bool(np.all(np.abs(short.offset(events)) < overlap)))
     return not (drift < overlap or on_short)
 
 
