@@ -257,12 +257,12 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
             "transits, sqrt(n) for all the depth in one; NaN without a dip)"),
     "radius_metric": ("R_earth", "The signal's planet radius (radius_earth), as vetting judged it"),
     "radius_sigma": ("sigma",
-            "How far the radius is above 30 R_earth in units of its 10% stellar-radius error: "
-            "(Rp - 30) / (0.1 Rp); negative below"),
+            "How far the radius is above 25 R_earth in units of its 10% stellar-radius error: "
+            "(Rp - 25) / (0.1 Rp); negative below"),
     "radius_flag": ("bool",
-            "True when planet radius > 30 R_earth and more than 2 radius errors above it"),
+            "True when planet radius > 25 R_earth and more than 2 radius errors above it"),
     "radius_reason": ("",
-            "Text explanation: planet radius +- error and whether it exceeds the 30 R_earth "
+            "Text explanation: planet radius +- error and whether it exceeds the 25 R_earth "
             "limit (or stellar radius unknown)"),
     "snr_metric": ("",
             "Transit SNR: mean in-transit depth over (white scatter x red-noise beta / sqrt(N "

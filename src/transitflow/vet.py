@@ -203,10 +203,11 @@ class VetConfig:
     gap_days: float = 0.5
     min_coverage: float = 0.5
     dump_cadences: int = 1
-    # Largest planet radius, Earth radii (Robovetter DR25 planet-occultation limit), and
-    # how far beyond it a signal must be, in units of the radius error from the stellar
-    # radius's fractional error (TIC v8 radii: ~10%), to be called too large for a planet.
-    max_radius: float = 30.0
+    # Largest planet radius, Earth radii (LEO-vetter's limit; the largest known planets,
+    # inflated hot Jupiters, reach about 2.2 R_Jup = 24.7 R_earth), and how far beyond it
+    # a signal must be, in units of the radius error from the stellar radius's fractional
+    # error (TIC v8 radii: ~10%), to be called too large for a planet.
+    max_radius: float = 25.0
     stellar_radius_error: float = 0.1
     radius_sigma: float = 2.0
     # Smallest SNR (Kepler TPS and TESS SPOC threshold 7.1; DAVE uses 10) and number of
