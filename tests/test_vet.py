@@ -23,7 +23,7 @@ from transitflow.simulate import (blend_centroid_shift, inclination_deg, transit
                                  transit_model)
 
 TESTS = ("odd_even", "secondary", "uniqueness", "centroid", "background", "shape", "harmonics",
-         "systematics", "consistency", "radius", "snr")
+         "systematics", "consistency", "chases", "radius", "snr")
 CADENCE = 30.0 / 1440.0  # flat_lightcurve's default cadence, days
 
 
@@ -97,7 +97,7 @@ def test_every_test_is_registered_once_with_one_interface(planet):
     lc, signal = planet
     assert tuple(vet.REGISTRY) == tuple(vet.SPECS) == TESTS
     assert {spec.argues for spec in vet.SPECS.values()} <= set(vet.DISPOSITIONS)
-    results = vet.vet_signal(lc, signal)
+    results = vet.vet_signal(lc, signal, vet.VetConfig(chases_max_transits=7))  # all run
     assert [r.test for r in results] == list(TESTS)
     for r in results:
         assert isinstance(r, VetResult) and isinstance(r.flag, bool) and "\n" not in r.reason
@@ -328,6 +328,23 @@ def test_consistency_needs_two_transits_with_a_baseline(planet):
     late = replace(signal, period=30.0, epoch=float(lc.time[-1]) - 1.0)  # one event
     assert "1 transit(s) with a baseline" in vet.consistency(lc, detrend(lc), late,
                                                              vet.VetConfig()).reason
+
+
+def test_a_transit_among_dips_as_deep_fails_chases_and_one_alone_passes():
+    """Three 2-h, 2000 ppm transits 8 d apart; then the same with 2000 ppm dips of
+    spots or systematics every 0.35 d around each (nearer than half of 0.8 d)."""
+    lc = noisy_pixels(flat_lightcurve(seed=8, noise=5e-4))
+    signal = make_signal(lc, period=8.0, epoch=1327.0, duration=2 / 24, depth=0.002)
+    alone = with_transit(lc, signal, 0.002)
+    result = vet.chases(alone, detrend(alone), signal, vet.VetConfig())
+    assert not result.flag and result.metric == 1.0 and result.extra["transits"] == 4
+    busy = alone
+    for shift in (-0.7, -0.35, 0.35, 0.7):
+        busy = with_transit(busy, replace(signal, epoch=signal.epoch + shift), 0.002)
+    result = vet.chases(busy, detrend(busy), signal, vet.VetConfig())
+    assert result.flag and result.metric == pytest.approx(0.35 / 0.8, abs=0.05)
+    many = replace(signal, period=2.0)  # 14 transits: left to the fold
+    assert "the fold tests" in vet.chases(alone, detrend(alone), many, vet.VetConfig()).reason
 
 
 def test_high_snr_short_transits_at_long_cadence_pass_odd_even():

@@ -255,6 +255,17 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "consistency_max_share": ("",
             "The strongest single event's SNR over the combined SNR (1/sqrt(n) for n equal "
             "transits, sqrt(n) for all the depth in one; NaN without a dip)"),
+    "chases_metric": ("",
+            "Median over transits of the distance to the nearest one-duration dip with 70% of "
+            "the transit's SNR, 1.5 durations to P/10 away, over P/10 (1: none); signals of at "
+            "most 5 transits"),
+    "chases_sigma": ("sigma", "Always NaN: the chases test reports no significance"),
+    "chases_flag": ("bool",
+            "True when chases_metric < 0.5: dips as strong lie near the transits"),
+    "chases_reason": ("",
+            "Text explanation of the chases test: the median and the transits checked (or why "
+            "skipped)"),
+    "chases_transits": ("", "Transits with a dip that were compared with their neighbourhood"),
     "radius_metric": ("R_earth", "The signal's planet radius (radius_earth), as vetting judged it"),
     "radius_sigma": ("sigma",
             "How far the radius is above 25 R_earth in units of its 10% stellar-radius error: "
