@@ -207,29 +207,41 @@ def test_another_missions_id_is_not_matched_as_a_tic_id(tois):
     assert ctoi_table(table, "transitflow test").empty  # a CTOI needs a TIC ID
 
 
-def test_candidates_on_a_known_binarys_eclipses_become_eb():
-    """Each star a binary of P = 4 d, epoch 1400, secondary at phase 0.4 (1401.6)."""
+def test_candidates_on_a_known_binarys_secondary_eclipses_become_eb():
+    """Each star a binary of P = 4 d, epoch 1400, primary at phase 0 (star 9: 0.25),
+    secondary at 0.4 (1401.6)."""
     cases = {  # star: its signal, the eclipse it falls on, its disposition
         1: (vet_row(1, 1, 4.0, snr=50.0, epoch=1401.65), "secondary", "EB"),
-        2: (vet_row(2, 1, 2.0, snr=40.0, epoch=1408.05, disposition="SYSTEMATIC"),
-            "primary", "EB"),  # at half the period
-        3: (vet_row(3, 1, math.nan, snr=30.0, epoch=1412.0), "primary", "EB"),  # single
+        2: (vet_row(2, 1, 8.0, snr=40.0, epoch=1409.6, disposition="SYSTEMATIC"),
+            "secondary", "EB"),  # at twice the period
+        3: (vet_row(3, 1, math.nan, snr=30.0, epoch=1413.6), "secondary", "EB"),  # single
         4: (vet_row(4, 1, 4.0, snr=20.0, epoch=1402.5), "", "PC"),  # between the eclipses
-        5: (vet_row(5, 1, 3.0, snr=20.0, epoch=1400.0), "", "PC"),  # another period
-        6: (vet_row(6, 1, 4.0, snr=20.0, epoch=1400.0, disposition="BEB"), "primary", "BEB"),
+        5: (vet_row(5, 1, 3.0, snr=20.0, epoch=1401.6), "", "PC"),  # another period
+        6: (vet_row(6, 1, 4.0, snr=20.0, epoch=1401.6, disposition="BEB"), "secondary",
+            "BEB"),
         7: (vet_row(7, 1, 4.0, snr=20.0, epoch=1401.6), "", "PC"),  # no secondary fitted
+        8: (vet_row(8, 1, 4.0, snr=20.0, epoch=1400.0), "primary", "PC"),  # maybe a planet
+        9: (vet_row(9, 1, 4.0, snr=20.0, epoch=1401.0), "primary", "PC"),
+        10: (vet_row(10, 1, 2.0, snr=20.0, epoch=1401.6), "secondary", "PC"),  # half: both
+        11: (vet_row(11, 1, 4.0, snr=20.0, epoch=1401.6), "secondary", "PC"),  # a known planet
     }
     ebs = pd.DataFrame({"tic": list(cases), "entry": [f"TIC {tic} EB 1" for tic in cases],
                         "period": 4.0, "epoch": 1400.0, "duration": 0.2,
+                        "primary_phase": [0.25 if tic == 9 else 0.0 for tic in cases],
                         "secondary_phase": [math.nan if tic == 7 else 0.4 for tic in cases]})
+    tois = pd.DataFrame({"TIC ID": [11], "TOI": [100.01], "TFOPWG Disposition": ["CP"],
+                         "Period (days)": [4.0], "Epoch (BJD)": [2458401.6],
+                         "Duration (hours)": [2.4], "RA": [math.nan], "Dec": [math.nan]})
     vetting = pd.DataFrame([row for row, _, _ in cases.values()])
-    table = build_candidates(scores_for(vetting), vetting, known_ebs=ebs).set_index("tic")
+    table = build_candidates(scores_for(vetting), vetting, known_tois=tois,
+                             known_ebs=ebs).set_index("tic")
     assert table["known_eb"].to_dict() == {
         tic: eclipse and f"TIC {tic} EB 1, P 4.00000 d, {eclipse} eclipse"
         for tic, (_, eclipse, _) in cases.items()}
     assert table["disposition"].to_dict() == {tic: case[2] for tic, case in cases.items()}
     assert table.loc[1, "reasons"] == (
         "known eclipsing binary (TESS EB catalog): TIC 1 EB 1, P 4.00000 d, secondary eclipse")
+    assert table.loc[11, "toi_match"] == "known planet"
     assert build_candidates(scores_for(vetting), vetting)["known_eb"].eq("").all()
 
 

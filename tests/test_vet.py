@@ -320,6 +320,19 @@ def test_one_event_dominating_the_fold_is_systematic(planet):
     assert vet.disposition(signal, results.values(), vet.VetConfig())[0] == "SYSTEMATIC"
 
 
+def test_transits_in_a_noisier_sector_are_judged_by_their_own_noise():
+    """Three sectors joined, the last ten times noisier (a fainter aperture, say): the
+    whole light curve's scatter is mostly the quiet sectors'."""
+    lc = noisy_pixels(flat_lightcurve(seed=4, noise=2e-4, span=81.0))
+    rng = np.random.default_rng(4)
+    noisy = lc.time > lc.time[0] + 54.0
+    extra = np.where(noisy, 2e-3 * rng.standard_normal(len(lc)), 0.0)
+    signal = make_signal(lc, period=3.1, epoch=1325.8, duration=0.12, depth=0.001)
+    lc = with_transit(replace(lc, flux=(lc.flux + extra).astype(np.float32)), signal, 0.001)
+    result = vet.consistency(lc, detrend(lc), signal, vet.VetConfig())
+    assert not result.flag and result.extra["n_events"] >= 24
+
+
 def test_consistency_needs_two_transits_with_a_baseline(planet):
     lc, signal = planet
     single = replace(signal, kind="single", period=math.nan)
@@ -331,7 +344,7 @@ def test_consistency_needs_two_transits_with_a_baseline(planet):
 
 
 def test_a_transit_among_dips_as_deep_fails_chases_and_one_alone_passes():
-    """Three 2-h, 2000 ppm transits 8 d apart; then the same with 2000 ppm dips of
+    """Four 2-h, 2000 ppm transits 8 d apart; then the same with 2000 ppm dips of
     spots or systematics every 0.35 d around each (nearer than half of 0.8 d)."""
     lc = noisy_pixels(flat_lightcurve(seed=8, noise=5e-4))
     signal = make_signal(lc, period=8.0, epoch=1327.0, duration=2 / 24, depth=0.002)

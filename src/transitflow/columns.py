@@ -310,8 +310,9 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "known_eb": ("",
             "The TESS EB catalog binary (Prsa et al. 2022, config `known_ebs`) whose primary or "
             "secondary eclipses this signal's events fall on (same TIC; its period, half or "
-            "double), with the eclipse; such a PC, SYSTEMATIC or LOW_SNR signal is called EB. "
-            "Empty when none or without the catalog"),
+            "double, or any period for a single event), with the eclipse. A PC, SYSTEMATIC or "
+            "LOW_SNR signal on the secondary eclipse (not at half the binary's period, not a "
+            "known planet) is called EB. Empty when none or without the catalog"),
 }
 
 

@@ -141,12 +141,17 @@ def read_tess_ebs(dat_path: str | Path, readme_path: str | Path | None = None) -
 
 def read_eb_ephemerides(dat_path: str | Path,
                         readme_path: str | Path | None = None) -> pd.DataFrame:
-    """The TESS EB catalog's entries (:func:`read_tess_ebs`) with ``secondary_phase``, the
-    secondary eclipse's phase after the primary (0-1; NaN where unfitted)."""
+    """The TESS EB catalog's entries (:func:`read_tess_ebs`) with ``primary_phase`` and
+    ``secondary_phase``, where the eclipses lie in phase from BJD0 (0-1; polychain fit,
+    else 2-Gaussian; the primary at 0 and the secondary NaN where neither fitted it)."""
     table = _tess_ebs_table(dat_path, readme_path)
-    fits = [(_numbers(table[f"Phis-{fit}"]) - _numbers(table[f"Phip-{fit}"])) % 1.0
-            for fit in ("pf", "2g")]  # polychain, else 2-Gaussian
-    return _tess_eb_entries(dat_path, table).assign(secondary_phase=fits[0].fillna(fits[1]))
+
+    def phase(eclipse: str) -> pd.Series:
+        fits = _numbers(table[f"Phi{eclipse}-pf"]).fillna(_numbers(table[f"Phi{eclipse}-2g"]))
+        return fits % 1.0
+
+    return _tess_eb_entries(dat_path, table).assign(
+        primary_phase=phase("p").fillna(0.0), secondary_phase=phase("s"))
 
 
 def _tess_ebs_table(dat_path: str | Path, readme_path: str | Path | None) -> pd.DataFrame:

@@ -27,7 +27,8 @@ DISPOSITION_ORDER = ("PC", "EB", "BEB", "SYSTEMATIC", "LOW_SNR")
 BTJD_OFFSET = 2457000.0
 R_JUP_IN_R_EARTH = 11.209
 PC_RADIUS_NOTE = "report.pc_max_radius_rjup"
-TOI_CLASSES = {"CP": "known planet", "KP": "known planet", "FP": "known FP", "FA": "known FP",
+KNOWN_PLANET = "known planet"
+TOI_CLASSES = {"CP": KNOWN_PLANET, "KP": KNOWN_PLANET, "FP": "known FP", "FA": "known FP",
                "EB": "known FP", "V": "known FP", "IS": "known FP", "O": "known FP"}
 TOI_OTHER = "known candidate"  # a TOI that is neither confirmed nor a false positive (PC, APC)
 TOI_NONE = "new"
@@ -118,8 +119,9 @@ def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.Data
     pc_max_radius_rjup
         The optional size limit of PCs (:func:`filter_pc_radius`), or None.
     known_ebs
-        The TESS EB catalog (:func:`transitflow.labels.read_eb_ephemerides`), or None: candidates
-        on a catalogued binary's eclipses become EB (:func:`_on_known_eclipses`).
+        The TESS EB catalog (:func:`transitflow.labels.read_eb_ephemerides`), or None:
+        candidates on a catalogued binary's secondary eclipses become EB
+        (:func:`_on_known_eclipses`).
 
     Returns
     -------
@@ -350,9 +352,13 @@ def _crossmatch(frame: pd.DataFrame, known_tois: pd.DataFrame | None) -> pd.Data
 def _on_known_eclipses(frame: pd.DataFrame, known_ebs: pd.DataFrame | None) -> pd.DataFrame:
     """``known_eb``: the catalogued binary whose eclipses a TESS candidate's events fall on
     (:func:`_known_eclipse`), e.g. "TIC 255567460 EB 1, P 13.79633 d, secondary eclipse";
-    "" when none. Such a PC, SYSTEMATIC or LOW_SNR candidate becomes EB, said in the
-    reasons: its own light curve may hold too little to tell (only secondaries, say)."""
+    "" when none. A PC, SYSTEMATIC or LOW_SNR candidate on the binary's secondary eclipse,
+    at its period or twice it (or a single event), becomes EB, said in the reasons: its own
+    light curve may hold too little to tell (only secondaries, say). A match on the primary
+    alone moves nothing: the catalog lists some planets (at their period, or at twice it
+    with the next transit as a "secondary"), and known planets never move."""
     matches = pd.Series("", index=frame.index, dtype=object)
+    moved = pd.Series(False, index=frame.index)
     if known_ebs is not None:
         by_tic = {tic: group for tic, group in known_ebs.groupby("tic")}
         for label, candidate in frame[frame["mission"] == "TESS"].iterrows():
@@ -360,8 +366,11 @@ def _on_known_eclipses(frame: pd.DataFrame, known_ebs: pd.DataFrame | None) -> p
                 eclipse = _known_eclipse(candidate, eb)
                 if eclipse:
                     matches[label] = f"{eb['entry']}, P {eb['period']:.5f} d, {eclipse} eclipse"
+                    moved[label] = eclipse == "secondary" and not (
+                        candidate["kind"] == "periodic"
+                        and candidate["period"] < 0.75 * eb["period"])
                     break
-    moved = matches.ne("") & frame["disposition"].isin(KNOWN_EB_OVERRIDES)
+    moved &= frame["disposition"].isin(KNOWN_EB_OVERRIDES) & frame["toi_match"].ne(KNOWN_PLANET)
     reasons = frame["reasons"].fillna("").astype(object)
     for label in frame.index[moved]:
         note = f"known eclipsing binary (TESS EB catalog): {matches[label]}"
@@ -376,9 +385,9 @@ def _known_eclipse(candidate: pd.Series, eb: pd.Series) -> str:
     durations of that eclipse; else ""."""
     if candidate["kind"] == "periodic" and not periods_match(candidate["period"], eb["period"]):
         return ""
-    window = max(candidate["duration"], eb["duration"])
-    for eclipse, phase in (("primary", 0.0), ("secondary", eb["secondary_phase"])):
-        centre = eb["epoch"] + phase * eb["period"]
+    window = np.fmax(candidate["duration"], eb["duration"])
+    for eclipse in ("primary", "secondary"):
+        centre = eb["epoch"] + eb[f"{eclipse}_phase"] * eb["period"]
         if np.isfinite(centre) and abs(transit_offset(candidate["epoch"], eb["period"],
                                                       centre)) <= window:
             return eclipse

@@ -67,6 +67,8 @@ T14_BINS_PER_DURATION = 5
 T14_REACH = 3.0
 T14_SIGMA = 3.0
 T14_DEPTH_FRACTION = 0.1
+#: Standard error of a median of Gaussian noise over that of the mean: sqrt(pi / 2).
+MEDIAN_ERROR_FACTOR = 1.2533
 #: The search stops when fewer cadences than this are left unmasked.
 MIN_SEARCH_CADENCES = 50
 #: Full-cadence refinement: trial periods within this many grid steps of the peak.
@@ -354,8 +356,9 @@ def full_duration(detrended: LightCurve, signal: Signal) -> float:
     count = np.bincount(index + shift)
     median = pd.Series(flux[near]).groupby(index + shift).median()
     dip = np.median(flux[~near]) - median.reindex(range(len(count))).to_numpy()
+    median_error = MEDIAN_ERROR_FACTOR * robust_std(flux) / np.sqrt(np.maximum(count, 1))
     below = ((count > 0) & (dip > T14_DEPTH_FRACTION * signal.depth)
-             & (dip > T14_SIGMA * robust_std(flux) / np.sqrt(np.maximum(count, 1))))
+             & (dip > T14_SIGMA * median_error))
     # a period commensurate with the cadence samples the fold a cadence apart, leaving up
     # to ceil(cadence / width) - 1 empty bins between samples
     spacing = float(np.median(np.diff(detrended.time))) if len(detrended) > 1 else width

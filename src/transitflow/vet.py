@@ -124,6 +124,8 @@ MIN_DUMP_EVENTS = 3
 #: it EB even when the noise tests say LOW_SNR or SYSTEMATIC.
 DISPOSITIONS = ("LOW_SNR", "SYSTEMATIC", "BEB", "EB")
 NAN = float("nan")
+# A transit's own noise is measured out to this many durations from mid-transit.
+LOCAL_NOISE_DURATIONS = 10.0
 # Chases: rival dips are looked for from CHASES_GAP durations away, and count from
 # CHASES_FRACTION of the transit's SNR (LEO-vetter: 1.5 and 0.7).
 CHASES_GAP = 1.5
@@ -324,7 +326,7 @@ def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
     the data (a secondary eclipse found separately, at any phase), or when every event
     of the longer-period one lies within that sum of a transit of the other, which
     chance would do with a probability under ``COINCIDENCE_CHANCE``, and keeps its place
-    on them, drifting by less than the shorter one's duration (an alias, or both
+    on them, drifting by less than that sum over the data (an alias, or both
     eclipses folded at half the period). A single event is part of a signal whose
     transit it overlaps. Another planet's transits overlap only now and then, or, near a
     resonance, drift across the other's.
@@ -343,7 +345,7 @@ def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
     events = long.epoch + cycles * long.period
     events = events[_distance(events, time) < 0.5 * long.duration]
     chance = min(1.0, 2.0 * overlap / short.period) ** len(events)
-    on_short = (chance < COINCIDENCE_CHANCE and harmonic_drift < short.duration
+    on_short = (chance < COINCIDENCE_CHANCE and harmonic_drift < overlap
                 and bool(np.all(np.abs(short.offset(events)) < overlap)))
     return not (drift < overlap or on_short)
 
@@ -524,15 +526,15 @@ def _contrast(time: np.ndarray, values: np.ndarray, signal: Signal,
 def _transit_fits(time: np.ndarray, values: np.ndarray, signal: Signal,
                   breaks: Sequence[float] = ()) -> np.ndarray:
     """Per transit with a usable baseline, its contrast and variance factor
-    (:func:`_transit_contrast`), as rows of a (n, 2) array."""
+    (:func:`_transit_contrast`) and its cycle number, as rows of a (n, 3) array."""
     offset = signal.offset(time) / signal.duration
     near, far = BASELINE_DURATIONS
     used = (np.abs(offset) < 0.5) | ((np.abs(offset) >= near) & (np.abs(offset) < far))
     cycle = _cycle(time, signal)[used]
     stretch = np.searchsorted(np.sort(np.asarray(breaks, dtype=float)), time[used])
-    fits = [_transit_contrast(offset[used][at], values[used][at], stretch[at])
-            for at in (cycle == c for c in np.unique(cycle))]
-    return np.array([fit for fit in fits if fit is not None]).reshape(-1, 2)
+    fits = [(c, _transit_contrast(offset[used][cycle == c], values[used][cycle == c],
+                                  stretch[cycle == c])) for c in np.unique(cycle)]
+    return np.array([(*fit, c) for c, fit in fits if fit is not None]).reshape(-1, 3)
 
 
 def _combined(fits: np.ndarray, values: np.ndarray) -> _Estimate:
@@ -1269,7 +1271,8 @@ def consistency(lc: LightCurve, detrended: LightCurve, signal: Signal,
     checks, LEO-vetter's CHI and single-event tests, as one chi-square).
 
     Per transit with a baseline on both sides, its depth against a local line
-    (:func:`_transit_fits`), the error the white noise times the red-noise factor. The
+    (:func:`_transit_fits`), the error the white noise (:func:`_local_noise`: another
+    sector of a joined light curve may be noisier) times the red-noise factor. The
     chi-square of the depths about their weighted mean, each error grown in quadrature by
     ``event_depth_tolerance`` of that mean, on N - 1 degrees of freedom; flagged when its
     chance under one depth is below ``event_false_alarm``: one event dominating, or depths
@@ -1285,7 +1288,8 @@ def consistency(lc: LightCurve, detrended: LightCurve, signal: Signal,
         return _skip("consistency", f"{len(fits)} transit(s) with a baseline either side: "
                                     "no comparison")
     depths = -fits[:, 0]
-    errs = noise.sigma * noise.beta * np.sqrt(fits[:, 1])
+    errs = _local_noise(detrended, signal, fits[:, 2], noise.sigma) * noise.beta * np.sqrt(
+        fits[:, 1])
     weights = 1.0 / errs ** 2
     mean = float(np.sum(weights * depths) / np.sum(weights))
     allowed = errs ** 2 + (config.event_depth_tolerance * mean) ** 2
@@ -1298,9 +1302,23 @@ def consistency(lc: LightCurve, detrended: LightCurve, signal: Signal,
     flag = chance < config.event_false_alarm
     reason = (f"{len(depths)} transit depths {'disagree' if flag else 'agree'} "
               f"({_ppm(depths.min())} to {_ppm(depths.max())}): chi-square {chi2:.1f} on "
-              f"{dof} dof, {sigma:.1f} sigma; strongest event {share:.2f} of the combined SNR")
+              f"{dof} dof, {sigma:.1f} sigma; " + (
+                  f"strongest event {share:.2f} of the combined SNR" if math.isfinite(share)
+                  else "no dip in the fold"))
     extra = {"n_events": float(len(depths)), "chi2": chi2, "max_share": share}
     return VetResult("consistency", chi2 / dof, sigma, flag, reason, extra)
+
+
+def _local_noise(detrended: LightCurve, signal: Signal, cycles: np.ndarray,
+                 sigma: float) -> np.ndarray:
+    """Per transit cycle, the robust scatter of its cadences :data:`NOISE_GAP` to
+    :data:`LOCAL_NOISE_DURATIONS` durations from mid-transit, at least ``sigma`` (the whole
+    light curve's: a few dozen cadences may read low by chance)."""
+    offset = np.abs(signal.offset(detrended.time)) / signal.duration
+    around = (offset >= NOISE_GAP) & (offset < LOCAL_NOISE_DURATIONS)
+    cycle, flux = _cycle(detrended.time, signal)[around], _relative(detrended)[around]
+    return np.array([max(sigma, _scatter(flux[cycle == c])) if np.any(cycle == c) else sigma
+                     for c in cycles])
 
 
 @register("chases", argues="SYSTEMATIC", extras=("transits",))
@@ -1322,8 +1340,11 @@ def chases(lc: LightCurve, detrended: LightCurve, signal: Signal,
     events = _event_times(signal, time)
     if len(events) > config.chases_max_transits:
         return _skip("chases", f"{len(events)} transits: the fold tests their uniqueness")
-    noise = _noise(detrended, signal)
     reach = 0.1 * signal.period
+    if reach <= CHASES_GAP * signal.duration:
+        return _skip("chases", f"a tenth of the period is within {CHASES_GAP:g} durations: "
+                               "no neighbourhood to compare")
+    noise = _noise(detrended, signal)
     scores = []
     for event in events:
         snr = _box_snr(time, deficit, np.array([event]), signal.duration, noise)[0]

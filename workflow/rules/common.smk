@@ -161,6 +161,17 @@ def catalog_file(key, setting):
     return f"{RUN}/catalogs/{FILE_NAMES[key]}" if key in ONLINE_CATALOGS else setting
 
 
+def catalog_readme(key):
+    """The CDS ReadMe of a catalog setting: fetched beside it, or beside the path given
+    (so that a missing one stops the run before it starts); none when unset."""
+    if not config[key]:
+        return []
+    readme = f"{key}_readme"
+    if readme in ONLINE_CATALOGS:
+        return catalog_file(readme, "")
+    return str(Path(config[key]).with_name("ReadMe"))
+
+
 def label_catalogs():
     """Label catalog setting -> the file the label builder reads (section ``labels``)."""
     return {
