@@ -333,6 +333,18 @@ def test_transits_in_a_noisier_sector_are_judged_by_their_own_noise():
     assert not result.flag and result.extra["n_events"] >= 24
 
 
+def test_a_planet_found_at_a_third_of_its_period_is_consistent(planet):
+    """Transits every third cycle, the cycles between them empty: the period is three
+    times as long, not a systematic. One transit among empty cycles stays flagged."""
+    lc, signal = planet
+    flat = replace(lc, flux=flat_lightcurve(seed=3).flux)
+    found = replace(signal, period=signal.period / 3)
+    result = vet.consistency(lc, detrend(lc), found, vet.VetConfig())
+    assert not result.flag and "compared at 3x the period" in result.reason
+    one = with_transit(flat, replace(signal, kind="single", period=math.nan), 0.003)
+    assert vet.consistency(one, detrend(one), found, vet.VetConfig()).flag
+
+
 def test_consistency_needs_two_transits_with_a_baseline(planet):
     lc, signal = planet
     single = replace(signal, kind="single", period=math.nan)
