@@ -7,8 +7,7 @@ import warnings
 
 import numpy as np
 
-from transitflow.lightcurve import LightCurve, LightCurveMeta
-from transitflow.readers import BTJD_ZERO
+from transitflow.lightcurve import BTJD_ZERO, LightCurve, LightCurveMeta
 
 #: lightkurve columns per LightCurve field, the first one present wins.
 LIGHTKURVE_COLUMNS = {

@@ -22,9 +22,8 @@ from astropy.table import Table
 from astropy.units import UnitsWarning
 from numpy.typing import ArrayLike
 
-from transitflow.lightcurve import LightCurve
+from transitflow.lightcurve import BTJD_ZERO, LightCurve
 from transitflow.options import options_from_dict, reject_invalid
-from transitflow.readers import BTJD_ZERO
 
 CLASSES = ("planet", "eb", "non_transit")
 SOURCES = ("toi", "tess_ebs", "yu2019")

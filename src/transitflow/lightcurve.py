@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
+BTJD_ZERO = 2457000.0  # TESS times are BTJD = BJD - 2457000
+
 #: TESS quality bits dropped by default: attitude tweak, safe mode, coarse/earth point,
 #: Argabrightening, desaturation (momentum dump), manual exclude, impulsive outlier,
 #: straylight (SPOC "default" bitmask, as in lightkurve).

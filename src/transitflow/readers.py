@@ -27,7 +27,7 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyError
 from astropy.utils.exceptions import AstropyWarning
 
-from transitflow.lightcurve import LightCurve, LightCurveMeta
+from transitflow.lightcurve import BTJD_ZERO, LightCurve, LightCurveMeta
 from transitflow.pixels import APERTURE_PHOTOMETRY, NoAperture, aperture_photometry
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 FORMATS = ("spoc", "tess-spoc-ffi", "tglc", "tasoc", "eleanor", "lightkurve", "k2", "csv")
 #: FITS light curves of high-level science products told by their primary ORIGIN header.
 ORIGINS = {"UCSB/TGLC": "tglc", "TASOC/Aarhus": "tasoc"}
-BTJD_ZERO = 2457000.0  # BTJD = BJD - 2457000
 BKJD_ZERO = 2454833.0  # Kepler/K2 BKJD = BJD - 2454833
 SEGMENT_GAP_DAYS = 5.0  # CSV series without a sector column are split at longer gaps
 BJD_REFERENCE_RANGE = (2.4e6, 2.5e6)  # days; a BJD reference of this era (or 0: TIME is BJD)
