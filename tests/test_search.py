@@ -13,7 +13,8 @@ from transitflow.lightcurve import LightCurve, LightCurveMeta, stitch
 from transitflow.readers import read_lightcurves
 from transitflow.search import (SearchConfig, detrend_for_search, detrend_window,
                                 full_duration, is_echo, period_grid, periodogram,
-                                search_durations, search_lightcurve, stellar_density)
+                                search_durations, search_lightcurve, shortest_period,
+                                stellar_density, true_multiple)
 from transitflow.signals import R_SUN_IN_R_EARTH, Signal, planet_radius_earth, transit_offset
 
 NOISE = 1e-3
@@ -194,6 +195,38 @@ def test_two_transits_take_their_separation_as_the_period():
     capped = search_lightcurve(lc.select(np.abs(lc.time - 1340.0) > 1.0),
                                SearchConfig(max_period=12.0))
     assert capped[0].period == pytest.approx(10.0, abs=0.02)  # the separation exceeds the range
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_planet_is_reported_at_its_period_not_a_fraction_with_empty_transits(seed):
+    # two transits 14 d apart: the periodogram peaks at 7 d, whose other transits are empty
+    lc = inject_box(flat_lightcurve(seed=seed), 14.0, 1328.0, 0.15, snr=40)
+    [signal] = search_lightcurve(lc)
+    assert signal.kind == "periodic" and signal.n_transits == 2
+    assert signal.period == pytest.approx(14.0, abs=0.03)
+
+
+def test_the_shortest_period_is_the_closest_orbit_of_a_star_of_known_density():
+    assert shortest_period(0.2, math.nan) == 0.2  # density unknown
+    assert shortest_period(0.2, 1.0) == pytest.approx(0.328, abs=1e-3)  # a/R* = 2, the Sun
+    assert shortest_period(0.2, 20.0) == 0.2  # an M dwarf: the configured floor
+
+
+def test_an_ultra_short_period_around_an_m_dwarf_is_found_at_its_period():
+    lc = flat_lightcurve(cadence_min=2.0, seed=3)
+    dwarf = replace(lc, meta=replace(lc.meta, radius=0.2, mass=0.18))  # 22 solar densities
+    [signal, *_] = search_lightcurve(inject_box(dwarf, 0.23, 1325.1, 0.02, snr=40))
+    assert signal.period == pytest.approx(0.23, rel=1e-3)
+
+
+def test_true_multiple_needs_every_other_transit_empty():
+    errs, cycles = np.full(5, 1.0), np.arange(5)
+    # every third transit full; one empty cycle holds another planet's shallow transit
+    multiple, kept = true_multiple(np.array([5.0, 73.0, 0.5, 0.3, 72.0]), errs, cycles, 3.0)
+    assert multiple == 3 and kept.tolist() == [False, True, False, False, True]
+    assert true_multiple(np.array([70.0, 73.0, 0.5, 71.0, 72.0]), errs, cycles, 3.0)[0] == 1
+    assert true_multiple(np.array([70.0, 2.0, 71.0, 50.0, 72.0]), errs, cycles, 3.0)[0] == 1
+    assert true_multiple(np.array([70.0, 0.0, 0.0, 0.0, 0.0]), errs, cycles, 3.0)[0] == 1
 
 
 @pytest.mark.realdata

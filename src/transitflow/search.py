@@ -41,6 +41,11 @@ MAX_DUTY_CYCLE = 0.12
 #: the star's is unknown (late M dwarf), which leaves the short end of the grid open.
 MIN_DURATION_FRACTION = 0.25
 MAX_DENSITY = 60.0
+#: The closest orbit searched, in stellar radii (ultra-short-period planets orbit at a/R* of
+#: about 2.5-4; none survives inside ~2), and the period of an orbit grazing the surface of a
+#: star of solar density, 2 pi sqrt(R_sun^3 / (G M_sun)), days.
+MIN_ORBIT_A_RS = 2.0
+SOLAR_SURFACE_ORBIT_DAYS = 0.115836
 #: Search bins per shortest trial duration (coarser cadences are searched unbinned).
 BINS_PER_DURATION = 3
 #: BLS phase bins per trial duration (astropy's ``oversample``; refined on full cadence).
@@ -58,6 +63,9 @@ REST_SNR_FRACTION = 0.5
 #: to a shallow secondary, not a train of alike transits).
 MAX_SES_TO_MES = 0.8
 DOMINANT_EVENT_SIGMA = 5.0
+#: A transit holds a dip at this many standard errors, and is empty when this far below
+#: the dips' mean and not a dip (:func:`true_multiple`).
+MIN_DIP_SIGMA = 3.0
 #: Found transits are masked over at least this many full durations T14 (issue 17, as
 #: DR25's multi-TCE search; :func:`full_duration`), measured in bins of a fifth of the box
 #: duration, within this many box durations of mid-transit, bins this many standard errors
@@ -104,6 +112,8 @@ class SearchConfig:
 
     method : "bls" (astropy BoxLeastSquares) or "tls" (transitleastsquares 2.0.4).
     min_period, max_period : period range, days; ``max_period=None`` is half the data span.
+        A star of known density is searched from its closest orbit (:func:`shortest_period`)
+        when that is longer than ``min_period``.
     durations : trial durations, hours, for a star of solar density; scaled by
         ``rho^(-1/3)`` when the stellar density is known (radius and mass or logg).
     oversampling : period grid oversampling (Ofir 2014 grid; 3 as TLS).
@@ -120,7 +130,7 @@ class SearchConfig:
     """
 
     method: str = "bls"
-    min_period: float = 0.3
+    min_period: float = 0.2
     max_period: float | None = None
     durations: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.5, 6.5, 9.0, 13.0)
     oversampling: float = 3.0
@@ -180,6 +190,14 @@ def stellar_density(meta: LightCurveMeta) -> float:
     """
     density = _stellar_mass(meta) / meta.radius ** 3
     return float(density) if np.isfinite(density) and density > 0 else float("nan")
+
+
+def shortest_period(min_period: float, density: float) -> float:
+    """The shortest trial period, days: ``min_period``, or for a star of known ``density``
+    (solar units) its orbit :data:`MIN_ORBIT_A_RS` stellar radii out when that is longer."""
+    if not np.isfinite(density):
+        return min_period
+    return max(min_period, SOLAR_SURFACE_ORBIT_DAYS * MIN_ORBIT_A_RS ** 1.5 / math.sqrt(density))
 
 
 def search_durations(config: SearchConfig, meta: LightCurveMeta) -> np.ndarray:
@@ -257,13 +275,14 @@ def periodogram(lc: LightCurve, config: SearchConfig) -> Periodogram:
 
 
 def _period_limits(lc: LightCurve, config: SearchConfig) -> tuple[float, float]:
-    """Shortest and longest trial period, days. The longest unless configured: half the
+    """Shortest (:func:`shortest_period`) and longest trial period, days. The longest unless
+    configured: half the
     span, or for sectors joined (:func:`~transitflow.lightcurve.stitch`) the whole span,
     where two transits in different sectors fix a period (marked ambiguous in vetting)."""
     span = float(np.ptp(lc.time))
     high = config.max_period if config.max_period is not None else (
         span if lc.meta.stitched else span / 2)
-    return config.min_period, float(high)
+    return shortest_period(config.min_period, stellar_density(lc.meta)), float(high)
 
 
 def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> list[Signal]:
@@ -401,7 +420,11 @@ def _next_signal(lc: LightCurve, config: SearchConfig, durations: np.ndarray) ->
 
 
 def _periodic_signal(lc: LightCurve, pg: Periodogram, config: SearchConfig) -> Signal | None:
-    """The periodogram peak refined and measured on full cadence, if it passes the thresholds."""
+    """The periodogram peak refined and measured on full cadence, if it passes the thresholds.
+
+    A peak at a whole fraction of the true period (only every k-th transit holds a dip, the
+    others are empty: :func:`true_multiple`) is measured at k times the period; whether it
+    rests on one event is judged on all the transits the peak predicts."""
     if not np.isfinite(pg.period) or pg.sde < config.sde_threshold:
         return None
     t, f = lc.time, lc.flux.astype(np.float64)
@@ -409,22 +432,70 @@ def _periodic_signal(lc: LightCurve, pg: Periodogram, config: SearchConfig) -> S
     bls = BoxLeastSquares(t, f, np.full(len(t), sigma))
     period, epoch, duration = (_refine(bls, pg) if config.method == "bls"
                                else (pg.period, pg.epoch, pg.duration))
-    stats = bls.compute_stats(period, duration, epoch)
-    depth, depth_err = (float(x) for x in stats["depth"])
-    counts = np.asarray(stats["per_transit_count"])
-    times = np.asarray(stats["transit_times"], dtype=np.float64)
-    depths = _per_transit_depths(t, f, period, duration, times)
-    snr = depth / depth_err
-    rests_on_one = (_rest_snr(depths, counts, sigma) < REST_SNR_FRACTION * config.snr_threshold
-                    or _one_event_dominates(depths, counts, sigma))
+    fold = _fold_transits(bls, t, f, period, duration, epoch)
+    rests_on_one = (_rest_snr(fold.depths, fold.counts, sigma)
+                    < REST_SNR_FRACTION * config.snr_threshold
+                    or _one_event_dominates(fold.depths, fold.counts, sigma))
+    has_data = fold.counts > 0
+    multiple, kept = true_multiple(fold.depths[has_data], sigma / np.sqrt(fold.counts[has_data]),
+                                   np.flatnonzero(has_data), MIN_DIP_SIGMA)
+    if multiple > 1 and (config.max_period is None or multiple * period <= config.max_period):
+        period *= multiple
+        fold = _fold_transits(bls, t, f, period, duration, fold.times[has_data][kept][0])
+    snr = fold.depth / fold.depth_err
     if snr < config.snr_threshold or rests_on_one:
         return None
-    has_data = counts > 0
-    period = _two_transit_period(period, times[has_data], config)
-    return _signal(lc.meta, kind="periodic", method=config.method, period=period,
-                   epoch=float(times[has_data][0]), duration=duration, depth=depth,
-                   depth_err=depth_err, snr=snr, sde=pg.sde,
-                   transit_times=times[has_data], transit_depths=depths[has_data])
+    has_data = fold.counts > 0
+    times = fold.times[has_data]
+    return _signal(lc.meta, kind="periodic", method=config.method,
+                   period=_two_transit_period(period, times, config), epoch=float(times[0]),
+                   duration=duration, depth=fold.depth, depth_err=fold.depth_err, snr=snr,
+                   sde=pg.sde, transit_times=times, transit_depths=fold.depths[has_data])
+
+
+@dataclass(frozen=True)
+class TransitFold:
+    """A box ephemeris measured on full cadence: the folded depth and its error, and per
+    transit its time, cadence count and depth (NaN without data)."""
+
+    depth: float
+    depth_err: float
+    times: np.ndarray
+    counts: np.ndarray
+    depths: np.ndarray
+
+
+def _fold_transits(bls: BoxLeastSquares, t: np.ndarray, f: np.ndarray, period: float,
+                   duration: float, epoch: float) -> TransitFold:
+    """The box ephemeris (``period``, ``duration``, ``epoch``) measured on ``bls``'s data."""
+    stats = bls.compute_stats(period, duration, epoch)
+    depth, depth_err = (float(x) for x in stats["depth"])
+    times = np.asarray(stats["transit_times"], dtype=np.float64)
+    return TransitFold(depth=depth, depth_err=depth_err, times=times,
+                       counts=np.asarray(stats["per_transit_count"]),
+                       depths=_per_transit_depths(t, f, period, duration, times))
+
+
+def true_multiple(depths: np.ndarray, errs: np.ndarray, cycles: np.ndarray,
+                  min_sigma: float) -> tuple[int, np.ndarray]:
+    """A signal found at a fraction of its period: ``(k, transits)`` when the full transits
+    (two or more) fall every ``k`` >= 2 cycles and every other transit is empty: less than
+    half as deep as the mean of the dips (transits ``min_sigma`` errors deep or more) and
+    ``min_sigma`` errors below it (another planet's transit may overlap one). Else
+    ``(1, all)``."""
+    dips = depths >= min_sigma * errs
+    if dips.sum() < 2:
+        return 1, np.ones(len(depths), dtype=bool)
+    mean = float(np.sum(depths[dips] / errs[dips] ** 2) / np.sum(errs[dips] ** -2.0))
+    empty = (depths < mean / 2) & (mean - depths > min_sigma * errs)
+    full = cycles[~empty]
+    if not empty.any() or len(full) < 2:
+        return 1, np.ones(len(depths), dtype=bool)
+    multiple = int(np.gcd.reduce(np.diff(full)))
+    on_period = (cycles - full[0]) % multiple == 0
+    if multiple < 2 or not np.array_equal(on_period, ~empty):
+        return 1, np.ones(len(depths), dtype=bool)
+    return multiple, ~empty
 
 
 def _two_transit_period(period: float, times: np.ndarray, config: SearchConfig) -> float:

@@ -71,7 +71,8 @@ from scipy.stats import norm
 
 from transitflow.detrend import detrend
 from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, MOMENTUM_DUMP_BIT, LightCurve
-from transitflow.search import DETREND_WINDOW_FACTOR, mask_width, stellar_density
+from transitflow.search import (DETREND_WINDOW_FACTOR, mask_width, stellar_density,
+                                true_multiple)
 from transitflow.signals import Signal, VetResult
 from transitflow.options import options_from_dict
 
@@ -1277,7 +1278,7 @@ def consistency(lc: LightCurve, detrended: LightCurve, signal: Signal,
     ``event_depth_tolerance`` of that mean, on N - 1 degrees of freedom; flagged when its
     chance under one depth is below ``event_false_alarm``: one event dominating, or depths
     that come and go (a systematic that the fold adds up). When only every k-th transit
-    holds one (the period k times as long, :func:`_true_multiple`), those are compared.
+    holds one (the period k times as long, :func:`true_multiple`), those are compared.
     The metric is the reduced chi-square, the significance its one-sided Gaussian
     equivalent; ``max_share`` the strongest event's SNR over the combined SNR (NaN without
     a dip).
@@ -1292,7 +1293,7 @@ def consistency(lc: LightCurve, detrended: LightCurve, signal: Signal,
     depths = -fits[:, 0]
     errs = _local_noise(detrended, signal, fits[:, 2], noise.sigma) * noise.beta * np.sqrt(
         fits[:, 1])
-    multiple, kept = _true_multiple(depths, errs, fits[:, 2].astype(np.int64),
+    multiple, kept = true_multiple(depths, errs, fits[:, 2].astype(np.int64),
                                     config.odd_even_min_sigma)
     note = ""
     if multiple > 1:  # found at a fraction of its period: compare the transits there are
@@ -1316,27 +1317,6 @@ def consistency(lc: LightCurve, detrended: LightCurve, signal: Signal,
                   else "no dip in the fold") + note)
     extra = {"n_events": float(len(depths)), "chi2": chi2, "max_share": share}
     return VetResult("consistency", chi2 / dof, sigma, flag, reason, extra)
-
-
-def _true_multiple(depths: np.ndarray, errs: np.ndarray, cycles: np.ndarray,
-                   min_sigma: float) -> tuple[int, np.ndarray]:
-    """A signal found at a fraction of its period: ``(k, transits)`` when the transits with
-    a dip (``min_sigma`` errors or more; two or more) fall every ``k`` >= 2 cycles and
-    every other transit is empty (below ``min_sigma`` errors, and that far below the dips'
-    mean depth), else ``(1, all)``."""
-    dips = depths >= min_sigma * errs
-    if dips.sum() < 2:
-        return 1, np.ones(len(depths), dtype=bool)
-    mean = float(np.sum(depths[dips] / errs[dips] ** 2) / np.sum(errs[dips] ** -2.0))
-    empty = ~dips & (mean - depths > min_sigma * errs)
-    full = cycles[~empty]
-    if not empty.any():
-        return 1, np.ones(len(depths), dtype=bool)
-    multiple = int(np.gcd.reduce(np.diff(full)))
-    on_period = (cycles - full[0]) % multiple == 0
-    if multiple < 2 or not np.array_equal(on_period, ~empty):
-        return 1, np.ones(len(depths), dtype=bool)
-    return multiple, ~empty
 
 
 def _local_noise(detrended: LightCurve, signal: Signal, cycles: np.ndarray,

@@ -31,7 +31,7 @@ from transitflow.lightcurve import LightCurve
 from transitflow.search import (DURATION_COEFF, MAX_DENSITY, MAX_DUTY_CYCLE,
                                 MIN_DURATION_FRACTION, SINGLE_MIN_COVERAGE, SINGLE_MIN_WINDOWS,
                                 SearchConfig, binned_with_counts, detrend_for_search,
-                                period_grid, robust_std,
+                                period_grid, robust_std, shortest_period,
                                 sde_spectrum, search_durations, stellar_density)
 
 MINUTES_PER_DAY = 1440.0
@@ -295,11 +295,10 @@ def _periodic(group: list[_Prepared], counts: np.ndarray, dips: np.ndarray,
     """Best period, epoch, duration, depth, SNR and SDE of each light curve, and further
     independent peaks; NaN for light curves too short for two transits."""
     width, span = group[0].width, min(p.span for p in group)
-    high = search.max_period if search.max_period is not None else span / 2
     names = ("period", "epoch", "duration", "depth", "snr", "sde")
-    if high <= search.min_period:
-        return [dict.fromkeys(names, math.nan) for _ in group]
     periods = trial_periods(span, [p.density for p in group], search)
+    if not len(periods):
+        return [dict.fromkeys(names, math.nan) for _ in group]
     stars = _Stars.of(group)
     scan = _scan_cpu if device.type == "cpu" else _scan_torch
     snr, best_width, best_start = scan(counts, dips, periods / width, stars, width, device)
@@ -333,12 +332,14 @@ def _box_at(p: _Prepared, period: float, start: int, k: int) -> tuple[float, flo
 
 def trial_periods(span: float, densities: Iterable[float], search: SearchConfig) -> np.ndarray:
     """The period grid of a batch (Ofir 2014, as the in-depth search): from the shortest
-    span and the median known stellar density (solar when none is known), up to half the
-    span or ``search.max_period``."""
+    span and the median known stellar density (solar when none is known), from the
+    shortest period of the batch's densest star (:func:`shortest_period`; ``min_period``
+    when a density is unknown) up to half the span or ``search.max_period``."""
     densities = np.asarray(list(densities), dtype=float)
     known = densities[np.isfinite(densities)]
     high = search.max_period if search.max_period is not None else span / 2
-    return period_grid(span, search.min_period, high,
+    densest = math.nan if len(known) < len(densities) or not len(known) else float(known.max())
+    return period_grid(span, shortest_period(search.min_period, densest), high,
                        float(np.median(known)) if len(known) else math.nan, search.oversampling)
 
 

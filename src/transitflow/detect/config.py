@@ -34,7 +34,7 @@ class DetectConfig:
     """
 
     policy: str = "union"
-    false_alarms_per_10k: float = 100.0
+    false_alarms_per_10k: float = 500.0
     min_sde: float = 7.0
     min_snr: float = 7.0
     min_single_snr: float = 7.0
