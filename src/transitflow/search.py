@@ -276,9 +276,9 @@ def periodogram(lc: LightCurve, config: SearchConfig) -> Periodogram:
 
 def _period_limits(lc: LightCurve, config: SearchConfig) -> tuple[float, float]:
     """Shortest (:func:`shortest_period`) and longest trial period, days. The longest unless
-    configured: half the
-    span, or for sectors joined (:func:`~transitflow.lightcurve.stitch`) the whole span,
-    where two transits in different sectors fix a period (marked ambiguous in vetting)."""
+    configured: half the span, or for sectors joined (:func:`~transitflow.lightcurve.stitch`)
+    the whole span, where two transits in different sectors fix a period (marked ambiguous
+    in vetting)."""
     span = float(np.ptp(lc.time))
     high = config.max_period if config.max_period is not None else (
         span if lc.meta.stitched else span / 2)

@@ -1294,7 +1294,7 @@ def consistency(lc: LightCurve, detrended: LightCurve, signal: Signal,
     errs = _local_noise(detrended, signal, fits[:, 2], noise.sigma) * noise.beta * np.sqrt(
         fits[:, 1])
     multiple, kept = true_multiple(depths, errs, fits[:, 2].astype(np.int64),
-                                    config.odd_even_min_sigma)
+                                   config.odd_even_min_sigma)
     note = ""
     if multiple > 1:  # found at a fraction of its period: compare the transits there are
         depths, errs = depths[kept], errs[kept]
