@@ -18,7 +18,8 @@ from astropy.timeseries import BoxLeastSquares, BoxLeastSquaresResults
 
 from transitflow.detrend import detrend
 from transitflow.lightcurve import LightCurve, LightCurveMeta
-from transitflow.signals import Signal, planet_radius_earth
+from transitflow.signals import (KEPLER_A_RSUN, Signal, inverse_variance_mean,
+                                 orbital_period, planet_radius_earth)
 from transitflow.options import options_from_dict, reject_invalid
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,8 @@ ECHO_PERIOD_TOLERANCE = 0.005
 ATTEMPTS_PER_SIGNAL = 2
 
 #: Central transit duration of a Sun-density star, T = COEFF * P^(1/3) rho^(-1/3),
-#: T and P in days, rho in solar units (13 h at 365 d; Ofir 2014, eq. 1-3).
-DURATION_COEFF = 0.07566
+#: T and P in days, rho in solar units (13 h at 365 d; Ofir 2014, eq. 1-3): P / (pi a/R*).
+DURATION_COEFF = 1.0 / (math.pi * KEPLER_A_RSUN)
 #: log10 surface gravity of the Sun, cgs.
 LOGG_SUN = 4.438
 #: Longest transit searched at a period, as a fraction of it (as TLS).
@@ -42,10 +43,8 @@ MAX_DUTY_CYCLE = 0.12
 MIN_DURATION_FRACTION = 0.25
 MAX_DENSITY = 60.0
 #: The closest orbit searched, in stellar radii (ultra-short-period planets orbit at a/R* of
-#: about 2.5-4; none survives inside ~2), and the period of an orbit grazing the surface of a
-#: star of solar density, 2 pi sqrt(R_sun^3 / (G M_sun)), days.
+#: about 2.5-4; none survives inside ~2).
 MIN_ORBIT_A_RS = 2.0
-SOLAR_SURFACE_ORBIT_DAYS = 0.115836
 #: Search bins per shortest trial duration (coarser cadences are searched unbinned).
 BINS_PER_DURATION = 3
 #: BLS phase bins per trial duration (astropy's ``oversample``; refined on full cadence).
@@ -197,7 +196,7 @@ def shortest_period(min_period: float, density: float) -> float:
     (solar units) its orbit :data:`MIN_ORBIT_A_RS` stellar radii out when that is longer."""
     if not np.isfinite(density):
         return min_period
-    return max(min_period, SOLAR_SURFACE_ORBIT_DAYS * MIN_ORBIT_A_RS ** 1.5 / math.sqrt(density))
+    return max(min_period, orbital_period(density, MIN_ORBIT_A_RS))
 
 
 def search_durations(config: SearchConfig, meta: LightCurveMeta) -> np.ndarray:
@@ -486,7 +485,7 @@ def true_multiple(depths: np.ndarray, errs: np.ndarray, cycles: np.ndarray,
     dips = depths >= min_sigma * errs
     if dips.sum() < 2:
         return 1, np.ones(len(depths), dtype=bool)
-    mean = float(np.sum(depths[dips] / errs[dips] ** 2) / np.sum(errs[dips] ** -2.0))
+    mean, _ = inverse_variance_mean(depths[dips], errs[dips])
     empty = (depths < mean / 2) & (mean - depths > min_sigma * errs)
     full = cycles[~empty]
     if not empty.any() or len(full) < 2:

@@ -13,6 +13,9 @@ from transitflow.lightcurve import CROWDING_CORRECTED, LightCurveMeta, lightcurv
 
 NAN = float("nan")
 R_SUN_IN_R_EARTH = 109.076
+#: Kepler's third law in solar units, a / R_sun = KEPLER_A_RSUN (M / M_sun)^(1/3) (P / day)^(2/3):
+#: (G M_sun day^2 / 4 pi^2)^(1/3) / R_sun with the IAU 2015 nominal values.
+KEPLER_A_RSUN = 4.2083
 PERIOD_TOLERANCE = 0.01  # relative: same period, or half or double it
 PERIOD_RATIOS = (0.5, 1.0, 2.0)
 #: Expected-SNR bins (lower edges) of the completeness and truth-recall tables.
@@ -34,6 +37,23 @@ def binned_means(frame: pd.DataFrame, column: str, edges, means) -> pd.DataFrame
 def has_period(period: float) -> bool:
     """Whether ``period`` is an orbital period: finite and positive (NaN for a single event)."""
     return math.isfinite(period) and period > 0
+
+
+def inverse_variance_mean(values: np.ndarray, errs: np.ndarray) -> tuple[float, float]:
+    """The inverse-variance weighted mean of ``values`` with errors ``errs``, and its error."""
+    total = float(np.sum(errs ** -2.0))
+    return float(np.sum(values * errs ** -2.0) / total), 1.0 / math.sqrt(total)
+
+
+def scaled_semi_major_axis(density: float, period):
+    """a/R* of an orbit of ``period`` days around a star of ``density`` (solar units)."""
+    return KEPLER_A_RSUN * density ** (1 / 3) * period ** (2 / 3)
+
+
+def orbital_period(density: float, a_rs: float) -> float:
+    """The period, days, of an orbit ``a_rs`` stellar radii out around a star of ``density``
+    (solar units): :func:`scaled_semi_major_axis` solved for the period."""
+    return (a_rs / KEPLER_A_RSUN) ** 1.5 / math.sqrt(density)
 
 
 def transit_offset(time: np.ndarray, period: float, epoch: float) -> np.ndarray:

@@ -35,7 +35,7 @@ from astropy.coordinates import SkyCoord
 from numpy.polynomial import legendre
 
 from transitflow.lightcurve import MOMENTUM_DUMP_BIT, LightCurve, LightCurveMeta
-from transitflow.signals import R_SUN_IN_R_EARTH, transit_offset
+from transitflow.signals import KEPLER_A_RSUN, R_SUN_IN_R_EARTH, transit_offset
 from transitflow.options import options_from_dict
 
 SIM_TIC_OFFSET = 9_000_000_000
@@ -69,7 +69,6 @@ SIGNAL_COLUMNS = {"tic": "int64", "sector": "int64", "key": "object", "signal_in
                   "source_offset_px": "float64", "n_events_in_data": "int64", "snr": "float64"}
 
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
-_KEPLER_RSUN_DAY = 4.2084  # a [R_sun] = 4.2084 (M / M_sun)^(1/3) (P / day)^(2/3)
 _LD_TEFF = (3300.0, 4500.0, 5800.0, 6800.0)  # rough TESS-band quadratic coefficients
 _LD_U1 = (0.16, 0.42, 0.38, 0.30)
 _LD_U2 = (0.42, 0.22, 0.22, 0.26)
@@ -178,7 +177,7 @@ def quadratic_limb_darkening(teff: float) -> tuple[float, float]:
 
 def semi_major_axis_rsun(total_mass: float, period: float) -> float:
     """Kepler's third law: the semi-major axis in R_sun for a mass in M_sun and P in days."""
-    return _KEPLER_RSUN_DAY * total_mass ** (1.0 / 3.0) * period ** (2.0 / 3.0)
+    return KEPLER_A_RSUN * total_mass ** (1.0 / 3.0) * period ** (2.0 / 3.0)
 
 
 def inclination_deg(a_rs: float, impact: float, ecc: float = 0.0, w: float = 90.0) -> float:

@@ -73,7 +73,8 @@ from transitflow.detrend import detrend
 from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, MOMENTUM_DUMP_BIT, LightCurve
 from transitflow.search import (DETREND_WINDOW_FACTOR, mask_width, stellar_density,
                                 true_multiple)
-from transitflow.signals import Signal, VetResult
+from transitflow.signals import (Signal, VetResult, inverse_variance_mean,
+                                 scaled_semi_major_axis)
 from transitflow.options import options_from_dict
 
 #: Pixel scale of each mission's detectors, arcsec per pixel (light curves of unknown
@@ -83,8 +84,6 @@ PIXEL_ARCSEC = {"TESS": 21.0, "K2": 3.98, "Kepler": 3.98}
 APERTURE_RADIUS_PX = 2.0
 #: Robust standard deviation from the median absolute deviation.
 MAD_TO_STD = 1.4826
-#: a/R* on a 1-day orbit around a star of solar density: (G M_sun d^2 / 4 pi^2 R_sun^3)^(1/3).
-A_OVER_R_1DAY_SUN = 4.2066
 #: Modshift phase bins per transit duration (Coughlin's modshift, exovetter).
 MODSHIFT_BINS_PER_DURATION = 10
 #: Modshift exclusions, in durations around the primary and secondary: for the secondary,
@@ -546,11 +545,10 @@ def _combined(fits: np.ndarray, values: np.ndarray) -> _Estimate:
     noise = _scatter(np.diff(values)) / math.sqrt(2.0)
     if noise == 0:
         return _Estimate(float(diffs.mean()), 0.0)
-    weights = 1.0 / (noise ** 2 * spreads)
-    mean = float(np.sum(weights * diffs) / np.sum(weights))
-    err = 1.0 / math.sqrt(float(np.sum(weights)))
+    errs = noise * np.sqrt(spreads)
+    mean, err = inverse_variance_mean(diffs, errs)
     if len(diffs) >= 3:
-        chi2 = float(np.sum(weights * (diffs - mean) ** 2)) / (len(diffs) - 1)
+        chi2 = float(np.sum(((diffs - mean) / errs) ** 2)) / (len(diffs) - 1)
         err *= math.sqrt(max(1.0, chi2))
     return _Estimate(mean, err)
 
@@ -618,7 +616,7 @@ def _a_over_rstar(signal: Signal, lc: LightCurve) -> float:
     """a/R*: from the stellar density when known, else from the duration (central transit)."""
     density = stellar_density(lc.meta)
     if math.isfinite(density):
-        return A_OVER_R_1DAY_SUN * density ** (1 / 3) * signal.period ** (2 / 3)
+        return scaled_semi_major_axis(density, signal.period)
     return signal.period / (math.pi * signal.duration)
 
 
@@ -1300,14 +1298,13 @@ def consistency(lc: LightCurve, detrended: LightCurve, signal: Signal,
         depths, errs = depths[kept], errs[kept]
         note = (f"; transits every {multiple} cycles only, the others empty: compared at "
                 f"{multiple}x the period")
-    weights = 1.0 / errs ** 2
-    mean = float(np.sum(weights * depths) / np.sum(weights))
+    mean, mean_err = inverse_variance_mean(depths, errs)
     allowed = errs ** 2 + (config.event_depth_tolerance * mean) ** 2
     chi2 = float(np.sum((depths - mean) ** 2 / allowed))
     dof = len(depths) - 1
     chance = float(chi2_distribution.sf(chi2, dof))
     sigma = float(norm.isf(min(max(chance, MIN_CHANCE), 0.5)))
-    share = (float(np.max(depths / errs) / (mean * math.sqrt(np.sum(weights))))
+    share = (float(np.max(depths / errs) / (mean / mean_err))
              if mean > 0 else NAN)  # no dip in the fold: nothing to share
     flag = chance < config.event_false_alarm
     reason = (f"{len(depths)} transit depths {'disagree' if flag else 'agree'} "
