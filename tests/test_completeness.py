@@ -1,6 +1,7 @@
 """Completeness by injection and recovery through the run's chain."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ from tests.builders import flat_lightcurve
 from transitflow import completeness
 from transitflow.completeness import (INJECTED_TIC_OFFSET, CompletenessConfig,
                                       completeness_by_snr, completeness_map, inject_shard,
-                                      null_counts, recover_shard, summary)
+                                      null_counts, recover_shard, signal_hosts, summary)
 from transitflow.detect import DetectConfig
 from transitflow.inject import transit_flux
 from transitflow.report import reliability, truth_recall_by_snr
@@ -27,13 +28,17 @@ SHUT = {"thresholds": {"periodic_snr": math.inf, "single_snr": math.inf, "min_sd
 def test_copies_skip_training_stars_carry_the_model_and_repeat_with_the_seed():
     config = CompletenessConfig(stars=2, n_per_star=3, seed=5)
     copies, injections = inject_shard(HOSTS, {1, 2}, config, shard_number=0)
-    assert len(copies) == len(injections) == 8 and set(injections["tic"]) == {3, 4}
+    assert len(copies) == len(injections) == 10 and set(injections["tic"]) == {3, 4}
     assert [lc.meta.key for lc in copies] == injections["key"].tolist()
     assert copies[0].meta.tic == INJECTED_TIC_OFFSET + 3 * 100 + 0
-    assert injections["copy"].tolist() == (["injected"] * 3 + ["inverted"]) * 2
+    assert injections["copy"].tolist() == (["injected"] * 3 + ["inverted", "scrambled"]) * 2
     hosts = {lc.meta.key: lc for lc in HOSTS}
     for lc, params in zip(copies, injections.to_dict("records")):
         host = hosts[params["host_key"]]
+        if params["copy"] == "scrambled":  # the host's own cadences, in another order
+            np.testing.assert_array_equal(np.sort(lc.flux), np.sort(host.flux))
+            assert not np.array_equal(lc.flux, host.flux)
+            continue
         model = (transit_flux(host.time, params) if params["copy"] == "injected"
                  else 2 * np.median(host.flux) / host.flux - 1)
         np.testing.assert_allclose(lc.flux, host.flux * model, rtol=1e-6)
@@ -49,10 +54,11 @@ def test_a_deep_transit_is_found_as_pc_and_thresholds_out_of_reach_stop_it():
     copies, injections = inject_shard(HOSTS[:1], set(), config, shard_number=0)
     assert injections["snr"].iloc[0] > 50 and injections["n_transits"].iloc[0] >= 8
     chain = (SearchConfig(), DetectConfig(), VetConfig())
-    found, null = recover_shard(copies, injections, None, OPEN, *chain).itertuples()
+    found, inverted, scrambled = recover_shard(copies, injections, None, OPEN, *chain).itertuples()
     assert (found.stage, found.disposition, found.detected_by) == ("PC", "PC", "periodic+single")
     assert found.found_period == pytest.approx(3.0, rel=1e-3)
-    assert null.copy == "inverted" and null.stage != "PC"  # the bumps are no transit
+    assert inverted.copy == "inverted" and inverted.stage != "PC"  # the bumps are no transit
+    assert scrambled.copy == "scrambled" and scrambled.stage != "PC"  # the host is quiet
     blocked = recover_shard(copies, injections, None, SHUT, *chain).iloc[0]
     assert (blocked.stage, blocked.flagged, blocked.found) == ("injected", False, False)
 
@@ -60,7 +66,7 @@ def test_a_deep_transit_is_found_as_pc_and_thresholds_out_of_reach_stop_it():
 def test_a_rank_only_flag_rule_is_refused_with_the_fix():
     copies, injections = inject_shard(HOSTS[:1], set(), CompletenessConfig(stars=1, n_per_star=1),
                                       shard_number=0)
-    scores = pd.DataFrame({"key": injections["key"], "score": [0.3, 0.1]})
+    scores = pd.DataFrame({"key": injections["key"], "score": [0.3, 0.1, 0.1]})
     with pytest.raises(ValueError, match="set flag.threshold, flag.top_k: null or completeness.stars: 0"):
         recover_shard(copies, injections, scores, {"threshold": None, "top_k": 5},
                       SearchConfig(), DetectConfig(), VetConfig())
@@ -69,7 +75,7 @@ def test_a_rank_only_flag_rule_is_refused_with_the_fix():
 def test_a_network_score_below_the_run_threshold_does_not_flag():
     copies, injections = inject_shard(HOSTS[:1], set(), CompletenessConfig(stars=1, n_per_star=1),
                                       shard_number=0)
-    scores = pd.DataFrame({"key": injections["key"], "score": [0.3, 0.1]})
+    scores = pd.DataFrame({"key": injections["key"], "score": [0.3, 0.1, 0.1]})
     chain = (SearchConfig(), DetectConfig(), VetConfig())
     below = recover_shard(copies, injections, scores, {"threshold": 0.5}, *chain).iloc[0]
     above = recover_shard(copies, injections, scores, {"threshold": 0.2}, *chain).iloc[0]
@@ -95,24 +101,45 @@ def test_completeness_tables_count_each_bin():
         [2, 1.0, 0.5, 0.5]]
     assert cells["n"].sum() == 4  # neither the inverted copy nor one without a transit
     nulls = null_counts(injections)
-    assert nulls == {"inverted": 1, "flagged": 1, "with_signal": 1, "with_pc": 1, "failed": 0}
+    assert nulls["inverted"] == {"copies": 1, "flagged": 1, "with_signal": 1, "with_pc": 1,
+                                 "failed": 0, "excluded": 0}
+    assert nulls["scrambled"]["copies"] == 0
 
 
-def test_reliability_scales_the_null_pc_rate_to_the_run():
-    measured = reliability({"inverted": 210, "flagged": 30, "with_signal": 10, "with_pc": 4,
-                            "failed": 10}, light_curves=2000, with_pc=400)
-    assert measured["expected_false_pcs"] == pytest.approx(40.0)
+def nulls(copies: int, with_pc: int, failed: int = 0, excluded: int = 0) -> dict[str, int]:
+    """A kind's null counts as :func:`null_counts` gives them."""
+    return {"copies": copies, "flagged": with_pc, "with_signal": with_pc, "with_pc": with_pc,
+            "failed": failed, "excluded": excluded}
+
+
+def test_reliability_pools_the_null_pc_rate_of_both_kinds_and_scales_it_to_the_run():
+    measured = reliability({"inverted": nulls(110, 1, failed=10), "scrambled": nulls(
+        150, 3, excluded=50)}, light_curves=2000, with_pc=400)
+    assert measured["expected_false_pcs"] == pytest.approx(40.0)  # 4 PCs in 200 followed
     assert measured["expected_false_pcs_error"] == pytest.approx(20.0)
     assert measured["reliability"] == pytest.approx(0.9)
     assert measured["reliability_error"] == pytest.approx(0.05)
-    none_found = reliability({"inverted": 100, "flagged": 0, "with_signal": 0, "with_pc": 0,
-                              "failed": 0}, light_curves=1000, with_pc=50)
+    none_found = reliability({"inverted": nulls(100, 0), "scrambled": nulls(0, 0)},
+                             light_curves=1000, with_pc=50)
     assert none_found["expected_false_pcs"] == 0 and none_found["expected_false_pcs_error"] == 10
-    worse = reliability({"inverted": 100, "flagged": 9, "with_signal": 9, "with_pc": 9,
-                         "failed": 0}, light_curves=1000, with_pc=50)
+    worse = reliability({"inverted": nulls(100, 9), "scrambled": nulls(0, 0)},
+                        light_curves=1000, with_pc=50)
     assert worse["expected_false_pcs"] == pytest.approx(90.0) and worse["reliability"] == 0.0
-    assert reliability({"inverted": 3, "flagged": 0, "with_signal": 0, "with_pc": 0,
-                        "failed": 3}, 10, 1) == {}
+    assert reliability({"inverted": nulls(3, 0, failed=3), "scrambled": nulls(
+        2, 0, excluded=2)}, 10, 1) == {}
+
+
+def test_a_scrambled_copy_of_a_host_with_a_signal_of_the_run_is_excluded_not_followed():
+    copies, injections = inject_shard(HOSTS[:1], set(), CompletenessConfig(stars=1, n_per_star=1),
+                                      shard_number=0)
+    vetting = pd.DataFrame({"tic": [1, 1, 2], "disposition": ["SYSTEMATIC", "EB", "PC"]})
+    assert signal_hosts(vetting) == {1, 2} and signal_hosts(pd.DataFrame()) == frozenset()
+    recovered = recover_shard(copies, injections, None, SHUT, SearchConfig(), DetectConfig(),
+                              VetConfig(), signal_hosts(vetting)).set_index("copy")
+    assert recovered.loc["scrambled", "stage"] == "excluded"
+    assert "PC, EB or BEB" in recovered.loc["scrambled", "reason"]
+    assert recovered.loc["inverted", "stage"] == "injected"  # inverted: still a null
+    assert null_counts(recovered.reset_index())["scrambled"]["excluded"] == 1
 
 
 def test_a_shard_without_light_curves_gives_empty_tables_with_their_columns():
@@ -161,8 +188,32 @@ def test_the_summary_holds_every_table_as_json():
                                       shard_number=0)
     recovered = injections.assign(flagged=False, found=False, stage="injected")
     document = json.loads(json.dumps(summary(recovered), allow_nan=False))
-    assert document["injections"] == 8 and document["nulls"]["inverted"] == 4
+    assert document["injections"] == 8 and document["nulls"]["scrambled"]["copies"] == 4
     assert [row["snr_low"] for row in document["by_snr"]] == list(SNR_BINS)
     assert sum(row["n"] for row in document["by_radius"]) == document["with_transit_in_data"]
     assert {"period", "radius_earth", "n", "flagged", "found", "PC"} <= set(
         document["by_period_radius"][0])
+
+
+def test_a_scrambled_light_curve_keeps_its_blocks_and_dips_but_not_their_period():
+    host = flat_lightcurve(noise=1e-4)
+    period, epoch = 2.3, 1325.4
+    dip = np.abs(((host.time - epoch + period / 2) % period) - period / 2) < 0.05
+    host = replace(host, flux=np.where(dip, host.flux - 0.01, host.flux).astype(np.float32),
+                   centroid_col=np.arange(len(host), dtype=np.float64))  # cadence numbers
+    scrambled = host.scrambled(np.random.default_rng(3), block_days=3.0, gap_days=1.0)
+    again = host.scrambled(np.random.default_rng(3), block_days=3.0, gap_days=1.0)
+    np.testing.assert_array_equal(scrambled.flux, again.flux)
+    steps = np.diff(scrambled.time)
+    assert (steps > 0).all() and np.sum(steps > 0.9) == 8  # nine blocks, a day apart
+    blocks = np.split(scrambled.centroid_col.astype(int), np.flatnonzero(steps > 0.9) + 1)
+    for block in blocks:  # each block a run of the host's cadences, its data with it
+        np.testing.assert_array_equal(block, np.arange(block[0], block[0] + len(block)))
+        np.testing.assert_array_equal(scrambled.flux[np.isin(scrambled.centroid_col, block)],
+                                      host.flux[block])
+    starts = [block[0] for block in blocks]
+    assert sorted(starts) != starts and sum(map(len, blocks)) == len(host)
+    dips = scrambled.time[scrambled.flux < 0.995]
+    events = dips[np.r_[True, np.diff(dips) > 0.5]]
+    cycles = (events - events[0]) / period
+    assert len(events) >= 10 and np.abs(cycles - np.round(cycles)).max() > 0.2

@@ -110,7 +110,10 @@ def test_the_completeness_table_shows_each_snr_bin_beside_the_simulated_truth(ve
         {"snr_low": 7.0, "n": 12, "flagged": 0.75, "found": 0.5, "PC": 0.5,
          "planted planets": 30, "planted, as PC": 0.4667},
         {"snr_low": 10.0, "n": 0, "flagged": None, "found": None, "PC": None,
-         "planted planets": 0, "planted, as PC": None}]}
+         "planted planets": 0, "planted, as PC": None}],
+        "nulls": {kind: {"copies": 40, "flagged": 9, "with_signal": 5, "with_pc": pcs,
+                         "failed": 1, "excluded": excluded}
+                  for kind, pcs, excluded in (("inverted", 0, 0), ("scrambled", 2, 15))}}
     html = write_report(build_candidates(scores_for(vetting), vetting, None, None),
                         tmp_path / "report.html", {"run": "r"}, {}, {}, {"data": {"read": 3}},
                         completeness=completeness).read_text()
@@ -118,6 +121,10 @@ def test_the_completeness_table_shows_each_snr_bin_beside_the_simulated_truth(ve
     assert "<th>planted, as PC</th>" in section and "<th>SNR &gt;= 7</th>" in section
     assert '<td class="number">0.750</td>' in section and '<td class="number">0.467</td>' in section
     assert '<td class="number">0</td><td class="number"></td>' in section
+    for row in ("inverted light curves (nulls): followed / excluded / failed</th><td>39 / 0 / 1",
+                "scrambled light curves (nulls): followed / excluded / failed</th><td>24 / 15 / 1",
+                "scrambled: flagged / with a signal / with a PC</th><td>9 / 5 / 2"):
+        assert row in section, row
 
 
 def test_the_summary_comes_first_and_answers_the_first_questions(vetting, tmp_path):
@@ -139,7 +146,7 @@ def test_the_summary_comes_first_and_answers_the_first_questions(vetting, tmp_pa
         re.findall(r'href="(#\w+)"', nav)) and "#recovery" not in nav  # no truth: no section
     for text in ("light curves read</th><td>120", "inputs quarantined or failed</th><td>3",
                  "(batched search)</th><td>118", "searched in depth</th><td>40",
-                 "expected false PCs (inverted light curves)</th><td>2.0 ± 1.4",
+                 "expected false PCs (inverted and scrambled light curves)</th><td>2.0 ± 1.4",
                  "found as PC, 2-4 R_earth</th><td>0.80 of 30 injected"):
         assert text in summary, text
     assert "4-8 R_earth" not in summary  # no injection there

@@ -101,9 +101,10 @@ def test_completeness_is_measured_through_the_run_on_stars_it_did_not_train_on(t
     copies = pd.read_parquet(tiny_run / "completeness" / "injections.parquet")
     split = pd.read_parquet(tiny_run / "split" / "split.parquet")
     assert copies["copy"].value_counts().to_dict() == {"injected": 2 * 10 * 2,  # shards x
-                                                       "inverted": 2 * 10}  # stars x copies
+                                                       "inverted": 2 * 10,  # stars x copies
+                                                       "scrambled": 2 * 10}
     assert not copies["tic"].isin(split.loc[split["split"] == "train", "tic"]).any()
-    assert set(copies["stage"]) <= {"injected", "flagged", "found", "PC"}
+    assert set(copies["stage"]) <= {"injected", "flagged", "found", "PC", "excluded"}
     # on hosts without eclipses of their own: into a binary or a false dip an injection
     # competes with the host's eclipses (docs/benchmarks.md: 0.54 on EB hosts)
     stars = pd.read_parquet(tiny_run / "data" / "stars.parquet")
@@ -112,7 +113,7 @@ def test_completeness_is_measured_through_the_run_on_stars_it_did_not_train_on(t
                      & ~copies["tic"].isin(eclipsing)]
     assert len(obvious) >= 5 and (obvious["stage"] == "PC").mean() >= 0.7
     summary = json.loads((tiny_run / "completeness" / "completeness.json").read_text())
-    assert summary["injections"] == 40 and summary["nulls"]["inverted"] == 20
+    assert summary["injections"] == 40 and summary["nulls"]["inverted"]["copies"] == 20
     html = (tiny_run / "report" / "index.html").read_text()
     assert "Completeness: injected transits" in html and "reliability of the PC list" in html
 

@@ -315,7 +315,7 @@ def cmd_inject(args) -> None:
 
 def cmd_recover(args) -> None:
     """The stage each injected transit of a shard reached, through the run's chain."""
-    from transitflow.completeness import recover_shard
+    from transitflow.completeness import recover_shard, signal_hosts
     from transitflow.detect import DetectConfig
     from transitflow.infer import InferConfig, score_shard
     from transitflow.search import SearchConfig
@@ -329,8 +329,9 @@ def cmd_recover(args) -> None:
     recovered = recover_shard(
         read_shard(args.shard), injections, scores, json.loads(Path(args.flag_summary).read_text()),
         SearchConfig.from_dict(options["search"]), DetectConfig.from_dict(options["detect"]),
-        VetConfig.from_dict(options["vet"]))
-    inputs = [args.shard, args.injections, args.flag_summary, *filter(None, [args.model])]
+        VetConfig.from_dict(options["vet"]), signal_hosts(read_table(args.vetting)))
+    inputs = [args.shard, args.injections, args.flag_summary, args.vetting,
+              *filter(None, [args.model])]
     write_table(recovered, args.out, make_provenance("recover", args.options, inputs))
     log.info("%s: %d of %d injections found as PC", args.shard,
              int((recovered["stage"] == "PC").sum()), len(recovered))
@@ -597,6 +598,8 @@ def _parser() -> argparse.ArgumentParser:
     p = add("recover", cmd_recover, "follow injected transits through the run's chain")
     for name in ("shard", "injections", "flag-summary", "out"):
         p.add_argument(f"--{name}", required=True)
+    p.add_argument("--vetting", required=True,
+                   help="the run's vetting of the shard: hosts of its PCs, EBs and BEBs")
     p.add_argument("--model", default="", help="the run's model; none without a network")
 
     p = add("completeness", cmd_completeness, "merge the injections; completeness and figure")

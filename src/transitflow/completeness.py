@@ -9,10 +9,13 @@ flagged, the in-depth search and vetting. An injection is *found* when a signal 
 matches it (:func:`transitflow.signals.recovering`) and *PC* when such a signal is vetted
 PC. The share found as PC per bin of expected SNR, period and radius is the completeness.
 
-Each host also gets an inverted copy (dips become bumps, the Kepler DR25 way of making
-nulls) that goes through the same chain: a PC found in one is a false alarm, and their rate
-per light curve gives the expected false PCs of the run and the reliability of its PC list
-(:func:`transitflow.report.reliability`).
+Each host also gets two null copies, the Kepler DR25 way: inverted (dips become bumps) and
+scrambled (blocks of days in a random order, so dips stay dips, dip-like systematics
+included, but repeats fall off any period). They go through the same chain: a PC found in
+one is a false alarm, and their rate per light curve gives the expected false PCs of the
+run and the reliability of its PC list (:func:`transitflow.report.reliability`). A
+scrambled copy keeps its host's own transits and eclipses, so the copies of hosts where the
+run found a PC, EB or BEB are left out of the nulls ("excluded").
 """
 
 from __future__ import annotations
@@ -35,9 +38,15 @@ from transitflow.simulate import log_uniform, transit_duration
 from transitflow.vet import VetConfig, vet_light_curve
 
 #: Injected copies get TIC IDs above every real one: ``OFFSET + host TIC * 100 + copy``;
-#: the inverted copy is number :data:`INVERTED_COPY`.
+#: the null copies are numbers :data:`NULL_COPIES`.
 INJECTED_TIC_OFFSET = 10 ** 12
-INVERTED_COPY = 99
+NULL_COPIES = {"inverted": 99, "scrambled": 98}
+#: Scrambled copies: blocks of about a momentum-dump interval, laid out a day apart (wider
+#: than the detrending's breaks).
+SCRAMBLE_BLOCK_DAYS = 3.0
+SCRAMBLE_GAP_DAYS = 1.0
+#: Dispositions that mark an astrophysical signal of a host: its scrambled copy is no null.
+ASTROPHYSICAL = ("PC", "EB", "BEB")
 #: Stages an injection can reach, in order.
 STAGES = ("flagged", "found", "PC")
 STAGE_TITLES = {"flagged": "flagged for the in-depth search", "found": "found by the search",
@@ -87,8 +96,9 @@ class CompletenessConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.stars < 0 or not 1 <= self.n_per_star < 100:
-            raise ValueError("completeness: stars must be >= 0 and n_per_star in [1, 99]")
+        most = min(NULL_COPIES.values()) - 1
+        if self.stars < 0 or not 1 <= self.n_per_star <= most:
+            raise ValueError(f"completeness: stars must be >= 0 and n_per_star in [1, {most}]")
         for name in ("period_range", "snr_range", "radius_range"):
             low, high = getattr(self, name)
             if not 0 < low <= high:
@@ -110,13 +120,13 @@ def inject_shard(light_curves: list[LightCurve], exclude_tics: set[int],
     Returns
     -------
     copies : list of LightCurve
-        The hosts' raw light curves times the transit model, and each host inverted, with
-        TIC IDs from :data:`INJECTED_TIC_OFFSET`.
+        The hosts' raw light curves times the transit model, and each host inverted and
+        scrambled, with TIC IDs from :data:`INJECTED_TIC_OFFSET`.
     injections : pandas.DataFrame
         One row per copy: ``key`` (of the copy), ``host_key``, ``tic`` (the host's),
-        ``sector``, ``copy`` ("injected" or "inverted"), ``radius_earth``, the
-        :data:`transitflow.inject.TRANSIT_COLUMNS` (NaN, and no transit, for an inverted
-        copy) and ``star_radius``.
+        ``sector``, ``copy`` ("injected", "inverted" or "scrambled"), ``radius_earth``, the
+        :data:`transitflow.inject.TRANSIT_COLUMNS` (NaN, and no transit, for a null copy)
+        and ``star_radius``.
     """
     rng = np.random.default_rng([config.seed, shard_number])
     hosts = [lc for lc in light_curves
@@ -128,10 +138,12 @@ def inject_shard(light_curves: list[LightCurve], exclude_tics: set[int],
         if len(good) < 2:
             continue
         drawn = [_draw(good, rng, config) for _ in range(config.n_per_star)]
-        made = [(_copy(host, host.flux * transit_flux(host.time, params), number), "injected",
-                 params) for number, params in enumerate(drawn)]
-        made.append((_copy(host, host.inverted().flux, INVERTED_COPY), "inverted",
-                     {"n_transits": 0}))
+        made = [(_copy(replace(host, flux=host.flux * transit_flux(host.time, params)), number),
+                 "injected", params) for number, params in enumerate(drawn)]
+        nulls = {"inverted": host.inverted(),
+                 "scrambled": host.scrambled(rng, SCRAMBLE_BLOCK_DAYS, SCRAMBLE_GAP_DAYS)}
+        made += [(_copy(lc, NULL_COPIES[kind]), kind, {"n_transits": 0})
+                 for kind, lc in nulls.items()]
         for lc, kind, params in made:
             copies.append(lc)
             rows.append({"key": lc.meta.key, "host_key": host.meta.key, "tic": host.meta.tic,
@@ -157,14 +169,15 @@ def _draw(good: LightCurve, rng: np.random.Generator, config: CompletenessConfig
     return {"radius_earth": float(rp_rs) * star_radius_earth, **params}
 
 
-def _copy(host: LightCurve, flux: np.ndarray, number: int) -> LightCurve:
-    tic = INJECTED_TIC_OFFSET + host.meta.tic * 100 + number
-    return replace(host, flux=flux.astype(np.float32), meta=replace(host.meta, tic=tic))
+def _copy(lc: LightCurve, number: int) -> LightCurve:
+    """``lc`` as copy ``number`` of its host: float32 flux, a TIC ID of its own."""
+    tic = INJECTED_TIC_OFFSET + lc.meta.tic * 100 + number
+    return replace(lc, flux=lc.flux.astype(np.float32), meta=replace(lc.meta, tic=tic))
 
 
 def recover_shard(copies: list[LightCurve], injections: pd.DataFrame, scores: pd.DataFrame | None,
                   flag_summary: dict, search: SearchConfig, detect: DetectConfig,
-                  vet: VetConfig) -> pd.DataFrame:
+                  vet: VetConfig, signal_tics: frozenset[int] = frozenset()) -> pd.DataFrame:
     """The stage each injection reached, through the run's chain.
 
     Parameters
@@ -174,26 +187,42 @@ def recover_shard(copies: list[LightCurve], injections: pd.DataFrame, scores: pd
         or None when the run has no network.
     flag_summary : the run's flag summary: its network ``threshold`` and the batched
         search's ``thresholds`` (either absent when its path is not used).
+    signal_tics : stars where the run found a PC, EB or BEB (:data:`ASTROPHYSICAL`): their
+        scrambled copies are not followed (stage "excluded").
 
     Returns
     -------
     pandas.DataFrame
         ``injections`` with ``score``, ``detected_by``, ``flagged``, ``found``, the matched
         signal's ``found_period``, ``found_epoch`` and ``disposition`` ("" when not found),
-        ``stage`` (the last of "injected", :data:`STAGES` reached, or "failed": the search
-        or vetting of the copy raised) and ``reason`` (why it failed, else "").
+        ``stage`` (the last of "injected", :data:`STAGES` reached, "excluded", or
+        "failed": the search or vetting of the copy raised) and ``reason`` (why it failed
+        or was excluded, else "").
     """
-    detected = _detected_by(copies, scores, flag_summary, search, detect)
     planted = injections.set_index("key")
+    excluded = set(injections.loc[(injections["copy"] == "scrambled")
+                                  & injections["tic"].isin(signal_tics), "key"])
+    copies = [lc for lc in copies if lc.meta.key not in excluded]
+    detected = _detected_by(copies, scores, flag_summary, search, detect)
     followed, failures = each_light_curve(copies, lambda lc: _followed(
         lc, planted.loc[lc.meta.key], detected[lc.meta.key], search, vet), "recover")
     failed = [{**_start(key, detected[key]), "stage": "failed", "reason": reason}
               for key, reason in zip(failures["key"], failures["reason"])]
-    rows = pd.DataFrame([*followed, *failed], columns=RECOVERY_COLUMNS)
+    left_out = [{**_start(key, ""), "stage": "excluded",
+                 "reason": "the run found a PC, EB or BEB on the host: no null"}
+                for key in sorted(excluded)]
+    rows = pd.DataFrame([*followed, *failed, *left_out], columns=RECOVERY_COLUMNS)
     score = (scores.set_index("key")["score"] if scores is not None
              else pd.Series(np.nan, index=injections["key"]))
     return injections.assign(score=injections["key"].map(score)).merge(rows, on="key",
                                                                        how="left")
+
+
+def signal_hosts(vetting: pd.DataFrame) -> frozenset[int]:
+    """The stars of a vetting table holding a PC, EB or BEB (:data:`ASTROPHYSICAL`)."""
+    if vetting.empty:
+        return frozenset()
+    return frozenset(vetting.loc[vetting["disposition"].isin(ASTROPHYSICAL), "tic"].astype(int))
 
 
 def _detected_by(copies: list[LightCurve], scores: pd.DataFrame | None, flag_summary: dict,
@@ -218,14 +247,14 @@ def _detected_by(copies: list[LightCurve], scores: pd.DataFrame | None, flag_sum
 
 def _followed(lc: LightCurve, planted: pd.Series, detected_by: str, search: SearchConfig,
               vet: VetConfig) -> dict:
-    """One copy through the in-depth search and the vetting of its matching signals (of an
-    inverted copy: of every signal, each a false alarm)."""
+    """One copy through the in-depth search and the vetting of its matching signals (of a
+    null copy: of every signal, each a false alarm)."""
     row = _start(lc.meta.key, detected_by)
     if not detected_by:
         return row
     signals = search_lightcurve(lc, search)
     table = pd.DataFrame([signal.to_row() for signal in signals])
-    matched = table if planted["copy"] == "inverted" or table.empty else recovering(
+    matched = table if planted["copy"] != "injected" or table.empty else recovering(
         table, planted[["period", "epoch", "duration"]])
     if matched.empty:
         return row
@@ -246,7 +275,7 @@ def _start(key: str, detected_by: str) -> dict:
 
 
 def _with_transit(injections: pd.DataFrame) -> pd.DataFrame:
-    """The injected copies (not the inverted ones) with a transit in the data."""
+    """The injected copies (not the nulls) with a transit in the data."""
     return injections[(injections["copy"] == "injected") & (injections["n_transits"] >= 1)]
 
 
@@ -272,14 +301,17 @@ def completeness_map(injections: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def null_counts(injections: pd.DataFrame) -> dict[str, int]:
-    """The inverted copies, and how many of them were flagged, held a signal, held a PC and
-    failed."""
-    nulls = injections[injections["copy"] == "inverted"]
-    return {"inverted": len(nulls), "flagged": int(nulls["flagged"].sum()),
-            "with_signal": int(nulls["found"].sum()),
-            "with_pc": int((nulls["stage"] == "PC").sum()),
-            "failed": int((nulls["stage"] == "failed").sum())}
+def null_counts(injections: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per kind of null copy (:data:`NULL_COPIES`): the copies, and how many of them were
+    flagged, held a signal, held a PC, failed and were excluded."""
+    counts = {}
+    for kind in NULL_COPIES:
+        nulls = injections[injections["copy"] == kind]
+        counts[kind] = {"copies": len(nulls), "flagged": int(nulls["flagged"].sum()),
+                        "with_signal": int(nulls["found"].sum()),
+                        **{name: int((nulls["stage"] == stage).sum()) for name, stage in
+                           (("with_pc", "PC"), ("failed", "failed"), ("excluded", "excluded"))}}
+    return counts
 
 
 def completeness_by_radius(injections: pd.DataFrame) -> pd.DataFrame:
@@ -293,7 +325,7 @@ def completeness_by_radius(injections: pd.DataFrame) -> pd.DataFrame:
 
 def summary(injections: pd.DataFrame) -> dict:
     """The JSON summary of a run's injections: counts, the completeness per SNR bin and per
-    period x radius bin, and the outcome of the inverted copies."""
+    period x radius bin, and the outcome of the null copies."""
     cells = completeness_map(injections).astype({"period": str, "radius_earth": str})
     injected = injections[injections["copy"] == "injected"]
     return {"injections": len(injected), "nulls": null_counts(injections),

@@ -135,6 +135,27 @@ class LightCurve:
         level = float(np.median(self.good(bitmask).flux))
         return replace(self, flux=(2.0 * level - self.flux).astype(np.float32))
 
+    def scrambled(self, rng: np.random.Generator, block_days: float, gap_days: float
+                  ) -> LightCurve:
+        """The cadences cut into blocks of ``block_days`` and laid out again in a random
+        order, ``gap_days`` apart (a gap the detrending breaks at, so no block edge makes a
+        step): a transit stays a dip, but its repeats no longer fall on one period (the
+        Kepler DR25 scrambled null, in blocks of days rather than quarters)."""
+        lc = self.select(np.isfinite(self.time))
+        block = np.floor((lc.time - lc.time.min()) / block_days).astype(np.int64)
+        blocks = np.unique(block)
+        order = rng.permutation(blocks)
+        if len(blocks) > 1 and np.array_equal(order, blocks):
+            order = order[::-1]
+        times, rows, start = [], [], float(lc.time.min())
+        for number in order:
+            rows.append(np.flatnonzero(block == number))
+            offset = lc.time[rows[-1]] - lc.time[rows[-1][0]]
+            times.append(start + offset)
+            start += float(offset[-1]) + gap_days
+        scrambled = lc.select(np.concatenate(rows))
+        return replace(scrambled, time=np.concatenate(times).astype(lc.time.dtype))
+
     def normalized(self) -> LightCurve:
         """Flux and flux_err divided by the median flux."""
         median = np.nanmedian(self.flux)

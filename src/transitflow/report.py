@@ -600,17 +600,18 @@ def truth_recall_by_snr(truth: pd.DataFrame, candidates: pd.DataFrame) -> pd.Dat
     return table.rename(columns={"low": "snr_low"})[["snr_low", "n", "PC"]]
 
 
-def reliability(nulls: dict[str, int], light_curves: int, with_pc: int) -> dict:
-    """Expected false PCs of a run and the reliability of its PC list, from the inverted
-    copies (:func:`transitflow.completeness.null_counts`): their rate of holding a PC (failed
-    copies left out) times the run's light curves, with a Poisson error (of at least one
-    count), against the ``with_pc`` light curves holding a PC (clipped to [0, 1]). Empty
-    without nulls."""
-    searched = nulls["inverted"] - nulls.get("failed", 0)
+def reliability(nulls: dict[str, dict[str, int]], light_curves: int, with_pc: int) -> dict:
+    """Expected false PCs of a run and the reliability of its PC list, from the null copies
+    of every kind together (:func:`transitflow.completeness.null_counts`): their rate of
+    holding a PC (failed and excluded copies left out) times the run's light curves, with a
+    Poisson error (of at least one count), against the ``with_pc`` light curves holding a
+    PC (clipped to [0, 1]). Empty without nulls."""
+    searched = sum(kind["copies"] - kind["failed"] - kind["excluded"] for kind in nulls.values())
     if searched <= 0:
         return {}
-    expected = nulls["with_pc"] / searched * light_curves
-    error = math.sqrt(max(nulls["with_pc"], 1)) / searched * light_curves
+    false_pcs = sum(kind["with_pc"] for kind in nulls.values())
+    expected = false_pcs / searched * light_curves
+    error = math.sqrt(max(false_pcs, 1)) / searched * light_curves
     share = min(max(1.0 - expected / with_pc, 0.0), 1.0) if with_pc else math.nan
     return {"expected_false_pcs": expected, "expected_false_pcs_error": error,
             "reliability": share, "reliability_error": error / with_pc if with_pc else math.nan}
@@ -752,7 +753,7 @@ def _summary(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]]
         items["PCs made EB by the size limit (report.pc_max_radius_rjup)"] = filtered
     measured = (completeness or {}).get("reliability") or {}
     if measured:
-        items["expected false PCs (inverted light curves)"] = (
+        items["expected false PCs (inverted and scrambled light curves)"] = (
             f"{measured['expected_false_pcs']:.1f} ± {measured['expected_false_pcs_error']:.1f}")
     for row in (completeness or {}).get("by_radius", []):
         if row["n"]:
@@ -812,19 +813,24 @@ def _completeness_table(completeness: dict) -> str:
 
 
 def _reliability_table(completeness: dict) -> str:
-    """The inverted copies' outcome and the reliability they imply, when measured."""
+    """The null copies' outcome and the reliability they imply, when measured."""
     nulls, measured = completeness.get("nulls", {}), completeness.get("reliability", {})
-    if not nulls.get("inverted"):
+    if not any(kind["copies"] for kind in nulls.values()):
         return ""
-    items = {"inverted light curves (nulls)": nulls["inverted"],
-             "nulls flagged / with a signal / with a PC":
-                 f"{nulls['flagged']} / {nulls['with_signal']} / {nulls['with_pc']}"}
+    items = {}
+    for kind, counts in nulls.items():
+        items[f"{kind} light curves (nulls): followed / excluded / failed"] = (
+            f"{counts['copies'] - counts['excluded'] - counts['failed']} / "
+            f"{counts['excluded']} / {counts['failed']}")
+        items[f"{kind}: flagged / with a signal / with a PC"] = (
+            f"{counts['flagged']} / {counts['with_signal']} / {counts['with_pc']}")
     if measured:
         items["expected false PCs in this run"] = (
             f"{measured['expected_false_pcs']:.1f} ± {measured['expected_false_pcs_error']:.1f}")
         items["reliability of the PC list"] = (
             f"{measured['reliability']:.3f} ± {measured['reliability_error']:.3f}")
-    return "\n<h3>Reliability (inverted light curves)</h3>\n" + _key_value_table(items)
+    return ("\n<h3>Reliability (inverted and scrambled light curves)</h3>\n"
+            + _key_value_table(items))
 
 
 def _disposition_counts(candidates: pd.DataFrame) -> dict[str, int]:

@@ -22,6 +22,7 @@ rule recover:
         shard=f"{RUN}/completeness/shards/{{shard}}.arrow",
         injections=f"{RUN}/completeness/injected/{{shard}}.parquet",
         flag_summary=f"{RUN}/infer/flag_summary.json",
+        vetting=f"{RUN}/vet/vetting/{{shard}}.parquet",
         model=model_path() if USES_NETWORK else [],
     output:
         f"{RUN}/completeness/recovered/{{shard}}.parquet",
@@ -38,8 +39,8 @@ rule recover:
         ),
     shell:
         "python -m transitflow recover --shard {input.shard} --injections {input.injections}"
-        " --flag-summary {input.flag_summary} --model '{input.model}'"
-        " --options {params.options} --out {output} 2> {log}"
+        " --flag-summary {input.flag_summary} --vetting {input.vetting}"
+        " --model '{input.model}' --options {params.options} --out {output} 2> {log}"
 
 
 rule completeness:
