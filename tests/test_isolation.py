@@ -63,8 +63,11 @@ def test_an_all_zero_light_curve_does_not_stop_its_shards_search_and_vetting(tmp
     assert "median flux is 0" in failed["reason"].item()
     signals = read_table(tmp_path / "signals.parquet")
     assert 1 in set(signals["tic"])
+    crowded = str(tmp_path / "crowded_epochs.json")
+    assert main(["crowded-epochs", "--signals", str(tmp_path / "signals.parquet"),
+                 "--out", crowded]) == 0
     assert main(["vet", "--shard", str(shard), "--signals", str(tmp_path / "signals.parquet"),
-                 "--out", str(tmp_path / "vetting.parquet"),
+                 "--crowded-epochs", crowded, "--out", str(tmp_path / "vetting.parquet"),
                  "--failed", str(tmp_path / "vet_failed.parquet"),
                  "--sheets-dir", str(tmp_path / "sheets")]) == 0
     assert read_table(tmp_path / "vet_failed.parquet").empty
@@ -74,7 +77,8 @@ def test_an_all_zero_light_curve_does_not_stop_its_shards_search_and_vetting(tmp
     monkeypatch.setattr("transitflow.sheets.vetting_sheet", broken_sheet)
     everything = json.dumps({"report": {"sheets_for": sorted(set(vetting["disposition"]))}})
     assert main(["vet", "--shard", str(shard), "--signals", str(tmp_path / "signals.parquet"),
-                 "--out", str(tmp_path / "vetting.parquet"), "--options", everything,
+                 "--crowded-epochs", crowded, "--out", str(tmp_path / "vetting.parquet"),
+                 "--options", everything,
                  "--failed", str(tmp_path / "vet_failed.parquet"),
                  "--sheets-dir", str(tmp_path / "sheets")]) == 0
     failed = read_table(tmp_path / "vet_failed.parquet")

@@ -18,7 +18,8 @@ from tests.test_workflow import TINY, snakemake
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 #: The injected copies follow the run's thresholds, search and vetting (not its data).
 COMPLETENESS = {"recover", "completeness"}
-DOWNSTREAM_OF_FLAG = {"flag", "search", "vet", "report"} | COMPLETENESS
+VETTING = {"crowded_epochs", "vet"}
+DOWNSTREAM_OF_FLAG = {"flag", "search", "report"} | VETTING | COMPLETENESS
 
 
 def tiny_config() -> dict:
@@ -72,7 +73,7 @@ def test_a_second_run_does_nothing(runs):
 @pytest.mark.parametrize(("config", "rerun"), [
     (changed("train", epochs=3), {"train", "infer"} | DOWNSTREAM_OF_FLAG),
     (changed("flag", threshold=0.1), DOWNSTREAM_OF_FLAG),
-    (changed("search", max_signals=2), {"search", "vet", "report"} | COMPLETENESS),
+    (changed("search", max_signals=2), {"search", "report"} | VETTING | COMPLETENESS),
     (changed("completeness", n_per_star=1), {"inject", "report"} | COMPLETENESS),
     (changed("search", min_period=0.4), {"detect"} | DOWNSTREAM_OF_FLAG),
     (changed("detect", false_alarms_per_10k=50), DOWNSTREAM_OF_FLAG),

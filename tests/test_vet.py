@@ -19,6 +19,7 @@ from transitflow.detrend import detrend
 from transitflow.lightcurve import MOMENTUM_DUMP_BIT, LightCurve
 from transitflow.readers import read_lightcurves
 from transitflow.signals import Signal, VetResult, planet_radius_earth
+from transitflow.skye import CrowdedEpochs, mark_crowded
 from transitflow.simulate import (blend_centroid_shift, inclination_deg, transit_duration,
                                  transit_model)
 
@@ -296,6 +297,22 @@ def test_transit_next_to_a_dump_at_30_min_cadence_is_not_systematic():
     results = by_test(vet.vet_signal(lc, signal))
     assert not results["systematics"].flag and results["systematics"].extra["dumps"] == 0
     assert vet.disposition(signal, results.values(), vet.VetConfig()) == ("PC", [])
+
+
+def test_a_single_transit_at_an_epoch_crowded_with_other_stars_events_is_systematic():
+    """A clean 4-h, 3000 ppm single transit passes; marked as falling in a half-day bin
+    where many stars of the sector dip (Skye), it is SYSTEMATIC."""
+    lc = noisy_pixels(flat_lightcurve(seed=9))
+    signal = make_signal(lc, period=math.nan, epoch=1340.3, duration=4 / 24, depth=0.003)
+    lc = with_transit(lc, signal, 0.003)
+    assert vet.disposition(signal, vet.vet_signal(lc, signal), vet.VetConfig()) == ("PC", [])
+    crowded = mark_crowded(lc, CrowdedEpochs(((1340.0, 1340.5),), {}))
+    results = by_test(vet.vet_signal(crowded, signal))
+    assert results["systematics"].flag and results["systematics"].extra["crowded"] == 1
+    assert "1 at epochs crowded with other stars' events" in results["systematics"].reason
+    assert vet.disposition(signal, results.values(), vet.VetConfig())[0] == "SYSTEMATIC"
+    elsewhere = mark_crowded(lc, CrowdedEpochs(((1345.0, 1345.5),), {}))
+    assert not vet.systematics(elsewhere, detrend(elsewhere), signal, vet.VetConfig()).flag
 
 
 def test_transits_of_one_depth_are_consistent(planet):

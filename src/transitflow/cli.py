@@ -259,6 +259,24 @@ def cmd_search(args) -> None:
     log.info("%s: %d signals, %d light curves failed", args.shard, len(rows), len(failures))
 
 
+def cmd_crowded_epochs(args) -> None:
+    """The sector's epochs crowded with many stars' events, from every shard's signals."""
+    from transitflow.skye import crowded_epochs
+    from transitflow.vet import VetConfig
+
+    config = VetConfig.from_dict(args.options)
+    epochs = crowded_epochs(_concat(args.signals), config.crowded_false_alarm)
+    write_json(epochs.to_dict(), args.out, make_provenance("crowded_epochs", args.options,
+                                                           args.signals))
+    log.info("%d crowded half-day bins", len(epochs.windows))
+
+
+def _read_crowded_epochs(path: str):
+    from transitflow.skye import CrowdedEpochs
+
+    return CrowdedEpochs.from_dict(json.loads(Path(path).read_text()))
+
+
 def cmd_vet(args) -> None:
     """Vet every signal of a shard; draw a sheet for the dispositions asked for."""
     from tqdm import tqdm
@@ -267,6 +285,7 @@ def cmd_vet(args) -> None:
     from transitflow.search import SearchConfig
     from transitflow.shards import iter_shard
     from transitflow.sheets import vet_and_draw
+    from transitflow.skye import mark_crowded
     from transitflow.vet import VetConfig
 
     options = dict(args.options)
@@ -278,9 +297,11 @@ def cmd_vet(args) -> None:
     sheets_dir.mkdir(parents=True, exist_ok=True)
     sheet_failures = []
 
+    crowded = _read_crowded_epochs(args.crowded_epochs)
+
     def vet_one(lc) -> list[dict]:
-        rows, failure = vet_and_draw(lc, signals[lc.meta.key], search_config, config,
-                                     sheets_dir, sheets_for)
+        rows, failure = vet_and_draw(mark_crowded(lc, crowded), signals[lc.meta.key],
+                                     search_config, config, sheets_dir, sheets_for)
         sheet_failures.extend(filter(None, [failure]))
         return rows
 
@@ -288,7 +309,8 @@ def cmd_vet(args) -> None:
         tqdm(iter_shard(args.shard, signals), total=len(signals), desc="vet", unit="lc"),
         vet_one, "vet")
     rows = [row for rows in vetted for row in rows]
-    provenance = make_provenance("vet", args.options, [args.shard, args.signals])
+    provenance = make_provenance("vet", args.options,
+                                 [args.shard, args.signals, args.crowded_epochs])
     write_table(pd.DataFrame(rows), args.out, provenance)
     if sheet_failures:
         failures = pd.concat([failures, failure_table(sheet_failures)], ignore_index=True)
@@ -316,6 +338,7 @@ def cmd_inject(args) -> None:
 def cmd_recover(args) -> None:
     """The stage each injected transit of a shard reached, through the run's chain."""
     from transitflow.completeness import recover_shard, signal_hosts
+    from transitflow.skye import mark_crowded
     from transitflow.detect import DetectConfig
     from transitflow.infer import InferConfig, score_shard
     from transitflow.search import SearchConfig
@@ -326,11 +349,13 @@ def cmd_recover(args) -> None:
     injections = read_table(args.injections)
     batch_size = InferConfig.from_dict(options["infer"]).batch_size
     scores = score_shard(args.model, args.shard, batch_size=batch_size) if args.model else None
+    crowded = _read_crowded_epochs(args.crowded_epochs)
     recovered = recover_shard(
-        read_shard(args.shard), injections, scores, json.loads(Path(args.flag_summary).read_text()),
+        [mark_crowded(lc, crowded) for lc in read_shard(args.shard)], injections, scores,
+        json.loads(Path(args.flag_summary).read_text()),
         SearchConfig.from_dict(options["search"]), DetectConfig.from_dict(options["detect"]),
         VetConfig.from_dict(options["vet"]), signal_hosts(read_table(args.vetting)))
-    inputs = [args.shard, args.injections, args.flag_summary, args.vetting,
+    inputs = [args.shard, args.injections, args.flag_summary, args.vetting, args.crowded_epochs,
               *filter(None, [args.model])]
     write_table(recovered, args.out, make_provenance("recover", args.options, inputs))
     log.info("%s: %d of %d injections found as PC", args.shard,
@@ -582,9 +607,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--failed", required=True, help="table of light curves that failed")
 
+    p = add("crowded-epochs", cmd_crowded_epochs,
+            "epochs crowded with many stars' events (Skye), from every shard's signals")
+    p.add_argument("--signals", nargs="+", required=True)
+    p.add_argument("--out", required=True)
+
     p = add("vet", cmd_vet, "vet the signals of a shard and draw their sheets")
     p.add_argument("--shard", required=True)
     p.add_argument("--signals", required=True)
+    p.add_argument("--crowded-epochs", required=True, help="the run's crowded epochs (JSON)")
     p.add_argument("--out", required=True)
     p.add_argument("--failed", required=True, help="table of light curves that failed")
     p.add_argument("--sheets-dir", required=True)
@@ -600,6 +631,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--vetting", required=True,
                    help="the run's vetting of the shard: hosts of its PCs, EBs and BEBs")
+    p.add_argument("--crowded-epochs", required=True, help="the run's crowded epochs (JSON)")
     p.add_argument("--model", default="", help="the run's model; none without a network")
 
     p = add("completeness", cmd_completeness, "merge the injections; completeness and figure")

@@ -71,11 +71,12 @@ from scipy.stats import norm
 
 from transitflow.detrend import detrend
 from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, MOMENTUM_DUMP_BIT, LightCurve
+from transitflow.options import options_from_dict
 from transitflow.search import (DETREND_WINDOW_FACTOR, mask_width, stellar_density,
                                 true_multiple)
 from transitflow.signals import (Signal, VetResult, inverse_variance_mean,
                                  scaled_semi_major_axis)
-from transitflow.options import options_from_dict
+from transitflow.skye import CROWDED_EPOCH_BIT
 
 #: Pixel scale of each mission's detectors, arcsec per pixel (light curves of unknown
 #: mission take TESS's).
@@ -202,6 +203,12 @@ class VetConfig:
     # are distrusted (ours: the pointing settles within one cadence of 2 min or longer,
     # and the dump's own cadences are flagged).
     max_systematic_fraction: float = 0.5
+    # A half-day bin of a sector is crowded when more stars hold an event of a signal of
+    # at most three events there than a binomial draw at the sector's typical rate gives
+    # at this chance per bin (Robovetter DR25 Skye: 1e-4 to 5e-4 per bin and CCD; ours
+    # 1e-3 per bin and sector, about 0.05 false crowded bins per 27-day sector; 0: off).
+    # Events in crowded bins are suspect (transitflow.skye).
+    crowded_false_alarm: float = 1e-3
     # Individual transit depths disagree when the chance of their chi-square under one
     # depth is below event_false_alarm (ours: 1e-3, 3.1 sigma), each error grown by
     # event_depth_tolerance of the depth (ours: spots and detrending move single depths
@@ -1188,10 +1195,10 @@ def _sinusoid(time: np.ndarray, flux: np.ndarray, period: float) -> tuple[float,
 
 
 @register("systematics", argues="SYSTEMATIC",
-          extras=("events", "dumps", "gaps", "edges"))
+          extras=("events", "dumps", "gaps", "edges", "crowded"))
 def systematics(lc: LightCurve, detrended: LightCurve, signal: Signal,
                 config: VetConfig) -> VetResult:
-    """Events at momentum dumps, in data gaps or at data edges.
+    """Events at momentum dumps, in data gaps, at data edges or at crowded epochs.
 
     An event is suspect when it keeps under ``min_coverage`` of its in-transit cadences
     (gapped), when it does so only once the ``dump_cadences`` cadences either side of a
@@ -1201,7 +1208,8 @@ def systematics(lc: LightCurve, detrended: LightCurve, signal: Signal,
     events, and :data:`MIN_DUMP_EVENTS` or more, hold a dump within their duration (or the
     ``dump_cadences`` beside it), the signal follows the dumps' rhythm, at any cadence: all
     those events count as at dumps (a single transit over a dump, as TOI-813 b's, is not
-    suspect for that alone).
+    suspect for that alone). An event is also suspect when it holds a cadence of an epoch
+    crowded with other stars' events (:data:`transitflow.skye.CROWDED_EPOCH_BIT`, Skye).
     Flagged above ``max_systematic_fraction``. Cadences masked for other signals count as
     observed.
     """
@@ -1219,12 +1227,16 @@ def systematics(lc: LightCurve, detrended: LightCurve, signal: Signal,
         at_dump |= holds_dump
     edges = _data_edges(observed, config.gap_days)
     at_edge = _distance(events, edges) < signal.duration
-    suspect = at_dump | gapped | at_edge
+    crowded = _distance(events, lc.time[(lc.quality & CROWDED_EPOCH_BIT) != 0]
+                        ) < 0.5 * signal.duration
+    suspect = at_dump | gapped | at_edge | crowded
     fraction = float(suspect.mean())
     reason = (f"{suspect.sum()} of {len(events)} events suspect ({at_dump.sum()} at "
-              f"momentum dumps, {gapped.sum()} gapped, {at_edge.sum()} at data edges)")
+              f"momentum dumps, {gapped.sum()} gapped, {at_edge.sum()} at data edges, "
+              f"{crowded.sum()} at epochs crowded with other stars' events)")
     extra = {"events": float(len(events)), "dumps": float(at_dump.sum()),
-             "gaps": float(gapped.sum()), "edges": float(at_edge.sum())}
+             "gaps": float(gapped.sum()), "edges": float(at_edge.sum()),
+             "crowded": float(crowded.sum())}
     return VetResult("systematics", fraction, NAN, fraction > config.max_systematic_fraction,
                      reason, extra)
 

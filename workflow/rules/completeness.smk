@@ -23,6 +23,7 @@ rule recover:
         injections=f"{RUN}/completeness/injected/{{shard}}.parquet",
         flag_summary=f"{RUN}/infer/flag_summary.json",
         vetting=f"{RUN}/vet/vetting/{{shard}}.parquet",
+        crowded_epochs=f"{RUN}/vet/crowded_epochs.json",
         model=model_path() if USES_NETWORK else [],
     output:
         f"{RUN}/completeness/recovered/{{shard}}.parquet",
@@ -40,6 +41,7 @@ rule recover:
     shell:
         "python -m transitflow recover --shard {input.shard} --injections {input.injections}"
         " --flag-summary {input.flag_summary} --vetting {input.vetting}"
+        " --crowded-epochs {input.crowded_epochs}"
         " --model '{input.model}' --options {params.options} --out {output} 2> {log}"
 
 

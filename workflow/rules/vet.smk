@@ -1,7 +1,24 @@
+rule crowded_epochs:
+    input:
+        per_shard(f"{RUN}/search/signals/{{shard}}.parquet"),
+    output:
+        f"{RUN}/vet/crowded_epochs.json",
+    log:
+        f"{LOGS}/crowded_epochs.log",
+    conda:
+        "../../envs/search.yaml"
+    params:
+        options=options("vet"),
+    shell:
+        "python -m transitflow crowded-epochs --signals {input} --options {params.options}"
+        " --out {output} 2> {log}"
+
+
 rule vet:
     input:
         shard=f"{RUN}/data/shards/{{shard}}.arrow",
         signals=f"{RUN}/search/signals/{{shard}}.parquet",
+        crowded_epochs=f"{RUN}/vet/crowded_epochs.json",
     output:
         vetting=f"{RUN}/vet/vetting/{{shard}}.parquet",
         failed=f"{RUN}/vet/failed/{{shard}}.parquet",
@@ -18,5 +35,5 @@ rule vet:
         ),
     shell:
         "python -m transitflow vet --shard {input.shard} --signals {input.signals}"
-        " --options {params.options} --out {output.vetting} --failed {output.failed}"
+        " --crowded-epochs {input.crowded_epochs} --options {params.options} --out {output.vetting} --failed {output.failed}"
         " --sheets-dir {output.sheets} 2> {log}"

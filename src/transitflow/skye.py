@@ -1,0 +1,102 @@
+"""Epochs crowded with the events of many stars: the Kepler DR25 Skye metric for a sector.
+
+A systematic that touches many stars at once (a pointing excursion, a scattered-light
+glint) gives each of them a dip at the same time, which a search of every light curve
+finds as single transits or as signals of a few events. Real transits fall at independent
+times. So the events of a sector's few-event signals are binned in time, each star counted
+once per bin; a bin holding more stars than a binomial draw at the sector's typical rate
+would give, at ``false_alarm``, is crowded (Thompson et al. 2018, A.3.7.4). Vetting counts
+the events in crowded bins as suspect (:func:`transitflow.vet.systematics`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binom, trim_mean
+
+from transitflow.lightcurve import STITCHED_SECTOR, LightCurve
+
+#: Quality bit of the cadences in crowded epochs, set before vetting.
+CROWDED_EPOCH_BIT = 1 << 29
+#: Bin width in days (DR25's half day) and the most events a signal may have to count: a
+#: systematic shows up as single transits or signals of a few events.
+BIN_DAYS = 0.5
+MAX_EVENTS = 3
+#: The typical stars per bin: the mean of the bins but the fullest tenth (crowded ones)
+#: and the emptiest tenth (so that the mean stays unbiased).
+TRIMMED = 0.1
+
+
+@dataclass(frozen=True)
+class CrowdedEpochs:
+    """The crowded bins of each sector and the statistics that set them.
+
+    ``windows`` holds ``(start, stop)`` BTJD of every crowded bin; ``sectors`` per sector
+    the stars counted, the typical stars per bin, the threshold and the crowded bins (start,
+    stars).
+    """
+
+    windows: tuple[tuple[float, float], ...]
+    sectors: dict[int, dict]
+
+    def to_dict(self) -> dict:
+        return {"bin_days": BIN_DAYS, "max_events": MAX_EVENTS,
+                "windows": [list(window) for window in self.windows],
+                "sectors": {str(sector): stats for sector, stats in self.sectors.items()}}
+
+    @classmethod
+    def from_dict(cls, document: dict) -> CrowdedEpochs:
+        return cls(tuple(tuple(window) for window in document.get("windows", [])),
+                   {int(sector): stats for sector, stats in document.get("sectors", {}).items()})
+
+
+def crowded_epochs(signals: pd.DataFrame, false_alarm: float) -> CrowdedEpochs:
+    """The crowded bins of the sectors of ``signals`` (a search's signal table: ``tic``,
+    ``sector``, ``n_transits``, ``transit_times``) at ``false_alarm`` per bin (0: none)."""
+    events = _star_events(signals)
+    windows, sectors = [], {}
+    for sector, group in events.groupby("sector"):
+        stats = _sector_bins(group, false_alarm)
+        sectors[int(sector)] = stats
+        windows += [(start, start + BIN_DAYS) for start, _ in stats["crowded"]]
+    return CrowdedEpochs(tuple(sorted(windows)), sectors)
+
+
+def _star_events(signals: pd.DataFrame) -> pd.DataFrame:
+    """One row per star, sector and bin holding an event of a few-event signal (signals of
+    joined sectors left out: their events are their sectors')."""
+    rows = []
+    if len(signals):
+        few = signals[signals["n_transits"].between(1, MAX_EVENTS)
+                      & (signals["sector"] != STITCHED_SECTOR)]
+        rows = [(tic, sector, math.floor(t / BIN_DAYS)) for tic, sector, times in
+                zip(few["tic"], few["sector"], few["transit_times"]) for t in times]
+    return pd.DataFrame(rows, columns=["tic", "sector", "bin"]).drop_duplicates()
+
+
+def _sector_bins(events: pd.DataFrame, false_alarm: float) -> dict:
+    """The binomial threshold of one sector and its bins above it."""
+    stars = int(events["tic"].nunique())
+    counts = events.groupby("bin")["tic"].size()
+    span = np.arange(counts.index.min(), counts.index.max() + 1)
+    typical = float(trim_mean(counts.reindex(span, fill_value=0), TRIMMED))
+    if false_alarm <= 0 or typical <= 0:
+        return {"stars": stars, "typical_per_bin": typical, "threshold": None, "crowded": []}
+    threshold = int(binom.ppf(1.0 - false_alarm, stars, typical / stars))
+    crowded = counts[counts > threshold]
+    return {"stars": stars, "typical_per_bin": typical, "threshold": threshold,
+            "crowded": [[float(b * BIN_DAYS), int(n)] for b, n in crowded.items()]}
+
+
+def mark_crowded(lc: LightCurve, epochs: CrowdedEpochs) -> LightCurve:
+    """``lc`` with :data:`CROWDED_EPOCH_BIT` set on its cadences in crowded bins."""
+    if not epochs.windows:
+        return lc
+    starts, stops = np.array(epochs.windows).T
+    inside = np.searchsorted(starts, lc.time, side="right") - 1
+    crowded = (inside >= 0) & (lc.time < stops[np.clip(inside, 0, None)])
+    return replace(lc, quality=np.where(crowded, lc.quality | CROWDED_EPOCH_BIT, lc.quality))
