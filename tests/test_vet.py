@@ -315,6 +315,21 @@ def test_a_single_transit_at_an_epoch_crowded_with_other_stars_events_is_systema
     assert not vet.systematics(elsewhere, detrend(elsewhere), signal, vet.VetConfig()).flag
 
 
+def test_a_periodic_signal_fails_at_crowded_epochs_only_if_the_rest_is_too_weak():
+    """Three 4-h, 3000 ppm transits: one in a crowded epoch leaves two strong ones (DR25
+    drops Skye's events and keeps the signal); all three crowded leave nothing."""
+    lc = noisy_pixels(flat_lightcurve(seed=9))
+    signal = make_signal(lc, period=8.0, epoch=1328.3, duration=4 / 24, depth=0.003)
+    lc = with_transit(lc, signal, 0.003)
+    one = mark_crowded(lc, CrowdedEpochs(((1328.0, 1328.5),), {}))
+    kept = vet.systematics(one, detrend(one), signal, vet.VetConfig())
+    assert not kept.flag and kept.extra["crowded"] == 1 and "the others SNR" in kept.reason
+    every = mark_crowded(lc, CrowdedEpochs(((1328.0, 1328.5), (1336.0, 1336.5),
+                                            (1344.0, 1344.5)), {}))
+    dropped = vet.systematics(every, detrend(every), signal, vet.VetConfig())
+    assert dropped.flag and dropped.extra["crowded"] == 3 and dropped.metric == 0.0
+
+
 def test_transits_of_one_depth_are_consistent(planet):
     lc, signal = planet
     result = vet.consistency(lc, detrend(lc), signal, vet.VetConfig())

@@ -225,8 +225,8 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "systematics_sigma": ("sigma", "Always NaN: the systematics test reports no significance"),
     "systematics_flag": ("bool", "True when more than 50% of transit events are suspect"),
     "systematics_reason": ("",
-            "Text explanation: number of suspect events out of all, split into dumps, gapped,"
-            " edges and crowded epochs"),
+            "Text explanation: number of suspect events out of all, split into dumps, gapped and"
+            " edges; events at crowded epochs and the SNR of the others"),
     "systematics_events": ("",
             "Number of transit events with at least one in-transit detrended cadence"),
     "systematics_dumps": ("",
@@ -239,7 +239,8 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
             " > 0.5 d)"),
     "systematics_crowded": ("",
             "Events at epochs crowded with other stars' events (Skye: half-day bins holding "
-            "more stars' events than chance allows, 1e-3 per bin)"),
+            "more stars' events than chance allows, 1e-3 per bin); SYSTEMATIC when the other "
+            "events fall below the SNR threshold"),
     "consistency_metric": ("",
             "Reduced chi-square of the individual transit depths about their weighted mean "
             "(errors: red noise, and 25% of the depth in quadrature)"),

@@ -5,8 +5,9 @@ glint) gives each of them a dip at the same time, which a search of every light 
 finds as single transits or as signals of a few events. Real transits fall at independent
 times. So the events of a sector's few-event signals are binned in time, each star counted
 once per bin; a bin holding more stars than a binomial draw at the sector's typical rate
-would give, at ``false_alarm``, is crowded (Thompson et al. 2018, A.3.7.4). Vetting counts
-the events in crowded bins as suspect (:func:`transitflow.vet.systematics`).
+would give, at ``false_alarm``, is crowded (Thompson et al. 2018, A.3.7.4). Vetting drops
+the events in crowded bins and fails a signal whose other events fall below the SNR
+threshold (:func:`transitflow.vet.systematics`).
 """
 
 from __future__ import annotations

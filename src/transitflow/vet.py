@@ -207,7 +207,7 @@ class VetConfig:
     # at most three events there than a binomial draw at the sector's typical rate gives
     # at this chance per bin (Robovetter DR25 Skye: 1e-4 to 5e-4 per bin and CCD; ours
     # 1e-3 per bin and sector, about 0.05 false crowded bins per 27-day sector; 0: off).
-    # Events in crowded bins are suspect (transitflow.skye).
+    # A signal whose events outside crowded bins fall below min_snr is SYSTEMATIC.
     crowded_false_alarm: float = 1e-3
     # Individual transit depths disagree when the chance of their chi-square under one
     # depth is below event_false_alarm (ours: 1e-3, 3.1 sigma), each error grown by
@@ -1208,9 +1208,10 @@ def systematics(lc: LightCurve, detrended: LightCurve, signal: Signal,
     events, and :data:`MIN_DUMP_EVENTS` or more, hold a dump within their duration (or the
     ``dump_cadences`` beside it), the signal follows the dumps' rhythm, at any cadence: all
     those events count as at dumps (a single transit over a dump, as TOI-813 b's, is not
-    suspect for that alone). An event is also suspect when it holds a cadence of an epoch
-    crowded with other stars' events (:data:`transitflow.skye.CROWDED_EPOCH_BIT`, Skye).
-    Flagged above ``max_systematic_fraction``. Cadences masked for other signals count as
+    suspect for that alone). Flagged above ``max_systematic_fraction``; and, as the DR25
+    Robovetter drops Skye's events, when the events that hold no cadence of an epoch
+    crowded with other stars' events (:data:`transitflow.skye.CROWDED_EPOCH_BIT`) fall
+    below ``min_snr`` together (a single transit in a crowded epoch always does). Cadences masked for other signals count as
     observed.
     """
     events = _event_times(signal, detrended.time)
@@ -1227,18 +1228,30 @@ def systematics(lc: LightCurve, detrended: LightCurve, signal: Signal,
         at_dump |= holds_dump
     edges = _data_edges(observed, config.gap_days)
     at_edge = _distance(events, edges) < signal.duration
-    crowded = _distance(events, lc.time[(lc.quality & CROWDED_EPOCH_BIT) != 0]
-                        ) < 0.5 * signal.duration
-    suspect = at_dump | gapped | at_edge | crowded
+    suspect = at_dump | gapped | at_edge
     fraction = float(suspect.mean())
     reason = (f"{suspect.sum()} of {len(events)} events suspect ({at_dump.sum()} at "
-              f"momentum dumps, {gapped.sum()} gapped, {at_edge.sum()} at data edges, "
-              f"{crowded.sum()} at epochs crowded with other stars' events)")
+              f"momentum dumps, {gapped.sum()} gapped, {at_edge.sum()} at data edges)")
+    crowded = _distance(events, lc.time[(lc.quality & CROWDED_EPOCH_BIT) != 0]
+                        ) < 0.5 * signal.duration
+    drowned = False
+    if crowded.any():
+        rest = _uncrowded_snr(detrended, signal, events[crowded])
+        drowned = rest < config.min_snr
+        reason += (f"; {crowded.sum()} at epochs crowded with other stars' events, the "
+                   f"others SNR {rest:.1f}")
     extra = {"events": float(len(events)), "dumps": float(at_dump.sum()),
              "gaps": float(gapped.sum()), "edges": float(at_edge.sum()),
              "crowded": float(crowded.sum())}
-    return VetResult("systematics", fraction, NAN, fraction > config.max_systematic_fraction,
-                     reason, extra)
+    return VetResult("systematics", fraction, NAN,
+                     fraction > config.max_systematic_fraction or drowned, reason, extra)
+
+
+def _uncrowded_snr(detrended: LightCurve, signal: Signal, crowded: np.ndarray) -> float:
+    """The SNR of a signal's transits but those at the ``crowded`` mid-times (0 if none)."""
+    keep = ~np.isin(_cycle(detrended.time, signal), _cycle(crowded, signal))
+    rest = _depth(detrended, signal, _noise(detrended, signal), keep)
+    return rest.sigma if math.isfinite(rest.sigma) else 0.0
 
 
 def _event_times(signal: Signal, time: np.ndarray) -> np.ndarray:
