@@ -338,11 +338,11 @@ def cmd_inject(args) -> None:
 def cmd_recover(args) -> None:
     """The stage each injected transit of a shard reached, through the run's chain."""
     from transitflow.completeness import recover_shard, signal_hosts
-    from transitflow.skye import mark_crowded
     from transitflow.detect import DetectConfig
     from transitflow.infer import InferConfig, score_shard
     from transitflow.search import SearchConfig
     from transitflow.shards import read_shard
+    from transitflow.skye import mark_crowded
     from transitflow.vet import VetConfig
 
     options = dict(args.options)

@@ -1211,8 +1211,8 @@ def systematics(lc: LightCurve, detrended: LightCurve, signal: Signal,
     suspect for that alone). Flagged above ``max_systematic_fraction``; and, as the DR25
     Robovetter drops Skye's events, when the events that hold no cadence of an epoch
     crowded with other stars' events (:data:`transitflow.skye.CROWDED_EPOCH_BIT`) fall
-    below ``min_snr`` together (a single transit in a crowded epoch always does). Cadences masked for other signals count as
-    observed.
+    below ``min_snr`` together (a single transit in a crowded epoch always does).
+    Cadences masked for other signals count as observed.
     """
     events = _event_times(signal, detrended.time)
     if len(events) == 0:
