@@ -419,6 +419,18 @@ def test_high_snr_short_transits_at_long_cadence_pass_odd_even():
     assert not result.flag and result.significance < 3
 
 
+def test_odd_even_makes_no_comparison_when_parities_sample_different_phases():
+    """At 47.5 cadences per orbit odd transits are sampled half a cadence from even ones,
+    so the shared profile can take up any difference; the fit was near-singular and read
+    trillions of ppm apart, an EB."""
+    lc = noisy_pixels(flat_lightcurve(seed=11, noise=2e-4))
+    period, epoch = 47.5 * CADENCE, float(lc.time[30]) + 0.25 * CADENCE
+    lc = with_planet(lc, period, epoch, rp_rs=0.1, a_rs=6.0, impact=0.6)
+    signal = make_signal(lc, period, epoch, 2 * CADENCE, depth=0.01)
+    result = vet.odd_even(lc, detrend(lc), signal, vet.VetConfig())
+    assert not result.flag and "different phases only" in result.reason
+
+
 def test_eclipsing_binary_at_half_its_period_fails_odd_even_at_long_cadence():
     """Eclipses of 6% and 5% at 30-min cadence, found at half the period."""
     lc = noisy_pixels(flat_lightcurve(seed=13, noise=2e-4))

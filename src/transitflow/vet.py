@@ -630,6 +630,11 @@ def _a_over_rstar(signal: Signal, lc: LightCurve) -> float:
 # --- odd/even -----------------------------------------------------------------------
 
 
+#: Variance inflation of the odd/even difference above which the parities are taken as
+#: sampled at different parts of the transit (a common multicollinearity limit).
+MAX_PARITY_VIF = 10.0
+
+
 @register("odd_even", argues="EB", physical=True,
           extras=("odd_depth", "even_depth", "odd_depth_err", "even_depth_err"))
 def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
@@ -690,24 +695,33 @@ def _parity_difference(detrended: LightCurve, signal: Signal, noise: _Noise,
     A least-squares fit of the in-transit depths with a parabola in the time from
     mid-transit, shared by both parities (the transit's limb-darkened and exposure-smeared
     bottom, and an epoch slightly off, to second order), plus half the difference for odd
-    and minus half for even transits. Its error is the white noise times the red-noise
-    factor, times the scale :func:`_excess_scatter` of the per-transit residuals. None
-    when the parities are sampled at different parts of the profile only, so that the
-    parabola can take up any difference.
+    and minus half for even transits, solved by projecting the parabola out of both (the
+    Frisch-Waugh-Lovell theorem). Its error is the white noise times the red-noise factor,
+    times the scale :func:`_excess_scatter` of the per-transit residuals. None when the
+    parities are sampled at different parts of the profile, so that the parabola can take
+    up the difference: when the parabola explains all but a :data:`MAX_PARITY_VIF`-th of the
+    parity's variance (e.g. a period of a whole and a half cadences).
     """
     offset = signal.offset(detrended.time)
     inside = np.abs(offset) < 0.5 * frac * signal.duration
     x = offset[inside] / signal.duration
     cycle = _cycle(detrended.time, signal)[inside]
-    design = np.column_stack([np.ones_like(x), x, x ** 2, np.where(cycle % 2 == 1, 0.5, -0.5)])
-    if np.linalg.matrix_rank(design) <= np.linalg.matrix_rank(design[:, :-1]):
+    profile = np.column_stack([np.ones_like(x), x, x ** 2])
+    odd = np.where(cycle % 2 == 1, 0.5, -0.5)
+    parity = _residual(profile, odd)
+    information = float(parity @ parity)
+    if information * MAX_PARITY_VIF <= float(np.sum((odd - odd.mean()) ** 2)):
         return None
-    depth = -_relative(detrended)[inside]
-    coef = np.linalg.lstsq(design, depth, rcond=None)[0]
+    depth = _residual(profile, -_relative(detrended)[inside])
+    diff = float(parity @ depth) / information
     white = (noise.sigma * noise.beta) ** 2
-    scale = _excess_scatter(cycle, depth - design @ coef, white)
-    err = math.sqrt(white * np.linalg.pinv(design.T @ design)[-1, -1]) * scale
-    return _Estimate(float(coef[-1]), err), scale
+    scale = _excess_scatter(cycle, depth - diff * parity, white)
+    return _Estimate(diff, math.sqrt(white / information) * scale), scale
+
+
+def _residual(design: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """What the columns of ``design`` leave of ``values`` in a least-squares fit."""
+    return values - design @ np.linalg.lstsq(design, values, rcond=None)[0]
 
 
 def _excess_scatter(cycle: np.ndarray, residuals: np.ndarray, white: float) -> float:
