@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from vetting_null_benchmark import REPO, cases, without_known_transits
 
-from transitflow import vet
+from transitflow import vetting
 from transitflow.detrend import detrend
 from transitflow.lightcurve import LightCurve
 from transitflow.readers import read_lightcurves
@@ -62,8 +62,8 @@ def draw(lc: LightCurve, rng: np.random.Generator, offsets: tuple[float, float],
 
 def named(lc: LightCurve, signal: Signal) -> tuple[str, dict[str, bool]]:
     """The disposition of ``signal`` on ``lc`` and each test's flag."""
-    results = vet.vet_signal(lc, signal, vet.VetConfig(), detrended=detrend(lc, DETREND_WINDOW))
-    label, _ = vet.disposition(signal, results, vet.VetConfig())
+    results = vetting.vet_signal(lc, signal, vetting.VetConfig(), detrended=detrend(lc, DETREND_WINDOW))
+    label, _ = vetting.disposition(signal, results, vetting.VetConfig())
     return label, {r.test: r.flag for r in results}
 
 

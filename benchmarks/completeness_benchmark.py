@@ -26,7 +26,7 @@ from transitflow.infer import score_shard
 from transitflow.report import truth_recall_by_snr
 from transitflow.search import SearchConfig
 from transitflow.shards import read_shard
-from transitflow.vet import VetConfig
+from transitflow.vetting import VetConfig
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from transitflow.skye import BIN_DAYS, crowded_epochs
+from transitflow.vetting.skye import BIN_DAYS, crowded_epochs
 
 SPAN_DAYS = 27.0
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from transitflow import vet
+from transitflow import vetting
 from transitflow.detrend import detrend
 from transitflow.inject import in_transit, white_noise
 from transitflow.lightcurve import LightCurve
@@ -87,12 +87,12 @@ def box_depth(detrended: LightCurve, signal: Signal, snr: float | None) -> float
 
 
 def measure(realdata: Path, n: int, seed: int, test: str = "background",
-            snr: float | None = None, config: vet.VetConfig = vet.VetConfig(),
+            snr: float | None = None, config: vetting.VetConfig = vetting.VetConfig(),
             given: str | None = None) -> dict:
     """The shares per light curve and overall; with ``given``, also the share flagged of
     the injected transits that test passes."""
     rng = np.random.default_rng(seed)
-    run = vet.REGISTRY[test]
+    run = vetting.REGISTRY[test]
     rows, totals = [], {"null": [], "injected": []}
     for truth in cases(realdata):
         lc = without_known_transits(read_lightcurves(realdata / truth["file"])[0], truth)
@@ -104,7 +104,7 @@ def measure(realdata: Path, n: int, seed: int, test: str = "background",
                                ("injected", (with_box(lc, signal, depth),
                                              with_box(detrended, signal, depth)))):
                 result = run(*pair, signal, config)
-                passes = not (given and vet.REGISTRY[given](*pair, signal, config).flag)
+                passes = not (given and vetting.REGISTRY[given](*pair, signal, config).flag)
                 if math.isfinite(result.significance) or math.isfinite(result.metric):
                     # else skipped: no data to test
                     outcome[name].append((abs(result.significance) > 3, result.flag, passes))
@@ -134,15 +134,15 @@ def main() -> None:
     parser.add_argument("--realdata", type=Path, default=REPO.parent / "shared" / "realdata")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--test", choices=sorted(vet.REGISTRY), default="background")
+    parser.add_argument("--test", choices=sorted(vetting.REGISTRY), default="background")
     parser.add_argument("--snr", type=float, default=None,
                         help="inject transits of this expected SNR instead of 2.5%% deep")
-    parser.add_argument("--given", choices=sorted(vet.REGISTRY), default=None,
+    parser.add_argument("--given", choices=sorted(vetting.REGISTRY), default=None,
                         help="also the share flagged of the injections this test passes")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="VetConfig thresholds to change, e.g. min_ms1=0.2")
     args = parser.parse_args()
-    config = vet.VetConfig.from_dict({key: float(value) for key, value
+    config = vetting.VetConfig.from_dict({key: float(value) for key, value
                                       in (item.split("=", 1) for item in args.set)})
     print(json.dumps(measure(args.realdata, args.n, args.seed, args.test, args.snr, config,
                              args.given), indent=1))

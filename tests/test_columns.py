@@ -7,7 +7,7 @@ from tests.conftest import REPO
 from transitflow.cli import main
 from transitflow.columns import CANDIDATE_COLUMNS, columns_markdown, undocumented
 from transitflow.report import BACK_COLUMNS, FRONT_COLUMNS
-from transitflow.vet import REGISTRY, SPECS
+from transitflow.vetting import REGISTRY, SPECS
 
 
 def vetting_columns() -> list[str]:

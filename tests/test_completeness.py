@@ -17,7 +17,7 @@ from transitflow.inject import transit_flux
 from transitflow.report import reliability, truth_recall_by_snr
 from transitflow.search import SearchConfig
 from transitflow.signals import SNR_BINS
-from transitflow.vet import VetConfig
+from transitflow.vetting import VetConfig
 
 HOSTS = [flat_lightcurve(tic=tic, seed=tic, noise=5e-4) for tic in (1, 2, 3, 4)]
 #: Detection thresholds as the run's flag summary holds them, without a network.

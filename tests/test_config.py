@@ -18,7 +18,7 @@ from transitflow.search import SearchConfig
 from transitflow.simulate import SimConfig
 from transitflow.split import SplitConfig
 from transitflow.train import TrainConfig
-from transitflow.vet import VetConfig
+from transitflow.vetting import VetConfig
 
 CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 REFERENCE = (REPO / "config" / "README.md").read_text()

@@ -22,7 +22,7 @@ from transitflow.readers import read_lightcurves
 from transitflow.search import SearchConfig, detrend_for_search, search_lightcurve
 from transitflow.signals import Signal, ephemeris_errors
 from transitflow.tables import read_provenance
-from transitflow.vet import VetConfig, vet_light_curve
+from transitflow.vetting import VetConfig, vet_light_curve
 
 TESTS = ("odd_even", "secondary", "centroid", "background", "shape", "harmonics", "systematics",
          "size")

@@ -9,7 +9,7 @@ import pytest
 from benchmarks.skye_null_benchmark import SPAN_DAYS, null_sector
 from tests.builders import flat_lightcurve
 from transitflow.lightcurve import STITCHED_SECTOR
-from transitflow.skye import (BIN_DAYS, CROWDED_EPOCH_BIT, CrowdedEpochs, crowded_epochs,
+from transitflow.vetting.skye import (BIN_DAYS, CROWDED_EPOCH_BIT, CrowdedEpochs, crowded_epochs,
                               mark_crowded)
 
 def test_independent_events_crowd_no_epoch_at_the_stated_rate():

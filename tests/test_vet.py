@@ -14,14 +14,17 @@ import numpy as np
 import pytest
 
 from tests.builders import flat_lightcurve
-from transitflow import vet
+from transitflow import vetting
 from transitflow.detrend import detrend
 from transitflow.lightcurve import MOMENTUM_DUMP_BIT, LightCurve
 from transitflow.readers import read_lightcurves
 from transitflow.signals import Signal, VetResult, planet_radius_earth
-from transitflow.skye import CrowdedEpochs, mark_crowded
 from transitflow.simulate import (blend_centroid_shift, inclination_deg, transit_duration,
                                  transit_model)
+from transitflow.vetting import measure
+from transitflow.vetting.modshift import modshift
+from transitflow.vetting.parity import _one_parity_empty
+from transitflow.vetting.skye import CrowdedEpochs, mark_crowded
 
 TESTS = ("odd_even", "secondary", "uniqueness", "centroid", "background", "shape", "harmonics",
          "systematics", "consistency", "chases", "radius", "snr")
@@ -96,29 +99,29 @@ def planet() -> tuple[LightCurve, Signal]:
 
 def test_every_test_is_registered_once_with_one_interface(planet):
     lc, signal = planet
-    assert tuple(vet.REGISTRY) == tuple(vet.SPECS) == TESTS
-    assert {spec.argues for spec in vet.SPECS.values()} <= set(vet.DISPOSITIONS)
-    results = vet.vet_signal(lc, signal, vet.VetConfig(chases_max_transits=7))  # all run
+    assert tuple(vetting.REGISTRY) == tuple(vetting.SPECS) == TESTS
+    assert {spec.argues for spec in vetting.SPECS.values()} <= set(vetting.DISPOSITIONS)
+    results = vetting.vet_signal(lc, signal, vetting.VetConfig(chases_max_transits=7))  # all run
     assert [r.test for r in results] == list(TESTS)
     for r in results:
         assert isinstance(r, VetResult) and isinstance(r.flag, bool) and "\n" not in r.reason
-        assert tuple(r.extra) == vet.SPECS[r.test].extras
+        assert tuple(r.extra) == vetting.SPECS[r.test].extras
         assert all(isinstance(v, float) for v in r.extra.values()), r.test
 
 
 def test_config_from_dict_sets_options_and_names_an_unknown_key():
-    config = vet.VetConfig.from_dict({"min_snr": 10.0, "centroid_sigma": 5.0})
+    config = vetting.VetConfig.from_dict({"min_snr": 10.0, "centroid_sigma": 5.0})
     assert (config.min_snr, config.centroid_sigma) == (10.0, 5.0)
     with pytest.raises(ValueError, match="unknown option 'min_snrr'") as err:
-        vet.VetConfig.from_dict({"min_snrr": 10.0})
+        vetting.VetConfig.from_dict({"min_snrr": 10.0})
     assert "\n" not in str(err.value)
 
 
 def test_vetting_row_is_flat_with_every_test_and_the_disposition(planet):
     lc, signal = planet
-    results = vet.vet_signal(lc, signal)
-    label, reasons = vet.disposition(signal, results, vet.VetConfig())
-    row = vet.vetting_row(signal, results, label, ["a: x", "b: y"])
+    results = vetting.vet_signal(lc, signal)
+    label, reasons = vetting.disposition(signal, results, vetting.VetConfig())
+    row = vetting.vetting_row(signal, results, label, ["a: x", "b: y"])
     assert {k: row[k] for k in signal.to_row()} == signal.to_row()
     for test in TESTS:
         assert {f"{test}_metric", f"{test}_sigma", f"{test}_flag", f"{test}_reason"} <= set(row)
@@ -128,7 +131,7 @@ def test_vetting_row_is_flat_with_every_test_and_the_disposition(planet):
     assert row["disposition"] == label and row["reasons"] == "a: x; b: y"
     assert all(not isinstance(v, (dict, np.ndarray)) for v in row.values())
     single = replace(signal, kind="single", period=math.nan)
-    single_row = vet.vetting_row(single, vet.vet_signal(lc, single), "PC", [])
+    single_row = vetting.vetting_row(single, vetting.vet_signal(lc, single), "PC", [])
     assert single_row.keys() == row.keys() and math.isnan(single_row["secondary_phase"])
 
 
@@ -138,22 +141,22 @@ def test_disposition_precedence_and_reasons():
     def results(*failed: str) -> list[VetResult]:
         return [VetResult(t, 1.0, 1.0, t in failed, f"{t} says so") for t in TESTS]
 
-    config = vet.VetConfig()
-    assert vet.disposition(signal, results(), config) == ("PC", [])
-    assert vet.disposition(signal, results("odd_even", "shape"), config) == (
+    config = vetting.VetConfig()
+    assert vetting.disposition(signal, results(), config) == ("PC", [])
+    assert vetting.disposition(signal, results("odd_even", "shape"), config) == (
         "EB", ["odd_even: odd_even says so", "shape: shape says so"])
-    assert vet.disposition(signal, results("odd_even", "centroid"), config)[0] == "BEB"
+    assert vetting.disposition(signal, results("odd_even", "centroid"), config)[0] == "BEB"
     # a centroid shift with pointing systematics is not evidence of a background binary
-    assert vet.disposition(signal, results("centroid", "systematics"), config)[0] == "SYSTEMATIC"
+    assert vetting.disposition(signal, results("centroid", "systematics"), config)[0] == "SYSTEMATIC"
     # a binary's own signature outranks the noise tests, and every failed test is listed
-    label, reasons = vet.disposition(signal, results("secondary", "snr", "harmonics"), config)
+    label, reasons = vetting.disposition(signal, results("secondary", "snr", "harmonics"), config)
     assert label == "EB" and len(reasons) == 3
-    assert vet.disposition(signal, results("radius", "background"), config)[0] == "EB"
+    assert vetting.disposition(signal, results("radius", "background"), config)[0] == "EB"
     # a V shape is not: at low SNR it is noise as often as a binary
-    assert vet.disposition(signal, results("shape", "snr"), config)[0] == "LOW_SNR"
-    assert vet.disposition(signal, results("shape", "systematics"), config)[0] == "SYSTEMATIC"
+    assert vetting.disposition(signal, results("shape", "snr"), config)[0] == "LOW_SNR"
+    assert vetting.disposition(signal, results("shape", "systematics"), config)[0] == "SYSTEMATIC"
     with pytest.raises(ValueError, match="unregistered"):
-        vet.disposition(signal, [VetResult("nope", 1.0, 1.0, True, "x")], config)
+        vetting.disposition(signal, [VetResult("nope", 1.0, 1.0, True, "x")], config)
 
 
 # --- synthetic signals ---------------------------------------------------------------
@@ -161,8 +164,8 @@ def test_disposition_precedence_and_reasons():
 
 def test_clean_injected_planet_is_pc(planet):
     lc, signal = planet
-    results = by_test(vet.vet_signal(lc, signal))
-    assert vet.disposition(signal, results.values(), vet.VetConfig()) == ("PC", [])
+    results = by_test(vetting.vet_signal(lc, signal))
+    assert vetting.disposition(signal, results.values(), vetting.VetConfig()) == ("PC", [])
     assert results["snr"].metric > 10 and results["snr"].extra["transits"] == 7
     assert results["shape"].metric < 0.25
     assert 0.5 < results["shape"].extra["duration_ratio"] < 1.5
@@ -172,9 +175,9 @@ def test_clean_injected_planet_is_pc(planet):
 def test_shallow_injected_transit_is_low_snr():
     lc = noisy_pixels(flat_lightcurve(seed=9))
     signal = make_signal(lc, period=3.7, epoch=1326.3, duration=0.12, depth=3e-4)
-    results = by_test(vet.vet_signal(with_transit(lc, signal, 3e-4), signal))
+    results = by_test(vetting.vet_signal(with_transit(lc, signal, 3e-4), signal))
     assert results["snr"].flag and results["snr"].metric < 7.1
-    assert vet.disposition(signal, results.values(), vet.VetConfig())[0] == "LOW_SNR"
+    assert vetting.disposition(signal, results.values(), vetting.VetConfig())[0] == "LOW_SNR"
 
 
 def test_blended_background_binary_is_beb():
@@ -182,8 +185,8 @@ def test_blended_background_binary_is_beb():
     lc = noisy_pixels(flat_lightcurve(seed=5, noise=5e-4), seed=6)
     signal = make_signal(lc, period=2.9, epoch=1325.8, duration=0.1, depth=0.005)
     lc = with_transit(lc, signal, 0.005, ingress_frac=0.3, centroid_shift=0.01)
-    results = by_test(vet.vet_signal(lc, signal))
-    label, reasons = vet.disposition(signal, results.values(), vet.VetConfig())
+    results = by_test(vetting.vet_signal(lc, signal))
+    label, reasons = vetting.disposition(signal, results.values(), vetting.VetConfig())
     assert label == "BEB" and reasons[0].startswith("centroid: ")
     centroid = results["centroid"]
     assert centroid.flag and centroid.significance > 5
@@ -195,9 +198,9 @@ def test_centroid_offsets_use_the_missions_pixel_scale_and_carry_an_error():
     lc = noisy_pixels(flat_lightcurve(seed=5, noise=5e-4), seed=6)
     signal = make_signal(lc, period=2.9, epoch=1325.8, duration=0.1, depth=0.005)
     lc = with_transit(lc, signal, 0.005, ingress_frac=0.3, centroid_shift=0.01)
-    tess = vet.centroid(lc, detrend(lc), signal, vet.VetConfig())
+    tess = vetting.centroid(lc, detrend(lc), signal, vetting.VetConfig())
     k2_lc = replace(lc, meta=replace(lc.meta, mission="K2"))
-    k2 = vet.centroid(k2_lc, detrend(k2_lc), signal, vet.VetConfig())
+    k2 = vetting.centroid(k2_lc, detrend(k2_lc), signal, vetting.VetConfig())
     assert tess.extra["offset_arcsec"] == pytest.approx(21.0 * tess.extra["offset_px"])
     assert k2.extra["offset_arcsec"] == pytest.approx(3.98 * k2.extra["offset_px"])
     err = tess.extra["offset_err_px"]
@@ -209,8 +212,8 @@ def test_blended_binary_half_a_pixel_away_is_beb():
     lc = noisy_pixels(flat_lightcurve(seed=5, noise=5e-4), seed=6)
     signal = make_signal(lc, period=2.9, epoch=1325.8, duration=0.1, depth=0.005)
     lc = with_transit(lc, signal, 0.005, ingress_frac=0.3, centroid_shift=0.003)
-    results = by_test(vet.vet_signal(lc, signal))
-    assert vet.disposition(signal, results.values(), vet.VetConfig())[0] == "BEB"
+    results = by_test(vetting.vet_signal(lc, signal))
+    assert vetting.disposition(signal, results.values(), vetting.VetConfig())[0] == "BEB"
     assert results["centroid"].extra["offset_px"] == pytest.approx(0.6, rel=0.2)
 
 
@@ -222,15 +225,15 @@ def test_pointing_jumps_at_momentum_dumps_are_no_centroid_shift():
     lc = with_transit(lc, signal, 0.002)
     col = lc.centroid_col + 0.003 * np.searchsorted(dumps, lc.time)
     lc = with_dumps(replace(lc, centroid_col=col.astype(np.float32)), dumps)
-    result = vet.centroid(lc, detrend(lc), signal, vet.VetConfig())
+    result = vetting.centroid(lc, detrend(lc), signal, vetting.VetConfig())
     assert not result.flag and result.significance < 2
 
 
 def test_centroid_test_skips_without_centroids(planet):
     lc, signal = planet
     nan = np.full(len(lc), np.nan, dtype=np.float32)
-    result = vet.centroid(replace(lc, centroid_col=nan, centroid_row=nan), detrend(lc),
-                          signal, vet.VetConfig())
+    result = vetting.centroid(replace(lc, centroid_col=nan, centroid_row=nan), detrend(lc),
+                          signal, vetting.VetConfig())
     assert (result.flag, result.reason) == (False, "no centroid data")
     assert math.isnan(result.metric) and math.isnan(result.significance)
 
@@ -243,7 +246,7 @@ def test_background_excess_in_transit_is_systematic():
     rng = np.random.default_rng(4)
     background = 0.01 + 1e-4 * rng.standard_normal(len(lc)) + (lc.flux - dipped.flux)
     dipped = replace(dipped, background=background.astype(np.float32))
-    result = vet.background(dipped, detrend(dipped), signal, vet.VetConfig())
+    result = vetting.background(dipped, detrend(dipped), signal, vetting.VetConfig())
     assert result.flag and result.metric == pytest.approx(1.0, abs=0.1)
     assert result.significance > 10 and result.extra["correlation"] < 0
 
@@ -258,7 +261,7 @@ def test_scattered_light_ramp_is_no_background_excess():
     noise = 1e-4 * np.random.default_rng(4).standard_normal(len(lc))
     ramp = 0.05 * (1.0 + 2.0 * np.exp(-(lc.time - lc.time[0]) / 0.5)) + noise
     lc = replace(lc, background=ramp.astype(np.float32))
-    assert not vet.background(lc, detrend(lc), signal, vet.VetConfig()).flag
+    assert not vetting.background(lc, detrend(lc), signal, vetting.VetConfig()).flag
 
 
 def test_single_transit_at_a_momentum_dump_is_systematic():
@@ -267,12 +270,12 @@ def test_single_transit_at_a_momentum_dump_is_systematic():
     lc = noisy_pixels(flat_lightcurve(seed=7))
     signal = make_signal(lc, period=math.nan, epoch=1338.2, duration=0.08, depth=0.006)
     lc = with_dumps(with_transit(lc, signal, 0.006), [1338.2])
-    results = by_test(vet.vet_signal(lc, signal))
+    results = by_test(vetting.vet_signal(lc, signal))
     assert results["systematics"].flag and results["systematics"].extra["dumps"] == 1
     for test in ("odd_even", "secondary", "harmonics"):
         assert not results[test].flag and results[test].reason.startswith("single transit")
     assert "single transit" in results["snr"].reason and not results["snr"].flag
-    assert vet.disposition(signal, results.values(), vet.VetConfig())[0] == "SYSTEMATIC"
+    assert vetting.disposition(signal, results.values(), vetting.VetConfig())[0] == "SYSTEMATIC"
 
 
 def test_dips_after_every_momentum_dump_at_2_min_cadence_are_systematic():
@@ -284,7 +287,7 @@ def test_dips_after_every_momentum_dump_at_2_min_cadence_are_systematic():
     signal = make_signal(lc, period=3.125, epoch=dumps[0] + 1 / 24, duration=2 / 24,
                          depth=6e-4)
     lc = with_dumps(with_transit(lc, signal, 6e-4, ingress_frac=0.05), dumps)
-    result = vet.systematics(lc, detrend(lc), signal, vet.VetConfig())
+    result = vetting.systematics(lc, detrend(lc), signal, vetting.VetConfig())
     assert result.flag and result.extra["dumps"] >= 8 and result.extra["events"] >= 8
 
 
@@ -294,9 +297,9 @@ def test_transit_next_to_a_dump_at_30_min_cadence_is_not_systematic():
     lc = noisy_pixels(flat_lightcurve(seed=16))
     signal = make_signal(lc, period=9.0, epoch=1327.0, duration=2 / 24, depth=0.004)
     lc = with_dumps(with_transit(lc, signal, 0.004), [1327.05, 1336.05])
-    results = by_test(vet.vet_signal(lc, signal))
+    results = by_test(vetting.vet_signal(lc, signal))
     assert not results["systematics"].flag and results["systematics"].extra["dumps"] == 0
-    assert vet.disposition(signal, results.values(), vet.VetConfig()) == ("PC", [])
+    assert vetting.disposition(signal, results.values(), vetting.VetConfig()) == ("PC", [])
 
 
 def test_a_single_transit_at_an_epoch_crowded_with_other_stars_events_is_systematic():
@@ -305,14 +308,14 @@ def test_a_single_transit_at_an_epoch_crowded_with_other_stars_events_is_systema
     lc = noisy_pixels(flat_lightcurve(seed=9))
     signal = make_signal(lc, period=math.nan, epoch=1340.3, duration=4 / 24, depth=0.003)
     lc = with_transit(lc, signal, 0.003)
-    assert vet.disposition(signal, vet.vet_signal(lc, signal), vet.VetConfig()) == ("PC", [])
+    assert vetting.disposition(signal, vetting.vet_signal(lc, signal), vetting.VetConfig()) == ("PC", [])
     crowded = mark_crowded(lc, CrowdedEpochs(((1340.0, 1340.5),), {}))
-    results = by_test(vet.vet_signal(crowded, signal))
+    results = by_test(vetting.vet_signal(crowded, signal))
     assert results["systematics"].flag and results["systematics"].extra["crowded"] == 1
     assert "1 at epochs crowded with other stars' events" in results["systematics"].reason
-    assert vet.disposition(signal, results.values(), vet.VetConfig())[0] == "SYSTEMATIC"
+    assert vetting.disposition(signal, results.values(), vetting.VetConfig())[0] == "SYSTEMATIC"
     elsewhere = mark_crowded(lc, CrowdedEpochs(((1345.0, 1345.5),), {}))
-    assert not vet.systematics(elsewhere, detrend(elsewhere), signal, vet.VetConfig()).flag
+    assert not vetting.systematics(elsewhere, detrend(elsewhere), signal, vetting.VetConfig()).flag
 
 
 def test_a_periodic_signal_fails_at_crowded_epochs_only_if_the_rest_is_too_weak():
@@ -322,17 +325,17 @@ def test_a_periodic_signal_fails_at_crowded_epochs_only_if_the_rest_is_too_weak(
     signal = make_signal(lc, period=8.0, epoch=1328.3, duration=4 / 24, depth=0.003)
     lc = with_transit(lc, signal, 0.003)
     one = mark_crowded(lc, CrowdedEpochs(((1328.0, 1328.5),), {}))
-    kept = vet.systematics(one, detrend(one), signal, vet.VetConfig())
+    kept = vetting.systematics(one, detrend(one), signal, vetting.VetConfig())
     assert not kept.flag and kept.extra["crowded"] == 1 and "the others SNR" in kept.reason
     every = mark_crowded(lc, CrowdedEpochs(((1328.0, 1328.5), (1336.0, 1336.5),
                                             (1344.0, 1344.5)), {}))
-    dropped = vet.systematics(every, detrend(every), signal, vet.VetConfig())
+    dropped = vetting.systematics(every, detrend(every), signal, vetting.VetConfig())
     assert dropped.flag and dropped.extra["crowded"] == 3 and dropped.metric == 0.0
 
 
 def test_transits_of_one_depth_are_consistent(planet):
     lc, signal = planet
-    result = vet.consistency(lc, detrend(lc), signal, vet.VetConfig())
+    result = vetting.consistency(lc, detrend(lc), signal, vetting.VetConfig())
     assert not result.flag and result.extra["n_events"] == 7
     assert result.metric < 2.0 and result.extra["max_share"] < 0.6
 
@@ -345,11 +348,11 @@ def test_one_event_dominating_the_fold_is_systematic(planet):
     signal = replace(planet_signal, depth=0.0014)
     lc = with_transit(flat, replace(signal, kind="single", period=math.nan, epoch=1333.7),
                       0.01)
-    results = by_test(vet.vet_signal(lc, signal))
+    results = by_test(vetting.vet_signal(lc, signal))
     assert results["consistency"].flag and results["consistency"].extra["max_share"] > 2.0
     assert "7 transit depths disagree" in results["consistency"].reason
     assert [test for test, result in results.items() if result.flag] == ["consistency"]
-    assert vet.disposition(signal, results.values(), vet.VetConfig())[0] == "SYSTEMATIC"
+    assert vetting.disposition(signal, results.values(), vetting.VetConfig())[0] == "SYSTEMATIC"
 
 
 def test_transits_in_a_noisier_sector_are_judged_by_their_own_noise():
@@ -361,7 +364,7 @@ def test_transits_in_a_noisier_sector_are_judged_by_their_own_noise():
     extra = np.where(noisy, 2e-3 * rng.standard_normal(len(lc)), 0.0)
     signal = make_signal(lc, period=3.1, epoch=1325.8, duration=0.12, depth=0.001)
     lc = with_transit(replace(lc, flux=(lc.flux + extra).astype(np.float32)), signal, 0.001)
-    result = vet.consistency(lc, detrend(lc), signal, vet.VetConfig())
+    result = vetting.consistency(lc, detrend(lc), signal, vetting.VetConfig())
     assert not result.flag and result.extra["n_events"] >= 24
 
 
@@ -371,20 +374,20 @@ def test_a_planet_found_at_a_third_of_its_period_is_consistent(planet):
     lc, signal = planet
     flat = replace(lc, flux=flat_lightcurve(seed=3).flux)
     found = replace(signal, period=signal.period / 3)
-    result = vet.consistency(lc, detrend(lc), found, vet.VetConfig())
+    result = vetting.consistency(lc, detrend(lc), found, vetting.VetConfig())
     assert not result.flag and "compared at 3x the period" in result.reason
     one = with_transit(flat, replace(signal, kind="single", period=math.nan), 0.003)
-    assert vet.consistency(one, detrend(one), found, vet.VetConfig()).flag
+    assert vetting.consistency(one, detrend(one), found, vetting.VetConfig()).flag
 
 
 def test_consistency_needs_two_transits_with_a_baseline(planet):
     lc, signal = planet
     single = replace(signal, kind="single", period=math.nan)
-    assert vet.consistency(lc, detrend(lc), single, vet.VetConfig()).reason.startswith(
+    assert vetting.consistency(lc, detrend(lc), single, vetting.VetConfig()).reason.startswith(
         "single transit")
     late = replace(signal, period=30.0, epoch=float(lc.time[-1]) - 1.0)  # one event
-    assert "1 transit(s) with a baseline" in vet.consistency(lc, detrend(lc), late,
-                                                             vet.VetConfig()).reason
+    assert "1 transit(s) with a baseline" in vetting.consistency(lc, detrend(lc), late,
+                                                             vetting.VetConfig()).reason
 
 
 def test_a_transit_among_dips_as_deep_fails_chases_and_one_alone_passes():
@@ -393,15 +396,15 @@ def test_a_transit_among_dips_as_deep_fails_chases_and_one_alone_passes():
     lc = noisy_pixels(flat_lightcurve(seed=8, noise=5e-4))
     signal = make_signal(lc, period=8.0, epoch=1327.0, duration=2 / 24, depth=0.002)
     alone = with_transit(lc, signal, 0.002)
-    result = vet.chases(alone, detrend(alone), signal, vet.VetConfig())
+    result = vetting.chases(alone, detrend(alone), signal, vetting.VetConfig())
     assert not result.flag and result.metric == 1.0 and result.extra["transits"] == 4
     busy = alone
     for shift in (-0.7, -0.35, 0.35, 0.7):
         busy = with_transit(busy, replace(signal, epoch=signal.epoch + shift), 0.002)
-    result = vet.chases(busy, detrend(busy), signal, vet.VetConfig())
+    result = vetting.chases(busy, detrend(busy), signal, vetting.VetConfig())
     assert result.flag and result.metric == pytest.approx(0.35 / 0.8, abs=0.05)
     many = replace(signal, period=2.0)  # 14 transits: left to the fold
-    assert "the fold tests" in vet.chases(alone, detrend(alone), many, vet.VetConfig()).reason
+    assert "the fold tests" in vetting.chases(alone, detrend(alone), many, vetting.VetConfig()).reason
 
 
 def test_high_snr_short_transits_at_long_cadence_pass_odd_even():
@@ -413,7 +416,7 @@ def test_high_snr_short_transits_at_long_cadence_pass_odd_even():
     lc = with_planet(lc, period, epoch, rp_rs=0.25, a_rs=6.0, impact=0.6)
     duration = 0.8 * transit_duration(period, 6.0, 0.6, 0.25)
     signal = make_signal(lc, period, epoch, duration, depth=0.06)
-    result = vet.odd_even(lc, detrend(lc), signal, vet.VetConfig())
+    result = vetting.odd_even(lc, detrend(lc), signal, vetting.VetConfig())
     odd, even = result.extra["odd_depth"], result.extra["even_depth"]
     assert abs(odd - even) > 0.02 * odd
     assert not result.flag and result.significance < 3
@@ -427,7 +430,7 @@ def test_odd_even_makes_no_comparison_when_parities_sample_different_phases():
     period, epoch = 47.5 * CADENCE, float(lc.time[30]) + 0.25 * CADENCE
     lc = with_planet(lc, period, epoch, rp_rs=0.1, a_rs=6.0, impact=0.6)
     signal = make_signal(lc, period, epoch, 2 * CADENCE, depth=0.01)
-    result = vet.odd_even(lc, detrend(lc), signal, vet.VetConfig())
+    result = vetting.odd_even(lc, detrend(lc), signal, vetting.VetConfig())
     assert not result.flag and "different phases only" in result.reason
 
 
@@ -438,7 +441,7 @@ def test_eclipsing_binary_at_half_its_period_fails_odd_even_at_long_cadence():
     lc = with_planet(lc, period, epoch, rp_rs=0.2, a_rs=6.0, impact=0.3)
     lc = with_planet(lc, period, epoch + period / 2, rp_rs=0.185, a_rs=6.0, impact=0.3)
     signal = make_signal(lc, period / 2, epoch, 1.3 / 24, depth=0.045)
-    result = vet.odd_even(lc, detrend(lc), signal, vet.VetConfig())
+    result = vetting.odd_even(lc, detrend(lc), signal, vetting.VetConfig())
     assert result.flag and result.significance > 20
 
 
@@ -448,7 +451,7 @@ def test_planet_found_at_half_its_period_passes_odd_even():
     true = make_signal(lc, period=14.0, epoch=1330.2, duration=0.15, depth=0.004)
     signal = make_signal(lc, period=7.0, epoch=1330.2, duration=0.15, depth=0.002)
     lc = with_transit(lc, true, 0.004)
-    result = vet.odd_even(lc, detrend(lc), signal, vet.VetConfig())
+    result = vetting.odd_even(lc, detrend(lc), signal, vetting.VetConfig())
     assert result.significance > 10 and abs(result.extra["odd_depth"]) < 1e-3
     assert not result.flag and "twice as long" in result.reason
 
@@ -461,13 +464,13 @@ def test_second_planet_is_not_a_secondary_of_the_first_when_others_are_passed():
     c = replace(make_signal(lc, period=6.02, epoch=1326.75, duration=0.12, depth=0.006),
                 index=1)
     lc = with_transit(with_transit(lc, b, 0.002), c, 0.006)
-    config = vet.VetConfig()
-    assert vet.independent(c, b, lc.time) and vet.independent(b, c, lc.time)
-    alone = by_test(vet.vet_signal(lc, b))
+    config = vetting.VetConfig()
+    assert vetting.independent(c, b, lc.time) and vetting.independent(b, c, lc.time)
+    alone = by_test(vetting.vet_signal(lc, b))
     assert alone["secondary"].flag and alone["secondary"].extra["secondary_phase"] == \
         pytest.approx(0.35, abs=0.05)
-    assert vet.disposition(b, vet.vet_signal(lc, b, others=[c]), config) == ("PC", [])
-    assert vet.disposition(c, vet.vet_signal(lc, c, others=[b]), config) == ("PC", [])
+    assert vetting.disposition(b, vetting.vet_signal(lc, b, others=[c]), config) == ("PC", [])
+    assert vetting.disposition(c, vetting.vet_signal(lc, c, others=[b]), config) == ("PC", [])
 
 
 def test_a_planet_near_a_4_to_1_resonance_is_masked_as_independent():
@@ -479,8 +482,8 @@ def test_a_planet_near_a_4_to_1_resonance_is_masked_as_independent():
     planet = replace(make_signal(lc, period=3.601709, epoch=1327.590468, duration=0.0917,
                                  depth=0.0119), index=1)
     alias = replace(deep, period=4 * deep.period, index=2)
-    assert vet.independent(deep, planet, lc.time) and vet.independent(planet, deep, lc.time)
-    assert not vet.independent(alias, deep, lc.time)
+    assert vetting.independent(deep, planet, lc.time) and vetting.independent(planet, deep, lc.time)
+    assert not vetting.independent(alias, deep, lc.time)
 
 
 def test_another_signal_is_masked_over_its_measured_full_duration(planet):
@@ -490,9 +493,9 @@ def test_another_signal_is_masked_over_its_measured_full_duration(planet):
     lc, signal = planet
     other = make_signal(lc, period=2.9, epoch=1325.7, duration=0.05, depth=0.05)
     deep = with_transit(lc, replace(other, duration=0.2), 0.05, ingress_frac=0.05)
-    results = by_test(vet.vet_signal(deep, signal, others=[replace(other, index=1)]))
+    results = by_test(vetting.vet_signal(deep, signal, others=[replace(other, index=1)]))
     assert not results["uniqueness"].flag and not results["secondary"].flag
-    assert vet.disposition(signal, results.values(), vet.VetConfig())[0] == "PC"
+    assert vetting.disposition(signal, results.values(), vetting.VetConfig())[0] == "PC"
 
 
 def test_eclipsing_binary_found_twice_keeps_its_secondary():
@@ -505,8 +508,8 @@ def test_eclipsing_binary_found_twice_keeps_its_secondary():
     lc = with_transit(with_transit(lc, primary, 0.02, ingress_frac=0.3), secondary, 0.004,
                       ingress_frac=0.3)
     single = replace(make_signal(lc, math.nan, epoch + 3 * period, 0.1, 0.02), index=3)
-    assert not any(vet.independent(s, primary, lc.time) for s in (secondary, alias, single))
-    results = by_test(vet.vet_signal(lc, primary, others=[secondary, alias]))
+    assert not any(vetting.independent(s, primary, lc.time) for s in (secondary, alias, single))
+    results = by_test(vetting.vet_signal(lc, primary, others=[secondary, alias]))
     assert results["secondary"].flag
     assert results["secondary"].extra["secondary_phase"] == pytest.approx(0.4, abs=0.01)
 
@@ -519,7 +522,7 @@ def test_ingress_of_a_sparsely_sampled_transit_is_not_a_secondary():
     period, epoch = 114 * CADENCE, float(lc.time[40])
     lc = with_planet(lc, period, epoch, rp_rs=0.24, a_rs=7.0, impact=0.6)
     signal = make_signal(lc, period, epoch + 0.25 * CADENCE, 0.53 / 24, depth=0.057)
-    result = vet.secondary(lc, detrend(lc), signal, vet.VetConfig())
+    result = vetting.secondary(lc, detrend(lc), signal, vetting.VetConfig())
     assert not result.flag and result.significance < 5
 
 
@@ -528,7 +531,7 @@ def test_a_transit_is_unique_and_a_dip_of_red_noise_is_not(planet):
     same ephemeris on a light curve of correlated noise (dips and bumps as long as a
     transit, everywhere in phase) is not transit-like, whichever event is picked."""
     lc, signal = planet
-    unique = vet.uniqueness(lc, detrend(lc), signal, vet.VetConfig())
+    unique = vetting.uniqueness(lc, detrend(lc), signal, vetting.VetConfig())
     assert not unique.flag and unique.extra["ms1"] > 5 and "unique in phase" in unique.reason
     rng = np.random.default_rng(5)
     red = flat_lightcurve(seed=6, noise=2e-4)
@@ -536,9 +539,9 @@ def test_a_transit_is_unique_and_a_dip_of_red_noise_is_not(planet):
     wander = np.convolve(rng.standard_normal(len(red)), kernel, mode="same") * 2e-3
     red = replace(red, flux=(red.flux + wander).astype(np.float32))
     at_deepest = replace(signal, epoch=float(red.time[np.argmin(wander)]))
-    result = vet.uniqueness(red, detrend(red), at_deepest, vet.VetConfig())
+    result = vetting.uniqueness(red, detrend(red), at_deepest, vetting.VetConfig())
     assert result.flag and "not unique in phase" in result.reason
-    assert result.metric < 0 and vet.disposition(at_deepest, [result], vet.VetConfig())[0] \
+    assert result.metric < 0 and vetting.disposition(at_deepest, [result], vetting.VetConfig())[0] \
         == "SYSTEMATIC"
 
 
@@ -546,14 +549,14 @@ def test_uniqueness_skips_single_transits_and_passes_missing_events(planet):
     """No fold for a single transit; a tertiary or brightening with no phase left to sit
     in is not held against the primary (DR25: a NULL result passes)."""
     lc, signal = planet
-    single = vet.uniqueness(lc, detrend(lc), replace(signal, period=math.nan, kind="single"),
-                            vet.VetConfig())
+    single = vetting.uniqueness(lc, detrend(lc), replace(signal, period=math.nan, kind="single"),
+                            vetting.VetConfig())
     assert not single.flag and math.isnan(single.metric) and "single transit" in single.reason
     short = replace(signal, period=0.5, duration=0.1)
     lc = with_transit(flat_lightcurve(seed=3), short, 0.003)
-    result = vet.uniqueness(lc, detrend(lc), short, vet.VetConfig())
+    result = vetting.uniqueness(lc, detrend(lc), short, vetting.VetConfig())
     assert math.isnan(result.extra["ms2"]) and math.isnan(result.extra["ms3"])
-    assert not result.flag and result.metric == result.extra["ms1"] - vet.VetConfig().min_ms1
+    assert not result.flag and result.metric == result.extra["ms1"] - vetting.VetConfig().min_ms1
 
 
 def test_v_shape_needs_a_flat_bottom_to_fit_significantly_worse():
@@ -562,12 +565,12 @@ def test_v_shape_needs_a_flat_bottom_to_fit_significantly_worse():
     box = noisy_pixels(flat_lightcurve(seed=71))
     signal = make_signal(box, period=3.7, epoch=1326.3, duration=0.08, depth=0.0015)
     box = with_transit(box, signal, 0.0015)
-    result = vet.shape(box, detrend(box), signal, vet.VetConfig())
+    result = vetting.shape(box, detrend(box), signal, vetting.VetConfig())
     assert result.metric > 0.45 and not result.flag
     v = noisy_pixels(flat_lightcurve(seed=40, cadence_min=2.0))
     signal = make_signal(v, period=2.3, epoch=1326.1, duration=0.1, depth=0.01)
     v = with_transit(v, signal, 0.01, ingress_frac=0.5)
-    result = vet.shape(v, detrend(v), signal, vet.VetConfig())
+    result = vetting.shape(v, detrend(v), signal, vetting.VetConfig())
     assert result.flag and "V-shaped" in result.reason
 
 
@@ -577,20 +580,20 @@ def test_sinusoidal_variable_fails_harmonics():
     lc = replace(lc, flux=(lc.flux + 0.004 * np.cos(2 * np.pi * (lc.time - 1325.5) / period
                                                      + np.pi)).astype(np.float32))
     signal = make_signal(lc, period=period, epoch=1325.5, duration=0.15, depth=0.004)
-    result = vet.harmonics(lc, lc.normalized(), signal, vet.VetConfig())
+    result = vetting.harmonics(lc, lc.normalized(), signal, vetting.VetConfig())
     assert result.flag and result.metric > 1
     assert result.extra["amplitude"] == pytest.approx(0.004, rel=0.1)
 
 
 def test_giant_radius_fails_and_unknown_radius_skips(planet):
     lc, signal = planet
-    big = vet.radius(lc, lc, replace(signal, radius_earth=45.0), vet.VetConfig())
+    big = vetting.radius(lc, lc, replace(signal, radius_earth=45.0), vetting.VetConfig())
     assert big.flag and big.metric == 45.0 and big.significance == pytest.approx(20 / 4.5)
     assert "too large for a planet" in big.reason
     # 28 +- 2.8 R_earth is within 2 errors of 25: an inflated giant around an uncertain star
-    near = vet.radius(lc, lc, replace(signal, radius_earth=28.0), vet.VetConfig())
+    near = vetting.radius(lc, lc, replace(signal, radius_earth=28.0), vetting.VetConfig())
     assert not near.flag and "within 25" in near.reason
-    unknown = vet.radius(lc, lc, replace(signal, radius_earth=math.nan), vet.VetConfig())
+    unknown = vetting.radius(lc, lc, replace(signal, radius_earth=math.nan), vetting.VetConfig())
     assert not unknown.flag and math.isnan(unknown.metric)
 
 
@@ -624,15 +627,15 @@ V889 = ("lightcurves/modebs/v889-aql/"
 
 def test_null_epochs_miss_the_signal_and_its_baseline():
     lc = flat_lightcurve(seed=2)
-    reach = (vet.BASELINE_DURATIONS[1] + 0.5) * 0.1
+    reach = (measure.BASELINE_DURATIONS[1] + 0.5) * 0.1
     periodic = make_signal(lc, period=3.0, epoch=1330.0, duration=0.1, depth=1e-3)
-    epochs = vet._null_epochs(periodic, lc.time)
+    epochs = measure.null_epochs(periodic, lc.time)
     phase = np.abs((epochs - 1330.0 + 1.5) % 3.0 - 1.5)
-    assert len(epochs) == vet.NULL_EPOCHS and (phase >= 2 * reach).all()
+    assert len(epochs) == measure.NULL_EPOCHS and (phase >= 2 * reach).all()
     assert epochs.min() < lc.time[0] + 3 and epochs.max() > lc.time[-1] - 3  # spread over it
     single = make_signal(lc, period=math.nan, epoch=lc.time[-1] - 0.5, duration=0.1, depth=1e-3)
-    epochs = vet._null_epochs(single, lc.time)
-    assert len(epochs) == vet.NULL_EPOCHS and (np.abs(epochs - single.epoch) >= 2 * reach).all()
+    epochs = measure.null_epochs(single, lc.time)
+    assert len(epochs) == measure.NULL_EPOCHS and (np.abs(epochs - single.epoch) >= 2 * reach).all()
     assert epochs.max() <= lc.time[-1] - reach and epochs.min() > single.epoch - 30 * reach
 
 
@@ -648,7 +651,7 @@ def test_background_flags_transits_on_a_scattered_light_star_at_the_null_rate(re
     for epoch in rng.uniform(lc.time[0] + 0.3, lc.time[-1] - 0.3, 40):
         signal = make_signal(lc, math.nan, epoch, rng.uniform(0.06, 0.2), 0.025)
         injected = with_transit(lc, signal, 0.025)
-        result = vet.background(injected, injected, signal, vet.VetConfig())
+        result = vetting.background(injected, injected, signal, vetting.VetConfig())
         flags.append(result.flag)
         significances.append(result.significance)
     assert sum(flags) <= 1
@@ -658,8 +661,8 @@ def test_background_flags_transits_on_a_scattered_light_star_at_the_null_rate(re
 @pytest.mark.realdata
 def test_wasp18b_is_a_planet_candidate(realdata):
     lc, signal = truth_signal(realdata, WASP18)
-    results = by_test(vet.vet_signal(lc, signal))
-    assert vet.disposition(signal, results.values(), vet.VetConfig()) == ("PC", [])
+    results = by_test(vetting.vet_signal(lc, signal))
+    assert vetting.disposition(signal, results.values(), vetting.VetConfig()) == ("PC", [])
     assert not results["odd_even"].flag and results["odd_even"].significance < 3
     assert not results["centroid"].flag and results["centroid"].significance < 3
     assert results["background"].reason == "no background data"
@@ -673,9 +676,9 @@ def test_toi813b_transit_over_a_momentum_dump_is_a_planet_candidate(realdata):
     signal = make_signal(lc, math.nan, 1454.689, 13.03 / 24, 1218e-6)
     dumps = lc.time[(lc.quality & MOMENTUM_DUMP_BIT) != 0]
     assert np.any(np.abs(dumps - signal.epoch) < 0.5 * signal.duration)
-    results = by_test(vet.vet_signal(lc, signal))
+    results = by_test(vetting.vet_signal(lc, signal))
     assert not results["systematics"].flag and results["systematics"].extra["dumps"] == 0
-    assert vet.disposition(signal, results.values(), vet.VetConfig()) == ("PC", [])
+    assert vetting.disposition(signal, results.values(), vetting.VetConfig()) == ("PC", [])
 
 
 @pytest.mark.realdata
@@ -691,8 +694,8 @@ def test_toi813b_transit_over_a_momentum_dump_is_a_planet_candidate(realdata):
 ], ids=["tic126602778", "tic117544915-half", "cw-eri-half", "it-cas", "v889-aql"])
 def test_real_eclipsing_binaries_are_eb(realdata, file, period_factor, depth, phase, tests):
     lc, signal = truth_signal(realdata, file, period_factor, depth)
-    results = by_test(vet.vet_signal(lc, signal))
-    label, reasons = vet.disposition(signal, results.values(), vet.VetConfig())
+    results = by_test(vetting.vet_signal(lc, signal))
+    label, reasons = vetting.disposition(signal, results.values(), vetting.VetConfig())
     assert label == "EB", reasons
     assert any(results[t].flag for t in tests), [results[t].reason for t in tests]
     if phase is not None:
@@ -713,8 +716,8 @@ def test_a_background_binary_in_real_centroid_noise_is_named_beb(realdata):
     for where, centroid_shift in (("blend", shift), ("target", 0.0)):
         dipped = with_transit(lc, signal, deficit, ingress_frac=0.2,
                               centroid_shift=centroid_shift)
-        results = by_test(vet.vet_signal(dipped, signal))
-        labels[where] = vet.disposition(signal, results.values(), vet.VetConfig())[0]
+        results = by_test(vetting.vet_signal(dipped, signal))
+        labels[where] = vetting.disposition(signal, results.values(), vetting.VetConfig())[0]
         if where == "blend":  # DV's estimate: offset (1 - weight), here 1.9 px
             assert results["centroid"].extra["offset_px"] == pytest.approx(1.9, rel=0.3)
     assert labels["blend"] == "BEB" and labels["target"] != "BEB"
@@ -724,7 +727,7 @@ def test_a_background_binary_in_real_centroid_noise_is_named_beb(realdata):
 def test_secondary_depth_of_tic126602778(realdata):
     """truth.csv: 4.5% deep (box means over the given 1.5 h read a little deeper)."""
     lc, signal = truth_signal(realdata, TIC126)
-    result = vet.secondary(lc, detrend(lc), signal, vet.VetConfig())
+    result = vetting.secondary(lc, detrend(lc), signal, vetting.VetConfig())
     assert 0.03 < result.extra["secondary_depth"] < 0.08
     assert result.extra["albedo"] > 1
 
@@ -770,13 +773,13 @@ def test_odd_even_and_modshift_agree_with_exovetter(realdata, file):
     lc, signal = truth_signal(realdata, file)
     signal = replace(signal, epoch=signal.epoch + math.ceil(
         (lc.time[0] - signal.epoch) / signal.period) * signal.period)
-    config = vet.VetConfig()
+    config = vetting.VetConfig()
     detrended = detrend(lc, config.detrend_window)
     oe, ms = exovetter_metrics(detrended, signal, config.odd_even_duration_frac / 2)
-    depths = vet.odd_even(lc, detrended, signal, config).extra
+    depths = vetting.odd_even(lc, detrended, signal, config).extra
     assert depths["even_depth"] == pytest.approx(1 - oe["odd_depth"][0], rel=0.02)
     assert depths["odd_depth"] == pytest.approx(1 - oe["even_depth"][0], rel=0.02)
-    ours = vet.modshift(detrended, signal)
+    ours = modshift(detrended, signal)
     bin_phase = 0.1 * signal.duration / signal.period
     assert phase_gap(ours.phase_pri, ms["phase_pri"] / signal.period) <= bin_phase
     if file == TIC126:
@@ -817,12 +820,12 @@ def test_odd_even_and_modshift_agree_with_leo_vetter(realdata, file):
       from its own single-event series and is not compared.
     """
     lc, signal = truth_signal(realdata, file)
-    config = vet.VetConfig()
+    config = vetting.VetConfig()
     detrended = detrend(lc, config.detrend_window)
     leo = leo_vetter_metrics(detrended, signal)
-    ours = vet.modshift(detrended, signal)
+    ours = modshift(detrended, signal)
     assert (ours.fa1, ours.fa2) == pytest.approx((leo["FA1"], leo["FA2"]), abs=1e-9)
-    parity = vet.odd_even(lc, detrended, signal, config)
+    parity = vetting.odd_even(lc, detrended, signal, config)
     assert parity.extra["odd_depth"] / parity.extra["even_depth"] == pytest.approx(
         leo["odd_dep"] / leo["even_dep"], rel=0.01)
     assert parity.significance < ours.fa1 and leo["sig_dep"] < leo["FA1"]
@@ -846,8 +849,8 @@ def test_searched_eclipsing_binaries_reach_vetting_and_are_eb(realdata, file):
     labels = []
     for signal in signals:
         others = [other for other in signals if other is not signal]
-        results = vet.vet_signal(lc, signal, detrended=detrended, others=others)
-        labels.append(vet.disposition(signal, results, vet.VetConfig())[0])
+        results = vetting.vet_signal(lc, signal, detrended=detrended, others=others)
+        labels.append(vetting.disposition(signal, results, vetting.VetConfig())[0])
     strongest = max(range(len(signals)), key=lambda i: signals[i].depth)
     assert labels[strongest] == "EB"
     assert signals[strongest].radius_earth > 30.0 or math.isnan(signals[strongest].radius_earth)
@@ -870,8 +873,8 @@ def test_single_eclipses_too_deep_for_a_planet_are_eb(realdata, sector):
     detrended = detrend_for_search(lc, SearchConfig())
     assert signals and all(not s.periodic for s in signals)
     for signal in signals:
-        results = by_test(vet.vet_signal(lc, signal, detrended=detrended))
-        assert vet.disposition(signal, results.values(), vet.VetConfig())[0] == "EB"
+        results = by_test(vetting.vet_signal(lc, signal, detrended=detrended))
+        assert vetting.disposition(signal, results.values(), vetting.VetConfig())[0] == "EB"
         assert results["radius"].flag and "too large for a planet" in results["radius"].reason
 
 
@@ -879,17 +882,17 @@ def test_single_eclipses_too_deep_for_a_planet_are_eb(realdata, sector):
 def test_toi237b_odd_even_raises_no_parity_complaint(realdata):
     lc = read_lightcurves(realdata / "lightcurves/tls/toi237.csv", tic=305048087, sector=2)[0]
     signal = make_signal(lc, 5.436167, 1355.242, 1.54 / 24, 4797e-6)
-    result = vet.odd_even(lc, detrend(lc), signal, vet.VetConfig())
+    result = vetting.odd_even(lc, detrend(lc), signal, vetting.VetConfig())
     assert not result.flag and "one parity has no transit" not in result.reason
 
 
 def test_one_parity_empty_needs_a_shallow_parity_far_below_the_other():
-    estimate = vet._Estimate
-    assert vet._one_parity_empty(estimate(1e-4, 2e-4), estimate(4e-3, 2e-4), 3.0)  # at P/2
+    estimate = measure.Estimate
+    assert _one_parity_empty(estimate(1e-4, 2e-4), estimate(4e-3, 2e-4), 3.0)  # at P/2
     # TOI-237 b as the pipeline measured it: 4361 +- 1500 vs 4919 +- 1300 ppm, one parity
     # under 3 sigma but the two agree: both have transits
-    assert not vet._one_parity_empty(estimate(4.361e-3, 1.5e-3), estimate(4.919e-3, 1.3e-3), 3.0)
-    assert not vet._one_parity_empty(estimate(4e-3, 2e-4), estimate(4e-3, 2e-4), 3.0)
+    assert not _one_parity_empty(estimate(4.361e-3, 1.5e-3), estimate(4.919e-3, 1.3e-3), 3.0)
+    assert not _one_parity_empty(estimate(4e-3, 2e-4), estimate(4e-3, 2e-4), 3.0)
 
 
 @pytest.mark.realdata
@@ -900,7 +903,7 @@ def test_wasp47_centroid_offsets_are_in_k2_arcsec_with_errors(realdata):
     lc = read_lightcurves(realdata / "lightcurves/dave/ktwo206103150-c03_llc.fits")[0]
     detrended = detrend_for_search(lc, SearchConfig())
     for signal in search_lightcurve(lc):
-        result = vet.centroid(lc, detrended, signal, vet.VetConfig())
+        result = vetting.centroid(lc, detrended, signal, vetting.VetConfig())
         extra = result.extra
         assert extra["offset_arcsec"] == pytest.approx(3.98 * extra["offset_px"])
         # no planet's offset is significant: within three errors of the target

@@ -5,7 +5,7 @@ import pytest
 
 from transitflow.signals import Signal
 from transitflow.simulate import SimConfig, simulate_stars
-from transitflow.vet import VetConfig, disposition, vet_signal
+from transitflow.vetting import VetConfig, disposition, vet_signal
 
 
 def planted_signals(sim_class: str, n_stars: int = 60):

@@ -261,8 +261,8 @@ def cmd_search(args) -> None:
 
 def cmd_crowded_epochs(args) -> None:
     """The sector's epochs crowded with many stars' events, from every shard's signals."""
-    from transitflow.skye import crowded_epochs
-    from transitflow.vet import VetConfig
+    from transitflow.vetting.skye import crowded_epochs
+    from transitflow.vetting import VetConfig
 
     config = VetConfig.from_dict(args.options)
     epochs = crowded_epochs(_concat(args.signals), config.crowded_false_alarm)
@@ -272,7 +272,7 @@ def cmd_crowded_epochs(args) -> None:
 
 
 def _read_crowded_epochs(path: str):
-    from transitflow.skye import CrowdedEpochs
+    from transitflow.vetting.skye import CrowdedEpochs
 
     return CrowdedEpochs.from_dict(json.loads(Path(path).read_text()))
 
@@ -285,8 +285,8 @@ def cmd_vet(args) -> None:
     from transitflow.search import SearchConfig
     from transitflow.shards import iter_shard
     from transitflow.sheets import vet_and_draw
-    from transitflow.skye import mark_crowded
-    from transitflow.vet import VetConfig
+    from transitflow.vetting.skye import mark_crowded
+    from transitflow.vetting import VetConfig
 
     options = dict(args.options)
     search_config = SearchConfig.from_dict(options.pop("search", {}))
@@ -342,8 +342,8 @@ def cmd_recover(args) -> None:
     from transitflow.infer import InferConfig, score_shard
     from transitflow.search import SearchConfig
     from transitflow.shards import read_shard
-    from transitflow.skye import mark_crowded
-    from transitflow.vet import VetConfig
+    from transitflow.vetting.skye import mark_crowded
+    from transitflow.vetting import VetConfig
 
     options = dict(args.options)
     injections = read_table(args.injections)
@@ -502,7 +502,7 @@ def cmd_target(args) -> None:
     ``{"search": {...}, "vet": {...}}``, the workflow config's sections."""
     from transitflow.search import SearchConfig
     from transitflow.target import vet_targets
-    from transitflow.vet import VetConfig
+    from transitflow.vetting import VetConfig
 
     options = dict(args.options)
     search = SearchConfig.from_dict(options.pop("search", {}))

@@ -35,7 +35,7 @@ from transitflow.options import options_from_dict
 from transitflow.search import SearchConfig, detrend_for_search, search_lightcurve
 from transitflow.signals import R_SUN_IN_R_EARTH, SNR_BINS, binned_means, recovering
 from transitflow.simulate import log_uniform, transit_duration
-from transitflow.vet import VetConfig, vet_light_curve
+from transitflow.vetting import VetConfig, vet_light_curve
 
 #: Injected copies get TIC IDs above every real one: ``OFFSET + host TIC * 100 + copy``;
 #: the null copies are numbers :data:`NULL_COPIES`.

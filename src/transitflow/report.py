@@ -32,7 +32,7 @@ TOI_CLASSES = {"CP": KNOWN_PLANET, "KP": KNOWN_PLANET, "FP": "known FP", "FA": "
                "EB": "known FP", "V": "known FP", "IS": "known FP", "O": "known FP"}
 TOI_OTHER = "known candidate"  # a TOI that is neither confirmed nor a false positive (PC, APC)
 TOI_NONE = "new"
-POSITION_MATCH_ARCSEC = 21.0  # one TESS pixel (vet.PIXEL_ARCSEC; the report env lacks vet)
+POSITION_MATCH_ARCSEC = 21.0  # one TESS pixel (vetting.pixels.PIXEL_ARCSEC; the report env lacks scipy)
 FRONT_COLUMNS = ("key", "keys", "tic", "mission", "split", "sectors", "ra", "dec", "kind",
                  "method", "score", "flagged", "detected_by", "model_id", "period", "period_err",
                  "period_ambiguous", "epoch", "epoch_bjd", "epoch_err", "duration_h",

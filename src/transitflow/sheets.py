@@ -17,7 +17,7 @@ from transitflow.lightcurve import STITCHED_SECTOR, LightCurve
 from transitflow.search import SearchConfig, detrend_for_search, periodogram
 from transitflow.signals import Signal, transit_offset
 from transitflow.tables import atomic_output
-from transitflow.vet import VetConfig, vet_light_curve
+from transitflow.vetting import VetConfig, vet_light_curve
 
 PAGE_INCHES = (11.0, 8.5)
 LEFT = 0.045  # figure fraction left of the header and the panels

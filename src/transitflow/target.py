@@ -23,7 +23,7 @@ from transitflow.search import SearchConfig, search_lightcurve
 from transitflow.sheets import vet_and_draw
 from transitflow.signals import Signal
 from transitflow.tables import write_table
-from transitflow.vet import VetConfig
+from transitflow.vetting import VetConfig
 
 #: The first columns of a target run's signal table; the vetting columns follow.
 FRONT_COLUMNS = ("key", "tic", "mission", "sector", "source_file", "score", "disposition",

@@ -7,7 +7,7 @@ times. So the events of a sector's few-event signals are binned in time, each st
 once per bin; a bin holding more stars than a binomial draw at the sector's typical rate
 would give, at ``false_alarm``, is crowded (Thompson et al. 2018, A.3.7.4). Vetting drops
 the events in crowded bins and fails a signal whose other events fall below the SNR
-threshold (:func:`transitflow.vet.systematics`).
+threshold (:func:`transitflow.vetting.events.systematics`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,107 @@
+"""Tests on the folded light curve's modshift events: a secondary eclipse, and whether
+the primary is unique in phase."""
+
+from __future__ import annotations
+
+import math
+
+from transitflow.lightcurve import LightCurve
+from transitflow.signals import Signal, VetResult
+from transitflow.vetting.config import VetConfig
+from transitflow.vetting.measure import NAN, a_over_rstar, ppm, skipped
+from transitflow.vetting.modshift import ModShift, modshift
+from transitflow.vetting.registry import register
+
+
+@register("secondary", argues="EB", physical=True,
+          extras=("secondary_phase", "secondary_depth", "sigma_pri", "sigma_sec", "sigma_ter",
+                   "sigma_pos", "fred", "fa1", "fa2", "albedo"))
+def secondary(lc: LightCurve, detrended: LightCurve, signal: Signal,
+              config: VetConfig) -> VetResult:
+    """Modshift secondary-eclipse search at every phase away from the primary.
+
+    Flagged, as DAVE RoboVet.sig_sec and Robovetter DR25 MOD_SEC, when the secondary is
+    significant against red noise (sigma_sec / max(Fred, 1) - FA1 > ``secondary_margin``)
+    and stands FA2 above the tertiary and positive events - unless it can be the planet's
+    occultation (albedo, radius and depth ratio within the Robovetter limits) or equals
+    the primary at phase 0.5 (the period is then half as long).
+    """
+    if not signal.periodic:
+        return skipped("secondary", "single transit: no phase-folded secondary search")
+    ms = modshift(detrended, signal, config.false_alarm_trials)
+    if not (math.isfinite(ms.phase_pri) and math.isfinite(ms.phase_sec)):
+        return skipped("secondary", "phase coverage too small for a secondary search")
+    albedo = (ms.depth_sec * a_over_rstar(signal, lc) ** 2 / ms.depth_pri
+              if ms.depth_pri > 0 else NAN)
+    red = ms.sigma_sec / _red_noise_ratio(ms)
+    significant = (red - ms.fa1 > config.secondary_margin
+                   and ms.sigma_sec - ms.sigma_ter > ms.fa2
+                   and ms.sigma_sec - ms.sigma_pos > ms.fa2)
+    found = (f"secondary at phase {ms.phase_sec:.3f}, {ppm(ms.depth_sec)}, {red:.1f} sigma "
+             f"over red noise (FA1 {ms.fa1:.1f})")
+    flag = False
+    if not significant:
+        reason = f"no significant secondary; strongest {found}"
+    elif _period_is_half(ms, signal):
+        reason = f"{found} equals the primary: the period may be half as long"
+    elif _planet_occultation(ms, signal, albedo, config):
+        reason = f"{found}, a possible planetary occultation (albedo {albedo:.2f})"
+    else:
+        reason, flag = f"{found}: stellar eclipse", True
+    extra = {"secondary_phase": ms.phase_sec, "secondary_depth": ms.depth_sec,
+             "sigma_pri": ms.sigma_pri, "sigma_sec": ms.sigma_sec, "sigma_ter": ms.sigma_ter,
+             "sigma_pos": ms.sigma_pos, "fred": ms.fred, "fa1": ms.fa1, "fa2": ms.fa2,
+             "albedo": albedo}
+    return VetResult("secondary", ms.depth_sec, red, flag, reason, extra)
+
+
+@register("uniqueness", argues="SYSTEMATIC", extras=("ms1", "ms2", "ms3"))
+def uniqueness(lc: LightCurve, detrended: LightCurve, signal: Signal,
+               config: VetConfig) -> VetResult:
+    """Whether the folded transit is unique: Robovetter DR25 MOD_NONUNIQ, MOD_TER, MOD_POS.
+
+    The primary must stand above red noise (MS1), above the next dip away from primary
+    and secondary (MS2) and above the strongest brightening (MS3) by the margins in
+    :class:`VetConfig`; a dip that noise or variability repeats elsewhere in phase is not
+    transit-like. A missing tertiary or positive event (no phase left) passes, as in DR25.
+    The metric is the smallest margin's excess, the significance MS1.
+    """
+    if not signal.periodic:
+        return skipped("uniqueness", "single transit: no phase-folded comparison")
+    ms = modshift(detrended, signal, config.false_alarm_trials)
+    if not (math.isfinite(ms.phase_pri) and math.isfinite(ms.sigma_pri)):
+        return skipped("uniqueness", "no primary, or no noise estimate, in the folded light "
+                                   "curve")
+    checks = {"MS1": (ms.sigma_pri / _red_noise_ratio(ms) - ms.fa1, config.min_ms1, True),
+              "MS2": (ms.sigma_pri - ms.sigma_ter - ms.fa2, config.min_ms2,
+                      math.isfinite(ms.phase_ter)),
+              "MS3": (ms.sigma_pri - ms.sigma_pos - ms.fa2, config.min_ms3,
+                      math.isfinite(ms.phase_pos))}
+    failed = [f"{name} {value:.1f} < {least:g}" for name, (value, least, measured)
+              in checks.items() if measured and value < least]
+    excess = min(value - least for value, least, measured in checks.values() if measured)
+    values = {name.lower(): value if measured else NAN
+              for name, (value, _, measured) in checks.items()}
+    summary = (f"primary {ms.sigma_pri:.1f} sigma (Fred {ms.fred:.2f}, FA1 {ms.fa1:.1f}), "
+               f"tertiary {ms.sigma_ter:.1f}, brightening {ms.sigma_pos:.1f} (FA2 {ms.fa2:.1f})")
+    reason = (f"not unique in phase: {', '.join(failed)}; {summary}" if failed
+              else f"unique in phase: {summary}")
+    return VetResult("uniqueness", excess, values["ms1"], bool(failed), reason, values)
+
+
+def _red_noise_ratio(ms: ModShift) -> float:
+    """Fred, at least 1 (also when no phase is left to measure it)."""
+    return ms.fred if ms.fred > 1.0 else 1.0
+
+
+def _period_is_half(ms: ModShift, signal: Signal) -> bool:
+    """Robovetter DR25 PLANET_PERIOD_IS_HALF: at phase 0.5 and as significant as the primary."""
+    at_half = abs(0.5 - ms.phase_sec) * signal.period < 0.25 * signal.duration
+    return at_half and abs(ms.sigma_pri - ms.sigma_sec) < ms.fa2
+
+
+def _planet_occultation(ms: ModShift, signal: Signal, albedo: float, config: VetConfig) -> bool:
+    """Robovetter DR25 PLANET_OCCULT; an unknown planet radius does not rule it out."""
+    small = not signal.radius_earth > config.max_occultation_radius
+    return (0.0 < albedo < config.max_albedo and small
+            and ms.depth_sec < config.max_occultation_depth_ratio * ms.depth_pri)

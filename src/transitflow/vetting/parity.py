@@ -1,0 +1,122 @@
+"""The odd/even test: odd against even transit depths on a shared profile."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from transitflow.lightcurve import LightCurve
+from transitflow.signals import Signal, VetResult
+from transitflow.vetting.config import VetConfig
+from transitflow.vetting.measure import (NAN, Estimate, Noise, false_alarm, mean_depth, noise_of,
+                                         ppm, relative_flux, skipped, transit_cycle)
+from transitflow.vetting.registry import register
+
+
+#: Variance inflation of the odd/even difference above which the parities are taken as
+#: sampled at different parts of the transit (a common multicollinearity limit).
+MAX_PARITY_VIF = 10.0
+
+
+@register("odd_even", argues="EB", physical=True,
+          extras=("odd_depth", "even_depth", "odd_depth_err", "even_depth_err"))
+def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
+             config: VetConfig) -> VetResult:
+    """Odd against even transit depths: the light curve folded at twice the period.
+
+    An eclipsing binary found at half its period shows its primary and secondary eclipses
+    as odd and even transits (DAVE re-vets such signals at twice the period). Each depth
+    is the mean detrended flux over the central ``odd_even_duration_frac`` of the
+    duration. Their difference is fitted on a profile both parities share
+    (:func:`_parity_difference`), so that transits sampled at different phases of a long
+    cadence compare fairly, with errors grown by the excess scatter of the per-transit
+    depths. Flagged when the difference exceeds the modshift false-alarm threshold FA1
+    (DAVE RoboVet ODD_EVEN_DIFF) and no parity is empty (:func:`_one_parity_empty`): with
+    one parity empty the period is twice as long, and there are no two eclipses to compare.
+    """
+    if not signal.periodic:
+        return skipped("odd_even", "single transit: no odd/even comparison")
+    noise = noise_of(detrended, signal)
+    odd = transit_cycle(detrended.time, signal) % 2 == 1
+    frac = config.odd_even_duration_frac
+    d_odd, d_even = (mean_depth(detrended, signal, noise, sel, frac) for sel in (odd, ~odd))
+    if not (math.isfinite(d_odd.value) and math.isfinite(d_even.value)):
+        return skipped("odd_even", "no odd or no even transit with data")
+    fit = _parity_difference(detrended, signal, noise, frac)
+    if fit is None:
+        return skipped("odd_even", "odd and even transits sampled at different phases only: "
+                                 "no comparison")
+    diff, scale = fit
+    d_odd, d_even = (Estimate(d.value, d.err * scale) for d in (d_odd, d_even))
+    sigma = abs(diff.sigma)
+    threshold = false_alarm(signal, config.false_alarm_trials)
+    reason = (f"odd {ppm(d_odd.value)} vs even {ppm(d_even.value)}, "
+              f"{ppm(abs(diff.value))} apart on a common profile: {sigma:.1f} sigma "
+              f"(FA1 {threshold:.1f})")
+    empty = _one_parity_empty(d_odd, d_even, config.odd_even_min_sigma)
+    if empty:
+        reason += "; one parity has no transit: the period may be twice as long"
+    mean = 0.5 * (d_odd.value + d_even.value)
+    extra = {"odd_depth": d_odd.value, "even_depth": d_even.value,
+             "odd_depth_err": d_odd.err, "even_depth_err": d_even.err}
+    return VetResult("odd_even", abs(diff.value / mean) if mean else NAN, sigma,
+                     sigma > threshold and not empty, reason, extra)
+
+
+def _one_parity_empty(odd: Estimate, even: Estimate, min_sigma: float) -> bool:
+    """Whether the shallower parity has no eclipse: its depth is below ``min_sigma`` and the
+    other parity's is ``min_sigma`` deeper. Low per-parity SNR alone does not empty one."""
+    shallow, deep = sorted((odd, even), key=lambda estimate: estimate.value)
+    apart = (deep.value - shallow.value) / math.hypot(deep.err, shallow.err)
+    return shallow.sigma < min_sigma and apart > min_sigma
+
+
+def _parity_difference(detrended: LightCurve, signal: Signal, noise: Noise,
+                       frac: float) -> tuple[Estimate, float] | None:
+    """Odd minus even depth over the central ``frac`` of the duration, and the error scale.
+
+    A least-squares fit of the in-transit depths with a parabola in the time from
+    mid-transit, shared by both parities (the transit's limb-darkened and exposure-smeared
+    bottom, and an epoch slightly off, to second order), plus half the difference for odd
+    and minus half for even transits, solved by projecting the parabola out of both (the
+    Frisch-Waugh-Lovell theorem). Its error is the white noise times the red-noise factor,
+    times the scale :func:`_excess_scatter` of the per-transit residuals. None when the
+    parities are sampled at different parts of the profile, so that the parabola can take
+    up the difference: when the parabola explains all but a :data:`MAX_PARITY_VIF`-th of the
+    parity's variance (e.g. a period of a whole and a half cadences).
+    """
+    offset = signal.offset(detrended.time)
+    inside = np.abs(offset) < 0.5 * frac * signal.duration
+    x = offset[inside] / signal.duration
+    cycle = transit_cycle(detrended.time, signal)[inside]
+    profile = np.column_stack([np.ones_like(x), x, x ** 2])
+    odd = np.where(cycle % 2 == 1, 0.5, -0.5)
+    parity = _residual(profile, odd)
+    information = float(parity @ parity)
+    if information * MAX_PARITY_VIF <= float(np.sum((odd - odd.mean()) ** 2)):
+        return None
+    depth = _residual(profile, -relative_flux(detrended)[inside])
+    diff = float(parity @ depth) / information
+    white = (noise.sigma * noise.beta) ** 2
+    scale = _excess_scatter(cycle, depth - diff * parity, white)
+    return Estimate(diff, math.sqrt(white / information) * scale), scale
+
+
+def _residual(design: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """What the columns of ``design`` leave of ``values`` in a least-squares fit."""
+    return values - design @ np.linalg.lstsq(design, values, rcond=None)[0]
+
+
+def _excess_scatter(cycle: np.ndarray, residuals: np.ndarray, white: float) -> float:
+    """Square root of the reduced chi-square of per-transit mean residuals, at least 1.
+
+    ``white`` is the per-cadence variance; with under three transits, 1.
+    """
+    transits, index = np.unique(cycle, return_inverse=True)
+    if len(transits) < 3 or white <= 0:
+        return 1.0
+    counts = np.bincount(index)
+    means = np.bincount(index, residuals) / counts
+    chi2 = float(np.sum(counts * means ** 2) / white) / (len(transits) - 2)
+    return math.sqrt(max(1.0, chi2))
