@@ -5,7 +5,7 @@
 
 Per expected-SNR bin: the injections of the run (``completeness/injections.parquet``) found
 as PC, and the planted planets of the stars outside the training split recovered as PC in
-the run's candidate table (:func:`transitflow.report.truth_recall_by_snr`), with their
+the run's candidate table (:func:`transitflow.report.truth.truth_recall_by_snr`), with their
 difference. Then the in-depth cost: ``recover_shard`` again on the first shard's injected
 copies, timed, in seconds per injected light curve. Prints one JSON document.
 """
@@ -24,7 +24,7 @@ from transitflow.completeness import completeness_by_snr, recover_shard
 from transitflow.detect import DetectConfig
 from transitflow.infer import score_shard
 from transitflow.report import truth_recall_by_snr
-from transitflow.search import SearchConfig
+from transitflow.searching import SearchConfig
 from transitflow.shards import read_shard
 from transitflow.vetting import VetConfig
 

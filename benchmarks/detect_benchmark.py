@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from transitflow.detect import DetectConfig, search_batch, trial_periods
-from transitflow.search import SearchConfig, bls_spectrum, detrend_for_search, stellar_density
+from transitflow.searching import SearchConfig, bls_spectrum, detrend_for_search, stellar_density
 from transitflow.simulate import SimConfig, simulate_stars
 
 HEADER = ("| cadence (min) | method | LCs | s/LC | astropy / method | periods recovered | load |\n"
@@ -45,7 +45,7 @@ def astropy_period(lc, search: SearchConfig, periods: np.ndarray) -> float:
 
 
 def tls_period(lc, search: SearchConfig, low: float, high: float) -> float:
-    from transitflow.search import periodogram
+    from transitflow.searching import periodogram
 
     flat = detrend_for_search(lc, search)
     return periodogram(flat, SearchConfig(method="tls", max_period=high, min_period=low)).period

@@ -33,7 +33,7 @@ import yaml
 from transitflow.features import lightcurve_features
 from transitflow.infer import calibrated_scores, load_model, predict_logits, score_shard
 from transitflow.readers import read_lightcurves
-from transitflow.train import TrainConfig, roc_auc, run_training
+from transitflow.training import TrainConfig, roc_auc, run_training
 
 REPO = Path(__file__).resolve().parents[1]
 REALDATA = REPO.parent / "shared" / "realdata"

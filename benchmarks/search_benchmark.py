@@ -1,4 +1,4 @@
-"""Seconds per light curve of the transit search (:func:`transitflow.search.search_lightcurve`).
+"""Seconds per light curve of the transit search (:func:`transitflow.searching.search_lightcurve`).
 
     python benchmarks/search_benchmark.py --n 8 --cadences 30 2 --methods bls tls
 
@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from transitflow.lightcurve import LightCurve
-from transitflow.search import SearchConfig, search_lightcurve
+from transitflow.searching import SearchConfig, search_lightcurve
 from transitflow.simulate import SimConfig, simulate_stars
 
 MARKDOWN_HEADER = ("| method | cadence (min) | cadences/LC | LCs | mean s/LC | min s | max s "

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from transitflow.files import find_files
 from transitflow.ingest import ingest_local, with_stitched
-from transitflow.search import search_lightcurve
+from transitflow.searching import search_lightcurve
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ Simulates ``--n`` stars of one sector into shards (split and labelled as the wor
 then times, each for about ``--seconds`` after a warm-up:
 
 - the training stream (:class:`transitflow.dataset.TrainingStream` with the default
-  :class:`transitflow.train.TrainConfig`: injections and augmentation on) through a
+  :class:`transitflow.training.TrainConfig`: injections and augmentation on) through a
   DataLoader with ``--workers`` worker processes, in samples per second;
 - for each model preset, AdamW training steps on ``--batch-size`` random inputs (steps/s and
   light curves/s) and inference on them (light curves/s).
@@ -33,7 +33,7 @@ from transitflow.models import PRESETS, build_model, count_parameters
 from transitflow.provenance import file_digest
 from transitflow.shards import write_shard
 from transitflow.split import SplitConfig, split_by_target, star_labels
-from transitflow.train import TrainConfig
+from transitflow.training import TrainConfig
 
 SHARD_SIZE = 500
 

@@ -11,7 +11,7 @@ from transitflow.vetting import REGISTRY, SPECS
 
 
 def vetting_columns() -> list[str]:
-    """The columns every registered vetting test adds, as vet.vetting_row names them."""
+    """The columns every registered vetting test adds, as vetting.vetting_row names them."""
     names = []
     for test in REGISTRY:
         for name in ("metric", "sigma", "flag", "reason", *SPECS[test].extras):
@@ -35,3 +35,9 @@ def test_the_docs_are_generated_from_the_dictionary(capsys):
     assert (REPO / "docs" / "candidates.md").read_text() == printed, (
         "docs/candidates.md is stale: python -m transitflow columns > docs/candidates.md")
     assert printed.count("\n| `") == len(CANDIDATE_COLUMNS)
+
+
+def test_the_formats_doc_names_the_vetting_tests_in_registry_order():
+    text = (REPO / "docs" / "formats.md").read_text()
+    listed = text.split("for each test T (", 1)[1].split(")", 1)[0]
+    assert listed.replace("\n", " ") == ", ".join(f"`{test}`" for test in REGISTRY)

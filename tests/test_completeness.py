@@ -15,7 +15,7 @@ from transitflow.completeness import (INJECTED_TIC_OFFSET, CompletenessConfig,
 from transitflow.detect import DetectConfig
 from transitflow.inject import transit_flux
 from transitflow.report import reliability, truth_recall_by_snr
-from transitflow.search import SearchConfig
+from transitflow.searching import SearchConfig
 from transitflow.signals import SNR_BINS
 from transitflow.vetting import VetConfig
 

@@ -14,10 +14,10 @@ from transitflow.infer import InferConfig
 from transitflow.labels import LabelConfig
 from transitflow.mast import MastConfig
 from transitflow.report import ReportConfig
-from transitflow.search import SearchConfig
+from transitflow.searching import SearchConfig
 from transitflow.simulate import SimConfig
 from transitflow.split import SplitConfig
-from transitflow.train import TrainConfig
+from transitflow.training import TrainConfig
 from transitflow.vetting import VetConfig
 
 CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -84,7 +84,7 @@ def test_every_schema_key_is_described_and_every_section_closed():
 
 def test_train_schema_names_every_preset():
     from transitflow.models import PRESETS
-    from transitflow.train import TRAIN_PRESETS
+    from transitflow.training import TRAIN_PRESETS
 
     properties = SCHEMA["properties"]["train"]["properties"]
     assert properties["model"]["enum"] == list(PRESETS)

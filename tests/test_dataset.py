@@ -11,11 +11,12 @@ import torch
 
 from tests.builders import flat_lightcurve
 from tests.test_inject import box_dips
-from transitflow.dataset import (AUGMENTATIONS, LABELS, TrainingStream, augment,
+from transitflow.dataset import (AUGMENTATIONS, TrainingStream, augment,
                                  feature_caches, load_splits, ok_path)
 from transitflow.features import FeatureConfig, lightcurve_features, shard_features
 from transitflow.provenance import file_digest
 from transitflow.shards import write_shard
+from transitflow.signals import TRAINING_LABELS
 
 FEATURES = FeatureConfig(length=200)
 SPLIT_OF = np.array(["train"] * 4 + ["val", "test"])
@@ -24,7 +25,7 @@ SPLIT_OF = np.array(["train"] * 4 + ["val", "test"])
 def example(index: int):
     """Light curve ``index``: a planet, an EB or a non-transit star, in turn."""
     lc = flat_lightcurve(tic=index + 1, seed=index, span=10.0)
-    label = LABELS[index % 3]
+    label = TRAINING_LABELS[index % 3]
     if label == "planet":
         lc = box_dips(lc, 2.0 + index % 3, 0.005)
     elif label == "eb":
@@ -137,7 +138,7 @@ def test_batches_are_balanced_reproducible_and_per_rank(splits):
     plain = stream(splits)
     batch = plain.batch(7)
     assert batch.x.shape == (30, 3, 200) and batch.x.dtype == np.float32
-    assert [np.sum(batch.label == name) for name in LABELS] == [10, 10, 10]
+    assert [np.sum(batch.label == name) for name in TRAINING_LABELS] == [10, 10, 10]
     assert (batch.source == "real").all() and (batch.augmentation == "").all()
     train = splits["train"]
     labels = dict(zip(train.keys, train.label))
@@ -193,4 +194,4 @@ def test_injections_need_non_transit_light_curves(splits):
     with pytest.raises(ValueError, match="non_transit"):
         TrainingStream(planets_and_ebs, FEATURES, 30, 0, injection_fraction=0.1)
     batch = TrainingStream(planets_and_ebs, FEATURES, 30, 0).batch(0)
-    assert [np.sum(batch.label == name) for name in LABELS] == [15, 15, 0]
+    assert [np.sum(batch.label == name) for name in TRAINING_LABELS] == [15, 15, 0]

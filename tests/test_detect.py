@@ -19,8 +19,8 @@ from transitflow.detect.batch import JOINED, JOINED_REASON
 from transitflow.infer import flag_scores
 from transitflow.lightcurve import stitch
 from transitflow.readers import read_lightcurves
-from transitflow.search import (Periodogram, SearchConfig, bls_spectrum, detrend_for_search,
-                                stellar_density)
+from transitflow.searching import (Periodogram, SearchConfig, bls_spectrum, detrend_for_search,
+                                   stellar_density)
 from transitflow.simulate import SimConfig, simulate_stars
 
 

@@ -19,7 +19,7 @@ from transitflow.report import (ReportConfig, build_candidates, bundle_sheets, c
                                 write_report)
 from transitflow.labels import read_eb_ephemerides
 from transitflow.readers import read_lightcurves
-from transitflow.search import SearchConfig, detrend_for_search, search_lightcurve
+from transitflow.searching import SearchConfig, detrend_for_search, search_lightcurve
 from transitflow.signals import Signal, ephemeris_errors
 from transitflow.tables import read_provenance
 from transitflow.vetting import VetConfig, vet_light_curve

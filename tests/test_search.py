@@ -11,10 +11,10 @@ import pytest
 from tests.builders import flat_lightcurve
 from transitflow.lightcurve import LightCurve, LightCurveMeta, stitch
 from transitflow.readers import read_lightcurves
-from transitflow.search import (SearchConfig, detrend_for_search, detrend_window,
-                                full_duration, is_echo, period_grid, periodogram,
-                                search_durations, search_lightcurve, shortest_period,
-                                stellar_density, true_multiple)
+from transitflow.searching import (SearchConfig, detrend_for_search, detrend_window, full_duration,
+                                   is_echo, period_grid, periodogram, search_durations,
+                                   search_lightcurve, shortest_period, stellar_density,
+                                   true_multiple)
 from transitflow.signals import R_SUN_IN_R_EARTH, Signal, planet_radius_earth, transit_offset
 
 NOISE = 1e-3

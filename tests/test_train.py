@@ -14,15 +14,15 @@ import pytest
 import torch
 
 from tests.builders import flat_lightcurve
-from transitflow import train
+from transitflow.training import trainer
 from transitflow.features import FeatureConfig
 from transitflow.infer import load_model
 from transitflow.shards import write_shard
 from transitflow.models import PRESETS
 from transitflow.infer import bce_with_logits
-from transitflow.train import (TRAIN_PRESETS, TrainConfig, average_precision, f1_score,
-                               precision_recall_curve, recall_at_precision, roc_auc,
-                               run_training, threshold_at_precision)
+from transitflow.training import (TRAIN_PRESETS, TrainConfig, average_precision, f1_score,
+                                  precision_recall_curve, recall_at_precision, roc_auc,
+                                  run_training, threshold_at_precision)
 
 Y = np.array([0, 0, 1, 1])
 SCORE = np.array([0.1, 0.4, 0.35, 0.8])
@@ -167,14 +167,14 @@ def test_killed_run_resumes_to_identical_weights(easy_task, tmp_path, monkeypatc
     config = tiny_config(model="transformer-cpu", plateau_patience=0)
     run_training(*easy_task, config, tmp_path / "straight", provenance={})
 
-    save = train._save_checkpoint
+    save = trainer._save_checkpoint
 
     def save_then_die(path, payload):
         save(path, payload)
         if len(payload["state"]["log"]) == 2:
             raise Killed
 
-    monkeypatch.setattr(train, "_save_checkpoint", save_then_die)
+    monkeypatch.setattr(trainer, "_save_checkpoint", save_then_die)
     with pytest.raises(Killed):
         run_training(*easy_task, config, tmp_path / "resumed", provenance={})
     monkeypatch.undo()
@@ -220,14 +220,14 @@ def train_one_rank(rank: int, port: int, task, config: TrainConfig, out_dir: Pat
     os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank),
                        "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "GLOO_SOCKET_IFNAME": "lo"})
     torch.set_num_threads(1)  # as torchrun does
-    fit = train._Trainer.fit
+    fit = trainer.Trainer.fit
 
     def fit_and_dump(self, *args):
         fit(self, *args)
         torch.save({name: value.detach() for name, value in self.model.named_parameters()},
                    dumps / f"rank{rank}.pt")
 
-    train._Trainer.fit = fit_and_dump
+    trainer.Trainer.fit = fit_and_dump
     card = run_training(*task, config, out_dir, provenance={})
     (dumps / f"card{rank}.json").write_text(json.dumps(card, default=str))
 
@@ -250,6 +250,6 @@ def test_ddp_trains_one_model_on_two_cpu_processes(easy_task, tmp_path):
 
 def test_epochs_since_best_drives_early_stopping():
     log = [{"val_loss": loss} for loss in (0.9, 0.5, 0.7, 0.5, 0.6)]
-    assert train._epochs_since_best(log) == 3  # a tie is no improvement
-    assert train._epochs_since_best(log[:2]) == 0
-    assert train._epochs_since_best([]) == 0
+    assert trainer._epochs_since_best(log) == 3  # a tie is no improvement
+    assert trainer._epochs_since_best(log[:2]) == 0
+    assert trainer._epochs_since_best([]) == 0

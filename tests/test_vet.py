@@ -100,7 +100,7 @@ def planet() -> tuple[LightCurve, Signal]:
 def test_every_test_is_registered_once_with_one_interface(planet):
     lc, signal = planet
     assert tuple(vetting.REGISTRY) == tuple(vetting.SPECS) == TESTS
-    assert {spec.argues for spec in vetting.SPECS.values()} <= set(vetting.DISPOSITIONS)
+    assert {spec.argues for spec in vetting.SPECS.values()} <= set(vetting.DISPOSITION_PRECEDENCE)
     results = vetting.vet_signal(lc, signal, vetting.VetConfig(chases_max_transits=7))  # all run
     assert [r.test for r in results] == list(TESTS)
     for r in results:
@@ -841,7 +841,7 @@ def test_odd_even_and_modshift_agree_with_leo_vetter(realdata, file):
 def test_searched_eclipsing_binaries_reach_vetting_and_are_eb(realdata, file):
     """Searched as a user's run does (no signal dropped for its size), the strongest signal
     of each binary is EB, and no signal at its period (or half) is SYSTEMATIC or PC."""
-    from transitflow.search import SearchConfig, detrend_for_search, search_lightcurve
+    from transitflow.searching import SearchConfig, detrend_for_search, search_lightcurve
 
     lc = read_lightcurves(realdata / file)[0]
     signals = search_lightcurve(lc)
@@ -865,7 +865,7 @@ def test_searched_eclipsing_binaries_reach_vetting_and_are_eb(realdata, file):
 def test_single_eclipses_too_deep_for_a_planet_are_eb(realdata, sector):
     """TIC 350298314, a 47.7-d binary: one or two 15-23% deep eclipses per sector of a 0.82
     R_sun star, 34-42 R_earth, beyond the largest planets (about 2.2 R_Jup) within errors."""
-    from transitflow.search import SearchConfig, detrend_for_search, search_lightcurve
+    from transitflow.searching import SearchConfig, detrend_for_search, search_lightcurve
 
     path = next((realdata / "lightcurves/modebs/tic-350298314").glob(f"*-s00{sector}-*.fits"))
     lc = read_lightcurves(path)[0]
@@ -898,7 +898,7 @@ def test_one_parity_empty_needs_a_shallow_parity_far_below_the_other():
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_wasp47_centroid_offsets_are_in_k2_arcsec_with_errors(realdata):
-    from transitflow.search import SearchConfig, detrend_for_search, search_lightcurve
+    from transitflow.searching import SearchConfig, detrend_for_search, search_lightcurve
 
     lc = read_lightcurves(realdata / "lightcurves/dave/ktwo206103150-c03_llc.fits")[0]
     detrended = detrend_for_search(lc, SearchConfig())

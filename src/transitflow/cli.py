@@ -15,14 +15,11 @@ import sys
 from errno import ENOSPC
 from pathlib import Path
 
-import pandas as pd
 
-from transitflow.isolation import each_light_curve, failure_table
 from transitflow.provenance import make_provenance
-from transitflow.tables import atomic_output, read_table, write_json, write_table
+from transitflow.tables import read_table, read_tables, write_json, write_table
 
 log = logging.getLogger("transitflow")
-LOST = ("quarantined", "failed")  # data ledger states of inputs that gave no light curve
 
 
 def _options(text: str) -> dict:
@@ -33,15 +30,6 @@ def _options(text: str) -> dict:
     if not isinstance(options, dict):
         raise ValueError("--options must be a JSON object")
     return options
-
-
-def _concat(paths) -> pd.DataFrame:
-    """The tables of ``paths`` as one; empty with the first table's columns if all are."""
-    frames = [read_table(path) for path in paths]
-    filled = [frame for frame in frames if not frame.empty]
-    if filled:
-        return pd.concat(filled, ignore_index=True)
-    return frames[0] if frames else pd.DataFrame()
 
 
 def cmd_mast_list(args) -> None:
@@ -119,54 +107,26 @@ def cmd_ingest(args) -> None:
 
 def cmd_collect(args) -> None:
     """Merge the per-shard data tables; list quarantined inputs in a CSV."""
-    provenance = make_provenance("collect", {}, [*args.stars, *args.ledgers, *args.truths])
-    stars, ledger = _concat(args.stars), _concat(args.ledgers)
-    _refuse_repeated_keys(stars)
-    write_table(stars, args.out_stars, provenance)
-    write_table(ledger, args.out_ledger, provenance)
-    write_table(_concat(args.truths), args.out_truth, provenance)
-    lost = ledger[ledger.status.isin(LOST)] if not ledger.empty else ledger
-    with atomic_output(args.out_quarantine) as partial:
-        lost.to_csv(partial, index=False)
-    log.info("%d light curves; %d inputs quarantined or failed (listed in %s)", len(stars),
-             len(lost), args.out_quarantine)
+    from transitflow.ingest import collect
 
-
-def _refuse_repeated_keys(stars: pd.DataFrame) -> None:
-    """A light curve (TIC and sector) read from two files of different shards would be
-    searched twice; a shard keeps only the first of its own repeats (ledger: duplicate)."""
-    repeated = stars[stars["key"].duplicated(keep=False)] if not stars.empty else stars
-    if not repeated.empty:
-        files = repeated.groupby("key", sort=True)["source_file"].apply(list)
-        raise ValueError(f"{len(repeated)} light curves share a TIC and sector with another in "
-                         f"a different shard, e.g. {files.index[0]} in "
-                         f"{' and '.join(files.iloc[0])}; keep one of each (narrow local_glob) "
-                         "and rerun (a key ending -s9999 joins a star's sectors: name its files "
-                         "by its ID, so that one shard reads them all)")
+    collect(args.stars, args.ledgers, args.truths, args.out_stars, args.out_ledger,
+            args.out_truth, args.out_quarantine)
 
 
 def cmd_labels(args) -> None:
     """Training labels: the simulation's truth, or the catalogs' for real light curves."""
-    from transitflow.labels import LabelConfig, build_labels, coverage_table, read_catalogs
+    from transitflow.labels import LabelConfig, training_labels
     from transitflow.shards import iter_shard
 
-    stars = read_table(args.stars)
     config = LabelConfig.from_dict(args.options)
-    if stars["label"].notna().any():
-        labels = stars.loc[stars["label"].notna(), ["key", "tic", "sector", "label"]]
-        report = {"source": "simulation truth",
-                  "per_class": labels["label"].value_counts().sort_index().to_dict()}
-    else:
-        light_curves = (lc for shard in args.shards for lc in iter_shard(shard))
-        result = build_labels(*read_catalogs(config),
-                              coverage_table(light_curves, config.coverage_gap_days), config)
-        labels, report = result.labels, result.report
+    light_curves = (lc for shard in args.shards for lc in iter_shard(shard))
+    result = training_labels(read_table(args.stars), light_curves, config)
     catalogs = [path for path in (config.toi_table, config.tess_ebs, config.yu2019) if path]
     provenance = make_provenance("labels", args.options, [args.stars, *catalogs])
-    write_table(labels.reset_index(drop=True), args.out, provenance)
-    write_json(report, args.report, provenance)
-    log.info("%d labelled light curves: %s", len(labels),
-             labels["label"].value_counts().to_dict() if len(labels) else {})
+    write_table(result.labels, args.out, provenance)
+    write_json(result.report, args.report, provenance)
+    log.info("%d labelled light curves: %s", len(result.labels),
+             result.labels["label"].value_counts().to_dict() if len(result.labels) else {})
 
 
 def cmd_split(args) -> None:
@@ -184,7 +144,7 @@ def cmd_split(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from transitflow.train import TrainConfig, run_training
+    from transitflow.training import TrainConfig, run_training
 
     labels = read_table(args.labels)
     split = read_table(args.split)
@@ -207,7 +167,7 @@ def cmd_infer(args) -> None:
 def cmd_detect(args) -> None:
     """Batched search of every light curve of a shard and of its inverted copy."""
     from transitflow.detect import DetectConfig, detect_shard
-    from transitflow.search import SearchConfig
+    from transitflow.searching import SearchConfig
     from transitflow.shards import read_shard
 
     options = dict(args.options)
@@ -224,15 +184,19 @@ def cmd_detect(args) -> None:
 def cmd_flag(args) -> None:
     """Pick the light curves for the in-depth search: network scores, search detections."""
     from transitflow.detect import DetectConfig, select_for_search
-    from transitflow.infer import flag_scores
+    from transitflow.infer import FlagConfig, flag_scores
 
     options = dict(args.options)
     config = DetectConfig.from_dict(options.pop("detect", {}))
+    flag = FlagConfig.from_dict(options)
     card = json.loads(Path(args.model_card).read_text()) if args.model_card else {}
-    scores = _concat(args.scores) if args.scores else None
-    detections = _concat(args.detections) if args.detections else None
-    table, summary = select_for_search(
-        scores, detections, lambda s: flag_scores(s, card.get("threshold"), **options), config)
+    scores = read_tables(args.scores) if args.scores else None
+    detections = read_tables(args.detections) if args.detections else None
+
+    def network_rule(scored):
+        return flag_scores(scored, card.get("threshold"), flag.threshold, flag.top_k)
+
+    table, summary = select_for_search(scores, detections, network_rule, config)
     inputs = [*args.scores, *args.detections, *filter(None, [args.model_card])]
     provenance = make_provenance("flag", args.options, inputs)
     write_table(table, args.out, provenance)
@@ -242,21 +206,10 @@ def cmd_flag(args) -> None:
 
 
 def cmd_search(args) -> None:
-    from transitflow.search import SearchConfig, search_lightcurve
-    from transitflow.shards import iter_shard
-    from tqdm import tqdm
+    """Search the flagged light curves of a shard in depth."""
+    from transitflow.searching.stage import search_shard
 
-    config = SearchConfig.from_dict(args.options)
-    scores = read_table(args.scores)
-    wanted = set(scores.loc[scores.flagged, "key"])
-    found, failures = each_light_curve(
-        tqdm(iter_shard(args.shard, wanted), total=None, desc="search", unit="lc"),
-        lambda lc: [signal.to_row() for signal in search_lightcurve(lc, config)], "search")
-    rows = [row for rows in found for row in rows]
-    provenance = make_provenance("search", args.options, [args.shard, args.scores])
-    write_table(pd.DataFrame(rows), args.out, provenance)
-    write_table(failures, args.failed, provenance)
-    log.info("%s: %d signals, %d light curves failed", args.shard, len(rows), len(failures))
+    search_shard(args.shard, args.scores, args.options, args.out, args.failed)
 
 
 def cmd_crowded_epochs(args) -> None:
@@ -265,58 +218,18 @@ def cmd_crowded_epochs(args) -> None:
     from transitflow.vetting import VetConfig
 
     config = VetConfig.from_dict(args.options)
-    epochs = crowded_epochs(_concat(args.signals), config.crowded_false_alarm)
+    epochs = crowded_epochs(read_tables(args.signals), config.crowded_false_alarm)
     write_json(epochs.to_dict(), args.out, make_provenance("crowded_epochs", args.options,
                                                            args.signals))
     log.info("%d crowded half-day bins", len(epochs.windows))
 
 
-def _read_crowded_epochs(path: str):
-    from transitflow.vetting.skye import CrowdedEpochs
-
-    return CrowdedEpochs.from_dict(json.loads(Path(path).read_text()))
-
-
 def cmd_vet(args) -> None:
     """Vet every signal of a shard; draw a sheet for the dispositions asked for."""
-    from tqdm import tqdm
+    from transitflow.vetting.stage import vet_shard
 
-    from transitflow.report import ReportConfig
-    from transitflow.search import SearchConfig
-    from transitflow.shards import iter_shard
-    from transitflow.sheets import vet_and_draw
-    from transitflow.vetting.skye import mark_crowded
-    from transitflow.vetting import VetConfig
-
-    options = dict(args.options)
-    search_config = SearchConfig.from_dict(options.pop("search", {}))
-    sheets_for = set(ReportConfig.from_dict(options.pop("report", {})).sheets_for)
-    config = VetConfig.from_dict(options)
-    signals = _signals_by_light_curve(read_table(args.signals))
-    sheets_dir = Path(args.sheets_dir)
-    sheets_dir.mkdir(parents=True, exist_ok=True)
-    sheet_failures = []
-
-    crowded = _read_crowded_epochs(args.crowded_epochs)
-
-    def vet_one(lc) -> list[dict]:
-        rows, failure = vet_and_draw(mark_crowded(lc, crowded), signals[lc.meta.key],
-                                     search_config, config, sheets_dir, sheets_for)
-        sheet_failures.extend(filter(None, [failure]))
-        return rows
-
-    vetted, failures = each_light_curve(
-        tqdm(iter_shard(args.shard, signals), total=len(signals), desc="vet", unit="lc"),
-        vet_one, "vet")
-    rows = [row for rows in vetted for row in rows]
-    provenance = make_provenance("vet", args.options,
-                                 [args.shard, args.signals, args.crowded_epochs])
-    write_table(pd.DataFrame(rows), args.out, provenance)
-    if sheet_failures:
-        failures = pd.concat([failures, failure_table(sheet_failures)], ignore_index=True)
-    write_table(failures, args.failed, provenance)
-    log.info("%s: vetted %d signals, %d light curves failed", args.shard, len(rows),
-             len(failures))
+    vet_shard(args.shard, args.signals, args.crowded_epochs, args.options, args.out,
+              args.failed, args.sheets_dir)
 
 
 def cmd_inject(args) -> None:
@@ -340,16 +253,16 @@ def cmd_recover(args) -> None:
     from transitflow.completeness import recover_shard, signal_hosts
     from transitflow.detect import DetectConfig
     from transitflow.infer import InferConfig, score_shard
-    from transitflow.search import SearchConfig
+    from transitflow.searching import SearchConfig
     from transitflow.shards import read_shard
-    from transitflow.vetting.skye import mark_crowded
     from transitflow.vetting import VetConfig
+    from transitflow.vetting.skye import CrowdedEpochs, mark_crowded
 
     options = dict(args.options)
     injections = read_table(args.injections)
     batch_size = InferConfig.from_dict(options["infer"]).batch_size
     scores = score_shard(args.model, args.shard, batch_size=batch_size) if args.model else None
-    crowded = _read_crowded_epochs(args.crowded_epochs)
+    crowded = CrowdedEpochs.read(args.crowded_epochs)
     recovered = recover_shard(
         [mark_crowded(lc, crowded) for lc in read_shard(args.shard)], injections, scores,
         json.loads(Path(args.flag_summary).read_text()),
@@ -366,141 +279,25 @@ def cmd_completeness(args) -> None:
     """Merge the injections of all shards; completeness tables and their figure."""
     from transitflow.completeness import plot_completeness, summary
 
-    injections = _concat(args.recovered)
+    injections = read_tables(args.recovered)
     provenance = make_provenance("completeness", {}, args.recovered)
     write_table(injections, args.out, provenance)
     write_json(summary(injections), args.summary, provenance)
     plot_completeness(injections, args.figure)
 
 
-def _signals_by_light_curve(table: pd.DataFrame) -> dict:
-    """Light-curve key -> its signals, in table order."""
-    from transitflow.signals import Signal
-
-    signals: dict[str, list] = {}
-    for row in table.to_dict("records"):
-        signal = Signal.from_row(row)
-        signals.setdefault(signal.lightcurve_key, []).append(signal)
-    return signals
-
-
 def cmd_report(args) -> None:
     """Candidate tables and the HTML report of the run."""
-    from transitflow.labels import read_eb_ephemerides
-    from transitflow.report import (ReportConfig, build_candidates, bundle_sheets,
-                                    held_out_stars, planet_recall, truth_recovery,
-                                    write_candidates, write_ctoi, write_report)
+    from transitflow.report.stage import ReportFiles, run_report
 
-    inputs = [*args.vetting, *args.failed, args.scores, args.stars, args.ledger,
-              args.flag_summary,
-              *filter(None, [args.model_card, args.known_tois, args.known_ebs, args.truth,
-                             args.split, args.completeness])]
-    provenance = make_provenance("report", args.options, inputs)
-    known = pd.read_csv(args.known_tois, comment="#") if args.known_tois else None
-    known_ebs = read_eb_ephemerides(args.known_ebs) if args.known_ebs else None
-    split = read_table(args.split) if args.split else None
-    config = ReportConfig.from_dict(args.options)
-    stars = read_table(args.stars)
-    candidates = build_candidates(read_table(args.scores), _concat(args.vetting), stars, known,
-                                  split, config.pc_max_radius_rjup, known_ebs)
-    run = Path(args.out_dir).parent.name
-    write_candidates(candidates, args.out_csv, args.out_parquet, provenance)
-    write_ctoi(candidates, args.out_ctoi, f"transitflow {provenance['code_version']}, run {run}")
-    sheets = bundle_sheets({path.stem: path for folder in args.sheets
-                            for path in sorted(Path(folder).glob("*.png"))},
-                           Path(args.out_dir) / "sheets")
-    figures = {Path(path).stem.replace("_", " "): Path(path) for path in args.figures}
-    truth = read_table(args.truth) if args.truth else pd.DataFrame()
-    recovery = recall = None
-    if not truth.empty:
-        recovery = truth_recovery(truth, candidates)
-        recall = planet_recall(truth, stars, candidates)
-        if split is not None:  # the same on the stars the network never trained on
-            test = held_out_stars(truth, split)
-            recovery |= {f"{name} (test stars)": row
-                         for name, row in truth_recovery(test, candidates).items()}
-            recall |= {f"{name} (test stars)": row for name, row in planet_recall(
-                test, held_out_stars(stars, split), candidates).items()}
-    completeness = json.loads(Path(args.completeness).read_text()) if args.completeness else None
-    if completeness:
-        _with_reliability(completeness, stars, candidates)
-    if completeness and not truth.empty:
-        _with_truth_recall(completeness, truth, candidates, split)
-    write_report(candidates, Path(args.out_dir) / "index.html", _run_info(args, run, provenance),
-                 sheets, figures,
-                 _ledger_summary(args), recovery, recall, completeness)
-    log.info("%d candidates -> %s", len(candidates), args.out_csv)
-
-
-def _with_reliability(completeness: dict, stars: pd.DataFrame, candidates: pd.DataFrame) -> None:
-    """Add the expected false PCs of the run and the reliability of its PC list, both
-    counted in light curves (a candidate's ``keys`` are its signals')."""
-    from transitflow.report import light_curve_keys, reliability
-
-    with_pc = light_curve_keys(candidates[candidates["disposition"] == "PC"]).nunique()
-    completeness["reliability"] = reliability(completeness["nulls"], len(stars), with_pc)
-
-
-def _with_truth_recall(completeness: dict, truth: pd.DataFrame, candidates: pd.DataFrame,
-                       split: pd.DataFrame | None) -> None:
-    """Add to each SNR bin the planted planets (of the stars the injections could use, those
-    outside the training split) and their share recovered as PC."""
-    from transitflow.report import truth_recall_by_snr
-
-    if split is not None:
-        truth = truth[~truth["tic"].isin(split.loc[split["split"] == "train", "tic"])]
-    yardstick = truth_recall_by_snr(truth, candidates)
-    for row, planted in zip(completeness["by_snr"], yardstick.to_dict("records")):
-        row |= {"planted planets": planted["n"], "planted, as PC": planted["PC"]}
-
-
-def _run_info(args, run: str, provenance: dict) -> dict:
-    card = json.loads(Path(args.model_card).read_text()) if args.model_card else {}
-    flagged = json.loads(Path(args.flag_summary).read_text())
-    info = {"run": run, "code version": provenance["code_version"],
-            "model": card.get("model_id", "given by the user" if flagged["scored"] else "none"),
-            "model test ROC-AUC": card.get("metrics", {}).get("test", {}).get("roc_auc", "n/a"),
-            "detection policy": flagged["policy"]}
-    if "thresholds" in flagged:
-        info["detection thresholds"] = _thresholds_text(flagged)
-    return info
-
-
-def _thresholds_text(summary: dict) -> str:
-    """The batched search's thresholds and false alarms, in one line."""
-    limits, nulls = summary["thresholds"], summary["thresholds"]["nulls"]
-    measured = summary["measured_null_rate_per_10k"]
-    return (f"periodic SNR > {limits['periodic_snr']:.2f} with SDE >= {limits['min_sde']:g}, "
-            f"single-event SNR > {limits['single_snr']:.2f}: set on {nulls} inverted light "
-            f"curves at {summary['false_alarms_per_10k']:g} false alarms per 10,000 stars per "
-            f"statistic (measured {measured['periodic']:g} and {measured['single']:g}); "
-            f"expected false alarms in this run: {summary['expected_false_alarms']:g}")
-
-
-def _ledger_summary(args) -> dict:
-    ledger = read_table(args.ledger)
-    flagged = json.loads(Path(args.flag_summary).read_text())
-    stages = {"light curves": ledger.status.value_counts().to_dict(),
-              "scoring": {key: flagged[key] for key in ("scored", "failed")}}
-    stages["scoring"]["flagged"] = flagged["flagged_network"]
-    if "searched" in flagged:
-        stages["batched search"] = {"searched": flagged["searched"],
-                                    "failed": flagged["search_failed"],
-                                    "periodic detections": flagged["detected_periodic"],
-                                    "single-event detections": flagged["detected_single"]}
-    failed = _concat(args.failed)
-    failed_in = failed["stage"].value_counts() if not failed.empty else pd.Series(dtype=int)
-    stages["in-depth search"] = {"flagged": flagged["flagged"],
-                                 "failed": int(failed_in.get("search", 0))}
-    stages["vetting"] = {"light curves failed": int(failed_in.get("vet", 0)),
-                         "sheets failed": int(failed_in.get("sheets", 0))}
-    return stages
+    files = ReportFiles(**{name: getattr(args, name) for name in ReportFiles.__dataclass_fields__})
+    run_report(files, args.out_dir, args.out_csv, args.out_parquet, args.out_ctoi, args.options)
 
 
 def cmd_target(args) -> None:
     """Read, score, search and vet light-curve files: a row and a sheet per signal. Options:
     ``{"search": {...}, "vet": {...}}``, the workflow config's sections."""
-    from transitflow.search import SearchConfig
+    from transitflow.searching import SearchConfig
     from transitflow.target import vet_targets
     from transitflow.vetting import VetConfig
 

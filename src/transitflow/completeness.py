@@ -13,7 +13,7 @@ Each host also gets two null copies, the Kepler DR25 way: inverted (dips become 
 scrambled (blocks of days in a random order, so dips stay dips, dip-like systematics
 included, but repeats fall off any period). They go through the same chain: a PC found in
 one is a false alarm, and their rate per light curve gives the expected false PCs of the
-run and the reliability of its PC list (:func:`transitflow.report.reliability`). A
+run and the reliability of its PC list (:func:`transitflow.report.truth.reliability`). A
 scrambled copy keeps its host's own transits and eclipses, so the copies of hosts where the
 run found a PC, EB or BEB are left out of the nulls ("excluded").
 """
@@ -32,7 +32,7 @@ from transitflow.inject import (TRANSIT_COLUMNS, in_transit, or_sun, orbit_a_rs,
 from transitflow.isolation import each_light_curve
 from transitflow.lightcurve import LightCurve
 from transitflow.options import options_from_dict
-from transitflow.search import SearchConfig, detrend_for_search, search_lightcurve
+from transitflow.searching import SearchConfig, detrend_for_search, search_lightcurve
 from transitflow.signals import R_SUN_IN_R_EARTH, SNR_BINS, binned_means, recovering
 from transitflow.simulate import log_uniform, transit_duration
 from transitflow.vetting import VetConfig, vet_light_curve

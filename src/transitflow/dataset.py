@@ -30,9 +30,9 @@ from transitflow.inject import (CADENCE_COLUMNS, META_COLUMNS, TRANSIT_COLUMNS, 
 from transitflow.lightcurve import lightcurve_key
 from transitflow.provenance import config_hash
 from transitflow.shards import open_shard, shard_schema
+from transitflow.signals import TRAINING_LABELS
 from transitflow.tables import atomic_output
 
-LABELS = ("planet", "eb", "non_transit")
 SPLITS = ("train", "val", "test")
 POSITIVE = "planet"
 #: Augmentations, at most one per training sample (see :func:`augment`).
@@ -181,7 +181,7 @@ def load_splits(shard_paths: list[Path], caches: list[Path], labels: pd.DataFram
     _require_columns(labels, ("key", "tic", "label"), "labels")
     _require_columns(split, ("tic", "split"), "split")
     labels = labels.dropna(subset=["label"])
-    for frame, column, allowed in ((labels, "label", LABELS), (split, "split", SPLITS)):
+    for frame, column, allowed in ((labels, "label", TRAINING_LABELS), (split, "split", SPLITS)):
         unknown = sorted(set(frame[column]) - set(allowed))
         if unknown:
             raise ValueError(f"unknown {column} values {unknown}; valid: {list(allowed)}")
@@ -317,7 +317,7 @@ class TrainingStream(torch.utils.data.IterableDataset):
         self.physical_injection_fraction = physical_injection_fraction
         self.augmentation = dict(augmentation or {})
         self.noise_level, self.prior, self.rank, self.start = noise_level, prior, rank, start
-        self.groups = {label: np.flatnonzero(data.label == label) for label in LABELS
+        self.groups = {label: np.flatnonzero(data.label == label) for label in TRAINING_LABELS
                        if np.any(data.label == label)}
         if not self.groups:
             raise ValueError("no labelled light curves to train on")

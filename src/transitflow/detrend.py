@@ -8,6 +8,7 @@ import numpy as np
 from wotan import flatten
 
 from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, LightCurve
+from transitflow.signals import robust_std
 
 
 def detrend(lc: LightCurve, window_days: float = 1.0,
@@ -26,6 +27,6 @@ def detrend(lc: LightCurve, window_days: float = 1.0,
     flat = lc.flux / trend[ok]
     flat_err = lc.flux_err / trend[ok]
     residual = flat - np.median(flat)
-    scatter = 1.4826 * np.median(np.abs(residual))
+    scatter = robust_std(flat)
     keep = residual < upper_sigma * scatter if scatter > 0 else np.ones(len(flat), bool)
     return replace(lc, flux=flat.astype(np.float32), flux_err=flat_err.astype(np.float32)).select(keep)

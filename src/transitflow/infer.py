@@ -39,6 +39,24 @@ class InferConfig:
         return options_from_dict(cls, options, "infer")
 
 
+@dataclass(frozen=True)
+class FlagConfig:
+    """Options of the network's flagging rule (the ``flag`` section; see
+    :func:`flag_scores`): a score threshold (None: the model card's) and a cap per sector."""
+
+    threshold: float | None = None
+    top_k: int | None = None
+
+    def __post_init__(self) -> None:
+        reject_invalid("flag", [(self.top_k is not None and self.top_k < 1,
+                                 "top_k must be >= 1 or null")])
+
+    @classmethod
+    def from_dict(cls, options) -> FlagConfig:
+        """The options from a config section; an unknown key is an error naming it."""
+        return options_from_dict(cls, options, "flag")
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     """``"auto"``: the GPU when there is one, else the CPU; otherwise the named device."""
     if name == "auto":

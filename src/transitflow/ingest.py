@@ -9,6 +9,7 @@ curve that joins them (:func:`with_stitched`, ledger status ``stitched``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,10 +21,15 @@ from transitflow.lightcurve import LightCurve, lightcurve_key, stitch
 from transitflow.mast import PARAMETERS, MastClient, MastConfig, stellar_parameters
 from transitflow.pixels import APERTURE_PHOTOMETRY
 from transitflow.readers import LightCurveReadError, read_lightcurves
+from transitflow.provenance import make_provenance
 from transitflow.shards import META_FIELDS
 from transitflow.simulate import SimConfig, simulate_stars
+from transitflow.tables import atomic_output, read_tables, write_table
 
+log = logging.getLogger("transitflow")
 LEDGER_COLUMNS = ("source", "key", "status", "reason")
+#: Ledger states of inputs that gave no light curve.
+LOST = ("quarantined", "failed")
 
 
 @dataclass
@@ -155,3 +161,35 @@ def with_stellar_parameters(result: IngestResult, parameters: pd.DataFrame) -> I
     stars = star_table(light_curves).assign(label=None)
     stars["radius_source"] = by_tic.loc[stars["tic"], "radius_source"].to_numpy()
     return replace(result, light_curves=light_curves, stars=stars)
+
+
+def collect(stars: Sequence[str], ledgers: Sequence[str], truths: Sequence[str],
+            out_stars: str, out_ledger: str, out_truth: str, out_quarantine: str) -> pd.DataFrame:
+    """The collect stage: the data jobs' star tables, ledgers and truth tables merged, and
+    the inputs that gave no light curve listed in the CSV ``out_quarantine``; returns the
+    ledger. A light curve read in two shards is an error that says how to fix it."""
+    provenance = make_provenance("collect", {}, [*stars, *ledgers, *truths])
+    merged_stars, ledger = read_tables(stars), read_tables(ledgers)
+    _refuse_repeated_keys(merged_stars)
+    write_table(merged_stars, out_stars, provenance)
+    write_table(ledger, out_ledger, provenance)
+    write_table(read_tables(truths), out_truth, provenance)
+    lost = ledger[ledger.status.isin(LOST)] if not ledger.empty else ledger
+    with atomic_output(out_quarantine) as partial:
+        lost.to_csv(partial, index=False)
+    log.info("%d light curves; %d inputs quarantined or failed (listed in %s)",
+             len(merged_stars), len(lost), out_quarantine)
+    return ledger
+
+
+def _refuse_repeated_keys(stars: pd.DataFrame) -> None:
+    """A light curve (TIC and sector) read from two files of different shards would be
+    searched twice; a shard keeps only the first of its own repeats (ledger: duplicate)."""
+    repeated = stars[stars["key"].duplicated(keep=False)] if not stars.empty else stars
+    if not repeated.empty:
+        files = repeated.groupby("key", sort=True)["source_file"].apply(list)
+        raise ValueError(f"{len(repeated)} light curves share a TIC and sector with another in "
+                         f"a different shard, e.g. {files.index[0]} in "
+                         f"{' and '.join(files.iloc[0])}; keep one of each (narrow local_glob) "
+                         "and rerun (a key ending -s9999 joins a star's sectors: name its files "
+                         "by its ID, so that one shard reads them all)")

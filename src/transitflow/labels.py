@@ -24,8 +24,8 @@ from numpy.typing import ArrayLike
 
 from transitflow.lightcurve import BTJD_ZERO, LightCurve
 from transitflow.options import options_from_dict, reject_invalid
+from transitflow.signals import TRAINING_LABELS
 
-CLASSES = ("planet", "eb", "non_transit")
 SOURCES = ("toi", "tess_ebs", "yu2019")
 #: Entry rules, highest precedence first, and the label each gives.
 RULES = {
@@ -260,6 +260,19 @@ def entry_rules(entries: pd.DataFrame, include_pc: bool = False) -> pd.Series:
     return pd.Series(chosen, index=entries.index, dtype=str)
 
 
+def training_labels(stars: pd.DataFrame, light_curves: Iterable[LightCurve],
+                    config: LabelConfig) -> LabelResult:
+    """The labels stage: a simulation's truth when ``stars`` carry labels (their ``label``
+    column), else the catalogs' (:func:`build_labels`) over the light curves' coverage."""
+    if stars["label"].notna().any():
+        labels = stars.loc[stars["label"].notna(), ["key", "tic", "sector", "label"]]
+        return LabelResult(labels.reset_index(drop=True), {
+            "source": "simulation truth",
+            "per_class": labels["label"].value_counts().sort_index().to_dict()})
+    return build_labels(*read_catalogs(config),
+                        coverage_table(light_curves, config.coverage_gap_days), config)
+
+
 def build_labels(tois: pd.DataFrame, ebs: pd.DataFrame, yu: pd.DataFrame,
                  light_curves: pd.DataFrame | None = None,
                  config: LabelConfig = LabelConfig()) -> LabelResult:
@@ -408,7 +421,7 @@ def _report(labels: pd.DataFrame, entries: dict, light_curves: dict | None) -> d
     return {
         "n_labels": len(labels),
         "n_tics": int(labels["tic"].nunique()),
-        "per_class": _counts(labels["label"], CLASSES),
+        "per_class": _counts(labels["label"], TRAINING_LABELS),
         "per_source": _counts(labels["source"], SOURCES),
         "conflicts": _counts(labels["conflicts"].str.split(";").explode(), CONFLICT_KINDS),
         "entries": entries,

@@ -10,6 +10,8 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from transitflow import __version__
+
 TRACKED_PACKAGES = ("transitflow", "numpy", "pandas", "pyarrow", "astropy", "torch",
                     "transitleastsquares", "wotan", "batman-package", "lightkurve", "snakemake")
 
@@ -36,7 +38,7 @@ def file_digest(path: str | Path) -> str:
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """The package version, plus the git commit when run from a checkout."""
-    version = metadata.version("transitflow")
+    version = __version__
     try:
         commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
                                 text=True, cwd=Path(__file__).parent, timeout=5, check=True)

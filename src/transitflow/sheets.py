@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from transitflow.isolation import attempt
 from transitflow.lightcurve import STITCHED_SECTOR, LightCurve
-from transitflow.search import SearchConfig, detrend_for_search, periodogram
+from transitflow.searching import SearchConfig, detrend_for_search, periodogram
 from transitflow.signals import Signal, transit_offset
 from transitflow.tables import atomic_output
 from transitflow.vetting import VetConfig, vet_light_curve

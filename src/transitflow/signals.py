@@ -18,6 +18,12 @@ R_SUN_IN_R_EARTH = 109.076
 KEPLER_A_RSUN = 4.2083
 PERIOD_TOLERANCE = 0.01  # relative: same period, or half or double it
 PERIOD_RATIOS = (0.5, 1.0, 2.0)
+#: Dispositions of a vetted signal, in the order tables and reports list them.
+DISPOSITIONS = ("PC", "EB", "BEB", "SYSTEMATIC", "LOW_SNR")
+#: Training labels: the network learns planet against the other two.
+TRAINING_LABELS = ("planet", "eb", "non_transit")
+#: Robust standard deviation from the median absolute deviation (Gaussian noise).
+MAD_TO_STD = 1.4826
 #: Expected-SNR bins (lower edges) of the completeness and truth-recall tables.
 SNR_BINS = (0.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0)
 
@@ -32,6 +38,11 @@ def binned_means(frame: pd.DataFrame, column: str, edges, means) -> pd.DataFrame
         n=(column, "size"), **{name: (name, "mean") for name in means})
     return table.reset_index(drop=True).assign(low=edges[:-1], high=edges[1:])[
         ["low", "high", "n", *means]]
+
+
+def robust_std(values: np.ndarray) -> float:
+    """Standard deviation from the median absolute deviation."""
+    return float(MAD_TO_STD * np.median(np.abs(values - np.median(values))))
 
 
 def has_period(period: float) -> bool:

@@ -47,6 +47,15 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
     return pq.read_table(path, columns=columns).to_pandas()
 
 
+def read_tables(paths) -> pd.DataFrame:
+    """The tables of ``paths`` as one; empty with the first table's columns if all are."""
+    frames = [read_table(path) for path in paths]
+    filled = [frame for frame in frames if not frame.empty]
+    if filled:
+        return pd.concat(filled, ignore_index=True)
+    return frames[0] if frames else pd.DataFrame()
+
+
 def read_provenance(path: str | Path) -> dict:
     """The provenance stored in a Parquet table or a JSON document."""
     path = Path(path)

@@ -18,8 +18,8 @@ from transitflow.ingest import ingest_local, with_stitched
 from transitflow.isolation import each_light_curve
 from transitflow.lightcurve import LightCurve
 from transitflow.provenance import make_provenance
-from transitflow.report import DISPOSITION_ORDER
-from transitflow.search import SearchConfig, search_lightcurve
+from transitflow.signals import DISPOSITIONS
+from transitflow.searching import SearchConfig, search_lightcurve
 from transitflow.sheets import vet_and_draw
 from transitflow.signals import Signal
 from transitflow.tables import write_table
@@ -58,7 +58,7 @@ def vet_targets(paths: Sequence[str | Path], out_dir: str | Path, model: str | P
 
     def work(lc: LightCurve) -> list[dict]:
         rows, failure = vet_and_draw(lc, search_lightcurve(lc, search), search, config,
-                                     sheets_dir, DISPOSITION_ORDER)
+                                     sheets_dir, DISPOSITIONS)
         sheet_failures.extend(filter(None, [failure]))
         return [row | {"mission": lc.meta.mission, "source_file": lc.meta.source_file,
                        "score": scores.get(lc.meta.key, float("nan"))} for row in rows]

@@ -1,7 +1,7 @@
 rule inject:
     input:
-        shard=f"{RUN}/data/shards/{{shard}}.arrow",
-        split=f"{RUN}/split/split.parquet" if TRAINS else [],
+        shard=rules.ingest.output.shard,
+        split=rules.split.output.split if TRAINS else [],
     output:
         shard=f"{RUN}/completeness/shards/{{shard}}.arrow",
         injections=f"{RUN}/completeness/injected/{{shard}}.parquet",
@@ -19,11 +19,11 @@ rule inject:
 
 rule recover:
     input:
-        shard=f"{RUN}/completeness/shards/{{shard}}.arrow",
-        injections=f"{RUN}/completeness/injected/{{shard}}.parquet",
-        flag_summary=f"{RUN}/infer/flag_summary.json",
-        vetting=f"{RUN}/vet/vetting/{{shard}}.parquet",
-        crowded_epochs=f"{RUN}/vet/crowded_epochs.json",
+        shard=rules.inject.output.shard,
+        injections=rules.inject.output.injections,
+        flag_summary=rules.flag.output.summary,
+        vetting=rules.vet.output.vetting,
+        crowded_epochs=rules.crowded_epochs.output[0],
         model=model_path() if USES_NETWORK else [],
     output:
         f"{RUN}/completeness/recovered/{{shard}}.parquet",
@@ -47,7 +47,7 @@ rule recover:
 
 rule completeness:
     input:
-        per_shard(f"{RUN}/completeness/recovered/{{shard}}.parquet"),
+        per_shard(rules.recover.output[0]),
     output:
         injections=f"{RUN}/completeness/injections.parquet",
         summary=f"{RUN}/completeness/completeness.json",

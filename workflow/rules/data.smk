@@ -35,7 +35,7 @@ checkpoint mast_listing:
 
 rule mast_download:
     input:
-        f"{RUN}/data/mast/listing/{{shard}}.parquet",
+        f"{rules.mast_listing.output.shards}/{{shard}}.parquet",
     output:
         f"{RUN}/data/mast/downloads/{{shard}}.parquet",
     log:
@@ -74,9 +74,9 @@ rule ingest:
 
 rule collect:
     input:
-        stars=per_shard(f"{RUN}/data/stars/{{shard}}.parquet"),
-        ledgers=per_shard(f"{RUN}/data/ledger/{{shard}}.parquet"),
-        truths=per_shard(f"{RUN}/data/truth/{{shard}}.parquet"),
+        stars=per_shard(rules.ingest.output.stars),
+        ledgers=per_shard(rules.ingest.output.ledger),
+        truths=per_shard(rules.ingest.output.truth),
     output:
         stars=f"{RUN}/data/stars.parquet",
         ledger=f"{RUN}/data/ledger.parquet",

@@ -1,6 +1,6 @@
 rule detect:
     input:
-        shard=f"{RUN}/data/shards/{{shard}}.arrow",
+        shard=rules.ingest.output.shard,
     output:
         f"{RUN}/detect/{{shard}}.parquet",
     log:

@@ -1,7 +1,7 @@
 rule infer:
     input:
         model=model_path(),
-        shard=f"{RUN}/data/shards/{{shard}}.arrow",
+        shard=rules.ingest.output.shard,
     output:
         f"{RUN}/infer/scores/{{shard}}.parquet",
     log:
@@ -17,10 +17,8 @@ rule infer:
 
 rule flag:
     input:
-        scores=(
-            per_shard(f"{RUN}/infer/scores/{{shard}}.parquet") if USES_NETWORK else []
-        ),
-        detections=per_shard(f"{RUN}/detect/{{shard}}.parquet") if USES_SEARCH else [],
+        scores=(per_shard(rules.infer.output[0]) if USES_NETWORK else []),
+        detections=per_shard(rules.detect.output[0]) if USES_SEARCH else [],
         card=model_card(),
     output:
         scores=f"{RUN}/infer/scores.parquet",

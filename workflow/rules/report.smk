@@ -1,36 +1,31 @@
 rule report:
     input:
-        vetting=per_shard(f"{RUN}/vet/vetting/{{shard}}.parquet"),
-        sheets=per_shard(f"{RUN}/vet/sheets/{{shard}}"),
-        failed=per_shard(
-            [
-                f"{RUN}/search/failed/{{shard}}.parquet",
-                f"{RUN}/vet/failed/{{shard}}.parquet",
-            ]
-        ),
-        scores=f"{RUN}/infer/scores.parquet",
-        flag_summary=f"{RUN}/infer/flag_summary.json",
-        stars=f"{RUN}/data/stars.parquet",
-        ledger=f"{RUN}/data/ledger.parquet",
-        truth=f"{RUN}/data/truth.parquet",
-        split=f"{RUN}/split/split.parquet" if TRAINS else [],
+        vetting=per_shard(rules.vet.output.vetting),
+        sheets=per_shard(rules.vet.output.sheets),
+        failed=per_shard([rules.search.output.failed, rules.vet.output.failed]),
+        scores=rules.flag.output.scores,
+        flag_summary=rules.flag.output.summary,
+        stars=rules.collect.output.stars,
+        ledger=rules.collect.output.ledger,
+        truth=rules.collect.output.truth,
+        split=rules.split.output.split if TRAINS else [],
         card=model_card(),
         known_tois=catalog_file("known_tois", config["known_tois"]) or [],
         known_ebs=catalog_file("known_ebs", config["known_ebs"]) or [],
         known_ebs_readme=catalog_readme("known_ebs"),
         completeness=(
-            f"{RUN}/completeness/completeness.json" if MEASURES_COMPLETENESS else []
+            rules.completeness.output.summary if MEASURES_COMPLETENESS else []
         ),
         figures=(
             []
             if not TRAINS
             else [
-                f"{RUN}/model/training_curves.png",
-                f"{RUN}/model/confusion_matrix.png",
-                f"{RUN}/model/calibration.png",
+                rules.train.output.curves,
+                rules.train.output.confusion,
+                rules.train.output.calibration,
             ]
         )
-        + ([f"{RUN}/completeness/completeness.png"] if MEASURES_COMPLETENESS else []),
+        + ([rules.completeness.output.figure] if MEASURES_COMPLETENESS else []),
     output:
         csv=report(
             f"{RUN}/candidates.csv",

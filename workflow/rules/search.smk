@@ -1,7 +1,7 @@
 rule search:
     input:
-        shard=f"{RUN}/data/shards/{{shard}}.arrow",
-        scores=f"{RUN}/infer/scores.parquet",
+        shard=rules.ingest.output.shard,
+        scores=rules.flag.output.scores,
     output:
         signals=f"{RUN}/search/signals/{{shard}}.parquet",
         failed=f"{RUN}/search/failed/{{shard}}.parquet",

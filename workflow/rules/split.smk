@@ -13,8 +13,8 @@ rule fetch_catalog:
 
 rule labels:
     input:
-        stars=f"{RUN}/data/stars.parquet",
-        shards=per_shard(f"{RUN}/data/shards/{{shard}}.arrow"),
+        stars=rules.collect.output.stars,
+        shards=per_shard(rules.ingest.output.shard),
         catalogs=list(label_catalogs().values()),
     output:
         labels=f"{RUN}/data/labels.parquet",
@@ -32,7 +32,7 @@ rule labels:
 
 rule split:
     input:
-        labels=f"{RUN}/data/labels.parquet",
+        labels=rules.labels.output.labels,
     output:
         split=f"{RUN}/split/split.parquet",
         report=f"{RUN}/split/split_report.json",

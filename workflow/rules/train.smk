@@ -1,8 +1,8 @@
 rule train:
     input:
-        shards=per_shard(f"{RUN}/data/shards/{{shard}}.arrow"),
-        labels=f"{RUN}/data/labels.parquet",
-        split=f"{RUN}/split/split.parquet",
+        shards=per_shard(rules.ingest.output.shard),
+        labels=rules.labels.output.labels,
+        split=rules.split.output.split,
     output:
         model=f"{RUN}/model/model.pt",
         card=f"{RUN}/model/model_card.json",

@@ -1,6 +1,6 @@
 rule crowded_epochs:
     input:
-        per_shard(f"{RUN}/search/signals/{{shard}}.parquet"),
+        per_shard(rules.search.output.signals),
     output:
         f"{RUN}/vet/crowded_epochs.json",
     log:
@@ -16,9 +16,9 @@ rule crowded_epochs:
 
 rule vet:
     input:
-        shard=f"{RUN}/data/shards/{{shard}}.arrow",
-        signals=f"{RUN}/search/signals/{{shard}}.parquet",
-        crowded_epochs=f"{RUN}/vet/crowded_epochs.json",
+        shard=rules.ingest.output.shard,
+        signals=rules.search.output.signals,
+        crowded_epochs=rules.crowded_epochs.output[0],
     output:
         vetting=f"{RUN}/vet/vetting/{{shard}}.parquet",
         failed=f"{RUN}/vet/failed/{{shard}}.parquet",

@@ -65,7 +65,7 @@ NaN where none), ``T_flag`` (bool; True argues against a planet on the target) a
 """
 
 from transitflow.vetting.config import VetConfig
-from transitflow.vetting.registry import DISPOSITIONS, REGISTRY, SPECS, VetSpec, register
+from transitflow.vetting.registry import DISPOSITION_PRECEDENCE, REGISTRY, SPECS, VetSpec, register
 # the test modules register their tests on import, in the order the tests run
 from transitflow.vetting.parity import odd_even
 from transitflow.vetting.eclipse import secondary, uniqueness
@@ -77,7 +77,7 @@ from transitflow.vetting.planet import radius, snr
 from transitflow.vetting.vetter import (disposition, independent, vet_light_curve, vet_signal,
                                         vetting_row)
 
-__all__ = ["DISPOSITIONS", "REGISTRY", "SPECS", "VetConfig", "VetSpec", "background", "centroid",
+__all__ = ["DISPOSITION_PRECEDENCE", "REGISTRY", "SPECS", "VetConfig", "VetSpec", "background", "centroid",
            "chases", "consistency", "disposition", "harmonics", "independent", "odd_even",
            "radius", "register", "secondary", "shape", "snr", "systematics", "uniqueness",
            "vet_light_curve", "vet_signal", "vetting_row"]

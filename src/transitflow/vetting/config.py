@@ -17,7 +17,7 @@ class VetConfig:
     """
 
     # Detrending window, days, when vet_signal detrends: the larger of this and 3x the
-    # duration (detrend.py; search.DETREND_WINDOW_FACTOR).
+    # duration (detrend.py; searching.star.DETREND_WINDOW_FACTOR).
     detrend_window: float = 1.0
     # Modshift false-alarm trials, FA1 = sqrt(2) erfcinv(T / (P n)): Coughlin's
     # modshift-v4.cpp "assume 20,000 KOIs", as DAVE. FA1 is the odd/even threshold (DAVE

@@ -10,12 +10,12 @@ from scipy.stats import chi2 as chi2_distribution
 from scipy.stats import norm
 
 from transitflow.lightcurve import MOMENTUM_DUMP_BIT, LightCurve
-from transitflow.search import true_multiple
-from transitflow.signals import Signal, VetResult, inverse_variance_mean
+from transitflow.searching import true_multiple
+from transitflow.signals import Signal, VetResult, inverse_variance_mean, robust_std
 from transitflow.vetting.config import VetConfig
 from transitflow.vetting.measure import (NAN, NOISE_GAP, Noise, distance_to_nearest, event_times,
-                                         mean_depth, noise_of, ppm, relative_flux, scatter,
-                                         skipped, transit_cycle, transit_fits)
+                                         mean_depth, noise_of, ppm, relative_flux, skipped,
+                                         transit_cycle, transit_fits)
 from transitflow.vetting.registry import register
 from transitflow.vetting.skye import CROWDED_EPOCH_BIT
 
@@ -172,7 +172,7 @@ def _local_noise(detrended: LightCurve, signal: Signal, cycles: np.ndarray,
     offset = np.abs(signal.offset(detrended.time)) / signal.duration
     around = (offset >= NOISE_GAP) & (offset < LOCAL_NOISE_DURATIONS)
     cycle, flux = transit_cycle(detrended.time, signal)[around], relative_flux(detrended)[around]
-    return np.array([max(sigma, scatter(flux[cycle == c])) if np.any(cycle == c) else sigma
+    return np.array([max(sigma, robust_std(flux[cycle == c])) if np.any(cycle == c) else sigma
                      for c in cycles])
 
 

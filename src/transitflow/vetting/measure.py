@@ -15,14 +15,12 @@ import numpy as np
 from scipy.special import erfcinv
 
 from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, LightCurve
-from transitflow.search import stellar_density
-from transitflow.signals import Signal, VetResult, inverse_variance_mean, scaled_semi_major_axis
+from transitflow.searching import stellar_density
+from transitflow.signals import (Signal, VetResult, inverse_variance_mean, robust_std,
+                                 scaled_semi_major_axis)
 
 
 NAN = float("nan")
-
-#: Robust standard deviation from the median absolute deviation.
-MAD_TO_STD = 1.4826
 
 #: Cadences closer than this many durations to a transit or modshift event are left out
 #: of the white noise (modshift-v4.cpp widthfac 2 half-durations).
@@ -52,11 +50,6 @@ def transit_cycle(time: np.ndarray, signal: Signal) -> np.ndarray:
 def in_transit(time: np.ndarray, signal: Signal, frac: float = 1.0) -> np.ndarray:
     """Cadences within the central ``frac`` of the duration."""
     return np.abs(signal.offset(time)) < 0.5 * frac * signal.duration
-
-
-def scatter(values: np.ndarray) -> float:
-    """Robust standard deviation (1.4826 MAD)."""
-    return float(MAD_TO_STD * np.median(np.abs(values - np.median(values))))
 
 
 def relative_flux(lc: LightCurve) -> np.ndarray:
@@ -109,14 +102,14 @@ def noise_of(detrended: LightCurve, signal: Signal) -> Noise:
     if far.sum() < 2:
         return Noise(NAN, 1.0)
     time, flux = detrended.time[far], flux[far]
-    sigma = scatter(flux)
+    sigma = robust_std(flux)
     bins = np.floor((time - time[0]) / signal.duration).astype(np.int64)
     counts, sums = np.bincount(bins), np.bincount(bins, flux)
     full = counts >= 0.5 * counts.max()
     if full.sum() < 5 or sigma <= 0:
         return Noise(sigma, 1.0)
     z = sums[full] / np.sqrt(counts[full]) / sigma
-    return Noise(sigma, max(1.0, scatter(z)))
+    return Noise(sigma, max(1.0, robust_std(z)))
 
 
 def mean_depth(detrended: LightCurve, signal: Signal, noise: Noise, select: np.ndarray,
@@ -168,7 +161,7 @@ def combined(fits: np.ndarray, values: np.ndarray) -> Estimate:
     if not len(fits):
         return Estimate(NAN, NAN)
     diffs, spreads = fits[:, 0], fits[:, 1]
-    noise = scatter(np.diff(values)) / math.sqrt(2.0)
+    noise = robust_std(np.diff(values)) / math.sqrt(2.0)
     if noise == 0:
         return Estimate(float(diffs.mean()), 0.0)
     errs = noise * np.sqrt(spreads)

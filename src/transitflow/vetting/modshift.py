@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from transitflow.lightcurve import LightCurve
-from transitflow.signals import Signal
-from transitflow.vetting.measure import NAN, NOISE_GAP, false_alarm, relative_flux, scatter
+from transitflow.signals import Signal, robust_std
+from transitflow.vetting.measure import NAN, NOISE_GAP, false_alarm, relative_flux
 
 
 #: Modshift phase bins per transit duration (Coughlin's modshift, exovetter).
@@ -83,7 +83,7 @@ def modshift(detrended: LightCurve, signal: Signal, trials: float = 20000) -> Mo
     near_zero = np.abs(_phase_distance(centres, 0.0)) < EVENT_GAP * gap
     pri = _strongest(depth, valid & near_zero)
     reach = 0.0 if pri is None else (
-        _eclipse_reach(counts, sums, scatter(flux), pri) + hi + flank) / n_bins
+        _eclipse_reach(counts, sums, robust_std(flux), pri) + hi + flank) / n_bins
 
     def away(*events: int, by: float) -> np.ndarray:
         keep = valid.copy()
@@ -99,7 +99,7 @@ def modshift(detrended: LightCurve, signal: Signal, trials: float = 20000) -> Mo
     quiet = np.ones(len(flux), dtype=bool)
     for i in events:
         quiet &= np.abs(_phase_distance(phase, centres[i])) >= NOISE_GAP * gap
-    noise = scatter(flux[quiet] if quiet.sum() > 1 else flux)
+    noise = robust_std(flux[quiet] if quiet.sum() > 1 else flux)
     with np.errstate(invalid="ignore", divide="ignore"):
         significance = depth / (noise * scale)
     calm = away(*events, by=EVENT_GAP)

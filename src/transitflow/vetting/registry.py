@@ -16,7 +16,7 @@ VetTest = Callable[[LightCurve, LightCurve, Signal, VetConfig], VetResult]
 #: Disposition precedence: the first one a failed test argues for wins; PC when none. A
 #: binary's own signature (a failed ``physical`` test: secondary, odd/even, radius) makes
 #: it EB even when the noise tests say LOW_SNR or SYSTEMATIC.
-DISPOSITIONS = ("LOW_SNR", "SYSTEMATIC", "BEB", "EB")
+DISPOSITION_PRECEDENCE = ("LOW_SNR", "SYSTEMATIC", "BEB", "EB")
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def register(name: str, argues: str, extras: tuple[str, ...] = (),
     extra numbers its results carry; a ``physical`` test's failure (which must argue EB)
     outranks LOW_SNR and SYSTEMATIC (see :func:`transitflow.vetting.vetter.disposition`).
     """
-    if argues not in DISPOSITIONS or (physical and argues != "EB"):
+    if argues not in DISPOSITION_PRECEDENCE or (physical and argues != "EB"):
         raise ValueError(f"vetting test {name!r}: unknown disposition {argues!r}")
 
     def add(test: VetTest) -> VetTest:

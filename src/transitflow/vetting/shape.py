@@ -9,7 +9,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from transitflow.lightcurve import LightCurve
-from transitflow.search import stellar_density
+from transitflow.searching import stellar_density
 from transitflow.signals import Signal, VetResult
 from transitflow.vetting.config import VetConfig
 from transitflow.vetting.measure import NAN, a_over_rstar, noise_of, relative_flux, skipped

@@ -12,8 +12,10 @@ threshold (:func:`transitflow.vetting.events.systematics`).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -53,6 +55,11 @@ class CrowdedEpochs:
     def from_dict(cls, document: dict) -> CrowdedEpochs:
         return cls(tuple(tuple(window) for window in document.get("windows", [])),
                    {int(sector): stats for sector, stats in document.get("sectors", {}).items()})
+
+    @classmethod
+    def read(cls, path: str | Path) -> CrowdedEpochs:
+        """The crowded epochs the ``crowded_epochs`` stage wrote (a JSON document)."""
+        return cls.from_dict(json.loads(Path(path).read_text()))
 
 
 def crowded_epochs(signals: pd.DataFrame, false_alarm: float) -> CrowdedEpochs:

@@ -11,15 +11,16 @@ import numpy as np
 
 from transitflow.detrend import detrend
 from transitflow.lightcurve import LightCurve
-from transitflow.search import DETREND_WINDOW_FACTOR, mask_width
+from transitflow.searching import mask_width
+from transitflow.searching.star import DETREND_WINDOW_FACTOR
 from transitflow.signals import Signal, VetResult
 from transitflow.vetting.config import VetConfig
 from transitflow.vetting.measure import NAN, OTHER_SIGNAL_BIT, USABLE, distance_to_nearest
-from transitflow.vetting.registry import DISPOSITIONS, REGISTRY, SPECS
+from transitflow.vetting.registry import DISPOSITION_PRECEDENCE, REGISTRY, SPECS
 
 
 #: Other signals of the light curve are masked over this many of their durations, or 1.5
-#: full durations when wider (as the search masks them: search.mask_width).
+#: full durations when wider (as the search masks them: searching.mask_width).
 OTHERS_MASK_DURATIONS = 2.0
 
 #: Largest chance probability of another signal's events all falling on this one's
@@ -46,7 +47,7 @@ def vet_signal(lc: LightCurve, signal: Signal, config: VetConfig = VetConfig(),
     others
         The other signals of the same light curve. The events of each one independent
         of this signal (:func:`independent`) are masked as the search masked them
-        (:func:`transitflow.search.mask_width`, T14 measured on ``detrended``), so that
+        (:func:`transitflow.searching.mask_width`, T14 measured on ``detrended``), so that
         another planet's transits pass neither for this one's secondary eclipse, nor for
         an odd/even difference, nor for noise in its fold: dropped from ``detrended``
         and flagged ``OTHER_SIGNAL_BIT`` in ``lc`` (observed, so no gap).
@@ -137,7 +138,7 @@ def disposition(signal: Signal, results: Iterable[VetResult],
     if unknown:
         raise ValueError(f"{signal.key}: no disposition for unregistered tests {unknown}")
     argued = {SPECS[r.test].argues for r in failed}
-    label = next((d for d in DISPOSITIONS if d in argued), "PC")
+    label = next((d for d in DISPOSITION_PRECEDENCE if d in argued), "PC")
     if label in ("LOW_SNR", "SYSTEMATIC") and any(SPECS[r.test].physical for r in failed):
         label = "EB"
     return label, [f"{r.test}: {r.reason}" for r in failed]

@@ -1,0 +1,169 @@
+"""Text tables (CSV, TSV, whitespace) with or without a header and ``# key: value``
+metadata lines."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from transitflow.lightcurve import BTJD_ZERO, LightCurve, LightCurveMeta
+from transitflow.readers.errors import (LightCurveReadError, checked, first_present,
+                                        median_step_min, read_errors)
+
+
+SEGMENT_GAP_DAYS = 5.0  # CSV series without a sector column are split at longer gaps
+#: CSV column names per field (matched case-insensitively), the first one present wins.
+CSV_COLUMNS = {
+    "time": ("time", "btjd", "t", "bjd", "bjd_tdb"),
+    "flux": ("flux", "pdcsap_flux", "corr_flux", "sap_flux"),  # corr_flux: eleanor's
+    "flux_err": ("flux_err", "pdcsap_flux_err", "sap_flux_err", "flux_error", "err", "e_flux"),
+    "centroid_col": ("centroid_col", "centroids_x", "centroid_x", "mom_centr1"),
+    "centroid_row": ("centroid_row", "centroids_y", "centroid_y", "mom_centr2"),
+    "background": ("background", "background_flux", "bkg", "sap_bkg"),
+    "quality": ("quality", "sap_quality"),
+    "sector": ("sector", "campaign"),
+}
+#: CSV magnitude columns and their errors, read as relative flux when there is no flux column.
+MAGNITUDE_COLUMNS = ("mag", "magnitude", "tmag", "tess_mag")
+MAGNITUDE_ERR_COLUMNS = ("mag_err", "magnitude_err", "e_mag", "tmag_err", "tess_mag_err")
+HEADERLESS_COLUMNS = ("time", "flux", "flux_err")
+#: A ``# key: value`` (or ``=``) metadata line at the top of a CSV, and the keys of the TIC
+#: ID among them.
+METADATA_LINE = re.compile(r"^\s*#\s*([A-Za-z_][\w ]*?)\s*[:=]\s*(\S.*)$")
+TIC_KEYS = ("tic_id", "tic", "ticid", "tic id")
+
+
+def read_csv(path: Path, tic: int | None, sector: int | None) -> list[LightCurve]:
+    with read_errors(path, "CSV"):
+        metadata, header_line = _csv_metadata(path)
+        tic = tic if tic is not None else _metadata_int(path, metadata, TIC_KEYS)
+        tic = tic if tic is not None else tic_from_name(path)
+        sector = sector if sector is not None else _metadata_int(path, metadata, ("sector",))
+        table = _csv_table(path, header_line)
+        if sector is not None:
+            table["sector"] = sector
+        elif "sector" not in table:
+            table["sector"] = _segments(table["time"].to_numpy())
+        return [_csv_lightcurve(path, rows, tic, int(number))
+                for number, rows in table.groupby("sector", sort=True)]
+
+
+def tic_from_name(path: Path) -> int:
+    match = re.search(r"tic[_-]?(\d+)", path.name, re.I)
+    if match is None:
+        raise LightCurveReadError(path, "no TIC ID in the file name; rename it to hold one, "
+                                        "like TIC123456_lc.csv (from Python: pass tic=)")
+    return int(match.group(1))
+
+
+def _csv_metadata(path: Path) -> tuple[dict[str, str], int]:
+    """The ``# key: value`` (or ``# key = value``) lines at the top of a CSV, keys in lower
+    case, and the number of the first line that is not one (the header or the data)."""
+    metadata = {}
+    with open(path, encoding="utf-8", errors="replace") as stream:
+        for number, line in enumerate(stream):
+            match = METADATA_LINE.match(line)
+            if match is None:
+                return metadata, number
+            metadata[match.group(1).strip().lower()] = match.group(2).strip()
+    return metadata, 0
+
+
+def _metadata_int(path: Path, metadata: dict[str, str], keys: tuple[str, ...]) -> int | None:
+    """The first of ``keys`` in the metadata as an integer ("TIC 123" reads 123)."""
+    for key in keys:
+        if key in metadata:
+            digits = re.search(r"\d+", metadata[key])
+            if digits is None:
+                raise LightCurveReadError(path, f"metadata line {key}: {metadata[key]!r} "
+                                                "holds no number")
+            return int(digits.group())
+    return None
+
+
+def _csv_table(path: Path, header_line: int = 0) -> pd.DataFrame:
+    """The CSV's known columns, named as in :data:`CSV_COLUMNS`, numeric, sorted by time;
+    the table starts at line ``header_line``."""
+    raw = _raw_csv(path, header_line)
+    names = list(raw.columns)
+    table = pd.DataFrame({field: raw[name] for field, aliases in CSV_COLUMNS.items()
+                          if (name := first_present(names, aliases)) is not None})
+    magnitude = first_present(names, MAGNITUDE_COLUMNS)
+    if "flux" not in table and magnitude is not None:
+        error = first_present(names, MAGNITUDE_ERR_COLUMNS)
+        table = table.assign(**_flux_from_magnitudes(
+            pd.to_numeric(raw[magnitude]), None if error is None else pd.to_numeric(raw[error])))
+    if "time" not in table and "phase" in names:
+        raise LightCurveReadError(path, "a phase-folded table (a phase column, no time), not a "
+                                        "time series; give the light curve before folding")
+    for field, known in (("time", CSV_COLUMNS["time"]),
+                         ("flux", CSV_COLUMNS["flux"] + MAGNITUDE_COLUMNS)):
+        if field not in table:
+            aliases = " or ".join(known)
+            raise LightCurveReadError(path, f"no {field} column ({aliases}) among "
+                                            f"{', '.join(map(str, names))}; rename one")
+    table = table.apply(pd.to_numeric).dropna(subset=["time"]).sort_values("time", kind="stable")
+    if table.empty:
+        raise LightCurveReadError(path, "no row has a finite time")
+    if table["time"].median() > 2_400_000:
+        table["time"] -= BTJD_ZERO
+    return table
+
+
+def _flux_from_magnitudes(magnitude: pd.Series, error: pd.Series | None) -> dict[str, pd.Series]:
+    """Relative flux (1 at the median magnitude) and its error from magnitudes."""
+    flux = 10.0 ** (-0.4 * (magnitude - magnitude.median()))
+    if error is None:
+        return {"flux": flux}
+    return {"flux": flux, "flux_err": 0.4 * np.log(10.0) * flux * error}
+
+
+def _raw_csv(path: Path, header_line: int = 0) -> pd.DataFrame:
+    """All columns, with lower-case names; a headerless file gets :data:`HEADERLESS_COLUMNS`.
+
+    Raises when the first data row has another number of fields than the header names.
+    """
+    with open(path, encoding="utf-8", errors="replace") as stream:
+        lines = [line.strip() for line in itertools.islice(stream, header_line, header_line + 2)]
+    first = lines[0].lstrip("#").strip() if lines else ""
+    sep = "," if "," in first else r"\s+"
+    header = [name.strip().lower() for name in re.split(sep, first)]
+    if not all(_is_number(name) for name in header):
+        row = re.split(sep, lines[1]) if len(lines) > 1 else header
+        if len(row) != len(header) and row[len(header):] != [""]:  # a trailing comma is fine
+            raise LightCurveReadError(path, f"the header names {len(header)} columns but the "
+                                            f"first data row has {len(row)}; fix the header")
+        return pd.read_csv(path, sep=sep, header=None, names=header, index_col=False,
+                           skiprows=header_line + 1)
+    if len(header) not in (2, 3):
+        raise LightCurveReadError(path, f"{len(header)} columns and no header row; "
+                                        "add one (time,flux,flux_err,...)")
+    return pd.read_csv(path, sep=sep, header=None, names=HEADERLESS_COLUMNS[:len(header)],
+                       skiprows=header_line)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _segments(time: np.ndarray) -> np.ndarray:
+    """Segment numbers 1..k, a new one after every gap over :data:`SEGMENT_GAP_DAYS`."""
+    return 1 + np.concatenate([[0], np.cumsum(np.diff(time) > SEGMENT_GAP_DAYS)])
+
+
+def _csv_lightcurve(path: Path, rows: pd.DataFrame, tic: int, sector: int) -> LightCurve:
+    columns = {field: rows[field].to_numpy() for field in CSV_COLUMNS
+               if field in rows and field != "sector"}
+    if "quality" in columns:
+        columns["quality"] = np.nan_to_num(columns["quality"]).astype(np.int32)
+    meta = LightCurveMeta(tic=tic, sector=sector, cadence_min=median_step_min(columns["time"]),
+                          source_file=str(path))
+    return checked(path, LightCurve.from_arrays(meta, **columns))

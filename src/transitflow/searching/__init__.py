@@ -1,0 +1,24 @@
+"""Transit search: BLS (or TLS) periodic search, iterated for multi-planet systems, and a
+single-event box search when no periodic signal rests on two or more events.
+
+Modules: ``config`` (:class:`SearchConfig`), ``iterative`` (:func:`search_lightcurve`, the
+search of one light curve), ``star`` (stellar density, trial durations and periods,
+detrending window), ``periodogram`` (BLS, TLS and the SDE spectrum), ``transits`` (a signal
+measured transit by transit), ``masking`` (what is masked before the next round, echoes),
+``single`` (the single-event search).
+
+Times are BTJD days; config durations are hours; depths are fractions of the flux.
+"""
+
+from transitflow.searching.config import SearchConfig
+from transitflow.searching.iterative import search_lightcurve
+from transitflow.searching.masking import full_duration, is_echo, mask_width
+from transitflow.searching.periodogram import Periodogram, bls_spectrum, periodogram
+from transitflow.searching.star import (detrend_for_search, detrend_window, period_grid,
+                                        search_durations, shortest_period, stellar_density)
+from transitflow.searching.transits import true_multiple
+
+__all__ = ["Periodogram", "SearchConfig", "bls_spectrum", "detrend_for_search", "detrend_window",
+           "full_duration", "is_echo", "mask_width", "period_grid", "periodogram",
+           "search_durations", "search_lightcurve", "shortest_period", "stellar_density",
+           "true_multiple"]

@@ -1,0 +1,121 @@
+"""The search of one light curve: periodic search, else a single event, iterated with
+the found signals masked, for multi-planet systems."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import numpy as np
+from astropy.timeseries import BoxLeastSquares
+
+from transitflow.lightcurve import LightCurve
+from transitflow.searching.config import SearchConfig
+from transitflow.searching.masking import event_mask, is_echo, mask_width
+from transitflow.searching.periodogram import Periodogram, periodogram, refine
+from transitflow.searching.single import single_event
+from transitflow.searching.star import detrend_for_search, period_limits, search_durations
+from transitflow.searching.transits import (MIN_DIP_SIGMA, REST_SNR_FRACTION, fold_transits,
+                                            one_event_dominates, rest_snr, signal_of,
+                                            true_multiple, two_transit_period)
+from transitflow.signals import Signal, robust_std
+
+
+log = logging.getLogger(__name__)
+#: Search rounds per signal slot: echoes are masked without taking a slot.
+ATTEMPTS_PER_SIGNAL = 2
+#: The search stops when fewer cadences than this are left unmasked.
+MIN_SEARCH_CADENCES = 50
+
+
+def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> list[Signal]:
+    """Transit-like signals of one light curve, strongest first.
+
+    Repeats until ``config.max_signals`` are found: detrend the cadences not yet masked
+    (wotan biweight), run a periodic search and, when that has no significant signal
+    resting on two or more events, a single-event search; then mask the signal's events,
+    so that they neither return nor bias the next round's trend. A signal whose events fall
+    on an earlier one's at the same period, half or double it (:func:`is_echo`: the wings
+    of a deep eclipse the mask did not cover) is masked too but takes no slot; at most
+    :data:`ATTEMPTS_PER_SIGNAL` rounds per slot.
+
+    Parameters
+    ----------
+    lc : raw light curve (any flux units; flagged cadences are dropped).
+    config : search options.
+
+    Returns
+    -------
+    list of Signal
+        Indexed 0, 1, ... in the order found, whatever their size (vetting judges it).
+    """
+    durations = search_durations(config, lc.meta)
+    keep = np.ones(len(lc), bool)
+    signals: list[Signal] = []
+    masked: list[float] = []  # the width masked around each found signal's events
+    for _ in range(ATTEMPTS_PER_SIGNAL * config.max_signals):
+        if np.count_nonzero(keep) < MIN_SEARCH_CADENCES:
+            break
+        detrended = detrend_for_search(lc.select(keep), config)
+        found = _next_signal(detrended, config, durations)
+        if found is None:
+            break
+        width = mask_width(detrended, found, config.mask_factor)
+        keep &= ~event_mask(lc.time, found, width)
+        echoed = next((earlier for earlier, earlier_width in zip(signals, masked)
+                       if is_echo(found, earlier, earlier_width)), None)
+        if echoed is not None:
+            log.info("%s: %s signal at P=%.5f d, epoch %.4f falls on signal %d's events: "
+                     "masked as its echo", lc.meta.key, found.kind, found.period, found.epoch,
+                     echoed.index)
+            continue
+        signals.append(replace(found, index=len(signals)))
+        masked.append(width)
+        if len(signals) == config.max_signals:
+            break
+    return signals
+
+
+def _next_signal(lc: LightCurve, config: SearchConfig, durations: np.ndarray) -> Signal | None:
+    """The strongest periodic signal if significant on two or more events, else the
+    strongest single event if significant, else None."""
+    low, high = period_limits(lc, config)
+    if high > low and len(lc) > 1:
+        signal = _periodic_signal(lc, periodogram(lc, config), config)
+        if signal is not None:
+            return signal
+    return single_event(lc, durations, config)
+
+
+def _periodic_signal(lc: LightCurve, pg: Periodogram, config: SearchConfig) -> Signal | None:
+    """The periodogram peak refined and measured on full cadence, if it passes the thresholds.
+
+    A peak at a whole fraction of the true period (only every k-th transit holds a dip, the
+    others are empty: :func:`true_multiple`) is measured at k times the period; whether it
+    rests on one event is judged on all the transits the peak predicts."""
+    if not np.isfinite(pg.period) or pg.sde < config.sde_threshold:
+        return None
+    t, f = lc.time, lc.flux.astype(np.float64)
+    sigma = robust_std(f)
+    bls = BoxLeastSquares(t, f, np.full(len(t), sigma))
+    period, epoch, duration = (refine(bls, pg) if config.method == "bls"
+                               else (pg.period, pg.epoch, pg.duration))
+    fold = fold_transits(bls, t, f, period, duration, epoch)
+    rests_on_one = (rest_snr(fold.depths, fold.counts, sigma)
+                    < REST_SNR_FRACTION * config.snr_threshold
+                    or one_event_dominates(fold.depths, fold.counts, sigma))
+    has_data = fold.counts > 0
+    multiple, kept = true_multiple(fold.depths[has_data], sigma / np.sqrt(fold.counts[has_data]),
+                                   np.flatnonzero(has_data), MIN_DIP_SIGMA)
+    if multiple > 1 and (config.max_period is None or multiple * period <= config.max_period):
+        period *= multiple
+        fold = fold_transits(bls, t, f, period, duration, fold.times[has_data][kept][0])
+    snr = fold.depth / fold.depth_err
+    if snr < config.snr_threshold or rests_on_one:
+        return None
+    has_data = fold.counts > 0
+    times = fold.times[has_data]
+    return signal_of(lc.meta, kind="periodic", method=config.method,
+                   period=two_transit_period(period, times, config), epoch=float(times[0]),
+                   duration=duration, depth=fold.depth, depth_err=fold.depth_err, snr=snr,
+                   sde=pg.sde, transit_times=times, transit_depths=fold.depths[has_data])

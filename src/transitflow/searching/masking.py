@@ -1,0 +1,109 @@
+"""Masking a found signal before the next search round: the width to mask (the full
+duration T14 measured on the data), and echoes of an earlier signal."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from transitflow.lightcurve import LightCurve
+from transitflow.signals import Signal, robust_std
+
+
+#: Period ratios (later / earlier) at which a signal on an earlier one's events is its echo,
+#: and the relative tolerance of a match.
+ECHO_PERIOD_RATIOS = (0.5, 1.0, 2.0)
+ECHO_PERIOD_TOLERANCE = 0.005
+#: Found transits are masked over at least this many full durations T14 (issue 17, as
+#: DR25's multi-TCE search; :func:`full_duration`), measured in bins of a fifth of the box
+#: duration, within this many box durations of mid-transit, bins this many standard errors
+#: below the level counting as in transit.
+T14_MASK_FACTOR = 1.5
+T14_BINS_PER_DURATION = 5
+T14_REACH = 3.0
+T14_SIGMA = 3.0
+T14_DEPTH_FRACTION = 0.1
+#: Standard error of a median of Gaussian noise over that of the mean: sqrt(pi / 2).
+MEDIAN_ERROR_FACTOR = 1.2533
+
+
+def is_echo(found: Signal, earlier: Signal, masked: float) -> bool:
+    """Whether ``found`` is a residue of ``earlier``: a single event, or a periodic signal
+    at :data:`ECHO_PERIOD_RATIOS` times its period, whose epoch lies within half the width
+    ``masked`` around the earlier signal's events plus its own duration of one of them.
+    A periodic signal through an earlier single event is not its echo."""
+    if math.isfinite(found.period):
+        if not math.isfinite(earlier.period) or not any(
+                abs(found.period / earlier.period / ratio - 1) < ECHO_PERIOD_TOLERANCE
+                for ratio in ECHO_PERIOD_RATIOS):
+            return False
+    reach = masked / 2 + found.duration
+    return bool(event_mask(np.array([found.epoch]), earlier, 2 * reach)[0])
+
+
+def mask_width(detrended: LightCurve, signal: Signal, mask_factor: float) -> float:
+    """Days masked around each of the signal's events: ``mask_factor`` box durations or
+    :data:`T14_MASK_FACTOR` full durations (:func:`full_duration`), the wider."""
+    return max(mask_factor * signal.duration,
+               T14_MASK_FACTOR * full_duration(detrended, signal))
+
+
+def full_duration(detrended: LightCurve, signal: Signal) -> float:
+    """The signal's full duration (T14) measured on the detrended light curve: around
+    mid-transit (folded at the period), the span of consecutive bins of a
+    :data:`T14_BINS_PER_DURATION` th of the box duration whose median flux lies below the
+    level outside by :data:`T14_SIGMA` standard errors and :data:`T14_DEPTH_FRACTION` of
+    the depth, walking through up to a cadence of bins without data (a period
+    commensurate with the cadence samples the transit at a few phases only, a cadence
+    apart); at least the box duration (a V-shaped eclipse's wings reach beyond its box).
+    Medians, not means: another planet's transits and flares folded in at random phases
+    would pull bins of a shallow transit's fold below the level."""
+    width = signal.duration / T14_BINS_PER_DURATION
+    offset = signal.offset(detrended.time)
+    near = np.abs(offset) < T14_REACH * signal.duration
+    if near.all() or not near.any():
+        return signal.duration
+    flux = detrended.flux.astype(np.float64)
+    index = np.floor(offset[near] / width).astype(np.int64)
+    shift = -index.min()
+    count = np.bincount(index + shift)
+    median = pd.Series(flux[near]).groupby(index + shift).median()
+    dip = np.median(flux[~near]) - median.reindex(range(len(count))).to_numpy()
+    median_error = MEDIAN_ERROR_FACTOR * robust_std(flux) / np.sqrt(np.maximum(count, 1))
+    below = ((count > 0) & (dip > T14_DEPTH_FRACTION * signal.depth)
+             & (dip > T14_SIGMA * median_error))
+    # a period commensurate with the cadence samples the fold a cadence apart, leaving up
+    # to ceil(cadence / width) - 1 empty bins between samples
+    spacing = float(np.median(np.diff(detrended.time))) if len(detrended) > 1 else width
+    max_gap = max(1, math.ceil(spacing / width) - 1)
+    ends = [_farthest_below(below, count == 0, shift, way, max_gap) for way in (-1, 1)]
+    if None in ends:
+        return signal.duration
+    return max(signal.duration, (ends[1] - ends[0] + 1) * width)
+
+
+def _farthest_below(below: np.ndarray, empty: np.ndarray, start: int, way: int,
+                    max_gap: int) -> int | None:
+    """The farthest bin from ``start`` in direction ``way`` (+1 or -1) reached through
+    bins below the level and runs of at most ``max_gap`` empty bins (an empty ``start``
+    counts in the run); None unless ``start`` is below or empty and a below bin is
+    reached, in which case the caller keeps the box duration."""
+    if not (below[start] or empty[start]):
+        return None
+    farthest, gap, k = (start, 0, start) if below[start] else (None, 1, start)
+    while 0 <= k + way < len(below):
+        k += way
+        if below[k]:
+            farthest, gap = k, 0
+        elif empty[k] and gap < max_gap:
+            gap += 1
+        else:
+            break
+    return farthest
+
+
+def event_mask(time: np.ndarray, signal: Signal, width: float) -> np.ndarray:
+    """Cadences within ``width``/2 days of the signal's (predicted) transits."""
+    return np.abs(signal.offset(time)) < width / 2

@@ -1,0 +1,186 @@
+"""The model card: metrics per split, recall of injected transits per SNR and depth,
+the priors trained on, the calibration, and its figures.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+from transitflow.dataset import SPLITS, LabelledSet
+from transitflow.features import featurize_table
+from transitflow.inject import inject_transits, rows_table
+from transitflow.infer import (calibrated_scores, fit_calibration,
+                               predict_logits, save_model)
+from transitflow.signals import TRAINING_LABELS
+from transitflow.tables import atomic_output, write_json
+from transitflow.training.config import TrainConfig
+from transitflow.training.metrics import (calibration_curve, evaluate,
+                                          recall_by_bin, threshold_at_precision)
+
+
+log = logging.getLogger(__name__)
+
+
+#: Precisions at which the card gives the recall, and the bins of its recall tables.
+SNR_BINS = (0.0, 7.0, 10.0, 20.0, 50.0, 200.0, np.inf)
+DEPTH_BINS = (0.0, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0)
+_INJECTIONS = 600
+
+
+def injection_recall(model: nn.Module, data: LabelledSet, config: TrainConfig,
+                     calibration: dict, threshold: float) -> dict:
+    """Recall of model transits (``config.transit_prior``) injected into the split's
+    non-transit light curves, per expected SNR bin and per depth bin, at ``threshold``.
+
+    The hosts are never trained on when ``data`` is the test split; the injections are
+    seeded by ``config.seed``.
+    """
+    hosts = np.flatnonzero(data.label == "non_transit")
+    if not len(hosts):
+        return {}
+    rng = np.random.default_rng([config.seed, 1])
+    chosen = rng.choice(hosts, _INJECTIONS)
+    rows = data.store.rows(data.shard[chosen], data.row[chosen])
+    injected, drawn = inject_transits(rows, rng, config.features.quality_bitmask,
+                                      config.transit_prior)
+    features = featurize_table(rows_table(injected), config.features)
+    found = calibrated_scores(predict_logits(model, features.x, 4 * config.batch_size),
+                              calibration) >= threshold
+    drawn = {name: values[features.ok] for name, values in drawn.items()}
+    return {"n": len(found), "hosts": len(np.unique(chosen)), "recall": float(found.mean()),
+            "by_snr": recall_by_bin(drawn["snr"], found, SNR_BINS, "snr"),
+            "by_depth": recall_by_bin(drawn["depth"], found, DEPTH_BINS, "depth")}
+
+
+def training_priors(config: TrainConfig) -> dict:
+    """What the training examples beyond the labelled light curves were drawn from."""
+    prior = config.to_dict()["transit_prior"]
+    return {
+        "transit_injections": {
+            "share_of_planet_samples": config.physical_injection_fraction,
+            "period_days": {"range": prior["period_range"], "distribution": "log-uniform"},
+            "rp_rs": {"range": prior["rp_rs_range"],
+                      "distribution": "log-uniform above the radius reaching min_snr"},
+            "impact": f"uniform in [0, {prior['max_impact']}]; a share of "
+                      f"{prior['grazing_fraction']} grazing, uniform in [0.9, 1 + 0.8 rp_rs]",
+            "min_snr": prior["min_snr"],
+            "limb_darkening": "quadratic, uniform in Kipping (2013) q1, q2",
+            "epoch": "a random good cadence (periods beyond the span give single transits)",
+            "hosts": "non-transit light curves of the train split"},
+        "signal_injections": {
+            "share_of_planet_and_eb_samples": config.injection_fraction,
+            "donors": "planet and EB light curves of the train split (flux and centroid)",
+            "hosts": "non-transit light curves of the train split"},
+        "augmentation": config.augmentation}
+
+
+def finish(model: nn.Module, model_options: dict, log: list[dict], data: dict[str, LabelledSet],
+            config: TrainConfig, device: torch.device, out_dir: Path, provenance: dict,
+            hashes: dict) -> dict:
+    """Calibrate, choose the threshold, evaluate, and write the model, card, log and
+    figures."""
+    logits = {name: predict_logits(model, data[name].x, 4 * config.batch_size)
+              for name in ("val", "test") if len(data[name].keys)}
+    calibration = fit_calibration(logits["val"], data["val"].y)
+    scores = {name: calibrated_scores(value, calibration) for name, value in logits.items()}
+    threshold = threshold_at_precision(data["val"].y, scores["val"], config.target_precision)
+    model_id = save_model(out_dir / "model.pt", model, config.model, model_options,
+                          config.features, threshold, calibration)
+    evaluated = "test" if "test" in scores else "val"
+    best = min(log, key=lambda row: row["val_loss"])
+    card = {
+        "model_id": model_id,
+        "preset": config.model,
+        "model_options": model_options,
+        "train_config": config.to_dict(),
+        **hashes,
+        "n_light_curves": {name: {label: int(np.sum(data[name].label == label))
+                                  for label in TRAINING_LABELS} for name in SPLITS},
+        "threshold": threshold,
+        "target_precision": config.target_precision,
+        "calibration": {**calibration, "split": "val",
+                        "curve": calibration_curve(data[evaluated].y, scores[evaluated]),
+                        "curve_split": evaluated},
+        "priors": training_priors(config),
+        "injection_recall": {"split": evaluated, **injection_recall(
+            model, data[evaluated], config, calibration, threshold)},
+        "epochs_run": len(log),
+        "best_epoch": best["epoch"],
+        "device": device.type,
+        "metrics": {name: evaluate(data[name], score, threshold)
+                    for name, score in scores.items()},
+        "history": log,
+    }
+    write_json(card, out_dir / "model_card.json", provenance)
+    with atomic_output(out_dir / "training_log.csv") as partial:
+        pd.DataFrame(log).to_csv(partial, index=False)
+    _plot_curves(pd.DataFrame(log), out_dir / "training_curves.png")
+    _plot_confusion(data[evaluated], scores[evaluated], threshold, evaluated,
+                    out_dir / "confusion_matrix.png")
+    _plot_calibration(card, out_dir / "calibration.png")
+    return card
+
+
+def _plot_curves(log: pd.DataFrame, path: Path) -> None:
+    figure = Figure(figsize=(11, 3.4), layout="constrained")
+    loss, auc, lr = figure.subplots(1, 3)
+    loss.plot(log["epoch"], log["train_loss"], "o-", label="train")
+    loss.plot(log["epoch"], log["val_loss"], "o-", label="validation")
+    loss.set(xlabel="epoch", ylabel="BCE loss")
+    loss.legend()
+    auc.plot(log["epoch"], log["val_roc_auc"], "o-", label="ROC-AUC")
+    auc.plot(log["epoch"], log["val_pr_auc"], "o-", label="PR-AUC")
+    auc.set(xlabel="epoch", ylabel="validation", ylim=(0, 1.02))
+    auc.legend()
+    lr.plot(log["epoch"], log["lr"], "o-")
+    lr.set(xlabel="epoch", ylabel="learning rate", yscale="log")
+    with atomic_output(path) as partial:
+        figure.savefig(partial, dpi=100)
+
+
+def _plot_confusion(data: LabelledSet, score: np.ndarray, threshold: float, split_name: str,
+                    path: Path) -> None:
+    predicted = score >= threshold
+    counts = np.array([[np.sum(predicted[data.label == label]),
+                        np.sum(~predicted[data.label == label])] for label in TRAINING_LABELS])
+    figure = Figure(figsize=(4.5, 4), layout="constrained")
+    axes = figure.subplots()
+    axes.imshow(counts, cmap="Blues", aspect="auto")
+    for (row, column), count in np.ndenumerate(counts):
+        axes.text(column, row, str(count), ha="center", va="center",
+                  color="white" if count > counts.max() / 2 else "black")
+    axes.set(xticks=[0, 1], xticklabels=["planet", "not planet"], yticks=range(len(TRAINING_LABELS)),
+             yticklabels=TRAINING_LABELS, xlabel=f"predicted (score >= {threshold:.3f})", ylabel="true",
+             title=f"{split_name} set")
+    with atomic_output(path) as partial:
+        figure.savefig(partial, dpi=100)
+
+
+def _plot_calibration(card: dict, path: Path) -> None:
+    """Reliability diagram, and the recall of injected transits per SNR and depth bin."""
+    figure = Figure(figsize=(11, 3.4), layout="constrained")
+    reliability, by_snr, by_depth = figure.subplots(1, 3)
+    curve = pd.DataFrame(card["calibration"]["curve"])
+    reliability.plot([0, 1], [0, 1], ":", color="grey")
+    if not curve.empty:
+        reliability.plot(curve["mean_score"], curve["planet_fraction"], "o-")
+    reliability.set(xlabel="calibrated score", ylabel="planet fraction",
+                    title=f"{card['calibration']['curve_split']} set", xlim=(0, 1), ylim=(0, 1))
+    injected = card["injection_recall"]
+    for axes, name, label in ((by_snr, "snr", "expected SNR"), (by_depth, "depth", "depth")):
+        bins = pd.DataFrame(injected.get(f"by_{name}", []))
+        if not bins.empty:
+            ticks = [f">={low:g}" for low in bins[f"{name}_low"]]
+            axes.bar(ticks, bins["recall"].fillna(0.0))
+        axes.set(xlabel=label, ylabel="recall at threshold", ylim=(0, 1),
+                 title=f"injected transits, {injected['split']} set")
+        axes.tick_params(axis="x", labelrotation=45)
+    with atomic_output(path) as partial:
+        figure.savefig(partial, dpi=100)

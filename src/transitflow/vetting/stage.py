@@ -1,0 +1,70 @@
+"""The vetting stage: every signal of a shard vetted, with a sheet for the dispositions
+asked for."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from transitflow.isolation import each_light_curve, failure_table
+from transitflow.lightcurve import LightCurve
+from transitflow.provenance import make_provenance
+from transitflow.report.config import ReportConfig
+from transitflow.searching import SearchConfig
+from transitflow.shards import iter_shard
+from transitflow.sheets import vet_and_draw
+from transitflow.signals import Signal
+from transitflow.tables import read_table, write_table
+from transitflow.vetting.config import VetConfig
+from transitflow.vetting.skye import CrowdedEpochs, mark_crowded
+
+log = logging.getLogger("transitflow")
+
+
+def vet_shard(shard: str | Path, signals: str | Path, crowded_epochs: str | Path,
+              options: Mapping, out: str | Path, failed: str | Path,
+              sheets_dir: str | Path) -> pd.DataFrame:
+    """Vet the signals (a search's table) of the light curves of ``shard``, their cadences
+    in the sector's crowded epochs marked; write the vetting rows to ``out``, the light
+    curves and sheets that failed to ``failed``, the sheets to ``sheets_dir``; return the
+    rows. ``options`` is the config's ``vet`` section with its ``search`` and ``report``
+    sections inside."""
+    sections = dict(options)
+    search = SearchConfig.from_dict(sections.pop("search", {}))
+    sheets_for = set(ReportConfig.from_dict(sections.pop("report", {})).sheets_for)
+    config = VetConfig.from_dict(sections)
+    by_light_curve = signals_by_light_curve(read_table(signals))
+    crowded = CrowdedEpochs.read(crowded_epochs)
+    Path(sheets_dir).mkdir(parents=True, exist_ok=True)
+    sheet_failures = []
+
+    def vet_one(lc: LightCurve) -> list[dict]:
+        rows, failure = vet_and_draw(mark_crowded(lc, crowded), by_light_curve[lc.meta.key],
+                                     search, config, Path(sheets_dir), sheets_for)
+        sheet_failures.extend(filter(None, [failure]))
+        return rows
+
+    vetted, failures = each_light_curve(
+        tqdm(iter_shard(shard, by_light_curve), total=len(by_light_curve), desc="vet",
+             unit="lc"), vet_one, "vet")
+    rows = pd.DataFrame([row for rows in vetted for row in rows])
+    provenance = make_provenance("vet", options, [shard, signals, crowded_epochs])
+    write_table(rows, out, provenance)
+    if sheet_failures:
+        failures = pd.concat([failures, failure_table(sheet_failures)], ignore_index=True)
+    write_table(failures, failed, provenance)
+    log.info("%s: vetted %d signals, %d light curves failed", shard, len(rows), len(failures))
+    return rows
+
+
+def signals_by_light_curve(table: pd.DataFrame) -> dict[str, list[Signal]]:
+    """Light-curve key -> its signals, in table order."""
+    signals: dict[str, list[Signal]] = {}
+    for row in table.to_dict("records"):
+        signal = Signal.from_row(row)
+        signals.setdefault(signal.lightcurve_key, []).append(signal)
+    return signals
