@@ -33,7 +33,7 @@ TOI813 = 55525572  # TOI-813.01, CP, P = 83.896 d: one transit near BTJD 1454.69
 
 def vet_row(tic: int, sector: int, period: float, snr: float, index: int = 0,
             disposition: str = "PC", epoch: float = 1400.0, reasons: str = "") -> dict:
-    """A flat vetting row as vet.vetting_row gives it (single transit when period is NaN)."""
+    """A flat vetting row as vetting.vetting_row gives it (single transit when period is NaN)."""
     single = math.isnan(period)
     signal = Signal(tic, sector, index, "single" if single else "periodic",
                     "single_event" if single else "bls", period, epoch, 0.1, 1e-3, 1e-4, snr,

@@ -15,7 +15,7 @@ try:
 except PackageNotFoundError:  # run from a source tree that was never installed
     __version__ = "0+unknown"
 
-__all__ = ["LightCurve", "LightCurveMeta", "Signal", "VetResult", "__version__", "search", "vet"]
+__all__ = ["LightCurve", "LightCurveMeta", "Signal", "VetResult", "__version__"]
 
 
 def __getattr__(name: str):

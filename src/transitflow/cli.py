@@ -15,7 +15,6 @@ import sys
 from errno import ENOSPC
 from pathlib import Path
 
-
 from transitflow.provenance import make_provenance
 from transitflow.tables import read_table, read_tables, write_json, write_table
 
@@ -226,10 +225,12 @@ def cmd_crowded_epochs(args) -> None:
 
 def cmd_vet(args) -> None:
     """Vet every signal of a shard; draw a sheet for the dispositions asked for."""
+    from transitflow.report import ReportConfig
     from transitflow.vetting.stage import vet_shard
 
+    sheets_for = ReportConfig.from_dict(args.options.get("report", {})).sheets_for
     vet_shard(args.shard, args.signals, args.crowded_epochs, args.options, args.out,
-              args.failed, args.sheets_dir)
+              args.failed, args.sheets_dir, sheets_for)
 
 
 def cmd_inject(args) -> None:

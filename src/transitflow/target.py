@@ -18,10 +18,9 @@ from transitflow.ingest import ingest_local, with_stitched
 from transitflow.isolation import each_light_curve
 from transitflow.lightcurve import LightCurve
 from transitflow.provenance import make_provenance
-from transitflow.signals import DISPOSITIONS
 from transitflow.searching import SearchConfig, search_lightcurve
 from transitflow.sheets import vet_and_draw
-from transitflow.signals import Signal
+from transitflow.signals import DISPOSITIONS, Signal
 from transitflow.tables import write_table
 from transitflow.vetting import VetConfig
 

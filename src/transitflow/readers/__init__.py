@@ -1,4 +1,4 @@
-"""Light-curve files -> :class:`LightCurve`: SPOC, TESS-SPOC/QLP FFI HLSP, lightkurve, K2, CSV.
+"""Light-curve files -> :class:`~transitflow.lightcurve.LightCurve`: SPOC, TESS-SPOC/QLP FFI HLSP, lightkurve, K2, CSV.
 
 FITS light curves are read lean, because the pipeline reads thousands of them: astropy
 parses the two headers, the table rows are read in one go and numpy views only the needed

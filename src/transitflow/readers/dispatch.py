@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from transitflow.lightcurve import LightCurve
 from transitflow.readers.errors import read_errors
 from transitflow.readers.fitsfile import column_layout, fits_headers, is_fits, open_file
@@ -39,15 +38,15 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
     LightCurveReadError
         On any failure, with a one-line reason: missing, empty or truncated file, a
         corrupt FITS header (no END card, non-text bytes, invalid layout cards or time
-        reference; refused after :data:`MAX_HEADER_BLOCKS` blocks), no time or flux
+        reference; refused after :data:`~transitflow.readers.fitsfile.MAX_HEADER_BLOCKS` blocks), no time or flux
         column, flux NaN everywhere, constant or with a median that is not a positive
         photometric flux, times outside any mission's BTJD, unknown target or sector.
 
     Notes
     -----
-    Text tables (:data:`TABLE_SUFFIXES`) are read as CSV, with columns time (BTJD),
+    Text tables (:data:`~transitflow.readers.fitsfile.TABLE_SUFFIXES`) are read as CSV, with columns time (BTJD),
     flux[, flux_err, centroids, background, quality, sector], named as in
-    :data:`CSV_COLUMNS` (any case), or magnitudes (:data:`MAGNITUDE_COLUMNS`) read as
+    :data:`~transitflow.readers.text.CSV_COLUMNS` (any case), or magnitudes (:data:`~transitflow.readers.text.MAGNITUDE_COLUMNS`) read as
     relative flux; a header row is optional (a leading ``#`` is allowed;
     its names must match the data rows' fields) and without one the columns are time,
     flux[, flux_err]. ``# key: value`` lines may precede it (``tic_id``, ``tic``,
@@ -56,7 +55,7 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
     (``TIC307210830``, ``tic55525572``). A ``sector`` argument, else a metadata sector,
     keeps the file as one light curve of that sector; else a ``sector`` column splits the
     rows into light curves; without one the series is split at gaps longer than
-    :data:`SEGMENT_GAP_DAYS` and the segments, numbered 1..k, are used as ``sector`` (so a
+    :data:`~transitflow.readers.text.SEGMENT_GAP_DAYS` and the segments, numbered 1..k, are used as ``sector`` (so a
     single-sector CSV is sector 1).
     """
     path = Path(path)
@@ -72,13 +71,13 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
 
 
 def detect_format(path: str | Path) -> str:
-    """The format of a light-curve file, one of :data:`FORMATS`.
+    """The format of a light-curve file, one of :data:`~transitflow.readers.missions.FORMATS`.
 
     FITS files (told by their first bytes) are ``"k2"`` (Kepler telescope), ``"tglc"`` or
-    ``"tasoc"`` (their ORIGIN, :data:`ORIGINS`), ``"eleanor"`` (PCORIGIN or eleanor's GITHUB
+    ``"tasoc"`` (their ORIGIN, :data:`~transitflow.readers.missions.ORIGINS`), ``"eleanor"`` (PCORIGIN or eleanor's GITHUB
     header), ``"lightkurve"`` (written by lightkurve, or no PDCSAP_FLUX column),
     ``"tess-spoc-ffi"`` (``hlsp_`` file name, a QLP KSPSAP_FLUX column or a cadence over
-    2.5 min) or ``"spoc"``; text tables (:data:`TABLE_SUFFIXES`) are ``"csv"``. A
+    2.5 min) or ``"spoc"``; text tables (:data:`~transitflow.readers.fitsfile.TABLE_SUFFIXES`) are ``"csv"``. A
     phase-folded light curve is refused.
 
     Raises

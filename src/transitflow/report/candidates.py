@@ -10,8 +10,7 @@ import pandas as pd
 
 from transitflow.lightcurve import BTJD_ZERO, STITCHED_SECTOR
 from transitflow.report.catalogs import crossmatch, on_known_eclipses
-from transitflow.signals import DISPOSITIONS
-from transitflow.signals import PERIOD_TOLERANCE, Signal, ephemeris_errors
+from transitflow.signals import DISPOSITIONS, PERIOD_TOLERANCE, Signal, ephemeris_errors
 from transitflow.tables import atomic_output, write_table
 
 

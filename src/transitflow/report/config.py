@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 from transitflow.options import options_from_dict, reject_invalid
 from transitflow.signals import DISPOSITIONS
 

@@ -58,7 +58,7 @@ def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
     Parameters
     ----------
     candidates
-        The table from :func:`build_candidates`.
+        The table from :func:`~transitflow.report.candidates.build_candidates`.
     out_html
         Where to write the page.
     run_info
@@ -71,12 +71,12 @@ def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
     ledger_summary
         Stage -> {count name -> number}, e.g. ``{"data": {"read": 10, "quarantined": 1}}``.
     recovery
-        For simulated data, :func:`truth_recovery`'s table; shown when given.
+        For simulated data, :func:`~transitflow.report.truth.truth_recovery`'s table; shown when given.
     recall
-        For simulated data, :func:`planet_recall`'s shares; shown when given.
+        For simulated data, :func:`~transitflow.report.truth.planet_recall`'s shares; shown when given.
     completeness
         The run's injection-recovery summary (:func:`transitflow.completeness.summary`),
-        with ``reliability`` (:func:`reliability`) when known;
+        with ``reliability`` (:func:`~transitflow.report.truth.reliability`) when known;
         shown when given.
 
     Returns

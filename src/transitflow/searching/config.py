@@ -14,7 +14,7 @@ class SearchConfig:
 
     method : "bls" (astropy BoxLeastSquares) or "tls" (transitleastsquares 2.0.4).
     min_period, max_period : period range, days; ``max_period=None`` is half the data span.
-        A star of known density is searched from its closest orbit (:func:`shortest_period`)
+        A star of known density is searched from its closest orbit (:func:`~transitflow.searching.star.shortest_period`)
         when that is longer than ``min_period``.
     durations : trial durations, hours, for a star of solar density; scaled by
         ``rho^(-1/3)`` when the stellar density is known (radius and mass or logg).
@@ -24,7 +24,7 @@ class SearchConfig:
     single_snr_threshold : matched-filter SNR a single event needs.
     detrend_window : wotan biweight window, days; None is 3x the longest duration.
     mask_factor : found transits are masked over this many durations before searching on
-        (or :data:`T14_MASK_FACTOR` full durations, when wider).
+        (or :data:`~transitflow.searching.masking.T14_MASK_FACTOR` full durations, when wider).
     search_bin_minutes : finer cadences are binned to this (at most a third of the
         shortest duration tried at a period) for the period search, then refined on
         full cadence.

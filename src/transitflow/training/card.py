@@ -28,7 +28,7 @@ from transitflow.training.metrics import (calibration_curve, evaluate,
 log = logging.getLogger(__name__)
 
 
-#: Precisions at which the card gives the recall, and the bins of its recall tables.
+#: Expected-SNR and depth bins of the model card's recall tables.
 SNR_BINS = (0.0, 7.0, 10.0, 20.0, 50.0, 200.0, np.inf)
 DEPTH_BINS = (0.0, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0)
 _INJECTIONS = 600

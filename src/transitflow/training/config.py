@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-
 from transitflow.dataset import AUGMENTATIONS
 from transitflow.features import FeatureConfig
 from transitflow.inject import TransitPrior

@@ -4,7 +4,6 @@ calibration curve and recall per bin.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from transitflow.dataset import LabelledSet

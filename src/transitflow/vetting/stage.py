@@ -4,7 +4,7 @@ asked for."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +13,6 @@ from tqdm import tqdm
 from transitflow.isolation import each_light_curve, failure_table
 from transitflow.lightcurve import LightCurve
 from transitflow.provenance import make_provenance
-from transitflow.report.config import ReportConfig
 from transitflow.searching import SearchConfig
 from transitflow.shards import iter_shard
 from transitflow.sheets import vet_and_draw
@@ -26,16 +25,17 @@ log = logging.getLogger("transitflow")
 
 
 def vet_shard(shard: str | Path, signals: str | Path, crowded_epochs: str | Path,
-              options: Mapping, out: str | Path, failed: str | Path,
-              sheets_dir: str | Path) -> pd.DataFrame:
+              options: Mapping, out: str | Path, failed: str | Path, sheets_dir: str | Path,
+              sheets_for: Collection[str]) -> pd.DataFrame:
     """Vet the signals (a search's table) of the light curves of ``shard``, their cadences
     in the sector's crowded epochs marked; write the vetting rows to ``out``, the light
-    curves and sheets that failed to ``failed``, the sheets to ``sheets_dir``; return the
-    rows. ``options`` is the config's ``vet`` section with its ``search`` and ``report``
-    sections inside."""
+    curves and sheets that failed to ``failed``, the sheets of the dispositions in
+    ``sheets_for`` to ``sheets_dir``; return the rows. ``options`` is the config's ``vet``
+    section with its ``search`` section inside (and the ``report`` section, which holds
+    ``sheets_for`` and is recorded in the provenance)."""
     sections = dict(options)
     search = SearchConfig.from_dict(sections.pop("search", {}))
-    sheets_for = set(ReportConfig.from_dict(sections.pop("report", {})).sheets_for)
+    sections.pop("report", None)
     config = VetConfig.from_dict(sections)
     by_light_curve = signals_by_light_curve(read_table(signals))
     crowded = CrowdedEpochs.read(crowded_epochs)
@@ -44,7 +44,7 @@ def vet_shard(shard: str | Path, signals: str | Path, crowded_epochs: str | Path
 
     def vet_one(lc: LightCurve) -> list[dict]:
         rows, failure = vet_and_draw(mark_crowded(lc, crowded), by_light_curve[lc.meta.key],
-                                     search, config, Path(sheets_dir), sheets_for)
+                                     search, config, Path(sheets_dir), set(sheets_for))
         sheet_failures.extend(filter(None, [failure]))
         return rows
 
