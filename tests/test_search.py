@@ -85,6 +85,16 @@ def test_durations_scale_with_stellar_density():
     assert detrend_window(replace(config, detrend_window=0.7), dense) == 0.7
 
 
+def test_no_trial_duration_is_shorter_than_the_cadence():
+    """A dense M dwarf's shortest durations were below a 30-min cadence: boxes that hold
+    one cadence per transit, which measured deep planets on their deepest cadences."""
+    m_dwarf = LightCurveMeta(tic=1, sector=1, radius=0.3, mass=0.3, cadence_min=30.0)
+    config = SearchConfig(durations=(0.5, 1.0, 2.0, 4.0))
+    unfloored = search_durations(config, replace(m_dwarf, cadence_min=float("nan"))) * 24
+    assert np.allclose(unfloored, np.array([0.5, 1.0, 2.0, 4.0]) * (0.3 / 0.3 ** 3) ** (-1 / 3))
+    assert np.allclose(search_durations(config, m_dwarf) * 24, [0.5, *unfloored[2:]])
+
+
 def test_period_grid_is_ofir_spaced():
     periods = period_grid(27.0, 0.5, 13.5, 1.0, 3.0)
     assert periods[0] >= 0.5 and periods[-1] <= 13.5 and np.all(np.diff(periods) > 0)

@@ -30,13 +30,12 @@ from transitflow.detect.config import DetectConfig
 from transitflow.lightcurve import LightCurve
 from transitflow.searching import (SearchConfig, detrend_for_search, period_grid, search_durations,
                                    shortest_period, stellar_density)
-from transitflow.searching.periodogram import binned_with_counts, sde_spectrum
+from transitflow.searching.periodograms import binned_with_counts, sde_spectrum
 from transitflow.searching.single import SINGLE_MIN_COVERAGE, SINGLE_MIN_WINDOWS
 from transitflow.searching.star import (DURATION_COEFF, MAX_DENSITY, MAX_DUTY_CYCLE,
-                                        MIN_DURATION_FRACTION)
+                                        MIN_DURATION_FRACTION, MINUTES_PER_DAY)
 from transitflow.signals import robust_std
 
-MINUTES_PER_DAY = 1440.0
 #: Ratio of neighbouring box widths, and the slack either side of a star's duration range.
 BOX_RATIO = 1.4
 #: Box widths tried, in bins: a geometric ladder, cut per period and star.

@@ -3,7 +3,7 @@ single-event box search when no periodic signal rests on two or more events.
 
 Modules: ``config`` (:class:`SearchConfig`), ``iterative`` (:func:`search_lightcurve`, the
 search of one light curve), ``star`` (stellar density, trial durations and periods,
-detrending window), ``periodogram`` (BLS, TLS and the SDE spectrum), ``transits`` (a signal
+detrending window), ``periodograms`` (BLS, TLS and the SDE spectrum), ``transits`` (a signal
 measured transit by transit), ``masking`` (what is masked before the next round, echoes),
 ``single`` (the single-event search).
 
@@ -13,7 +13,7 @@ Times are BTJD days; config durations are hours; depths are fractions of the flu
 from transitflow.searching.config import SearchConfig
 from transitflow.searching.iterative import search_lightcurve
 from transitflow.searching.masking import full_duration, is_echo, mask_width
-from transitflow.searching.periodogram import Periodogram, bls_spectrum, periodogram
+from transitflow.searching.periodograms import Periodogram, bls_spectrum, periodogram
 from transitflow.searching.star import (detrend_for_search, detrend_window, period_grid,
                                         search_durations, shortest_period, stellar_density)
 from transitflow.searching.transits import true_multiple

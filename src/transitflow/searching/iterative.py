@@ -12,7 +12,7 @@ from astropy.timeseries import BoxLeastSquares
 from transitflow.lightcurve import LightCurve
 from transitflow.searching.config import SearchConfig
 from transitflow.searching.masking import event_mask, is_echo, mask_width
-from transitflow.searching.periodogram import Periodogram, periodogram, refine
+from transitflow.searching.periodograms import Periodogram, periodogram, refine
 from transitflow.searching.single import single_event
 from transitflow.searching.star import detrend_for_search, period_limits, search_durations
 from transitflow.searching.transits import (MIN_DIP_SIGMA, REST_SNR_FRACTION, fold_transits,

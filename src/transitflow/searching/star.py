@@ -34,6 +34,7 @@ MIN_ORBIT_A_RS = 2.0
 #: Detrending window (days) = this factor x the longest duration searched.
 DETREND_WINDOW_FACTOR = 3.0
 HOURS_PER_DAY = 24.0
+MINUTES_PER_DAY = 1440.0
 
 
 def stellar_density(meta: LightCurveMeta) -> float:
@@ -65,11 +66,16 @@ def search_durations(config: SearchConfig, meta: LightCurveMeta) -> np.ndarray:
     """Trial durations, days, ascending.
 
     ``config.durations`` (hours, for solar density) times ``rho^(-1/3)`` when the
-    star's density ``rho`` is known (durations at fixed period scale so).
+    star's density ``rho`` is known (durations at fixed period scale so), and never
+    shorter than the light curve's cadence: a shorter box holds at most one cadence per
+    transit, which an outlier fills as well as a transit, and at a long cadence the
+    search would measure a deep planet on its deepest cadences only.
     """
     density = stellar_density(meta)
     scale = density ** (-1 / 3) if np.isfinite(density) else 1.0
-    return np.sort(np.asarray(config.durations)) * scale / HOURS_PER_DAY
+    durations = np.asarray(config.durations) * scale / HOURS_PER_DAY
+    cadence = meta.cadence_min / MINUTES_PER_DAY if np.isfinite(meta.cadence_min) else 0.0
+    return np.unique(np.maximum(durations, cadence))
 
 
 def detrend_window(config: SearchConfig, meta: LightCurveMeta) -> float:

@@ -10,8 +10,8 @@ output, both without the transits of the light curve's other signals (see
 Modules: ``config`` (:class:`VetConfig`, the thresholds and where each comes from),
 ``registry``, ``vetter`` (:func:`vet_signal`, :func:`vet_light_curve`, the disposition and
 the table row), ``measure`` (noise, depths and contrasts the tests share), ``modshift``,
-one module per family of tests (``parity``, ``eclipse``, ``pixels``, ``shape``,
-``harmonics``, ``events``, ``planet``), and ``skye`` (epochs crowded with many stars'
+one module per family of tests (``parity``, ``eclipse``, ``pixels``, ``trapezoid``,
+``sinusoid``, ``events``, ``planet``), and ``skye`` (epochs crowded with many stars'
 events, marked before vetting).
 
 =============  ===========  =============================================================
@@ -70,8 +70,8 @@ from transitflow.vetting.registry import DISPOSITION_PRECEDENCE, REGISTRY, SPECS
 from transitflow.vetting.parity import odd_even
 from transitflow.vetting.eclipse import secondary, uniqueness
 from transitflow.vetting.pixels import background, centroid
-from transitflow.vetting.shape import shape
-from transitflow.vetting.harmonics import harmonics
+from transitflow.vetting.trapezoid import shape
+from transitflow.vetting.sinusoid import harmonics
 from transitflow.vetting.events import chases, consistency, systematics
 from transitflow.vetting.planet import radius, snr
 from transitflow.vetting.vetter import (disposition, independent, vet_light_curve, vet_signal,

@@ -13,8 +13,9 @@ from astropy.timeseries import BoxLeastSquares, BoxLeastSquaresResults
 from transitflow.lightcurve import LightCurve, LightCurveMeta
 from transitflow.searching.config import SearchConfig
 from transitflow.searching.star import (DURATION_COEFF, MAX_DENSITY, MAX_DUTY_CYCLE,
-                                        MIN_DURATION_FRACTION, period_grid, period_limits,
-                                        search_durations, stellar_density, stellar_mass)
+                                        MIN_DURATION_FRACTION, MINUTES_PER_DAY, period_grid,
+                                        period_limits, search_durations, stellar_density,
+                                        stellar_mass)
 from transitflow.signals import robust_std
 
 
@@ -30,7 +31,6 @@ REFINE_N_PERIODS = 41
 REFINE_DURATION_RANGE = 1.5
 REFINE_N_DURATIONS = 11
 REFINE_OVERSAMPLE = 50
-MINUTES_PER_DAY = 1440.0
 #: TLS's default stellar radius and mass ranges (R_sun, M_sun), widened to include the star.
 TLS_R_STAR_RANGE = (0.13, 3.5)
 TLS_M_STAR_RANGE = (0.1, 1.0)
