@@ -565,12 +565,12 @@ def test_v_shape_needs_a_flat_bottom_to_fit_significantly_worse():
     box = noisy_pixels(flat_lightcurve(seed=71))
     signal = make_signal(box, period=3.7, epoch=1326.3, duration=0.08, depth=0.0015)
     box = with_transit(box, signal, 0.0015)
-    result = vetting.trapezoid(box, detrend(box), signal, vetting.VetConfig())
+    result = vetting.shape(box, detrend(box), signal, vetting.VetConfig())
     assert result.metric > 0.45 and not result.flag
     v = noisy_pixels(flat_lightcurve(seed=40, cadence_min=2.0))
     signal = make_signal(v, period=2.3, epoch=1326.1, duration=0.1, depth=0.01)
     v = with_transit(v, signal, 0.01, ingress_frac=0.5)
-    result = vetting.trapezoid(v, detrend(v), signal, vetting.VetConfig())
+    result = vetting.shape(v, detrend(v), signal, vetting.VetConfig())
     assert result.flag and "V-shaped" in result.reason
 
 
@@ -580,7 +580,7 @@ def test_sinusoidal_variable_fails_harmonics():
     lc = replace(lc, flux=(lc.flux + 0.004 * np.cos(2 * np.pi * (lc.time - 1325.5) / period
                                                      + np.pi)).astype(np.float32))
     signal = make_signal(lc, period=period, epoch=1325.5, duration=0.15, depth=0.004)
-    result = vetting.sinusoid(lc, lc.normalized(), signal, vetting.VetConfig())
+    result = vetting.harmonics(lc, lc.normalized(), signal, vetting.VetConfig())
     assert result.flag and result.metric > 1
     assert result.extra["amplitude"] == pytest.approx(0.004, rel=0.1)
 
