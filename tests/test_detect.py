@@ -122,6 +122,7 @@ def test_awkward_light_curves_in_one_batch():
 
 
 def test_torch_path_matches_the_cpu_kernel(planets, monkeypatch):
+    monkeypatch.setattr(detect, "CPU_CHUNK", 4)  # the kernel's chunks split the batch
     cpu = search_batch(planets.light_curves[:6])
     monkeypatch.setattr(detect, "_scan_cpu", detect._scan_torch)
     via_torch = search_batch(planets.light_curves[:6])

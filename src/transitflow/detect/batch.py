@@ -42,6 +42,9 @@ BOX_RATIO = 1.4
 BOX_WIDTHS = np.unique(np.round(BOX_RATIO ** np.arange(30))).astype(int)
 #: Box starts per box width in the phase scan (BLS's ``oversample``).
 SCAN_STEPS_PER_BOX = 3
+#: Light curves the CPU kernel folds and scans together: their bins, side by side, are the
+#: vectorised inner loop and stay in cache across the trial periods.
+CPU_CHUNK = 64
 #: Peaks of one spectrum closer than this (relative) to a found one or a small-integer
 #: ratio of it are the same signal.
 PEAK_TOLERANCE = 0.01
@@ -364,79 +367,113 @@ def _scan_cpu(counts: np.ndarray, dips: np.ndarray, bins_per_period: np.ndarray,
               stars: _Stars, width: float,
               device: torch.device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The phase scan on the CPU (numba): per trial period and light curve, the best box's
-    SNR, width and starting phase bin (periods x batch)."""
+    SNR, width and starting phase bin (periods x batch), CPU_CHUNK light curves at a time."""
     shape = (len(bins_per_period), counts.shape[1])
     snr = np.empty(shape)
     best_width, best_start = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
-    binned = np.ascontiguousarray(np.stack([counts.T, dips.T], axis=-1), dtype=np.float32)
-    _scan_kernel(binned, bins_per_period, stars.shortest, stars.longest, stars.density,
-                 stars.inverse_scale, width, BOX_WIDTHS, snr, best_width, best_start)
+    for first in range(0, shape[1], CPU_CHUNK):
+        chunk = slice(first, first + CPU_CHUNK)
+        occupied = np.flatnonzero((counts[:, chunk] > 0).any(axis=1))  # gaps add nothing
+        binned = np.ascontiguousarray(np.stack([counts[occupied, chunk],
+                                                dips[occupied, chunk]], axis=1))
+        results = (np.empty((shape[0], binned.shape[2])),
+                   *(np.zeros((shape[0], binned.shape[2]), np.int64) for _ in range(2)))
+        _scan_kernel(binned, occupied, bins_per_period, stars.shortest[chunk],
+                     stars.longest[chunk], stars.density[chunk],
+                     np.ascontiguousarray(stars.inverse_scale[chunk]), width, BOX_WIDTHS,
+                     *results)
+        snr[:, chunk], best_width[:, chunk], best_start[:, chunk] = results
     return snr, best_width, best_start
 
 
 @numba.njit(nogil=True)  # compiled per process (about a second): no cache of stale constants
-def _scan_kernel(binned, bins_per_period, shortest, longest, density, inverse_scale, width,
-                 box_widths, snr, best_width, best_start):  # pragma: no cover - compiled
+def _scan_kernel(binned, bins, bins_per_period, shortest, longest, density, inverse_scale,
+                 width, box_widths, snr, best_width, best_start):  # pragma: no cover - compiled
     """Numba kernel of :func:`_scan_cpu`; the same boxes and statistic as :func:`_scan_torch`.
 
-    ``binned`` is (batch x bins x 2): cadence counts and summed dips of each bin.
+    ``binned`` is (bins with data x 2 x chunk, float32): cadence counts and summed dips of
+    the bins numbered ``bins``, folded in float32 (half the memory traffic of the hot loop)
+    and cumulated in float64. The innermost loops run over the light curves of the chunk,
+    which the compiler vectorises.
     """
-    n_lc, n_bins, _ = binned.shape
-    phases = max(n_bins, int(bins_per_period.max())) + 1  # a period may outlast the data
+    n_bins, _, n_lc = binned.shape
+    phases = max(bins[-1] + 1, int(bins_per_period.max())) + 1  # a period may outlast the data
     phase = np.empty(n_bins, np.int64)
-    folded = np.empty((phases, 2))
-    cumulative = np.empty((2 * phases + 1, 2))  # wraps once: boxes are narrower than a period
+    folded = np.empty((phases, 2, n_lc), np.float32)
+    cumulative = np.empty((2 * phases + 1, 2, n_lc))  # wraps once: a box is under a period
+    low, high = np.empty(n_lc), np.empty(n_lc)
     for i in range(len(bins_per_period)):
         per_bins = bins_per_period[i]
         n_phase = max(1, int(per_bins))
         period = per_bins * width
-        bin_days = period / n_phase
         for j in range(n_bins):
-            cycles = j / per_bins
+            cycles = bins[j] / per_bins
             phase[j] = int((cycles - np.floor(cycles)) * n_phase)
+        _fold_chunk(binned, phase, n_phase, folded, cumulative)
         for b in range(n_lc):
-            row = binned[b]
-            folded[:n_phase] = 0.0
-            for j in range(n_bins):
-                folded[phase[j], 0] += row[j, 0]
-                folded[phase[j], 1] += row[j, 1]
-            cumulative[0] = 0.0
-            for m in range(n_phase):
-                cumulative[m + 1, 0] = cumulative[m, 0] + folded[m, 0]
-                cumulative[m + 1, 1] = cumulative[m, 1] + folded[m, 1]
-            for m in range(n_phase, 2 * n_phase):
-                cumulative[m + 1, 0] = cumulative[m, 0] + folded[m - n_phase, 0]
-                cumulative[m + 1, 1] = cumulative[m, 1] + folded[m - n_phase, 1]
             central = DURATION_COEFF * (period / density[b]) ** (1.0 / 3.0)
-            low = max(shortest[b], MIN_DURATION_FRACTION * central) / BOX_RATIO
-            high = min(longest[b], MAX_DUTY_CYCLE * period) * BOX_RATIO
-            # the best box maximises its SNR, dips / sqrt(counts) x the width's inverse
-            # scale; compared squared with its sign: no square root, no unpredictable branch
-            best_value, best_k, best_s = -np.inf, 0, 0
-            for ki in range(len(box_widths)):
-                k = box_widths[ki]
-                if k >= n_phase or k * bin_days > high:
-                    break
-                scale = inverse_scale[b, ki] ** 2
-                if k * bin_days < low or scale == 0.0:
-                    continue
-                step = max(1, k // SCAN_STEPS_PER_BOX)
-                for s in range(0, n_phase, step):
-                    box_dips = cumulative[s + k, 1] - cumulative[s, 1]
-                    box_counts = max(cumulative[s + k, 0] - cumulative[s, 0], 1.0)
-                    value = scale * box_dips * abs(box_dips) / box_counts
-                    if value > best_value:
-                        best_value, best_k, best_s = value, k, s
-            snr[i, b] = np.sign(best_value) * np.sqrt(abs(best_value)) if best_k else -np.inf
-            best_width[i, b] = best_k
-            best_start[i, b] = best_s
+            low[b] = max(shortest[b], MIN_DURATION_FRACTION * central) / BOX_RATIO
+            high[b] = min(longest[b], MAX_DUTY_CYCLE * period) * BOX_RATIO
+        _best_boxes(cumulative, n_phase, period / n_phase, low, high, inverse_scale,
+                    box_widths, snr[i], best_width[i], best_start[i])
+
+
+@numba.njit(nogil=True)
+def _fold_chunk(binned, phase, n_phase, folded, cumulative):  # pragma: no cover - compiled
+    """Fold ``binned`` into ``n_phase`` phase bins, and their cumulative sums over two
+    cycles."""
+    n_bins, _, n_lc = binned.shape
+    folded[:n_phase] = 0.0
+    for j in range(n_bins):
+        at = phase[j]  # read once: the compiler cannot tell the arrays apart
+        for c in range(2):
+            for b in range(n_lc):
+                folded[at, c, b] += binned[j, c, b]
+    cumulative[0] = 0.0
+    for m in range(2 * n_phase):
+        for c in range(2):
+            for b in range(n_lc):
+                cumulative[m + 1, c, b] = cumulative[m, c, b] + folded[m % n_phase, c, b]
+
+
+@numba.njit(nogil=True)
+def _best_boxes(cumulative, n_phase, bin_days, low, high, inverse_scale, box_widths, snr,
+                best_width, best_start):  # pragma: no cover - compiled
+    """Per light curve of the fold, the best box's SNR, width and start: of the widths
+    within its ``low`` to ``high`` days, starting every SCAN_STEPS_PER_BOX-th of a width."""
+    n_lc = cumulative.shape[2]
+    scale, best_value = np.empty(n_lc), np.full(n_lc, -np.inf)
+    best_width[:], best_start[:] = 0, 0
+    for ki in range(len(box_widths)):
+        k = box_widths[ki]
+        if k >= n_phase or k * bin_days > high.max():
+            break
+        for b in range(n_lc):  # 0: the width is not tried for this light curve
+            inside = low[b] <= k * bin_days <= high[b]
+            scale[b] = inverse_scale[b, ki] ** 2 if inside else 0.0
+        if not scale.any():
+            continue
+        # the best box maximises its SNR, dips / sqrt(counts) x the width's inverse
+        # scale; compared squared with its sign: no square root, no unpredictable branch
+        step = max(1, k // SCAN_STEPS_PER_BOX)
+        for s in range(0, n_phase, step):
+            for b in range(n_lc):
+                box_dips = cumulative[s + k, 1, b] - cumulative[s, 1, b]
+                box_counts = max(cumulative[s + k, 0, b] - cumulative[s, 0, b], 1.0)
+                value = (scale[b] * box_dips * abs(box_dips) / box_counts
+                         if scale[b] != 0.0 else -np.inf)
+                if value > best_value[b]:
+                    best_value[b], best_width[b], best_start[b] = value, k, s
+    for b in range(n_lc):
+        value = best_value[b]
+        snr[b] = np.sign(value) * np.sqrt(abs(value)) if best_width[b] else -np.inf
 
 
 def _scan_torch(counts: np.ndarray, dips: np.ndarray, bins_per_period: np.ndarray,
                 stars: _Stars, width: float,
                 device: torch.device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The phase scan in torch (for a GPU): one fold of the whole batch per period."""
-    binned = torch.from_numpy(np.concatenate([counts, dips], axis=1)).to(device).double()
+    binned = torch.from_numpy(np.concatenate([counts, dips], axis=1)).to(device)
     shape = (len(bins_per_period), counts.shape[1])
     snr = np.full(shape, -np.inf)
     best_width, best_start = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
@@ -460,7 +497,8 @@ def _fold_and_scan(binned: torch.Tensor, bins_per_period: float, n_phase: int,
     over the phases: box dips over the square root of box counts, and where its box starts
     (widths x batch).
 
-    ``binned`` is (bins x 2 batch, float64): cadence counts, then summed dips. A box of
+    ``binned`` is (bins x 2 batch, float32): cadence counts, then summed dips, folded in
+    float32 as the CPU kernel folds them and summed over boxes in float64. A box of
     ``k`` bins starts every ``k // SCAN_STEPS_PER_BOX`` bins (every bin for narrow boxes),
     as BLS oversamples each duration.
     """
@@ -470,7 +508,7 @@ def _fold_and_scan(binned: torch.Tensor, bins_per_period: float, n_phase: int,
                                                 dtype=torch.float64) / bins_per_period)
                         * n_phase).long()
     folded = torch.zeros((n_phase, double), device=binned.device,
-                         dtype=torch.float64).index_add_(0, phase, binned)
+                         dtype=binned.dtype).index_add_(0, phase, binned).double()
     extended = torch.cat([folded, folded[:int(boxes.max())]])
     best, where = [], []
     for k, sums in zip(boxes.tolist(), _box_sums(extended, boxes, n_phase)):
