@@ -15,7 +15,9 @@ from transitflow.searching import (SearchConfig, detrend_for_search, detrend_win
                                    is_echo, period_grid, periodogram, search_durations,
                                    search_lightcurve, shortest_period, stellar_density,
                                    true_multiple)
+from transitflow.searching.star import MINUTES_PER_DAY
 from transitflow.signals import R_SUN_IN_R_EARTH, Signal, planet_radius_earth, transit_offset
+from transitflow.simulate.physics import inclination_deg, transit_model
 
 NOISE = 1e-3
 
@@ -205,6 +207,20 @@ def test_two_transits_take_their_separation_as_the_period():
     capped = search_lightcurve(lc.select(np.abs(lc.time - 1340.0) > 1.0),
                                SearchConfig(max_period=12.0))
     assert capped[0].period == pytest.approx(10.0, abs=0.02)  # the separation exceeds the range
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_two_short_transits_are_timed_one_by_one(seed):
+    # a 1.3-h transit at 30-min cadence: the fold's likelihood is flat over 0.04 d of period
+    # and its first period is 8-20 min short; each transit timed on its own is not
+    period, epoch, a_rs = 20.854237, 1331.041444, 110.0
+    lc = flat_lightcurve(seed=seed)
+    model = transit_model(lc.time, period, epoch, 0.12, a_rs, inclination_deg(a_rs, 0.5),
+                          0.4, 0.25, exposure_min=30.0)
+    [signal, *_] = search_lightcurve(replace(lc, flux=(lc.flux * model).astype(np.float32)))
+    assert signal.n_transits == 2
+    assert abs(signal.period - period) * MINUTES_PER_DAY < 3
+    assert abs(signal.epoch - epoch) * MINUTES_PER_DAY < 3
 
 
 @pytest.mark.parametrize("seed", range(3))

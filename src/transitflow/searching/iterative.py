@@ -17,7 +17,8 @@ from transitflow.searching.single import single_event
 from transitflow.searching.star import detrend_for_search, period_limits, search_durations
 from transitflow.searching.transits import (MIN_DIP_SIGMA, REST_SNR_FRACTION, fold_transits,
                                             one_event_dominates, rest_snr, signal_of,
-                                            true_multiple, two_transit_period)
+                                            timed_ephemeris, true_multiple,
+                                            two_transit_period)
 from transitflow.signals import Signal, robust_std
 
 
@@ -110,6 +111,10 @@ def _periodic_signal(lc: LightCurve, pg: Periodogram, config: SearchConfig) -> S
     if multiple > 1 and (config.max_period is None or multiple * period <= config.max_period):
         period *= multiple
         fold = fold_transits(bls, t, f, period, duration, fold.times[has_data][kept][0])
+    timed = timed_ephemeris(t, f, fold, period, duration)
+    if timed is not None:
+        period, epoch = timed
+        fold = fold_transits(bls, t, f, period, duration, epoch)
     snr = fold.depth / fold.depth_err
     if snr < config.snr_threshold or rests_on_one:
         return None

@@ -1,6 +1,7 @@
 """A periodic signal measured transit by transit: the fold on full cadence, per-transit
 depths, whether it rests on one event, its true period when only every k-th transit holds
-a dip, and the Signal it makes."""
+a dip, the ephemeris of a signal with few transits from their times, and the Signal it
+makes."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ DOMINANT_EVENT_SIGMA = 5.0
 #: A transit holds a dip at this many standard errors, and is empty when this far below
 #: the dips' mean and not a dip (:func:`true_multiple`).
 MIN_DIP_SIGMA = 3.0
+#: Signals with at most this many transits holding data are timed transit by transit: the
+#: fold's likelihood is flat over a range of periods when a box takes in or leaves whole
+#: cadences, and its argmax, the range's first period, is biased short.
+MAX_TIMED_TRANSITS = 3
+#: Trial transit centres per cadence when timing a transit.
+TIMING_STEPS_PER_CADENCE = 10
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,40 @@ def per_transit_depths(t: np.ndarray, f: np.ndarray, period: float, duration: fl
     total = np.bincount(number[inside], f[inside], minlength=len(transit_times))
     mean = np.divide(total, count, out=np.full(len(count), np.nan), where=count > 0)
     return level - mean
+
+
+def timed_ephemeris(t: np.ndarray, f: np.ndarray, fold: TransitFold, period: float,
+                    duration: float) -> tuple[float, float] | None:
+    """Period and epoch (the first transit with data) of a fold with 2 to
+    :data:`MAX_TIMED_TRANSITS` transits holding data, from a straight line through the
+    times of its transits, each timed on its own (:func:`transit_time`); else None."""
+    times = fold.times[fold.counts > 0]
+    if not 2 <= len(times) <= MAX_TIMED_TRANSITS:
+        return None
+    cadence = float(np.median(np.diff(t)))
+    timed = [transit_time(t, f, time, duration, cadence) for time in times]
+    cycles = np.round((times - times[0]) / period)
+    slope, first = np.polyfit(cycles, timed, 1)
+    return float(slope), float(first)
+
+
+def transit_time(t: np.ndarray, f: np.ndarray, centre: float, duration: float,
+                 cadence: float) -> float:
+    """Centre of the box of ``duration`` (within half a duration of ``centre``) that holds
+    the strongest dip (summed dip over the square root of its cadences); of the centres
+    that take in the same cadences, the middle one."""
+    step = cadence / TIMING_STEPS_PER_CADENCE
+    offsets = np.arange(-duration / 2, duration / 2 + step / 2, step)
+    near = np.abs(t - centre) < duration
+    inside = np.abs(t[near][None, :] - (centre + offsets)[:, None]) < duration / 2
+    count = inside.sum(axis=1)
+    dip = inside.astype(np.float64) @ (1.0 - f[near])
+    strength = np.where(count > 0, dip / np.sqrt(np.maximum(count, 1)), -np.inf)
+    best = int(np.argmax(strength))
+    same = np.all(inside == inside[best], axis=1)
+    edges = np.flatnonzero(np.diff(np.r_[False, same, False].astype(np.int8)))
+    first, last = next((lo, hi) for lo, hi in zip(edges[::2], edges[1::2]) if lo <= best < hi)
+    return centre + float(np.mean(offsets[first:last]))
 
 
 def true_multiple(depths: np.ndarray, errs: np.ndarray, cycles: np.ndarray,
