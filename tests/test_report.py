@@ -211,6 +211,7 @@ def test_another_missions_id_is_not_matched_as_a_tic_id(tois):
                           "radius": 1.2, "ra": math.nan, "dec": math.nan})
     table = build_candidates(scores_for(vetting), vetting, stars, tois)
     assert table[["mission", "toi_match"]].values.tolist() == [["K2", "new"]]
+    assert table["id"].tolist() == [f"EPIC {WASP18}"]
     assert ctoi_table(table, "transitflow test").empty  # a CTOI needs a TIC ID
 
 

@@ -35,6 +35,7 @@ def test_target_files_give_a_row_and_a_sheet_per_signal_and_a_ledger(realdata, t
     joined = signals[signals["sector"] == 9999]
     assert ((joined["period"] - 9.2557).abs() < 0.01).any()
     assert signals["score"].between(0, 1).all() and signals["disposition"].notna().all()
+    assert set(signals["id"]) == {"TIC 118313102"}
     assert sorted(path.stem for path in (out / "sheets").glob("*.png")) == sorted(signals["key"])
     ledger = pd.read_csv(out / "ledger.csv").set_index("source")
     assert ledger.loc[str(broken), "status"] == "quarantined"

@@ -15,6 +15,8 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "keys": ("",
             "All signals merged into this row (the same star and period in other sectors), "
             "`;`-separated"),
+    "id": ("", "The star's name in its mission's catalogue: `TIC 25155310`, `EPIC 206103150`, "
+               "`KIC 8462852`"),
     "tic": ("", "Star identifier: TIC ID (EPIC ID for K2, KIC ID for Kepler light curves)"),
     "mission": ("",
                 "The mission whose ID `tic` is (`TESS`: TIC; `K2`: EPIC; `Kepler`: KIC), from the "

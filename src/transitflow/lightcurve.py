@@ -27,6 +27,15 @@ STITCHED_SECTOR = 9999
 ARRAY_FIELDS = ("time", "flux", "flux_err", "centroid_col", "centroid_row", "background", "quality")
 
 
+#: The catalogue each mission names its stars in: a star is (mission, ID in that catalogue).
+MISSION_CATALOGS = {"TESS": "TIC", "K2": "EPIC", "Kepler": "KIC"}
+
+
+def star_id(mission: str, number: int) -> str:
+    """A star's name in its mission's catalogue, e.g. ``TIC 25155310`` or ``EPIC 206103150``."""
+    return f"{MISSION_CATALOGS.get(mission, mission)} {number}"
+
+
 def lightcurve_key(tic: int, sector: int) -> str:
     """Stable identifier of one light curve: ``<tic>-s<sector:04d>``."""
     return f"{tic}-s{sector:04d}"
@@ -59,6 +68,11 @@ class LightCurveMeta:
     @property
     def key(self) -> str:
         return lightcurve_key(self.tic, self.sector)
+
+    @property
+    def star_id(self) -> str:
+        """The star's name in its mission's catalogue (:func:`star_id`)."""
+        return star_id(self.mission, self.tic)
 
     @property
     def stitched(self) -> bool:
@@ -116,6 +130,22 @@ class LightCurve:
             else np.asarray(quality, dtype=np.int32),
             meta=meta,
         )
+
+    @classmethod
+    def from_lightkurve(cls, lk_lc, tic: int | None = None,
+                        sector: int | None = None) -> LightCurve:
+        """A ``lightkurve.LightCurve`` as a LightCurve (see
+        :func:`transitflow.interop.from_lightkurve`)."""
+        from transitflow.interop import from_lightkurve
+
+        return from_lightkurve(lk_lc, tic, sector)
+
+    def to_lightkurve(self):
+        """This light curve as a ``lightkurve.LightCurve`` (see
+        :func:`transitflow.interop.to_lightkurve`)."""
+        from transitflow.interop import to_lightkurve
+
+        return to_lightkurve(self)
 
     def __len__(self) -> int:
         return len(self.time)

@@ -7,7 +7,8 @@ every light curve in depth, vets every signal and draws a sheet for each.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +25,9 @@ from transitflow.signals import DISPOSITIONS, Signal
 from transitflow.tables import write_table
 from transitflow.vetting import VetConfig
 
+log = logging.getLogger("transitflow")
 #: The first columns of a target run's signal table; the vetting columns follow.
-FRONT_COLUMNS = ("key", "tic", "mission", "sector", "source_file", "score", "disposition",
+FRONT_COLUMNS = ("key", "id", "tic", "mission", "sector", "source_file", "score", "disposition",
                  "kind", "period", "epoch", "duration", "depth", "snr", "n_transits",
                  "radius_earth", "reasons")
 
@@ -37,6 +39,27 @@ class TargetResult:
     signals: pd.DataFrame
     ledger: pd.DataFrame
     failures: pd.DataFrame
+
+
+def run_target(paths: Sequence[str | Path], out_dir: str | Path, model: str | Path | None,
+               options: Mapping) -> TargetResult:
+    """``transitflow target``: :func:`vet_targets` of the files ``paths`` into ``out_dir``,
+    scored with ``model`` when given, and its counts logged. ``options`` holds the config's
+    ``search`` and ``vet`` sections; any other key is an error."""
+    sections = dict(options)
+    search = SearchConfig.from_dict(sections.pop("search", {}))
+    config = VetConfig.from_dict(sections.pop("vet", {}))
+    if sections:
+        raise ValueError(f"target: unknown option {sorted(sections)[0]!r}; the options are "
+                         "search and vet")
+    result = vet_targets(paths, out_dir, model, search, config)
+    read = int((result.ledger["status"] == "ok").sum())
+    log.info("%d of %d files read, %d signals (%s) -> %s", read, len(paths),
+             len(result.signals),
+             ", ".join(f"{n} {name}" for name, n in
+                       result.signals["disposition"].value_counts().items()) or "none",
+             Path(out_dir) / "signals.csv")
+    return result
 
 
 def vet_targets(paths: Sequence[str | Path], out_dir: str | Path, model: str | Path | None = None,
@@ -59,7 +82,8 @@ def vet_targets(paths: Sequence[str | Path], out_dir: str | Path, model: str | P
         rows, failure = vet_and_draw(lc, search_lightcurve(lc, search), search, config,
                                      sheets_dir, DISPOSITIONS)
         sheet_failures.extend(filter(None, [failure]))
-        return [row | {"mission": lc.meta.mission, "source_file": lc.meta.source_file,
+        return [row | {"id": lc.meta.star_id, "mission": lc.meta.mission,
+                       "source_file": lc.meta.source_file,
                        "score": scores.get(lc.meta.key, float("nan"))} for row in rows]
 
     vetted, failures = each_light_curve(

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from transitflow.lightcurve import BTJD_ZERO, STITCHED_SECTOR
+from transitflow.lightcurve import BTJD_ZERO, STITCHED_SECTOR, star_id
 from transitflow.report.catalogs import crossmatch, on_known_eclipses
 from transitflow.signals import DISPOSITIONS, PERIOD_TOLERANCE, Signal, ephemeris_errors
 from transitflow.tables import atomic_output, write_table
@@ -16,7 +16,7 @@ from transitflow.tables import atomic_output, write_table
 
 R_JUP_IN_R_EARTH = 11.209
 PC_RADIUS_NOTE = "report.pc_max_radius_rjup"
-FRONT_COLUMNS = ("key", "keys", "tic", "mission", "split", "sectors", "ra", "dec", "kind",
+FRONT_COLUMNS = ("key", "keys", "id", "tic", "mission", "split", "sectors", "ra", "dec", "kind",
                  "method", "score", "flagged", "detected_by", "model_id", "period", "period_err",
                  "period_ambiguous", "epoch", "epoch_bjd", "epoch_err", "duration_h",
                  "duration_err_h", "depth_ppm", "depth_err_ppm", "snr", "sde", "n_transits",
@@ -112,8 +112,8 @@ def _signal_frame(scores: pd.DataFrame, vetting: pd.DataFrame,
     frame = frame.assign(lc_key=lc_key.astype(str))  # str also when there is no row
     frame = frame.merge(scored.astype({"lc_key": str}), on="lc_key", how="left")
     frame = frame.merge(star.astype({"lc_key": str}), on="lc_key", how="left")
-    frame = frame.drop(columns="lc_key")
-    return frame.assign(mission=frame["mission"].fillna("TESS"),
+    frame = frame.drop(columns="lc_key").assign(mission=frame["mission"].fillna("TESS"))
+    return frame.assign(id=[star_id(*star) for star in zip(frame["mission"], frame["tic"])],
                         observed_sectors=_observed_sectors(frame, stars),
                         flagged=frame["flagged"].eq(True),
                         duration_h=frame["duration"] * 24.0,
