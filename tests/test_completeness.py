@@ -1,5 +1,6 @@
 """Completeness by injection and recovery through the run's chain."""
 
+import json
 import math
 from dataclasses import replace
 
@@ -9,6 +10,7 @@ import pytest
 
 from tests.builders import flat_lightcurve
 from transitflow import completeness
+from transitflow.cli import main
 from transitflow.completeness import (INJECTED_TIC_OFFSET, CompletenessConfig,
                                       completeness_by_snr, completeness_map, inject_shard,
                                       null_counts, recover_shard, signal_hosts, summary)
@@ -16,7 +18,9 @@ from transitflow.detect import DetectConfig
 from transitflow.inject import transit_flux
 from transitflow.report import reliability, truth_recall_by_snr
 from transitflow.searching import SearchConfig
+from transitflow.shards import read_shard, write_shard
 from transitflow.signals import SNR_BINS
+from transitflow.tables import read_provenance, read_table
 from transitflow.vetting import VetConfig
 
 HOSTS = [flat_lightcurve(tic=tic, seed=tic, noise=5e-4) for tic in (1, 2, 3, 4)]
@@ -182,8 +186,6 @@ def test_a_copy_whose_search_fails_is_a_failed_row_and_the_others_go_on(monkeypa
 
 
 def test_the_summary_holds_every_table_as_json():
-    import json
-
     copies, injections = inject_shard(HOSTS, set(), CompletenessConfig(stars=4, n_per_star=2),
                                       shard_number=0)
     recovered = injections.assign(flagged=False, found=False, stage="injected")
@@ -217,3 +219,37 @@ def test_a_scrambled_light_curve_keeps_its_blocks_and_dips_but_not_their_period(
     events = dips[np.r_[True, np.diff(dips) > 0.5]]
     cycles = (events - events[0]) / period
     assert len(events) >= 10 and np.abs(cycles - np.round(cycles)).max() > 0.2
+
+
+def test_the_inject_recover_and_completeness_commands_chain_through_files(tmp_path):
+    shard = write_shard(tmp_path / "0003.arrow", HOSTS[:2], provenance={})
+    split = tmp_path / "split.parquet"
+    pd.DataFrame({"tic": [1, 2], "label": "non_transit", "split": ["train", "test"]}
+                 ).to_parquet(split)
+    copies, injections = tmp_path / "copies.arrow", tmp_path / "injections.parquet"
+    assert main(["inject", "--shard", str(shard), "--split", str(split), "--options",
+                 '{"stars": 2, "n_per_star": 1}', "--out-shard", str(copies),
+                 "--out", str(injections)]) == 0
+    planted = read_table(injections)
+    assert set(planted["tic"]) == {2}  # star 1 is a training star
+    assert [lc.meta.key for lc in read_shard(copies)] == list(planted["key"])
+
+    files = {"flag-summary": tmp_path / "flag.json", "vetting": tmp_path / "vetting.parquet",
+             "crowded-epochs": tmp_path / "crowded.json"}
+    files["flag-summary"].write_text(json.dumps(SHUT))
+    pd.DataFrame({"tic": [2], "disposition": ["EB"]}).to_parquet(files["vetting"])
+    files["crowded-epochs"].write_text(json.dumps({"windows": []}))
+    recovered = tmp_path / "recovered.parquet"
+    options = {"infer": {}, "search": {}, "detect": {}, "vet": {}}
+    assert main(["recover", "--shard", str(copies), "--injections", str(injections),
+                 *[item for name, path in files.items() for item in (f"--{name}", str(path))],
+                 "--model", "", "--options", json.dumps(options), "--out", str(recovered)]) == 0
+    assert read_table(recovered).set_index("copy")["stage"].to_dict() == {
+        "injected": "injected", "inverted": "injected", "scrambled": "excluded"}
+
+    out, summary_file = tmp_path / "injections-all.parquet", tmp_path / "completeness.json"
+    figure = tmp_path / "completeness.png"
+    assert main(["completeness", "--recovered", str(recovered), "--out", str(out),
+                 "--summary", str(summary_file), "--figure", str(figure)]) == 0
+    assert json.loads(summary_file.read_text())["injections"] == 1 and figure.stat().st_size
+    assert read_provenance(out)["stage"] == "completeness"

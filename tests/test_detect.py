@@ -3,6 +3,7 @@ torch path, null thresholds and the detection policy."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -13,6 +14,7 @@ import torch
 import transitflow.detect.batch as detect
 from tests.builders import flat_lightcurve
 from tests.test_search import inject_box, phase_offset
+from transitflow.cli import main
 from transitflow.detect import (DetectConfig, detect_shard, null_thresholds, search_batch,
                                 select_for_search, trial_periods)
 from transitflow.detect.batch import JOINED, JOINED_REASON
@@ -22,6 +24,8 @@ from transitflow.readers import read_lightcurves
 from transitflow.searching import (Periodogram, SearchConfig, bls_spectrum, detrend_for_search,
                                    stellar_density)
 from transitflow.simulate import SimConfig, simulate_stars
+from transitflow.shards import write_shard
+from transitflow.tables import read_provenance, read_table
 
 
 def astropy_bls(lc, periods: np.ndarray) -> Periodogram:
@@ -201,6 +205,35 @@ def test_detect_shard_holds_data_and_inverted_rows(planets):
     table = detect_shard(planets.light_curves[:3], SearchConfig(), DetectConfig())
     assert list(table["copy"]) == ["data"] * 3 + ["inverted"] * 3
     assert set(table["key"]) == {lc.meta.key for lc in planets.light_curves[:3]}
+
+
+def test_detect_command_writes_the_detections_of_a_shard(planets, tmp_path):
+    shard = write_shard(tmp_path / "0000.arrow", planets.light_curves[:2], provenance={})
+    out = tmp_path / "detect.parquet"
+    options = {"batch_size": 8, "search": {"max_period": 10.0}}
+    assert main(["detect", "--shard", str(shard), "--options", json.dumps(options),
+                 "--out", str(out)]) == 0
+    table = read_table(out)
+    assert list(table["copy"]) == ["data"] * 2 + ["inverted"] * 2
+    assert (table["status"] == "ok").all()
+    assert read_provenance(out)["config"] == options
+
+
+def test_flag_command_reads_the_card_scores_and_detections(tmp_path):
+    detected, scored = tmp_path / "detect.parquet", tmp_path / "scores.parquet"
+    card = tmp_path / "card.json"
+    detections([20, 3, 3, 3], [1, 2, 3, 4]).to_parquet(detected)
+    pd.DataFrame({"key": [f"{i}-s0001" for i in range(4)], "tic": range(4), "sector": 1,
+                  "score": [0.1, 0.9, 0.1, 0.1], "status": "scored", "reason": "",
+                  "model_id": "m"}).to_parquet(scored)
+    card.write_text(json.dumps({"threshold": 0.5}))
+    out, summary = tmp_path / "flagged.parquet", tmp_path / "flag.json"
+    assert main(["flag", "--scores", str(scored), "--detections", str(detected),
+                 "--model-card", str(card), "--out", str(out), "--summary", str(summary)]) == 0
+    assert list(read_table(out)["detected_by"]) == ["periodic", "network", "", ""]
+    document = json.loads(summary.read_text())
+    assert document["flagged"] == 2 and document["threshold"] == 0.5
+    assert set(document["provenance"]["inputs"]) == {str(scored), str(detected), str(card)}
 
 
 def test_config_rejects_unknown_keys_and_bad_values():

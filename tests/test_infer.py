@@ -8,11 +8,13 @@ import pytest
 import torch
 
 from tests.builders import flat_lightcurve
+from transitflow.cli import main
 from transitflow.features import FeatureConfig, lightcurve_features
 from transitflow.infer import (calibrated_scores, fit_calibration, flag_scores, load_model,
                                save_model, score_shard, sigmoid)
 from transitflow.models import build_model
 from transitflow.shards import write_shard
+from transitflow.tables import read_provenance, read_table
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +75,16 @@ def test_score_shard_gives_calibrated_single_light_curve_scores(model_path, shar
     scores = score_shard(model_path, shard_path).set_index("key")
     expected = sigmoid(0.5 * logit.numpy()[0] - 1.0)
     assert scores.loc["4-s0001", "score"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_infer_command_writes_the_scores_with_provenance(model_path, shard_path, tmp_path):
+    out = tmp_path / "scores.parquet"
+    assert main(["infer", "--model", str(model_path), "--shard", str(shard_path),
+                 "--options", '{"batch_size": 2}', "--out", str(out)]) == 0
+    pd.testing.assert_frame_equal(read_table(out), score_shard(model_path, shard_path))
+    provenance = read_provenance(out)
+    assert provenance["stage"] == "infer" and provenance["config"] == {"batch_size": 2}
+    assert set(provenance["inputs"]) == {str(model_path), str(shard_path)}
 
 
 def test_sigmoid_is_stable():

@@ -10,12 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from transitflow.cli import main
+from transitflow.ingest import ingest_sim
 from transitflow.labels import (COVERAGE_COLUMNS, ENTRY_DTYPES, CatalogFormatError,
                                 LabelConfig, build_labels, count_events, coverage_segments,
                                 coverage_table, read_catalogs, read_tess_ebs, read_toi_table,
                                 read_yu2019)
 from transitflow.lightcurve import stitch
 from transitflow.readers import read_lightcurves
+from transitflow.shards import write_shard
+from transitflow.tables import read_provenance, read_table
 
 CATALOGS = "catalogs"
 TOI = f"{CATALOGS}/exofop_toi_tess-atlas_2025-10-19.csv"
@@ -261,3 +265,19 @@ def test_a_light_curve_joining_sectors_gets_no_label(wasp18):
     later = replace(wasp18, time=wasp18.time + 30.0, meta=replace(wasp18.meta, sector=3))
     assert len(coverage_table([wasp18, later])) >= 2
     assert coverage_table([stitch([wasp18, later])]).empty  # labels are per sector
+
+
+def test_labels_command_takes_a_simulation_truth(tmp_path):
+    sim = ingest_sim({"n_stars": 6, "seed": 2}, 0, 6)
+    shard = write_shard(tmp_path / "0000.arrow", sim.light_curves, provenance={})
+    stars = tmp_path / "stars.parquet"
+    sim.stars.to_parquet(stars)
+    out, report = tmp_path / "labels.parquet", tmp_path / "labels.json"
+    assert main(["labels", "--stars", str(stars), "--shards", str(shard), "--out", str(out),
+                 "--report", str(report)]) == 0
+    assert read_table(out)[["key", "label"]].values.tolist() == (
+        sim.stars[["key", "label"]].values.tolist())
+    document = json.loads(report.read_text())
+    assert document["source"] == "simulation truth"
+    assert list(document["provenance"]["inputs"]) == [str(stars)]
+    assert read_provenance(out)["stage"] == "labels"

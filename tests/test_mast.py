@@ -15,9 +15,10 @@ import pytest
 import requests
 from astropy.table import Table
 
-from transitflow.mast import (AstroqueryClient, GaveUp, MastConfig, MastUnreachable,
-                              RetryPolicy, download, list_sector, parse_sectors, plan_shards,
-                              read_targets, stellar_parameters)
+from transitflow.http import GaveUp, RetryPolicy
+from transitflow.mast import (AstroqueryClient, MastConfig, MastUnreachable, download,
+                              list_sector, parse_sectors, plan_shards, read_targets,
+                              stellar_parameters)
 from tests.conftest import REPO
 from tests.mast_server import FIXTURES, FakeMast
 from transitflow.readers import read_lightcurves

@@ -1,7 +1,11 @@
+import json
+
 import pandas as pd
 import pytest
 
+from transitflow.cli import main
 from transitflow.split import SplitConfig, split_by_target, split_report, star_labels
+from transitflow.tables import read_provenance, read_table
 
 
 def light_curve_table(n_stars: int = 300, sectors: int = 3) -> pd.DataFrame:
@@ -51,3 +55,19 @@ def test_report_counts_every_star():
 def test_bad_options_are_rejected(options, message):
     with pytest.raises(ValueError, match=message):
         SplitConfig.from_dict(options)
+
+
+def test_split_command_writes_the_split_its_report_and_refuses_no_labels(tmp_path, capsys):
+    labels = tmp_path / "labels.parquet"
+    light_curve_table(30).to_parquet(labels)
+    out, report = tmp_path / "split.parquet", tmp_path / "split.json"
+    assert main(["split", "--labels", str(labels), "--options", '{"seed": 3}', "--out", str(out),
+                 "--report", str(report)]) == 0
+    expected = split_by_target(star_labels(light_curve_table(30)), SplitConfig(seed=3))
+    pd.testing.assert_frame_equal(read_table(out), expected)
+    assert json.loads(report.read_text())["counts"] == split_report(expected)
+    assert read_provenance(out)["stage"] == "split"
+    light_curve_table(0).to_parquet(labels)
+    assert main(["split", "--labels", str(labels), "--out", str(out),
+                 "--report", str(report)]) == 2
+    assert "no light curve has a training label" in capsys.readouterr().err

@@ -66,7 +66,7 @@ def fetch_catalog(url: str, dest: str | Path, retries: int = 4, backoff_s: float
     """
     import requests
 
-    from transitflow.mast import GaveUp, RetryPolicy, save_url, unreachable
+    from transitflow.http import GaveUp, RetryPolicy, save_url, unreachable
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)

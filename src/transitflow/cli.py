@@ -1,8 +1,8 @@
 """The ``transitflow`` command: one subcommand per pipeline stage, called by the rules.
 
-Each subcommand reads its inputs, calls the stage's library functions and writes its
-outputs with provenance. Stage options arrive as one JSON object (``--options``), the
-stage's section of the workflow config.
+Each subcommand parses its arguments and calls its stage's one library entry point, which
+reads the inputs and writes the outputs with provenance. Stage options arrive as one JSON
+object (``--options``), the stage's section of the workflow config.
 """
 
 from __future__ import annotations
@@ -10,13 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from errno import ENOSPC
-from pathlib import Path
 
-from transitflow.provenance import make_provenance
-from transitflow.tables import read_table, read_tables, write_json, write_table
 
 log = logging.getLogger("transitflow")
 
@@ -33,36 +29,16 @@ def _options(text: str) -> dict:
 
 def cmd_mast_list(args) -> None:
     """List the light curves to fetch from MAST and cut the listing into download shards."""
-    from transitflow.mast import AstroqueryClient, MastConfig, list_sector, plan_shards
+    from transitflow.mast import run_mast_list
 
-    config = MastConfig.from_dict(args.options)
-    with AstroqueryClient.from_config(config) as client:
-        listing = list_sector(config, client)
-    if listing.empty:
-        raise ValueError(f"MAST lists no {config.product} light curves in sectors "
-                         f"{config.sectors}{' for the targets' if config.targets else ''}; "
-                         "check mast: sectors, product and targets")
-    targets_file = [config.targets] if isinstance(config.targets, str) else []
-    provenance = make_provenance("mast-list", args.options, targets_file)
-    write_table(listing, args.out, provenance)
-    Path(args.shards_dir).mkdir(parents=True, exist_ok=True)
-    shards = plan_shards(listing, args.shard_size)
-    for number, shard in enumerate(shards):
-        write_table(shard, Path(args.shards_dir) / f"{number:04d}.parquet", provenance)
-    log.info("%d light curves listed in sectors %s, %d download shards", len(listing),
-             config.sectors, len(shards))
+    run_mast_list(args.options, args.shard_size, args.out, args.shards_dir)
 
 
 def cmd_mast_download(args) -> None:
     """Download one listing shard into the cache; its ledger says what happened to each."""
-    from transitflow.mast import AstroqueryClient, MastConfig, download
+    from transitflow.mast import run_mast_download
 
-    config = MastConfig.from_dict(args.options)
-    with AstroqueryClient.from_config(config) as client:
-        ledger = download(read_table(args.listing), config, client)
-    write_table(ledger, args.ledger, make_provenance("mast-download", args.options,
-                                                     [args.listing]))
-    log.info("%s", ledger["status"].value_counts().to_dict())
+    run_mast_download(args.listing, args.options, args.ledger)
 
 
 def cmd_fetch_catalog(args) -> None:
@@ -72,36 +48,12 @@ def cmd_fetch_catalog(args) -> None:
     log.info("%s: %d bytes from %s", args.out, fetch_catalog(args.url, args.out), args.url)
 
 
-def _ingest(args):
-    """The light curves of one data job, from the simulator, files or MAST downloads."""
-    from transitflow.ingest import ingest_local, ingest_mast, ingest_sim, with_stitched
-    from transitflow.mast import AstroqueryClient, MastConfig
-
-    if args.source == "sim":
-        return ingest_sim(args.options, args.start, args.stop)
-    if args.source == "local":
-        result = ingest_local(args.inputs)
-    else:
-        config = MastConfig.from_dict(args.options)
-        with AstroqueryClient.from_config(config) as client:
-            result = ingest_mast(read_table(args.inputs[0]), config, client)
-    return with_stitched(result) if args.stitch_sectors else result
-
-
 def cmd_ingest(args) -> None:
-    from transitflow.shards import write_shard
+    """Simulate or read the light curves of one data job into a shard."""
+    from transitflow.ingest import run_ingest
 
-    result = _ingest(args)
-    provenance = make_provenance("ingest", {"source": args.source, **args.options}, args.inputs)
-    write_shard(args.shard, result.light_curves, provenance)
-    write_table(result.stars, args.stars, provenance)
-    write_table(result.ledger, args.ledger, provenance)
-    write_table(result.truth, args.truth, provenance)
-    bad = result.ledger[~result.ledger.status.isin(["ok", "stitched"])]
-    for row in bad.itertuples():
-        log.warning("%s: %s", row.status, row.reason)
-    log.info("%s: %d light curves, %d inputs not used", args.shard, len(result.light_curves),
-             len(bad))
+    run_ingest(args.source, args.options, args.inputs, args.start, args.stop,
+               args.stitch_sectors, args.shard, args.stars, args.ledger, args.truth)
 
 
 def cmd_collect(args) -> None:
@@ -114,94 +66,45 @@ def cmd_collect(args) -> None:
 
 def cmd_labels(args) -> None:
     """Training labels: the simulation's truth, or the catalogs' for real light curves."""
-    from transitflow.labels import LabelConfig, training_labels
-    from transitflow.shards import iter_shard
+    from transitflow.labels import run_labels
 
-    config = LabelConfig.from_dict(args.options)
-    light_curves = (lc for shard in args.shards for lc in iter_shard(shard))
-    result = training_labels(read_table(args.stars), light_curves, config)
-    catalogs = [path for path in (config.toi_table, config.tess_ebs, config.yu2019) if path]
-    provenance = make_provenance("labels", args.options, [args.stars, *catalogs])
-    write_table(result.labels, args.out, provenance)
-    write_json(result.report, args.report, provenance)
-    log.info("%d labelled light curves: %s", len(result.labels),
-             result.labels["label"].value_counts().to_dict() if len(result.labels) else {})
+    run_labels(args.stars, args.shards, args.options, args.out, args.report)
 
 
 def cmd_split(args) -> None:
-    from transitflow.split import SplitConfig, split_by_target, split_report, star_labels
+    """Split the labelled stars into train, validation and test."""
+    from transitflow.split import run_split
 
-    labels = read_table(args.labels)
-    if labels.empty:
-        raise ValueError(f"{args.labels}: no light curve has a training label; give label "
-                         "catalogs (labels: toi_table, tess_ebs, yu2019), train on the "
-                         "simulated sector (source=sim) or give a trained model (model=...)")
-    split = split_by_target(star_labels(labels), SplitConfig.from_dict(args.options))
-    provenance = make_provenance("split", args.options, [args.labels])
-    write_table(split, args.out, provenance)
-    write_json({"counts": split_report(split)}, args.report, provenance)
+    run_split(args.labels, args.options, args.out, args.report)
 
 
 def cmd_train(args) -> None:
-    from transitflow.training import TrainConfig, run_training
+    """Train a model on the labelled light curves of the training split."""
+    from transitflow.training.stage import run_train
 
-    labels = read_table(args.labels)
-    split = read_table(args.split)
-    config = TrainConfig.from_dict(args.options)
-    provenance = make_provenance("train", args.options, [*args.shards, args.labels, args.split])
-    card = run_training([Path(p) for p in args.shards], labels[["key", "tic", "label"]], split,
-                        config, Path(args.out_dir), provenance)
-    if int(os.environ.get("RANK", "0")) == 0:
-        log.info("test metrics: %s", json.dumps(card["metrics"]["test"], default=str))
+    run_train(args.shards, args.labels, args.split, args.options, args.out_dir)
 
 
 def cmd_infer(args) -> None:
-    from transitflow.infer import InferConfig, score_shard
+    """Score every light curve of a shard with the network."""
+    from transitflow.infer import run_infer
 
-    config = InferConfig.from_dict(args.options)
-    scores = score_shard(args.model, args.shard, batch_size=config.batch_size)
-    write_table(scores, args.out, make_provenance("infer", args.options, [args.model, args.shard]))
+    run_infer(args.model, args.shard, args.options, args.out)
 
 
 def cmd_detect(args) -> None:
     """Batched search of every light curve of a shard and of its inverted copy."""
-    from transitflow.detect import DetectConfig, detect_shard
-    from transitflow.searching import SearchConfig
-    from transitflow.shards import read_shard
+    from transitflow.detect.stage import run_detect
 
-    options = dict(args.options)
-    search = SearchConfig.from_dict(options.pop("search", {}))
-    detections = detect_shard(read_shard(args.shard), search, DetectConfig.from_dict(options))
-    write_table(detections, args.out, make_provenance("detect", args.options, [args.shard]))
-    data = detections[detections["copy"] == "data"]
-    for row in data[data.status == "failed"].itertuples():
-        log.warning("not searched: %s", row.reason)
-    log.info("%s: %d of %d light curves searched (and their inverted copies)", args.shard,
-             int((data.status == "ok").sum()), len(data))
+    run_detect(args.shard, args.options, args.out)
 
 
 def cmd_flag(args) -> None:
     """Pick the light curves for the in-depth search: network scores, search detections."""
-    from transitflow.detect import DetectConfig, select_for_search
-    from transitflow.infer import FlagConfig, flag_scores
+    from transitflow.detect.stage import run_flag
 
-    options = dict(args.options)
-    config = DetectConfig.from_dict(options.pop("detect", {}))
-    flag = FlagConfig.from_dict(options)
-    card = json.loads(Path(args.model_card).read_text()) if args.model_card else {}
-    scores = read_tables(args.scores) if args.scores else None
-    detections = read_tables(args.detections) if args.detections else None
-
-    def network_rule(scored):
-        return flag_scores(scored, card.get("threshold"), flag.threshold, flag.top_k)
-
-    table, summary = select_for_search(scores, detections, network_rule, config)
-    inputs = [*args.scores, *args.detections, *filter(None, [args.model_card])]
-    provenance = make_provenance("flag", args.options, inputs)
-    write_table(table, args.out, provenance)
-    write_json(summary, args.summary, provenance)
-    log.info("%d of %d light curves go on to the search (%s)", summary["flagged"], len(table),
-             json.dumps({k: v for k, v in summary.items() if k != "thresholds"}, default=str))
+    run_flag(args.scores, args.detections, args.model_card, args.options, args.out,
+             args.summary)
 
 
 def cmd_search(args) -> None:
@@ -213,14 +116,9 @@ def cmd_search(args) -> None:
 
 def cmd_crowded_epochs(args) -> None:
     """The sector's epochs crowded with many stars' events, from every shard's signals."""
-    from transitflow.vetting.skye import crowded_epochs
-    from transitflow.vetting import VetConfig
+    from transitflow.vetting.stage import run_crowded_epochs
 
-    config = VetConfig.from_dict(args.options)
-    epochs = crowded_epochs(read_tables(args.signals), config.crowded_false_alarm)
-    write_json(epochs.to_dict(), args.out, make_provenance("crowded_epochs", args.options,
-                                                           args.signals))
-    log.info("%d crowded half-day bins", len(epochs.windows))
+    run_crowded_epochs(args.signals, args.options, args.out)
 
 
 def cmd_vet(args) -> None:
@@ -235,56 +133,24 @@ def cmd_vet(args) -> None:
 
 def cmd_inject(args) -> None:
     """Injected copies of a shard's light curves, for the completeness measurement."""
-    from transitflow.completeness import CompletenessConfig, inject_shard
-    from transitflow.shards import read_shard, write_shard
+    from transitflow.completeness import run_inject
 
-    split = read_table(args.split) if args.split else None
-    training = set(split.loc[split["split"] == "train", "tic"]) if split is not None else set()
-    copies, injections = inject_shard(read_shard(args.shard), training,
-                                      CompletenessConfig.from_dict(args.options),
-                                      int(Path(args.shard).stem))
-    provenance = make_provenance("inject", args.options, [args.shard, *filter(None, [args.split])])
-    write_shard(args.out_shard, copies, provenance)
-    write_table(injections, args.out, provenance)
-    log.info("%s: %d injected copies", args.shard, len(copies))
+    run_inject(args.shard, args.split, args.options, args.out_shard, args.out)
 
 
 def cmd_recover(args) -> None:
     """The stage each injected transit of a shard reached, through the run's chain."""
-    from transitflow.completeness import recover_shard, signal_hosts
-    from transitflow.detect import DetectConfig
-    from transitflow.infer import InferConfig, score_shard
-    from transitflow.searching import SearchConfig
-    from transitflow.shards import read_shard
-    from transitflow.vetting import VetConfig
-    from transitflow.vetting.skye import CrowdedEpochs, mark_crowded
+    from transitflow.completeness import run_recover
 
-    options = dict(args.options)
-    injections = read_table(args.injections)
-    batch_size = InferConfig.from_dict(options["infer"]).batch_size
-    scores = score_shard(args.model, args.shard, batch_size=batch_size) if args.model else None
-    crowded = CrowdedEpochs.read(args.crowded_epochs)
-    recovered = recover_shard(
-        [mark_crowded(lc, crowded) for lc in read_shard(args.shard)], injections, scores,
-        json.loads(Path(args.flag_summary).read_text()),
-        SearchConfig.from_dict(options["search"]), DetectConfig.from_dict(options["detect"]),
-        VetConfig.from_dict(options["vet"]), signal_hosts(read_table(args.vetting)))
-    inputs = [args.shard, args.injections, args.flag_summary, args.vetting, args.crowded_epochs,
-              *filter(None, [args.model])]
-    write_table(recovered, args.out, make_provenance("recover", args.options, inputs))
-    log.info("%s: %d of %d injections found as PC", args.shard,
-             int((recovered["stage"] == "PC").sum()), len(recovered))
+    run_recover(args.shard, args.injections, args.flag_summary, args.vetting,
+                args.crowded_epochs, args.model, args.options, args.out)
 
 
 def cmd_completeness(args) -> None:
     """Merge the injections of all shards; completeness tables and their figure."""
-    from transitflow.completeness import plot_completeness, summary
+    from transitflow.completeness import run_completeness
 
-    injections = read_tables(args.recovered)
-    provenance = make_provenance("completeness", {}, args.recovered)
-    write_table(injections, args.out, provenance)
-    write_json(summary(injections), args.summary, provenance)
-    plot_completeness(injections, args.figure)
+    run_completeness(args.recovered, args.out, args.summary, args.figure)
 
 
 def cmd_report(args) -> None:
@@ -298,23 +164,9 @@ def cmd_report(args) -> None:
 def cmd_target(args) -> None:
     """Read, score, search and vet light-curve files: a row and a sheet per signal. Options:
     ``{"search": {...}, "vet": {...}}``, the workflow config's sections."""
-    from transitflow.searching import SearchConfig
-    from transitflow.target import vet_targets
-    from transitflow.vetting import VetConfig
+    from transitflow.target import run_target
 
-    options = dict(args.options)
-    search = SearchConfig.from_dict(options.pop("search", {}))
-    config = VetConfig.from_dict(options.pop("vet", {}))
-    if options:
-        raise ValueError(f"target: unknown option {sorted(options)[0]!r}; the options are "
-                         "search and vet")
-    result = vet_targets(args.files, args.out, args.model, search, config)
-    read = int((result.ledger["status"] == "ok").sum())
-    log.info("%d of %d files read, %d signals (%s) -> %s", read, len(args.files),
-             len(result.signals),
-             ", ".join(f"{n} {name}" for name, n in
-                       result.signals["disposition"].value_counts().items()) or "none",
-             Path(args.out) / "signals.csv")
+    run_target(args.files, args.out, args.model, args.options)
 
 
 def cmd_columns(args) -> None:

@@ -20,22 +20,33 @@ run found a PC, EB or BEB are left out of the nulls ("excluded").
 
 from __future__ import annotations
 
+import json
+import logging
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from transitflow.detect import DetectConfig, detection_paths, search_batch
+from transitflow.infer import InferConfig, score_shard
 from transitflow.inject import (TRANSIT_COLUMNS, in_transit, or_sun, orbit_a_rs, transit_flux,
                                 transit_params, white_noise)
 from transitflow.isolation import each_light_curve
 from transitflow.lightcurve import LightCurve
 from transitflow.options import options_from_dict
+from transitflow.provenance import make_provenance
 from transitflow.searching import SearchConfig, detrend_for_search, search_lightcurve
+from transitflow.shards import read_shard, write_shard
 from transitflow.signals import R_SUN_IN_R_EARTH, SNR_BINS, binned_means, recovering
 from transitflow.simulate import log_uniform, transit_duration
+from transitflow.tables import atomic_output, read_table, read_tables, write_json, write_table
 from transitflow.vetting import VetConfig, vet_light_curve
+from transitflow.vetting.skye import CrowdedEpochs, mark_crowded
+
+log = logging.getLogger("transitflow")
 
 #: Injected copies get TIC IDs above every real one: ``OFFSET + host TIC * 100 + copy``;
 #: the null copies are numbers :data:`NULL_COPIES`.
@@ -346,8 +357,6 @@ def plot_completeness(injections: pd.DataFrame, path) -> None:
     bin."""
     from matplotlib.figure import Figure
 
-    from transitflow.tables import atomic_output
-
     figure = Figure(figsize=(17, 4), layout="constrained")
     by_snr_axes, *map_axes = figure.subplots(1, 1 + len(STAGES))
     by_snr = completeness_by_snr(injections)
@@ -379,3 +388,60 @@ def _map_panel(axes, grid: pd.DataFrame, title: str):
 
 def _bin_labels(edges) -> list[str]:
     return [f"{low:g}-{high:g}" for low, high in zip(edges, edges[1:])]
+
+
+def run_inject(shard: str | Path, split: str | Path, options: Mapping, out_shard: str | Path,
+               out: str | Path) -> pd.DataFrame:
+    """The inject stage: injected and null copies of the light curves of ``shard``
+    (:func:`inject_shard`), the stars of the training split of the table ``split`` ("" when
+    the run did not train) left out; write the copies to the shard ``out_shard`` and their
+    injections to ``out``; return the injections. ``options`` is the config's
+    ``completeness`` section."""
+    table = read_table(split) if split else None
+    training = set(table.loc[table["split"] == "train", "tic"]) if table is not None else set()
+    copies, injections = inject_shard(read_shard(shard), training,
+                                      CompletenessConfig.from_dict(options), int(Path(shard).stem))
+    provenance = make_provenance("inject", options, [shard, *filter(None, [split])])
+    write_shard(out_shard, copies, provenance)
+    write_table(injections, out, provenance)
+    log.info("%s: %d injected copies", shard, len(copies))
+    return injections
+
+
+def run_recover(shard: str | Path, injections: str | Path, flag_summary: str | Path,
+                vetting: str | Path, crowded_epochs: str | Path, model: str | Path,
+                options: Mapping, out: str | Path) -> pd.DataFrame:
+    """The recover stage: the stage each copy of the injected ``shard`` (its injections in
+    ``injections``) reached through the run's chain (:func:`recover_shard`), scored by the
+    model file ``model`` ("" without a network), flagged by the run's flag summary
+    ``flag_summary``, its cadences in the crowded epochs ``crowded_epochs`` marked, the hosts
+    of the PCs, EBs and BEBs of the vetting table ``vetting`` left out of the nulls; write
+    the table to ``out`` and return it. ``options`` holds the config's ``infer``,
+    ``search``, ``detect`` and ``vet`` sections."""
+    planted = read_table(injections)
+    batch_size = InferConfig.from_dict(options["infer"]).batch_size
+    scores = score_shard(model, shard, batch_size=batch_size) if model else None
+    crowded = CrowdedEpochs.read(crowded_epochs)
+    recovered = recover_shard(
+        [mark_crowded(lc, crowded) for lc in read_shard(shard)], planted, scores,
+        json.loads(Path(flag_summary).read_text()),
+        SearchConfig.from_dict(options["search"]), DetectConfig.from_dict(options["detect"]),
+        VetConfig.from_dict(options["vet"]), signal_hosts(read_table(vetting)))
+    inputs = [shard, injections, flag_summary, vetting, crowded_epochs, *filter(None, [model])]
+    write_table(recovered, out, make_provenance("recover", options, inputs))
+    log.info("%s: %d of %d injections found as PC", shard,
+             int((recovered["stage"] == "PC").sum()), len(recovered))
+    return recovered
+
+
+def run_completeness(recovered: Sequence[str | Path], out: str | Path,
+                     summary_file: str | Path, figure: str | Path) -> pd.DataFrame:
+    """The completeness stage: the recovery tables of all shards, ``recovered``, merged into
+    ``out``, their :func:`summary` written to ``summary_file`` (JSON) and their
+    :func:`plot_completeness` to ``figure``; return the merged table."""
+    injections = read_tables(recovered)
+    provenance = make_provenance("completeness", {}, recovered)
+    write_table(injections, out, provenance)
+    write_json(summary(injections), summary_file, provenance)
+    plot_completeness(injections, figure)
+    return injections

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,9 @@ from torch import nn
 from transitflow.features import FeatureConfig, featurize_table
 from transitflow.models import build_model
 from transitflow.options import options_from_dict, reject_invalid
+from transitflow.provenance import make_provenance
 from transitflow.shards import open_shard
-from transitflow.tables import atomic_output
+from transitflow.tables import atomic_output, write_table
 
 log = logging.getLogger(__name__)
 _MODEL_KEYS = ("state_dict", "preset", "model_options", "features", "threshold", "calibration",
@@ -223,6 +225,17 @@ def score_shard(model_path: str | Path, shard_path: str | Path, batch_size: int 
         "reason": features.reasons,
         "model_id": meta["model_id"],
     })
+
+
+def run_infer(model: str | Path, shard: str | Path, options: Mapping,
+              out: str | Path) -> pd.DataFrame:
+    """The infer stage: score every light curve of ``shard`` with the model file ``model``
+    (:func:`score_shard`); write the scores to ``out`` and return them. ``options`` is the
+    config's ``infer`` section."""
+    config = InferConfig.from_dict(options)
+    scores = score_shard(model, shard, batch_size=config.batch_size)
+    write_table(scores, out, make_provenance("infer", options, [model, shard]))
+    return scores
 
 
 def flag_scores(scores: pd.DataFrame, card_threshold: float | None,

@@ -18,13 +18,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from transitflow.lightcurve import LightCurve, lightcurve_key, stitch
-from transitflow.mast import PARAMETERS, MastClient, MastConfig, stellar_parameters
+from transitflow.mast import (PARAMETERS, AstroqueryClient, MastClient, MastConfig,
+                             stellar_parameters)
 from transitflow.pixels import APERTURE_PHOTOMETRY
 from transitflow.readers import LightCurveReadError, read_lightcurves
 from transitflow.provenance import make_provenance
-from transitflow.shards import META_FIELDS
+from transitflow.shards import META_FIELDS, write_shard
 from transitflow.simulate import SimConfig, simulate_stars
-from transitflow.tables import atomic_output, read_tables, write_table
+from transitflow.tables import atomic_output, read_table, read_tables, write_table
 
 log = logging.getLogger("transitflow")
 LEDGER_COLUMNS = ("source", "key", "status", "reason")
@@ -161,6 +162,43 @@ def with_stellar_parameters(result: IngestResult, parameters: pd.DataFrame) -> I
     stars = star_table(light_curves).assign(label=None)
     stars["radius_source"] = by_tic.loc[stars["tic"], "radius_source"].to_numpy()
     return replace(result, light_curves=light_curves, stars=stars)
+
+
+def run_ingest(source: str, options: dict, inputs: Sequence[str], start: int, stop: int,
+               stitch_sectors: bool, shard: str | Path, stars: str | Path, ledger: str | Path,
+               truth: str | Path) -> IngestResult:
+    """The data stage of one job: simulate stars ``[start, stop)`` (``source`` "sim"), read
+    the files ``inputs`` ("local") or the files of the download ledger ``inputs[0]``
+    ("mast"), with a light curve joining each star's sectors when ``stitch_sectors``; write
+    the light curves to the shard ``shard`` and the star table, the ledger and the truth
+    table to ``stars``, ``ledger`` and ``truth``; return what was written. ``options`` is
+    the config's section of the source (``sim`` or ``mast``)."""
+    result = _ingest_source(source, options, inputs, start, stop, stitch_sectors)
+    provenance = make_provenance("ingest", {"source": source, **options}, inputs)
+    write_shard(shard, result.light_curves, provenance)
+    write_table(result.stars, stars, provenance)
+    write_table(result.ledger, ledger, provenance)
+    write_table(result.truth, truth, provenance)
+    bad = result.ledger[~result.ledger.status.isin(["ok", "stitched"])]
+    for row in bad.itertuples():
+        log.warning("%s: %s", row.status, row.reason)
+    log.info("%s: %d light curves, %d inputs not used", shard, len(result.light_curves),
+             len(bad))
+    return result
+
+
+def _ingest_source(source: str, options: dict, inputs: Sequence[str], start: int, stop: int,
+                   stitch_sectors: bool) -> IngestResult:
+    """The light curves of one data job, from the simulator, files or MAST downloads."""
+    if source == "sim":
+        return ingest_sim(options, start, stop)
+    if source == "local":
+        result = ingest_local(inputs)
+    else:
+        config = MastConfig.from_dict(options)
+        with AstroqueryClient.from_config(config) as client:
+            result = ingest_mast(read_table(inputs[0]), config, client)
+    return with_stitched(result) if stitch_sectors else result
 
 
 def collect(stars: Sequence[str], ledgers: Sequence[str], truths: Sequence[str],

@@ -10,9 +10,10 @@ Disagreements between the entries of one light curve are counted as conflicts by
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +25,12 @@ from numpy.typing import ArrayLike
 
 from transitflow.lightcurve import BTJD_ZERO, LightCurve
 from transitflow.options import options_from_dict, reject_invalid
+from transitflow.provenance import make_provenance
+from transitflow.shards import iter_shard
 from transitflow.signals import TRAINING_LABELS
+from transitflow.tables import read_table, write_json, write_table
 
+log = logging.getLogger("transitflow")
 SOURCES = ("toi", "tess_ebs", "yu2019")
 #: Entry rules, highest precedence first, and the label each gives.
 RULES = {
@@ -258,6 +263,24 @@ def entry_rules(entries: pd.DataFrame, include_pc: bool = False) -> pd.Series:
     }
     chosen = np.select([conditions[rule].to_numpy(bool) for rule in RULES], list(RULES), "")
     return pd.Series(chosen, index=entries.index, dtype=str)
+
+
+def run_labels(stars: str | Path, shards: Sequence[str | Path], options: Mapping,
+               out: str | Path, report: str | Path) -> LabelResult:
+    """The labels stage: label the light curves of the star table ``stars`` (their data in
+    ``shards``) by :func:`training_labels`; write the label table to ``out`` and the label
+    report to ``report`` (JSON); return both. ``options`` is the config's ``labels``
+    section, which names the catalogs."""
+    config = LabelConfig.from_dict(options)
+    light_curves = (lc for shard in shards for lc in iter_shard(shard))
+    result = training_labels(read_table(stars), light_curves, config)
+    catalogs = [path for path in (config.toi_table, config.tess_ebs, config.yu2019) if path]
+    provenance = make_provenance("labels", options, [stars, *catalogs])
+    write_table(result.labels, out, provenance)
+    write_json(result.report, report, provenance)
+    log.info("%d labelled light curves: %s", len(result.labels),
+             result.labels["label"].value_counts().to_dict() if len(result.labels) else {})
+    return result
 
 
 def training_labels(stars: pd.DataFrame, light_curves: Iterable[LightCurve],

@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -30,14 +29,16 @@ import requests
 from tqdm import tqdm
 
 from transitflow.files import packed
+from transitflow.http import GaveUp, RetryPolicy, SizeMismatch, describe, save_url, unreachable
 from transitflow.options import options_from_dict
+from transitflow.provenance import make_provenance
+from transitflow.tables import read_table, write_table
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DOWNLOAD_PATH = "/api/v0.1/Download/file"  # below astroquery's MAST server setting
 QUERY_BATCH = 500  # TIC IDs, observations or Gaia IDs per MAST/Gaia request
-DOWNLOAD_BLOCK = 1 << 20
 
 #: Listing columns and dtypes: one row per expected light-curve file.
 LISTING_COLUMNS = {"tic": "int64", "sector": "int64", "product": "object", "filename": "object",
@@ -91,82 +92,6 @@ class MastUnreachable(ConnectionError):
     def __init__(self, what: str, error: BaseException) -> None:
         super().__init__(f"MAST could not be reached ({what}: {describe(error)}); check the "
                          "network, or use source=local with light curves already on disk")
-
-
-class SizeMismatch(OSError):
-    """A download whose size differs from the size MAST lists (a cut-off transfer)."""
-
-
-class GaveUp(Exception):
-    """A call that failed for good: ``error`` is its last failure after ``attempts`` tries."""
-
-    def __init__(self, error: OSError, attempts: int) -> None:
-        super().__init__(describe(error))
-        self.error, self.attempts = error, attempts
-
-
-def describe(error: BaseException) -> str:
-    """One line naming a failure: ``HTTP 503 Service Unavailable``, ``ReadTimeout: ...``."""
-    response = getattr(error, "response", None)
-    if isinstance(error, requests.HTTPError) and response is not None:
-        return f"HTTP {response.status_code} {response.reason}"
-    return " ".join(f"{type(error).__name__}: {error}".split())[:300]
-
-
-def _transient(error: OSError) -> bool:
-    """Worth another try: timeouts, lost connections, cut-off transfers, HTTP 5xx and 429."""
-    if isinstance(error, requests.HTTPError):
-        status = error.response.status_code if error.response is not None else 0
-        return status >= 500 or status == 429
-    return isinstance(error, (requests.ConnectionError, requests.Timeout,
-                              requests.exceptions.ChunkedEncodingError, SizeMismatch))
-
-
-def unreachable(error: OSError) -> bool:
-    """Whether ``error`` means no connection was made (or the server never answered)."""
-    return isinstance(error, (requests.ConnectionError, requests.Timeout))
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Retry transient failures ``retries`` times, waiting ``backoff_s`` * 1, 2, 4, ..."""
-
-    retries: int = 4
-    backoff_s: float = 1.0
-
-    def run(self, call: Callable[[], T]) -> tuple[T, int]:
-        """``call()`` and the number of attempts it took.
-
-        Raises
-        ------
-        GaveUp
-            On an error (``OSError``, which includes every ``requests`` error) that is not
-            transient, or still there after the last retry.
-        """
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return call(), attempt
-            except OSError as error:
-                if attempt > self.retries or not _transient(error):
-                    raise GaveUp(error, attempt) from error
-                delay = self.backoff_s * 2 ** (attempt - 1)
-                log.info("%s; retry %d of %d in %.1f s", describe(error), attempt,
-                         self.retries, delay)
-                time.sleep(delay)
-
-
-def save_url(get: Callable[..., requests.Response], url: str, dest: Path,
-             timeout_s: float) -> int:
-    """Stream the answer of ``get(url)`` (``requests.get`` or a session's) into ``dest``;
-    the bytes written. An HTTP error status raises ``requests.HTTPError``."""
-    with get(url, stream=True, timeout=timeout_s) as response:
-        response.raise_for_status()
-        with open(dest, "wb") as stream:
-            for block in response.iter_content(DOWNLOAD_BLOCK):
-                stream.write(block)
-    return dest.stat().st_size
 
 
 def _query(retry: RetryPolicy, what: str, call: Callable[[], T]) -> T:
@@ -467,6 +392,43 @@ def download(listing: pd.DataFrame, config: MastConfig, client: MastClient,
             raise
     return _frame(rows, LEDGER_COLUMNS).sort_values(["sector", "tic", "filename"],
                                                     ignore_index=True)
+
+
+def run_mast_list(options: Mapping, shard_size: int, out: str | Path,
+                  shards_dir: str | Path) -> list[pd.DataFrame]:
+    """The listing stage: list the configured sectors' light curves (:func:`list_sector`)
+    into ``out`` and cut the listing into download shards of about ``shard_size`` files
+    (:func:`plan_shards`), ``<shards_dir>/0000.parquet`` on; return the shards. ``options``
+    is the config's ``mast`` section."""
+    config = MastConfig.from_dict(options)
+    with AstroqueryClient.from_config(config) as client:
+        listing = list_sector(config, client)
+    if listing.empty:
+        raise ValueError(f"MAST lists no {config.product} light curves in sectors "
+                         f"{config.sectors}{' for the targets' if config.targets else ''}; "
+                         "check mast: sectors, product and targets")
+    targets_file = [config.targets] if isinstance(config.targets, str) else []
+    provenance = make_provenance("mast-list", options, targets_file)
+    write_table(listing, out, provenance)
+    Path(shards_dir).mkdir(parents=True, exist_ok=True)
+    shards = plan_shards(listing, shard_size)
+    for number, shard in enumerate(shards):
+        write_table(shard, Path(shards_dir) / f"{number:04d}.parquet", provenance)
+    log.info("%d light curves listed in sectors %s, %d download shards", len(listing),
+             config.sectors, len(shards))
+    return shards
+
+
+def run_mast_download(listing: str | Path, options: Mapping, ledger: str | Path) -> pd.DataFrame:
+    """The download stage: download the files of the listing shard ``listing`` into the
+    cache (:func:`download`); write the ledger to ``ledger`` and return it. ``options`` is
+    the config's ``mast`` section."""
+    config = MastConfig.from_dict(options)
+    with AstroqueryClient.from_config(config) as client:
+        downloads = download(read_table(listing), config, client)
+    write_table(downloads, ledger, make_provenance("mast-download", options, [listing]))
+    log.info("%s", downloads["status"].value_counts().to_dict())
+    return downloads
 
 
 def _download_one(row, config: MastConfig, client: MastClient,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from transitflow.options import options_from_dict
+from transitflow.provenance import make_provenance
+from transitflow.tables import read_table, write_json, write_table
 
 SPLITS = ("train", "val", "test")
 #: When sectors of one star carry different labels, the star takes the first in this order.
@@ -70,3 +74,20 @@ def split_report(split: pd.DataFrame) -> dict:
     counts = split.groupby(["split", "label"]).size()
     return {name: {label: int(n) for label, n in counts[name].items()} if name in counts else {}
             for name in SPLITS}
+
+
+def run_split(labels: str | Path, options: Mapping, out: str | Path,
+              report: str | Path) -> pd.DataFrame:
+    """The split stage: split the stars of the label table ``labels`` by target
+    (:func:`split_by_target`); write the split to ``out`` and its counts per split and class
+    to ``report`` (JSON); return the split. ``options`` is the config's ``split`` section."""
+    table = read_table(labels)
+    if table.empty:
+        raise ValueError(f"{labels}: no light curve has a training label; give label "
+                         "catalogs (labels: toi_table, tess_ebs, yu2019), train on the "
+                         "simulated sector (source=sim) or give a trained model (model=...)")
+    split = split_by_target(star_labels(table), SplitConfig.from_dict(options))
+    provenance = make_provenance("split", options, [labels])
+    write_table(split, out, provenance)
+    write_json({"counts": split_report(split)}, report, provenance)
+    return split

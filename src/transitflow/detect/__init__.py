@@ -4,6 +4,7 @@ inverted light curves, and the policy that picks the light curves for the in-dep
 - :mod:`.config`: the ``detect`` section of the workflow config.
 - :mod:`.batch`: the batched search (:func:`search_batch`, :func:`detect_shard`).
 - :mod:`.policy`: thresholds from the nulls and the detection policy (:func:`select_for_search`).
+- :mod:`.stage`: the detect and flag stages from their files (``run_detect``, ``run_flag``).
 """
 
 from transitflow.detect.batch import detect_shard, search_batch, trial_periods

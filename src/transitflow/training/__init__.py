@@ -2,7 +2,8 @@
 
 Modules: ``trainer`` (:func:`run_training`: streamed batches, checkpoints, data-parallel
 under ``torchrun``), ``config`` (:class:`TrainConfig` and the paper's presets),
-``metrics``, ``card`` (the model card and its figures), ``distributed`` (the process group).
+``metrics``, ``card`` (the model card and its figures), ``distributed`` (the process group),
+``stage`` (:func:`~transitflow.training.stage.run_train`, the stage from its files).
 """
 
 from transitflow.training.config import TRAIN_PRESETS, TrainConfig

@@ -4,7 +4,7 @@ asked for."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -17,11 +17,23 @@ from transitflow.searching import SearchConfig
 from transitflow.shards import iter_shard
 from transitflow.sheets import vet_and_draw
 from transitflow.signals import Signal
-from transitflow.tables import read_table, write_table
+from transitflow.tables import read_table, read_tables, write_json, write_table
 from transitflow.vetting.config import VetConfig
-from transitflow.vetting.skye import CrowdedEpochs, mark_crowded
+from transitflow.vetting.skye import CrowdedEpochs, crowded_epochs, mark_crowded
 
 log = logging.getLogger("transitflow")
+
+
+def run_crowded_epochs(signals: Sequence[str | Path], options: Mapping,
+                       out: str | Path) -> CrowdedEpochs:
+    """The sector's epochs crowded with many stars' events (:func:`crowded_epochs`), from
+    every shard's search table in ``signals``; written to ``out`` as JSON. ``options`` is
+    the config's ``vet`` section."""
+    config = VetConfig.from_dict(options)
+    epochs = crowded_epochs(read_tables(signals), config.crowded_false_alarm)
+    write_json(epochs.to_dict(), out, make_provenance("crowded_epochs", options, signals))
+    log.info("%d crowded half-day bins", len(epochs.windows))
+    return epochs
 
 
 def vet_shard(shard: str | Path, signals: str | Path, crowded_epochs: str | Path,
