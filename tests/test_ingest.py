@@ -30,6 +30,15 @@ def test_local_ingest_quarantines_bad_files_and_keeps_the_rest(realdata, tmp_pat
 
 
 @pytest.mark.realdata
+def test_the_star_table_names_each_star_in_its_missions_catalogue(realdata):
+    files = [realdata / "lightcurves/qusi/tess2018206045859-s0001-0000000117544915-0120-s_lc.fits",
+             realdata / "lightcurves/dave/ktwo206103150-c03_llc.fits"]
+    stars = ingest_local(files).stars.set_index("key")
+    assert stars.loc["117544915-s0001", ["id", "mission"]].tolist() == ["TIC 117544915", "TESS"]
+    assert stars.loc["206103150-s0003", ["id", "mission"]].tolist() == ["EPIC 206103150", "K2"]
+
+
+@pytest.mark.realdata
 def test_downloads_are_read_and_failed_ones_accounted_for(realdata, tmp_path):
     good = sorted((realdata / "lightcurves" / "qusi").glob("*s0001*.fits"))[:2]
     bad = corrupt_copy(good[0], tmp_path / "cut.fits")

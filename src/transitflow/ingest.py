@@ -45,10 +45,11 @@ class IngestResult:
 
 
 def star_table(light_curves: Sequence[LightCurve]) -> pd.DataFrame:
-    """One row per light curve: its key and metadata."""
-    rows = [{"key": lc.meta.key, **lc.meta.to_dict(), "n_cadences": len(lc),
-             "time_start": lc.time[0], "time_stop": lc.time[-1]} for lc in light_curves]
-    return pd.DataFrame(rows, columns=["key", *META_FIELDS, "n_cadences", "time_start",
+    """One row per light curve: its key, the star's catalogue name (``id``) and metadata."""
+    rows = [{"key": lc.meta.key, "id": lc.meta.star_id, **lc.meta.to_dict(),
+             "n_cadences": len(lc), "time_start": lc.time[0], "time_stop": lc.time[-1]}
+            for lc in light_curves]
+    return pd.DataFrame(rows, columns=["key", "id", *META_FIELDS, "n_cadences", "time_start",
                                        "time_stop"])
 
 

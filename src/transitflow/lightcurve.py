@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
+from importlib import import_module
 
 import numpy as np
 
@@ -136,16 +137,12 @@ class LightCurve:
                         sector: int | None = None) -> LightCurve:
         """A ``lightkurve.LightCurve`` as a LightCurve (see
         :func:`transitflow.interop.from_lightkurve`)."""
-        from transitflow.interop import from_lightkurve
-
-        return from_lightkurve(lk_lc, tic, sector)
+        return _interop().from_lightkurve(lk_lc, tic, sector)
 
     def to_lightkurve(self):
         """This light curve as a ``lightkurve.LightCurve`` (see
         :func:`transitflow.interop.to_lightkurve`)."""
-        from transitflow.interop import to_lightkurve
-
-        return to_lightkurve(self)
+        return _interop().to_lightkurve(self)
 
     def __len__(self) -> int:
         return len(self.time)
@@ -211,6 +208,12 @@ def stitch(observations: Sequence[LightCurve]) -> LightCurve:
                    source_file="; ".join(lc.meta.source_file for lc in parts))
     order = np.argsort(joined["time"], kind="stable")
     return LightCurve(**{name: values[order] for name, values in joined.items()}, meta=meta)
+
+
+def _interop():
+    """The lightkurve conversions, loaded on first use only (as ``transitflow.search``):
+    they are for notebooks, and the stages' environments need not hold lightkurve."""
+    return import_module("transitflow.interop")
 
 
 def _relative(lc: LightCurve) -> LightCurve:
