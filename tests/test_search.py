@@ -6,6 +6,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.builders import flat_lightcurve
@@ -15,6 +16,7 @@ from transitflow.searching import (SearchConfig, detrend_for_search, detrend_win
                                    is_echo, period_grid, periodogram, search_durations,
                                    search_lightcurve, shortest_period, stellar_density,
                                    true_multiple)
+from transitflow.searching.periodograms import running_median
 from transitflow.searching.star import MINUTES_PER_DAY
 from transitflow.signals import R_SUN_IN_R_EARTH, Signal, planet_radius_earth, transit_offset
 from transitflow.simulate.physics import inclination_deg, transit_model
@@ -108,6 +110,18 @@ def test_period_grid_is_ofir_spaced():
     mid = periods[len(periods) // 2]
     duration = 13 / 24 * (mid / 365.25) ** (1 / 3)
     assert step * 27.0 / mid == pytest.approx(duration / 3, rel=0.05)
+
+
+def test_running_median_matches_a_rolling_median_with_nans_kept():
+    rng = np.random.default_rng(2)
+    values = np.round(rng.normal(size=(3, 400)), 1)  # many ties
+    reference = pd.DataFrame(np.pad(values, ((0, 0), (10, 10)), mode="edge").T).rolling(
+        21, center=True).median().to_numpy().T[:, 10:-10]
+    np.testing.assert_array_equal(running_median(values, 21), reference)
+    np.testing.assert_array_equal(running_median(values[0], 21), reference[0])
+    values[0, 200] = np.nan
+    holey = running_median(values[0], 21)
+    assert np.isnan(holey[190:211]).all() and np.isfinite(np.delete(holey, range(190, 211))).all()
 
 
 def test_periodogram_peaks_at_injected_period():

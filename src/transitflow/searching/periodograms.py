@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pandas as pd
 from astropy.timeseries import BoxLeastSquares, BoxLeastSquaresResults
@@ -205,12 +206,39 @@ def sde_spectrum(power_raw: np.ndarray,
 
 def running_median(values: np.ndarray, kernel: int) -> np.ndarray:
     """Centred running median of odd width ``kernel`` along the last axis, the ends padded
-    with the edge values."""
+    with the edge values (NaN where a window holds a NaN)."""
     half = kernel // 2
-    rows = np.atleast_2d(values)
+    rows = np.atleast_2d(values).astype(np.float64)
     padded = np.pad(rows, ((0, 0), (half, half)), mode="edge")
-    median = pd.DataFrame(padded.T).rolling(kernel, center=True).median().to_numpy().T
-    return median[:, half:half + rows.shape[1]].reshape(values.shape)
+    if not np.isfinite(padded).all():
+        median = pd.DataFrame(padded.T).rolling(kernel, center=True).median().to_numpy().T
+        return median[:, half:half + rows.shape[1]].reshape(values.shape)
+    median = np.empty(rows.shape)
+    _sliding_median(padded, kernel, median)
+    return median.reshape(values.shape)
+
+
+@numba.njit(nogil=True)
+def _sliding_median(padded, kernel, out):  # pragma: no cover - compiled
+    """Median of each window of ``kernel`` finite values along the rows of ``padded``: a
+    sorted copy of the window, one value leaving and one entering per step."""
+    half = kernel // 2
+    window = np.empty(kernel)
+    for r in range(padded.shape[0]):
+        row = padded[r]
+        window[:] = np.sort(row[:kernel])
+        out[r, 0] = window[half]
+        for i in range(1, padded.shape[1] - kernel + 1):
+            at = np.searchsorted(window, row[i - 1])  # where the leaving value sits
+            entering = row[i + kernel - 1]
+            while at > 0 and window[at - 1] > entering:  # shift the gap to the entering
+                window[at] = window[at - 1]  # value's place, keeping the window sorted
+                at -= 1
+            while at < kernel - 1 and window[at + 1] < entering:
+                window[at] = window[at + 1]
+                at += 1
+            window[at] = entering
+            out[r, i] = window[half]
 
 
 def binned(lc: LightCurve, width: float) -> tuple[np.ndarray, np.ndarray]:
