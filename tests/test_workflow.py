@@ -150,10 +150,10 @@ def test_a_shifted_sector_keeps_its_planets_with_a_network_trained_elsewhere(tin
         scores.loc[scores["network_flag"], "tic"])])  # what detect.policy=network would keep
     planets = "planets, 2+ transits"
     assert union[planets]["n"] >= 40
-    # measured 0.90 / 0.88 / 0.999 on the full 2,000-star sector (docs/benchmarks.md); the
-    # rest is lost in vetting and near data edges
-    assert union[planets]["fraction"] >= 0.85, union
-    assert union["single transits"]["fraction"] >= 0.75, union
+    # measured here 0.952 of 105 / 0.868 of 38 / 0.996 (at 8f87839), and 0.951 / 0.908 /
+    # 0.996 on the full 2,000-star sector (docs/benchmarks.md); a margin of two planets
+    assert union[planets]["fraction"] >= 0.93, union
+    assert union["single transits"]["fraction"] >= 0.8, union
     assert union["quiet and variable stars without a PC"]["fraction"] >= 0.98, union
     assert union[planets]["fraction"] >= network[planets]["fraction"] + 0.2, network
     by_search = scores["detected_by"].str.contains("periodic|single")
