@@ -18,6 +18,7 @@ from transitflow.searching import (SearchConfig, detrend_for_search, detrend_win
                                    true_multiple)
 from transitflow.searching.periodograms import running_median
 from transitflow.searching.star import MINUTES_PER_DAY
+from transitflow.searching.transits import TransitFold, timed_ephemeris
 from transitflow.signals import R_SUN_IN_R_EARTH, Signal, planet_radius_earth, transit_offset
 from transitflow.simulate.physics import inclination_deg, transit_model
 
@@ -235,6 +236,18 @@ def test_two_short_transits_are_timed_one_by_one(seed):
     assert signal.n_transits == 2
     assert abs(signal.period - period) * MINUTES_PER_DAY < 3
     assert abs(signal.epoch - epoch) * MINUTES_PER_DAY < 3
+
+
+def test_only_transits_that_hold_a_dip_are_timed():
+    lc = inject_box(flat_lightcurve(seed=1), 20.0, 1330.0, 0.2, snr=60)  # dips at 1330, 1350
+    t, f = lc.time, lc.flux.astype(np.float64)
+    counts = np.full(3, 9)
+    fold = TransitFold(depth=0.0, depth_err=0.0, times=np.array([1330.0, 1340.0, 1350.0]),
+                       counts=counts, depths=np.array([0.01, 0.0, 0.01]))
+    period, epoch = timed_ephemeris(t, f, fold, 10.0, 0.2, NOISE)  # the empty one left out
+    assert period == pytest.approx(10.0, abs=0.005) and epoch == pytest.approx(1330.0, abs=0.01)
+    one_dip = replace(fold, depths=np.array([0.01, 0.0, 0.0]))
+    assert timed_ephemeris(t, f, one_dip, 10.0, 0.2, NOISE) is None
 
 
 @pytest.mark.parametrize("seed", range(3))

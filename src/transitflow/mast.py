@@ -2,10 +2,11 @@
 
 A :class:`MastClient` does all talking to the archives (:class:`AstroqueryClient`:
 astroquery for listings and catalogs, ``requests`` for files). The functions here add
-what a bulk download needs: retries with exponential backoff, bounded concurrency, size
-checks, atomic writes into a cache shared between runs (so an interrupted sector resumes),
-a ledger row per expected light curve, and shards to spread a sector over jobs. Only the
-client touches the network, so tests replay recorded answers through it.
+what a bulk download needs: retries with exponential backoff (:mod:`transitflow.http`),
+bounded concurrency, size checks, atomic writes into a cache shared between runs (so an
+interrupted sector resumes), a ledger row per expected light curve, and shards to spread
+a sector over jobs. Only the client touches the network, so tests replay recorded answers
+through it.
 """
 
 from __future__ import annotations

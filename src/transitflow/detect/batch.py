@@ -397,7 +397,7 @@ def _scan_kernel(binned, bins, bins_per_period, shortest, longest, density, inve
     which the compiler vectorises.
     """
     n_bins, _, n_lc = binned.shape
-    phases = max(bins[-1] + 1, int(bins_per_period.max())) + 1  # a period may outlast the data
+    phases = int(bins_per_period.max()) + 1  # every phase bin of the longest period
     phase = np.empty(n_bins, np.int64)
     folded = np.empty((phases, 2, n_lc), np.float32)
     cumulative = np.empty((2 * phases + 1, 2, n_lc))  # wraps once: a box is under a period

@@ -113,7 +113,8 @@ def _signal_frame(scores: pd.DataFrame, vetting: pd.DataFrame,
     frame = frame.merge(scored.astype({"lc_key": str}), on="lc_key", how="left")
     frame = frame.merge(star.astype({"lc_key": str}), on="lc_key", how="left")
     frame = frame.drop(columns="lc_key").assign(mission=frame["mission"].fillna("TESS"))
-    return frame.assign(id=[star_id(*star) for star in zip(frame["mission"], frame["tic"])],
+    return frame.assign(id=[star_id(mission, number)
+                            for mission, number in zip(frame["mission"], frame["tic"])],
                         observed_sectors=_observed_sectors(frame, stars),
                         flagged=frame["flagged"].eq(True),
                         duration_h=frame["duration"] * 24.0,

@@ -93,7 +93,9 @@ def _periodic_signal(lc: LightCurve, pg: Periodogram, config: SearchConfig) -> S
 
     A peak at a whole fraction of the true period (only every k-th transit holds a dip, the
     others are empty: :func:`true_multiple`) is measured at k times the period; whether it
-    rests on one event is judged on all the transits the peak predicts."""
+    rests on one event is judged on all the transits the peak predicts. A signal of two or
+    three transits takes its period and epoch from their individual times
+    (:func:`timed_ephemeris`)."""
     if not np.isfinite(pg.period) or pg.sde < config.sde_threshold:
         return None
     t, f = lc.time, lc.flux.astype(np.float64)
@@ -111,7 +113,7 @@ def _periodic_signal(lc: LightCurve, pg: Periodogram, config: SearchConfig) -> S
     if multiple > 1 and (config.max_period is None or multiple * period <= config.max_period):
         period *= multiple
         fold = fold_transits(bls, t, f, period, duration, fold.times[has_data][kept][0])
-    timed = timed_ephemeris(t, f, fold, period, duration)
+    timed = timed_ephemeris(t, f, fold, period, duration, sigma)
     if timed is not None:
         period, epoch = timed
         fold = fold_transits(bls, t, f, period, duration, epoch)

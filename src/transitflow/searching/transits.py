@@ -31,8 +31,13 @@ MIN_DIP_SIGMA = 3.0
 #: fold's likelihood is flat over a range of periods when a box takes in or leaves whole
 #: cadences, and its argmax, the range's first period, is biased short.
 MAX_TIMED_TRANSITS = 3
-#: Trial transit centres per cadence when timing a transit.
+#: Trial transit centres per cadence when timing a transit, and at most this many per
+#: transit (a long transit at a short cadence is timed in coarser steps).
 TIMING_STEPS_PER_CADENCE = 10
+MAX_TIMING_STEPS = 400
+#: A transit is timed when it holds a dip (MIN_DIP_SIGMA errors deep) and at least this
+#: share of its cadences: an empty or gapped one would be timed on noise.
+MIN_TIMED_COVERAGE = 0.5
 
 
 @dataclass(frozen=True)
@@ -73,17 +78,21 @@ def per_transit_depths(t: np.ndarray, f: np.ndarray, period: float, duration: fl
 
 
 def timed_ephemeris(t: np.ndarray, f: np.ndarray, fold: TransitFold, period: float,
-                    duration: float) -> tuple[float, float] | None:
-    """Period and epoch (the first transit with data) of a fold with 2 to
-    :data:`MAX_TIMED_TRANSITS` transits holding data, from a straight line through the
-    times of its transits, each timed on its own (:func:`transit_time`); else None."""
-    times = fold.times[fold.counts > 0]
-    if not 2 <= len(times) <= MAX_TIMED_TRANSITS:
-        return None
+                    duration: float, sigma: float) -> tuple[float, float] | None:
+    """Period and epoch of a fold with at most :data:`MAX_TIMED_TRANSITS` transits holding
+    data, from a straight line through the times of those that hold a dip and most of their
+    cadences (two or more), each timed on its own (:func:`transit_time`); else None.
+    ``sigma`` is the flux scatter per cadence; the epoch is the first timed transit's."""
     cadence = float(np.median(np.diff(t)))
-    timed = [transit_time(t, f, time, duration, cadence) for time in times]
+    errs = sigma / np.sqrt(np.maximum(fold.counts, 1))
+    timed = ((fold.counts >= MIN_TIMED_COVERAGE * duration / cadence)
+             & (np.nan_to_num(fold.depths) >= MIN_DIP_SIGMA * errs))
+    if np.count_nonzero(fold.counts) > MAX_TIMED_TRANSITS or timed.sum() < 2:
+        return None
+    times = fold.times[timed]
+    centres = [transit_time(t, f, time, duration, cadence) for time in times]
     cycles = np.round((times - times[0]) / period)
-    slope, first = np.polyfit(cycles, timed, 1)
+    slope, first = np.polyfit(cycles, centres, 1)
     return float(slope), float(first)
 
 
@@ -92,7 +101,7 @@ def transit_time(t: np.ndarray, f: np.ndarray, centre: float, duration: float,
     """Centre of the box of ``duration`` (within half a duration of ``centre``) that holds
     the strongest dip (summed dip over the square root of its cadences); of the centres
     that take in the same cadences, the middle one."""
-    step = cadence / TIMING_STEPS_PER_CADENCE
+    step = max(cadence / TIMING_STEPS_PER_CADENCE, duration / MAX_TIMING_STEPS)
     offsets = np.arange(-duration / 2, duration / 2 + step / 2, step)
     near = np.abs(t - centre) < duration
     inside = np.abs(t[near][None, :] - (centre + offsets)[:, None]) < duration / 2

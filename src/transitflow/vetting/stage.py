@@ -19,18 +19,19 @@ from transitflow.sheets import vet_and_draw
 from transitflow.signals import Signal
 from transitflow.tables import read_table, read_tables, write_json, write_table
 from transitflow.vetting.config import VetConfig
-from transitflow.vetting.skye import CrowdedEpochs, crowded_epochs, mark_crowded
+from transitflow.vetting import skye
+from transitflow.vetting.skye import CrowdedEpochs, mark_crowded
 
 log = logging.getLogger("transitflow")
 
 
 def run_crowded_epochs(signals: Sequence[str | Path], options: Mapping,
                        out: str | Path) -> CrowdedEpochs:
-    """The sector's epochs crowded with many stars' events (:func:`crowded_epochs`), from
+    """The sector's epochs crowded with many stars' events (:func:`skye.crowded_epochs`), from
     every shard's search table in ``signals``; written to ``out`` as JSON. ``options`` is
     the config's ``vet`` section."""
     config = VetConfig.from_dict(options)
-    epochs = crowded_epochs(read_tables(signals), config.crowded_false_alarm)
+    epochs = skye.crowded_epochs(read_tables(signals), config.crowded_false_alarm)
     write_json(epochs.to_dict(), out, make_provenance("crowded_epochs", options, signals))
     log.info("%d crowded half-day bins", len(epochs.windows))
     return epochs
