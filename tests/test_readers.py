@@ -259,6 +259,35 @@ def write_hlsp(path: Path, columns: list[fits.Column], primary: dict, table: dic
 CADENCES = 1325.0 + np.arange(5) * 600 / 86400
 
 
+@pytest.mark.parametrize(("sector", "detrended"), [(11, "KSPSAP_FLUX"), (56, "DET_FLUX")])
+def test_qlp_reads_its_detrended_flux(tmp_path, sector, detrended):
+    # QLP (archive.stsci.edu/hlsp/qlp): SAP and detrended flux, KSPSAP_FLUX up to sector 55
+    # and DET_FLUX from sector 56, SAP_X/SAP_Y centroids, ORBITID
+    flux = np.array([1.0, 0.998, 1.0, 1.001, 1.0])
+    columns = [fits.Column(name="TIME", array=CADENCES, format="D", unit="BJD - 2457000, days"),
+               fits.Column(name="CADENCENO", array=np.arange(5), format="J"),
+               fits.Column(name="SAP_FLUX", array=flux * 1.02, format="E"),
+               fits.Column(name=detrended, array=flux, format="E"),
+               fits.Column(name=f"{detrended}_ERR", array=np.full(5, 3e-4), format="E"),
+               fits.Column(name="QUALITY", array=np.array([0, 0, 0, 4096, 0]), format="J"),
+               fits.Column(name="ORBITID", array=np.full(5, 2 * sector - 1), format="J"),
+               fits.Column(name="SAP_X", array=np.full(5, 1201.3), format="E"),
+               fits.Column(name="SAP_Y", array=np.full(5, 560.8), format="E"),
+               fits.Column(name="SAP_BKG", array=np.full(5, 80.0), format="E")]
+    path = write_hlsp(
+        tmp_path / f"hlsp_qlp_tess_ffi_s{sector:04d}-0000000277554109_tess_v01_llc.fits",
+        columns, {"ORIGIN": "MIT/QLP", "TELESCOP": "TESS", "OBJECT": "TIC 277554109",
+                  "TICID": 277554109, "SECTOR": sector, "CAMERA": 1, "CCD": 3},
+        {"BJDREFI": 2457000, "BJDREFF": 0.0, "TIMEDEL": 600 / 86400})
+    lc = only(read_lightcurves(path))
+    assert detect_format(path) == "tess-spoc-ffi"
+    assert (lc.meta.tic, lc.meta.sector, lc.meta.flux_column) == (277554109, sector, detrended)
+    np.testing.assert_allclose(lc.flux, flux)
+    np.testing.assert_allclose(lc.flux_err, 3e-4)
+    assert (lc.centroid_col == np.float32(1201.3)).all() and (lc.background == 80.0).all()
+    np.testing.assert_array_equal(lc.quality, [0, 0, 0, 4096, 0])
+
+
 def test_tglc_reads_its_calibrated_aperture_flux(tmp_path):
     # TGLC (archive.stsci.edu/hlsp/tglc) writes lower-case columns, fluxes calibrated to
     # about 1, TESS quality bits in TESS_flags and the TIC ID beside the Gaia one
@@ -368,6 +397,27 @@ def test_lightkurve_written_k2_without_bjdref_is_shifted_from_bkjd(tmp_path):
     lc = only(read_lightcurves(path))
     assert (detect_format(path), lc.meta.mission, lc.meta.sector) == ("k2", "K2", 3)
     np.testing.assert_allclose(lc.time, [2144.0 - 2167.0, 2145.0 - 2167.0])
+
+
+def test_a_kepler_long_cadence_file_is_a_kic_star_in_its_quarter(tmp_path):
+    # The Kepler Archive Manual's light-curve layout (KDMC-10008, A.1): no MISSION card, the
+    # quarter in QUARTER, BKJD time, PDCSAP_FLUX and moment centroids
+    rng = np.random.default_rng(0)
+    bkjd = 131.51 + np.arange(200) * 0.0204335
+    columns = {"TIME": bkjd, "SAP_FLUX": np.full(200, 1.0e5), "SAP_BKG": np.full(200, 90.0),
+               "PDCSAP_FLUX": 1.01e5 + rng.normal(0, 30, 200),
+               "PDCSAP_FLUX_ERR": np.full(200, 30.0), "SAP_QUALITY": np.zeros(200, np.int32),
+               "MOM_CENTR1": np.full(200, 500.0), "MOM_CENTR2": np.full(200, 600.0)}
+    path = write_table(tmp_path / "kplr011446443-2009166043257_llc.fits", columns,
+                       TELESCOP="Kepler", OBJECT="KIC 11446443", KEPLERID=11446443, QUARTER=1)
+    with fits.open(path, mode="update") as hdus:
+        hdus[1].header.update(EXTNAME="LIGHTCURVE", BJDREFI=2454833, BJDREFF=0.0)
+    lc = only(read_lightcurves(path))
+    assert (lc.meta.star_id, lc.meta.sector, lc.meta.flux_column) == ("KIC 11446443", 1,
+                                                                       "PDCSAP_FLUX")
+    np.testing.assert_allclose(lc.time, bkjd + BKJD_TO_BTJD)
+    assert lc.meta.cadence_min == pytest.approx(29.4, abs=0.1)
+    assert (lc.centroid_col == 500.0).all() and (lc.background == 90.0).all()
 
 
 def test_whitespace_csv_with_bjd_and_sector_column(tmp_path):
@@ -520,11 +570,19 @@ BROKEN = {
     "wide headerless csv": (lambda real, tmp: write_bytes(
         tmp / "tic1.csv", b"1,2,3,4\n2,3,4,5\n"), "no header row"),
     "not a light curve": (lambda real, tmp: write_bytes(
-        tmp / "LICENSE", b"MIT License\n"), "not a light-curve file"),
+        tmp / "LICENSE", b"MIT License\n"), "not a light-curve file: a text document"),
+    "dv report": (lambda real, tmp: write_bytes(
+        tmp / "tess2018206190142-s0001-s0001-0000000117544915-00106_dvr.xml", b"<?xml?>"),
+                  "not a light-curve file: a SPOC data validation report"),
+    "dv time series": (lambda real, tmp: small_table(
+        tmp, "tess2018206190142-s0001-s0001-0000000117544915-00106_dvt.fits",
+        {"TIME": np.ones(2), "LC_INIT": np.ones(2)}),
+                       "not a light-curve file: a SPOC data validation time series"),
 }
 #: Broken files that :func:`detect_format` already rejects.
-UNDETECTABLE = ("missing file", "truncated header", "header without END", "binary header", "empty fits", "text named fits",
-                "primary only", "empty csv", "not a light curve")
+UNDETECTABLE = ("missing file", "truncated header", "header without END", "binary header",
+                "empty fits", "text named fits", "primary only", "empty csv", "not a light curve",
+                "dv report", "dv time series")
 
 
 @pytest.mark.realdata
@@ -583,3 +641,74 @@ def test_the_ledger_says_which_aperture_a_pixel_file_was_read_with(realdata):
     result = ingest_local([realdata / PIXELS])
     assert result.ledger[["status", "reason"]].values.tolist() == [
         ["ok", "aperture photometry: pipeline aperture, 2 px"]]
+
+
+#: A 9x9-pixel TESS pixel file: sky and star (e-/s), the star's pixel and its 1% transit.
+SKY, STAR, STAR_PIXEL, DEPTH = 40.0, 5000.0, (4, 5), 0.01
+TRANSIT = slice(300, 330)
+
+
+def write_pixel_file(path: Path, cutout: bool) -> Path:
+    """A TESS target pixel file as SPOC writes it (EXP-TESS-ARC-ICD-TM-0014: PIXELS table
+    with an image per cadence, APERTURE image with bit 2 the optimal aperture, FLUX with the
+    background already subtracted and given in FLUX_BKG), or as TESScut (astrocut) writes
+    it: no TICID and zero stellar parameters, APERTURE 1 on every collected pixel, FLUX_BKG
+    zero and the sky still in FLUX."""
+    rng = np.random.default_rng(3)
+    cadences, shape = 600, (9, 9)
+    rows, cols = np.indices(shape)
+    psf = np.exp(-((rows - STAR_PIXEL[0]) ** 2 + (cols - STAR_PIXEL[1]) ** 2) / 2.0)
+    star = np.ones(cadences)
+    star[TRANSIT] -= DEPTH
+    sky = SKY * (1 + 0.2 * np.sin(np.arange(cadences) / 50.0))  # scattered light
+    flux = STAR * star[:, None, None] * psf / psf.sum() + rng.normal(0, 1.0, (cadences, *shape))
+    pixels = fits.BinTableHDU.from_columns([
+        fits.Column("TIME", "D", array=1325.3 + np.arange(cadences) / 48.0),
+        fits.Column("CADENCENO", "J", array=np.arange(cadences)),
+        fits.Column("FLUX", "81E", dim="(9,9)",
+                    array=flux + (sky[:, None, None] if cutout else 0.0)),
+        fits.Column("FLUX_ERR", "81E", dim="(9,9)", array=np.ones((cadences, *shape))),
+        fits.Column("FLUX_BKG", "81E", dim="(9,9)",
+                    array=np.zeros((cadences, *shape)) + (0.0 if cutout else sky[:, None, None])),
+        fits.Column("QUALITY", "J", array=np.zeros(cadences, dtype=np.int32))], name="PIXELS")
+    pixels.header.update({"BJDREFI": 2457000, "BJDREFF": 0.0, "TIMEDEL": 30 / 1440.0,
+                          "1CRV5P": 1000, "2CRV5P": 200})
+    aperture = np.ones(shape, dtype=np.int32)
+    if not cutout:
+        aperture[3:6, 4:7] |= 2
+    cards = ({"ORIGIN": "STScI/MAST", "CREATOR": "astrocut", "TICID": None, "TESSMAG": 0.0}
+             if cutout else {"ORIGIN": "NASA/Ames", "CREATOR": "TargetPixelExporterPipelineModule",
+                             "TICID": 261136679, "OBJECT": "TIC 261136679", "TESSMAG": 9.4})
+    primary = fits.PrimaryHDU(header=fits.Header({"TELESCOP": "TESS", "SECTOR": 1, "CAMERA": 4,
+                                                  "CCD": 2, **cards}))
+    fits.HDUList([primary, pixels, fits.ImageHDU(aperture, name="APERTURE")]).writeto(path)
+    return path
+
+
+def test_a_tess_target_pixel_file_reads_in_its_pipeline_aperture(tmp_path):
+    lc = only(read_lightcurves(write_pixel_file(tmp_path / "tess-s0001-tp.fits", cutout=False)))
+    assert (lc.meta.tic, lc.meta.sector, lc.meta.mission) == (261136679, 1, "TESS")
+    assert lc.meta.flux_column == "aperture photometry: pipeline aperture, 9 px"
+    assert np.nanmedian(lc.background) == pytest.approx(9 * SKY, rel=0.05)
+    depth = 1 - np.median(lc.flux[TRANSIT]) / np.median(np.delete(lc.flux, np.r_[TRANSIT]))
+    assert depth == pytest.approx(DEPTH, rel=0.1)
+    assert np.nanmedian(lc.centroid_col) == pytest.approx(1000 + STAR_PIXEL[1], abs=0.3)
+    assert np.nanmedian(lc.centroid_row) == pytest.approx(200 + STAR_PIXEL[0], abs=0.3)
+
+
+def test_a_tesscut_cutout_has_its_sky_subtracted_in_a_threshold_aperture(tmp_path):
+    unnamed = write_pixel_file(tmp_path / "tess-s0001-4-2_64.52_-63.61_9x9_astrocut.fits",
+                               cutout=True)
+    with pytest.raises(LightCurveReadError, match="TIC ID in the file name"):
+        read_lightcurves(unnamed)
+    lc = only(read_lightcurves(unnamed.rename(tmp_path / "TIC261136679_astrocut.fits")))
+    assert lc.meta.tic == 261136679 and np.isnan(lc.meta.tmag)
+    assert lc.meta.flux_column.startswith("aperture photometry: threshold aperture (3 sigma)")
+    assert lc.meta.flux_column.endswith("sky from the pixels below the median")
+    pixels = int(lc.meta.flux_column.split(", ")[1].split()[0])
+    assert np.median(lc.background) == pytest.approx(pixels * SKY, rel=0.05)
+    quiet = np.delete(lc.flux, np.r_[TRANSIT])
+    assert np.std(quiet) / np.median(quiet) < 0.2 * DEPTH  # the scattered light is gone
+    depth = 1 - np.median(lc.flux[TRANSIT]) / np.median(quiet)
+    assert depth == pytest.approx(DEPTH, rel=0.15)
+    assert np.nanmedian(lc.centroid_col) == pytest.approx(1000 + STAR_PIXEL[1], abs=0.3)

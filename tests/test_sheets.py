@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 
 from tests.builders import flat_lightcurve
 from transitflow.lightcurve import LightCurve
@@ -62,6 +63,16 @@ def test_periodic_sheet_is_one_deterministic_page(tmp_path):
     assert first == second
     assert png_size(first) == (int(PAGE_INCHES[0] * DPI), int(PAGE_INCHES[1] * DPI))
     assert 30_000 < len(first) < 2_000_000
+
+
+def test_the_sheet_names_the_star_in_its_mission_catalogue(tmp_path, monkeypatch):
+    texts, draw_text = [], Figure.text
+    monkeypatch.setattr(Figure, "text", lambda fig, x, y, text, *args, **kwargs: (
+        texts.append(text), draw_text(fig, x, y, text, *args, **kwargs))[1])
+    lc = transiting()
+    k2 = replace(lc, meta=replace(lc.meta, mission="K2"))
+    vetting_sheet(k2, k2, periodic_signal(), vetting_row(periodic_signal()), tmp_path / "k2.png")
+    assert texts[0].startswith("EPIC 42   sector 3   signal 0")
 
 
 def test_single_transit_with_nan_centroids(tmp_path):

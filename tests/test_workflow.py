@@ -242,6 +242,9 @@ def test_all_real_light_curves_with_a_trained_model_skip_training(tiny_run, real
                                                 str(folder / "realdata" / "tls" / "toi237.csv"),
                                                 *not_light_curves])
     assert quarantined[not_light_curves].str.contains("not a light-curve file").all()
+    reports = [path for path in not_light_curves if path.endswith("_dvr.xml")]
+    assert len(reports) == 2
+    assert quarantined[reports].str.contains("a SPOC data validation report (XML)").all()
     stars = pd.read_parquet(run / "data" / "stars.parquet")
     assert {"TESS", "K2"} <= set(stars.mission) and stars.source_file.str.endswith(".csv").any()
     scores = pd.read_parquet(run / "infer" / "scores.parquet")
@@ -250,6 +253,9 @@ def test_all_real_light_curves_with_a_trained_model_skip_training(tiny_run, real
     for tic, periods in JOINED_SECTORS.items():  # found in the star's sectors joined
         joined = candidates[(candidates.tic == tic) & candidates["keys"].str.contains("-s9999-")]
         assert all(((joined.period / period - 1).abs() < 1e-3).any() for period in periods), tic
+    eclipses = candidates[(candidates.tic == 382067804) & (candidates.kind == "periodic")
+                          & candidates["keys"].str.contains("-s9999-")]
+    assert (eclipses.disposition == "EB").all() and len(eclipses) > 0
 
 
 @pytest.mark.workflow

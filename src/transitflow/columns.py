@@ -20,7 +20,8 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "tic": ("", "Star identifier: TIC ID (EPIC ID for K2, KIC ID for Kepler light curves)"),
     "mission": ("",
                 "The mission whose ID `tic` is (`TESS`: TIC; `K2`: EPIC; `Kepler`: KIC), from the "
-                "light curve's header (MISSION); `TESS` when unknown"),
+                "light curve's header (MISSION; without it a Kepler-telescope file is `Kepler` "
+                "when it names a QUARTER, else `K2`); `TESS` when unknown"),
     "split": ("",
             "The star's training split (`train`, `val`, `test`); empty when the run did not "
             "train or the star had no label"),

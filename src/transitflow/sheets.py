@@ -97,7 +97,7 @@ def _draw(fig: Figure, lc: LightCurve, detrended: LightCurve, signal: Signal, ve
     raw = lc.good()
     times = _transit_times(signal, detrended.time)
     x = signal.offset(detrended.time)
-    _header(fig, signal, vetting)
+    _header(fig, lc.meta.star_id, signal, vetting)
     _time_series(fig.add_subplot(grid[0, :4]), raw.time, _relative(raw.flux), times,
                  "raw light curve (relative flux)")
     _time_series(fig.add_subplot(grid[0, 4:]), detrended.time, detrended.flux, times,
@@ -177,11 +177,11 @@ def _fmt(value, spec: str) -> str:
     return format(number, spec) if math.isfinite(number) else "n/a"
 
 
-def _header(fig: Figure, signal: Signal, row: dict) -> None:
+def _header(fig: Figure, star: str, signal: Signal, row: dict) -> None:
     """Who the signal is, its numbers, and the disposition with its reasons, above the grid."""
     disposition = str(row.get("disposition", "") or "?")
     where = "sectors joined" if signal.sector == STITCHED_SECTOR else f"sector {signal.sector}"
-    fig.text(LEFT, 0.985, f"TIC {signal.tic}   {where}   signal {signal.index}   "
+    fig.text(LEFT, 0.985, f"{star}   {where}   signal {signal.index}   "
              f"({signal.kind}, {signal.method})", fontsize=11, weight="bold", va="top")
     numbers = (f"P = {_fmt(signal.period, '.6f')} d    T0 = {_fmt(signal.epoch, '.5f')} BTJD    "
                f"depth = {_fmt(signal.depth * 1e6, '.0f')} ± {_fmt(signal.depth_err * 1e6, '.0f')}"

@@ -24,6 +24,14 @@ MAX_HEADER_BLOCKS = 100  # 3,600 cards; mission light-curve headers fill fewer t
 MAX_TABLE_BYTES = 2 ** 32  # a TESS 20-s sector table is ~50 MB
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".dat")  # text tables read as CSV
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
+#: Files that travel with light curves but are not one: file-name pattern -> what it is.
+NOT_LIGHT_CURVES = {r"_dv[rs]\.xml$": "a SPOC data validation report (XML)",
+                    r"_dv[rsm]\.pdf$": "a SPOC data validation report (PDF)",
+                    r"_dvt\.fits(\.gz)?$": "a SPOC data validation time series (one table per "
+                                           "TCE, fluxes already detrended)",
+                    r"\.pdf$": "a PDF document", r"\.xml$": "an XML document",
+                    r"\.(png|jpe?g|gif|svg)$": "an image",
+                    r"^(readme|licen[cs]e|copying|changelog)\b": "a text document"}
 #: Bytes per element of each binary-table TFORM code, and the numpy type of the scalar ones.
 TFORM_BYTES = {"L": 1, "B": 1, "I": 2, "J": 4, "K": 8, "A": 1, "E": 4, "D": 8, "C": 8, "M": 16,
                "P": 8, "Q": 16}
@@ -38,6 +46,7 @@ def is_fits(path: Path) -> bool:
                                         "(a dangling link or a loop of links)")
     if not path.is_file():
         raise LightCurveReadError(path, "no such file; check the path")
+    _refuse_known_other_products(path)
     with open(path, "rb") as stream:
         magic = stream.read(len(FITS_MAGIC))
     if not magic:
@@ -52,6 +61,15 @@ def is_fits(path: Path) -> bool:
         raise LightCurveReadError(path, "not a light-curve file: neither FITS nor a table "
                                         f"named {', '.join(TABLE_SUFFIXES)}")
     return False
+
+
+def _refuse_known_other_products(path: Path) -> None:
+    """Refuse, saying what it is, a file named as a product that is not a light curve."""
+    what = next((what for pattern, what in NOT_LIGHT_CURVES.items()
+                 if re.search(pattern, path.name, re.IGNORECASE)), None)
+    if what is not None:
+        raise LightCurveReadError(path, f"not a light-curve file: {what}; give the star's light "
+                                        "curve (*_lc.fits, a pixel file or a time,flux table)")
 
 
 def open_file(path: Path) -> IO[bytes]:

@@ -25,10 +25,11 @@ ORIGINS = {"UCSB/TGLC": "tglc", "TASOC/Aarhus": "tasoc"}
 BKJD_ZERO = 2454833.0  # Kepler/K2 BKJD = BJD - 2454833
 BJD_REFERENCE_RANGE = (2.4e6, 2.5e6)  # days; a BJD reference of this era (or 0: TIME is BJD)
 #: FITS flux columns (names upper-cased), the first one present wins (for lightkurve files
-#: the flux the user wrote); errors come from ``<flux column>_ERR``. KSPSAP_FLUX is QLP's;
-#: TGLC's calibrated aperture flux is the one its authors advise for transits; TASOC's
-#: corrected flux is relative, in ppm (:data:`RELATIVE_UNITS`).
-DEFAULT_FLUX_COLUMNS = ("PDCSAP_FLUX", "KSPSAP_FLUX", "FLUX")
+#: the flux the user wrote); errors come from ``<flux column>_ERR``. QLP's detrended flux is
+#: DET_FLUX from sector 56 on, KSPSAP_FLUX before; TGLC's calibrated aperture flux is the one
+#: its authors advise for transits; TASOC's corrected flux is relative, in ppm
+#: (:data:`RELATIVE_UNITS`).
+DEFAULT_FLUX_COLUMNS = ("PDCSAP_FLUX", "DET_FLUX", "KSPSAP_FLUX", "FLUX")
 FLUX_COLUMNS = {"lightkurve": ("FLUX", "PDCSAP_FLUX"), "eleanor": ("CORR_FLUX", "RAW_FLUX"),
                 "tglc": ("CAL_APER_FLUX", "CAL_PSF_FLUX", "APERTURE_FLUX"),
                 "tasoc": ("FLUX_CORR", "FLUX_RAW")}
@@ -156,14 +157,24 @@ def _fits_meta(path: Path, fmt: str, headers: tuple[fits.Header, ...], time: np.
     timedel = header_number(headers, "TIMEDEL") * 1440.0
     return LightCurveMeta(
         tic=tic, sector=sector,
-        mission=_text(headers, "MISSION") or ("K2" if fmt == "k2" else "TESS"),
+        mission=_text(headers, "MISSION") or _mission(fmt, headers),
         camera=_header_int(headers, "CAMERA", default=-1),
         ccd=_header_int(headers, "CCD", default=-1),
         cadence_min=timedel if np.isfinite(timedel) else median_step_min(time),
         tmag=_stellar(headers, "TESSMAG"), radius=_stellar(headers, "RADIUS"),
         teff=_stellar(headers, "TEFF"), logg=_stellar(headers, "LOGG"),
         mass=_stellar(headers, "MASS"), contamination=1.0 - header_number(headers, "CROWDSAP"),
-        ra=header_number(headers, "RA_OBJ"), dec=header_number(headers, "DEC_OBJ"), source_file=str(path))
+        ra=header_number(headers, "RA_OBJ"), dec=header_number(headers, "DEC_OBJ"),
+        source_file=str(path))
+
+
+def _mission(fmt: str, headers: tuple[fits.Header, ...]) -> str:
+    """The mission of a file without a MISSION card: a Kepler-telescope file is Kepler when it
+    names a QUARTER and no CAMPAIGN, else K2."""
+    if fmt != "k2":
+        return "TESS"
+    campaign, quarter = (_header_int(headers, key) for key in ("CAMPAIGN", "QUARTER"))
+    return "Kepler" if campaign is None and quarter is not None else "K2"
 
 
 def _stellar(headers: tuple[fits.Header, ...], key: str) -> float:
