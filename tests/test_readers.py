@@ -488,6 +488,29 @@ def test_csv_metadata_lines_give_the_star_and_sector(tmp_path):
     assert only(read_lightcurves(path, tic=5, sector=1)).meta.key == "5-s0001"
 
 
+@pytest.mark.parametrize(("name", "lines", "star", "shift"), [
+    ("epic211945201_k2c10.csv", b"", "EPIC 211945201", BKJD_TO_BTJD),  # K2 in BKJD
+    ("ktwo211945201-c10_llc.csv", b"", "EPIC 211945201", BKJD_TO_BTJD),
+    ("export.csv", b"# kic: KIC 11446443\n# quarter: 9\n", "KIC 11446443", BKJD_TO_BTJD),
+    ("export.csv", b"# epic_id = 211945201\n", "EPIC 211945201", BKJD_TO_BTJD),
+    ("TIC307210830.csv", b"", "TIC 307210830", 0.0)])
+def test_a_csv_is_a_tess_k2_or_kepler_star_by_its_metadata_or_name(tmp_path, name, lines,
+                                                                   star, shift):
+    kepler = star.startswith("KIC")
+    times = np.array([800.0, 800.1, 800.2]) if kepler else np.array([2750.0, 2750.1, 2750.2])
+    rows = "".join(f"{t},{f}\n" for t, f in zip(times, (1.0, 0.99, 1.01)))
+    lc = only(read_lightcurves(write_bytes(tmp_path / name, lines + b"time,flux\n"
+                                           + rows.encode())))
+    assert lc.meta.star_id == star and lc.meta.sector == (9 if kepler else 1)
+    np.testing.assert_allclose(lc.time, times + shift)
+
+
+def test_a_csv_in_bjd_is_not_shifted_as_bkjd(tmp_path):
+    path = write_bytes(tmp_path / "epic211945201.csv", b"time,flux\n2457582.0,1.0\n"
+                       b"2457582.1,0.99\n2457582.2,1.01\n")
+    np.testing.assert_allclose(only(read_lightcurves(path)).time, [582.0, 582.1, 582.2])
+
+
 def test_csv_magnitudes_become_relative_flux(tmp_path):
     path = write_bytes(tmp_path / "TIC5_photometry.csv", b"BJD,Mag,Mag_Err\n"
                        b"2459001.0,10.0,0.001\n2459001.1,10.1,0.001\n2459001.2,10.0,0.002\n")

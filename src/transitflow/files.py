@@ -18,11 +18,13 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 MAGIC = frozenset("*?[")
+#: Prefixes of a star's ID in file names, and the mission whose catalogue the ID is in.
+NAME_PREFIXES = {"tic": "TESS", "epic": "K2", "ktwo": "K2", "kic": "Kepler", "kplr": "Kepler"}
 #: A star's ID in the names missions and users give light-curve files: the 16-digit TIC of
-#: SPOC, TESS-SPOC and QLP names, TASOC's 11-digit one, TGLC's Gaia ID, kplr/ktwo (Kepler,
-#: K2), or a tic/epic/kic prefix.
+#: SPOC, TESS-SPOC and QLP names, TASOC's 11-digit one, TGLC's Gaia ID, or after one of the
+#: :data:`NAME_PREFIXES`.
 STAR_IN_NAME = re.compile(r"(?<!\d)(\d{16})(?!\d)|tess(\d{11})-s\d+-c\d+|gaiaid-(\d+)"
-                          r"|(?:kplr|ktwo|tic|epic|kic)[ _-]?(\d+)", re.IGNORECASE)
+                          rf"|(?:{'|'.join(NAME_PREFIXES)})[ _-]?(\d+)", re.IGNORECASE)
 
 
 def find_files(pattern: str) -> list[str]:

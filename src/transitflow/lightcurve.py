@@ -9,6 +9,7 @@ from importlib import import_module
 import numpy as np
 
 BTJD_ZERO = 2457000.0  # TESS times are BTJD = BJD - 2457000
+BKJD_ZERO = 2454833.0  # Kepler/K2 times are BKJD = BJD - 2454833
 
 #: TESS quality bits dropped by default: attitude tweak, safe mode, coarse/earth point,
 #: Argabrightening, desaturation (momentum dump), manual exclude, impulsive outlier,

@@ -49,10 +49,12 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
     :data:`~transitflow.readers.text.CSV_COLUMNS` (any case), or magnitudes (:data:`~transitflow.readers.text.MAGNITUDE_COLUMNS`) read as
     relative flux; a header row is optional (a leading ``#`` is allowed;
     its names must match the data rows' fields) and without one the columns are time,
-    flux[, flux_err]. ``# key: value`` lines may precede it (``tic_id``, ``tic``,
-    ``sector`` are read). Times above 2,400,000 are taken as BJD and shifted to BTJD. The
-    TIC ID is ``tic``, else the metadata's, else taken from the file name
-    (``TIC307210830``, ``tic55525572``). A ``sector`` argument, else a metadata sector,
+    flux[, flux_err]. ``# key: value`` lines may precede it (the star's ID as
+    :data:`~transitflow.readers.text.STAR_KEYS`, ``sector``, ``campaign`` or ``quarter``
+    are read). The star is a TIC, EPIC or KIC ID from the metadata, else the file name
+    (``TIC307210830``, ``epic211945201_k2c10``, ``kplr011446443``); ``tic`` overrides the
+    ID. Times above 2,400,000 are taken as BJD, a Kepler or K2 star's times in its BKJD
+    span as BKJD; both are shifted to BTJD. A ``sector`` argument, else a metadata sector,
     keeps the file as one light curve of that sector; else a ``sector`` column splits the
     rows into light curves; without one the series is split at gaps longer than
     :data:`~transitflow.readers.text.SEGMENT_GAP_DAYS` and the segments, numbered 1..k, are used as ``sector`` (so a

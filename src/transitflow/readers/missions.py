@@ -12,17 +12,16 @@ from typing import IO
 import numpy as np
 from astropy.io import fits
 
-from transitflow.lightcurve import BTJD_ZERO, LightCurve, LightCurveMeta
+from transitflow.lightcurve import BKJD_ZERO, BTJD_ZERO, LightCurve, LightCurveMeta
 from transitflow.pixels import APERTURE_PHOTOMETRY, NoAperture, aperture_photometry
 from transitflow.readers.errors import LightCurveReadError, checked, first_present, median_step_min
 from transitflow.readers.fitsfile import header_number, read_columns
-from transitflow.readers.text import tic_from_name
+from transitflow.readers.text import star_from_name
 
 
 FORMATS = ("spoc", "tess-spoc-ffi", "tglc", "tasoc", "eleanor", "lightkurve", "k2", "csv")
 #: FITS light curves of high-level science products told by their primary ORIGIN header.
 ORIGINS = {"UCSB/TGLC": "tglc", "TASOC/Aarhus": "tasoc"}
-BKJD_ZERO = 2454833.0  # Kepler/K2 BKJD = BJD - 2454833
 BJD_REFERENCE_RANGE = (2.4e6, 2.5e6)  # days; a BJD reference of this era (or 0: TIME is BJD)
 #: FITS flux columns (names upper-cased), the first one present wins (for lightkurve files
 #: the flux the user wrote); errors come from ``<flux column>_ERR``. QLP's detrended flux is
@@ -190,11 +189,12 @@ def _target_id(path: Path, headers: tuple[fits.Header, ...]) -> int:
     match = re.fullmatch(r"(?:TIC|EPIC|KIC)?\s*(\d+)", _text(headers, "OBJECT"), re.I)
     if number is not None or match is not None:
         return number if number is not None else int(match.group(1))
-    if re.search(r"tic[_-]?\d+", path.name, re.I) is None:
+    named = star_from_name(path)
+    if named is None:
         raise LightCurveReadError(path, "no TICID, KEPLERID or numeric OBJECT header and no "
                                         "TIC ID in the file name (a TESScut cutout has none); "
                                         "rename it to hold one, like TIC123456_cutout.fits")
-    return tic_from_name(path)
+    return named[1]
 
 
 def _header_int(headers: tuple[fits.Header, ...], *keys: str,

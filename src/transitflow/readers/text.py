@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from transitflow.lightcurve import BTJD_ZERO, LightCurve, LightCurveMeta
+from transitflow.files import NAME_PREFIXES
+from transitflow.lightcurve import BKJD_ZERO, BTJD_ZERO, LightCurve, LightCurveMeta
 from transitflow.readers.errors import (LightCurveReadError, checked, first_present,
                                         median_step_min, read_errors)
 
@@ -31,33 +33,66 @@ CSV_COLUMNS = {
 MAGNITUDE_COLUMNS = ("mag", "magnitude", "tmag", "tess_mag")
 MAGNITUDE_ERR_COLUMNS = ("mag_err", "magnitude_err", "e_mag", "tmag_err", "tess_mag_err")
 HEADERLESS_COLUMNS = ("time", "flux", "flux_err")
-#: A ``# key: value`` (or ``=``) metadata line at the top of a CSV, and the keys of the TIC
-#: ID among them.
+#: A ``# key: value`` (or ``=``) metadata line at the top of a CSV, and the keys of the
+#: star's ID among them, per mission.
 METADATA_LINE = re.compile(r"^\s*#\s*([A-Za-z_][\w ]*?)\s*[:=]\s*(\S.*)$")
-TIC_KEYS = ("tic_id", "tic", "ticid", "tic id")
+STAR_KEYS = {"TESS": ("tic_id", "tic", "ticid", "tic id"),
+             "K2": ("epic_id", "epic", "epicid", "epic id"),
+             "Kepler": ("kic_id", "kic", "kicid", "kic id", "kepid")}
+#: A star's ID in a file name after a mission's prefix (``TIC307210830``,
+#: ``epic211945201_k2c10``, ``kplr011446443``).
+PREFIXED_STAR = re.compile(rf"({'|'.join(NAME_PREFIXES)})[ _-]?(\d+)", re.IGNORECASE)
+#: Kepler and K2 times in BKJD (BJD - 2454833) fall in these spans, where the missions' BTJD
+#: cannot (Kepler's BTJD is below -570, K2's below 1,400); such times are shifted to BTJD.
+BKJD_SPANS = {"Kepler": (100.0, 1700.0), "K2": (1850.0, 3600.0)}
 
 
 def read_csv(path: Path, tic: int | None, sector: int | None) -> list[LightCurve]:
     with read_errors(path, "CSV"):
         metadata, header_line = _csv_metadata(path)
-        tic = tic if tic is not None else _metadata_int(path, metadata, TIC_KEYS)
-        tic = tic if tic is not None else tic_from_name(path)
-        sector = sector if sector is not None else _metadata_int(path, metadata, ("sector",))
+        mission, tic = _csv_star(path, metadata, tic)
+        if sector is None:
+            sector = _metadata_int(path, metadata, ("sector", "campaign", "quarter"))
         table = _csv_table(path, header_line)
+        table["time"] += _bkjd_shift(mission, table["time"].median())
         if sector is not None:
             table["sector"] = sector
         elif "sector" not in table:
             table["sector"] = _segments(table["time"].to_numpy())
-        return [_csv_lightcurve(path, rows, tic, int(number))
+        return [_csv_lightcurve(path, rows, LightCurveMeta(tic=tic, sector=int(number),
+                                                           mission=mission))
                 for number, rows in table.groupby("sector", sort=True)]
 
 
-def tic_from_name(path: Path) -> int:
-    match = re.search(r"tic[_-]?(\d+)", path.name, re.I)
-    if match is None:
-        raise LightCurveReadError(path, "no TIC ID in the file name; rename it to hold one, "
-                                        "like TIC123456_lc.csv (from Python: pass tic=)")
-    return int(match.group(1))
+def star_from_name(path: Path) -> tuple[str, int] | None:
+    """The mission and ID of the star a file name holds (:data:`PREFIXED_STAR`), or None."""
+    match = PREFIXED_STAR.search(path.name)
+    return None if match is None else (NAME_PREFIXES[match.group(1).lower()],
+                                       int(match.group(2)))
+
+
+def _csv_star(path: Path, metadata: dict[str, str], tic: int | None) -> tuple[str, int]:
+    """The mission and ID of a CSV's star: from its metadata lines, else its file name;
+    ``tic`` (when given) is the ID, of the mission found or else of TESS."""
+    for mission, keys in STAR_KEYS.items():
+        number = _metadata_int(path, metadata, keys)
+        if number is not None:
+            return mission, tic if tic is not None else number
+    named = star_from_name(path)
+    if tic is not None:
+        return (named[0] if named else "TESS"), tic
+    if named is None:
+        raise LightCurveReadError(path, "no TIC, EPIC or KIC ID in the metadata lines or the "
+                                        "file name; rename it to hold one, like "
+                                        "TIC123456_lc.csv (from Python: pass tic=)")
+    return named
+
+
+def _bkjd_shift(mission: str, median_time: float) -> float:
+    """Days to add to a Kepler or K2 star's times to get BTJD: BKJD to BTJD when they fall in
+    the mission's :data:`BKJD_SPANS`, else 0."""
+    low, high = BKJD_SPANS.get(mission, (np.inf, np.inf))
+    return BKJD_ZERO - BTJD_ZERO if low <= median_time <= high else 0.0
 
 
 def _csv_metadata(path: Path) -> tuple[dict[str, str], int]:
@@ -159,11 +194,10 @@ def _segments(time: np.ndarray) -> np.ndarray:
     return 1 + np.concatenate([[0], np.cumsum(np.diff(time) > SEGMENT_GAP_DAYS)])
 
 
-def _csv_lightcurve(path: Path, rows: pd.DataFrame, tic: int, sector: int) -> LightCurve:
+def _csv_lightcurve(path: Path, rows: pd.DataFrame, meta: LightCurveMeta) -> LightCurve:
     columns = {field: rows[field].to_numpy() for field in CSV_COLUMNS
                if field in rows and field != "sector"}
     if "quality" in columns:
         columns["quality"] = np.nan_to_num(columns["quality"]).astype(np.int32)
-    meta = LightCurveMeta(tic=tic, sector=sector, cadence_min=median_step_min(columns["time"]),
-                          source_file=str(path))
+    meta = replace(meta, cadence_min=median_step_min(columns["time"]), source_file=str(path))
     return checked(path, LightCurve.from_arrays(meta, **columns))
