@@ -505,6 +505,21 @@ def test_a_csv_is_a_tess_k2_or_kepler_star_by_its_metadata_or_name(tmp_path, nam
     np.testing.assert_allclose(lc.time, times + shift)
 
 
+def test_a_csv_with_a_column_of_star_ids_holds_one_light_curve_per_star(tmp_path):
+    path = write_bytes(tmp_path / "export.csv", b"TIC_ID,time,flux\n"
+                       b"TIC 5,1400.0,1.0\nTIC 7,1400.0,2.0\nTIC 5,1400.1,1.1\n"
+                       b"TIC 7,1400.1,2.1\nTIC 5,1400.2,0.9\nTIC 7,1400.2,1.9\n")
+    lcs = read_lightcurves(path)
+    assert [(lc.meta.star_id, lc.meta.sector) for lc in lcs] == [("TIC 5", 1), ("TIC 7", 1)]
+    np.testing.assert_allclose(lcs[1].flux, [2.0, 2.1, 1.9])
+    k2 = write_bytes(tmp_path / "k2.csv", b"epic,time,flux\n1,2750.0,1.0\n1,2750.1,1.1\n")
+    assert only(read_lightcurves(k2)).meta.key == "1-s0001"
+    assert only(read_lightcurves(k2)).meta.star_id == "EPIC 1"
+    gap = write_bytes(tmp_path / "gap.csv", b"kic,time,flux\n3,-600.0,1.0\n,-600.1,1.1\n")
+    with pytest.raises(LightCurveReadError, match="column kic: a row without a star ID"):
+        read_lightcurves(gap)
+
+
 def test_a_csv_in_bjd_is_not_shifted_as_bkjd(tmp_path):
     path = write_bytes(tmp_path / "epic211945201.csv", b"time,flux\n2457582.0,1.0\n"
                        b"2457582.1,0.99\n2457582.2,1.01\n")

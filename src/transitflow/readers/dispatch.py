@@ -51,7 +51,8 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
     its names must match the data rows' fields) and without one the columns are time,
     flux[, flux_err]. ``# key: value`` lines may precede it (the star's ID as
     :data:`~transitflow.readers.text.STAR_KEYS`, ``sector``, ``campaign`` or ``quarter``
-    are read). The star is a TIC, EPIC or KIC ID from the metadata, else the file name
+    are read). The star is a TIC, EPIC or KIC ID from a column of IDs (named as those
+    keys; one light curve per star), else the metadata, else the file name
     (``TIC307210830``, ``epic211945201_k2c10``, ``kplr011446443``); ``tic`` overrides the
     ID. Times above 2,400,000 are taken as BJD, a Kepler or K2 star's times in its BKJD
     span as BKJD; both are shifted to BTJD. A ``sector`` argument, else a metadata sector,

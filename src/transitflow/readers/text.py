@@ -50,18 +50,20 @@ BKJD_SPANS = {"Kepler": (100.0, 1700.0), "K2": (1850.0, 3600.0)}
 def read_csv(path: Path, tic: int | None, sector: int | None) -> list[LightCurve]:
     with read_errors(path, "CSV"):
         metadata, header_line = _csv_metadata(path)
-        mission, tic = _csv_star(path, metadata, tic)
+        table, mission = _csv_table(path, header_line)
+        if mission is None or tic is not None:
+            found, table["star"] = _csv_star(path, metadata, tic)
+            mission = mission or found
+        table["time"] += _bkjd_shift(mission, table["time"].median())
         if sector is None:
             sector = _metadata_int(path, metadata, ("sector", "campaign", "quarter"))
-        table = _csv_table(path, header_line)
-        table["time"] += _bkjd_shift(mission, table["time"].median())
         if sector is not None:
             table["sector"] = sector
         elif "sector" not in table:
-            table["sector"] = _segments(table["time"].to_numpy())
-        return [_csv_lightcurve(path, rows, LightCurveMeta(tic=tic, sector=int(number),
+            table["sector"] = table.groupby("star")["time"].transform(_segments)
+        return [_csv_lightcurve(path, rows, LightCurveMeta(tic=int(star), sector=int(number),
                                                            mission=mission))
-                for number, rows in table.groupby("sector", sort=True)]
+                for (star, number), rows in table.groupby(["star", "sector"], sort=True)]
 
 
 def star_from_name(path: Path) -> tuple[str, int] | None:
@@ -120,13 +122,15 @@ def _metadata_int(path: Path, metadata: dict[str, str], keys: tuple[str, ...]) -
     return None
 
 
-def _csv_table(path: Path, header_line: int = 0) -> pd.DataFrame:
+def _csv_table(path: Path, header_line: int = 0) -> tuple[pd.DataFrame, str | None]:
     """The CSV's known columns, named as in :data:`CSV_COLUMNS`, numeric, sorted by time;
-    the table starts at line ``header_line``."""
+    the table starts at line ``header_line``. A column of star IDs (named as the metadata
+    keys, :data:`STAR_KEYS`) becomes ``star``, returned with its mission, else None."""
     raw = _raw_csv(path, header_line)
     names = list(raw.columns)
     table = pd.DataFrame({field: raw[name] for field, aliases in CSV_COLUMNS.items()
                           if (name := first_present(names, aliases)) is not None})
+    mission = _star_column(path, raw, table)
     magnitude = first_present(names, MAGNITUDE_COLUMNS)
     if "flux" not in table and magnitude is not None:
         error = first_present(names, MAGNITUDE_ERR_COLUMNS)
@@ -146,7 +150,21 @@ def _csv_table(path: Path, header_line: int = 0) -> pd.DataFrame:
         raise LightCurveReadError(path, "no row has a finite time")
     if table["time"].median() > 2_400_000:
         table["time"] -= BTJD_ZERO
-    return table
+    return table, mission
+
+
+def _star_column(path: Path, raw: pd.DataFrame, table: pd.DataFrame) -> str | None:
+    """Copy the first column of star IDs in ``raw`` to ``table["star"]`` (its digits: "TIC
+    123" reads 123) and return its mission; None when there is none."""
+    for mission, aliases in STAR_KEYS.items():
+        name = first_present(list(raw.columns), aliases)
+        if name is not None:
+            table["star"] = raw[name].astype(str).str.extract(r"(\d+)", expand=False)
+            if table["star"].isna().any():
+                raise LightCurveReadError(path, f"column {name}: a row without a star ID; "
+                                                "fill it or drop the column")
+            return mission
+    return None
 
 
 def _flux_from_magnitudes(magnitude: pd.Series, error: pd.Series | None) -> dict[str, pd.Series]:
@@ -189,9 +207,10 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _segments(time: np.ndarray) -> np.ndarray:
-    """Segment numbers 1..k, a new one after every gap over :data:`SEGMENT_GAP_DAYS`."""
-    return 1 + np.concatenate([[0], np.cumsum(np.diff(time) > SEGMENT_GAP_DAYS)])
+def _segments(time: pd.Series) -> np.ndarray:
+    """Segment numbers 1..k of sorted times, a new one after every gap over
+    :data:`SEGMENT_GAP_DAYS`."""
+    return 1 + np.concatenate([[0], np.cumsum(np.diff(time.to_numpy()) > SEGMENT_GAP_DAYS)])
 
 
 def _csv_lightcurve(path: Path, rows: pd.DataFrame, meta: LightCurveMeta) -> LightCurve:
