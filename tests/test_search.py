@@ -396,11 +396,12 @@ def test_a_deep_eclipse_is_not_linked_to_shallow_events(realdata, name):
     assert all(abs(other.epoch - eclipse.epoch) > 0.3 for other in others)  # no wing echo
 
 
-def echo_signal(period: float, epoch: float, duration: float = 0.1) -> Signal:
+def echo_signal(period: float, epoch: float, duration: float = 0.1,
+                depth: float = 1e-3) -> Signal:
     single = math.isnan(period)
     return Signal(1, 1, 0, "single" if single else "periodic", "bls", period, epoch, duration,
-                  1e-3, 1e-4, 10.0, math.nan if single else 10.0, 1 if single else 5, (epoch,),
-                  (1e-3,), math.nan)
+                  depth, 1e-4, 10.0, math.nan if single else 10.0, 1 if single else 5, (epoch,),
+                  (depth,), math.nan)
 
 
 def test_echoes_fall_on_an_earlier_signals_events_at_its_period_half_or_double():
@@ -412,6 +413,14 @@ def test_echoes_fall_on_an_earlier_signals_events_at_its_period_half_or_double()
     assert not is_echo(echo_signal(3.0, 1400.0), earlier, masked)  # another period
     assert not is_echo(echo_signal(2.0, 1400.0), echo_signal(math.nan, 1400.0), masked)
     assert is_echo(echo_signal(math.nan, 1400.3), earlier, 0.5)  # a wider mask reaches on
+
+
+def test_a_faint_signal_at_a_deep_eclipses_period_is_its_phase_curve_wherever_it_lies():
+    eclipse, masked = echo_signal(2.0, 1400.0, depth=0.3), 0.2
+    assert is_echo(echo_signal(4.0, 1400.6, depth=7e-4), eclipse, masked)  # CM Dra's case
+    assert is_echo(echo_signal(1.0, 1400.45, depth=0.015), eclipse, masked)  # ellipsoidal
+    assert not is_echo(echo_signal(2.0, 1401.0, depth=0.02), eclipse, masked)  # a secondary
+    assert not is_echo(echo_signal(3.0, 1400.6, depth=7e-4), eclipse, masked)  # a planet
 
 
 def test_the_full_duration_reaches_a_v_shaped_eclipses_wings():

@@ -16,6 +16,12 @@ from transitflow.signals import Signal, robust_std
 #: and the relative tolerance of a match.
 ECHO_PERIOD_RATIOS = (0.5, 1.0, 2.0)
 ECHO_PERIOD_TOLERANCE = 0.005
+#: A periodic signal at those ratios of an earlier one, at most this fraction as deep, is
+#: the earlier one's phase curve or occultation wherever it falls (issue 17: CM Dra's
+#: 700 ppm modulation at twice the period of its 33% eclipses, TIC 126602778's 0.47%
+#: ellipsoidal dips at half the period of its 29% eclipses, took slots as LOW_SNR). A second
+#: planet this much shallower within 0.5% of an exact 2:1 commensurability is lost with it.
+PHASE_CURVE_DEPTH_FRACTION = 0.05
 #: Found transits are masked over at least this many full durations T14 (issue 17, as
 #: DR25's multi-TCE search; :func:`full_duration`), measured in bins of a fifth of the box
 #: duration, within this many box durations of mid-transit, bins this many standard errors
@@ -32,13 +38,16 @@ MEDIAN_ERROR_FACTOR = 1.2533
 def is_echo(found: Signal, earlier: Signal, masked: float) -> bool:
     """Whether ``found`` is a residue of ``earlier``: a single event, or a periodic signal
     at :data:`ECHO_PERIOD_RATIOS` times its period, whose epoch lies within half the width
-    ``masked`` around the earlier signal's events plus its own duration of one of them.
-    A periodic signal through an earlier single event is not its echo."""
+    ``masked`` around the earlier signal's events plus its own duration of one of them; or
+    such a periodic signal :data:`PHASE_CURVE_DEPTH_FRACTION` as deep or less, wherever it
+    lies. A periodic signal through an earlier single event is not its echo."""
     if math.isfinite(found.period):
         if not math.isfinite(earlier.period) or not any(
                 abs(found.period / earlier.period / ratio - 1) < ECHO_PERIOD_TOLERANCE
                 for ratio in ECHO_PERIOD_RATIOS):
             return False
+        if found.depth <= PHASE_CURVE_DEPTH_FRACTION * earlier.depth:
+            return True
     reach = masked / 2 + found.duration
     return bool(event_mask(np.array([found.epoch]), earlier, 2 * reach)[0])
 
