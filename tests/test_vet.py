@@ -514,6 +514,33 @@ def test_eclipsing_binary_found_twice_keeps_its_secondary():
     assert results["secondary"].extra["secondary_phase"] == pytest.approx(0.4, abs=0.01)
 
 
+def secondary_of_a_two_orbit_planet(dips_at: tuple[float, ...], gap: tuple[float, float] = (0, 0),
+                                    span: float = 27.0) -> VetResult:
+    """The secondary test on a 3000 ppm, 13-d planet (primary at 1330 and 1343) with 4000
+    ppm, 0.2-d dips at ``dips_at`` only and no cadences in ``gap``."""
+    lc = noisy_pixels(flat_lightcurve(seed=16, noise=5e-4, span=span))
+    lc = lc.select((lc.time < gap[0]) | (lc.time > gap[1]))
+    lc = replace(lc, meta=replace(lc.meta, logg=4.44))
+    planet = make_signal(lc, 13.0, 1330.0, duration=0.2, depth=0.003)
+    lc = with_transit(lc, planet, 0.003)
+    for time in dips_at:
+        lc = with_transit(lc, make_signal(lc, math.nan, time, 0.2, 0.004), 0.004)
+    return vetting.secondary(lc, detrend(lc), planet, vetting.VetConfig())
+
+
+def test_a_secondary_must_recur_in_the_orbits_that_could_show_it():
+    """A dip at the same phase of both orbits is a stellar eclipse; the same dip in one
+    orbit only is a one-off (another planet's transit, a systematic); one at the data's
+    start whose other orbit falls in a gap has nothing to measure it against (issue 17: a
+    sector's starting ramp called a 13.7-d planet EB in the shifted sector)."""
+    assert secondary_of_a_two_orbit_planet((1338.0, 1351.0)).flag
+    one_off = secondary_of_a_two_orbit_planet((1338.0,))
+    assert not one_off.flag and "one of the 2 orbits measured holds it" in one_off.reason
+    at_start = secondary_of_a_two_orbit_planet((1325.05,), gap=(1337.4, 1338.7), span=25.0)
+    assert not at_start.flag and "data edges or gaps only" in at_start.reason
+    assert at_start.extra["secondary_phase"] == pytest.approx(0.619, abs=0.01)
+
+
 def test_ingress_of_a_sparsely_sampled_transit_is_not_a_secondary():
     """A 2.8-h transit at 30-min cadence and exactly 114 cadences per orbit, searched with
     a 0.5-h box: the fold samples it every half hour, and its ingress and egress fall

@@ -103,7 +103,8 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
             "Secondary significance over red noise: sigma_sec / max(Fred, 1)"),
     "secondary_flag": ("bool",
             "True when secondary_sigma - FA1 > margin and it beats tertiary and positive events "
-            "by FA2, unless P/2 alias or planet occultation"),
+            "by FA2, unless P/2 alias, planet occultation or no recurring eclipse (only data "
+            "edges or gaps, or one orbit alone, hold it)"),
     "secondary_reason": ("",
             "Text explanation of the secondary search: phase, depth in ppm, red-noise sigma vs "
             "FA1, and the verdict (or why skipped)"),

@@ -4,11 +4,14 @@ the primary is unique in phase."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from transitflow.lightcurve import LightCurve
+from transitflow.searching import one_event_dominates
 from transitflow.signals import Signal, VetResult
 from transitflow.vetting.config import VetConfig
-from transitflow.vetting.measure import NAN, a_over_rstar, ppm, skipped
+from transitflow.vetting.measure import (NAN, a_over_rstar, noise_of, ppm, relative_flux,
+                                         skipped, transit_fits)
 from transitflow.vetting.modshift import ModShift, modshift
 from transitflow.vetting.registry import register
 
@@ -22,9 +25,11 @@ def secondary(lc: LightCurve, detrended: LightCurve, signal: Signal,
 
     Flagged, as DAVE RoboVet.sig_sec and Robovetter DR25 MOD_SEC, when the secondary is
     significant against red noise (sigma_sec / max(Fred, 1) - FA1 > ``secondary_margin``)
-    and stands FA2 above the tertiary and positive events - unless it can be the planet's
-    occultation (albedo, radius and depth ratio within the Robovetter limits) or equals
-    the primary at phase 0.5 (the period is then half as long).
+    and stands FA2 above the tertiary and positive events - unless it is no eclipse that
+    recurs (:func:`_not_recurring`: only cadences at data edges or gaps hold it, or one
+    orbit alone), can be the planet's occultation (albedo, radius and depth ratio within
+    the Robovetter limits) or equals the primary at phase 0.5 (the period is then half as
+    long).
     """
     if not signal.periodic:
         return skipped("secondary", "single transit: no phase-folded secondary search")
@@ -42,6 +47,8 @@ def secondary(lc: LightCurve, detrended: LightCurve, signal: Signal,
     flag = False
     if not significant:
         reason = f"no significant secondary; strongest {found}"
+    elif why_not := _not_recurring(detrended, signal, ms):
+        reason = f"{found}, but {why_not}: no recurring eclipse"
     elif _period_is_half(ms, signal):
         reason = f"{found} equals the primary: the period may be half as long"
     elif _planet_occultation(ms, signal, albedo, config):
@@ -92,6 +99,24 @@ def uniqueness(lc: LightCurve, detrended: LightCurve, signal: Signal,
 def _red_noise_ratio(ms: ModShift) -> float:
     """Fred, at least 1 (also when no phase is left to measure it)."""
     return ms.fred if ms.fred > 1.0 else 1.0
+
+
+def _not_recurring(detrended: LightCurve, signal: Signal, ms: ModShift) -> str:
+    """Why the secondary is no eclipse that recurs each orbit, or "" when it may be one.
+
+    Per orbit, its depth against a local baseline (:func:`transit_fits`). None measurable
+    means only cadences at data edges or gaps hold it (a sector's starting ramp); two or
+    more of which one dominates (the search's :func:`one_event_dominates`, red noise) mean
+    a one-off dip folded in, not an eclipse that every orbit shows.
+    """
+    at_secondary = replace(signal, epoch=signal.epoch + ms.phase_sec * signal.period)
+    fits = transit_fits(detrended.time, relative_flux(detrended), at_secondary)
+    if not len(fits):
+        return "no orbit holds it with a baseline either side (data edges or gaps only)"
+    noise = noise_of(detrended, signal)
+    if one_event_dominates(-fits[:, 0], 1.0 / fits[:, 1], noise.sigma * noise.beta):
+        return f"one of the {len(fits)} orbits measured holds it"
+    return ""
 
 
 def _period_is_half(ms: ModShift, signal: Signal) -> bool:
