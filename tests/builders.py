@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from transitflow.lightcurve import LightCurve, LightCurveMeta
+from transitflow.signals import transit_offset
 
 
 def flat_lightcurve(tic: int = 1, sector: int = 1, cadence_min: float = 30.0,
@@ -18,3 +21,17 @@ def flat_lightcurve(tic: int = 1, sector: int = 1, cadence_min: float = 30.0,
                                   centroid_col=np.zeros(len(time)),
                                   centroid_row=np.zeros(len(time)),
                                   background=np.zeros(len(time)))
+
+
+def inject_box(lc: LightCurve, period: float, epoch: float, duration: float,
+               snr: float, noise: float = 1e-3) -> LightCurve:
+    """``lc`` with box transits (days; one if ``period`` is NaN) of white-noise SNR ``snr``
+    against per-cadence ``noise`` (:func:`flat_lightcurve`'s default)."""
+    inside = np.abs(transit_offset(lc.time, period, epoch)) < duration / 2
+    depth = snr * noise / np.sqrt(inside.sum())
+    return replace(lc, flux=(lc.flux - depth * inside).astype(np.float32))
+
+
+def phase_offset(epoch: float, true_epoch: float, period: float) -> float:
+    """Distance (days) from ``epoch`` to the nearest transit of the true ephemeris."""
+    return abs((epoch - true_epoch + period / 2) % period - period / 2)

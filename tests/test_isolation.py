@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.builders import flat_lightcurve
-from tests.test_search import inject_box
+from tests.builders import flat_lightcurve, inject_box
 from transitflow.cli import main
 from transitflow.isolation import each_light_curve
 from transitflow.shards import write_shard

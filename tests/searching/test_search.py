@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.builders import flat_lightcurve
+from tests.builders import flat_lightcurve, inject_box, phase_offset
 from transitflow.lightcurve import LightCurve, LightCurveMeta, stitch
 from transitflow.readers import read_lightcurves
 from transitflow.searching import (SearchConfig, detrend_for_search, detrend_window, full_duration,
@@ -19,23 +19,10 @@ from transitflow.searching import (SearchConfig, detrend_for_search, detrend_win
 from transitflow.searching.periodograms import running_median
 from transitflow.searching.star import MINUTES_PER_DAY
 from transitflow.searching.transits import TransitFold, timed_ephemeris
-from transitflow.signals import R_SUN_IN_R_EARTH, Signal, planet_radius_earth, transit_offset
+from transitflow.signals import R_SUN_IN_R_EARTH, Signal, planet_radius_earth
 from transitflow.simulate.physics import inclination_deg, transit_model
 
 NOISE = 1e-3
-
-
-def inject_box(lc: LightCurve, period: float, epoch: float, duration: float,
-               snr: float) -> LightCurve:
-    """``lc`` with box transits (days; one if ``period`` is NaN) of white-noise SNR ``snr``."""
-    inside = np.abs(transit_offset(lc.time, period, epoch)) < duration / 2
-    depth = snr * NOISE / np.sqrt(inside.sum())
-    return replace(lc, flux=(lc.flux - depth * inside).astype(np.float32))
-
-
-def phase_offset(epoch: float, true_epoch: float, period: float) -> float:
-    """Distance (days) from ``epoch`` to the nearest transit of the true ephemeris."""
-    return abs((epoch - true_epoch + period / 2) % period - period / 2)
 
 
 # ---------------------------------------------------------------- config

@@ -12,8 +12,7 @@ import pytest
 import torch
 
 import transitflow.detect.batch as detect
-from tests.builders import flat_lightcurve
-from tests.test_search import inject_box, phase_offset
+from tests.builders import flat_lightcurve, inject_box, phase_offset
 from transitflow.cli import main
 from transitflow.detect import (DetectConfig, detect_shard, null_thresholds, search_batch,
                                 select_for_search, trial_periods)
