@@ -1,10 +1,10 @@
-"""One-page PNG vetting sheet per signal, and the vetting of a light curve with its sheets."""
+"""One-page PNG vetting sheet per signal."""
 
 from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -12,12 +12,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from transitflow.isolation import attempt
 from transitflow.lightcurve import STITCHED_SECTOR, LightCurve
-from transitflow.searching import SearchConfig, detrend_for_search, periodogram
+from transitflow.searching import SearchConfig, periodogram
 from transitflow.signals import Signal, transit_offset
 from transitflow.tables import atomic_output
-from transitflow.vetting import VetConfig, vet_light_curve
 
 PAGE_INCHES = (11.0, 8.5)
 LEFT = 0.045  # figure fraction left of the header and the panels
@@ -68,26 +66,13 @@ def vetting_sheet(lc: LightCurve, detrended: LightCurve, signal: Signal, vetting
     return Path(out_png)
 
 
-def vet_and_draw(lc: LightCurve, signals: Sequence[Signal], search: SearchConfig,
-                 config: VetConfig, sheets_dir: Path,
-                 sheets_for: Collection[str]) -> tuple[list[dict], tuple | None]:
-    """The vetting rows of a light curve's signals, and a sheet in ``sheets_dir`` for each
-    whose disposition is in ``sheets_for``; a sheet that fails keeps the vetting and
-    becomes the returned failure row (:func:`~transitflow.isolation.attempt`)."""
-    detrended = detrend_for_search(lc, search)
-    rows = vet_light_curve(lc, signals, config, detrended)
-    drawn = [(signal, row) for signal, row in zip(signals, rows)
-             if row["disposition"] in sheets_for]
-    if not drawn:
-        return rows, None
-
-    def draw(lc: LightCurve) -> None:  # one periodogram per light curve
-        spectrum = periodogram(detrended, search)
-        for signal, row in drawn:
-            vetting_sheet(lc, detrended, signal, row, sheets_dir / f"{signal.key}.png",
-                          spectrum)
-
-    return rows, attempt(lc, draw, "sheets")[1]
+def draw_sheets(lc: LightCurve, detrended: LightCurve, drawn: Sequence[tuple[Signal, dict]],
+                search: SearchConfig, sheets_dir: Path) -> None:
+    """A sheet in ``sheets_dir`` for each (signal, vetting row) of ``drawn``, all with one
+    periodogram of the light curve."""
+    spectrum = periodogram(detrended, search)
+    for signal, row in drawn:
+        vetting_sheet(lc, detrended, signal, row, sheets_dir / f"{signal.key}.png", spectrum)
 
 
 def _draw(fig: Figure, lc: LightCurve, detrended: LightCurve, signal: Signal, vetting: dict,

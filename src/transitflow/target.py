@@ -20,7 +20,7 @@ from transitflow.isolation import each_light_curve
 from transitflow.lightcurve import LightCurve
 from transitflow.provenance import make_provenance
 from transitflow.searching import SearchConfig, search_lightcurve
-from transitflow.sheets import vet_and_draw
+from transitflow.vetting.stage import vet_and_draw
 from transitflow.signals import DISPOSITIONS, Signal
 from transitflow.tables import write_table
 from transitflow.vetting import VetConfig

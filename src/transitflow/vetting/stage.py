@@ -10,16 +10,17 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from transitflow.isolation import each_light_curve, failure_table
+from transitflow.isolation import attempt, each_light_curve, failure_table
 from transitflow.lightcurve import LightCurve
 from transitflow.provenance import make_provenance
-from transitflow.searching import SearchConfig
+from transitflow.searching import SearchConfig, detrend_for_search
 from transitflow.shards import iter_shard
-from transitflow.sheets import vet_and_draw
+from transitflow.sheets import draw_sheets
 from transitflow.signals import Signal
 from transitflow.tables import read_table, read_tables, write_json, write_table
 from transitflow.vetting.config import VetConfig
 from transitflow.vetting import skye
+from transitflow.vetting.vetter import vet_light_curve
 from transitflow.vetting.skye import CrowdedEpochs, mark_crowded
 
 log = logging.getLogger("transitflow")
@@ -35,6 +36,22 @@ def run_crowded_epochs(signals: Sequence[str | Path], options: Mapping,
     write_json(epochs.to_dict(), out, make_provenance("crowded_epochs", options, signals))
     log.info("%d crowded half-day bins", len(epochs.windows))
     return epochs
+
+
+def vet_and_draw(lc: LightCurve, signals: Sequence[Signal], search: SearchConfig,
+                 config: VetConfig, sheets_dir: Path,
+                 sheets_for: Collection[str]) -> tuple[list[dict], tuple | None]:
+    """The vetting rows of a light curve's signals, and a sheet in ``sheets_dir`` for each
+    whose disposition is in ``sheets_for``; a sheet that fails keeps the vetting and
+    becomes the returned failure row (:func:`~transitflow.isolation.attempt`)."""
+    detrended = detrend_for_search(lc, search)
+    rows = vet_light_curve(lc, signals, config, detrended)
+    drawn = [(signal, row) for signal, row in zip(signals, rows)
+             if row["disposition"] in sheets_for]
+    if not drawn:
+        return rows, None
+    return rows, attempt(lc, lambda lc: draw_sheets(lc, detrended, drawn, search, sheets_dir),
+                         "sheets")[1]
 
 
 def vet_shard(shard: str | Path, signals: str | Path, crowded_epochs: str | Path,
