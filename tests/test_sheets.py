@@ -53,13 +53,23 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 def test_periodic_sheet_is_one_deterministic_page(tmp_path):
+    """The page's figure is reused from sheet to sheet: a sheet drawn after another of a
+    different kind (a single transit: notes, no periodogram, one transit panel) is the same
+    bytes as the sheet drawn before it."""
     lc = transiting()
     periodogram = SimpleNamespace(periods=np.geomspace(0.5, 13.0, 500),
                                   power=np.random.default_rng(0).random(500))
-    paths = [vetting_sheet(replace(lc, flux=lc.flux * 1500), lc, periodic_signal(),
-                           vetting_row(periodic_signal()), tmp_path / name, periodogram)
-             for name in ("a.png", "sub/b.png")]
-    first, second = (path.read_bytes() for path in paths)
+    single = transiting(period=np.nan)
+
+    def periodic_sheet(name: str) -> bytes:
+        return vetting_sheet(replace(lc, flux=lc.flux * 1500), lc, periodic_signal(),
+                             vetting_row(periodic_signal()), tmp_path / name,
+                             periodogram).read_bytes()
+
+    first = periodic_sheet("a.png")
+    vetting_sheet(single, single, single_signal(), {**single_signal().to_row(),
+                                                     "disposition": "PC"}, tmp_path / "s.png")
+    second = periodic_sheet("sub/b.png")
     assert first == second
     assert png_size(first) == (int(PAGE_INCHES[0] * DPI), int(PAGE_INCHES[1] * DPI))
     assert 30_000 < len(first) < 2_000_000

@@ -24,7 +24,8 @@ MAX_TRANSIT_PANELS = 8
 MAX_REASON_CHARS = 320  # two lines beside the disposition
 STYLE = {"font.size": 6.5, "axes.titlesize": 7, "axes.labelsize": 6.5, "xtick.labelsize": 6,
          "ytick.labelsize": 6, "axes.titlepad": 2.5, "xtick.major.pad": 1.5,
-         "ytick.major.pad": 1.5, "axes.labelpad": 1.5, "axes.formatter.useoffset": False}
+         "ytick.major.pad": 1.5, "axes.labelpad": 1.5, "axes.formatter.useoffset": False,
+         "axes.titley": 1.0}
 POINTS = {"ls": "none", "marker": ".", "ms": 1.2, "color": "0.6"}
 BINNED = {"ls": "none", "marker": "o", "ms": 2.5, "color": "C0"}
 MODEL = {"color": "C3", "lw": 1.0}
@@ -60,10 +61,57 @@ def vetting_sheet(lc: LightCurve, detrended: LightCurve, signal: Signal, vetting
         ``out_png``. The bytes depend only on the inputs (no timestamp metadata).
     """
     with matplotlib.rc_context(STYLE), atomic_output(out_png) as partial:
-        fig = Figure(figsize=PAGE_INCHES, dpi=DPI)
-        _draw(fig, lc, detrended, signal, vetting, periodogram)
-        fig.savefig(partial, dpi=DPI, metadata={"Software": None})
+        page = _page()
+        _draw(page, lc, detrended, signal, vetting, periodogram)
+        page.fig.savefig(partial, dpi=DPI, metadata={"Software": None})
     return Path(out_png)
+
+
+class _Page:
+    """The sheet's figure and its panels, made once per process and cleared for each sheet:
+    making a figure's 19 panels and their ticks was about half a sheet's cost."""
+
+    def __init__(self) -> None:
+        self.fig = Figure(figsize=PAGE_INCHES, dpi=DPI)
+        grid = self.fig.add_gridspec(4, 8, height_ratios=(1, 1, 1, 0.9), left=LEFT,
+                                     right=0.99, top=0.86, bottom=0.035, hspace=0.6,
+                                     wspace=0.42)
+        add = self.fig.add_subplot
+        self.raw, self.detrended = add(grid[0, :4]), add(grid[0, 4:])
+        self.periodogram, self.fold = add(grid[1, :2]), add(grid[1, 2:4])
+        self.odd = add(grid[1, 4])
+        self.even = add(grid[1, 5], sharey=self.odd)
+        self.secondary = add(grid[1, 6:])
+        self.pixels = [add(grid[2, 2 * column:2 * column + 2]) for column in range(3)]
+        self.table = add(grid[2, 6:])
+        self.table.axis("off")
+        self.transits = [add(grid[3, column]) for column in range(MAX_TRANSIT_PANELS)]
+
+    def cleared(self) -> _Page:
+        """The page with no header and every panel empty, linear and autoscaled."""
+        for text in list(self.fig.texts):
+            text.remove()
+        for ax in self.fig.axes:
+            for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts]:
+                artist.remove()
+            ax.set_title("", loc="left")
+            ax.set_xlabel("")
+            ax.set_xscale("linear")
+            ax.set_yscale("linear")
+            ax.relim()
+            ax.set_autoscale_on(True)
+            ax.set_visible(True)
+        return self
+
+
+_PAGES: list[_Page] = []
+
+
+def _page() -> _Page:
+    """This process's page (:class:`_Page`), cleared; made on first use, under :data:`STYLE`."""
+    if not _PAGES:
+        _PAGES.append(_Page())
+    return _PAGES[0].cleared()
 
 
 def draw_sheets(lc: LightCurve, detrended: LightCurve, drawn: Sequence[tuple[Signal, dict]],
@@ -75,30 +123,25 @@ def draw_sheets(lc: LightCurve, detrended: LightCurve, drawn: Sequence[tuple[Sig
         vetting_sheet(lc, detrended, signal, row, sheets_dir / f"{signal.key}.png", spectrum)
 
 
-def _draw(fig: Figure, lc: LightCurve, detrended: LightCurve, signal: Signal, vetting: dict,
+def _draw(page: _Page, lc: LightCurve, detrended: LightCurve, signal: Signal, vetting: dict,
           periodogram) -> None:
-    grid = fig.add_gridspec(4, 8, height_ratios=(1, 1, 1, 0.9), left=LEFT, right=0.99,
-                            top=0.86, bottom=0.035, hspace=0.6, wspace=0.42)
     raw = lc.good()
     times = _transit_times(signal, detrended.time)
     x = signal.offset(detrended.time)
-    _header(fig, lc.meta.star_id, signal, vetting)
-    _time_series(fig.add_subplot(grid[0, :4]), raw.time, _relative(raw.flux), times,
-                 "raw light curve (relative flux)")
-    _time_series(fig.add_subplot(grid[0, 4:]), detrended.time, detrended.flux, times,
-                 "detrended light curve")
-    _periodogram(fig.add_subplot(grid[1, :2]), periodogram, signal)
-    _fold_panel(fig.add_subplot(grid[1, 2:4]), x, detrended.flux, signal, signal.depth,
+    _header(page.fig, lc.meta.star_id, signal, vetting)
+    _time_series(page.raw, raw.time, _relative(raw.flux), times, "raw light curve (relative flux)")
+    _time_series(page.detrended, detrended.time, detrended.flux, times, "detrended light curve")
+    _periodogram(page.periodogram, periodogram, signal)
+    _fold_panel(page.fold, x, detrended.flux, signal, signal.depth,
                 "phase fold" if signal.periodic else "single event")
-    _odd_even(fig.add_subplot(grid[1, 4]), fig.add_subplot(grid[1, 5]), x, detrended, signal)
-    _secondary(fig.add_subplot(grid[1, 6:]), detrended, signal, vetting)
-    for column, (values, title) in enumerate(((detrended.centroid_col, "centroid column [px]"),
-                                              (detrended.centroid_row, "centroid row [px]"),
-                                              (detrended.background, "background"))):
-        _in_out_panel(fig.add_subplot(grid[2, 2 * column:2 * column + 2]), x, values, signal,
-                      title)
-    _vetting_table(fig.add_subplot(grid[2, 6:]), vetting)
-    _per_transit(fig, grid, detrended, signal, times)
+    _odd_even(page.odd, page.even, x, detrended, signal)
+    _secondary(page.secondary, detrended, signal, vetting)
+    for ax, (values, title) in zip(page.pixels, ((detrended.centroid_col, "centroid column [px]"),
+                                                 (detrended.centroid_row, "centroid row [px]"),
+                                                 (detrended.background, "background"))):
+        _in_out_panel(ax, x, values, signal, title)
+    _vetting_table(page.table, vetting)
+    _per_transit(page.transits, detrended, signal, times)
 
 
 def _half_window(signal: Signal) -> float:
@@ -182,7 +225,6 @@ def _header(fig: Figure, star: str, signal: Signal, row: dict) -> None:
 
 
 def _vetting_table(ax: Axes, row: dict) -> None:
-    ax.axis("off")
     tests = [name[:-len("_flag")] for name in row if name.endswith("_flag")]
     lines = [f"{'test':<12}{'metric':>9}{'sigma':>7}  flag"]
     lines += [f"{test:<12}{_fmt(row.get(f'{test}_metric'), '.3g'):>9}"
@@ -251,7 +293,6 @@ def _odd_even(odd_ax: Axes, even_ax: Axes, x: np.ndarray, lc: LightCurve, signal
         return
     cycle = np.round((lc.time - signal.epoch) / signal.period).astype(int)
     odd = cycle % 2 == 1
-    even_ax.sharey(odd_ax)
     _fold_panel(odd_ax, x[odd], lc.flux[odd], signal, signal.depth, "odd")
     _fold_panel(even_ax, x[~odd], lc.flux[~odd], signal, signal.depth, "even")
 
@@ -290,9 +331,13 @@ def _in_out_panel(ax: Axes, x: np.ndarray, values: np.ndarray, signal: Signal, t
     _event_axis(ax, half)
 
 
-def _per_transit(fig: Figure, grid, lc: LightCurve, signal: Signal, times: np.ndarray) -> None:
+def _per_transit(axes: Sequence[Axes], lc: LightCurve, signal: Signal, times: np.ndarray) -> None:
+    """A window around each of the first transits, one panel each; the rest hidden."""
     depths = signal.transit_depths if len(signal.transit_depths) == len(times) else ()
-    for column, t in enumerate(times[:MAX_TRANSIT_PANELS]):
-        ax = fig.add_subplot(grid[3, column])
-        depth = depths[column] if depths else signal.depth
-        _fold_panel(ax, lc.time - t, lc.flux, signal, depth, f"{t:.2f}")
+    for column, ax in enumerate(axes):
+        if column >= len(times):
+            ax.set_visible(False)
+            continue
+        t = times[column]
+        _fold_panel(ax, lc.time - t, lc.flux, signal, depths[column] if depths else signal.depth,
+                    f"{t:.2f}")
