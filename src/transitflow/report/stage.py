@@ -82,8 +82,10 @@ def run_report(files: ReportFiles, out_dir: str | Path, out_csv: str | Path,
         _with_reliability(completeness, stars, candidates)
     if completeness and not truth.empty:
         _with_truth_recall(completeness, truth, candidates, split)
-    write_report(candidates, Path(out_dir) / "index.html", _run_info(files, run, provenance),
-                 sheets, figures, _ledger_summary(files), recovery, recall, completeness)
+    flagged = json.loads(Path(files.flag_summary).read_text())
+    write_report(candidates, Path(out_dir) / "index.html",
+                 _run_info(files, run, provenance, flagged), sheets, figures,
+                 _ledger_summary(files, flagged), recovery, recall, completeness)
     log.info("%d candidates -> %s", len(candidates), out_csv)
     return candidates
 
@@ -123,9 +125,10 @@ def _with_truth_recall(completeness: dict, truth: pd.DataFrame, candidates: pd.D
         row |= {"planted planets": planted["n"], "planted, as PC": planted["PC"]}
 
 
-def _run_info(files: ReportFiles, run: str, provenance: dict) -> dict:
+def _run_info(files: ReportFiles, run: str, provenance: dict, flagged: dict) -> dict:
+    """The run's name, code version, model and detection policy; ``flagged`` is the flag
+    summary."""
     card = json.loads(Path(files.model_card).read_text()) if files.model_card else {}
-    flagged = json.loads(Path(files.flag_summary).read_text())
     info = {"run": run, "code version": provenance["code_version"],
             "model": card.get("model_id", "given by the user" if flagged["scored"] else "none"),
             "model test ROC-AUC": card.get("metrics", {}).get("test", {}).get("roc_auc", "n/a"),
@@ -146,9 +149,10 @@ def _thresholds_text(summary: dict) -> str:
             f"expected false alarms in this run: {summary['expected_false_alarms']:g}")
 
 
-def _ledger_summary(files: ReportFiles) -> dict:
+def _ledger_summary(files: ReportFiles, flagged: dict) -> dict:
+    """Light curves in and out of each stage, from the ledger, the flag summary
+    (``flagged``) and the failure tables."""
     ledger = read_table(files.ledger)
-    flagged = json.loads(Path(files.flag_summary).read_text())
     stages = {"light curves": ledger.status.value_counts().to_dict(),
               "scoring": {key: flagged[key] for key in ("scored", "failed")}}
     stages["scoring"]["flagged"] = flagged["flagged_network"]
