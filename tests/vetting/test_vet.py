@@ -515,16 +515,19 @@ def test_eclipsing_binary_found_twice_keeps_its_secondary():
 
 
 def secondary_of_a_two_orbit_planet(dips_at: tuple[float, ...], gap: tuple[float, float] = (0, 0),
-                                    span: float = 27.0) -> VetResult:
-    """The secondary test on a 3000 ppm, 13-d planet (primary at 1330 and 1343) with 4000
-    ppm, 0.2-d dips at ``dips_at`` only and no cadences in ``gap``."""
+                                    span: float = 27.0, ingress_frac: float = 0.1,
+                                    depth: float = 0.004) -> VetResult:
+    """The secondary test on a 3000 ppm, 13-d planet (primary at 1330 and 1343) with
+    ``depth``, 0.2-d dips at ``dips_at`` only (V-shaped with ``ingress_frac`` 0.5) and no
+    cadences in ``gap``."""
     lc = noisy_pixels(flat_lightcurve(seed=16, noise=5e-4, span=span))
     lc = lc.select((lc.time < gap[0]) | (lc.time > gap[1]))
     lc = replace(lc, meta=replace(lc.meta, logg=4.44))
     planet = make_signal(lc, 13.0, 1330.0, duration=0.2, depth=0.003)
     lc = with_transit(lc, planet, 0.003)
     for time in dips_at:
-        lc = with_transit(lc, make_signal(lc, math.nan, time, 0.2, 0.004), 0.004)
+        lc = with_transit(lc, make_signal(lc, math.nan, time, 0.2, depth), depth,
+                          ingress_frac=ingress_frac)
     return vetting.secondary(lc, detrend(lc), planet, vetting.VetConfig())
 
 
@@ -539,6 +542,30 @@ def test_a_secondary_must_recur_in_the_orbits_that_could_show_it():
     at_start = secondary_of_a_two_orbit_planet((1325.05,), gap=(1337.4, 1338.7), span=25.0)
     assert not at_start.flag and "data edges or gaps only" in at_start.reason
     assert at_start.extra["secondary_phase"] == pytest.approx(0.619, abs=0.01)
+    # a deep V-shaped eclipse in both orbits, one missing its middle hour, still recurs
+    assert secondary_of_a_two_orbit_planet((1338.0, 1351.0), gap=(1350.98, 1351.02),
+                                           ingress_frac=0.5, depth=0.015).flag
+
+
+def test_a_binarys_eclipses_found_as_two_single_events_and_a_periodic_signal_are_all_eb():
+    """TIC 9000001842 of the shifted sector: a 13.77-d binary's two 21% primaries, beyond
+    half the sector's span, were found as single events, its 1.6% secondaries as a periodic
+    signal. Masked as other bodies, the primaries hid the periodic signal's secondary and
+    all three were PC; two events at one phase of it are its binary's other eclipses."""
+    lc = noisy_pixels(flat_lightcurve(seed=17, noise=5e-4))
+    lc = replace(lc, meta=replace(lc.meta, logg=4.8, radius=0.4))  # 21%: 20 R_earth
+    secondaries = make_signal(lc, 13.77, 1330.8 + 6.885, duration=0.2, depth=0.016)
+    primaries = [replace(make_signal(lc, math.nan, epoch, 0.2, 0.21), index=index)
+                 for index, epoch in ((1, 1330.8), (2, 1344.57))]
+    lc = with_transit(lc, secondaries, 0.016, ingress_frac=0.3)
+    for primary in primaries:
+        lc = with_transit(lc, primary, 0.21, ingress_frac=0.3)
+    rows = vetting.vet_light_curve(lc, [secondaries, *primaries], vetting.VetConfig(),
+                                   detrend(lc))
+    assert [row["disposition"] for row in rows] == ["EB", "EB", "EB"]
+    assert rows[0]["secondary_phase"] == pytest.approx(0.5, abs=0.01)
+    assert all("one of the single events at one phase of signal 0" in row["reasons"]
+               for row in rows[1:])
 
 
 def test_ingress_of_a_sparsely_sampled_transit_is_not_a_secondary():

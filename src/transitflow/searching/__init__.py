@@ -16,10 +16,9 @@ from transitflow.searching.masking import full_duration, is_echo, mask_width
 from transitflow.searching.periodograms import Periodogram, bls_spectrum, periodogram
 from transitflow.searching.star import (detrend_for_search, detrend_window, period_grid,
                                         search_durations, shortest_period, stellar_density)
-from transitflow.searching.transits import one_event_dominates, true_multiple
+from transitflow.searching.transits import true_multiple
 
 __all__ = ["Periodogram", "SearchConfig", "bls_spectrum", "detrend_for_search", "detrend_window",
-           "full_duration", "is_echo", "mask_width", "one_event_dominates", "period_grid",
-           "periodogram",
+           "full_duration", "is_echo", "mask_width", "period_grid", "periodogram",
            "search_durations", "search_lightcurve", "shortest_period", "stellar_density",
            "true_multiple"]

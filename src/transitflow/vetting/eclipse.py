@@ -6,14 +6,20 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
+
 from transitflow.lightcurve import LightCurve
-from transitflow.searching import one_event_dominates
-from transitflow.signals import Signal, VetResult
+from transitflow.signals import Signal, VetResult, inverse_variance_mean
 from transitflow.vetting.config import VetConfig
 from transitflow.vetting.measure import (NAN, a_over_rstar, noise_of, ppm, relative_flux,
                                          skipped, transit_fits)
 from transitflow.vetting.modshift import ModShift, modshift
 from transitflow.vetting.registry import register
+
+
+#: A secondary is a one-off when the orbits other than its deepest show, together, a dip
+#: under this many errors.
+ONE_OFF_REST_SIGMA = 2.0
 
 
 @register("secondary", argues="EB", physical=True,
@@ -104,18 +110,28 @@ def _red_noise_ratio(ms: ModShift) -> float:
 def _not_recurring(detrended: LightCurve, signal: Signal, ms: ModShift) -> str:
     """Why the secondary is no eclipse that recurs each orbit, or "" when it may be one.
 
-    Per orbit, its depth against a local baseline (:func:`transit_fits`). None measurable
-    means only cadences at data edges or gaps hold it (a sector's starting ramp); two or
-    more of which one dominates (the search's :func:`one_event_dominates`, red noise) mean
-    a one-off dip folded in, not an eclipse that every orbit shows.
+    Per orbit, its depth against a local baseline on both sides (:func:`transit_fits`),
+    with the white noise times the red-noise factor. No orbit measurable means only
+    cadences next to data edges or gaps hold it: edges carry ramps (a sector's starting
+    ramp made a 13.7-d planet an EB), so such a secondary is not taken as evidence, at the
+    cost of a binary whose only secondary sits next to a gap (its other tests still judge
+    it). Two or more orbits of which all but the deepest show no dip together (under
+    :data:`ONE_OFF_REST_SIGMA`) mean a one-off dip folded in, not an eclipse.
     """
     at_secondary = replace(signal, epoch=signal.epoch + ms.phase_sec * signal.period)
     fits = transit_fits(detrended.time, relative_flux(detrended), at_secondary)
     if not len(fits):
         return "no orbit holds it with a baseline either side (data edges or gaps only)"
+    if len(fits) < 2:
+        return ""
     noise = noise_of(detrended, signal)
-    if one_event_dominates(-fits[:, 0], 1.0 / fits[:, 1], noise.sigma * noise.beta):
-        return f"one of the {len(fits)} orbits measured holds it"
+    depths, errors = -fits[:, 0], noise.sigma * noise.beta * np.sqrt(fits[:, 1])
+    deepest = int(np.argmax(depths / errors))
+    rest, rest_error = inverse_variance_mean(np.delete(depths, deepest),
+                                             np.delete(errors, deepest))
+    if rest < ONE_OFF_REST_SIGMA * rest_error:
+        return (f"one of the {len(fits)} orbits measured holds it (the others "
+                f"{ppm(rest)} +- {ppm(rest_error)})")
     return ""
 
 

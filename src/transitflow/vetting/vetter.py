@@ -46,7 +46,8 @@ def vet_signal(lc: LightCurve, signal: Signal, config: VetConfig = VetConfig(),
         ``max(config.detrend_window, 3 * signal.duration)`` days.
     others
         The other signals of the same light curve. The events of each one independent
-        of this signal (:func:`independent`) are masked as the search masked them
+        of this signal (:func:`independent`, and not one of two single events at one of
+        its phases, :func:`_phase_partners`) are masked as the search masked them
         (:func:`transitflow.searching.mask_width`, T14 measured on ``detrended``), so that
         another planet's transits pass neither for this one's secondary eclipse, nor for
         an odd/even difference, nor for noise in its fold: dropped from ``detrended``
@@ -57,7 +58,8 @@ def vet_signal(lc: LightCurve, signal: Signal, config: VetConfig = VetConfig(),
     list of VetResult
         One per registered test, in registry order.
     """
-    masked = [other for other in others if independent(other, signal, lc.time)]
+    masked = [other for other in others if independent(other, signal, lc.time)
+              and not _phase_partners(other, others, signal)]
     window = max(config.detrend_window, DETREND_WINDOW_FACTOR * signal.duration)
     if masked:  # T14 measured on the search's detrending, or on one with the others in
         measured = detrended if detrended is not None else detrend(lc, window)
@@ -103,6 +105,24 @@ def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
     return not (drift < overlap or on_short)
 
 
+def _phase_partners(other: Signal, others: Sequence[Signal], signal: Signal) -> bool:
+    """Whether ``other``, a single event, and another single event of the light curve sit
+    at one phase of the periodic ``signal`` (within their durations): two events a whole
+    number of its periods apart are a second body on its period (a binary's other eclipse
+    found as two single events), not a separate one. Two unrelated events line up so with
+    a chance of about twice their durations over the period."""
+    if other.periodic or not signal.periodic:
+        return False
+    phase = float(signal.offset(np.array([other.epoch]))[0])
+    for partner in others:
+        if partner is other or partner.periodic:
+            continue
+        apart = abs(float(signal.offset(np.array([partner.epoch]))[0]) - phase)
+        if min(apart, signal.period - apart) < other.duration + partner.duration:
+            return True
+    return False
+
+
 def _events_of(time: np.ndarray, masked: Sequence[tuple[Signal, float]]) -> np.ndarray:
     """Cadences within half its width (days) of any masked signal's events."""
     mask = np.zeros(len(time), dtype=bool)
@@ -120,7 +140,24 @@ def vet_light_curve(lc: LightCurve, signals: Sequence[Signal], config: VetConfig
         others = [other for other in signals if other is not signal]
         results = vet_signal(lc, signal, config, detrended=detrended, others=others)
         rows.append(vetting_row(signal, results, *disposition(signal, results, config)))
+    _binary_partners(signals, rows)
     return rows
+
+
+def _binary_partners(signals: Sequence[Signal], rows: list[dict]) -> None:
+    """Make EB, with the reason, the single events that sit two or more at one phase of a
+    periodic signal vetted EB (:func:`_phase_partners`): they are that binary's other
+    eclipses, found one by one."""
+    binaries = [signal for signal, row in zip(signals, rows)
+                if signal.periodic and row["disposition"] == "EB"]
+    for other, row in zip(signals, rows):
+        binary = next((b for b in binaries if _phase_partners(other, signals, b)), None)
+        if binary is None or row["disposition"] == "EB":
+            continue
+        reason = (f"binary: one of the single events at one phase of signal {binary.index}, "
+                  f"an EB at P = {binary.period:.4f} d")
+        row["disposition"] = "EB"
+        row["reasons"] = "; ".join(filter(None, [row["reasons"], reason]))
 
 
 def disposition(signal: Signal, results: Iterable[VetResult],
