@@ -66,6 +66,7 @@ def test_a_link_sorting_before_the_folder_it_names_does_not_hide_that_folder(tmp
     ("hlsp_tglc_tess_ffi_gaiaid-4755392374681472-s0001-cam1-ccd1_tess_v1_llc.fits",
      "4755392374681472"),
     ("toi237.csv", "lcs/toi237.csv"),  # no ID: the file is its own group
+    ("synthetic_2024.csv", "lcs/synthetic_2024.csv"),  # 'tic' inside a word is no prefix
 ])
 def test_the_star_in_a_file_name(name, star):
     assert star_in_name(f"lcs/{name}") == star

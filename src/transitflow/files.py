@@ -24,7 +24,7 @@ NAME_PREFIXES = {"tic": "TESS", "epic": "K2", "ktwo": "K2", "kic": "Kepler", "kp
 #: SPOC, TESS-SPOC and QLP names, TASOC's 11-digit one, TGLC's Gaia ID, or after one of the
 #: :data:`NAME_PREFIXES`.
 STAR_IN_NAME = re.compile(r"(?<!\d)(\d{16})(?!\d)|tess(\d{11})-s\d+-c\d+|gaiaid-(\d+)"
-                          rf"|(?:{'|'.join(NAME_PREFIXES)})[ _-]?(\d+)", re.IGNORECASE)
+                          rf"|(?<![a-z])(?:{'|'.join(NAME_PREFIXES)})[ _-]?(\d+)", re.IGNORECASE)
 
 
 def find_files(pattern: str) -> list[str]:

@@ -492,7 +492,9 @@ def test_csv_metadata_lines_give_the_star_and_sector(tmp_path):
     ("epic211945201_k2c10.csv", b"", "EPIC 211945201", BKJD_TO_BTJD),  # K2 in BKJD
     ("ktwo211945201-c10_llc.csv", b"", "EPIC 211945201", BKJD_TO_BTJD),
     ("export.csv", b"# kic: KIC 11446443\n# quarter: 9\n", "KIC 11446443", BKJD_TO_BTJD),
-    ("export.csv", b"# epic_id = 211945201\n", "EPIC 211945201", BKJD_TO_BTJD),
+    ("export.csv", b"# epic_id = 211945201\n# campaign: 1\n", "EPIC 211945201", BKJD_TO_BTJD),
+    ("export.csv", b"# epic_id = 211945201\n", "EPIC 211945201", 0.0),  # no sign of K2 data
+    ("epic211945201_tess.csv", b"# sector: 1\n", "EPIC 211945201", 0.0),  # TESS data
     ("TIC307210830.csv", b"", "TIC 307210830", 0.0)])
 def test_a_csv_is_a_tess_k2_or_kepler_star_by_its_metadata_or_name(tmp_path, name, lines,
                                                                    star, shift):
@@ -518,6 +520,14 @@ def test_a_csv_with_a_column_of_star_ids_holds_one_light_curve_per_star(tmp_path
     gap = write_bytes(tmp_path / "gap.csv", b"kic,time,flux\n3,-600.0,1.0\n,-600.1,1.1\n")
     with pytest.raises(LightCurveReadError, match="column kic: a row without a star ID"):
         read_lightcurves(gap)
+    with pytest.raises(LightCurveReadError, match="star-ID column holds 2 stars; tic= names one"):
+        read_lightcurves(path, tic=5)
+
+
+def test_a_prefix_inside_a_word_names_no_star(tmp_path):
+    path = write_bytes(tmp_path / "synthetic_2024.csv", b"time,flux\n1400.0,1.0\n1400.1,1.1\n")
+    with pytest.raises(LightCurveReadError, match="no TIC, EPIC or KIC ID"):
+        read_lightcurves(path)
 
 
 def test_a_csv_in_bjd_is_not_shifted_as_bkjd(tmp_path):
@@ -739,6 +749,9 @@ def test_a_tesscut_cutout_has_its_sky_subtracted_in_a_threshold_aperture(tmp_pat
                                cutout=True)
     with pytest.raises(LightCurveReadError, match="TIC ID in the file name"):
         read_lightcurves(unnamed)
+    with pytest.raises(LightCurveReadError, match="no TIC ID in the file name"):
+        read_lightcurves(unnamed.rename(tmp_path / "epic211945201_astrocut.fits"))
+    unnamed = tmp_path / "epic211945201_astrocut.fits"
     lc = only(read_lightcurves(unnamed.rename(tmp_path / "TIC261136679_astrocut.fits")))
     assert lc.meta.tic == 261136679 and np.isnan(lc.meta.tmag)
     assert lc.meta.flux_column.startswith("aperture photometry: threshold aperture (3 sigma)")

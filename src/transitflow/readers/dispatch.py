@@ -24,7 +24,8 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
         target pixel file (aperture photometry, :mod:`transitflow.pixels`; may be gzipped),
         or a CSV (see Notes).
     tic, sector
-        Override the target ID and sector taken from the file.
+        Override the star's ID (in its mission's catalogue: TIC, EPIC or KIC) and the
+        sector taken from the file.
 
     Returns
     -------
@@ -54,8 +55,9 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
     are read). The star is a TIC, EPIC or KIC ID from a column of IDs (named as those
     keys; one light curve per star), else the metadata, else the file name
     (``TIC307210830``, ``epic211945201_k2c10``, ``kplr011446443``); ``tic`` overrides the
-    ID. Times above 2,400,000 are taken as BJD, a Kepler or K2 star's times in its BKJD
-    span as BKJD; both are shifted to BTJD. A ``sector`` argument, else a metadata sector,
+    ID. Times above 2,400,000 are taken as BJD, and a Kepler or K2 star's times in its BKJD
+    span as BKJD when the table holds that telescope's data (a campaign or quarter line, or
+    a kplr/ktwo/k2cNN name, and no sector line); both are shifted to BTJD. A ``sector`` argument, else a metadata sector,
     keeps the file as one light curve of that sector; else a ``sector`` column splits the
     rows into light curves; without one the series is split at gaps longer than
     :data:`~transitflow.readers.text.SEGMENT_GAP_DAYS` and the segments, numbered 1..k, are used as ``sector`` (so a

@@ -12,7 +12,8 @@ from typing import IO
 import numpy as np
 from astropy.io import fits
 
-from transitflow.lightcurve import BKJD_ZERO, BTJD_ZERO, LightCurve, LightCurveMeta
+from transitflow.lightcurve import (BKJD_ZERO, BTJD_ZERO, MISSION_CATALOGS, LightCurve,
+                                    LightCurveMeta)
 from transitflow.pixels import APERTURE_PHOTOMETRY, NoAperture, aperture_photometry
 from transitflow.readers.errors import LightCurveReadError, checked, first_present, median_step_min
 from transitflow.readers.fitsfile import header_number, read_columns
@@ -148,7 +149,8 @@ def _time_offset(path: Path, headers: tuple[fits.Header, ...], fmt: str) -> floa
 
 def _fits_meta(path: Path, fmt: str, headers: tuple[fits.Header, ...], time: np.ndarray,
                tic: int | None, sector: int | None) -> LightCurveMeta:
-    tic = tic if tic is not None else _target_id(path, headers)
+    mission = _text(headers, "MISSION") or _mission(fmt, headers)
+    tic = tic if tic is not None else _target_id(path, headers, mission)
     sector = sector if sector is not None else _header_int(headers, "SECTOR", "CAMPAIGN",
                                                              "QUARTER")
     if sector is None:
@@ -156,7 +158,7 @@ def _fits_meta(path: Path, fmt: str, headers: tuple[fits.Header, ...], time: np.
     timedel = header_number(headers, "TIMEDEL") * 1440.0
     return LightCurveMeta(
         tic=tic, sector=sector,
-        mission=_text(headers, "MISSION") or _mission(fmt, headers),
+        mission=mission,
         camera=_header_int(headers, "CAMERA", default=-1),
         ccd=_header_int(headers, "CCD", default=-1),
         cadence_min=timedel if np.isfinite(timedel) else median_step_min(time),
@@ -182,18 +184,21 @@ def _stellar(headers: tuple[fits.Header, ...], key: str) -> float:
     return value if value != 0 else float("nan")
 
 
-def _target_id(path: Path, headers: tuple[fits.Header, ...]) -> int:
+def _target_id(path: Path, headers: tuple[fits.Header, ...], mission: str) -> int:
     """TICID, TIC_ID (eleanor) or KEPLERID, else an OBJECT like ``TIC 123``, ``EPIC 456`` or
-    ``789``, else the file name's TIC (a TESScut cutout has no ID in its headers)."""
+    ``789``, else the ID of the ``mission``'s catalogue in the file name (a TESScut cutout
+    has none in its headers)."""
     number = _header_int(headers, "TICID", "TIC_ID", "KEPLERID")
     match = re.fullmatch(r"(?:TIC|EPIC|KIC)?\s*(\d+)", _text(headers, "OBJECT"), re.I)
     if number is not None or match is not None:
         return number if number is not None else int(match.group(1))
     named = star_from_name(path)
-    if named is None:
+    catalogue = MISSION_CATALOGS.get(mission, mission)
+    if named is None or named[0] != mission:
         raise LightCurveReadError(path, "no TICID, KEPLERID or numeric OBJECT header and no "
-                                        "TIC ID in the file name (a TESScut cutout has none); "
-                                        "rename it to hold one, like TIC123456_cutout.fits")
+                                        f"{catalogue} ID in the file name (a TESScut cutout "
+                                        "has none); rename it to hold one, like "
+                                        f"{catalogue}123456_cutout.fits")
     return named[1]
 
 

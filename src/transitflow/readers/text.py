@@ -41,20 +41,29 @@ STAR_KEYS = {"TESS": ("tic_id", "tic", "ticid", "tic id"),
              "Kepler": ("kic_id", "kic", "kicid", "kic id", "kepid")}
 #: A star's ID in a file name after a mission's prefix (``TIC307210830``,
 #: ``epic211945201_k2c10``, ``kplr011446443``).
-PREFIXED_STAR = re.compile(rf"({'|'.join(NAME_PREFIXES)})[ _-]?(\d+)", re.IGNORECASE)
+PREFIXED_STAR = re.compile(rf"(?<![a-z])({'|'.join(NAME_PREFIXES)})[ _-]?(\d+)",
+                           re.IGNORECASE)
 #: Kepler and K2 times in BKJD (BJD - 2454833) fall in these spans, where the missions' BTJD
-#: cannot (Kepler's BTJD is below -570, K2's below 1,400); such times are shifted to BTJD.
+#: cannot (Kepler's BTJD is below -570, K2's below 1,400); such times of a table that holds
+#: Kepler-telescope data (a campaign or quarter line, or an archive name, and no sector
+#: line: :data:`KEPLER_DATA_NAME`) are shifted to BTJD. TESS data of a K2 or Kepler star
+#: keep their times.
 BKJD_SPANS = {"Kepler": (100.0, 1700.0), "K2": (1850.0, 3600.0)}
+KEPLER_DATA_NAME = re.compile(r"kplr|ktwo|k2[_-]?c\d+", re.IGNORECASE)
 
 
 def read_csv(path: Path, tic: int | None, sector: int | None) -> list[LightCurve]:
     with read_errors(path, "CSV"):
         metadata, header_line = _csv_metadata(path)
         table, mission = _csv_table(path, header_line)
+        if mission is not None and tic is not None and table["star"].nunique() > 1:
+            raise LightCurveReadError(path, f"its star-ID column holds {table['star'].nunique()} "
+                                            "stars; tic= names one: leave it out")
         if mission is None or tic is not None:
             found, table["star"] = _csv_star(path, metadata, tic)
             mission = mission or found
-        table["time"] += _bkjd_shift(mission, table["time"].median())
+        if _kepler_data(path, metadata):
+            table["time"] += _bkjd_shift(mission, table["time"].median())
         if sector is None:
             sector = _metadata_int(path, metadata, ("sector", "campaign", "quarter"))
         if sector is not None:
@@ -88,6 +97,12 @@ def _csv_star(path: Path, metadata: dict[str, str], tic: int | None) -> tuple[st
                                         "file name; rename it to hold one, like "
                                         "TIC123456_lc.csv (from Python: pass tic=)")
     return named
+
+
+def _kepler_data(path: Path, metadata: dict[str, str]) -> bool:
+    """Whether the table holds Kepler-telescope data (see :data:`BKJD_SPANS`)."""
+    return "sector" not in metadata and bool(
+        {"campaign", "quarter"} & metadata.keys() or KEPLER_DATA_NAME.search(path.name))
 
 
 def _bkjd_shift(mission: str, median_time: float) -> float:
