@@ -87,15 +87,18 @@ def drawn_planets(lc: LightCurve, rng: np.random.Generator, n: int) -> list[tupl
     radius is unknown."""
     if not (math.isfinite(lc.meta.radius) and math.isfinite(stellar_density(lc.meta))):
         return []
-    sigma = white_noise(lc.flux / np.nanmedian(lc.flux))
+    finite = lc.flux[np.isfinite(lc.flux)]
+    sigma = white_noise(finite / np.median(finite))
     planets = []
-    for _ in range(n):
+    while len(planets) < n:
         period = rng.uniform(*PLANET_PERIODS)
         probe = Signal(lc.meta.tic, lc.meta.sector, 0, "periodic", "bls", period, 0.0, 0.1,
                        0.0, math.nan, math.nan, math.nan, 1)
         a_rs = a_over_rstar(probe, lc)
         rp_rs = min(math.exp(rng.uniform(*np.log(PLANET_RADII)))
                     / (lc.meta.radius * R_SUN_IN_R_EARTH), MAX_RP_RS)
+        if a_rs <= 1.0 + rp_rs:  # inside the star: no orbit
+            continue
         epoch = lc.time[0] + rng.uniform(0.0, period)
         params = transit_params(lc.time, sigma, period, epoch, rp_rs, a_rs,
                                 rng.uniform(0.0, MAX_IMPACT), tuple(rng.random(2)))
@@ -184,12 +187,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test", choices=sorted(vetting.REGISTRY), default="background")
-    parser.add_argument("--snr", type=float, default=None,
-                        help="inject transits of this expected SNR instead of 2.5%% deep")
+    injected = parser.add_mutually_exclusive_group()
+    injected.add_argument("--snr", type=float, default=None,
+                          help="inject boxes of this expected SNR instead of 2.5%% deep")
     parser.add_argument("--given", choices=sorted(vetting.REGISTRY), default=None,
                         help="also the share flagged of the injections this test passes")
-    parser.add_argument("--planets", action="store_true",
-                        help="drawn limb-darkened planets instead of boxes at random ephemerides")
+    injected.add_argument("--planets", action="store_true",
+                          help="n drawn limb-darkened planets per light curve instead of n "
+                               "single and n periodic boxes at random ephemerides")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="VetConfig thresholds to change, e.g. min_ms1=0.2")
     args = parser.parse_args()

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from tests.builders import flat_lightcurve
 from transitflow.lightcurve import LightCurve
+from transitflow import sheets
 from transitflow.sheets import DPI, PAGE_INCHES, vetting_sheet
 from transitflow.signals import Signal
 
@@ -52,7 +53,7 @@ def png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-def test_periodic_sheet_is_one_deterministic_page(tmp_path):
+def test_periodic_sheet_is_one_deterministic_page(tmp_path, monkeypatch):
     """The page's figure is reused from sheet to sheet: a sheet drawn after another of a
     different kind (a single transit: notes, no periodogram, one transit panel) is the same
     bytes as the sheet drawn before it."""
@@ -60,6 +61,7 @@ def test_periodic_sheet_is_one_deterministic_page(tmp_path):
     periodogram = SimpleNamespace(periods=np.geomspace(0.5, 13.0, 500),
                                   power=np.random.default_rng(0).random(500))
     single = transiting(period=np.nan)
+    monkeypatch.setattr(sheets, "_PAGES", [])  # the first sheet on a fresh page
 
     def periodic_sheet(name: str) -> bytes:
         return vetting_sheet(replace(lc, flux=lc.flux * 1500), lc, periodic_signal(),

@@ -92,12 +92,12 @@ class _Page:
         for text in list(self.fig.texts):
             text.remove()
         for ax in self.fig.axes:
-            for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts]:
+            for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts, *ax.images]:
                 artist.remove()
             ax.set_title("", loc="left")
             ax.set_xlabel("")
-            ax.set_xscale("linear")
-            ax.set_yscale("linear")
+            ax.set_xscale("linear")  # also puts back the default tick locators and
+            ax.set_yscale("linear")  # formatters that a panel's note or nbins replaced
             ax.relim()
             ax.set_autoscale_on(True)
             ax.set_visible(True)

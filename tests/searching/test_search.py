@@ -392,22 +392,27 @@ def echo_signal(period: float, epoch: float, duration: float = 0.1,
 
 
 def test_echoes_fall_on_an_earlier_signals_events_at_its_period_half_or_double():
-    earlier, masked = echo_signal(2.0, 1400.0), 0.2  # two durations masked
-    assert is_echo(echo_signal(2.001, 1400.15), earlier, masked)  # the eclipse's wing
-    assert is_echo(echo_signal(4.0, 1402.05), earlier, masked)  # every other event
-    assert is_echo(echo_signal(math.nan, 1406.1), earlier, masked)  # a single one of them
-    assert not is_echo(echo_signal(2.0, 1401.0), earlier, masked)  # phase 0.5: a secondary
-    assert not is_echo(echo_signal(3.0, 1400.0), earlier, masked)  # another period
-    assert not is_echo(echo_signal(2.0, 1400.0), echo_signal(math.nan, 1400.0), masked)
-    assert is_echo(echo_signal(math.nan, 1400.3), earlier, 0.5)  # a wider mask reaches on
+    earlier, masked, span = echo_signal(2.0, 1400.0), 0.2, 27.0  # two durations masked
+    assert is_echo(echo_signal(2.001, 1400.15), earlier, masked, span)  # the eclipse's wing
+    assert is_echo(echo_signal(4.0, 1402.05), earlier, masked, span)  # every other event
+    assert is_echo(echo_signal(math.nan, 1406.1), earlier, masked, span)  # one of them
+    assert not is_echo(echo_signal(2.0, 1401.0), earlier, masked, span)  # phase 0.5
+    assert not is_echo(echo_signal(3.0, 1400.0), earlier, masked, span)  # another period
+    assert not is_echo(echo_signal(2.0, 1400.0), echo_signal(math.nan, 1400.0), masked, span)
+    assert is_echo(echo_signal(math.nan, 1400.3), earlier, 0.5, span)  # a wider mask reaches
 
 
-def test_a_faint_signal_at_a_deep_eclipses_period_is_its_phase_curve_wherever_it_lies():
-    eclipse, masked = echo_signal(2.0, 1400.0, depth=0.3), 0.2
-    assert is_echo(echo_signal(4.0, 1400.6, depth=7e-4), eclipse, masked)  # CM Dra's case
-    assert is_echo(echo_signal(1.0, 1400.45, depth=0.015), eclipse, masked)  # ellipsoidal
-    assert not is_echo(echo_signal(2.0, 1401.0, depth=0.02), eclipse, masked)  # a secondary
-    assert not is_echo(echo_signal(3.0, 1400.6, depth=7e-4), eclipse, masked)  # a planet
+def test_a_faint_signal_locked_to_a_stellar_eclipse_is_its_phase_curve_wherever_it_lies():
+    eclipse, masked, span = echo_signal(2.0, 1400.0, depth=0.3), 0.2, 27.0
+    assert is_echo(echo_signal(4.0002, 1400.6, depth=7e-4), eclipse, masked, span)  # CM Dra
+    assert is_echo(echo_signal(1.0, 1400.45, depth=0.015), eclipse, masked, span)  # ellipsoidal
+    assert not is_echo(echo_signal(2.0, 1401.0, depth=0.02), eclipse, masked, span)  # secondary
+    assert not is_echo(echo_signal(3.0, 1400.6, depth=7e-4), eclipse, masked, span)  # a planet
+    # within the period tolerance, but drifting by 0.11 d over the data, more than its
+    # duration: a near-resonant planet
+    assert not is_echo(echo_signal(4.016, 1400.6, depth=7e-4), eclipse, masked, span)
+    hot_jupiter = echo_signal(2.0, 1400.0, depth=0.01)  # no stellar eclipse: no phase curve
+    assert not is_echo(echo_signal(4.0, 1400.6, depth=3e-4), hot_jupiter, masked, span)
 
 
 def test_the_full_duration_reaches_a_v_shaped_eclipses_wings():

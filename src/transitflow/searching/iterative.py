@@ -37,7 +37,8 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
     resting on two or more events, a single-event search; then mask the signal's events,
     so that they neither return nor bias the next round's trend. A signal whose events fall
     on an earlier one's at the same period, half or double it (:func:`is_echo`: the wings
-    of a deep eclipse the mask did not cover) is masked too but takes no slot; at most
+    of a deep eclipse the mask did not cover), or a faint one locked there to a stellar
+    eclipse (its phase curve), is masked too but takes no slot; at most
     :data:`ATTEMPTS_PER_SIGNAL` rounds per slot.
 
     Parameters
@@ -63,11 +64,12 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
             break
         width = mask_width(detrended, found, config.mask_factor)
         keep &= ~event_mask(lc.time, found, width)
+        span = float(np.ptp(lc.time))
         echoed = next((earlier for earlier, earlier_width in zip(signals, masked)
-                       if is_echo(found, earlier, earlier_width)), None)
+                       if is_echo(found, earlier, earlier_width, span)), None)
         if echoed is not None:
-            log.info("%s: %s signal at P=%.5f d, epoch %.4f falls on signal %d's events: "
-                     "masked as its echo", lc.meta.key, found.kind, found.period, found.epoch,
+            log.info("%s: %s signal at P=%.5f d, epoch %.4f is an echo or the phase curve of "
+                     "signal %d: masked", lc.meta.key, found.kind, found.period, found.epoch,
                      echoed.index)
             continue
         signals.append(replace(found, index=len(signals)))

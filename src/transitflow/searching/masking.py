@@ -16,11 +16,13 @@ from transitflow.signals import Signal, robust_std
 #: and the relative tolerance of a match.
 ECHO_PERIOD_RATIOS = (0.5, 1.0, 2.0)
 ECHO_PERIOD_TOLERANCE = 0.005
-#: A periodic signal at those ratios of an earlier one, at most this fraction as deep, is
-#: the earlier one's phase curve or occultation wherever it falls (issue 17: CM Dra's
-#: 700 ppm modulation at twice the period of its 33% eclipses, TIC 126602778's 0.47%
-#: ellipsoidal dips at half the period of its 29% eclipses, took slots as LOW_SNR). A second
-#: planet this much shallower within 0.5% of an exact 2:1 commensurability is lost with it.
+#: A periodic signal at those ratios of a stellar eclipse (an earlier signal at least
+#: PHASE_CURVE_MIN_DEPTH deep), at most PHASE_CURVE_DEPTH_FRACTION as deep and locked to
+#: it in phase (drifting by less than its duration over the data), is the eclipse's phase
+#: curve wherever it falls (issue 17: CM Dra's 700 ppm modulation at twice the period of
+#: its 33% eclipses, TIC 126602778's 0.47% ellipsoidal dips at half the period of its 29%
+#: eclipses, took slots as LOW_SNR). A near-resonant planet drifts and is kept.
+PHASE_CURVE_MIN_DEPTH = 0.1
 PHASE_CURVE_DEPTH_FRACTION = 0.05
 #: Found transits are masked over at least this many full durations T14 (issue 17, as
 #: DR25's multi-TCE search; :func:`full_duration`), measured in bins of a fifth of the box
@@ -35,21 +37,31 @@ T14_DEPTH_FRACTION = 0.1
 MEDIAN_ERROR_FACTOR = 1.2533
 
 
-def is_echo(found: Signal, earlier: Signal, masked: float) -> bool:
+def is_echo(found: Signal, earlier: Signal, masked: float, span: float) -> bool:
     """Whether ``found`` is a residue of ``earlier``: a single event, or a periodic signal
     at :data:`ECHO_PERIOD_RATIOS` times its period, whose epoch lies within half the width
     ``masked`` around the earlier signal's events plus its own duration of one of them; or
-    such a periodic signal :data:`PHASE_CURVE_DEPTH_FRACTION` as deep or less, wherever it
-    lies. A periodic signal through an earlier single event is not its echo."""
+    the phase curve of an eclipse (:data:`PHASE_CURVE_MIN_DEPTH`), wherever it lies, over
+    data ``span`` days long. A periodic signal through an earlier single event is not its
+    echo."""
     if math.isfinite(found.period):
-        if not math.isfinite(earlier.period) or not any(
-                abs(found.period / earlier.period / ratio - 1) < ECHO_PERIOD_TOLERANCE
-                for ratio in ECHO_PERIOD_RATIOS):
+        ratio = next((ratio for ratio in ECHO_PERIOD_RATIOS if math.isfinite(earlier.period)
+                      and abs(found.period / earlier.period / ratio - 1) < ECHO_PERIOD_TOLERANCE),
+                     None)
+        if ratio is None:
             return False
-        if found.depth <= PHASE_CURVE_DEPTH_FRACTION * earlier.depth:
+        if _phase_curve(found, earlier, ratio, span):
             return True
     reach = masked / 2 + found.duration
     return bool(event_mask(np.array([found.epoch]), earlier, 2 * reach)[0])
+
+
+def _phase_curve(found: Signal, eclipse: Signal, ratio: float, span: float) -> bool:
+    """Whether ``found``, at ``ratio`` times ``eclipse``'s period, is its phase curve."""
+    drift = abs(found.period - ratio * eclipse.period) * span / found.period
+    return (eclipse.depth >= PHASE_CURVE_MIN_DEPTH
+            and found.depth <= PHASE_CURVE_DEPTH_FRACTION * eclipse.depth
+            and drift < found.duration)
 
 
 def mask_width(detrended: LightCurve, signal: Signal, mask_factor: float) -> float:
