@@ -18,6 +18,7 @@ from transitflow.searching import (SearchConfig, detrend_for_search, detrend_win
                                    true_multiple)
 from transitflow.searching.periodograms import running_median
 from transitflow.searching.star import MINUTES_PER_DAY
+from transitflow.searching import transits
 from transitflow.searching.transits import TransitFold, timed_ephemeris
 from transitflow.signals import R_SUN_IN_R_EARTH, Signal, planet_radius_earth
 from transitflow.simulate.physics import inclination_deg, transit_model
@@ -235,6 +236,25 @@ def test_only_transits_that_hold_a_dip_are_timed():
     assert period == pytest.approx(10.0, abs=0.005) and epoch == pytest.approx(1330.0, abs=0.01)
     one_dip = replace(fold, depths=np.array([0.01, 0.0, 0.0]))
     assert timed_ephemeris(t, f, one_dip, 10.0, 0.2, NOISE) is None
+
+
+def test_a_short_transit_on_one_cadence_is_timed_and_a_gapped_one_is_not(monkeypatch):
+    """TIC 9000001547 of the shifted sector: 1.1-h transits at 30-min cadence, the third on
+    a single cadence. Coverage counts the cadences of the timing window, not of the box, so
+    that transit is timed; one with half its window in a gap is not."""
+    timed, time_one = [], transits.transit_time
+    monkeypatch.setattr(transits, "transit_time",
+                        lambda t, f, centre, *args: timed.append(centre) or time_one(
+                            t, f, centre, *args))
+    lc = inject_box(flat_lightcurve(seed=2), 10.0, 1330.0, 0.05, snr=60)
+    fold = TransitFold(depth=0.0, depth_err=0.0, times=np.array([1330.0, 1340.0, 1350.0]),
+                       counts=np.array([2, 2, 1]), depths=np.full(3, 0.01))
+    period, _ = timed_ephemeris(lc.time, lc.flux.astype(np.float64), fold, 10.0, 0.05, NOISE)
+    assert timed == [1330.0, 1340.0, 1350.0] and period == pytest.approx(10.0, abs=0.01)
+    timed.clear()
+    gapped = lc.select(np.abs(lc.time - 1350.03) > 0.05)
+    timed_ephemeris(gapped.time, gapped.flux.astype(np.float64), fold, 10.0, 0.05, NOISE)
+    assert timed == [1330.0, 1340.0]
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -36,7 +36,8 @@ MAX_TIMED_TRANSITS = 3
 TIMING_STEPS_PER_CADENCE = 10
 MAX_TIMING_STEPS = 400
 #: A transit is timed when it holds a dip (MIN_DIP_SIGMA errors deep) and at least this
-#: share of its cadences: an empty or gapped one would be timed on noise.
+#: share of the cadences of its timing window (a duration either side): an empty or
+#: gapped one would be timed on noise.
 MIN_TIMED_COVERAGE = 0.5
 
 
@@ -80,12 +81,16 @@ def per_transit_depths(t: np.ndarray, f: np.ndarray, period: float, duration: fl
 def timed_ephemeris(t: np.ndarray, f: np.ndarray, fold: TransitFold, period: float,
                     duration: float, sigma: float) -> tuple[float, float] | None:
     """Period and epoch of a fold with at most :data:`MAX_TIMED_TRANSITS` transits holding
-    data, from a straight line through the times of those that hold a dip and most of their
-    cadences (two or more), each timed on its own (:func:`transit_time`); else None.
+    data, from a straight line through the times of those that hold a dip and data on most
+    of the window they are timed in, a duration either side (two or more; a transit cut by
+    a gap times badly, while one short transit may hold a single cadence and time well),
+    each timed on its own (:func:`transit_time`); else None.
     ``sigma`` is the flux scatter per cadence; the epoch is the first timed transit's."""
     cadence = float(np.median(np.diff(t)))
     errs = sigma / np.sqrt(np.maximum(fold.counts, 1))
-    timed = ((fold.counts >= MIN_TIMED_COVERAGE * duration / cadence)
+    around = (np.searchsorted(t, fold.times + duration)
+              - np.searchsorted(t, fold.times - duration))  # the window a transit is timed in
+    timed = ((around >= MIN_TIMED_COVERAGE * 2 * duration / cadence)
              & (np.nan_to_num(fold.depths) >= MIN_DIP_SIGMA * errs))
     if np.count_nonzero(fold.counts) > MAX_TIMED_TRANSITS or timed.sum() < 2:
         return None
