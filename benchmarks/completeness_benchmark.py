@@ -5,8 +5,8 @@
 
 Per expected-SNR bin: the injections of the run (``completeness/injections.parquet``) found
 as PC, and the planted planets of the stars outside the training split recovered as PC in
-the run's candidate table (:func:`transitflow.report.truth.truth_recall_by_snr`), with their
-difference. Then the in-depth cost: ``recover_shard`` again on the first shard's injected
+the run's candidate table, with their difference, over all injections and like for like
+(:func:`transitflow.report.injections_against_truth`). Then the in-depth cost: ``recover_shard`` again on the first shard's injected
 copies, timed, in seconds per injected light curve. Prints one JSON document.
 """
 
@@ -20,10 +20,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from transitflow.completeness import completeness_by_snr, recover_shard
+from transitflow.completeness import recover_shard
 from transitflow.detect import DetectConfig
 from transitflow.infer import score_shard
-from transitflow.report import truth_recall_by_snr
+from transitflow.report import injections_against_truth
 from transitflow.searching import SearchConfig
 from transitflow.shards import read_shard
 from transitflow.vetting import VetConfig
@@ -32,30 +32,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def agreement(run: Path) -> dict[str, list[dict]]:
-    """Both views per SNR bin: every injection against every planted planet, and, like for
-    like, injections of two or more transits into the hosts the simulator gives planets
-    (planet and quiet stars) against planted planets with two or more events in the data."""
+    """Both views per SNR bin (:func:`transitflow.report.injections_against_truth`): every
+    injection against every planted planet, and like for like."""
     injections = pd.read_parquet(run / "completeness" / "injections.parquet")
     truth = pd.read_parquet(run / "data" / "truth.parquet")
     stars = pd.read_parquet(run / "data" / "stars.parquet")
-    split = pd.read_parquet(run / "split" / "split.parquet")
     candidates = pd.read_csv(run / "candidates.csv")
-    outside = truth[~truth["tic"].isin(split.loc[split["split"] == "train", "tic"])]
-    host_class = injections["tic"].map(stars.set_index("tic")["sim_class"])
-    alike = injections[host_class.isin(["planet", "quiet"]) & (injections["n_transits"] >= 2)]
-    return {"all": _compared(injections, outside, candidates),
-            "planet and quiet hosts, 2+ transits": _compared(
-                alike, outside[outside["n_events_in_data"] >= 2], candidates)}
-
-
-def _compared(injections: pd.DataFrame, truth: pd.DataFrame,
-              candidates: pd.DataFrame) -> list[dict]:
-    measured = completeness_by_snr(injections)
-    yardstick = truth_recall_by_snr(truth, candidates)
-    return [{"snr_low": m["snr_low"], "injections": m["n"], "injected_pc": round(m["PC"], 3),
-             "planets": t["n"], "planted_pc": round(t["PC"], 3),
-             "difference": round(m["PC"] - t["PC"], 3)}
-            for m, t in zip(measured.to_dict("records"), yardstick.to_dict("records"))]
+    split = run / "split" / "split.parquet"
+    if split.exists():  # the stars the injections could use: outside the training split
+        trained = pd.read_parquet(split).query("split == 'train'")["tic"]
+        truth = truth[~truth["tic"].isin(trained)]
+    return {view: injections_against_truth(injections, truth, stars, candidates, alike)
+            .round(3).to_dict("records")
+            for view, alike in (("all", False), ("like for like", True))}
 
 
 def cost(run: Path) -> dict:

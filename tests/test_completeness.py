@@ -16,7 +16,7 @@ from transitflow.completeness import (INJECTED_TIC_OFFSET, CompletenessConfig,
                                       null_counts, recover_shard, signal_hosts, summary)
 from transitflow.detect import DetectConfig
 from transitflow.inject import transit_flux
-from transitflow.report import reliability, truth_recall_by_snr
+from transitflow.report import injections_against_truth, reliability, truth_recall_by_snr
 from transitflow.searching import SearchConfig
 from transitflow.shards import read_shard, write_shard
 from transitflow.signals import SNR_BINS
@@ -165,6 +165,29 @@ def test_truth_recall_counts_planets_recovered_as_pc_per_snr_bin():
     assert table.loc[10.0, ["n", "PC"]].tolist() == [2, 0.5]  # tic 2 found, but as EB
     assert table.loc[30.0, ["n", "PC"]].tolist() == [1, 1.0]  # the single transit
     assert table["n"].sum() == 3  # the EB is no planet
+
+
+def test_injections_meet_the_planted_planets_like_for_like():
+    truth = pd.DataFrame({"tic": [1, 2, 3], "sim_class": "planet", "period": [2.0, 5.0, 30.0],
+                          "epoch": [1.0, 2.0, 3.0], "duration": 0.1,
+                          "n_events_in_data": [10, 4, 1], "snr": [60.0, 60.0, 60.0]})
+    candidates = pd.DataFrame({"tic": [1, 2, 3], "period": [2.0, 5.0, 30.0],
+                               "epoch": [1.0, 2.0, 3.0], "disposition": ["PC", "EB", "PC"]})
+    stars = pd.DataFrame({"tic": [10, 11, 12, 13, 14], "n_signals": [0, 1, 1, 0, 3],
+                          "sim_class": ["quiet", "planet", "eb", "quiet", "planet"]})
+    injections = pd.DataFrame({"tic": [10, 11, 12, 13, 14, 10], "snr": 60.0,
+                               "copy": ["injected"] * 5 + ["inverted"],
+                               "n_transits": [3, 5, 3, 1, 4, np.nan],
+                               "stage": ["PC", "found", "PC", "PC", "found", "injected"]})
+    table = injections_against_truth(injections, truth, stars, candidates).set_index("snr_low")
+    # left out: the binary host, the single transit, the fourth planet of a host of three
+    # and the null copy; and planted planet 3, a single transit
+    assert table.loc[50.0, ["injections", "injected, as PC", "planted planets",
+                            "planted, as PC", "difference"]].tolist() == [2, 0.5, 2, 0.5, 0.0]
+    assert not table["compared"].any()  # fewer than 30 of each
+    everything = injections_against_truth(injections, truth, stars, candidates,
+                                          like_for_like=False).set_index("snr_low")
+    assert everything.loc[50.0, ["injections", "planted planets"]].tolist() == [5, 3]
 
 
 def test_a_copy_whose_search_fails_is_a_failed_row_and_the_others_go_on(monkeypatch):

@@ -53,7 +53,7 @@ def png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-def test_periodic_sheet_is_one_deterministic_page(tmp_path, monkeypatch):
+def test_periodic_sheet_is_one_deterministic_page(tmp_path):
     """The page's figure is reused from sheet to sheet: a sheet drawn after another of a
     different kind (a single transit: notes, no periodogram, one transit panel) is the same
     bytes as the sheet drawn before it."""
@@ -61,7 +61,7 @@ def test_periodic_sheet_is_one_deterministic_page(tmp_path, monkeypatch):
     periodogram = SimpleNamespace(periods=np.geomspace(0.5, 13.0, 500),
                                   power=np.random.default_rng(0).random(500))
     single = transiting(period=np.nan)
-    monkeypatch.setattr(sheets, "_PAGES", [])  # the first sheet on a fresh page
+    sheets._process_page.cache_clear()  # the first sheet on a fresh page
 
     def periodic_sheet(name: str) -> bytes:
         return vetting_sheet(replace(lc, flux=lc.flux * 1500), lc, periodic_signal(),

@@ -17,7 +17,7 @@ from tests.browser import rendered_dom
 from tests.conftest import REPO
 from tests.mast_server import FakeMast
 from transitflow.columns import CANDIDATE_COLUMNS
-from transitflow.report import planet_recall
+from transitflow.report import injections_against_truth, planet_recall
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 TINY = {
@@ -29,6 +29,8 @@ TINY = {
     "completeness": {"stars": 10, "n_per_star": 2},
 }
 SHIFTED_STARS = 500
+#: Enough injections for an SNR bin with 30 like-for-like ones (480, on 120 hosts)
+SHIFTED_INJECTIONS = {"stars": 40, "n_per_star": 4}
 
 
 def snakemake(workdir: Path, *args: str, targets: tuple[str, ...] = (),
@@ -136,7 +138,8 @@ def test_a_shifted_sector_keeps_its_planets_with_a_network_trained_elsewhere(tin
     shifted = yaml.safe_load((REPO / "config" / "shifted.yaml").read_text())
     shifted.update(run="shifted", shard_size=200, model=str(tiny_run / "model" / "model.pt"),
                    flag={"threshold": None, "top_k": None},
-                   sim={**tiny["sim"], **shifted["sim"], "n_stars": SHIFTED_STARS})
+                   sim={**tiny["sim"], **shifted["sim"], "n_stars": SHIFTED_STARS},
+                   completeness=SHIFTED_INJECTIONS)
     (workdir / "shifted.yaml").write_text(yaml.safe_dump({**tiny, **shifted}))
     done = snakemake(workdir, "--configfile", str(workdir / "shifted.yaml"))
     assert done.returncode == 0, done.stderr[-3000:]
@@ -158,6 +161,12 @@ def test_a_shifted_sector_keeps_its_planets_with_a_network_trained_elsewhere(tin
     assert union[planets]["fraction"] >= network[planets]["fraction"] + 0.2, network
     by_search = scores["detected_by"].str.contains("periodic|single")
     assert (by_search & ~scores["network_flag"]).sum() >= 10
+    # completeness by injection agrees with the recall of the planted planets (issue 18)
+    bins = injections_against_truth(pd.read_parquet(run / "completeness" / "injections.parquet"),
+                                    truth, stars, candidates)
+    compared = bins[bins["compared"]]
+    assert len(compared) >= 1 and (compared["difference"].abs() <= 0.05).all(), bins
+    assert "Injections against the planted planets" in (run / "report" / "index.html").read_text()
     assert "network: not flagged" in (run / "candidates.csv").read_text()
 
 

@@ -305,6 +305,7 @@ def _parser() -> argparse.ArgumentParser:
                                                    "ReadMe beside it)")
     p.add_argument("--figures", nargs="*", default=[])
     p.add_argument("--completeness", default="", help="the completeness summary")
+    p.add_argument("--injections", default="", help="the completeness stage's injections")
 
     add("columns", cmd_columns, "print the candidate columns' dictionary (Markdown)")
     p = add("target", cmd_target, "search and vet a few light-curve files, no workflow")

@@ -40,7 +40,7 @@ from transitflow.options import options_from_dict
 from transitflow.provenance import make_provenance
 from transitflow.searching import SearchConfig, detrend_for_search, search_lightcurve
 from transitflow.shards import read_shard, write_shard
-from transitflow.signals import R_SUN_IN_R_EARTH, SNR_BINS, binned_means, recovering
+from transitflow.signals import R_SUN_IN_R_EARTH, binned_means, recovering, shares_by_snr
 from transitflow.simulate import log_uniform, transit_duration
 from transitflow.tables import atomic_output, read_table, read_tables, write_json, write_table
 from transitflow.vetting import VetConfig, vet_light_curve
@@ -294,9 +294,7 @@ def completeness_by_snr(injections: pd.DataFrame) -> pd.DataFrame:
     """Per expected-SNR bin (:data:`SNR_BINS`): injections with a transit in the data and
     the share flagged, found and found as PC."""
     usable = _with_transit(injections)
-    table = binned_means(usable.assign(PC=usable["stage"] == "PC"), "snr",
-                         [*SNR_BINS, np.inf], STAGES)
-    return table.rename(columns={"low": "snr_low"})[["snr_low", "n", *STAGES]]
+    return shares_by_snr(usable.assign(PC=usable["stage"] == "PC"), STAGES)
 
 
 def completeness_map(injections: pd.DataFrame) -> pd.DataFrame:

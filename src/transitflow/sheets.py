@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import textwrap
 from collections.abc import Sequence
@@ -104,14 +105,15 @@ class _Page:
         return self
 
 
-_PAGES: list[_Page] = []
+@functools.cache
+def _process_page() -> _Page:
+    """This process's page, made on first use (under :data:`STYLE`, as sheets are drawn)."""
+    return _Page()
 
 
 def _page() -> _Page:
-    """This process's page (:class:`_Page`), cleared; made on first use, under :data:`STYLE`."""
-    if not _PAGES:
-        _PAGES.append(_Page())
-    return _PAGES[0].cleared()
+    """This process's page (:class:`_Page`), cleared."""
+    return _process_page().cleared()
 
 
 def draw_sheets(lc: LightCurve, detrended: LightCurve, drawn: Sequence[tuple[Signal, dict]],

@@ -40,6 +40,13 @@ def binned_means(frame: pd.DataFrame, column: str, edges, means) -> pd.DataFrame
         ["low", "high", "n", *means]]
 
 
+def shares_by_snr(frame: pd.DataFrame, means) -> pd.DataFrame:
+    """Rows of ``frame`` per expected-SNR bin (:data:`SNR_BINS`, the last open): ``snr_low``,
+    the rows ``n`` and the mean of each column in ``means``."""
+    table = binned_means(frame, "snr", [*SNR_BINS, np.inf], means)
+    return table.rename(columns={"low": "snr_low"})[["snr_low", "n", *means]]
+
+
 def robust_std(values: np.ndarray) -> float:
     """Standard deviation from the median absolute deviation."""
     return float(MAD_TO_STD * np.median(np.abs(values - np.median(values))))

@@ -107,10 +107,13 @@ def test_no_signal_in_any_shard_gives_an_empty_table_and_a_report(vetting, tmp_p
 
 def test_the_completeness_table_shows_each_snr_bin_beside_the_simulated_truth(vetting, tmp_path):
     completeness = {"by_snr": [
-        {"snr_low": 7.0, "n": 12, "flagged": 0.75, "found": 0.5, "PC": 0.5,
-         "planted planets": 30, "planted, as PC": 0.4667},
-        {"snr_low": 10.0, "n": 0, "flagged": None, "found": None, "PC": None,
-         "planted planets": 0, "planted, as PC": None}],
+        {"snr_low": 7.0, "n": 12, "flagged": 0.75, "found": 0.5, "PC": 0.5},
+        {"snr_low": 10.0, "n": 0, "flagged": None, "found": None, "PC": None}],
+        "against truth": [
+            {"snr_low": 7.0, "injections": 31, "injected, as PC": 0.5, "planted planets": 30,
+             "planted, as PC": 0.4667, "difference": 0.0333, "compared": True},
+            {"snr_low": 10.0, "injections": 0, "injected, as PC": None, "planted planets": 0,
+             "planted, as PC": None, "difference": None, "compared": False}],
         "nulls": {kind: {"copies": 40, "flagged": 9, "with_signal": 5, "with_pc": pcs,
                          "failed": 1, "excluded": excluded}
                   for kind, pcs, excluded in (("inverted", 0, 0), ("scrambled", 2, 15))}}
@@ -121,6 +124,7 @@ def test_the_completeness_table_shows_each_snr_bin_beside_the_simulated_truth(ve
     assert "<th>planted, as PC</th>" in section and "<th>SNR &gt;= 7</th>" in section
     assert '<td class="number">0.750</td>' in section and '<td class="number">0.467</td>' in section
     assert '<td class="number">0</td><td class="number"></td>' in section
+    assert "bins with 30 or more of each: 3.3 points" in section
     for row in ("inverted light curves (nulls): followed / excluded / failed</th><td>39 / 0 / 1",
                 "scrambled light curves (nulls): followed / excluded / failed</th><td>24 / 15 / 1",
                 "scrambled: flagged / with a signal / with a PC</th><td>9 / 5 / 2"):

@@ -16,6 +16,9 @@ rule report:
         completeness=(
             rules.completeness.output.summary if MEASURES_COMPLETENESS else []
         ),
+        injections=(
+            rules.completeness.output.injections if MEASURES_COMPLETENESS else []
+        ),
         figures=(
             []
             if not TRAINS
@@ -54,6 +57,6 @@ rule report:
         " --model-card '{input.card}'"
         " --known-tois '{input.known_tois}' --known-ebs '{input.known_ebs}'"
         " --figures {input.figures}"
-        " --completeness '{input.completeness}'"
+        " --completeness '{input.completeness}' --injections '{input.injections}'"
         " --out-csv {output.csv} --out-parquet {output.parquet} --out-ctoi {output.ctoi}"
         " --out-dir {output.html} --options {params.options} 2> {log}"

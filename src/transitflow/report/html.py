@@ -14,6 +14,7 @@ import pandas as pd
 
 from transitflow.report.assets import CSS, FILTER_JS, SORT_JS
 from transitflow.report.candidates import PC_RADIUS_NOTE, light_curve_keys
+from transitflow.report.truth import MIN_COMPARED
 from transitflow.signals import DISPOSITIONS
 from transitflow.tables import atomic_output
 
@@ -205,17 +206,44 @@ def _inputs(read: dict[str, int]) -> int:
 
 
 def _completeness_table(completeness: dict) -> str:
-    """The shares per SNR bin; for simulated data also the planted planets recovered as PC."""
-    def shown(value) -> str:
-        return "" if value is None or pd.isna(value) else (
-            f"{value:.3f}" if isinstance(value, float) else str(value))
-
-    columns = {"n": "injections", "flagged": "flagged", "found": "found", "PC": "PC",
-               "planted planets": "planted planets", "planted, as PC": "planted, as PC"}
-    rows = {f"SNR >= {row['snr_low']:g}": {shown_name: shown(row[name])
-                                           for name, shown_name in columns.items() if name in row}
+    """The shares per SNR bin; for simulated data also the injections against the planted
+    planets."""
+    rows = {_snr_bin(row): {name: _shown(row[column]) for column, name in
+                            (("n", "injections"), ("flagged", "flagged"), ("found", "found"),
+                             ("PC", "PC"))}
             for row in completeness["by_snr"]}
-    return _ledger_table(rows, "expected SNR") + _reliability_table(completeness)
+    return (_ledger_table(rows, "expected SNR") + _against_truth_table(completeness)
+            + _reliability_table(completeness))
+
+
+def _against_truth_table(completeness: dict) -> str:
+    """For simulated data: per SNR bin, the injections found as PC beside the planted planets
+    recovered as PC, like for like
+    (:func:`transitflow.report.truth.injections_against_truth`)."""
+    bins = completeness.get("against truth")
+    if not bins:
+        return ""
+    rows = {_snr_bin(row): {name: _shown(value) for name, value in row.items()
+                            if name not in ("snr_low", "compared")}
+            for row in bins}
+    compared = [row for row in bins if row["compared"]]
+    verdict = (f"largest difference in the bins with {MIN_COMPARED} or more of each: "
+               f"{max(abs(row['difference']) for row in compared) * 100:.1f} points"
+               if compared else f"no bin holds {MIN_COMPARED} or more of each")
+    return ("\n<h3>Injections against the planted planets (simulated data)</h3>\n"
+            "<p>Like for like: injections of two or more transits into quiet stars and hosts "
+            "of one planet, and planted planets with two or more events in the data, both on "
+            f"stars outside the training split; {verdict}.</p>\n" + _ledger_table(rows, "expected SNR"))
+
+
+def _snr_bin(row: dict) -> str:
+    return f"SNR >= {row['snr_low']:g}"
+
+
+def _shown(value) -> str:
+    """A table value: shares to three decimals, nothing for a missing one."""
+    return "" if value is None or pd.isna(value) else (
+        f"{value:.3f}" if isinstance(value, float) else str(value))
 
 
 def _reliability_table(completeness: dict) -> str:

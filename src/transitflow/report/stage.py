@@ -17,8 +17,8 @@ from transitflow.report.candidates import build_candidates, light_curve_keys, wr
 from transitflow.report.config import ReportConfig
 from transitflow.report.ctoi import write_ctoi
 from transitflow.report.html import bundle_sheets, write_report
-from transitflow.report.truth import (held_out_stars, planet_recall, reliability,
-                                      truth_recall_by_snr, truth_recovery)
+from transitflow.report.truth import (held_out_stars, injections_against_truth, planet_recall,
+                                      reliability, truth_recovery)
 from transitflow.tables import read_table, read_tables
 
 log = logging.getLogger("transitflow")
@@ -44,13 +44,14 @@ class ReportFiles:
     known_ebs: str = ""
     figures: Sequence[str] = ()
     completeness: str = ""
+    injections: str = ""
 
     def inputs(self) -> list[str]:
         """The files the outputs' provenance records."""
         return [*self.vetting, *self.failed, self.scores, self.stars, self.ledger,
                 self.flag_summary,
                 *filter(None, [self.model_card, self.known_tois, self.known_ebs, self.truth,
-                               self.split, self.completeness])]
+                               self.split, self.completeness, self.injections])]
 
 
 def run_report(files: ReportFiles, out_dir: str | Path, out_csv: str | Path,
@@ -80,8 +81,9 @@ def run_report(files: ReportFiles, out_dir: str | Path, out_csv: str | Path,
                     else None)
     if completeness:
         _with_reliability(completeness, stars, candidates)
-    if completeness and not truth.empty:
-        _with_truth_recall(completeness, truth, candidates, split)
+    if completeness and files.injections and not truth.empty:
+        completeness["against truth"] = _against_planted(
+            read_table(files.injections), truth, stars, candidates, split)
     flagged = json.loads(Path(files.flag_summary).read_text())
     write_report(candidates, Path(out_dir) / "index.html",
                  _run_info(files, run, provenance, flagged), sheets, figures,
@@ -114,15 +116,14 @@ def _with_reliability(completeness: dict, stars: pd.DataFrame, candidates: pd.Da
     completeness["reliability"] = reliability(completeness["nulls"], len(stars), with_pc)
 
 
-def _with_truth_recall(completeness: dict, truth: pd.DataFrame, candidates: pd.DataFrame,
-                       split: pd.DataFrame | None) -> None:
-    """Add to each SNR bin the planted planets (of the stars the injections could use, those
-    outside the training split) and their share recovered as PC."""
+def _against_planted(injections: pd.DataFrame, truth: pd.DataFrame, stars: pd.DataFrame,
+                     candidates: pd.DataFrame, split: pd.DataFrame | None) -> list[dict]:
+    """Per SNR bin, the injections found as PC beside the planted planets recovered as PC,
+    like for like, on the stars the injections could use (those outside the training
+    split)."""
     if split is not None:
         truth = truth[~truth["tic"].isin(split.loc[split["split"] == "train", "tic"])]
-    yardstick = truth_recall_by_snr(truth, candidates)
-    for row, planted in zip(completeness["by_snr"], yardstick.to_dict("records")):
-        row |= {"planted planets": planted["n"], "planted, as PC": planted["PC"]}
+    return injections_against_truth(injections, truth, stars, candidates).to_dict("records")
 
 
 def _run_info(files: ReportFiles, run: str, provenance: dict, flagged: dict) -> dict:

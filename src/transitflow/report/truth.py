@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from transitflow.signals import SNR_BINS, binned_means, recovering
+from transitflow.signals import recovering, shares_by_snr
 
 
 def held_out_stars(truth: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
@@ -65,8 +65,47 @@ def truth_recall_by_snr(truth: pd.DataFrame, candidates: pd.DataFrame) -> pd.Dat
     by_tic = dict(tuple(candidates.groupby("tic")))
     pc = [bool((recovering(by_tic.get(row["tic"]), row)["disposition"] == "PC").any())
           for row in planets.to_dict("records")]
-    table = binned_means(planets.assign(PC=pc), "snr", [*SNR_BINS, np.inf], ["PC"])
-    return table.rename(columns={"low": "snr_low"})[["snr_low", "n", "PC"]]
+    return shares_by_snr(planets.assign(PC=pc), ["PC"])
+
+
+#: Hosts the simulator gives planets: injections into them compare with its planted planets.
+PLANET_HOSTS = ("planet", "quiet")
+#: Planted signals a like-for-like host may hold: an injection into a host with more makes a
+#: system of more than three, which the simulator never plants and the search's
+#: ``max_signals`` slots may not hold.
+MAX_HOST_SIGNALS = 1
+#: Injections and planted planets an SNR bin needs of each for the two to be compared.
+MIN_COMPARED = 30
+
+
+def injections_against_truth(injections: pd.DataFrame, truth: pd.DataFrame,
+                             stars: pd.DataFrame, candidates: pd.DataFrame,
+                             like_for_like: bool = True) -> pd.DataFrame:
+    """For simulated data, per expected-SNR bin: the injections found as PC beside the
+    planted planets recovered as PC (pass the truth of stars outside the training split).
+
+    Like for like (the default), injections of two or more transits into the kinds of star
+    the simulator gives planets (:data:`PLANET_HOSTS`, holding at most
+    :data:`MAX_HOST_SIGNALS` planet) meet planted planets with two or more events in the
+    data: the simulator plants no planet around binaries or variable stars, no system of
+    more than three planets, and keeps its single transits off the data's edges.
+    ``compared`` marks the bins with at least :data:`MIN_COMPARED` of each.
+    """
+    injected = injections[(injections["copy"] == "injected") & (injections["n_transits"] >= 1)]
+    if like_for_like:
+        hosts = stars.set_index("tic").reindex(injected["tic"])
+        alike = (hosts["sim_class"].isin(PLANET_HOSTS).to_numpy()
+                 & (hosts["n_signals"] <= MAX_HOST_SIGNALS).to_numpy())
+        injected = injected[alike & (injected["n_transits"] >= 2)]
+        truth = truth[truth["n_events_in_data"] >= 2]
+    measured = shares_by_snr(injected.assign(PC=injected["stage"] == "PC"), ["PC"])
+    planted = truth_recall_by_snr(truth, candidates)
+    table = pd.DataFrame({"snr_low": measured["snr_low"], "injections": measured["n"],
+                          "injected, as PC": measured["PC"], "planted planets": planted["n"],
+                          "planted, as PC": planted["PC"]})
+    table["difference"] = table["injected, as PC"] - table["planted, as PC"]
+    table["compared"] = (table[["injections", "planted planets"]] >= MIN_COMPARED).all(axis=1)
+    return table
 
 
 def reliability(nulls: dict[str, dict[str, int]], light_curves: int, with_pc: int) -> dict:

@@ -55,6 +55,7 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
     keep = np.ones(len(lc), bool)
     signals: list[Signal] = []
     masked: list[float] = []  # the width masked around each found signal's events
+    span = float(np.ptp(lc.time))
     for _ in range(ATTEMPTS_PER_SIGNAL * config.max_signals):
         if np.count_nonzero(keep) < MIN_SEARCH_CADENCES:
             break
@@ -64,7 +65,6 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
             break
         width = mask_width(detrended, found, config.mask_factor)
         keep &= ~event_mask(lc.time, found, width)
-        span = float(np.ptp(lc.time))
         echoed = next((earlier for earlier, earlier_width in zip(signals, masked)
                        if is_echo(found, earlier, earlier_width, span)), None)
         if echoed is not None:
