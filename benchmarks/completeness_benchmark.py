@@ -6,8 +6,9 @@
 Per expected-SNR bin: the injections of the run (``completeness/injections.parquet``) found
 as PC, and the planted planets of the stars outside the training split recovered as PC in
 the run's candidate table, with their difference, over all injections and like for like
-(:func:`transitflow.report.injections_against_truth`). Then the in-depth cost: ``recover_shard`` again on the first shard's injected
-copies, timed, in seconds per injected light curve. Prints one JSON document.
+(:func:`transitflow.report.injections_against_truth`). Then the in-depth cost:
+``recover_shard`` again on the first shard's injected copies, timed, in seconds per
+injected light curve. Prints one JSON document.
 """
 
 from __future__ import annotations
@@ -39,10 +40,8 @@ def agreement(run: Path) -> dict[str, list[dict]]:
     stars = pd.read_parquet(run / "data" / "stars.parquet")
     candidates = pd.read_csv(run / "candidates.csv")
     split = run / "split" / "split.parquet"
-    if split.exists():  # the stars the injections could use: outside the training split
-        trained = pd.read_parquet(split).query("split == 'train'")["tic"]
-        truth = truth[~truth["tic"].isin(trained)]
-    return {view: injections_against_truth(injections, truth, stars, candidates, alike)
+    split = pd.read_parquet(split) if split.exists() else None
+    return {view: injections_against_truth(injections, truth, stars, candidates, split, alike)
             .round(3).to_dict("records")
             for view, alike in (("all", False), ("like for like", True))}
 

@@ -168,26 +168,34 @@ def test_truth_recall_counts_planets_recovered_as_pc_per_snr_bin():
 
 
 def test_injections_meet_the_planted_planets_like_for_like():
-    truth = pd.DataFrame({"tic": [1, 2, 3], "sim_class": "planet", "period": [2.0, 5.0, 30.0],
-                          "epoch": [1.0, 2.0, 3.0], "duration": 0.1,
-                          "n_events_in_data": [10, 4, 1], "snr": [60.0, 60.0, 60.0]})
-    candidates = pd.DataFrame({"tic": [1, 2, 3], "period": [2.0, 5.0, 30.0],
-                               "epoch": [1.0, 2.0, 3.0], "disposition": ["PC", "EB", "PC"]})
-    stars = pd.DataFrame({"tic": [10, 11, 12, 13, 14], "n_signals": [0, 1, 1, 0, 3],
-                          "sim_class": ["quiet", "planet", "eb", "quiet", "planet"]})
-    injections = pd.DataFrame({"tic": [10, 11, 12, 13, 14, 10], "snr": 60.0,
-                               "copy": ["injected"] * 5 + ["inverted"],
-                               "n_transits": [3, 5, 3, 1, 4, np.nan],
-                               "stage": ["PC", "found", "PC", "PC", "found", "injected"]})
-    table = injections_against_truth(injections, truth, stars, candidates).set_index("snr_low")
-    # left out: the binary host, the single transit, the fourth planet of a host of three
-    # and the null copy; and planted planet 3, a single transit
+    truth = pd.DataFrame({"tic": [1, 2, 3, 4, 5], "sim_class": "planet",
+                          "period": [2.0, 5.0, 30.0, 3.0, 4.0], "epoch": [1.0, 2.0, 3.0, 1.0, 1.0],
+                          "duration": 0.1, "n_events_in_data": [10, 4, 1, 8, 6],
+                          "snr": [60.0, 60.0, 60.0, 900.0, 60.0]})
+    candidates = pd.DataFrame({"tic": [1, 2, 3, 4, 5], "period": [2.0, 5.0, 30.0, 3.0, 4.0],
+                               "epoch": 1.0, "disposition": ["PC", "EB", "PC", "PC", "PC"]})
+    candidates.loc[1:2, "epoch"] = [2.0, 3.0]
+    split = pd.DataFrame({"tic": [1, 2, 3, 4, 5],
+                          "split": ["test", "val", "test", "test", "train"]})
+    stars = pd.DataFrame({"key": [f"{tic}-s0001" for tic in range(10, 16)],
+                          "n_signals": [0, 2, 1, 0, 3, 1],
+                          "sim_class": ["quiet", "planet", "eb", "quiet", "planet", "variable"]})
+    injections = pd.DataFrame({"host_key": [f"{tic}-s0001" for tic in (10, 11, 12, 13, 14, 15, 10)],
+                               "snr": [60.0, 80.0, 60.0, 60.0, 60.0, 60.0, np.nan],
+                               "copy": ["injected"] * 6 + ["inverted"],
+                               "n_transits": [3, 5, 3, 1, 4, 3, np.nan],
+                               "stage": ["PC", "found", "PC", "PC", "found", "PC", "injected"]})
+    table = injections_against_truth(injections, truth, stars, candidates,
+                                     split).set_index("snr_low")
+    # left out: injections into a binary, a variable and a host of three planets, a single
+    # transit and a null copy; planted, a single transit, one beyond the injections' SNR
+    # and one of the training split
     assert table.loc[50.0, ["injections", "injected, as PC", "planted planets",
                             "planted, as PC", "difference"]].tolist() == [2, 0.5, 2, 0.5, 0.0]
     assert not table["compared"].any()  # fewer than 30 of each
     everything = injections_against_truth(injections, truth, stars, candidates,
                                           like_for_like=False).set_index("snr_low")
-    assert everything.loc[50.0, ["injections", "planted planets"]].tolist() == [5, 3]
+    assert everything.loc[50.0, ["injections", "planted planets"]].tolist() == [6, 5]
 
 
 def test_a_copy_whose_search_fails_is_a_failed_row_and_the_others_go_on(monkeypatch):

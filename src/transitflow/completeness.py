@@ -40,7 +40,8 @@ from transitflow.options import options_from_dict
 from transitflow.provenance import make_provenance
 from transitflow.searching import SearchConfig, detrend_for_search, search_lightcurve
 from transitflow.shards import read_shard, write_shard
-from transitflow.signals import R_SUN_IN_R_EARTH, binned_means, recovering, shares_by_snr
+from transitflow.signals import (R_SUN_IN_R_EARTH, binned_means, injected_with_transit,
+                                 recovering, shares_by_snr)
 from transitflow.simulate import log_uniform, transit_duration
 from transitflow.tables import atomic_output, read_table, read_tables, write_json, write_table
 from transitflow.vetting import VetConfig, vet_light_curve
@@ -285,15 +286,10 @@ def _start(key: str, detected_by: str) -> dict:
             "disposition": "", "stage": "flagged" if detected_by else "injected", "reason": ""}
 
 
-def _with_transit(injections: pd.DataFrame) -> pd.DataFrame:
-    """The injected copies (not the nulls) with a transit in the data."""
-    return injections[(injections["copy"] == "injected") & (injections["n_transits"] >= 1)]
-
-
 def completeness_by_snr(injections: pd.DataFrame) -> pd.DataFrame:
-    """Per expected-SNR bin (:data:`SNR_BINS`): injections with a transit in the data and
-    the share flagged, found and found as PC."""
-    usable = _with_transit(injections)
+    """Per expected-SNR bin (:data:`transitflow.signals.SNR_BINS`): injections with a
+    transit in the data and the share flagged, found and found as PC."""
+    usable = injected_with_transit(injections)
     return shares_by_snr(usable.assign(PC=usable["stage"] == "PC"), STAGES)
 
 
@@ -301,7 +297,7 @@ def completeness_map(injections: pd.DataFrame) -> pd.DataFrame:
     """Per period x radius bin (:data:`PERIOD_EDGES`, :data:`RADIUS_EDGES`), the injections
     with a transit in the data and the share of them at each stage (:data:`STAGES`:
     flagged, found, found as PC)."""
-    injected = _with_transit(injections)
+    injected = injected_with_transit(injections)
     usable = injected.assign(PC=injected["stage"] == "PC")
     period = pd.cut(usable["period"], PERIOD_EDGES, right=False)
     radius = pd.cut(usable["radius_earth"], RADIUS_EDGES, right=False)
@@ -326,7 +322,7 @@ def null_counts(injections: pd.DataFrame) -> dict[str, dict[str, int]]:
 def completeness_by_radius(injections: pd.DataFrame) -> pd.DataFrame:
     """Share found as PC per planet-radius bin (:data:`RADIUS_EDGES`), all periods, of the
     injections with a transit in the data."""
-    usable = _with_transit(injections)
+    usable = injected_with_transit(injections)
     table = binned_means(usable.assign(PC=usable["stage"] == "PC"), "radius_earth",
                          RADIUS_EDGES, ["PC"])
     return table.rename(columns={"low": "radius_low", "high": "radius_high"})

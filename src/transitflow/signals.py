@@ -40,6 +40,12 @@ def binned_means(frame: pd.DataFrame, column: str, edges, means) -> pd.DataFrame
         ["low", "high", "n", *means]]
 
 
+def injected_with_transit(injections: pd.DataFrame) -> pd.DataFrame:
+    """The injected copies of a completeness table (not its null copies) with a transit in
+    the data."""
+    return injections[(injections["copy"] == "injected") & (injections["n_transits"] >= 1)]
+
+
 def shares_by_snr(frame: pd.DataFrame, means) -> pd.DataFrame:
     """Rows of ``frame`` per expected-SNR bin (:data:`SNR_BINS`, the last open): ``snr_low``,
     the rows ``n`` and the mean of each column in ``means``."""

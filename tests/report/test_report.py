@@ -125,6 +125,7 @@ def test_the_completeness_table_shows_each_snr_bin_beside_the_simulated_truth(ve
     assert '<td class="number">0.750</td>' in section and '<td class="number">0.467</td>' in section
     assert '<td class="number">0</td><td class="number"></td>' in section
     assert "bins with 30 or more of each: 3.3 points" in section
+    assert '<td class="number">+3.3</td><td class="number">yes</td>' in section
     for row in ("inverted light curves (nulls): followed / excluded / failed</th><td>39 / 0 / 1",
                 "scrambled light curves (nulls): followed / excluded / failed</th><td>24 / 15 / 1",
                 "scrambled: flagged / with a signal / with a PC</th><td>9 / 5 / 2"):

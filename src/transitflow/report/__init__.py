@@ -11,12 +11,11 @@ from transitflow.report.candidates import (BACK_COLUMNS, FRONT_COLUMNS, build_ca
 from transitflow.report.config import ReportConfig
 from transitflow.report.ctoi import ctoi_table, write_ctoi
 from transitflow.report.html import bundle_sheets, write_report
-from transitflow.report.truth import (MIN_COMPARED, held_out_stars, injections_against_truth,
-                                      planet_recall, reliability, truth_recall_by_snr,
-                                      truth_recovery)
+from transitflow.report.truth import (held_out_stars, injections_against_truth, planet_recall,
+                                      reliability, truth_recall_by_snr, truth_recovery)
 
-__all__ = ["BACK_COLUMNS", "FRONT_COLUMNS", "MIN_COMPARED", "ReportConfig",
+__all__ = ["BACK_COLUMNS", "FRONT_COLUMNS", "ReportConfig",
            "build_candidates", "bundle_sheets", "ctoi_table", "filter_pc_radius",
-           "held_out_stars", "injections_against_truth", "light_curve_keys", "planet_recall", "reliability",
-           "truth_recall_by_snr", "truth_recovery", "write_candidates", "write_ctoi",
-           "write_report"]
+           "held_out_stars", "injections_against_truth", "light_curve_keys", "planet_recall",
+           "reliability", "truth_recall_by_snr", "truth_recovery", "write_candidates",
+           "write_ctoi", "write_report"]

@@ -14,7 +14,7 @@ import pandas as pd
 
 from transitflow.report.assets import CSS, FILTER_JS, SORT_JS
 from transitflow.report.candidates import PC_RADIUS_NOTE, light_curve_keys
-from transitflow.report.truth import MIN_COMPARED
+from transitflow.report.truth import LIKE_FOR_LIKE, MIN_COMPARED
 from transitflow.signals import DISPOSITIONS
 from transitflow.tables import atomic_output
 
@@ -223,27 +223,29 @@ def _against_truth_table(completeness: dict) -> str:
     bins = completeness.get("against truth")
     if not bins:
         return ""
-    rows = {_snr_bin(row): {name: _shown(value) for name, value in row.items()
-                            if name not in ("snr_low", "compared")}
-            for row in bins}
+    rows = {_snr_bin(row): {
+        **{name: _shown(row[name]) for name in ("injections", "injected, as PC",
+                                                "planted planets", "planted, as PC")},
+        "difference, points": _shown(row["difference"] * 100 if row["difference"] is not None
+                                     else None, "+.1f"),
+        "compared": "yes" if row["compared"] else ""} for row in bins}
     compared = [row for row in bins if row["compared"]]
     verdict = (f"largest difference in the bins with {MIN_COMPARED} or more of each: "
                f"{max(abs(row['difference']) for row in compared) * 100:.1f} points"
                if compared else f"no bin holds {MIN_COMPARED} or more of each")
     return ("\n<h3>Injections against the planted planets (simulated data)</h3>\n"
-            "<p>Like for like: injections of two or more transits into quiet stars and hosts "
-            "of one planet, and planted planets with two or more events in the data, both on "
-            f"stars outside the training split; {verdict}.</p>\n" + _ledger_table(rows, "expected SNR"))
+            f"<p>Like for like, on the stars the network did not train on: {LIKE_FOR_LIKE}; "
+            f"{verdict}.</p>\n" + _ledger_table(rows, "expected SNR"))
 
 
 def _snr_bin(row: dict) -> str:
     return f"SNR >= {row['snr_low']:g}"
 
 
-def _shown(value) -> str:
-    """A table value: shares to three decimals, nothing for a missing one."""
+def _shown(value, decimals: str = ".3f") -> str:
+    """A table value: floats (shares) to three decimals, nothing for a missing one."""
     return "" if value is None or pd.isna(value) else (
-        f"{value:.3f}" if isinstance(value, float) else str(value))
+        format(value, decimals) if isinstance(value, float) else str(value))
 
 
 def _reliability_table(completeness: dict) -> str:

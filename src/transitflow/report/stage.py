@@ -82,8 +82,8 @@ def run_report(files: ReportFiles, out_dir: str | Path, out_csv: str | Path,
     if completeness:
         _with_reliability(completeness, stars, candidates)
     if completeness and files.injections and not truth.empty:
-        completeness["against truth"] = _against_planted(
-            read_table(files.injections), truth, stars, candidates, split)
+        completeness["against truth"] = injections_against_truth(
+            read_table(files.injections), truth, stars, candidates, split).to_dict("records")
     flagged = json.loads(Path(files.flag_summary).read_text())
     write_report(candidates, Path(out_dir) / "index.html",
                  _run_info(files, run, provenance, flagged), sheets, figures,
@@ -114,16 +114,6 @@ def _with_reliability(completeness: dict, stars: pd.DataFrame, candidates: pd.Da
     counted in light curves (a candidate's ``keys`` are its signals')."""
     with_pc = light_curve_keys(candidates[candidates["disposition"] == "PC"]).nunique()
     completeness["reliability"] = reliability(completeness["nulls"], len(stars), with_pc)
-
-
-def _against_planted(injections: pd.DataFrame, truth: pd.DataFrame, stars: pd.DataFrame,
-                     candidates: pd.DataFrame, split: pd.DataFrame | None) -> list[dict]:
-    """Per SNR bin, the injections found as PC beside the planted planets recovered as PC,
-    like for like, on the stars the injections could use (those outside the training
-    split)."""
-    if split is not None:
-        truth = truth[~truth["tic"].isin(split.loc[split["split"] == "train", "tic"])]
-    return injections_against_truth(injections, truth, stars, candidates).to_dict("records")
 
 
 def _run_info(files: ReportFiles, run: str, provenance: dict, flagged: dict) -> dict:

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from transitflow.signals import recovering, shares_by_snr
+from transitflow.signals import injected_with_transit, recovering, shares_by_snr
 
 
 def held_out_stars(truth: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
@@ -70,34 +70,41 @@ def truth_recall_by_snr(truth: pd.DataFrame, candidates: pd.DataFrame) -> pd.Dat
 
 #: Hosts the simulator gives planets: injections into them compare with its planted planets.
 PLANET_HOSTS = ("planet", "quiet")
-#: Planted signals a like-for-like host may hold: an injection into a host with more makes a
-#: system of more than three, which the simulator never plants and the search's
-#: ``max_signals`` slots may not hold.
-MAX_HOST_SIGNALS = 1
+#: Planted planets a like-for-like host may hold: an injection into a host of three makes a
+#: system of four, which the simulator never plants and the search's three slots
+#: (``max_signals``) cannot hold.
+MAX_HOST_PLANETS = 2
 #: Injections and planted planets an SNR bin needs of each for the two to be compared.
 MIN_COMPARED = 30
+#: Who is compared, like for like, in words (the report says it).
+LIKE_FOR_LIKE = (f"injections of two or more transits into quiet stars and hosts of up to "
+                 f"{MAX_HOST_PLANETS} planets, against planted planets with two or more events "
+                 "in the data and an SNR within the injections' range")
 
 
 def injections_against_truth(injections: pd.DataFrame, truth: pd.DataFrame,
                              stars: pd.DataFrame, candidates: pd.DataFrame,
+                             split: pd.DataFrame | None = None,
                              like_for_like: bool = True) -> pd.DataFrame:
     """For simulated data, per expected-SNR bin: the injections found as PC beside the
-    planted planets recovered as PC (pass the truth of stars outside the training split).
+    planted planets recovered as PC, those of the training ``split`` left out as the
+    injections' hosts are.
 
-    Like for like (the default), injections of two or more transits into the kinds of star
-    the simulator gives planets (:data:`PLANET_HOSTS`, holding at most
-    :data:`MAX_HOST_SIGNALS` planet) meet planted planets with two or more events in the
-    data: the simulator plants no planet around binaries or variable stars, no system of
-    more than three planets, and keeps its single transits off the data's edges.
+    Like for like (the default, :data:`LIKE_FOR_LIKE`): the simulator plants no planet
+    around binaries or variable stars and no system of four, keeps its single transits off
+    the data's edges, and plants planets far brighter than the injections' range.
     ``compared`` marks the bins with at least :data:`MIN_COMPARED` of each.
     """
-    injected = injections[(injections["copy"] == "injected") & (injections["n_transits"] >= 1)]
+    if split is not None:
+        truth = truth[~truth["tic"].isin(split.loc[split["split"] == "train", "tic"])]
+    injected = injected_with_transit(injections)
     if like_for_like:
-        hosts = stars.set_index("tic").reindex(injected["tic"])
+        hosts = stars.set_index("key").reindex(injected["host_key"])
         alike = (hosts["sim_class"].isin(PLANET_HOSTS).to_numpy()
-                 & (hosts["n_signals"] <= MAX_HOST_SIGNALS).to_numpy())
-        injected = injected[alike & (injected["n_transits"] >= 2)]
-        truth = truth[truth["n_events_in_data"] >= 2]
+                 & (hosts["n_signals"] <= MAX_HOST_PLANETS).to_numpy())
+        injected = injected[alike & (injected["n_transits"] >= 2).to_numpy()]
+        truth = truth[(truth["n_events_in_data"] >= 2)
+                      & (truth["snr"] <= injected["snr"].max())]
     measured = shares_by_snr(injected.assign(PC=injected["stage"] == "PC"), ["PC"])
     planted = truth_recall_by_snr(truth, candidates)
     table = pd.DataFrame({"snr_low": measured["snr_low"], "injections": measured["n"],

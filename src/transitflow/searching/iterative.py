@@ -55,7 +55,7 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
     keep = np.ones(len(lc), bool)
     signals: list[Signal] = []
     masked: list[float] = []  # the width masked around each found signal's events
-    span = float(np.ptp(lc.time))
+    span = float(np.ptp(lc.time)) if len(lc) else 0.0
     for _ in range(ATTEMPTS_PER_SIGNAL * config.max_signals):
         if np.count_nonzero(keep) < MIN_SEARCH_CADENCES:
             break
