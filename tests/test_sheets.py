@@ -104,3 +104,20 @@ def test_few_points(tmp_path, n_points):
     path = vetting_sheet(lc, lc, replace(periodic_signal(), transit_times=()), row,
                          tmp_path / "few.png", SimpleNamespace(periods=[], power=[]))
     assert path.stat().st_size > 10_000
+
+
+def test_per_transit_panels_share_one_flux_scale(tmp_path):
+    """Depths compare by eye: every transit panel spans the same flux range, and only the
+    first carries tick labels and the axis label."""
+    lc = transiting()
+    depths = (DEPTH, 3 * DEPTH, DEPTH, DEPTH, DEPTH, DEPTH, DEPTH, DEPTH)
+    signal = replace(periodic_signal(), transit_depths=depths)
+    vetting_sheet(lc, lc, signal, vetting_row(signal), tmp_path / "depths.png")
+    panels = sheets._process_page().transits
+    assert len({ax.get_ylim() for ax in panels}) == 1
+    assert min(panels[1].get_ylim()) < 1 - 3 * DEPTH  # the deepest model fits on every panel
+    labelled = [ax.xaxis.get_label_text() != "" for ax in panels]
+    assert labelled == [True] + [False] * (len(panels) - 1)
+    assert all(not tick.label1.get_visible() for ax in panels[1:]
+               for tick in ax.yaxis.get_major_ticks())
+    assert any(tick.label1.get_visible() for tick in panels[0].yaxis.get_major_ticks())

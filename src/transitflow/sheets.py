@@ -12,6 +12,7 @@ import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from transitflow.lightcurve import STITCHED_SECTOR, LightCurve
 from transitflow.searching import SearchConfig, periodogram
@@ -87,6 +88,8 @@ class _Page:
         self.table = add(grid[2, 6:])
         self.table.axis("off")
         self.transits = [add(grid[3, column]) for column in range(MAX_TRANSIT_PANELS)]
+        for ax in self.transits[1:]:  # the first panel's tick labels serve the row
+            ax.tick_params(labelleft=False, labelbottom=False)
 
     def cleared(self) -> _Page:
         """The page with no header and every panel empty, linear and autoscaled."""
@@ -256,6 +259,7 @@ def _periodogram(ax: Axes, periodogram, signal: Signal) -> None:
     ax.plot(periodogram.periods, periodogram.power, color="k", lw=0.6)
     if np.all(np.asarray(periodogram.periods) > 0):
         ax.set_xscale("log")
+        ax.xaxis.set_minor_locator(NullLocator())
     if signal.periodic:
         ax.axvline(signal.period, **PERIOD_MARK)
         for harmonic in (0.5, 2.0):
@@ -334,12 +338,18 @@ def _in_out_panel(ax: Axes, x: np.ndarray, values: np.ndarray, signal: Signal, t
 
 
 def _per_transit(axes: Sequence[Axes], lc: LightCurve, signal: Signal, times: np.ndarray) -> None:
-    """A window around each of the first transits, one panel each; the rest hidden."""
+    """A window around each of the first transits, one panel each on one flux scale (so
+    that their depths compare by eye); the rest hidden."""
     depths = signal.transit_depths if len(signal.transit_depths) == len(times) else ()
-    for column, ax in enumerate(axes):
-        if column >= len(times):
-            ax.set_visible(False)
-            continue
-        t = times[column]
+    shown = axes[:len(times)]
+    for column, (ax, t) in enumerate(zip(shown, times)):
         _fold_panel(ax, lc.time - t, lc.flux, signal, depths[column] if depths else signal.depth,
                     f"{t:.2f}")
+        if column:
+            ax.set_xlabel("")
+    for ax in axes[len(shown):]:
+        ax.set_visible(False)
+    if shown:
+        low, high = min(ax.get_ylim()[0] for ax in shown), max(ax.get_ylim()[1] for ax in shown)
+        for ax in shown:
+            ax.set_ylim(low, high)
