@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from transitflow.models import (PAPER_PRESETS, PRESETS, build_model, count_parameters,
-                                sinusoidal_encoding)
+from transitflow.models import (PAPER_PRESETS, PRESETS, Ensemble, build_model,
+                                count_parameters, sinusoidal_encoding)
 
 
 @pytest.mark.parametrize("preset, low, high", [("cnn", 1e5, 1e6),
@@ -47,6 +47,20 @@ def test_paper_presets_vary_layers_and_width_about_the_paper_model():
     model = build_model("paper-d128").eval()
     with torch.inference_mode():
         assert model(torch.randn(2, 3, 1000)).shape == (2,)
+
+
+def test_ensemble_averages_its_members_logits():
+    torch.manual_seed(0)
+    ensemble = build_model("cnn", members=3, in_channels=1, length=640).eval()
+    assert isinstance(ensemble, Ensemble) and len(ensemble.members) == 3
+    assert count_parameters(ensemble) == 3 * count_parameters(build_model("cnn", in_channels=1,
+                                                                          length=640))
+    x = torch.randn(4, 1, 640)
+    with torch.inference_mode():
+        each = torch.stack([member(x) for member in ensemble.members])
+        assert torch.allclose(ensemble(x), each.mean(dim=0))
+    assert not torch.equal(each[0], each[1])  # members start from other weights
+    assert not isinstance(build_model("cnn", members=1), Ensemble)
 
 
 def test_sinusoidal_encoding():

@@ -139,6 +139,19 @@ class TransitTransformer(nn.Module):
         return self.head(self.norm(tokens).mean(dim=1)).squeeze(-1)
 
 
+class Ensemble(nn.Module):
+    """Networks of one architecture whose logits are averaged (a deep ensemble: members
+    trained from other seeds disagree where the training data say little, and their mean
+    generalises better than any one of them)."""
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.stack([member(x) for member in self.members]).mean(dim=0)
+
+
 ARCHITECTURES = {"cnn": LightCurveCNN, "transformer": TransitTransformer}
 
 _PAPER = {"arch": "transformer", "patch": 8, "d_model": 512, "heads": 4, "layers": 4,
@@ -159,8 +172,9 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def build_model(preset: str, **overrides) -> nn.Module:
-    """A freshly initialised model from a preset, with arguments overridden.
+def build_model(preset: str, members: int = 1, **overrides) -> nn.Module:
+    """A freshly initialised model from a preset, with arguments overridden; an
+    :class:`Ensemble` of that model when ``members`` > 1.
 
     ``in_channels`` and ``length`` should match the :class:`~transitflow.features.FeatureConfig`.
 
@@ -174,9 +188,10 @@ def build_model(preset: str, **overrides) -> nn.Module:
     options = {**PRESETS[preset], **overrides}
     architecture = ARCHITECTURES[options.pop("arch")]
     try:
-        return architecture(**options)
+        models = [architecture(**options) for _ in range(members)]
     except TypeError as error:
         raise ValueError(f"model preset {preset!r}: {error}") from error
+    return Ensemble(models) if members > 1 else models[0]
 
 
 def count_parameters(model: nn.Module) -> int:

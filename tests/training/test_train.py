@@ -158,6 +158,25 @@ def test_tiny_training_learns_and_writes_outputs(easy_task, tmp_path):
     assert log["epoch"].tolist() == [1, 2, 3]
 
 
+@pytest.mark.slow
+def test_ensemble_members_are_the_single_models_of_their_seeds(easy_task, tmp_path):
+    config = tiny_config(epochs=2, steps_per_epoch=4)
+    card = run_training(*easy_task, replace(config, ensemble=2), tmp_path / "pair", provenance={})
+    ensemble, meta = load_model(tmp_path / "pair" / "model.pt")
+    assert len(ensemble.members) == 2 and meta["model_options"]["members"] == 2
+    assert card["ensemble"] == 2 and card["epochs_run"] == [2, 2] and len(card["best_epoch"]) == 2
+    assert pd.read_csv(tmp_path / "pair" / "training_log.csv")["member"].tolist() == [0, 0, 1, 1]
+    assert (tmp_path / "pair" / "checkpoint-member1.pt").exists()
+    for member, seed in enumerate((config.seed, config.seed + 1)):
+        run_training(*easy_task, replace(config, seed=seed), tmp_path / str(seed), provenance={})
+        single, _ = load_model(tmp_path / str(seed) / "model.pt")
+        trained = ensemble.members[member].state_dict()
+        assert all(torch.equal(trained[name], value)
+                   for name, value in single.state_dict().items())
+    with pytest.raises(ValueError, match="ensemble"):
+        TrainConfig(ensemble=0)
+
+
 class Killed(Exception):
     """Stands in for the job being killed."""
 
@@ -241,7 +260,7 @@ def test_ddp_trains_one_model_on_two_cpu_processes(easy_task, tmp_path):
     first, second = (torch.load(tmp_path / f"rank{rank}.pt") for rank in range(2))
     assert all(torch.equal(first[name], second[name]) for name in first)  # gradients averaged
     cards = [json.loads((tmp_path / f"card{rank}.json").read_text()) for rank in range(2)]
-    assert cards[0] == cards[1] and cards[0]["epochs_run"] == 2
+    assert cards[0] == cards[1] and cards[0]["epochs_run"] == [2]
     assert sorted(path.name for path in out_dir.iterdir()) == sorted(
         ["features", "checkpoint.pt", "model.pt", "model_card.json", "training_log.csv",
          "training_curves.png", "confusion_matrix.png", "calibration.png"])

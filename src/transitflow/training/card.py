@@ -94,7 +94,8 @@ def finish(model: nn.Module, model_options: dict, log: list[dict], data: dict[st
     model_id = save_model(out_dir / "model.pt", model, config.model, model_options,
                           config.features, threshold, calibration)
     evaluated = "test" if "test" in scores else "val"
-    best = min(log, key=lambda row: row["val_loss"])
+    history = pd.DataFrame(log)
+    members = history.groupby("member")
     card = {
         "model_id": model_id,
         "preset": config.model,
@@ -111,8 +112,9 @@ def finish(model: nn.Module, model_options: dict, log: list[dict], data: dict[st
         "priors": training_priors(config),
         "injection_recall": {"split": evaluated, **injection_recall(
             model, data[evaluated], config, calibration, threshold)},
-        "epochs_run": len(log),
-        "best_epoch": best["epoch"],
+        "ensemble": config.ensemble,
+        "epochs_run": members["epoch"].max().tolist(),
+        "best_epoch": history.loc[members["val_loss"].idxmin(), "epoch"].tolist(),
         "device": device.type,
         "metrics": {name: evaluate(data[name], score, threshold)
                     for name, score in scores.items()},
@@ -120,8 +122,8 @@ def finish(model: nn.Module, model_options: dict, log: list[dict], data: dict[st
     }
     write_json(card, out_dir / "model_card.json", provenance)
     with atomic_output(out_dir / "training_log.csv") as partial:
-        pd.DataFrame(log).to_csv(partial, index=False)
-    _plot_curves(pd.DataFrame(log), out_dir / "training_curves.png")
+        history.to_csv(partial, index=False)
+    _plot_curves(history, out_dir / "training_curves.png")
     _plot_confusion(data[evaluated], scores[evaluated], threshold, evaluated,
                     out_dir / "confusion_matrix.png")
     _plot_calibration(card, out_dir / "calibration.png")
@@ -129,17 +131,24 @@ def finish(model: nn.Module, model_options: dict, log: list[dict], data: dict[st
 
 
 def _plot_curves(log: pd.DataFrame, path: Path) -> None:
+    """Loss, validation AUCs and learning rate by epoch, one line per ensemble member."""
     figure = Figure(figsize=(11, 3.4), layout="constrained")
     loss, auc, lr = figure.subplots(1, 3)
-    loss.plot(log["epoch"], log["train_loss"], "o-", label="train")
-    loss.plot(log["epoch"], log["val_loss"], "o-", label="validation")
+    for member, rows in log.groupby("member"):
+        first = member == 0
+        for axes, column, label, color in ((loss, "train_loss", "train", "C0"),
+                                           (loss, "val_loss", "validation", "C1"),
+                                           (auc, "val_roc_auc", "ROC-AUC", "C0"),
+                                           (auc, "val_pr_auc", "PR-AUC", "C1"),
+                                           (lr, "lr", None, "C0")):
+            axes.plot(rows["epoch"], rows[column], "o-", color=color, alpha=1.0 if first else 0.4,
+                      label=label if first else None)
     loss.set(xlabel="epoch", ylabel="BCE loss")
+    if log["member"].nunique() > 1:
+        loss.set_title(f"{log['member'].nunique()} ensemble members (the first in full colour)")
     loss.legend()
-    auc.plot(log["epoch"], log["val_roc_auc"], "o-", label="ROC-AUC")
-    auc.plot(log["epoch"], log["val_pr_auc"], "o-", label="PR-AUC")
     auc.set(xlabel="epoch", ylabel="validation", ylim=(0, 1.02))
     auc.legend()
-    lr.plot(log["epoch"], log["lr"], "o-")
     lr.set(xlabel="epoch", ylabel="learning rate", yscale="log")
     with atomic_output(path) as partial:
         figure.savefig(partial, dpi=100)

@@ -47,6 +47,9 @@ class TrainConfig:
         Epochs without a lower validation loss before training stops.
     seed : int
         Seed of initialisation, batches, injections, augmentation and dropout.
+    ensemble : int
+        Networks trained, member ``i`` with seed ``seed + i``; the model averages their
+        logits (:class:`transitflow.models.Ensemble`) and is calibrated as one.
     num_workers : int
         DataLoader worker processes building batches.
     device : str
@@ -85,6 +88,7 @@ class TrainConfig:
     plateau_factor: float = 0.8
     early_stopping_patience: int = 6
     seed: int = 0
+    ensemble: int = 1
     num_workers: int = 0
     device: str = "auto"
     target_precision: float = 0.9
@@ -99,8 +103,8 @@ class TrainConfig:
     noise_level: float = 0.05
 
     def __post_init__(self) -> None:
-        if min(self.epochs, self.steps_per_epoch, self.batch_size) < 1:
-            raise ValueError("epochs, steps_per_epoch and batch_size must be positive")
+        if min(self.epochs, self.steps_per_epoch, self.batch_size, self.ensemble) < 1:
+            raise ValueError("epochs, steps_per_epoch, batch_size and ensemble must be positive")
         if not 0 < self.plateau_factor < 1 or not 0 < self.target_precision <= 1:
             raise ValueError("plateau_factor must be in (0, 1) and target_precision in (0, 1]")
         shares = {"injection_fraction + physical_injection_fraction":

@@ -18,6 +18,7 @@ import itertools
 import logging
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from time import perf_counter
 
@@ -32,7 +33,7 @@ from tqdm import tqdm
 from transitflow.dataset import (LabelledSet, TrainingStream,
                                  feature_caches, load_splits)
 from transitflow.infer import autocast, bce_with_logits, predict_logits, sigmoid
-from transitflow.models import build_model
+from transitflow.models import Ensemble, build_model
 from transitflow.provenance import config_hash, file_digest
 from transitflow.tables import atomic_output
 from transitflow.training.config import TrainConfig
@@ -89,21 +90,29 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
                     f"the {name} split holds no planet or no non-planet ({len(data[name].y)} "
                     "light curves): label more stars (more light curves, or include_pc in the "
                     "labels section) or score with a trained model (model=...)")
-        torch.manual_seed(config.seed)
         model_options = {"in_channels": len(config.features.channels),
                          "length": config.features.length, **config.model_options}
-        model = build_model(config.model, **model_options).to(device)
         hashes = data_hashes(digests, labels, split)
-        origin = {"config": _resumable(config.to_dict()), **hashes,
-                  "source_digest": provenance.get("source_digest")}
-        trainer = Trainer(model, config, device, out_dir / "checkpoint.pt", origin, rank,
-                           world_size)
-        trainer.fit(data["train"], data["val"])
+        members, log = [], []
+        for member in range(config.ensemble):
+            member_config = replace(config, seed=config.seed + member)
+            torch.manual_seed(member_config.seed)
+            model = build_model(config.model, **model_options).to(device)
+            origin = {"config": _resumable(member_config.to_dict()), **hashes,
+                      "source_digest": provenance.get("source_digest")}
+            trainer = Trainer(model, member_config, device, _checkpoint_path(out_dir, member),
+                              origin, rank, world_size)
+            trainer.fit(data["train"], data["val"])
+            model.load_state_dict(trainer.state["best_weights"])
+            members.append(model)
+            log += [{"member": member, **row} for row in trainer.state["log"]]
         card = None
         if rank == 0:
-            model.load_state_dict(trainer.state["best_weights"])
-            card = finish(model, model_options, trainer.state["log"], data, config, device,
-                           out_dir, provenance, hashes)
+            ensemble = Ensemble(members) if len(members) > 1 else members[0]
+            if len(members) > 1:
+                model_options["members"] = len(members)
+            card = finish(ensemble, model_options, log, data, config, device, out_dir,
+                          provenance, hashes)
         return broadcast(card)
 
 
@@ -220,6 +229,11 @@ class Trainer:
             if rng["cuda"] is not None and self.device.type == "cuda":
                 torch.cuda.set_rng_state(rng["cuda"].cpu(), self.device)
         self.state = saved["state"]
+
+
+def _checkpoint_path(out_dir: Path, member: int) -> Path:
+    """Where ensemble member ``member`` checkpoints (``checkpoint.pt`` for the first)."""
+    return out_dir / ("checkpoint.pt" if member == 0 else f"checkpoint-member{member}.pt")
 
 
 def _move_aside(checkpoint: Path, saved: dict) -> None:
