@@ -13,10 +13,11 @@ rule does; then scores every light curve of the shifted run (``config/shifted.ya
 stellar and planet priors, grazing planets, more noise and systematics, another seed) and
 every real light curve of ``truth.csv``. Prints one JSON line: the test ROC-AUC on the
 default sector, the planet-vs-rest ROC-AUC on the shifted sector (all planets, and planets
-with SNR >= 10 against every non-planet), the shifted planets with SNR >= 10 scoring at or
-above the card's threshold (2+ transits; single transits), the non-planets above it, the
-real planets and EBs above it, and the training wall time. A model already in ``--out`` is
-scored again without training.
+with SNR >= 10 against every non-planet; again with the centroid and background channels
+zeroed, as a light curve of time and flux alone reads), the shifted planets with SNR >= 10
+scoring at or above the card's threshold (2+ transits; single transits), the non-planets
+above it, the real planets and EBs above it, and the training wall time. A model already in
+``--out`` is scored again without training.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from transitflow.features import lightcurve_features
+from transitflow.dataset import OPTIONAL_CHANNELS
+from transitflow.features import featurize_table, lightcurve_features
 from transitflow.infer import calibrated_scores, load_model, predict_logits, score_shard
 from transitflow.readers import read_lightcurves
+from transitflow.shards import open_shard
 from transitflow.training import TrainConfig, roc_auc, run_training
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,6 +60,7 @@ def main() -> None:
     figures = {"options": json.loads(args.options),
                "default_test_roc_auc": card["metrics"]["test"]["roc_auc"],
                **shifted_figures(args.out, args.results / "sim-shifted", card["threshold"]),
+               **flux_only_figures(args.out, args.results / "sim-shifted"),
                **real_figures(args.out), "train_wall_s": round(wall)}
     print(json.dumps(figures))
 
@@ -71,21 +75,44 @@ def train(run: Path, config: TrainConfig, out: Path) -> None:
 def shifted_figures(model_dir: Path, run: Path, threshold: float) -> dict:
     scores = pd.concat([score_shard(model_dir / "model.pt", shard)
                         for shard in sorted((run / "data" / "shards").glob("*.arrow"))])
-    labels = pd.read_parquet(run / "data" / "labels.parquet")
-    truth = pd.read_parquet(run / "data" / "truth.parquet")
-    frame = scores.merge(labels[["key", "label"]], on="key")
-    planet = (frame["label"] == "planet").to_numpy()
-    score = frame["score"].to_numpy()
-    planets = truth[truth["sim_class"] == "planet"]
-    strongest = planets.sort_values("snr").drop_duplicates("key", keep="last").set_index("key")
-    snr = frame["key"].map(strongest["snr"]).fillna(0.0).to_numpy()
-    events = frame["key"].map(strongest["n_events_in_data"]).fillna(0).to_numpy()
-    bright = planet & (snr >= 10)
+    planet, bright, events = planet_truth(run, scores["key"])
+    score = scores["score"].to_numpy()
     return {"shifted_roc_auc": roc_auc(planet, score),
             "shifted_roc_auc_snr10": roc_auc(planet[bright | ~planet], score[bright | ~planet]),
             "shifted_recall_2plus": float(np.mean(score[bright & (events >= 2)] >= threshold)),
             "shifted_recall_single": float(np.mean(score[bright & (events == 1)] >= threshold)),
             "shifted_non_planets_above": float(np.mean(score[~planet] >= threshold))}
+
+
+def planet_truth(run: Path, keys: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per light curve of ``keys``: whether it is labelled planet, whether its strongest
+    planet has SNR >= 10, and that planet's number of events in the data."""
+    labels = pd.read_parquet(run / "data" / "labels.parquet").set_index("key")["label"]
+    truth = pd.read_parquet(run / "data" / "truth.parquet")
+    planets = truth[truth["sim_class"] == "planet"]
+    strongest = planets.sort_values("snr").drop_duplicates("key", keep="last").set_index("key")
+    planet = (keys.map(labels) == "planet").to_numpy()
+    snr = keys.map(strongest["snr"]).fillna(0.0).to_numpy()
+    events = keys.map(strongest["n_events_in_data"]).fillna(0).to_numpy()
+    return planet, planet & (snr >= 10), events
+
+
+def flux_only_figures(model_dir: Path, run: Path) -> dict:
+    """The shifted sector's ROC-AUCs with the centroid and background channels zeroed, as a
+    light curve of time and flux alone (a CSV) is featurised."""
+    model, meta = load_model(model_dir / "model.pt")
+    featurised = [featurize_table(open_shard(shard), meta["features"])
+                  for shard in sorted((run / "data" / "shards").glob("*.arrow"))]
+    keys = pd.Series([key for part in featurised for key, ok in zip(part.keys, part.ok) if ok])
+    x = np.concatenate([part.x for part in featurised])
+    optional = [index for index, name in enumerate(meta["features"].channels)
+                if name in OPTIONAL_CHANNELS]
+    x[:, optional] = 0.0
+    logit = predict_logits(model, x)
+    planet, bright, _ = planet_truth(run, keys)
+    return {"shifted_roc_auc_flux_only": roc_auc(planet, logit),
+            "shifted_roc_auc_snr10_flux_only": roc_auc(planet[bright | ~planet],
+                                                       logit[bright | ~planet])}
 
 
 def real_figures(model_dir: Path) -> dict:

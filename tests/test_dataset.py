@@ -11,7 +11,7 @@ import torch
 
 from tests.builders import flat_lightcurve
 from tests.test_inject import box_dips
-from transitflow.dataset import (AUGMENTATIONS, TrainingStream, augment,
+from transitflow.dataset import (AUGMENTATIONS, TrainingStream, augment, drop_channels,
                                  feature_caches, load_splits, ok_path)
 from transitflow.features import FeatureConfig, lightcurve_features, shard_features
 from transitflow.provenance import file_digest
@@ -134,6 +134,29 @@ def test_each_augmentation(name):
         assert np.abs(signed).max() > length // 10
 
 
+def test_drop_channels_zeroes_optional_channels_as_a_missing_column_reads():
+    channels = ("flat", "centroid", "background")
+    x = np.random.default_rng(4).standard_normal((600, 3, 40)).astype(np.float32)
+    out = drop_channels(x.copy(), np.random.default_rng(5), 0.5, channels)
+    np.testing.assert_array_equal(out[:, 0], x[:, 0])  # the flux is never dropped
+    zeroed = (out[:, 1:] == 0).all(axis=2)
+    kept = (out[:, 1:] == x[:, 1:]).all(axis=2)
+    assert (zeroed | kept).all()
+    patterns = {tuple(row): np.mean((zeroed == row).all(axis=1)) for row in
+                ((True, False), (False, True), (True, True), (False, False))}
+    assert abs(patterns[(False, False)] - 0.5) < 0.07
+    assert all(abs(share - 0.5 / 3) < 0.05 for row, share in patterns.items() if any(row))
+    # featurised, a light curve without centroid and background columns has zero channels
+    lc = flat_lightcurve(tic=1, seed=1)
+    nan = np.full(len(lc), np.nan, np.float32)
+    bare = lightcurve_features(replace(lc, centroid_col=nan, centroid_row=nan, background=nan),
+                               FeatureConfig(length=200))
+    assert (bare[1:] == 0).all()
+    rng = np.random.default_rng(6)
+    assert drop_channels(x, rng, 0.0, channels) is x and drop_channels(x, rng, 1.0, ("flux",)) is x
+    assert rng.random() == np.random.default_rng(6).random()  # nothing drawn
+
+
 def test_batches_are_balanced_reproducible_and_per_rank(splits):
     plain = stream(splits)
     batch = plain.batch(7)
@@ -159,6 +182,14 @@ def test_workers_share_out_the_stream_in_order(splits):
     got = [x for _, (x, _) in zip(range(4), loader)]
     for index, x in enumerate(got):
         np.testing.assert_array_equal(x.numpy(), source.batch(4 + index).x)
+
+
+def test_stream_drops_optional_channels_by_probability(splits):
+    x = stream(splits, missing_channels=1.0).batch(3).x
+    assert (x[:, 0] != 0).any(axis=1).all()
+    assert ((x[:, 1:] == 0).all(axis=2).any(axis=1)).all()  # every sample lost one or both
+    np.testing.assert_array_equal(stream(splits).batch(3).x,
+                                  stream(splits, missing_channels=0.0).batch(3).x)
 
 
 def test_injections_are_drawn_by_fraction_from_the_train_split(splits, task):

@@ -14,7 +14,7 @@ validation and test light curves are read as they are, never injected into or au
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,9 @@ AUGMENTATIONS = ("noise", "roll", "swap", "mirror")
 #: transit injection (:mod:`transitflow.inject`).
 SOURCES = ("real", "signal", "transit")
 _ROLL_FRACTION = 0.1
+#: Channels a light curve may come without (a CSV of time and flux, a product with no
+#: background column); :mod:`transitflow.features` makes such a channel all zeros.
+OPTIONAL_CHANNELS = ("centroid", "background")
 _META_TYPES = {name: shard_schema().field(name).type.to_pandas_dtype()
                for name in META_COLUMNS}
 
@@ -248,6 +251,21 @@ def augment(x: np.ndarray, rng: np.random.Generator, probabilities: Mapping[str,
     return out, names
 
 
+def drop_channels(x: np.ndarray, rng: np.random.Generator, probability: float,
+                  channels: Sequence[str]) -> np.ndarray:
+    """``x`` with, in each sample with ``probability``, some of its
+    :data:`OPTIONAL_CHANNELS` zeroed as a light curve without them is featurised: one or
+    several, each choice equally likely. Draws nothing when nothing can be dropped."""
+    optional = [index for index, name in enumerate(channels) if name in OPTIONAL_CHANNELS]
+    if not optional or probability <= 0:
+        return x
+    choices = np.array(list(itertools.product((False, True), repeat=len(optional)))[1:])
+    dropped = (choices[rng.integers(len(choices), size=len(x))]
+               & (rng.random(len(x)) < probability)[:, None])
+    x[:, optional] = np.where(dropped[:, :, None], np.float32(0.0), x[:, optional])
+    return x
+
+
 # --- the stream ----------------------------------------------------------------------------
 
 
@@ -283,7 +301,8 @@ class TrainingStream(torch.utils.data.IterableDataset):
     planet and EB samples, ``injection_fraction`` are a non-transit light curve carrying the
     signal of a random light curve of their class; of the planet samples,
     ``physical_injection_fraction`` more are a non-transit light curve with a random model
-    transit. Each sample then gets at most one augmentation (:func:`augment`).
+    transit. Each sample then gets at most one augmentation (:func:`augment`), and loses
+    optional channels with probability ``missing_channels`` (:func:`drop_channels`).
 
     Batch ``n`` depends only on ``(seed, rank, n)``. The stream starts at batch ``start``;
     DataLoader worker ``w`` of ``W`` makes batches ``start + w``, ``start + w + W``, ...,
@@ -301,6 +320,8 @@ class TrainingStream(torch.utils.data.IterableDataset):
         Probability of each of :data:`AUGMENTATIONS`; the rest is left unaugmented.
     noise_level : float
         Largest standard deviation of the ``noise`` augmentation.
+    missing_channels : float
+        Probability that a sample loses optional channels.
     prior : TransitPrior
         Distribution of the injected transits.
     rank, start : int
@@ -310,12 +331,14 @@ class TrainingStream(torch.utils.data.IterableDataset):
     def __init__(self, data: LabelledSet, features: FeatureConfig, batch_size: int, seed: int,
                  *, injection_fraction: float = 0.0, physical_injection_fraction: float = 0.0,
                  augmentation: Mapping[str, float] | None = None, noise_level: float = 0.05,
-                 prior: TransitPrior = TransitPrior(), rank: int = 0, start: int = 0) -> None:
+                 missing_channels: float = 0.0, prior: TransitPrior = TransitPrior(),
+                 rank: int = 0, start: int = 0) -> None:
         super().__init__()
         self.data, self.features, self.batch_size, self.seed = data, features, batch_size, seed
         self.injection_fraction = injection_fraction
         self.physical_injection_fraction = physical_injection_fraction
         self.augmentation = dict(augmentation or {})
+        self.missing_channels = missing_channels
         self.noise_level, self.prior, self.rank, self.start = noise_level, prior, rank, start
         self.groups = {label: np.flatnonzero(data.label == label) for label in TRAINING_LABELS
                        if np.any(data.label == label)}
@@ -349,6 +372,7 @@ class TrainingStream(torch.utils.data.IterableDataset):
         x[real] = self.data.x[row[real]]
         transits = self._inject(x, source, row, own, rng)
         x, augmentation = augment(x, rng, self.augmentation, self.noise_level)
+        x = drop_channels(x, rng, self.missing_channels, self.features.channels)
         return Batch(x=x, label=label, source=source, key=self.data.keys[row],
                      donor=np.where(source == "signal", self.data.keys[own], ""),
                      augmentation=augmentation, transits=transits)

@@ -71,6 +71,10 @@ class TrainConfig:
         (:func:`transitflow.dataset.augment`); the rest get none.
     noise_level : float
         Largest standard deviation of the noise augmentation (normalised flux units).
+    missing_channels : float
+        Probability that a training sample loses its centroid channel, its background
+        channel or both (:func:`transitflow.dataset.drop_channels`), apart from the
+        augmentations, so that light curves without those columns are scored on the rest.
 
     :meth:`from_dict` also takes ``preset``, a name of :data:`TRAIN_PRESETS`, whose settings
     the other keys override.
@@ -101,6 +105,7 @@ class TrainConfig:
     augment_swap: float = 0.25
     augment_mirror: float = 0.25
     noise_level: float = 0.05
+    missing_channels: float = 0.0
 
     def __post_init__(self) -> None:
         if min(self.epochs, self.steps_per_epoch, self.batch_size, self.ensemble) < 1:
@@ -115,6 +120,8 @@ class TrainConfig:
                 raise ValueError(f"{name}: probabilities must be >= 0 and sum to at most 1")
         if self.noise_level < 0:
             raise ValueError("noise_level must be >= 0")
+        if not 0 <= self.missing_channels <= 1:
+            raise ValueError("missing_channels must be a probability in [0, 1]")
 
     @property
     def augmentation(self) -> dict[str, float]:

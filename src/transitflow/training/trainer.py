@@ -150,6 +150,7 @@ class Trainer:
             injection_fraction=config.injection_fraction,
             physical_injection_fraction=config.physical_injection_fraction,
             augmentation=config.augmentation, noise_level=config.noise_level,
+            missing_channels=config.missing_channels,
             prior=config.transit_prior, rank=self.rank,
             start=self.state["position"])
         # its own generator: starting the loader leaves the dropout RNG alone
