@@ -115,7 +115,7 @@ def test_per_transit_panels_share_one_flux_scale(tmp_path):
     vetting_sheet(lc, lc, signal, vetting_row(signal), tmp_path / "depths.png")
     panels = sheets._process_page().transits
     assert len({ax.get_ylim() for ax in panels}) == 1
-    assert min(panels[1].get_ylim()) < 1 - 3 * DEPTH  # the deepest model fits on every panel
+    assert min(panels[0].get_ylim()) < 1 - 3 * DEPTH  # the deepest model fits on every panel
     labelled = [ax.xaxis.get_label_text() != "" for ax in panels]
     assert labelled == [True] + [False] * (len(panels) - 1)
     assert all(not tick.label1.get_visible() for ax in panels[1:]

@@ -253,9 +253,9 @@ def augment(x: np.ndarray, rng: np.random.Generator, probabilities: Mapping[str,
 
 def drop_channels(x: np.ndarray, rng: np.random.Generator, probability: float,
                   channels: Sequence[str]) -> np.ndarray:
-    """``x`` with, in each sample with ``probability``, some of its
-    :data:`OPTIONAL_CHANNELS` zeroed as a light curve without them is featurised: one or
-    several, each choice equally likely. Draws nothing when nothing can be dropped."""
+    """``x``, changed in place: in each sample with ``probability``, some of its
+    :data:`OPTIONAL_CHANNELS` zeroed as a light curve without them is featurised (one or
+    several, each choice equally likely). Draws nothing when nothing can be dropped."""
     optional = [index for index, name in enumerate(channels) if name in OPTIONAL_CHANNELS]
     if not optional or probability <= 0:
         return x

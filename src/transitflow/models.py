@@ -149,7 +149,7 @@ class Ensemble(nn.Module):
         self.members = nn.ModuleList(members)
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.stack([member(x) for member in self.members]).mean(dim=0)
+        return torch.stack([member(x).float() for member in self.members]).mean(dim=0)
 
 
 ARCHITECTURES = {"cnn": LightCurveCNN, "transformer": TransitTransformer}
@@ -185,6 +185,8 @@ def build_model(preset: str, members: int = 1, **overrides) -> nn.Module:
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown model preset {preset!r}; valid: {sorted(PRESETS)}")
+    if members < 1:
+        raise ValueError(f"an ensemble needs at least one member, not {members}")
     options = {**PRESETS[preset], **overrides}
     architecture = ARCHITECTURES[options.pop("arch")]
     try:

@@ -159,7 +159,8 @@ def test_tiny_training_learns_and_writes_outputs(easy_task, tmp_path):
 
 
 @pytest.mark.slow
-def test_ensemble_members_are_the_single_models_of_their_seeds(easy_task, tmp_path):
+def test_ensemble_members_are_the_single_models_of_their_seeds(easy_task, tmp_path,
+                                                                monkeypatch):
     config = tiny_config(epochs=2, steps_per_epoch=4)
     card = run_training(*easy_task, replace(config, ensemble=2), tmp_path / "pair", provenance={})
     ensemble, meta = load_model(tmp_path / "pair" / "model.pt")
@@ -175,6 +176,16 @@ def test_ensemble_members_are_the_single_models_of_their_seeds(easy_task, tmp_pa
                    for name, value in single.state_dict().items())
     with pytest.raises(ValueError, match="ensemble"):
         TrainConfig(ensemble=0)
+    with pytest.raises(ValueError, match="train.ensemble"):
+        TrainConfig(model_options={"members": 2})
+
+    trained_seeds, train_epoch = [], trainer.Trainer._train_epoch
+    monkeypatch.setattr(trainer.Trainer, "_train_epoch", lambda self, *args: (
+        trained_seeds.append(self.config.seed), train_epoch(self, *args))[1])
+    grown = run_training(*easy_task, replace(config, ensemble=3), tmp_path / "pair",
+                         provenance={})
+    assert trained_seeds == [config.seed + 2] * 2  # the two finished members are reused
+    assert grown["epochs_run"] == [2, 2, 2]
 
 
 class Killed(Exception):

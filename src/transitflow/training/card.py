@@ -114,7 +114,7 @@ def finish(model: nn.Module, model_options: dict, log: list[dict], data: dict[st
             model, data[evaluated], config, calibration, threshold)},
         "ensemble": config.ensemble,
         "epochs_run": members["epoch"].max().tolist(),
-        "best_epoch": history.loc[members["val_loss"].idxmin(), "epoch"].tolist(),
+        "best_epoch": [_best_epoch(rows) for _, rows in members],
         "device": device.type,
         "metrics": {name: evaluate(data[name], score, threshold)
                     for name, score in scores.items()},
@@ -128,6 +128,11 @@ def finish(model: nn.Module, model_options: dict, log: list[dict], data: dict[st
                     out_dir / "confusion_matrix.png")
     _plot_calibration(card, out_dir / "calibration.png")
     return card
+
+
+def _best_epoch(log: pd.DataFrame) -> int:
+    """The first epoch with the lowest validation loss (a NaN loss counts as the highest)."""
+    return int(log["epoch"].iloc[log["val_loss"].fillna(np.inf).to_numpy().argmin()])
 
 
 def _plot_curves(log: pd.DataFrame, path: Path) -> None:

@@ -120,6 +120,8 @@ class TrainConfig:
                 raise ValueError(f"{name}: probabilities must be >= 0 and sum to at most 1")
         if self.noise_level < 0:
             raise ValueError("noise_level must be >= 0")
+        if "members" in self.model_options:
+            raise ValueError("train.model_options cannot set members: set train.ensemble")
         if not 0 <= self.missing_channels <= 1:
             raise ValueError("missing_channels must be a probability in [0, 1]")
 

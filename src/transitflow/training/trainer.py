@@ -2,10 +2,11 @@
 
 The model learns planet (1) against eclipsing binary and non-transit (0) from the features
 of :mod:`transitflow.features`, drawn from the stream of :mod:`transitflow.dataset`.
-Training resumes from ``checkpoint.pt`` when one is present and was written for the same
-data, training config and code; on the CPU a resumed run ends with the same weights as an
-uninterrupted one. A checkpoint of anything else is kept under another name and training
-starts over.
+Each network (each member of an ensemble) resumes from its checkpoint (``checkpoint.pt``,
+``checkpoint-member<i>.pt``) when one is present and was written for the same data,
+training config and code; on the CPU a resumed run ends with the same weights as an
+uninterrupted one, and a larger ensemble reuses the members already trained. A checkpoint
+of anything else is kept under another name and training starts over.
 
 Started by ``torchrun`` (``WORLD_SIZE`` > 1), training is data parallel
 (``DistributedDataParallel``, gloo on the CPU, NCCL on GPUs): each rank draws its own batches,
@@ -50,7 +51,7 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
                  config: TrainConfig, out_dir: Path, provenance: dict) -> dict:
     """Train a model and write it with its card, log and figures to ``out_dir``.
 
-    Under ``torchrun`` every process calls this; they train one model data-parallel and
+    Under ``torchrun`` every process calls this; they train each network data-parallel and
     rank 0 writes the files.
 
     Parameters
@@ -63,8 +64,8 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
         ``tic``, ``split`` (``train``, ``val`` or ``test``).
     config : TrainConfig
     out_dir : Path
-        Receives ``features/`` (the feature cache), ``checkpoint.pt`` (every epoch; resumed
-        from when present), ``model.pt``, ``model_card.json``, ``training_log.csv``,
+        Receives ``features/`` (the feature cache), ``checkpoint.pt`` and
+        ``checkpoint-member<i>.pt`` (every epoch; resumed from when present), ``model.pt``, ``model_card.json``, ``training_log.csv``,
         ``training_curves.png``, ``confusion_matrix.png`` and ``calibration.png``.
     provenance : dict
         Recorded in the model card.
@@ -96,6 +97,9 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
         members, log = [], []
         for member in range(config.ensemble):
             member_config = replace(config, seed=config.seed + member)
+            if rank == 0 and config.ensemble > 1:
+                tqdm.write(f"ensemble member {member + 1} of {config.ensemble} "
+                           f"(seed {member_config.seed})")
             torch.manual_seed(member_config.seed)
             model = build_model(config.model, **model_options).to(device)
             origin = {"config": _resumable(member_config.to_dict()), **hashes,
@@ -103,7 +107,8 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
             trainer = Trainer(model, member_config, device, _checkpoint_path(out_dir, member),
                               origin, rank, world_size)
             trainer.fit(data["train"], data["val"])
-            model.load_state_dict(trainer.state["best_weights"])
+            if rank == 0:  # where the best weights are kept
+                model.load_state_dict(trainer.state["best_weights"])
             members.append(model)
             log += [{"member": member, **row} for row in trainer.state["log"]]
         card = None
@@ -253,9 +258,10 @@ def _epochs_since_best(log: list[dict]) -> int:
 
 
 def _resumable(config: dict) -> dict:
-    """The settings a resumed run must share (where and how fast it runs may change)."""
+    """The settings a resumed run must share (where and how fast it runs, and how many
+    ensemble members train beside it, may change)."""
     return {name: value for name, value in config.items()
-            if name not in ("device", "num_workers")}
+            if name not in ("device", "num_workers", "ensemble")}
 
 
 def _cpu_weights(model: nn.Module) -> dict[str, torch.Tensor]:
