@@ -65,8 +65,9 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
     config : TrainConfig
     out_dir : Path
         Receives ``features/`` (the feature cache), ``checkpoint.pt`` and
-        ``checkpoint-member<i>.pt`` (every epoch; resumed from when present), ``model.pt``, ``model_card.json``, ``training_log.csv``,
-        ``training_curves.png``, ``confusion_matrix.png`` and ``calibration.png``.
+        ``checkpoint-member<i>.pt`` (every epoch; resumed from when present), ``model.pt``,
+        ``model_card.json``, ``training_log.csv``, ``training_curves.png``,
+        ``confusion_matrix.png`` and ``calibration.png``.
     provenance : dict
         Recorded in the model card.
 
