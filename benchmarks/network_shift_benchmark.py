@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from transitflow.dataset import OPTIONAL_CHANNELS
+from transitflow.dataset import optional_channel_indices
 from transitflow.features import featurize_table, lightcurve_features
 from transitflow.infer import calibrated_scores, load_model, predict_logits, score_shard
 from transitflow.readers import read_lightcurves
@@ -105,9 +105,7 @@ def flux_only_figures(model_dir: Path, run: Path) -> dict:
                   for shard in sorted((run / "data" / "shards").glob("*.arrow"))]
     keys = pd.Series([key for part in featurised for key, ok in zip(part.keys, part.ok) if ok])
     x = np.concatenate([part.x for part in featurised])
-    optional = [index for index, name in enumerate(meta["features"].channels)
-                if name in OPTIONAL_CHANNELS]
-    x[:, optional] = 0.0
+    x[:, optional_channel_indices(meta["features"].channels)] = 0.0
     logit = predict_logits(model, x)
     planet, bright, _ = planet_truth(run, keys)
     return {"shifted_roc_auc_flux_only": roc_auc(planet, logit),

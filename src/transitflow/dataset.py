@@ -251,12 +251,17 @@ def augment(x: np.ndarray, rng: np.random.Generator, probabilities: Mapping[str,
     return out, names
 
 
+def optional_channel_indices(channels: Sequence[str]) -> list[int]:
+    """Where in ``channels`` the :data:`OPTIONAL_CHANNELS` are."""
+    return [index for index, name in enumerate(channels) if name in OPTIONAL_CHANNELS]
+
+
 def drop_channels(x: np.ndarray, rng: np.random.Generator, probability: float,
                   channels: Sequence[str]) -> np.ndarray:
     """``x``, changed in place: in each sample with ``probability``, some of its
     :data:`OPTIONAL_CHANNELS` zeroed as a light curve without them is featurised (one or
     several, each choice equally likely). Draws nothing when nothing can be dropped."""
-    optional = [index for index, name in enumerate(channels) if name in OPTIONAL_CHANNELS]
+    optional = optional_channel_indices(channels)
     if not optional or probability <= 0:
         return x
     choices = np.array(list(itertools.product((False, True), repeat=len(optional)))[1:])
