@@ -42,6 +42,10 @@ BOX_RATIO = 1.4
 BOX_WIDTHS = np.unique(np.round(BOX_RATIO ** np.arange(30))).astype(int)
 #: Box starts per box width in the phase scan (BLS's ``oversample``).
 SCAN_STEPS_PER_BOX = 3
+#: The duration rule of the in-depth search (its coefficient, shortest fraction and duty
+#: cycle), passed to the cached CPU kernel rather than frozen into it as constants of
+#: another module, so that a change there cannot leave a stale kernel in numba's cache.
+DURATION_RULE = np.array([DURATION_COEFF, MIN_DURATION_FRACTION, MAX_DUTY_CYCLE])
 #: Light curves the CPU kernel folds and scans together: their bins, side by side, are the
 #: vectorised inner loop and stay in cache across the trial periods.
 CPU_CHUNK = 64
@@ -381,14 +385,15 @@ def _scan_cpu(counts: np.ndarray, dips: np.ndarray, bins_per_period: np.ndarray,
         _scan_kernel(binned, occupied, bins_per_period, stars.shortest[chunk],
                      stars.longest[chunk], stars.density[chunk],
                      np.ascontiguousarray(stars.inverse_scale[chunk]), width, BOX_WIDTHS,
-                     *results)
+                     DURATION_RULE, *results)
         snr[:, chunk], best_width[:, chunk], best_start[:, chunk] = results
     return snr, best_width, best_start
 
 
-@numba.njit(nogil=True)  # compiled per process (about a second): no cache of stale constants
+@numba.njit(nogil=True, cache=True)
 def _scan_kernel(binned, bins, bins_per_period, shortest, longest, density, inverse_scale,
-                 width, box_widths, snr, best_width, best_start):  # pragma: no cover - compiled
+                 width, box_widths, duration_rule, snr, best_width,
+                 best_start):  # pragma: no cover - compiled
     """Numba kernel of :func:`_scan_cpu`; the same boxes and statistic as :func:`_scan_torch`.
 
     ``binned`` is (bins with data x 2 x chunk, float32): cadence counts and summed dips of
@@ -397,6 +402,7 @@ def _scan_kernel(binned, bins, bins_per_period, shortest, longest, density, inve
     which the compiler vectorises.
     """
     n_bins, _, n_lc = binned.shape
+    coefficient, min_fraction, max_duty_cycle = duration_rule
     phases = int(bins_per_period.max()) + 1  # every phase bin of the longest period
     phase = np.empty(n_bins, np.int64)
     folded = np.empty((phases, 2, n_lc), np.float32)
@@ -411,14 +417,14 @@ def _scan_kernel(binned, bins, bins_per_period, shortest, longest, density, inve
             phase[j] = int((cycles - np.floor(cycles)) * n_phase)
         _fold_chunk(binned, phase, n_phase, folded, cumulative)
         for b in range(n_lc):
-            central = DURATION_COEFF * (period / density[b]) ** (1.0 / 3.0)
-            low[b] = max(shortest[b], MIN_DURATION_FRACTION * central) / BOX_RATIO
-            high[b] = min(longest[b], MAX_DUTY_CYCLE * period) * BOX_RATIO
+            central = coefficient * (period / density[b]) ** (1.0 / 3.0)
+            low[b] = max(shortest[b], min_fraction * central) / BOX_RATIO
+            high[b] = min(longest[b], max_duty_cycle * period) * BOX_RATIO
         _best_boxes(cumulative, n_phase, period / n_phase, low, high, inverse_scale,
                     box_widths, snr[i], best_width[i], best_start[i])
 
 
-@numba.njit(nogil=True)
+@numba.njit(nogil=True, cache=True)
 def _fold_chunk(binned, phase, n_phase, folded, cumulative):  # pragma: no cover - compiled
     """Fold ``binned`` into ``n_phase`` phase bins, and their cumulative sums over two
     cycles."""
@@ -436,7 +442,7 @@ def _fold_chunk(binned, phase, n_phase, folded, cumulative):  # pragma: no cover
                 cumulative[m + 1, c, b] = cumulative[m, c, b] + folded[m % n_phase, c, b]
 
 
-@numba.njit(nogil=True)
+@numba.njit(nogil=True, cache=True)
 def _best_boxes(cumulative, n_phase, bin_days, low, high, inverse_scale, box_widths, snr,
                 best_width, best_start):  # pragma: no cover - compiled
     """Per light curve of the fold, the best box's SNR, width and start: of the widths

@@ -218,7 +218,7 @@ def running_median(values: np.ndarray, kernel: int) -> np.ndarray:
     return median.reshape(values.shape)
 
 
-@numba.njit(nogil=True)
+@numba.njit(nogil=True, cache=True)
 def _sliding_median(padded, kernel, out):  # pragma: no cover - compiled
     """Median of each window of ``kernel`` finite values along the rows of ``padded``: a
     sorted copy of the window, one value leaving and one entering per step."""
