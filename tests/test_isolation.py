@@ -55,18 +55,21 @@ def test_an_all_zero_light_curve_does_not_stop_its_shards_search_and_vetting(tmp
     scores.to_parquet(tmp_path / "scores.parquet")
     assert main(["search", "--shard", str(shard), "--scores", str(tmp_path / "scores.parquet"),
                  "--out", str(tmp_path / "signals.parquet"),
-                 "--failed", str(tmp_path / "search_failed.parquet")]) == 0
+                 "--failed", str(tmp_path / "search_failed.parquet"),
+                 "--spectra", str(tmp_path / "spectra.parquet")]) == 0
     failed = read_table(tmp_path / "search_failed.parquet")
     assert failed[["key", "source_file", "stage"]].values.tolist() == [
         ["3-s0001", "zero.fits", "search"]]
     assert "median flux is 0" in failed["reason"].item()
     signals = read_table(tmp_path / "signals.parquet")
     assert 1 in set(signals["tic"])
+    assert sorted(read_table(tmp_path / "spectra.parquet")["key"]) == ["1-s0001", "2-s0001"]
     crowded = str(tmp_path / "crowded_epochs.json")
     assert main(["crowded-epochs", "--signals", str(tmp_path / "signals.parquet"),
                  "--out", crowded]) == 0
     assert main(["vet", "--shard", str(shard), "--signals", str(tmp_path / "signals.parquet"),
-                 "--crowded-epochs", crowded, "--out", str(tmp_path / "vetting.parquet"),
+                 "--spectra", str(tmp_path / "spectra.parquet"), "--crowded-epochs", crowded,
+                 "--out", str(tmp_path / "vetting.parquet"),
                  "--failed", str(tmp_path / "vet_failed.parquet"),
                  "--sheets-dir", str(tmp_path / "sheets")]) == 0
     assert read_table(tmp_path / "vet_failed.parquet").empty
@@ -76,7 +79,8 @@ def test_an_all_zero_light_curve_does_not_stop_its_shards_search_and_vetting(tmp
     monkeypatch.setattr("transitflow.sheets.vetting_sheet", broken_sheet)
     everything = json.dumps({"report": {"sheets_for": sorted(set(vetting["disposition"]))}})
     assert main(["vet", "--shard", str(shard), "--signals", str(tmp_path / "signals.parquet"),
-                 "--crowded-epochs", crowded, "--out", str(tmp_path / "vetting.parquet"),
+                 "--spectra", str(tmp_path / "spectra.parquet"), "--crowded-epochs", crowded,
+                 "--out", str(tmp_path / "vetting.parquet"),
                  "--options", everything,
                  "--failed", str(tmp_path / "vet_failed.parquet"),
                  "--sheets-dir", str(tmp_path / "sheets")]) == 0

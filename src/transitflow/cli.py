@@ -111,7 +111,7 @@ def cmd_search(args) -> None:
     """Search the flagged light curves of a shard in depth."""
     from transitflow.searching.stage import search_shard
 
-    search_shard(args.shard, args.scores, args.options, args.out, args.failed)
+    search_shard(args.shard, args.scores, args.options, args.out, args.failed, args.spectra)
 
 
 def cmd_crowded_epochs(args) -> None:
@@ -127,8 +127,8 @@ def cmd_vet(args) -> None:
     from transitflow.vetting.stage import vet_shard
 
     sheets_for = ReportConfig.from_dict(args.options.get("report", {})).sheets_for
-    vet_shard(args.shard, args.signals, args.crowded_epochs, args.options, args.out,
-              args.failed, args.sheets_dir, sheets_for)
+    vet_shard(args.shard, args.signals, args.spectra, args.crowded_epochs, args.options,
+              args.out, args.failed, args.sheets_dir, sheets_for)
 
 
 def cmd_inject(args) -> None:
@@ -256,6 +256,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scores", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--failed", required=True, help="table of light curves that failed")
+    p.add_argument("--spectra", required=True,
+                   help="table of each light curve's periodogram, for the vetting sheets")
 
     p = add("crowded-epochs", cmd_crowded_epochs,
             "epochs crowded with many stars' events (Skye), from every shard's signals")
@@ -265,6 +267,7 @@ def _parser() -> argparse.ArgumentParser:
     p = add("vet", cmd_vet, "vet the signals of a shard and draw their sheets")
     p.add_argument("--shard", required=True)
     p.add_argument("--signals", required=True)
+    p.add_argument("--spectra", required=True, help="the search's table of periodograms")
     p.add_argument("--crowded-epochs", required=True, help="the run's crowded epochs (JSON)")
     p.add_argument("--out", required=True)
     p.add_argument("--failed", required=True, help="table of light curves that failed")

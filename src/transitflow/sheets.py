@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
 from transitflow.lightcurve import STITCHED_SECTOR, LightCurve
-from transitflow.searching import SearchConfig, periodogram
+from transitflow.searching import Spectrum
 from transitflow.signals import Signal, transit_offset
 from transitflow.tables import atomic_output
 
@@ -120,10 +120,9 @@ def _page() -> _Page:
 
 
 def draw_sheets(lc: LightCurve, detrended: LightCurve, drawn: Sequence[tuple[Signal, dict]],
-                search: SearchConfig, sheets_dir: Path) -> None:
-    """A sheet in ``sheets_dir`` for each (signal, vetting row) of ``drawn``, all with one
-    periodogram of the light curve."""
-    spectrum = periodogram(detrended, search)
+                spectrum: Spectrum | None, sheets_dir: Path) -> None:
+    """A sheet in ``sheets_dir`` for each (signal, vetting row) of ``drawn``, all with the
+    search's ``spectrum`` of the light curve (None: none)."""
     for signal, row in drawn:
         vetting_sheet(lc, detrended, signal, row, sheets_dir / f"{signal.key}.png", spectrum)
 

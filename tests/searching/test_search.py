@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -12,9 +13,10 @@ import pytest
 from tests.builders import flat_lightcurve, inject_box, phase_offset
 from transitflow.lightcurve import LightCurve, LightCurveMeta, stitch
 from transitflow.readers import read_lightcurves
-from transitflow.searching import (SearchConfig, detrend_for_search, detrend_window, full_duration,
-                                   is_echo, period_grid, periodogram, search_durations,
-                                   search_lightcurve, shortest_period, stellar_density,
+from transitflow.searching import (SearchConfig, detrend_for_search, detrend_window,
+                                   display_spectrum, full_duration, is_echo, period_grid,
+                                   periodogram, search_durations, search_lightcurve,
+                                   search_with_spectrum, shortest_period, stellar_density,
                                    true_multiple)
 from transitflow.searching.periodograms import running_median
 from transitflow.searching.star import MINUTES_PER_DAY
@@ -122,6 +124,32 @@ def test_periodogram_peaks_at_injected_period():
     assert pg.sde == pytest.approx(pg.power.max()) and pg.sde > SearchConfig().sde_threshold
     assert pg.period == pytest.approx(3.3, rel=3e-3)
     assert phase_offset(pg.epoch, 1326.1, 3.3) < 0.12 and pg.depth > 0
+
+
+def test_the_search_returns_its_first_rounds_periodogram_the_one_a_sheet_would_compute():
+    lc = inject_box(flat_lightcurve(seed=11), 2.7, 1325.6, 0.09, snr=25)
+    lc = inject_box(lc, 6.1, 1328.3, 0.16, snr=15)
+    signals, spectrum = search_with_spectrum(lc, SearchConfig())
+    assert signals == search_lightcurve(lc, SearchConfig()) and len(signals) == 2
+    whole = periodogram(detrend_for_search(lc, SearchConfig()), SearchConfig())
+    np.testing.assert_array_equal(spectrum.power, whole.power)
+    too_short = flat_lightcurve(cadence_min=2.0, span=0.3)  # no period fits two transits
+    assert search_with_spectrum(too_short, SearchConfig())[1] is None
+
+
+def test_a_spectrum_thinned_for_display_keeps_its_peaks_and_floor_in_period_order():
+    rng = np.random.default_rng(3)
+    periods = np.geomspace(0.3, 13.0, 5000)[::-1]  # either order
+    power = rng.normal(size=5000)
+    power[1234] = 25.0
+    pg = SimpleNamespace(periods=periods, power=power)
+    thin = display_spectrum(pg, bins=100)
+    assert len(thin.periods) <= 200 and np.all(np.diff(thin.periods) > 0)
+    assert thin.power.max() == 25.0 and thin.periods[thin.power.argmax()] == periods[1234]
+    assert thin.power.min() == power.min()
+    assert set(zip(thin.periods, thin.power)) <= set(zip(periods, power))
+    short = display_spectrum(SimpleNamespace(periods=periods[:150], power=power[:150]), bins=100)
+    np.testing.assert_array_equal(short.periods, periods[:150][::-1])
 
 
 # ---------------------------------------------------------------- simulated searches

@@ -5,6 +5,7 @@ rule search:
     output:
         signals=f"{RUN}/search/signals/{{shard}}.parquet",
         failed=f"{RUN}/search/failed/{{shard}}.parquet",
+        spectra=f"{RUN}/search/spectra/{{shard}}.parquet",
     log:
         f"{LOGS}/search/{{shard}}.log",
     conda:
@@ -13,4 +14,5 @@ rule search:
         options=options("search"),
     shell:
         "python -m transitflow search --shard {input.shard} --scores {input.scores}"
-        " --options {params.options} --out {output.signals} --failed {output.failed} 2> {log}"
+        " --options {params.options} --out {output.signals} --failed {output.failed}"
+        " --spectra {output.spectra} 2> {log}"

@@ -18,6 +18,7 @@ rule vet:
     input:
         shard=rules.ingest.output.shard,
         signals=rules.search.output.signals,
+        spectra=rules.search.output.spectra,
         crowded_epochs=rules.crowded_epochs.output[0],
     output:
         vetting=f"{RUN}/vet/vetting/{{shard}}.parquet",
@@ -34,6 +35,6 @@ rule vet:
             report={"sheets_for": config["report"]["sheets_for"]},
         ),
     shell:
-        "python -m transitflow vet --shard {input.shard} --signals {input.signals}"
+        "python -m transitflow vet --shard {input.shard} --signals {input.signals} --spectra {input.spectra}"
         " --crowded-epochs {input.crowded_epochs} --options {params.options} --out {output.vetting} --failed {output.failed}"
         " --sheets-dir {output.sheets} 2> {log}"

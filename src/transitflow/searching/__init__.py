@@ -11,14 +11,15 @@ Times are BTJD days; config durations are hours; depths are fractions of the flu
 """
 
 from transitflow.searching.config import SearchConfig
-from transitflow.searching.iterative import search_lightcurve
+from transitflow.searching.iterative import search_lightcurve, search_with_spectrum
 from transitflow.searching.masking import full_duration, is_echo, mask_width
-from transitflow.searching.periodograms import Periodogram, bls_spectrum, periodogram
+from transitflow.searching.periodograms import (Periodogram, Spectrum, bls_spectrum,
+                                                display_spectrum, periodogram)
 from transitflow.searching.star import (detrend_for_search, detrend_window, period_grid,
                                         search_durations, shortest_period, stellar_density)
 from transitflow.searching.transits import true_multiple
 
-__all__ = ["Periodogram", "SearchConfig", "bls_spectrum", "detrend_for_search", "detrend_window",
-           "full_duration", "is_echo", "mask_width", "period_grid", "periodogram",
-           "search_durations", "search_lightcurve", "shortest_period", "stellar_density",
-           "true_multiple"]
+__all__ = ["Periodogram", "SearchConfig", "Spectrum", "bls_spectrum", "detrend_for_search",
+           "detrend_window", "display_spectrum", "full_duration", "is_echo", "mask_width",
+           "period_grid", "periodogram", "search_durations", "search_lightcurve",
+           "search_with_spectrum", "shortest_period", "stellar_density", "true_multiple"]

@@ -51,7 +51,16 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
     list of Signal
         Indexed 0, 1, ... in the order found, whatever their size (vetting judges it).
     """
+    return search_with_spectrum(lc, config)[0]
+
+
+def search_with_spectrum(lc: LightCurve, config: SearchConfig = SearchConfig()
+                         ) -> tuple[list[Signal], Periodogram | None]:
+    """The signals of :func:`search_lightcurve`, and the periodogram of its first round
+    (the whole light curve detrended), which the vetting sheets show; None when that round
+    searched no periods."""
     durations = search_durations(config, lc.meta)
+    spectra: list[Periodogram | None] = []
     keep = np.ones(len(lc), bool)
     signals: list[Signal] = []
     masked: list[float] = []  # the width masked around each found signal's events
@@ -60,7 +69,8 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
         if np.count_nonzero(keep) < MIN_SEARCH_CADENCES:
             break
         detrended = detrend_for_search(lc.select(keep), config)
-        found = _next_signal(detrended, config, durations)
+        found, spectrum = _next_signal(detrended, config, durations)
+        spectra.append(spectrum)
         if found is None:
             break
         width = mask_width(detrended, found, config.mask_factor)
@@ -76,18 +86,20 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
         masked.append(width)
         if len(signals) == config.max_signals:
             break
-    return signals
+    return signals, (spectra[0] if spectra else None)
 
 
-def _next_signal(lc: LightCurve, config: SearchConfig, durations: np.ndarray) -> Signal | None:
+def _next_signal(lc: LightCurve, config: SearchConfig,
+                 durations: np.ndarray) -> tuple[Signal | None, Periodogram | None]:
     """The strongest periodic signal if significant on two or more events, else the
-    strongest single event if significant, else None."""
+    strongest single event if significant, else None; and the periodogram searched (None
+    when no period fits)."""
     low, high = period_limits(lc, config)
-    if high > low and len(lc) > 1:
-        signal = _periodic_signal(lc, periodogram(lc, config), config)
-        if signal is not None:
-            return signal
-    return single_event(lc, durations, config)
+    spectrum = periodogram(lc, config) if high > low and len(lc) > 1 else None
+    signal = _periodic_signal(lc, spectrum, config) if spectrum is not None else None
+    if signal is None:
+        signal = single_event(lc, durations, config)
+    return signal, spectrum
 
 
 def _periodic_signal(lc: LightCurve, pg: Periodogram, config: SearchConfig) -> Signal | None:

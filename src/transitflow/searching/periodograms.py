@@ -40,6 +40,9 @@ TLS_M_STAR_RANGE = (0.1, 1.0)
 #: mean flux below 0.99 (deep eclipses; the median is 1 after detrending).
 TLS_KNOWN_WARNINGS = (r".*transits without data.*", r"period_grid defaults to R_star=1.*",
                       r".*mean flux should be normalized.*")
+#: Equal log-period bins of a spectrum kept for display: a sheet's periodogram panel is
+#: about 300 pixels wide.
+DISPLAY_BINS = 600
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,33 @@ class Periodogram:
     epoch: float
     duration: float
     depth: float
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """A periodogram's power (SDE units) on its trial periods (days), as a sheet draws it."""
+
+    periods: np.ndarray
+    power: np.ndarray
+
+
+def display_spectrum(pg: Periodogram, bins: int = DISPLAY_BINS) -> Spectrum:
+    """``pg``'s spectrum thinned for display: in each of ``bins`` equal log-period bins, its
+    lowest and its highest power, at their periods, in period order (all of it when that
+    is no more). Peaks and the noise floor look as on the full grid; a sector's grid holds
+    thousands of periods, a stitched star's many more."""
+    periods, power = np.asarray(pg.periods, float), np.asarray(pg.power, float)
+    order = np.argsort(periods)
+    periods, power = periods[order], power[order]
+    if len(periods) <= 2 * bins:
+        return Spectrum(periods, power)
+    edges = np.linspace(np.log(periods[0]), np.log(periods[-1]), bins + 1)
+    which = np.clip(np.searchsorted(edges, np.log(periods), side="right") - 1, 0, bins - 1)
+    by_bin = np.lexsort((power, which))  # each bin's periods, lowest power first
+    first = np.flatnonzero(np.diff(which[by_bin], prepend=-1))
+    last = np.append(first[1:] - 1, len(by_bin) - 1)
+    keep = np.unique(np.concatenate([by_bin[first], by_bin[last]]))
+    return Spectrum(periods[keep], power[keep])
 
 
 def periodogram(lc: LightCurve, config: SearchConfig) -> Periodogram:

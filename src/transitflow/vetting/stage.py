@@ -13,7 +13,8 @@ from tqdm import tqdm
 from transitflow.isolation import attempt, each_light_curve, failure_table
 from transitflow.lightcurve import LightCurve
 from transitflow.provenance import make_provenance
-from transitflow.searching import SearchConfig, detrend_for_search
+from transitflow.searching import SearchConfig, Spectrum, detrend_for_search
+from transitflow.searching.stage import read_spectra
 from transitflow.shards import iter_shard
 from transitflow.sheets import draw_sheets
 from transitflow.signals import Signal
@@ -39,42 +40,46 @@ def run_crowded_epochs(signals: Sequence[str | Path], options: Mapping,
 
 
 def vet_and_draw(lc: LightCurve, signals: Sequence[Signal], search: SearchConfig,
-                 config: VetConfig, sheets_dir: Path,
-                 sheets_for: Collection[str]) -> tuple[list[dict], tuple | None]:
+                 config: VetConfig, sheets_dir: Path, sheets_for: Collection[str],
+                 spectrum: Spectrum | None) -> tuple[list[dict], tuple | None]:
     """The vetting rows of a light curve's signals, and a sheet in ``sheets_dir`` for each
-    whose disposition is in ``sheets_for``; a sheet that fails keeps the vetting and
-    becomes the returned failure row (:func:`~transitflow.isolation.attempt`)."""
+    whose disposition is in ``sheets_for``, with the search's ``spectrum`` (None: none); a
+    sheet that fails keeps the vetting and becomes the returned failure row
+    (:func:`~transitflow.isolation.attempt`)."""
     detrended = detrend_for_search(lc, search)
     rows = vet_light_curve(lc, signals, config, detrended)
     drawn = [(signal, row) for signal, row in zip(signals, rows)
              if row["disposition"] in sheets_for]
     if not drawn:
         return rows, None
-    return rows, attempt(lc, lambda lc: draw_sheets(lc, detrended, drawn, search, sheets_dir),
+    return rows, attempt(lc, lambda lc: draw_sheets(lc, detrended, drawn, spectrum, sheets_dir),
                          "sheets")[1]
 
 
-def vet_shard(shard: str | Path, signals: str | Path, crowded_epochs: str | Path,
-              options: Mapping, out: str | Path, failed: str | Path, sheets_dir: str | Path,
+def vet_shard(shard: str | Path, signals: str | Path, spectra: str | Path,
+              crowded_epochs: str | Path, options: Mapping, out: str | Path,
+              failed: str | Path, sheets_dir: str | Path,
               sheets_for: Collection[str]) -> pd.DataFrame:
     """Vet the signals (a search's table) of the light curves of ``shard``, their cadences
     in the sector's crowded epochs marked; write the vetting rows to ``out``, the light
     curves and sheets that failed to ``failed``, the sheets of the dispositions in
-    ``sheets_for`` to ``sheets_dir``; return the rows. ``options`` is the config's ``vet``
-    section with its ``search`` section inside (and the ``report`` section, which holds
-    ``sheets_for`` and is recorded in the provenance)."""
+    ``sheets_for`` to ``sheets_dir``, with the search's ``spectra``; return the rows.
+    ``options`` is the config's ``vet`` section with its ``search`` section inside (and the
+    ``report`` section, which holds ``sheets_for`` and is recorded in the provenance)."""
     sections = dict(options)
     search = SearchConfig.from_dict(sections.pop("search", {}))
     sections.pop("report", None)
     config = VetConfig.from_dict(sections)
     by_light_curve = signals_by_light_curve(read_table(signals))
+    spectrum_of = read_spectra(spectra)
     crowded = CrowdedEpochs.read(crowded_epochs)
     Path(sheets_dir).mkdir(parents=True, exist_ok=True)
     sheet_failures = []
 
     def vet_one(lc: LightCurve) -> list[dict]:
         rows, failure = vet_and_draw(mark_crowded(lc, crowded), by_light_curve[lc.meta.key],
-                                     search, config, Path(sheets_dir), set(sheets_for))
+                                     search, config, Path(sheets_dir), set(sheets_for),
+                                     spectrum_of.get(lc.meta.key))
         sheet_failures.extend(filter(None, [failure]))
         return rows
 
@@ -82,7 +87,7 @@ def vet_shard(shard: str | Path, signals: str | Path, crowded_epochs: str | Path
         tqdm(iter_shard(shard, by_light_curve), total=len(by_light_curve), desc="vet",
              unit="lc"), vet_one, "vet")
     rows = pd.DataFrame([row for rows in vetted for row in rows])
-    provenance = make_provenance("vet", options, [shard, signals, crowded_epochs])
+    provenance = make_provenance("vet", options, [shard, signals, spectra, crowded_epochs])
     write_table(rows, out, provenance)
     if sheet_failures:
         failures = pd.concat([failures, failure_table(sheet_failures)], ignore_index=True)
