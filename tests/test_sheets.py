@@ -121,3 +121,11 @@ def test_per_transit_panels_share_one_flux_scale(tmp_path):
     assert all(not tick.label1.get_visible() for ax in panels[1:]
                for tick in ax.yaxis.get_major_ticks())
     assert any(tick.label1.get_visible() for tick in panels[0].yaxis.get_major_ticks())
+
+
+def test_one_outlier_does_not_set_the_per_transit_panels_flux_scale(tmp_path):
+    lc = transiting()
+    lc.flux[np.argmin(np.abs(lc.time - (EPOCH + PERIOD + 0.1)))] = 0.5  # in the second window
+    vetting_sheet(lc, lc, periodic_signal(), vetting_row(periodic_signal()), tmp_path / "o.png")
+    low, high = sheets._process_page().transits[0].get_ylim()
+    assert 1 - 2 * DEPTH < low < 1 - DEPTH and 1.0 < high < 1.01

@@ -339,7 +339,7 @@ def _in_out_panel(ax: Axes, x: np.ndarray, values: np.ndarray, signal: Signal, t
 
 def _per_transit(axes: Sequence[Axes], lc: LightCurve, signal: Signal, times: np.ndarray) -> None:
     """A window around each of the first transits, one panel each on one flux scale (so
-    that their depths compare by eye); the rest hidden."""
+    that their depths compare by eye, :func:`_shared_range`); the rest hidden."""
     depths = signal.transit_depths if len(signal.transit_depths) == len(times) else ()
     shown = axes[:len(times)]
     for column, (ax, t) in enumerate(zip(shown, times)):
@@ -349,7 +349,21 @@ def _per_transit(axes: Sequence[Axes], lc: LightCurve, signal: Signal, times: np
             ax.set_xlabel("")
     for ax in axes[len(shown):]:
         ax.set_visible(False)
-    if shown:
-        low, high = min(ax.get_ylim()[0] for ax in shown), max(ax.get_ylim()[1] for ax in shown)
-        for ax in shown:
-            ax.set_ylim(low, high)
+    near = np.abs(lc.time[:, None] - np.asarray(times[:len(shown)])[None, :]) < _half_window(signal)
+    limits = _shared_range(lc.flux[near.any(axis=1)], [*depths, signal.depth])
+    for ax in shown if limits else ():
+        ax.set_ylim(*limits)
+
+
+def _shared_range(flux: np.ndarray, depths: Sequence[float]) -> tuple[float, float] | None:
+    """The flux range of the per-transit panels: their points from the 0.5th to the 99.5th
+    percentile, so that one outlier does not flatten every panel, widened to the deepest
+    model; None without finite points."""
+    finite = flux[np.isfinite(flux)]
+    if not len(finite):
+        return None
+    low, high = np.percentile(finite, [0.5, 99.5])
+    deepest = max((d for d in depths if math.isfinite(d)), default=0.0)
+    low = min(low, 1.0 - deepest)
+    pad = 0.05 * (high - low) or 1e-4
+    return float(low - pad), float(high + pad)
