@@ -9,16 +9,17 @@ and on the real light curves of ``../shared/realdata``.
 
 Trains the default config's network (``train`` section and seed of ``config/config.yaml``,
 ``--options`` merged over it) on the default run's shards, labels and split, as the train
-rule does; then scores every light curve of the shifted run (``config/shifted.yaml``: other
-stellar and planet priors, grazing planets, more noise and systematics, another seed) and
-every real light curve of ``truth.csv``. Prints one JSON line: the test ROC-AUC on the
+rule does (``--real-hosts N`` adds the real quiet light curves, N copies of each, to the
+training split); then scores every light curve of the shifted run (``config/shifted.yaml``:
+other stellar and planet priors, grazing planets, more noise and systematics, another seed)
+and every real light curve of ``truth.csv``. Prints one JSON line: the test ROC-AUC on the
 default sector, the planet-vs-rest ROC-AUC on the shifted sector (all planets; its ceiling,
 the same with every planet of SNR >= 10 ranked first and the fainter ones as scored;
-planets with SNR >= 10, and those with 2+ transits, against every non-planet; again with the
-centroid and background channels zeroed, as a light curve of time and flux alone reads), the shifted planets with SNR >= 10
-scoring at or above the card's threshold (2+ transits; single transits), the non-planets
-above it, the real planets and EBs above it, and the training wall time. A model already in
-``--out`` is scored again without training.
+planets with SNR >= 10, and those with 2+ transits, against every non-planet; again with
+the centroid and background channels zeroed, as a light curve of time and flux alone
+reads), the shifted planets with SNR >= 10 scoring at or above the card's threshold (2+
+transits; single transits), the non-planets above it, the real planets and EBs above it,
+and the training wall time. A model already in ``--out`` is scored again without training.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,14 +37,25 @@ import yaml
 from transitflow.dataset import optional_channel_indices
 from transitflow.features import featurize_table, lightcurve_features
 from transitflow.infer import calibrated_scores, load_model, predict_logits, score_shard
+from transitflow.lightcurve import LightCurve
 from transitflow.readers import read_lightcurves
-from transitflow.shards import open_shard
+from transitflow.shards import open_shard, write_shard
 from transitflow.training import TrainConfig, roc_auc, run_training
 
 REPO = Path(__file__).resolve().parents[1]
 REALDATA = REPO.parent / "shared" / "realdata"
 #: Real light curves whose files name no star or sector.
 READ_OPTIONS = {"lightcurves/tls/toi237.csv": {"tic": 305048087, "sector": 2}}
+#: Real light curves with no known signal (``--real-hosts``): the faint M dwarf of
+#: truth.csv in sectors 1 and 2 (2-min) and the eleanor-style FFI stars of ``extra/``
+#: (30-min), which name no star or sector.
+REAL_HOSTS = (
+    ("lightcurves/qusi/tess2018206045859-s0001-0000000150065151-0120-s_lc.fits", {}),
+    ("lightcurves/qusi/tess2018234235059-s0002-0000000150065151-0121-s_lc.fits", {}),
+    ("extra/tessipack/star_TIC_139456051_s1_ffi.csv", {}),
+    *((f"extra/tessipack/Custom_star_custom_star_s{sector}_ffi.csv",
+       {"tic": 1000, "sector": sector}) for sector in (1, 6, 7, 8)))
+HOST_TIC = 7_000_000_000  # the copies' IDs, above any TIC
 
 
 def main() -> None:
@@ -50,12 +63,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="model folder")
     parser.add_argument("--options", default="{}", help="JSON merged over the train section")
     parser.add_argument("--results", type=Path, default=REPO / "results")
+    parser.add_argument("--real-hosts", type=int, default=0, metavar="COPIES",
+                        help="also train on the real quiet light curves (REAL_HOSTS), each "
+                             "this many times under distinct IDs, as non-transit stars and "
+                             "injection hosts")
     args = parser.parse_args()
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     options = {**config["train"], "seed": config["seed"], **json.loads(args.options)}
     started = time.perf_counter()
     if not (args.out / "model.pt").exists():
-        train(args.results / "sim-default", TrainConfig.from_dict(options), args.out)
+        train(args.results / "sim-default", TrainConfig.from_dict(options), args.out,
+              args.real_hosts)
     wall = time.perf_counter() - started
     card = json.loads((args.out / "model_card.json").read_text())
     figures = {"options": json.loads(args.options),
@@ -66,11 +84,29 @@ def main() -> None:
     print(json.dumps(figures))
 
 
-def train(run: Path, config: TrainConfig, out: Path) -> None:
-    labels = pd.read_parquet(run / "data" / "labels.parquet")
-    run_training(sorted((run / "data" / "shards").glob("*.arrow")),
-                 labels[["key", "tic", "label"]], pd.read_parquet(run / "split" / "split.parquet"),
-                 config, out, provenance={"benchmark": Path(__file__).name})
+def train(run: Path, config: TrainConfig, out: Path, real_copies: int = 0) -> None:
+    shards = sorted((run / "data" / "shards").glob("*.arrow"))
+    labels = pd.read_parquet(run / "data" / "labels.parquet")[["key", "tic", "label"]]
+    split = pd.read_parquet(run / "split" / "split.parquet")[["tic", "split"]]
+    if real_copies:
+        out.mkdir(parents=True, exist_ok=True)
+        hosts = real_hosts(real_copies)
+        shards.append(write_shard(out / "real_hosts.arrow", hosts, provenance={}))
+        tics = [lc.meta.tic for lc in hosts]
+        labels = pd.concat([labels, pd.DataFrame({"key": [lc.meta.key for lc in hosts],
+                                                  "tic": tics, "label": "non_transit"})])
+        split = pd.concat([split, pd.DataFrame({"tic": tics, "split": "train"})])
+    run_training(shards, labels, split, config, out,
+                 provenance={"benchmark": Path(__file__).name, "real_hosts": real_copies})
+
+
+def real_hosts(copies: int) -> list[LightCurve]:
+    """The real light curves of REAL_HOSTS, each ``copies`` times under distinct TIC IDs
+    (so that training draws them as often as that many simulated stars)."""
+    quiet = [lc for path, options in REAL_HOSTS
+             for lc in read_lightcurves(REALDATA / path, **options)]
+    return [replace(lc, meta=replace(lc.meta, tic=HOST_TIC + len(quiet) * copy + index))
+            for copy in range(copies) for index, lc in enumerate(quiet)]
 
 
 def shifted_figures(model_dir: Path, run: Path, threshold: float) -> dict:
