@@ -19,7 +19,7 @@ from transitflow.ingest import ingest_local, with_stitched
 from transitflow.isolation import each_light_curve
 from transitflow.lightcurve import LightCurve
 from transitflow.provenance import make_provenance
-from transitflow.searching import SearchConfig, search_lightcurve
+from transitflow.searching import SearchConfig, search_with_spectrum
 from transitflow.vetting.stage import vet_and_draw
 from transitflow.signals import DISPOSITIONS, Signal
 from transitflow.tables import write_table
@@ -79,8 +79,9 @@ def vet_targets(paths: Sequence[str | Path], out_dir: str | Path, model: str | P
     sheet_failures = []
 
     def work(lc: LightCurve) -> list[dict]:
-        rows, failure = vet_and_draw(lc, search_lightcurve(lc, search), search, config,
-                                     sheets_dir, DISPOSITIONS)
+        signals, spectrum = search_with_spectrum(lc, search)
+        rows, failure = vet_and_draw(lc, signals, search, config, sheets_dir, DISPOSITIONS,
+                                     spectrum)
         sheet_failures.extend(filter(None, [failure]))
         return [row | {"id": lc.meta.star_id, "mission": lc.meta.mission,
                        "source_file": lc.meta.source_file,

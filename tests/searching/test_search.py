@@ -131,7 +131,8 @@ def test_the_search_returns_its_first_rounds_periodogram_the_one_a_sheet_would_c
     lc = inject_box(lc, 6.1, 1328.3, 0.16, snr=15)
     signals, spectrum = search_with_spectrum(lc, SearchConfig())
     assert signals == search_lightcurve(lc, SearchConfig()) and len(signals) == 2
-    whole = periodogram(detrend_for_search(lc, SearchConfig()), SearchConfig())
+    whole = display_spectrum(periodogram(detrend_for_search(lc, SearchConfig()), SearchConfig()))
+    np.testing.assert_array_equal(spectrum.periods, whole.periods)
     np.testing.assert_array_equal(spectrum.power, whole.power)
     too_short = flat_lightcurve(cadence_min=2.0, span=0.3)  # no period fits two transits
     assert search_with_spectrum(too_short, SearchConfig())[1] is None
@@ -150,6 +151,10 @@ def test_a_spectrum_thinned_for_display_keeps_its_peaks_and_floor_in_period_orde
     assert set(zip(thin.periods, thin.power)) <= set(zip(periods, power))
     short = display_spectrum(SimpleNamespace(periods=periods[:150], power=power[:150]), bins=100)
     np.testing.assert_array_equal(short.periods, periods[:150][::-1])
+    power[1235] = np.nan  # beside the peak: not taken for its bin's highest power
+    assert display_spectrum(pg, bins=100).power.max() == 25.0
+    assert display_spectrum(None) is None
+    assert display_spectrum(SimpleNamespace(periods=np.array([]), power=np.array([]))) is None
 
 
 # ---------------------------------------------------------------- simulated searches

@@ -12,7 +12,8 @@ from astropy.timeseries import BoxLeastSquares
 from transitflow.lightcurve import LightCurve
 from transitflow.searching.config import SearchConfig
 from transitflow.searching.masking import event_mask, is_echo, mask_width
-from transitflow.searching.periodograms import Periodogram, periodogram, refine
+from transitflow.searching.periodograms import (Periodogram, Spectrum, display_spectrum,
+                                                periodogram, refine)
 from transitflow.searching.single import single_event
 from transitflow.searching.star import detrend_for_search, period_limits, search_durations
 from transitflow.searching.transits import (MIN_DIP_SIGMA, REST_SNR_FRACTION, fold_transits,
@@ -55,22 +56,23 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
 
 
 def search_with_spectrum(lc: LightCurve, config: SearchConfig = SearchConfig()
-                         ) -> tuple[list[Signal], Periodogram | None]:
+                         ) -> tuple[list[Signal], Spectrum | None]:
     """The signals of :func:`search_lightcurve`, and the periodogram of its first round
-    (the whole light curve detrended), which the vetting sheets show; None when that round
-    searched no periods."""
+    (the whole light curve detrended) thinned for the vetting sheets
+    (:func:`display_spectrum`); None when that round searched no periods."""
     durations = search_durations(config, lc.meta)
-    spectra: list[Periodogram | None] = []
+    spectrum: Spectrum | None = None
     keep = np.ones(len(lc), bool)
     signals: list[Signal] = []
     masked: list[float] = []  # the width masked around each found signal's events
     span = float(np.ptp(lc.time)) if len(lc) else 0.0
-    for _ in range(ATTEMPTS_PER_SIGNAL * config.max_signals):
+    for round_number in range(ATTEMPTS_PER_SIGNAL * config.max_signals):
         if np.count_nonzero(keep) < MIN_SEARCH_CADENCES:
             break
         detrended = detrend_for_search(lc.select(keep), config)
-        found, spectrum = _next_signal(detrended, config, durations)
-        spectra.append(spectrum)
+        found, periodogram_searched = _next_signal(detrended, config, durations)
+        if round_number == 0:
+            spectrum = display_spectrum(periodogram_searched)
         if found is None:
             break
         width = mask_width(detrended, found, config.mask_factor)
@@ -86,7 +88,7 @@ def search_with_spectrum(lc: LightCurve, config: SearchConfig = SearchConfig()
         masked.append(width)
         if len(signals) == config.max_signals:
             break
-    return signals, (spectra[0] if spectra else None)
+    return signals, spectrum
 
 
 def _next_signal(lc: LightCurve, config: SearchConfig,

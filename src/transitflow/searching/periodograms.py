@@ -73,14 +73,20 @@ class Spectrum:
     power: np.ndarray
 
 
-def display_spectrum(pg: Periodogram, bins: int = DISPLAY_BINS) -> Spectrum:
+def display_spectrum(pg: Periodogram | None, bins: int = DISPLAY_BINS) -> Spectrum | None:
     """``pg``'s spectrum thinned for display: in each of ``bins`` equal log-period bins, its
-    lowest and its highest power, at their periods, in period order (all of it when that
-    is no more). Peaks and the noise floor look as on the full grid; a sector's grid holds
-    thousands of periods, a stitched star's many more."""
+    lowest and its highest finite power, at their periods, in period order (all of it when
+    that is no more); None without a periodogram or a finite value in it. Peaks and the
+    noise floor look as on the full grid; a sector's grid holds thousands of periods, a
+    stitched star's many more."""
+    if pg is None:
+        return None
     periods, power = np.asarray(pg.periods, float), np.asarray(pg.power, float)
-    order = np.argsort(periods)
-    periods, power = periods[order], power[order]
+    finite = np.isfinite(periods) & np.isfinite(power) & (periods > 0)
+    if not finite.any():
+        return None
+    order = np.argsort(periods[finite])
+    periods, power = periods[finite][order], power[finite][order]
     if len(periods) <= 2 * bins:
         return Spectrum(periods, power)
     edges = np.linspace(np.log(periods[0]), np.log(periods[-1]), bins + 1)

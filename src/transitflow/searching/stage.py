@@ -11,11 +11,11 @@ import pandas as pd
 from tqdm import tqdm
 
 from transitflow.isolation import each_light_curve
-from transitflow.provenance import make_provenance
 from transitflow.lightcurve import LightCurve
+from transitflow.provenance import make_provenance
 from transitflow.searching.config import SearchConfig
 from transitflow.searching.iterative import search_with_spectrum
-from transitflow.searching.periodograms import Spectrum, display_spectrum
+from transitflow.searching.periodograms import Spectrum
 from transitflow.shards import iter_shard
 from transitflow.tables import read_table, write_table
 
@@ -50,11 +50,10 @@ def search_shard(shard: str | Path, scores: str | Path, options: Mapping, out: s
 
 def _search_one(lc: LightCurve, config: SearchConfig) -> tuple[list[dict], dict | None]:
     """A light curve's signal rows, and its spectrum row (None without a periodogram)."""
-    signals, periodogram = search_with_spectrum(lc, config)
+    signals, spectrum = search_with_spectrum(lc, config)
     rows = [signal.to_row() for signal in signals]
-    if periodogram is None:
+    if spectrum is None:
         return rows, None
-    spectrum = display_spectrum(periodogram)
     return rows, {
         "key": lc.meta.key, "period": spectrum.periods.astype(np.float32),
         "power": spectrum.power.astype(np.float32)}
