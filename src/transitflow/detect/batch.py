@@ -21,12 +21,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import pandas as pd
 import torch
 
 from transitflow.detect.config import DetectConfig
+from transitflow.kernels import cached_njit
 from transitflow.lightcurve import LightCurve
 from transitflow.searching import (SearchConfig, detrend_for_search, period_grid, search_durations,
                                    shortest_period, stellar_density)
@@ -390,7 +390,7 @@ def _scan_cpu(counts: np.ndarray, dips: np.ndarray, bins_per_period: np.ndarray,
     return snr, best_width, best_start
 
 
-@numba.njit(nogil=True, cache=True)
+@cached_njit
 def _scan_kernel(binned, bins, bins_per_period, shortest, longest, density, inverse_scale,
                  width, box_widths, duration_rule, snr, best_width,
                  best_start):  # pragma: no cover - compiled
@@ -424,7 +424,7 @@ def _scan_kernel(binned, bins, bins_per_period, shortest, longest, density, inve
                     box_widths, snr[i], best_width[i], best_start[i])
 
 
-@numba.njit(nogil=True, cache=True)
+@cached_njit
 def _fold_chunk(binned, phase, n_phase, folded, cumulative):  # pragma: no cover - compiled
     """Fold ``binned`` into ``n_phase`` phase bins, and their cumulative sums over two
     cycles."""
@@ -442,7 +442,7 @@ def _fold_chunk(binned, phase, n_phase, folded, cumulative):  # pragma: no cover
                 cumulative[m + 1, c, b] = cumulative[m, c, b] + folded[m % n_phase, c, b]
 
 
-@numba.njit(nogil=True, cache=True)
+@cached_njit
 def _best_boxes(cumulative, n_phase, bin_days, low, high, inverse_scale, box_widths, snr,
                 best_width, best_start):  # pragma: no cover - compiled
     """Per light curve of the fold, the best box's SNR, width and start: of the widths

@@ -6,11 +6,11 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import pandas as pd
 from astropy.timeseries import BoxLeastSquares, BoxLeastSquaresResults
 
+from transitflow.kernels import cached_njit
 from transitflow.lightcurve import LightCurve, LightCurveMeta
 from transitflow.searching.config import SearchConfig
 from transitflow.searching.star import (DURATION_COEFF, MAX_DENSITY, MAX_DUTY_CYCLE,
@@ -254,7 +254,7 @@ def running_median(values: np.ndarray, kernel: int) -> np.ndarray:
     return median.reshape(values.shape)
 
 
-@numba.njit(nogil=True, cache=True)
+@cached_njit
 def _sliding_median(padded, kernel, out):  # pragma: no cover - compiled
     """Median of each window of ``kernel`` finite values along the rows of ``padded``: a
     sorted copy of the window, one value leaving and one entering per step."""
