@@ -17,9 +17,10 @@ default sector, the planet-vs-rest ROC-AUC on the shifted sector (all planets; t
 with every planet of SNR >= 10 ranked first and the fainter ones as scored, and with those
 at chance, the bound of any ranker that cannot see them; planets with SNR >= 10, and those
 with 2+ transits, against every non-planet; again with the centroid and background
-channels zeroed, as a light curve of time and flux alone reads), the shifted planets with SNR >= 10 scoring at or above the card's threshold (2+
-transits; single transits), the non-planets above it, the real planets and EBs above it,
-and the training wall time. A model already in ``--out`` is scored again without training.
+channels zeroed, as a light curve of time and flux alone reads), the shifted planets with
+SNR >= 10 scoring at or above the card's threshold (2+ transits; single transits), the
+non-planets above it, the real planets and EBs above it, and the training wall time. A
+model already in ``--out`` is scored again without training.
 """
 
 from __future__ import annotations

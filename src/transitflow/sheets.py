@@ -28,7 +28,7 @@ STYLE = {"font.size": 6.5, "axes.titlesize": 7, "axes.labelsize": 6.5, "xtick.la
          "ytick.labelsize": 6, "axes.titlepad": 2.5, "xtick.major.pad": 1.5,
          "ytick.major.pad": 1.5, "axes.labelpad": 1.5, "axes.formatter.useoffset": False,
          "axes.titley": 1.0,
-         "text.hinting": "no_hinting"}  # FreeType's autohinter was a fifth of a sheet's time
+         "text.hinting": "no_hinting"}  # FreeType's hinting took a sixth of a sheet's time
 POINTS = {"ls": "none", "marker": ".", "ms": 1.2, "color": "0.6"}
 BINNED = {"ls": "none", "marker": "o", "ms": 2.5, "color": "C0"}
 MODEL = {"color": "C3", "lw": 1.0}
