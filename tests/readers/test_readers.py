@@ -190,20 +190,20 @@ def test_headerless_csv_toi237(realdata):
     with pytest.raises(LightCurveReadError, match="pass tic="):
         read_lightcurves(realdata / TOI237)
     lc = only(read_lightcurves(realdata / TOI237, tic=TOI237_TIC))
-    assert (lc.meta.tic, lc.meta.sector, len(lc)) == (TOI237_TIC, 1, 18300)
+    assert (lc.meta.tic, lc.meta.sector, len(lc)) == (TOI237_TIC, 2, 18300)  # from its times
     assert lc.time[0] == pytest.approx(1354.1134205092073)
     assert np.isfinite(lc.flux_err).all() and (lc.quality == 0).all()
-    assert only(read_lightcurves(realdata / TOI237, tic=TOI237_TIC, sector=2)).meta.key == \
-        f"{TOI237_TIC}-s0002"
+    assert only(read_lightcurves(realdata / TOI237, tic=TOI237_TIC, sector=5)).meta.key == \
+        f"{TOI237_TIC}-s0005"
 
 
 @pytest.mark.realdata
-def test_sherlock_raw_csv_toi175_segments(realdata):
-    lcs = read_lightcurves(realdata / TOI175)
-    assert [lc.meta.sector for lc in lcs] == [1, 2, 3]
+def test_sherlock_raw_csv_toi175_sectors(realdata):
+    lcs = read_lightcurves(realdata / TOI175)  # L 98-59's sectors 28-39, as TESS observed it
+    assert [lc.meta.sector for lc in lcs] == [28, 29, 32, 35, 36, 37, 38, 39]
     assert {lc.meta.tic for lc in lcs} == {307210830}
-    assert all(lc.time[0] - previous.time[-1] > 5 for previous, lc in zip(lcs, lcs[1:]))
-    assert all(np.all(np.diff(lc.time) <= 5) for lc in lcs)
+    assert all(lc.time[0] - previous.time[-1] > 0.25 for previous, lc in zip(lcs, lcs[1:]))
+    assert all(np.ptp(lc.time) < 28 for lc in lcs)
     for lc in lcs:
         assert np.isfinite(lc.background).mean() > 0.99
         assert np.isfinite(lc.centroid_row).mean() > 0.99
@@ -212,9 +212,10 @@ def test_sherlock_raw_csv_toi175_segments(realdata):
 
 
 @pytest.mark.realdata
-def test_sherlock_normalized_csv_toi1798_segments(realdata):
-    lcs = read_lightcurves(realdata / TOI1798)
-    assert [(lc.meta.sector, round(lc.time[0])) for lc in lcs] == [(1, 1739), (2, 1900), (3, 2640)]
+def test_sherlock_normalized_csv_toi1798_sectors(realdata):
+    lcs = read_lightcurves(realdata / TOI1798)  # consecutive sectors 22-23 and 49-50 parted
+    assert [(lc.meta.sector, round(lc.time[0])) for lc in lcs] == [
+        (16, 1739), (22, 1900), (23, 1929), (49, 2640), (50, 2665)]
     assert all(np.isfinite(lc.flux_err).all() and np.isnan(lc.centroid_col).all() for lc in lcs)
     assert only(read_lightcurves(realdata / TOI1798, sector=7)).meta.sector == 7
 
@@ -503,7 +504,8 @@ def test_a_csv_is_a_tess_k2_or_kepler_star_by_its_metadata_or_name(tmp_path, nam
     rows = "".join(f"{t},{f}\n" for t, f in zip(times, (1.0, 0.99, 1.01)))
     lc = only(read_lightcurves(write_bytes(tmp_path / name, lines + b"time,flux\n"
                                            + rows.encode())))
-    assert lc.meta.star_id == star and lc.meta.sector == (9 if kepler else 1)
+    tess_sector = 53 if star.startswith("TIC") else 1  # a TESS star's from its times
+    assert lc.meta.star_id == star and lc.meta.sector == (9 if kepler else tess_sector)
     np.testing.assert_allclose(lc.time, times + shift)
 
 
@@ -512,7 +514,7 @@ def test_a_csv_with_a_column_of_star_ids_holds_one_light_curve_per_star(tmp_path
                        b"TIC 5,1400.0,1.0\nTIC 7,1400.0,2.0\nTIC 5,1400.1,1.1\n"
                        b"TIC 7,1400.1,2.1\nTIC 5,1400.2,0.9\nTIC 7,1400.2,1.9\n")
     lcs = read_lightcurves(path)
-    assert [(lc.meta.star_id, lc.meta.sector) for lc in lcs] == [("TIC 5", 1), ("TIC 7", 1)]
+    assert [(lc.meta.star_id, lc.meta.sector) for lc in lcs] == [("TIC 5", 3), ("TIC 7", 3)]
     np.testing.assert_allclose(lcs[1].flux, [2.0, 2.1, 1.9])
     k2 = write_bytes(tmp_path / "k2.csv", b"epic,time,flux\n1,2750.0,1.0\n1,2750.1,1.1\n")
     assert only(read_lightcurves(k2)).meta.key == "1-s0001"
@@ -763,3 +765,51 @@ def test_a_tesscut_cutout_has_its_sky_subtracted_in_a_threshold_aperture(tmp_pat
     depth = 1 - np.median(lc.flux[TRANSIT]) / np.median(quiet)
     assert depth == pytest.approx(DEPTH, rel=0.15)
     assert np.nanmedian(lc.centroid_col) == pytest.approx(1000 + STAR_PIXEL[1], abs=0.3)
+
+
+@pytest.mark.realdata
+def test_a_csv_export_of_one_sector_joins_the_stars_other_sectors(realdata, tmp_path):
+    quiet = sorted((realdata / LC / "qusi").glob("*0000000150065151*.fits"))  # sectors 1, 2
+    second = only(read_lightcurves(quiet[1]))
+    export = tmp_path / "TIC150065151_s2.csv"
+    pd.DataFrame({"time": second.time, "flux": second.flux}).to_csv(export, index=False)
+    ledger = ingest_local([quiet[0], export]).ledger.set_index("source")
+    assert ledger.loc[str(export), ["key", "status"]].tolist() == ["150065151-s0002", "ok"]
+    assert ledger.loc[str(quiet[0]), ["key", "status"]].tolist() == ["150065151-s0001", "ok"]
+
+
+def test_a_csv_outside_tess_sectors_is_split_at_long_gaps(tmp_path):
+    path = write_bytes(tmp_path / "TIC5.csv", b"time,flux\n7000.0,1.0\n7000.1,1.1\n"
+                       b"7010.0,1.0\n7010.1,0.9\n")  # after tess-point's last sector
+    assert [lc.meta.sector for lc in read_lightcurves(path)] == [1, 2]
+
+
+def test_a_k2_csv_with_a_campaign_column_is_shifted_from_bkjd(tmp_path):
+    path = write_bytes(tmp_path / "EPIC206103150.csv", b"time,flux,campaign\n"
+                       b"2144.1,1.0,3\n2144.2,1.1,3\n2144.3,0.9,3\n")
+    lc = only(read_lightcurves(path))
+    assert (lc.meta.star_id, lc.meta.sector) == ("EPIC 206103150", 3)
+    np.testing.assert_allclose(lc.time, [2144.1 + BKJD_TO_BTJD, 2144.2 + BKJD_TO_BTJD,
+                                         2144.3 + BKJD_TO_BTJD])
+
+
+def test_csv_rows_without_a_sector_are_refused_and_a_byte_order_mark_is_read(tmp_path):
+    blank = write_bytes(tmp_path / "TIC5.csv", b"time,flux,sector\n1400.0,1.0,3\n1400.1,1.1,\n")
+    with pytest.raises(LightCurveReadError, match="TIC5.csv: 1 rows have no sector"):
+        read_lightcurves(blank)
+    marked = write_bytes(tmp_path / "TIC6.csv", b"\xef\xbb\xbftime,flux\n1400.0,1.0\n1400.1,1.1\n")
+    assert only(read_lightcurves(marked)).meta.key == "6-s0003"
+
+
+def test_bjd_minus_2450000_times_are_refused_with_the_fix(tmp_path):
+    path = write_bytes(tmp_path / "TIC5.csv", b"bjd,flux\n8354.0,1.0\n8354.1,1.1\n")
+    with pytest.raises(LightCurveReadError, match="BJD - 2450000 needs 7000 subtracted"):
+        read_lightcurves(path)
+
+
+@pytest.mark.realdata
+def test_k2_thruster_firings_are_dropped_as_flagged_cadences(realdata):
+    lc = only(read_lightcurves(realdata / WASP47_K2))
+    firing = (lc.quality & 1048576) > 0  # Kepler's thruster-firing bit; no TESS flag uses it
+    assert firing.sum() > 100
+    assert not np.isin(lc.good().time, lc.time[firing]).any()

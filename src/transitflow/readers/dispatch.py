@@ -56,12 +56,14 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
     keys; one light curve per star), else the metadata, else the file name
     (``TIC307210830``, ``epic211945201_k2c10``, ``kplr011446443``); ``tic`` overrides the
     ID. Times above 2,400,000 are taken as BJD, and a Kepler or K2 star's times in its BKJD
-    span as BKJD when the table holds that telescope's data (a campaign or quarter line, or
-    a kplr/ktwo/k2cNN name, and no sector line); both are shifted to BTJD. A ``sector`` argument, else a metadata sector,
-    keeps the file as one light curve of that sector; else a ``sector`` column splits the
-    rows into light curves; without one the series is split at gaps longer than
-    :data:`~transitflow.readers.text.SEGMENT_GAP_DAYS` and the segments, numbered 1..k, are used as ``sector`` (so a
-    single-sector CSV is sector 1).
+    span as BKJD when the table holds that telescope's data (a campaign or quarter line or
+    column, or a kplr/ktwo/k2cNN name, and no sector line or column); both are shifted to
+    BTJD. A ``sector`` argument, else a metadata sector, keeps the file as one light curve
+    of that sector; else a ``sector`` (``campaign``, ``quarter``) column splits the rows into
+    light curves (a row without one is refused); without one, a TESS star's times are split
+    into the TESS sectors they fall in (:func:`~transitflow.readers.text.tess_sectors`), and
+    other times at gaps longer than :data:`~transitflow.readers.text.SEGMENT_GAP_DAYS`, the
+    segments numbered 1..k as their ``sector``.
     """
     path = Path(path)
     if not is_fits(path):

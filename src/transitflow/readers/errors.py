@@ -18,7 +18,8 @@ from transitflow.lightcurve import LightCurve
 
 
 log = logging.getLogger(__name__)
-BTJD_RANGE = (-3000.0, 20000.0)  # days; Kepler (BTJD ~ -2100) to decades of TESS, with margin
+#: Days; Kepler (BTJD ~ -2100) to TESS into the 2030s, below BJD - 2450000 of TESS data (8,300+).
+BTJD_RANGE = (-3000.0, 8000.0)
 MAX_FLUX_LEVEL = 1e15  # e-/s; far above any star, far below float32 overflow of its square
 
 
@@ -65,7 +66,8 @@ def checked(path: Path, lc: LightCurve) -> LightCurve:
     if lc.time[0] < BTJD_RANGE[0] or lc.time[-1] > BTJD_RANGE[1]:
         raise LightCurveReadError(path, f"times {lc.time[0]:.6g} to {lc.time[-1]:.6g} are not "
                                   "BTJD of any TESS, K2 or Kepler data; check the time "
-                                  "column's units or the BJDREFI/BJDREFF keywords")
+                                  "column's units (BTJD = BJD - 2457000, so BJD - 2450000 "
+                                  "needs 7000 subtracted) or the BJDREFI/BJDREFF keywords")
     flux = lc.flux[np.isfinite(lc.flux)]
     where = f"sector {lc.meta.sector}"
     if not len(flux):

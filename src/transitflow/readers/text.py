@@ -3,6 +3,7 @@ metadata lines."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import replace
@@ -13,11 +14,16 @@ import pandas as pd
 
 from transitflow.files import NAME_PREFIXES
 from transitflow.lightcurve import BKJD_ZERO, BTJD_ZERO, LightCurve, LightCurveMeta
-from transitflow.readers.errors import (LightCurveReadError, checked, first_present,
+from transitflow.readers.errors import (LightCurveReadError, checked, first_present, log,
                                         median_step_min, read_errors)
 
 
-SEGMENT_GAP_DAYS = 5.0  # CSV series without a sector column are split at longer gaps
+SEGMENT_GAP_DAYS = 5.0  # other CSV series without a sector are split at longer gaps
+#: A TESS sector's times lie within this many days of its mid-time (sectors last ~27 d).
+SECTOR_REACH_DAYS = 16.0
+#: TESS pauses for hours to downlink data between sectors and between a sector's two orbits:
+#: a run of times without a longer gap lies within one sector.
+ORBIT_GAP_DAYS = 0.25
 #: CSV column names per field (matched case-insensitively), the first one present wins.
 CSV_COLUMNS = {
     "time": ("time", "btjd", "t", "bjd", "bjd_tdb"),
@@ -27,12 +33,13 @@ CSV_COLUMNS = {
     "centroid_row": ("centroid_row", "centroids_y", "centroid_y", "mom_centr2"),
     "background": ("background", "background_flux", "bkg", "sap_bkg"),
     "quality": ("quality", "sap_quality"),
-    "sector": ("sector", "campaign"),
+    "sector": ("sector", "campaign", "quarter"),
 }
 #: CSV magnitude columns and their errors, read as relative flux when there is no flux column.
 MAGNITUDE_COLUMNS = ("mag", "magnitude", "tmag", "tess_mag")
 MAGNITUDE_ERR_COLUMNS = ("mag_err", "magnitude_err", "e_mag", "tmag_err", "tess_mag_err")
 HEADERLESS_COLUMNS = ("time", "flux", "flux_err")
+CSV_ENCODING = "utf-8-sig"  # UTF-8, without the byte-order mark that spreadsheets write
 #: A ``# key: value`` (or ``=``) metadata line at the top of a CSV, and the keys of the
 #: star's ID among them, per mission.
 METADATA_LINE = re.compile(r"^\s*#\s*([A-Za-z_][\w ]*?)\s*[:=]\s*(\S.*)$")
@@ -55,21 +62,25 @@ KEPLER_DATA_NAME = re.compile(r"kplr|ktwo|k2[_-]?c\d+", re.IGNORECASE)
 def read_csv(path: Path, tic: int | None, sector: int | None) -> list[LightCurve]:
     with read_errors(path, "CSV"):
         metadata, header_line = _csv_metadata(path)
-        table, mission = _csv_table(path, header_line)
+        table, mission, names = _csv_table(path, header_line)
         if mission is not None and tic is not None and table["star"].nunique() > 1:
             raise LightCurveReadError(path, f"its star-ID column holds {table['star'].nunique()} "
                                             "stars; tic= names one: leave it out")
         if mission is None or tic is not None:
             found, table["star"] = _csv_star(path, metadata, tic)
             mission = mission or found
-        if _kepler_data(path, metadata):
+        if _kepler_data(path, metadata, names):
             table["time"] += _bkjd_shift(mission, table["time"].median())
         if sector is None:
             sector = _metadata_int(path, metadata, ("sector", "campaign", "quarter"))
         if sector is not None:
             table["sector"] = sector
+        elif "sector" in table and table["sector"].isna().any():
+            raise LightCurveReadError(path, f"{table['sector'].isna().sum()} rows have no "
+                                            "sector; fill the column or drop it")
         elif "sector" not in table:
-            table["sector"] = table.groupby("star")["time"].transform(_segments)
+            table["sector"] = table.groupby("star")["time"].transform(
+                functools.partial(_sector_numbers, mission=mission))
         return [_csv_lightcurve(path, rows, LightCurveMeta(tic=int(star), sector=int(number),
                                                            mission=mission))
                 for (star, number), rows in table.groupby(["star", "sector"], sort=True)]
@@ -99,10 +110,12 @@ def _csv_star(path: Path, metadata: dict[str, str], tic: int | None) -> tuple[st
     return named
 
 
-def _kepler_data(path: Path, metadata: dict[str, str]) -> bool:
-    """Whether the table holds Kepler-telescope data (see :data:`BKJD_SPANS`)."""
-    return "sector" not in metadata and bool(
-        {"campaign", "quarter"} & metadata.keys() or KEPLER_DATA_NAME.search(path.name))
+def _kepler_data(path: Path, metadata: dict[str, str], names: list[str]) -> bool:
+    """Whether the table holds Kepler-telescope data (see :data:`BKJD_SPANS`): a campaign or
+    quarter metadata line or column, or an archive name, and no sector line or column."""
+    given = metadata.keys() | set(names)
+    return "sector" not in given and bool(
+        {"campaign", "quarter"} & given or KEPLER_DATA_NAME.search(path.name))
 
 
 def _bkjd_shift(mission: str, median_time: float) -> float:
@@ -116,7 +129,7 @@ def _csv_metadata(path: Path) -> tuple[dict[str, str], int]:
     """The ``# key: value`` (or ``# key = value``) lines at the top of a CSV, keys in lower
     case, and the number of the first line that is not one (the header or the data)."""
     metadata = {}
-    with open(path, encoding="utf-8", errors="replace") as stream:
+    with open(path, encoding=CSV_ENCODING, errors="replace") as stream:
         for number, line in enumerate(stream):
             match = METADATA_LINE.match(line)
             if match is None:
@@ -137,10 +150,12 @@ def _metadata_int(path: Path, metadata: dict[str, str], keys: tuple[str, ...]) -
     return None
 
 
-def _csv_table(path: Path, header_line: int = 0) -> tuple[pd.DataFrame, str | None]:
+def _csv_table(path: Path,
+               header_line: int = 0) -> tuple[pd.DataFrame, str | None, list[str]]:
     """The CSV's known columns, named as in :data:`CSV_COLUMNS`, numeric, sorted by time;
     the table starts at line ``header_line``. A column of star IDs (named as the metadata
-    keys, :data:`STAR_KEYS`) becomes ``star``, returned with its mission, else None."""
+    keys, :data:`STAR_KEYS`) becomes ``star``, returned with its mission, else None; and the
+    file's column names (lower case)."""
     raw = _raw_csv(path, header_line)
     names = list(raw.columns)
     table = pd.DataFrame({field: raw[name] for field, aliases in CSV_COLUMNS.items()
@@ -160,12 +175,16 @@ def _csv_table(path: Path, header_line: int = 0) -> tuple[pd.DataFrame, str | No
             aliases = " or ".join(known)
             raise LightCurveReadError(path, f"no {field} column ({aliases}) among "
                                             f"{', '.join(map(str, names))}; rename one")
-    table = table.apply(pd.to_numeric).dropna(subset=["time"]).sort_values("time", kind="stable")
-    if table.empty:
+    table = table.apply(pd.to_numeric)
+    timed = table.dropna(subset=["time"]).sort_values("time", kind="stable")
+    if timed.empty:
         raise LightCurveReadError(path, "no row has a finite time")
+    if len(timed) < len(table):
+        log.warning("%s: dropped %d rows without a time", path, len(table) - len(timed))
+    table = timed
     if table["time"].median() > 2_400_000:
         table["time"] -= BTJD_ZERO
-    return table, mission
+    return table, mission, names
 
 
 def _star_column(path: Path, raw: pd.DataFrame, table: pd.DataFrame) -> str | None:
@@ -195,7 +214,7 @@ def _raw_csv(path: Path, header_line: int = 0) -> pd.DataFrame:
 
     Raises when the first data row has another number of fields than the header names.
     """
-    with open(path, encoding="utf-8", errors="replace") as stream:
+    with open(path, encoding=CSV_ENCODING, errors="replace") as stream:
         lines = [line.strip() for line in itertools.islice(stream, header_line, header_line + 2)]
     first = lines[0].lstrip("#").strip() if lines else ""
     sep = "," if "," in first else r"\s+"
@@ -206,12 +225,12 @@ def _raw_csv(path: Path, header_line: int = 0) -> pd.DataFrame:
             raise LightCurveReadError(path, f"the header names {len(header)} columns but the "
                                             f"first data row has {len(row)}; fix the header")
         return pd.read_csv(path, sep=sep, header=None, names=header, index_col=False,
-                           skiprows=header_line + 1)
+                           skiprows=header_line + 1, encoding=CSV_ENCODING)
     if len(header) not in (2, 3):
         raise LightCurveReadError(path, f"{len(header)} columns and no header row; "
                                         "add one (time,flux,flux_err,...)")
     return pd.read_csv(path, sep=sep, header=None, names=HEADERLESS_COLUMNS[:len(header)],
-                       skiprows=header_line)
+                       skiprows=header_line, encoding=CSV_ENCODING)
 
 
 def _is_number(text: str) -> bool:
@@ -220,6 +239,41 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _sector_numbers(time: pd.Series, mission: str) -> np.ndarray:
+    """The sector of each of a star's sorted times: a TESS star's TESS sector
+    (:func:`tess_sectors`), else (another mission, or times outside TESS's sectors) segment
+    numbers 1..k, a new one after every gap over :data:`SEGMENT_GAP_DAYS`."""
+    sectors = tess_sectors(time.to_numpy()) if mission == "TESS" else None
+    return sectors if sectors is not None else _segments(time)
+
+
+def tess_sectors(time: np.ndarray) -> np.ndarray | None:
+    """The TESS sector of each sorted BTJD time: each run of times parted by gaps over
+    :data:`ORBIT_GAP_DAYS` (an orbit or less) belongs to the sector whose mid-time (tess-point's
+    table) is nearest its middle; None when a time lies over :data:`SECTOR_REACH_DAYS` from
+    every sector's mid-time."""
+    numbers, mids = _tess_sector_midtimes()
+    if not len(time) or np.abs(time[:, None] - mids[None, :]).min(axis=1).max() > SECTOR_REACH_DAYS:
+        return None
+    breaks = np.flatnonzero(np.diff(time) > ORBIT_GAP_DAYS) + 1
+    starts, stops = np.r_[0, breaks], np.r_[breaks, len(time)]
+    middles = 0.5 * (time[starts] + time[stops - 1])
+    nearest = numbers[np.abs(middles[:, None] - mids[None, :]).argmin(axis=1)]
+    return np.repeat(nearest, stops - starts)
+
+
+@functools.cache
+def _tess_sector_midtimes() -> tuple[np.ndarray, np.ndarray]:
+    """TESS's numbered sectors 1, 2, ... and their mid-times (BTJD), from tess-point (which
+    also lists special pointings, left out)."""
+    from tess_stars2px import TESS_Spacecraft_Pointing_Data
+
+    table = TESS_Spacecraft_Pointing_Data()
+    numbers = np.asarray(table.sectors)
+    numbered = np.cumprod(numbers == np.arange(1, len(numbers) + 1)).astype(bool)
+    return numbers[numbered], np.asarray(table.midtimes)[numbered] - BTJD_ZERO
 
 
 def _segments(time: pd.Series) -> np.ndarray:
