@@ -188,6 +188,24 @@ def test_ensemble_members_are_the_single_models_of_their_seeds(easy_task, tmp_pa
     assert grown["epochs_run"] == [2, 2, 2]
 
 
+def test_the_model_follows_the_threads_setting_not_the_jobs_cores(easy_task, tmp_path):
+    def trained(cores: int, threads: int) -> dict:
+        torch.set_num_threads(cores)  # as the job's OMP_NUM_THREADS leaves it
+        out = tmp_path / f"{cores}-{threads}"
+        run_training(*easy_task, tiny_config(epochs=1, threads=threads), out, provenance={})
+        return load_model(out / "model.pt")[0].state_dict()
+
+    before = torch.get_num_threads()
+    try:
+        two = trained(cores=2, threads=2)
+        assert all(torch.equal(two[name], value)
+                   for name, value in trained(cores=1, threads=2).items())
+        assert not all(torch.equal(two[name], value)  # batman's OpenMP call did not win
+                       for name, value in trained(cores=2, threads=1).items())
+    finally:
+        torch.set_num_threads(before)
+
+
 class Killed(Exception):
     """Stands in for the job being killed."""
 

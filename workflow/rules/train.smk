@@ -25,7 +25,7 @@ rule train:
         f"{LOGS}/train.log",
     conda:
         "../../envs/train.yaml"
-    threads: 2
+    threads: config.get("train", {}).get("threads", 1)
     params:
         options=options("train", seed=config["seed"]),
         launcher=train_launcher(),

@@ -52,6 +52,9 @@ class TrainConfig:
         logits (:class:`transitflow.models.Ensemble`) and is calibrated as one.
     num_workers : int
         DataLoader worker processes building batches.
+    threads : int
+        CPU threads of each training process (torch's intra-op threads). Part of the result:
+        the same number gives the same model on any machine, whatever cores the job gets.
     device : str
         ``"auto"`` (GPU when present), ``"cpu"``, ``"cuda"``, ...
     target_precision : float
@@ -94,6 +97,7 @@ class TrainConfig:
     seed: int = 0
     ensemble: int = 1
     num_workers: int = 0
+    threads: int = 1
     device: str = "auto"
     target_precision: float = 0.9
     compile: bool = False

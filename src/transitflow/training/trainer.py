@@ -78,6 +78,7 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
     """
     out_dir = Path(out_dir)
     device = process_device(config.device)
+    hold_threads(config.threads)
     with process_group(device) as (rank, world_size):
         if rank == 0:
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -184,6 +185,7 @@ class Trainer:
                         desc=f"epoch {epoch + 1}/{self.config.epochs}", mininterval=1.0,
                         leave=False, disable=self.rank != 0)
         for step, (x, y) in enumerate(progress, start=1):
+            hold_threads(self.config.threads)
             x = x.to(self.device, non_blocking=True)
             y = y.to(self.device, non_blocking=True)
             with autocast(self.device):
@@ -236,6 +238,14 @@ class Trainer:
             if rng["cuda"] is not None and self.device.type == "cuda":
                 torch.cuda.set_rng_state(rng["cuda"].cpu(), self.device)
         self.state = saved["state"]
+
+
+def hold_threads(threads: int) -> None:
+    """Run torch on ``threads`` CPU threads, again after batman (which the batches' model
+    transits call in this process when ``num_workers`` is 0) set OpenMP's count to one:
+    the thread count changes a network's arithmetic, so it is a setting, not the machine's."""
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 
 def _checkpoint_path(out_dir: Path, member: int) -> Path:
