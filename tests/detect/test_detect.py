@@ -82,6 +82,16 @@ def test_inverted_planets_hold_no_transit(planets):
     assert (nulls["single_snr"] < 8).all()
 
 
+def test_a_light_curves_statistics_do_not_depend_on_its_batch_mates(planets):
+    """Sharding and batch size are throughput settings: a star searched among others, among
+    half of them or in batches of three gets the same row (its grid is its own)."""
+    lcs = [replace(lc, meta=replace(lc.meta, mass=mass)) for lc, mass in  # densities apart
+           zip(planets.light_curves, np.geomspace(0.2, 1.5, len(planets.light_curves)))]
+    every = search_batch(lcs).set_index("key")
+    for found in (search_batch(lcs[::2]), search_batch(lcs, config=DetectConfig(batch_size=3))):
+        pd.testing.assert_frame_equal(found.set_index("key"), every.loc[found["key"]])
+
+
 @pytest.mark.realdata
 def test_agrees_with_astropy_bls_on_real_planets(realdata):
     files = {"exovetter/wasp18b.fits": 0.941453, "tls/toi237.csv": 5.436167}

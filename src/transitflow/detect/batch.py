@@ -53,8 +53,13 @@ CPU_CHUNK = 64
 #: ratio of it are the same signal.
 PEAK_TOLERANCE = 0.01
 PEAK_RATIOS = (1 / 3, 1 / 2, 2 / 3, 1.0, 3 / 2, 2.0, 3.0)
-#: Light curves of one batch share a grid when their spans agree within this fraction.
-SPAN_GROUP = 0.1
+#: A light curve's period grid is that of its span rounded down to a geometric ladder of
+#: this ratio (its longest period at most 2% short of half its span) and its star's density
+#: rounded up to one of DENSITY_LADDER (a grid never coarser, nor starting later, than the
+#: star's own): light curves on the same rungs share a batch, and no light curve's
+#: statistics depend on which others share its shard or batch.
+SPAN_LADDER = 1.02
+DENSITY_LADDER = 2.0
 #: Gaps longer than this (days) split a light curve into stretches whose edges are trimmed.
 SEGMENT_GAP_DAYS = 0.5
 #: Status of a light curve joining a star's sectors: not searched here, where its uniform
@@ -272,13 +277,22 @@ def _single_row(single: tuple, start: float, width: float) -> dict:
             "single_duration": k * width, "single_depth": depth, "single_snr": float(snr)}
 
 
+def _grid_key(p: _Prepared) -> tuple[float, float, float]:
+    """What a light curve's period grid is made from: its bin width (minutes), its span
+    rounded down to the SPAN_LADDER and its star's density rounded up to the DENSITY_LADDER
+    (inf when unknown)."""
+    span = SPAN_LADDER ** math.floor(math.log(p.span, SPAN_LADDER))
+    density = (DENSITY_LADDER ** math.ceil(math.log(p.density, DENSITY_LADDER))
+               if np.isfinite(p.density) and p.density > 0 else math.inf)
+    return round(p.width * MINUTES_PER_DAY, 3), span, density
+
+
 def _groups(prepared: list[_Prepared], batch_size: int) -> Iterable[list[_Prepared]]:
-    """Batches of light curves with the same bin width and spans within SPAN_GROUP."""
-    ordered = sorted(prepared, key=lambda p: (round(p.width * MINUTES_PER_DAY, 3), p.span))
+    """Batches of at most ``batch_size`` light curves with the same :func:`_grid_key`."""
+    ordered = sorted(prepared, key=_grid_key)
     batch: list[_Prepared] = []
     for p in ordered:
-        if batch and (len(batch) >= batch_size or not math.isclose(p.width, batch[0].width)
-                      or p.span > (1 + SPAN_GROUP) * batch[0].span):
+        if batch and (len(batch) >= batch_size or _grid_key(p) != _grid_key(batch[0])):
             yield batch
             batch = []
         batch.append(p)
@@ -302,9 +316,10 @@ def _periodic(group: list[_Prepared], counts: np.ndarray, dips: np.ndarray,
               search: SearchConfig, config: DetectConfig, device: torch.device) -> list[dict]:
     """Best period, epoch, duration, depth, SNR and SDE of each light curve, and further
     independent peaks; NaN for light curves too short for two transits."""
-    width, span = group[0].width, min(p.span for p in group)
+    _, span, density = _grid_key(group[0])
+    width = group[0].width
     names = ("period", "epoch", "duration", "depth", "snr", "sde")
-    periods = trial_periods(span, [p.density for p in group], search)
+    periods = trial_periods(span, [density if math.isfinite(density) else math.nan], search)
     if not len(periods):
         return [dict.fromkeys(names, math.nan) for _ in group]
     stars = _Stars.of(group)
@@ -339,10 +354,11 @@ def _box_at(p: _Prepared, period: float, start: int, k: int) -> tuple[float, flo
 
 
 def trial_periods(span: float, densities: Iterable[float], search: SearchConfig) -> np.ndarray:
-    """The period grid of a batch (Ofir 2014, as the in-depth search): from the shortest
-    span and the median known stellar density (solar when none is known), from the
-    shortest period of the batch's densest star (:func:`shortest_period`; ``min_period``
-    when a density is unknown) up to half the span or ``search.max_period``."""
+    """The period grid of a batch (Ofir 2014, as the in-depth search): from the ``span`` and
+    the median known stellar density (solar when none is known), from the shortest period
+    of the densest star (:func:`shortest_period`; ``min_period`` when a density is unknown)
+    up to half the span or ``search.max_period``. The batched search passes one density
+    per batch (:func:`_grid_key`)."""
     densities = np.asarray(list(densities), dtype=float)
     known = densities[np.isfinite(densities)]
     high = search.max_period if search.max_period is not None else span / 2
