@@ -28,7 +28,7 @@ from transitflow.inject import (CADENCE_COLUMNS, META_COLUMNS, TRANSIT_COLUMNS, 
                                 TransitPrior, concat_rows, inject_signals, inject_transits,
                                 rows_table, slice_rows)
 from transitflow.lightcurve import lightcurve_key
-from transitflow.provenance import config_hash
+from transitflow.provenance import config_hash, source_digest
 from transitflow.shards import open_shard, shard_schema
 from transitflow.signals import TRAINING_LABELS
 from transitflow.tables import atomic_output
@@ -57,9 +57,10 @@ def feature_caches(shard_paths: list[Path], digests: list[str], features: Featur
 
     A cache holds the features of every row of its shard (zeros for rows with too few good
     cadences) and, beside it (:func:`ok_path`), which rows have features. Its name comes from
-    the shard's digest and the feature config, so a changed shard or config gets a new one.
+    the shard's digest, the feature config and the library's source, so a changed shard,
+    config or feature code gets a new one.
     """
-    tag = config_hash(features.to_dict())[:8]
+    tag = config_hash({**features.to_dict(), "source_digest": source_digest()})[:8]
     caches = [Path(cache_dir) / f"{digest[:16]}-{tag}.npy" for digest in digests]
     for shard, cache in zip(shard_paths, caches):
         if build and not (cache.exists() and ok_path(cache).exists()):

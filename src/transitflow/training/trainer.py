@@ -105,7 +105,8 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
             torch.manual_seed(member_config.seed)
             model = build_model(config.model, **model_options).to(device)
             origin = {"config": _resumable(member_config.to_dict()), **hashes,
-                      "source_digest": provenance.get("source_digest")}
+                      "source_digest": provenance.get("source_digest"),
+                      "processes": world_size}  # each trains on its share of a batch
             trainer = Trainer(model, member_config, device, _checkpoint_path(out_dir, member),
                               origin, rank, world_size)
             trainer.fit(data["train"], data["val"])
