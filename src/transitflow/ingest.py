@@ -21,7 +21,7 @@ from transitflow.lightcurve import LightCurve, lightcurve_key, stitch
 from transitflow.mast import (PARAMETERS, AstroqueryClient, MastClient, MastConfig,
                              stellar_parameters)
 from transitflow.pixels import APERTURE_PHOTOMETRY
-from transitflow.readers import LightCurveReadError, read_lightcurves
+from transitflow.readers import LightCurveReadError, PartlyRead, read_lightcurves
 from transitflow.provenance import make_provenance
 from transitflow.shards import META_FIELDS, write_shard
 from transitflow.simulate import SimConfig, simulate_stars
@@ -65,12 +65,16 @@ def ingest_sim(options: dict, start: int, stop: int) -> IngestResult:
 
 
 def ingest_local(paths: Sequence[str | Path]) -> IngestResult:
-    """Read light-curve files; unreadable ones are quarantined with the reason."""
+    """Read light-curve files; unreadable ones are quarantined with the reason, and so is
+    the unreadable part of a file whose other light curves are kept."""
     light_curves: dict[str, LightCurve] = {}
     ledger = []
     for path in tqdm(sorted(map(str, paths)), desc="read light curves", unit="file"):
         try:
             found = read_lightcurves(path)
+        except PartlyRead as error:
+            ledger.append((path, "", "quarantined", str(error)))
+            found = error.light_curves
         except LightCurveReadError as error:
             ledger.append((path, "", "quarantined", str(error)))
             continue

@@ -813,3 +813,18 @@ def test_k2_thruster_firings_are_dropped_as_flagged_cadences(realdata):
     firing = (lc.quality & 1048576) > 0  # Kepler's thruster-firing bit; no TESS flag uses it
     assert firing.sum() > 100
     assert not np.isin(lc.good().time, lc.time[firing]).any()
+
+
+@pytest.mark.realdata
+def test_an_unreadable_sector_of_a_csv_leaves_its_other_sectors(realdata, tmp_path):
+    table = pd.read_csv(realdata / TOI1798)
+    time = table.columns[0]
+    table.loc[table[time].between(1899, 1927), table.columns[1]] = np.nan  # sector 22's flux
+    path = tmp_path / "TIC198153540_blanked.csv"
+    table.to_csv(path, index=False)
+    with pytest.raises(LightCurveReadError, match="1 of its 5 light curves unreadable, e.g. "
+                                                  "sector 22: flux is NaN everywhere"):
+        read_lightcurves(path)
+    ledger = ingest_local([path]).ledger
+    assert ledger.status.tolist() == ["quarantined", "ok", "ok", "ok", "ok"]
+    assert ledger.key.tolist()[1:] == [f"198153540-s{s:04d}" for s in (16, 23, 49, 50)]

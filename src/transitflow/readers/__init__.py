@@ -11,7 +11,7 @@ reading), ``text`` (text tables), ``errors`` (:class:`LightCurveReadError` and t
 """
 
 from transitflow.readers.dispatch import detect_format, read_lightcurves
-from transitflow.readers.errors import LightCurveReadError
+from transitflow.readers.errors import LightCurveReadError, PartlyRead
 from transitflow.readers.missions import FORMATS
 
-__all__ = ["FORMATS", "LightCurveReadError", "detect_format", "read_lightcurves"]
+__all__ = ["FORMATS", "LightCurveReadError", "PartlyRead", "detect_format", "read_lightcurves"]

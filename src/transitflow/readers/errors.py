@@ -30,6 +30,18 @@ class LightCurveReadError(ValueError):
         super().__init__(" ".join(f"{path}: {problem}".split()))
 
 
+class PartlyRead(LightCurveReadError):
+    """A file some of whose light curves (sectors) could not be read: ``light_curves`` holds
+    the others, ``str()`` names the file and the first problem."""
+
+    def __init__(self, path: str | Path, light_curves: list[LightCurve],
+                 problems: list[LightCurveReadError]) -> None:
+        first = str(problems[0]).removeprefix(f"{path}: ")
+        super().__init__(path, f"{len(problems)} of its {len(problems) + len(light_curves)} "
+                               f"light curves unreadable, e.g. {first}; the others were read")
+        self.light_curves = light_curves
+
+
 @contextmanager
 def read_errors(path: Path, what: str) -> Iterator[None]:
     """Turn every failure inside into a one-line :class:`LightCurveReadError`.

@@ -14,8 +14,8 @@ import pandas as pd
 
 from transitflow.files import NAME_PREFIXES
 from transitflow.lightcurve import BKJD_ZERO, BTJD_ZERO, LightCurve, LightCurveMeta
-from transitflow.readers.errors import (LightCurveReadError, checked, first_present, log,
-                                        median_step_min, read_errors)
+from transitflow.readers.errors import (LightCurveReadError, PartlyRead, checked,
+                                        first_present, log, median_step_min, read_errors)
 
 
 SEGMENT_GAP_DAYS = 5.0  # other CSV series without a sector are split at longer gaps
@@ -81,9 +81,24 @@ def read_csv(path: Path, tic: int | None, sector: int | None) -> list[LightCurve
         elif "sector" not in table:
             table["sector"] = table.groupby("star")["time"].transform(
                 functools.partial(_sector_numbers, mission=mission))
-        return [_csv_lightcurve(path, rows, LightCurveMeta(tic=int(star), sector=int(number),
-                                                           mission=mission))
-                for (star, number), rows in table.groupby(["star", "sector"], sort=True)]
+        return _each_lightcurve(path, table, mission)
+
+
+def _each_lightcurve(path: Path, table: pd.DataFrame, mission: str) -> list[LightCurve]:
+    """A light curve per star and sector of the table; one that fails its checks leaves the
+    others (:class:`~transitflow.readers.errors.PartlyRead`)."""
+    light_curves, problems = [], []
+    for (star, number), rows in table.groupby(["star", "sector"], sort=True):
+        try:
+            light_curves.append(_csv_lightcurve(path, rows, LightCurveMeta(
+                tic=int(star), sector=int(number), mission=mission)))
+        except LightCurveReadError as error:
+            problems.append(error)
+    if problems and light_curves:
+        raise PartlyRead(path, light_curves, problems)
+    if problems:
+        raise problems[0]
+    return light_curves
 
 
 def star_from_name(path: Path) -> tuple[str, int] | None:
