@@ -828,3 +828,10 @@ def test_an_unreadable_sector_of_a_csv_leaves_its_other_sectors(realdata, tmp_pa
     ledger = ingest_local([path]).ledger
     assert ledger.status.tolist() == ["quarantined", "ok", "ok", "ok", "ok"]
     assert ledger.key.tolist()[1:] == [f"198153540-s{s:04d}" for s in (16, 23, 49, 50)]
+
+
+@pytest.mark.parametrize("lines", [b"# Light curve of TOI-237\ntime,flux\n",
+                                   b"# made by hand\n#time,flux\n", b"#time,flux\n"])
+def test_comment_lines_before_a_header_are_skipped(tmp_path, lines):
+    path = write_bytes(tmp_path / "TIC5.csv", lines + b"1400.0,1.0\n1400.1,1.1\n")
+    np.testing.assert_allclose(only(read_lightcurves(path)).flux, [1.0, 1.1])

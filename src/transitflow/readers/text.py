@@ -142,15 +142,26 @@ def _bkjd_shift(mission: str, median_time: float) -> float:
 
 def _csv_metadata(path: Path) -> tuple[dict[str, str], int]:
     """The ``# key: value`` (or ``# key = value``) lines at the top of a CSV, keys in lower
-    case, and the number of the first line that is not one (the header or the data)."""
-    metadata = {}
+    case, and the number of the header line (or of the first data row when there is none):
+    the first line not starting with ``#``, unless it is data and a ``#`` line that is not
+    metadata comes before it (a header written as a comment). Other ``#`` lines are
+    comments."""
+    metadata, comments = {}, []
     with open(path, encoding=CSV_ENCODING, errors="replace") as stream:
         for number, line in enumerate(stream):
             match = METADATA_LINE.match(line)
-            if match is None:
-                return metadata, number
-            metadata[match.group(1).strip().lower()] = match.group(2).strip()
+            if match is not None:
+                metadata[match.group(1).strip().lower()] = match.group(2).strip()
+            elif line.lstrip().startswith("#"):
+                comments.append(number)
+            else:
+                return metadata, comments[-1] if comments and _is_data(line) else number
     return metadata, 0
+
+
+def _is_data(line: str) -> bool:
+    """Whether a line's fields (comma or white-space separated) are all numbers."""
+    return all(_is_number(field) for field in re.split(r"[,\s]+", line.strip()) if field)
 
 
 def _metadata_int(path: Path, metadata: dict[str, str], keys: tuple[str, ...]) -> int | None:
