@@ -616,7 +616,7 @@ BROKEN = {
     "csv without flux": (lambda real, tmp: write_bytes(
         tmp / "tic1.csv", b"time,counts\n1,2\n2,3\n"), "no flux column"),
     "unparsable csv": (lambda real, tmp: write_bytes(
-        tmp / "tic1.csv", b"time,flux\n1,2\n2,abc\n"), "cannot read as CSV"),
+        tmp / "tic1.csv", b"time,flux\n1,2\n2,abc\n"), "column flux: 'abc' in data row 2"),
     "wide headerless csv": (lambda real, tmp: write_bytes(
         tmp / "tic1.csv", b"1,2,3,4\n2,3,4,5\n"), "no header row"),
     "not a light curve": (lambda real, tmp: write_bytes(

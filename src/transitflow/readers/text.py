@@ -201,7 +201,7 @@ def _csv_table(path: Path,
             aliases = " or ".join(known)
             raise LightCurveReadError(path, f"no {field} column ({aliases}) among "
                                             f"{', '.join(map(str, names))}; rename one")
-    table = table.apply(pd.to_numeric)
+    table = table.apply(functools.partial(_numeric, path))
     timed = table.dropna(subset=["time"]).sort_values("time", kind="stable")
     if timed.empty:
         raise LightCurveReadError(path, "no row has a finite time")
@@ -211,6 +211,17 @@ def _csv_table(path: Path,
     if table["time"].median() > 2_400_000:
         table["time"] -= BTJD_ZERO
     return table, mission, names
+
+
+def _numeric(path: Path, column: pd.Series) -> pd.Series:
+    """A column as numbers; refused naming the first cell that is not one."""
+    numbers = pd.to_numeric(column, errors="coerce")
+    bad = numbers.isna() & column.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise LightCurveReadError(path, f"column {column.name}: {column.iloc[row]!r} in data row "
+                                        f"{row + 1} is not a number")
+    return numbers
 
 
 def _star_column(path: Path, raw: pd.DataFrame, table: pd.DataFrame) -> str | None:
