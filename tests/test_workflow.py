@@ -74,6 +74,8 @@ def test_candidates_include_the_planted_planets(tiny_run):
 def test_report_and_ledger_account_for_every_light_curve(tiny_run):
     html = (tiny_run / "report" / "index.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
+    card = json.loads((tiny_run / "model" / "model_card.json").read_text())
+    assert card["provenance"]["source_digest"] in html  # the code, committed or not
     sheets = re.findall(r'href="([^"#]+\.png)"', html)
     assert sheets and all((tiny_run / "report" / sheet).is_file() for sheet in sheets)
     candidates = pd.read_csv(tiny_run / "candidates.csv")

@@ -63,7 +63,7 @@ def write_report(candidates: pd.DataFrame, out_html: str | Path, run_info: dict,
     out_html
         Where to write the page.
     run_info
-        Shown in order as a key/value table (run name, code version, config hash, counts).
+        Shown in order as a key/value table (run name, code version, source digest, counts).
     sheet_paths
         Signal key -> vetting-sheet PNG, linked (relative path) from the candidate rows; a
         sector holds hundreds of sheets, too many to embed.

@@ -117,10 +117,11 @@ def _with_reliability(completeness: dict, stars: pd.DataFrame, candidates: pd.Da
 
 
 def _run_info(files: ReportFiles, run: str, provenance: dict, flagged: dict) -> dict:
-    """The run's name, code version, model and detection policy; ``flagged`` is the flag
-    summary."""
+    """The run's name, code version and source digest (which tells uncommitted changes
+    apart), model and detection policy; ``flagged`` is the flag summary."""
     card = json.loads(Path(files.model_card).read_text()) if files.model_card else {}
     info = {"run": run, "code version": provenance["code_version"],
+            "source digest": provenance["source_digest"],
             "model": card.get("model_id", "given by the user" if flagged["scored"] else "none"),
             "model test ROC-AUC": card.get("metrics", {}).get("test", {}).get("roc_auc", "n/a"),
             "detection policy": flagged["policy"]}
