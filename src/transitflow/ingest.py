@@ -1,7 +1,8 @@
 """The data stage: light curves from the simulator, local files or MAST, into one shard.
 
 Every input gets a ledger row: ``ok`` (for a pixel file, with the aperture used),
-``quarantined`` (unreadable, with the reason), ``duplicate`` (a light curve of the same TIC
+``quarantined`` (unreadable, with the reason; a file with several light curves gets one row
+for each that is, keyed, beside the ``ok`` rows of the others), ``duplicate`` (a light curve of the same TIC
 and sector was read from an earlier file) or, for MAST, ``failed`` (the download failed,
 with the reason). Stars read in several sectors (campaigns, quarters) get one more light
 curve that joins them (:func:`with_stitched`, ledger status ``stitched``).
@@ -29,7 +30,7 @@ from transitflow.tables import atomic_output, read_table, read_tables, write_tab
 
 log = logging.getLogger("transitflow")
 LEDGER_COLUMNS = ("source", "key", "status", "reason")
-#: Ledger states of inputs that gave no light curve.
+#: Ledger states of inputs (or of a file's light curves) that gave no light curve.
 LOST = ("quarantined", "failed")
 
 
@@ -73,7 +74,7 @@ def ingest_local(paths: Sequence[str | Path]) -> IngestResult:
         try:
             found = read_lightcurves(path)
         except PartlyRead as error:
-            ledger.append((path, "", "quarantined", str(error)))
+            ledger += [(path, key, "quarantined", str(problem)) for key, problem in error.problems]
             found = error.light_curves
         except LightCurveReadError as error:
             ledger.append((path, "", "quarantined", str(error)))

@@ -11,11 +11,11 @@ import numpy as np
 BTJD_ZERO = 2457000.0  # TESS times are BTJD = BJD - 2457000
 BKJD_ZERO = 2454833.0  # Kepler/K2 times are BKJD = BJD - 2454833
 
-#: TESS quality bits dropped by default: attitude tweak, safe mode, coarse/earth point,
-#: Argabrightening, desaturation (momentum dump), manual exclude, impulsive outlier,
-#: straylight (SPOC "default" bitmask, as in lightkurve); and two bits that only Kepler and
-#: K2 set (TESS flags stop at 32768): no data (65536) and thruster firing (1048576), whose
-#: cadences lightkurve's Kepler default drops too.
+#: TESS quality bits dropped by default: attitude tweak (1), safe mode (2), coarse (4) and
+#: earth (8) point, Argabrightening (16), desaturation (32, momentum dump), manual exclude
+#: (128), cosmic ray in collateral data (1024), straylight (2048, 4096), bad calibration
+#: (16384); and two bits that only Kepler and K2 set (TESS flags stop at 32768): no data
+#: (65536) and thruster firing (1048576), whose cadences lightkurve's Kepler default drops too.
 DEFAULT_QUALITY_BITMASK = (1 | 2 | 4 | 8 | 16 | 32 | 128 | 1024 | 2048 | 4096 | 16384
                            | 65536 | 1048576)
 #: Bit set on cadences of a reaction-wheel momentum dump ("desaturation event").

@@ -25,7 +25,7 @@ DPI = 100
 #: zlib level 3 encodes a sheet 6% faster than Pillow's default 6, into a 7% smaller file.
 PNG_OPTIONS = {"compress_level": 3}
 MAX_TRANSIT_PANELS = 8
-REASON_LINE_CHARS = 170  # a line of reasons reaches at most ~0.92 of the page's width
+REASON_LINE_CHARS = 150  # a line of digits and capitals reaches ~0.9 of the page's width
 REASON_LINES = 2  # beside the disposition
 STYLE = {"font.size": 6.5, "axes.titlesize": 7, "axes.labelsize": 6.5, "xtick.labelsize": 6,
          "ytick.labelsize": 6, "axes.titlepad": 2.5, "xtick.major.pad": 1.5,

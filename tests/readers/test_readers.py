@@ -616,7 +616,8 @@ BROKEN = {
     "csv without flux": (lambda real, tmp: write_bytes(
         tmp / "tic1.csv", b"time,counts\n1,2\n2,3\n"), "no flux column"),
     "unparsable csv": (lambda real, tmp: write_bytes(
-        tmp / "tic1.csv", b"time,flux\n1,2\n2,abc\n"), "column flux: 'abc' in data row 2"),
+        tmp / "tic1.csv", b"time,pdcsap_flux\n1,2\n2,abc\n"),
+        "column pdcsap_flux: 'abc' in data row 2"),
     "wide headerless csv": (lambda real, tmp: write_bytes(
         tmp / "tic1.csv", b"1,2,3,4\n2,3,4,5\n"), "no header row"),
     "not a light curve": (lambda real, tmp: write_bytes(
@@ -827,11 +828,16 @@ def test_an_unreadable_sector_of_a_csv_leaves_its_other_sectors(realdata, tmp_pa
         read_lightcurves(path)
     ledger = ingest_local([path]).ledger
     assert ledger.status.tolist() == ["quarantined", "ok", "ok", "ok", "ok"]
-    assert ledger.key.tolist()[1:] == [f"198153540-s{s:04d}" for s in (16, 23, 49, 50)]
+    assert ledger.key.tolist() == [f"198153540-s{s:04d}" for s in (22, 16, 23, 49, 50)]
+    assert ledger.reason[0] == f"{path}: sector 22: flux is NaN everywhere"
 
 
 @pytest.mark.parametrize("lines", [b"# Light curve of TOI-237\ntime,flux\n",
-                                   b"# made by hand\n#time,flux\n", b"#time,flux\n"])
+                                   b"# made by hand\n#time,flux\n", b"#time,flux\n",
+                                   b"# made by hand\n", b"# a,b\n#tic_id,time,flux\n"])
 def test_comment_lines_before_a_header_are_skipped(tmp_path, lines):
-    path = write_bytes(tmp_path / "TIC5.csv", lines + b"1400.0,1.0\n1400.1,1.1\n")
-    np.testing.assert_allclose(only(read_lightcurves(path)).flux, [1.0, 1.1])
+    star = b"TIC 5," if b"tic_id" in lines else b""
+    rows = b"".join(star + row for row in (b"1400.0,1.0\n", b"1400.1,1.1\n"))
+    lc = only(read_lightcurves(write_bytes(tmp_path / "TIC5.csv", lines + rows)))
+    assert lc.meta.tic == 5
+    np.testing.assert_allclose(lc.flux, [1.0, 1.1])

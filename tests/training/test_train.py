@@ -98,6 +98,8 @@ def test_config_from_dict_is_strict():
         TrainConfig.from_dict({"epoch": 2})
     with pytest.raises(ValueError, match="plateau_factor"):
         TrainConfig(plateau_factor=1.2)
+    with pytest.raises(ValueError, match="threads must be positive"):
+        TrainConfig(threads=0)
 
 
 @pytest.mark.parametrize("options", [
@@ -200,6 +202,7 @@ def test_the_model_follows_the_threads_setting_not_the_jobs_cores(easy_task, tmp
         two = trained(cores=2, threads=2)
         assert all(torch.equal(two[name], value)
                    for name, value in trained(cores=1, threads=2).items())
+        assert torch.get_num_threads() == 1  # the job's count again after training
         assert not all(torch.equal(two[name], value)  # batman's OpenMP call did not win
                        for name, value in trained(cores=2, threads=1).items())
     finally:

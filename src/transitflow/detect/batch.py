@@ -54,10 +54,11 @@ CPU_CHUNK = 64
 PEAK_TOLERANCE = 0.01
 PEAK_RATIOS = (1 / 3, 1 / 2, 2 / 3, 1.0, 3 / 2, 2.0, 3.0)
 #: A light curve's period grid is that of its span rounded down to a geometric ladder of
-#: this ratio (its longest period at most 2% short of half its span) and its star's density
-#: rounded up to one of DENSITY_LADDER (a grid never coarser, nor starting later, than the
-#: star's own): light curves on the same rungs share a batch, and no light curve's
-#: statistics depend on which others share its shard or batch.
+#: this ratio (a grid step at most 2% coarser, and a longest period at most 2% shorter, than
+#: its own span gives) and its star's density rounded up to one of DENSITY_LADDER (a step
+#: no coarser, and a first period no later, than its density gives): light curves on the
+#: same rungs share a batch, and no light curve's statistics depend on which others share
+#: its shard or batch.
 SPAN_LADDER = 1.02
 DENSITY_LADDER = 2.0
 #: Gaps longer than this (days) split a light curve into stretches whose edges are trimmed.

@@ -41,7 +41,9 @@ def read_lightcurves(path: str | Path, tic: int | None = None,
         corrupt FITS header (no END card, non-text bytes, invalid layout cards or time
         reference; refused after :data:`~transitflow.readers.fitsfile.MAX_HEADER_BLOCKS` blocks), no time or flux
         column, flux NaN everywhere, constant or with a median that is not a positive
-        photometric flux, times outside any mission's BTJD, unknown target or sector.
+        photometric flux, times outside any mission's BTJD, unknown target or sector;
+        :class:`~transitflow.readers.errors.PartlyRead` (one) when some of a CSV's light
+        curves fail and the others, which it carries, were read.
 
     Notes
     -----

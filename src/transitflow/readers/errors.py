@@ -32,14 +32,16 @@ class LightCurveReadError(ValueError):
 
 class PartlyRead(LightCurveReadError):
     """A file some of whose light curves (sectors) could not be read: ``light_curves`` holds
-    the others, ``str()`` names the file and the first problem."""
+    the others, ``problems`` the key and error of each that failed; ``str()`` names the file
+    and the first problem."""
 
     def __init__(self, path: str | Path, light_curves: list[LightCurve],
-                 problems: list[LightCurveReadError]) -> None:
-        first = str(problems[0]).removeprefix(f"{path}: ")
+                 problems: list[tuple[str, LightCurveReadError]]) -> None:
+        first = str(problems[0][1]).removeprefix(f"{path}: ")
         super().__init__(path, f"{len(problems)} of its {len(problems) + len(light_curves)} "
                                f"light curves unreadable, e.g. {first}; the others were read")
         self.light_curves = light_curves
+        self.problems = problems  # (key, error) of each light curve that failed
 
 
 @contextmanager

@@ -19,11 +19,13 @@ from transitflow.readers.errors import (LightCurveReadError, PartlyRead, checked
 
 
 SEGMENT_GAP_DAYS = 5.0  # other CSV series without a sector are split at longer gaps
-#: A TESS sector's times lie within this many days of its mid-time (sectors last ~27 d).
-SECTOR_REACH_DAYS = 16.0
-#: TESS pauses for hours to downlink data between sectors and between a sector's two orbits:
-#: a run of times without a longer gap lies within one sector.
-ORBIT_GAP_DAYS = 0.25
+#: A run of times belongs to a TESS sector when its middle lies within this many of the
+#: sector's half-lengths of its mid-time (tess-point's mid-times stray up to ~5 d from the
+#: middle of a sector's data).
+SECTOR_REACH = 1.3
+#: TESS pauses for hours to downlink data between sectors and between a sector's orbits: a
+#: run of times without a longer gap lies within one sector.
+ORBIT_GAP_DAYS = 0.1
 #: CSV column names per field (matched case-insensitively), the first one present wins.
 CSV_COLUMNS = {
     "time": ("time", "btjd", "t", "bjd", "bjd_tdb"),
@@ -46,6 +48,9 @@ METADATA_LINE = re.compile(r"^\s*#\s*([A-Za-z_][\w ]*?)\s*[:=]\s*(\S.*)$")
 STAR_KEYS = {"TESS": ("tic_id", "tic", "ticid", "tic id"),
              "K2": ("epic_id", "epic", "epicid", "epic id"),
              "Kepler": ("kic_id", "kic", "kicid", "kic id", "kepid")}
+#: Every column name the reader knows: a line naming one is a header.
+KNOWN_COLUMNS = frozenset(itertools.chain(*CSV_COLUMNS.values(), *STAR_KEYS.values(),
+                                          MAGNITUDE_COLUMNS, MAGNITUDE_ERR_COLUMNS, ["phase"]))
 #: A star's ID in a file name after a mission's prefix (``TIC307210830``,
 #: ``epic211945201_k2c10``, ``kplr011446443``).
 PREFIXED_STAR = re.compile(rf"(?<![a-z])({'|'.join(NAME_PREFIXES)})[ _-]?(\d+)",
@@ -89,15 +94,15 @@ def _each_lightcurve(path: Path, table: pd.DataFrame, mission: str) -> list[Ligh
     others (:class:`~transitflow.readers.errors.PartlyRead`)."""
     light_curves, problems = [], []
     for (star, number), rows in table.groupby(["star", "sector"], sort=True):
+        meta = LightCurveMeta(tic=int(star), sector=int(number), mission=mission)
         try:
-            light_curves.append(_csv_lightcurve(path, rows, LightCurveMeta(
-                tic=int(star), sector=int(number), mission=mission)))
+            light_curves.append(_csv_lightcurve(path, rows, meta))
         except LightCurveReadError as error:
-            problems.append(error)
+            problems.append((meta.key, error))
     if problems and light_curves:
         raise PartlyRead(path, light_curves, problems)
     if problems:
-        raise problems[0]
+        raise problems[0][1]
     return light_curves
 
 
@@ -143,9 +148,9 @@ def _bkjd_shift(mission: str, median_time: float) -> float:
 def _csv_metadata(path: Path) -> tuple[dict[str, str], int]:
     """The ``# key: value`` (or ``# key = value``) lines at the top of a CSV, keys in lower
     case, and the number of the header line (or of the first data row when there is none):
-    the first line not starting with ``#``, unless it is data and a ``#`` line that is not
-    metadata comes before it (a header written as a comment). Other ``#`` lines are
-    comments."""
+    the first line not starting with ``#``, unless it names no known column
+    (:data:`KNOWN_COLUMNS`) and a ``#`` line before it does (a header written as a
+    comment). Other ``#`` lines are comments."""
     metadata, comments = {}, []
     with open(path, encoding=CSV_ENCODING, errors="replace") as stream:
         for number, line in enumerate(stream):
@@ -153,15 +158,18 @@ def _csv_metadata(path: Path) -> tuple[dict[str, str], int]:
             if match is not None:
                 metadata[match.group(1).strip().lower()] = match.group(2).strip()
             elif line.lstrip().startswith("#"):
-                comments.append(number)
+                comments.append((number, line))
             else:
-                return metadata, comments[-1] if comments and _is_data(line) else number
+                headers = [at for at, text in comments if _names_columns(text)]
+                return metadata, headers[-1] if headers and not _names_columns(line) else number
     return metadata, 0
 
 
-def _is_data(line: str) -> bool:
-    """Whether a line's fields (comma or white-space separated) are all numbers."""
-    return all(_is_number(field) for field in re.split(r"[,\s]+", line.strip()) if field)
+def _names_columns(line: str) -> bool:
+    """Whether a line (a leading ``#`` allowed) names a column the reader knows."""
+    text = line.strip().lstrip("#").strip().lower()
+    fields = re.split("," if "," in text else r"\s+", text)
+    return not KNOWN_COLUMNS.isdisjoint(field.strip() for field in fields)
 
 
 def _metadata_int(path: Path, metadata: dict[str, str], keys: tuple[str, ...]) -> int | None:
@@ -184,14 +192,15 @@ def _csv_table(path: Path,
     file's column names (lower case)."""
     raw = _raw_csv(path, header_line)
     names = list(raw.columns)
-    table = pd.DataFrame({field: raw[name] for field, aliases in CSV_COLUMNS.items()
+    table = pd.DataFrame({field: _numeric(path, raw[name])
+                          for field, aliases in CSV_COLUMNS.items()
                           if (name := first_present(names, aliases)) is not None})
     mission = _star_column(path, raw, table)
     magnitude = first_present(names, MAGNITUDE_COLUMNS)
     if "flux" not in table and magnitude is not None:
         error = first_present(names, MAGNITUDE_ERR_COLUMNS)
         table = table.assign(**_flux_from_magnitudes(
-            pd.to_numeric(raw[magnitude]), None if error is None else pd.to_numeric(raw[error])))
+            _numeric(path, raw[magnitude]), None if error is None else _numeric(path, raw[error])))
     if "time" not in table and "phase" in names:
         raise LightCurveReadError(path, "a phase-folded table (a phase column, no time), not a "
                                         "time series; give the light curve before folding")
@@ -201,12 +210,11 @@ def _csv_table(path: Path,
             aliases = " or ".join(known)
             raise LightCurveReadError(path, f"no {field} column ({aliases}) among "
                                             f"{', '.join(map(str, names))}; rename one")
-    table = table.apply(functools.partial(_numeric, path))
-    timed = table.dropna(subset=["time"]).sort_values("time", kind="stable")
+    timed = table[np.isfinite(table["time"])].sort_values("time", kind="stable")
     if timed.empty:
         raise LightCurveReadError(path, "no row has a finite time")
     if len(timed) < len(table):
-        log.warning("%s: dropped %d rows without a time", path, len(table) - len(timed))
+        log.warning("%s: dropped %d rows without a finite time", path, len(table) - len(timed))
     table = timed
     if table["time"].median() > 2_400_000:
         table["time"] -= BTJD_ZERO
@@ -214,7 +222,7 @@ def _csv_table(path: Path,
 
 
 def _numeric(path: Path, column: pd.Series) -> pd.Series:
-    """A column as numbers; refused naming the first cell that is not one."""
+    """A column of the file as numbers; refused naming the first cell that is not one."""
     numbers = pd.to_numeric(column, errors="coerce")
     bad = numbers.isna() & column.notna()
     if bad.any():
@@ -230,10 +238,11 @@ def _star_column(path: Path, raw: pd.DataFrame, table: pd.DataFrame) -> str | No
     for mission, aliases in STAR_KEYS.items():
         name = first_present(list(raw.columns), aliases)
         if name is not None:
-            table["star"] = raw[name].astype(str).str.extract(r"(\d+)", expand=False)
-            if table["star"].isna().any():
+            ids = raw[name].astype(str).str.extract(r"(\d+)", expand=False)
+            if ids.isna().any():
                 raise LightCurveReadError(path, f"column {name}: a row without a star ID; "
                                                 "fill it or drop the column")
+            table["star"] = pd.to_numeric(ids)
             return mission
     return None
 
@@ -287,30 +296,40 @@ def _sector_numbers(time: pd.Series, mission: str) -> np.ndarray:
 
 
 def tess_sectors(time: np.ndarray) -> np.ndarray | None:
-    """The TESS sector of each sorted BTJD time: each run of times parted by gaps over
-    :data:`ORBIT_GAP_DAYS` (an orbit or less) belongs to the sector whose mid-time (tess-point's
-    table) is nearest its middle; None when a time lies over :data:`SECTOR_REACH_DAYS` from
-    every sector's mid-time."""
-    numbers, mids = _tess_sector_midtimes()
-    if not len(time) or np.abs(time[:, None] - mids[None, :]).min(axis=1).max() > SECTOR_REACH_DAYS:
+    """The TESS sector of each sorted BTJD time, or None when some lie in no sector.
+
+    Each run of times parted by gaps over :data:`ORBIT_GAP_DAYS` (an orbit or less) belongs
+    to the sector whose mid-time (tess-point's table) is nearest its middle, counted in the
+    sector's half-lengths (sectors last 26 to 56 days); a run more than :data:`SECTOR_REACH`
+    half-lengths from every sector means no sector.
+    """
+    numbers, mids, halves = _tess_sector_table()
+    if not len(time):
         return None
     breaks = np.flatnonzero(np.diff(time) > ORBIT_GAP_DAYS) + 1
     starts, stops = np.r_[0, breaks], np.r_[breaks, len(time)]
     middles = 0.5 * (time[starts] + time[stops - 1])
-    nearest = numbers[np.abs(middles[:, None] - mids[None, :]).argmin(axis=1)]
-    return np.repeat(nearest, stops - starts)
+    reach = np.abs(middles[:, None] - mids[None, :]) / halves[None, :]
+    nearest = reach.argmin(axis=1)
+    if not reach[np.arange(len(middles)), nearest].max() <= SECTOR_REACH:
+        return None
+    return np.repeat(numbers[nearest], stops - starts)
 
 
 @functools.cache
-def _tess_sector_midtimes() -> tuple[np.ndarray, np.ndarray]:
-    """TESS's numbered sectors 1, 2, ... and their mid-times (BTJD), from tess-point (which
-    also lists special pointings, left out)."""
+def _tess_sector_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """TESS's numbered sectors 1, 2, ..., their mid-times (BTJD) from tess-point (which also
+    lists special pointings, left out) and their half-lengths, a quarter of the time between
+    the neighbours' mid-times (half that to the one neighbour at the ends)."""
     from tess_stars2px import TESS_Spacecraft_Pointing_Data
 
     table = TESS_Spacecraft_Pointing_Data()
     numbers = np.asarray(table.sectors)
     numbered = np.cumprod(numbers == np.arange(1, len(numbers) + 1)).astype(bool)
-    return numbers[numbered], np.asarray(table.midtimes)[numbered] - BTJD_ZERO
+    mids = np.asarray(table.midtimes)[numbered] - BTJD_ZERO
+    steps = np.diff(mids)
+    halves = 0.25 * (np.r_[steps[0], steps] + np.r_[steps, steps[-1]])
+    return numbers[numbered], mids, halves
 
 
 def _segments(time: pd.Series) -> np.ndarray:

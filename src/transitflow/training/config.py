@@ -112,8 +112,10 @@ class TrainConfig:
     missing_channels: float = 0.0
 
     def __post_init__(self) -> None:
-        if min(self.epochs, self.steps_per_epoch, self.batch_size, self.ensemble) < 1:
-            raise ValueError("epochs, steps_per_epoch, batch_size and ensemble must be positive")
+        if min(self.epochs, self.steps_per_epoch, self.batch_size, self.ensemble,
+               self.threads) < 1:
+            raise ValueError("epochs, steps_per_epoch, batch_size, ensemble and threads must be "
+                             "positive")
         if not 0 < self.plateau_factor < 1 or not 0 < self.target_precision <= 1:
             raise ValueError("plateau_factor must be in (0, 1) and target_precision in (0, 1]")
         shares = {"injection_fraction + physical_injection_fraction":

@@ -19,6 +19,7 @@ import itertools
 import logging
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from time import perf_counter
@@ -78,8 +79,7 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
     """
     out_dir = Path(out_dir)
     device = process_device(config.device)
-    hold_threads(config.threads)
-    with process_group(device) as (rank, world_size):
+    with threads_held(config.threads), process_group(device) as (rank, world_size):
         if rank == 0:
             out_dir.mkdir(parents=True, exist_ok=True)
         digests = [file_digest(path) for path in shard_paths]
@@ -239,6 +239,17 @@ class Trainer:
             if rng["cuda"] is not None and self.device.type == "cuda":
                 torch.cuda.set_rng_state(rng["cuda"].cpu(), self.device)
         self.state = saved["state"]
+
+
+@contextmanager
+def threads_held(threads: int) -> Iterator[None]:
+    """Torch on ``threads`` CPU threads inside (:func:`hold_threads`), as before after."""
+    before = torch.get_num_threads()
+    hold_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def hold_threads(threads: int) -> None:
