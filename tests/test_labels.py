@@ -279,5 +279,5 @@ def test_labels_command_takes_a_simulation_truth(tmp_path):
         sim.stars[["key", "label"]].values.tolist())
     document = json.loads(report.read_text())
     assert document["source"] == "simulation truth"
-    assert list(document["provenance"]["inputs"]) == [str(stars)]
+    assert list(document["provenance"]["inputs"]) == sorted([str(stars), str(shard)])
     assert read_provenance(out)["stage"] == "labels"

@@ -180,7 +180,8 @@ def run_ingest(source: str, options: dict, inputs: Sequence[str], start: int, st
     table to ``stars``, ``ledger`` and ``truth``; return what was written. ``options`` is
     the config's section of the source (``sim`` or ``mast``)."""
     result = _ingest_source(source, options, inputs, start, stop, stitch_sectors)
-    provenance = make_provenance("ingest", {"source": source, **options}, inputs)
+    provenance = make_provenance("ingest", {"source": source, **options, "stars": [start, stop],
+                                            "stitch_sectors": stitch_sectors}, inputs)
     write_shard(shard, result.light_curves, provenance)
     write_table(result.stars, stars, provenance)
     write_table(result.ledger, ledger, provenance)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from transitflow import __version__
 
-TRACKED_PACKAGES = ("transitflow", "numpy", "pandas", "pyarrow", "astropy", "torch",
-                    "transitleastsquares", "wotan", "batman-package", "lightkurve", "snakemake")
+TRACKED_PACKAGES = ("transitflow", "numpy", "scipy", "pandas", "pyarrow", "astropy", "torch",
+                    "numba", "transitleastsquares", "wotan", "batman-package", "lightkurve",
+                    "tess-point", "matplotlib", "snakemake")
 
 
 def canonical_json(value) -> str:
