@@ -38,17 +38,22 @@ def file_digest(path: str | Path) -> str:
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """The package version, plus the git commit when run from a checkout."""
-    version = __version__
+    """The package version, plus the git commit when run from a checkout that tracks this
+    package, ``.dirty`` when the package's files differ from it (a changed config is not
+    a code change)."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                                text=True, cwd=Path(__file__).parent, timeout=5, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, cwd=Path(__file__).parent,
-                               timeout=5, check=True)
+        _git("ls-files", "--error-unmatch", "__init__.py")  # not another repository's
+        commit = _git("rev-parse", "--short=12", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no", "--", ".")
     except (OSError, subprocess.SubprocessError):
-        return version
-    return f"{version}+g{commit.stdout.strip()}{'.dirty' if dirty.stdout.strip() else ''}"
+        return __version__
+    return f"{__version__}+g{commit}{'.dirty' if dirty else ''}"
+
+
+def _git(*args: str) -> str:
+    """The output of a git command run in the package's folder."""
+    return subprocess.run(["git", *args], capture_output=True, text=True, timeout=5,
+                          cwd=Path(__file__).parent, check=True).stdout.strip()
 
 
 @lru_cache(maxsize=1)
