@@ -841,3 +841,10 @@ def test_comment_lines_before_a_header_are_skipped(tmp_path, lines):
     lc = only(read_lightcurves(write_bytes(tmp_path / "TIC5.csv", lines + rows)))
     assert lc.meta.tic == 5
     np.testing.assert_allclose(lc.flux, [1.0, 1.1])
+
+
+def test_a_csv_whose_name_and_metadata_disagree_on_the_star_says_so(tmp_path, caplog):
+    path = write_bytes(tmp_path / "TIC305048087.csv", b"# tic_id: 111\ntime,flux\n"
+                       b"1400.0,1.0\n1400.1,1.1\n")
+    assert only(read_lightcurves(path)).meta.tic == 111
+    assert "the metadata names TIC 111, the file name TIC 305048087" in caplog.text

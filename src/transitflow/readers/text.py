@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from transitflow.files import NAME_PREFIXES
-from transitflow.lightcurve import BKJD_ZERO, BTJD_ZERO, LightCurve, LightCurveMeta
+from transitflow.lightcurve import BKJD_ZERO, BTJD_ZERO, LightCurve, LightCurveMeta, star_id
 from transitflow.readers.errors import (LightCurveReadError, PartlyRead, checked,
                                         first_present, log, median_step_min, read_errors)
 
@@ -114,13 +114,18 @@ def star_from_name(path: Path) -> tuple[str, int] | None:
 
 
 def _csv_star(path: Path, metadata: dict[str, str], tic: int | None) -> tuple[str, int]:
-    """The mission and ID of a CSV's star: from its metadata lines, else its file name;
+    """The mission and ID of a CSV's star: from its metadata lines (a file name naming
+    another star is logged: shards group a star's files by name), else its file name;
     ``tic`` (when given) is the ID, of the mission found or else of TESS."""
+    named = star_from_name(path)
     for mission, keys in STAR_KEYS.items():
         number = _metadata_int(path, metadata, keys)
         if number is not None:
+            if tic is None and named is not None and named != (mission, number):
+                log.warning("%s: the metadata names %s, the file name %s; read as %s", path,
+                            star_id(mission, number), star_id(*named),
+                            star_id(mission, number))
             return mission, tic if tic is not None else number
-    named = star_from_name(path)
     if tic is not None:
         return (named[0] if named else "TESS"), tic
     if named is None:
