@@ -89,8 +89,7 @@ def test_ingest_command_writes_a_shard_with_provenance(tmp_path):
     assert len(read_shard(out["shard"])) == 5
     assert list(shard_metadata(out["shard"])["key"]) == list(read_table(out["stars"])["key"])
     provenance = read_provenance(out["stars"])
-    assert provenance["config"] == {"source": "sim", "n_stars": 5, "seed": 1, "stars": [0, 5],
-                                    "stitch_sectors": False}
+    assert provenance["config"] == {"source": "sim", "n_stars": 5, "seed": 1, "stars": [0, 5]}
     assert provenance["code_version"].startswith("0.1.0")
 
 

@@ -1,9 +1,9 @@
 """The data stage: light curves from the simulator, local files or MAST, into one shard.
 
 Every input gets a ledger row: ``ok`` (for a pixel file, with the aperture used),
-``quarantined`` (unreadable, with the reason; a file with several light curves gets one row
-for each that is, keyed, beside the ``ok`` rows of the others), ``duplicate`` (a light curve of the same TIC
-and sector was read from an earlier file) or, for MAST, ``failed`` (the download failed,
+``quarantined`` (unreadable, with the reason; in a file of several light curves, a row per
+unreadable one, with its key), ``duplicate`` (a light curve of the same TIC and sector was
+read from an earlier file) or, for MAST, ``failed`` (the download failed,
 with the reason). Stars read in several sectors (campaigns, quarters) get one more light
 curve that joins them (:func:`with_stitched`, ledger status ``stitched``).
 """
@@ -180,8 +180,9 @@ def run_ingest(source: str, options: dict, inputs: Sequence[str], start: int, st
     table to ``stars``, ``ledger`` and ``truth``; return what was written. ``options`` is
     the config's section of the source (``sim`` or ``mast``)."""
     result = _ingest_source(source, options, inputs, start, stop, stitch_sectors)
-    provenance = make_provenance("ingest", {"source": source, **options, "stars": [start, stop],
-                                            "stitch_sectors": stitch_sectors}, inputs)
+    provenance = make_provenance("ingest", {"source": source, **options, **(
+        {"stars": [start, stop]} if source == "sim" else {"stitch_sectors": stitch_sectors})},
+                                 inputs)
     write_shard(shard, result.light_curves, provenance)
     write_table(result.stars, stars, provenance)
     write_table(result.ledger, ledger, provenance)

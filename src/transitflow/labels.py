@@ -274,8 +274,10 @@ def run_labels(stars: str | Path, shards: Sequence[str | Path], options: Mapping
     config = LabelConfig.from_dict(options)
     light_curves = (lc for shard in shards for lc in iter_shard(shard))
     result = training_labels(read_table(stars), light_curves, config)
-    catalogs = [path for path in (config.toi_table, config.tess_ebs, config.tess_ebs_readme,
-                                  config.yu2019) if path]
+    readme = config.tess_ebs_readme or (config.tess_ebs and  # the ReadMe beside it
+                                        str(Path(config.tess_ebs).with_name("ReadMe")))
+    catalogs = [path for path in (config.toi_table, config.tess_ebs, readme, config.yu2019)
+                if path]
     provenance = make_provenance("labels", options, [stars, *shards, *catalogs])
     write_table(result.labels, out, provenance)
     write_json(result.report, report, provenance)

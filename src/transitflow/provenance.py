@@ -39,15 +39,20 @@ def file_digest(path: str | Path) -> str:
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """The package version, plus the git commit when run from a checkout that tracks this
-    package, ``.dirty`` when the package's files differ from it (a changed config is not
-    a code change)."""
+    package, ``.dirty`` when the package's or the workflow's files differ from it (a
+    changed config is not a code change)."""
     try:
         _git("ls-files", "--error-unmatch", "__init__.py")  # not another repository's
         commit = _git("rev-parse", "--short=12", "HEAD")
-        dirty = _git("status", "--porcelain", "--untracked-files=no", "--", ".")
+        dirty = _git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                     *WORKFLOW_FROM_PACKAGE)
     except (OSError, subprocess.SubprocessError):
         return __version__
     return f"{__version__}+g{commit}{'.dirty' if dirty else ''}"
+
+
+#: The workflow's files, from the package's folder of a checkout (``src/transitflow``).
+WORKFLOW_FROM_PACKAGE = ("../../workflow", "../../Snakefile")
 
 
 def _git(*args: str) -> str:

@@ -14,6 +14,7 @@ from astropy.table import Table
 
 from transitflow.ingest import ingest_local
 from transitflow.readers import FORMATS, LightCurveReadError, detect_format, read_lightcurves
+from transitflow.readers.text import tess_sectors
 
 LC = Path("lightcurves")
 WASP18 = LC / "exovetter/wasp18b.fits"
@@ -824,7 +825,7 @@ def test_an_unreadable_sector_of_a_csv_leaves_its_other_sectors(realdata, tmp_pa
     path = tmp_path / "TIC198153540_blanked.csv"
     table.to_csv(path, index=False)
     with pytest.raises(LightCurveReadError, match="1 of its 5 light curves unreadable, e.g. "
-                                                  "sector 22: flux is NaN everywhere"):
+                                                  "198153540-s0022: sector 22: flux is NaN"):
         read_lightcurves(path)
     ledger = ingest_local([path]).ledger
     assert ledger.status.tolist() == ["quarantined", "ok", "ok", "ok", "ok"]
@@ -834,7 +835,8 @@ def test_an_unreadable_sector_of_a_csv_leaves_its_other_sectors(realdata, tmp_pa
 
 @pytest.mark.parametrize("lines", [b"# Light curve of TOI-237\ntime,flux\n",
                                    b"# made by hand\n#time,flux\n", b"#time,flux\n",
-                                   b"# made by hand\n", b"# a,b\n#tic_id,time,flux\n"])
+                                   b"# made by hand\n", b"# a,b\n#tic_id,time,flux\n",
+                                   b"# TIC 5 light curve\n", b"# sector: 3\n\ntime,flux\n\n"])
 def test_comment_lines_before_a_header_are_skipped(tmp_path, lines):
     star = b"TIC 5," if b"tic_id" in lines else b""
     rows = b"".join(star + row for row in (b"1400.0,1.0\n", b"1400.1,1.1\n"))
@@ -848,3 +850,23 @@ def test_a_csv_whose_name_and_metadata_disagree_on_the_star_says_so(tmp_path, ca
                        b"1400.0,1.0\n1400.1,1.1\n")
     assert only(read_lightcurves(path)).meta.tic == 111
     assert "the metadata names TIC 111, the file name TIC 305048087" in caplog.text
+
+
+def test_consecutive_tess_sectors_part_at_the_downlink_gap():
+    sector_63 = np.arange(3015.24, 3040.90, 2 / 1440)  # as TESS observed them: 0.21 d apart
+    sector_64 = np.arange(3041.11, 3068.03, 2 / 1440)
+    sectors = tess_sectors(np.r_[sector_63, sector_64])
+    assert sectors.tolist() == [63] * len(sector_63) + [64] * len(sector_64)
+
+
+def test_a_csv_whose_every_light_curve_fails_lists_each(tmp_path):
+    path = write_bytes(tmp_path / "TIC5.csv", b"time,flux,sector\n1400.0,nan,3\n1400.1,nan,3\n"
+                       b"1430.0,2.0,4\n1430.1,2.0,4\n")
+    with pytest.raises(LightCurveReadError, match="2 of its 2 light curves unreadable, e.g. "
+                                                  "5-s0003: sector 3: flux is NaN everywhere$"):
+        read_lightcurves(path)
+    ledger = ingest_local([path]).ledger
+    assert ledger.key.tolist() == ["5-s0003", "5-s0004"]
+    assert (ledger.status == "quarantined").all()
+    assert ledger.reason.tolist() == [f"{path}: sector 3: flux is NaN everywhere",
+                                      f"{path}: sector 4: flux is constant (2), nothing to measure"]

@@ -37,9 +37,10 @@ class PartlyRead(LightCurveReadError):
 
     def __init__(self, path: str | Path, light_curves: list[LightCurve],
                  problems: list[tuple[str, LightCurveReadError]]) -> None:
-        first = str(problems[0][1]).removeprefix(f"{path}: ")
+        key, first = problems[0][0], str(problems[0][1]).removeprefix(f"{path}: ")
         super().__init__(path, f"{len(problems)} of its {len(problems) + len(light_curves)} "
-                               f"light curves unreadable, e.g. {first}; the others were read")
+                               f"light curves unreadable, e.g. {key}: {first}"
+                               + ("; the others were read" if light_curves else ""))
         self.light_curves = light_curves
         self.problems = problems  # (key, error) of each light curve that failed
 

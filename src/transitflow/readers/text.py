@@ -91,7 +91,8 @@ def read_csv(path: Path, tic: int | None, sector: int | None) -> list[LightCurve
 
 def _each_lightcurve(path: Path, table: pd.DataFrame, mission: str) -> list[LightCurve]:
     """A light curve per star and sector of the table; one that fails its checks leaves the
-    others (:class:`~transitflow.readers.errors.PartlyRead`)."""
+    others (:class:`~transitflow.readers.errors.PartlyRead`, also when all of several fail,
+    so that each gets its ledger row)."""
     light_curves, problems = [], []
     for (star, number), rows in table.groupby(["star", "sector"], sort=True):
         meta = LightCurveMeta(tic=int(star), sector=int(number), mission=mission)
@@ -99,10 +100,10 @@ def _each_lightcurve(path: Path, table: pd.DataFrame, mission: str) -> list[Ligh
             light_curves.append(_csv_lightcurve(path, rows, meta))
         except LightCurveReadError as error:
             problems.append((meta.key, error))
-    if problems and light_curves:
-        raise PartlyRead(path, light_curves, problems)
-    if problems:
+    if len(problems) == 1 and not light_curves:
         raise problems[0][1]
+    if problems:
+        raise PartlyRead(path, light_curves, problems)
     return light_curves
 
 
@@ -154,8 +155,8 @@ def _csv_metadata(path: Path) -> tuple[dict[str, str], int]:
     """The ``# key: value`` (or ``# key = value``) lines at the top of a CSV, keys in lower
     case, and the number of the header line (or of the first data row when there is none):
     the first line not starting with ``#``, unless it names no known column
-    (:data:`KNOWN_COLUMNS`) and a ``#`` line before it does (a header written as a
-    comment). Other ``#`` lines are comments."""
+    (:data:`KNOWN_COLUMNS`) and a ``#`` line before it with as many fields does (a header
+    written as a comment). Other ``#`` lines are comments; blank lines are skipped."""
     metadata, comments = {}, []
     with open(path, encoding=CSV_ENCODING, errors="replace") as stream:
         for number, line in enumerate(stream):
@@ -164,17 +165,23 @@ def _csv_metadata(path: Path) -> tuple[dict[str, str], int]:
                 metadata[match.group(1).strip().lower()] = match.group(2).strip()
             elif line.lstrip().startswith("#"):
                 comments.append((number, line))
-            else:
-                headers = [at for at, text in comments if _names_columns(text)]
+            elif line.strip():
+                headers = [at for at, text in comments if _names_columns(text)
+                           and len(_fields(text)) == len(_fields(line))]
                 return metadata, headers[-1] if headers and not _names_columns(line) else number
     return metadata, 0
 
 
+def _fields(line: str) -> list[str]:
+    """A line's fields (a leading ``#`` dropped), in lower case: comma separated when it
+    holds a comma, else white-space separated."""
+    text = line.strip().lstrip("#").strip().lower()
+    return [field.strip() for field in re.split("," if "," in text else r"\s+", text)]
+
+
 def _names_columns(line: str) -> bool:
     """Whether a line (a leading ``#`` allowed) names a column the reader knows."""
-    text = line.strip().lstrip("#").strip().lower()
-    fields = re.split("," if "," in text else r"\s+", text)
-    return not KNOWN_COLUMNS.isdisjoint(field.strip() for field in fields)
+    return not KNOWN_COLUMNS.isdisjoint(_fields(line))
 
 
 def _metadata_int(path: Path, metadata: dict[str, str], keys: tuple[str, ...]) -> int | None:
@@ -266,7 +273,8 @@ def _raw_csv(path: Path, header_line: int = 0) -> pd.DataFrame:
     Raises when the first data row has another number of fields than the header names.
     """
     with open(path, encoding=CSV_ENCODING, errors="replace") as stream:
-        lines = [line.strip() for line in itertools.islice(stream, header_line, header_line + 2)]
+        lines = list(itertools.islice(filter(None, map(str.strip, itertools.islice(
+            stream, header_line, None))), 2))  # the header and the first row, blanks skipped
     first = lines[0].lstrip("#").strip() if lines else ""
     sep = "," if "," in first else r"\s+"
     header = [name.strip().lower() for name in re.split(sep, first)]
