@@ -108,8 +108,25 @@ def test_one_light_curve_in_two_shards_stops_collect_with_both_files(realdata, t
     original = sorted((realdata / "lightcurves" / "qusi").glob("*.fits"))[0]
     copy = tmp_path / "copy.fits"
     copy.write_bytes(original.read_bytes())
+    error = collect_one_file_per_shard([original, copy], tmp_path, capsys)
+    assert "share a TIC and sector with another in a different shard" in error
+    assert f"{original} and {copy}" in error
+
+
+def test_stars_of_two_missions_with_one_key_in_two_shards_stop_collect(tmp_path, capsys):
+    rows = b"time,flux\n1400.0,1.0\n1400.1,1.1\n1400.2,0.9\n"
+    files = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    files[0].write_bytes(b"# tic_id: 7\n# sector: 3\n" + rows)
+    files[1].write_bytes(b"# epic_id: 7\n# sector: 3\n" + rows)
+    error = collect_one_file_per_shard(files, tmp_path, capsys)
+    assert "stars of different missions (TESS, K2) share the light-curve key 7-s0003" in error
+
+
+def collect_one_file_per_shard(paths, tmp_path, capsys) -> str:
+    """Ingest each file as a shard of its own, collect them (which must fail), and return
+    the error it printed."""
     tables = {"stars": [], "ledgers": [], "truths": []}
-    for shard, path in enumerate((original, copy)):
+    for shard, path in enumerate(paths):
         result = ingest_local([path])
         for name, frame in (("stars", result.stars), ("ledgers", result.ledger),
                             ("truths", result.truth)):
@@ -119,9 +136,7 @@ def test_one_light_curve_in_two_shards_stops_collect_with_both_files(realdata, t
     assert main(["collect", "--stars", *tables["stars"], "--ledgers", *tables["ledgers"],
                  "--truths", *tables["truths"], *outputs,
                  f"--out-quarantine={tmp_path / 'q.csv'}"]) == 2
-    error = capsys.readouterr().err
-    assert "share a TIC and sector with another in a different shard" in error
-    assert f"{original} and {copy}" in error
+    return capsys.readouterr().err
 
 
 @pytest.mark.realdata
@@ -148,3 +163,17 @@ def test_a_star_read_in_one_sector_gets_nothing_joined(realdata):
     files = sorted((realdata / "lightcurves" / "qusi").glob("*s0001*.fits"))
     single = ingest_local(files[:1])
     assert with_stitched(single) is single
+
+
+def test_an_epic_and_a_tic_of_one_number_and_sector_are_not_called_duplicates(tmp_path):
+    rows = b"time,flux\n1400.0,1.0\n1400.1,1.1\n1400.2,0.9\n"
+    tess = tmp_path / "a.csv"
+    tess.write_bytes(b"# tic_id: 7\n# sector: 3\n" + rows)
+    k2 = tmp_path / "b.csv"
+    k2.write_bytes(b"# epic_id: 7\n# sector: 3\n" + rows)
+    ledger = ingest_local([tess, k2]).ledger.set_index("source")
+    assert ledger.loc[str(tess), "status"] == "ok"
+    assert ledger.loc[str(k2), "status"] == "quarantined"
+    assert ledger.loc[str(k2), "reason"] == (
+        f"{k2}: EPIC 7 has the light-curve key 7-s0003 of TIC 7, read from {tess} (keys do not "
+        "name the mission); read the K2 files in a run of their own")

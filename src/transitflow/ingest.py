@@ -2,7 +2,8 @@
 
 Every input gets a ledger row: ``ok`` (for a pixel file, with the aperture used),
 ``quarantined`` (unreadable, with the reason; in a file of several light curves, a row per
-unreadable one, with its key), ``duplicate`` (a light curve of the same TIC and sector was
+unreadable one, with its key; or a star of another mission whose light-curve key an earlier
+file's star has), ``duplicate`` (a light curve of the same TIC and sector was
 read from an earlier file) or, for MAST, ``failed`` (the download failed,
 with the reason). Stars read in several sectors (campaigns, quarters) get one more light
 curve that joins them (:func:`with_stitched`, ledger status ``stitched``).
@@ -82,8 +83,7 @@ def ingest_local(paths: Sequence[str | Path]) -> IngestResult:
         for lc in found:
             first = light_curves.get(lc.meta.key)
             if first is not None:
-                ledger.append((path, lc.meta.key, "duplicate",
-                               f"{lc.meta.key} already read from {first.meta.source_file}"))
+                ledger.append(_repeat_row(path, lc, first))
                 continue
             light_curves[lc.meta.key] = lc
             from_pixels = lc.meta.flux_column.startswith(APERTURE_PHOTOMETRY)
@@ -228,10 +228,28 @@ def collect(stars: Sequence[str], ledgers: Sequence[str], truths: Sequence[str],
     return ledger
 
 
+def _repeat_row(path: str, lc: LightCurve, first: LightCurve) -> tuple[str, str, str, str]:
+    """The ledger row of a light curve whose key an earlier one has: a duplicate of it, or
+    a star of another mission with the same number (keys do not name the mission)."""
+    key = lc.meta.key
+    if lc.meta.mission == first.meta.mission:
+        return path, key, "duplicate", f"{key} already read from {first.meta.source_file}"
+    return path, key, "quarantined", (
+        f"{path}: {lc.meta.star_id} has the light-curve key {key} of {first.meta.star_id}, "
+        f"read from {first.meta.source_file} (keys do not name the mission); read the "
+        f"{lc.meta.mission} files in a run of their own")
+
+
 def _refuse_repeated_keys(stars: pd.DataFrame) -> None:
     """A light curve (TIC and sector) read from two files of different shards would be
     searched twice; a shard keeps only the first of its own repeats (ledger: duplicate)."""
     repeated = stars[stars["key"].duplicated(keep=False)] if not stars.empty else stars
+    missions = repeated.groupby("key", sort=True)["mission"].unique()
+    mixed = missions[missions.map(len) > 1]
+    if len(mixed):
+        raise ValueError(f"stars of different missions ({', '.join(mixed.iloc[0])}) share the "
+                         f"light-curve key {mixed.index[0]} (keys do not name the mission); "
+                         "read each mission's files in a run of its own")
     if not repeated.empty:
         files = repeated.groupby("key", sort=True)["source_file"].apply(list)
         raise ValueError(f"{len(repeated)} light curves share a TIC and sector with another in "
