@@ -158,9 +158,14 @@ def read_eb_ephemerides(dat_path: str | Path,
         primary_phase=phase("p").fillna(0.0), secondary_phase=phase("s"))
 
 
+def tess_ebs_readme(dat_path: str | Path, readme_path: str | Path | None) -> Path:
+    """The CDS ReadMe of the TESS EB catalog: ``readme_path``, else the one beside it."""
+    return Path(dat_path).with_name("ReadMe") if not readme_path else Path(readme_path)
+
+
 def _tess_ebs_table(dat_path: str | Path, readme_path: str | Path | None) -> pd.DataFrame:
     """The TESS EB catalog as read through its CDS ReadMe (by default the one beside it)."""
-    readme = Path(dat_path).with_name("ReadMe") if readme_path is None else Path(readme_path)
+    readme = tess_ebs_readme(dat_path, readme_path)
     if not readme.is_file():
         raise CatalogFormatError(dat_path, f"no CDS ReadMe at {readme}")
     try:
@@ -274,8 +279,7 @@ def run_labels(stars: str | Path, shards: Sequence[str | Path], options: Mapping
     config = LabelConfig.from_dict(options)
     light_curves = (lc for shard in shards for lc in iter_shard(shard))
     result = training_labels(read_table(stars), light_curves, config)
-    readme = config.tess_ebs_readme or (config.tess_ebs and  # the ReadMe beside it
-                                        str(Path(config.tess_ebs).with_name("ReadMe")))
+    readme = config.tess_ebs and str(tess_ebs_readme(config.tess_ebs, config.tess_ebs_readme))
     catalogs = [path for path in (config.toi_table, config.tess_ebs, readme, config.yu2019)
                 if path]
     provenance = make_provenance("labels", options, [stars, *shards, *catalogs])

@@ -17,6 +17,7 @@ Times are BTJD days, depths fractions of the flux.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -290,15 +291,10 @@ def _grid_key(p: _Prepared) -> tuple[float, float, float]:
 
 def _groups(prepared: list[_Prepared], batch_size: int) -> Iterable[list[_Prepared]]:
     """Batches of at most ``batch_size`` light curves with the same :func:`_grid_key`."""
-    ordered = sorted(prepared, key=_grid_key)
-    batch: list[_Prepared] = []
-    for p in ordered:
-        if batch and (len(batch) >= batch_size or _grid_key(p) != _grid_key(batch[0])):
-            yield batch
-            batch = []
-        batch.append(p)
-    if batch:
-        yield batch
+    for _, alike in itertools.groupby(sorted(prepared, key=_grid_key), key=_grid_key):
+        alike = list(alike)
+        for first in range(0, len(alike), batch_size):
+            yield alike[first:first + batch_size]
 
 
 def _search_group(group: list[_Prepared], search: SearchConfig, config: DetectConfig,
