@@ -102,6 +102,17 @@ def test_bad_options_give_a_one_line_error(tmp_path, capsys):
     assert "n_starz" in error and "\n" not in error
 
 
+def test_throughput_settings_are_laid_over_the_options_and_checked(tmp_path, capsys):
+    out = [item for name in ("shard", "stars", "ledger", "truth")
+           for item in (f"--{name}", str(tmp_path / name))]
+    base = ["ingest", "--source", "sim", "--stop", "2", "--options", '{"n_stars": 2, "seed": 3}']
+    assert main([*base, "--throughput", '{"seed": 1}', *out]) == 0
+    assert read_provenance(tmp_path / "stars")["config"]["seed"] == 1
+    with pytest.raises(SystemExit):
+        main([*base, "--throughput", "{seed: 1}", *out])
+    assert "argument --throughput: not valid JSON" in capsys.readouterr().err
+
+
 @pytest.mark.realdata
 def test_one_light_curve_in_two_shards_stops_collect_with_both_files(realdata, tmp_path,
                                                                      capsys):

@@ -305,6 +305,13 @@ def test_a_mast_sector_downloads_retries_resumes_and_reaches_candidates(tiny_run
         assert stars.loc[117544915, "radius"] == pytest.approx(2.87472)
         assert len(pd.read_parquet(run / "infer" / "scores.parquet")) == 2
         assert (run / "candidates.csv").is_file() and (run / "report" / "index.html").is_file()
+        patient = {**config["mast"], "max_workers": 1, "retries": 6, "backoff_s": 2.0,
+                   "timeout_s": 30.0}
+        (tmp_path / "patient.yaml").write_text(yaml.safe_dump({**config, "mast": patient}))
+        dry = snakemake(tmp_path, "--dry-run", "--configfile", str(tmp_path / "patient.yaml"),
+                        env=env)
+        assert dry.returncode == 0, dry.stderr[-3000:]
+        assert "Nothing to be done" in dry.stdout + dry.stderr  # fetch settings rerun nothing
 
         asked, queried = len(mast.requested), len(mast.services)
         (tmp_path / "config.yaml").write_text(yaml.safe_dump({**config, "run": "again"}))

@@ -2,7 +2,9 @@
 
 Each subcommand parses its arguments and calls its stage's one library entry point, which
 reads the inputs and writes the outputs with provenance. Stage options arrive as one JSON
-object (``--options``), the stage's section of the workflow config.
+object (``--options``), the stage's section of the workflow config; settings of speed and
+fetching that never change what a stage writes may come apart (``--throughput``), since the
+workflow passes them outside its rules' params so that changing them reruns nothing.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ def _options(text: str) -> dict:
     try:
         options = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValueError(f"--options is not valid JSON ({error})") from error
+        raise argparse.ArgumentTypeError(f"not valid JSON ({error})") from error
     if not isinstance(options, dict):
-        raise ValueError("--options must be a JSON object")
+        raise argparse.ArgumentTypeError("not a JSON object")
     return options
 
 
@@ -185,6 +187,8 @@ def _parser() -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text)
         command.add_argument("--options", type=_options, default={},
                              help="the stage's options as a JSON object")
+        command.add_argument("--throughput", type=_options, default={},
+                             help="settings of speed and fetching (JSON), laid over --options")
         command.set_defaults(func=func)
         return command
 
@@ -320,6 +324,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    args.options = {**args.options, **args.throughput}
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s transitflow %(message)s")
     try:

@@ -7,6 +7,7 @@ maps the file into memory, so opening a shard is cheap and arrays are not copied
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import fields
@@ -58,6 +59,18 @@ def open_shard(path: str | Path) -> pa.Table:
 def shard_provenance(path: str | Path) -> dict:
     """The provenance recorded when the shard was written."""
     return json.loads(open_shard(path).schema.metadata[PROVENANCE_KEY])
+
+
+def shard_data_digest(path: str | Path) -> str:
+    """SHA-256 of a shard's light curves, its provenance left out: the same light curves
+    written by another code version have the same digest."""
+    table = open_shard(path)
+    digest = hashlib.sha256(str(table.schema.remove_metadata()).encode())
+    for column in table.columns:
+        for chunk in column.chunks:
+            for buffer in filter(None, chunk.buffers()):
+                digest.update(buffer)
+    return digest.hexdigest()
 
 
 def shard_metadata(path: str | Path) -> pd.DataFrame:

@@ -76,9 +76,44 @@ def shard_plan():
 SHARDS = shard_plan()
 
 
-def options(section, **extra):
-    """A config section (plus extras) as one shell-quoted JSON argument."""
-    return shlex.quote(json.dumps({**config.get(section, {}), **extra}, sort_keys=True))
+# Settings of speed and fetching, which never change what a job writes (MAST answers the
+# same files however patiently it is asked). They reach the jobs apart, as --throughput
+# {THROUGHPUT[<rule>]} in the shell command, not as params: snakemake reruns a job, and
+# every job after it, when its params change. (Batch sizes stay params: scores computed
+# in batches of another size differ in the last bits.)
+THROUGHPUT_KEYS = {"mast": ("max_workers", "retries", "backoff_s", "timeout_s")}
+
+
+def section(name):
+    """A config section without its throughput settings."""
+    skip = THROUGHPUT_KEYS.get(name, ())
+    return {
+        key: value for key, value in config.get(name, {}).items() if key not in skip
+    }
+
+
+def throughput_of(name):
+    """A config section's throughput settings."""
+    return {
+        key: config[name][key] for key in THROUGHPUT_KEYS[name] if key in config[name]
+    }
+
+
+def quoted(value):
+    """A value as one shell-quoted JSON argument."""
+    return shlex.quote(json.dumps(value, sort_keys=True))
+
+
+THROUGHPUT = {
+    "mast": quoted(throughput_of("mast")),
+    "ingest": quoted(throughput_of("mast") if config["source"] == "mast" else {}),
+}
+
+
+def options(name, **extra):
+    """A config section (plus extras) without its throughput settings, as one shell-quoted
+    JSON argument."""
+    return quoted({**section(name), **extra})
 
 
 def detect_options():
@@ -89,7 +124,7 @@ def detect_options():
     shared = ("min_period", "max_period", "durations", "oversampling", "detrend_window")
     options = {key: value for key, value in config["detect"].items() if key in own}
     search = {key: value for key, value in config["search"].items() if key in shared}
-    return shlex.quote(json.dumps({**options, "search": search}, sort_keys=True))
+    return quoted({**options, "search": search})
 
 
 def shard_ids():

@@ -32,11 +32,8 @@ rule recover:
     conda:
         "../../envs/search.yaml"
     params:
-        options=shlex.quote(
-            json.dumps(
-                {key: config[key] for key in ("infer", "search", "detect", "vet")},
-                sort_keys=True,
-            )
+        options=quoted(
+            {name: config[name] for name in ("infer", "search", "detect", "vet")}
         ),
     shell:
         "python -m transitflow recover --shard {input.shard} --injections {input.injections}"

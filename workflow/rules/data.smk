@@ -28,7 +28,7 @@ checkpoint mast_listing:
         options=options("mast"),
         shard_size=config["shard_size"],
     shell:
-        "python -m transitflow mast-list --options {params.options}"
+        "python -m transitflow mast-list --options {params.options} --throughput {THROUGHPUT[mast]}"
         " --shard-size {params.shard_size} --out {output.listing}"
         " --shards-dir {output.shards} 2> {log}"
 
@@ -45,7 +45,8 @@ rule mast_download:
     params:
         options=options("mast"),
     shell:
-        "python -m transitflow mast-download --options {params.options} --listing {input}"
+        "python -m transitflow mast-download --options {params.options} --throughput {THROUGHPUT[mast]}"
+        " --listing {input}"
         " --ledger {output} 2> {log}"
 
 
@@ -68,7 +69,8 @@ rule ingest:
         options=ingest_options(),
     shell:
         "python -m transitflow ingest --source {params.source} {params.range} --inputs {params.paths}"
-        " --options {params.options} --shard {output.shard} --stars {output.stars}"
+        " --options {params.options} --throughput {THROUGHPUT[ingest]}"
+        " --shard {output.shard} --stars {output.stars}"
         " --ledger {output.ledger} --truth {output.truth} 2> {log}"
 
 

@@ -36,7 +36,8 @@ from transitflow.dataset import (LabelledSet, TrainingStream,
                                  feature_caches, load_splits)
 from transitflow.infer import autocast, bce_with_logits, predict_logits, sigmoid
 from transitflow.models import Ensemble, build_model
-from transitflow.provenance import config_hash, file_digest
+from transitflow.provenance import config_hash
+from transitflow.shards import shard_data_digest
 from transitflow.tables import atomic_output
 from transitflow.training.config import TrainConfig
 from transitflow.training.metrics import average_precision, roc_auc
@@ -82,7 +83,7 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
     with threads_held(config.threads), process_group(device) as (rank, world_size):
         if rank == 0:
             out_dir.mkdir(parents=True, exist_ok=True)
-        digests = [file_digest(path) for path in shard_paths]
+        digests = [shard_data_digest(path) for path in shard_paths]
         caches = feature_caches(shard_paths, digests, config.features, out_dir / "features",
                                 build=rank == 0)
         barrier()
