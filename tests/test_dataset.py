@@ -76,6 +76,15 @@ def test_cache_holds_the_features_and_is_reused(task, tmp_path):
     assert not set(other) & set(caches) and not any(path.exists() for path in other)
 
 
+def test_building_caches_deletes_those_of_other_settings(task, tmp_path):
+    shards = task[0]
+    digests = [file_digest(path) for path in shards]
+    first = feature_caches(shards, digests, FEATURES, tmp_path)
+    second = feature_caches(shards, digests, replace(FEATURES, length=100), tmp_path)
+    assert sorted(tmp_path.glob("*.npy")) == sorted([*second, *map(ok_path, second)])
+    assert not any(path.exists() for path in first)
+
+
 def test_splits_read_features_unaugmented(task, splits):
     shards, caches, labels, split = task
     assert {name: len(part.keys) for name, part in splits.items()} == \

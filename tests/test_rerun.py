@@ -77,7 +77,9 @@ def test_a_second_run_does_nothing(runs):
     (changed("completeness", n_per_star=1), {"inject", "report"} | COMPLETENESS),
     (changed("search", min_period=0.4), {"detect"} | DOWNSTREAM_OF_FLAG),
     (changed("detect", false_alarms_per_10k=50), DOWNSTREAM_OF_FLAG),
-], ids=["train", "flag", "search", "completeness", "search-grid", "detect-threshold"])
+    (changed("train", num_workers=2), set()),  # data loading only: the same batches
+], ids=["train", "flag", "search", "completeness", "search-grid", "detect-threshold",
+        "train-workers"])
 def test_a_config_change_reruns_its_stage_and_those_after(runs, config, rerun):
     assert planned_rules(runs[0].parents[1], config) == rerun
 

@@ -189,6 +189,18 @@ def test_each_detection_policy_plans_only_its_jobs(policy, absent, present, tmp_
 
 
 @pytest.mark.workflow
+def test_a_label_catalog_without_its_readme_stops_the_run_before_it_starts(tmp_path):
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    (tmp_path / "tess-ebs.dat").write_text("")  # its CDS ReadMe is not beside it
+    config["labels"]["tess_ebs"] = str(tmp_path / "tess-ebs.dat")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    dry = snakemake(tmp_path, "--dry-run")
+    said = dry.stdout + dry.stderr
+    assert dry.returncode != 0
+    assert "Missing input files for rule labels" in said and str(tmp_path / "ReadMe") in said
+
+
+@pytest.mark.workflow
 def test_lint_and_format_are_clean():
     lint = subprocess.run([*SNAKEMAKE, "--lint", "--directory", str(REPO)], capture_output=True,
                           text=True, cwd=REPO)

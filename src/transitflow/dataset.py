@@ -58,14 +58,25 @@ def feature_caches(shard_paths: list[Path], digests: list[str], features: Featur
     A cache holds the features of every row of its shard (zeros for rows with too few good
     cadences) and, beside it (:func:`ok_path`), which rows have features. Its name comes from
     the shard's digest, the feature config and the library's source, so a changed shard,
-    config or feature code gets a new one.
+    config or feature code gets a new one; building deletes the folder's other caches.
     """
     tag = config_hash({**features.to_dict(), "source_digest": source_digest()})[:8]
     caches = [Path(cache_dir) / f"{digest[:16]}-{tag}.npy" for digest in digests]
+    if build:
+        _remove_other_caches(Path(cache_dir), caches)
     for shard, cache in zip(shard_paths, caches):
         if build and not (cache.exists() and ok_path(cache).exists()):
             _write_cache(shard, cache, features)
     return caches
+
+
+def _remove_other_caches(cache_dir: Path, caches: list[Path]) -> None:
+    """Delete the feature caches in ``cache_dir`` that are not ``caches`` (of other data,
+    feature settings or code), which would otherwise pile up run after run."""
+    keep = {path.name for cache in caches for path in (cache, ok_path(cache))}
+    for path in cache_dir.glob("*.npy"):
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
 
 
 def ok_path(cache: Path) -> Path:

@@ -76,6 +76,7 @@ def test_durations_scale_with_stellar_density():
     assert np.allclose(ratio, 4 ** (-1 / 3))
     assert stellar_density(from_logg) == pytest.approx(1.0, rel=1e-3)
     assert np.isnan(stellar_density(LightCurveMeta(tic=1, sector=1)))
+    assert np.isnan(stellar_density(replace(sun, radius=0.0)))  # a catalogue's "unknown"
     assert detrend_window(config, dense) == pytest.approx(3 * 2 / 24 * 4 ** (-1 / 3))
     assert detrend_window(replace(config, detrend_window=0.7), dense) == 0.7
 
@@ -124,6 +125,21 @@ def test_periodogram_peaks_at_injected_period():
     assert pg.sde == pytest.approx(pg.power.max()) and pg.sde > SearchConfig().sde_threshold
     assert pg.period == pytest.approx(3.3, rel=3e-3)
     assert phase_offset(pg.epoch, 1326.1, 3.3) < 0.12 and pg.depth > 0
+
+
+def test_a_period_whose_boxes_find_no_dip_does_not_blank_the_spectrum():
+    lc = inject_box(flat_lightcurve(cadence_min=2.0), 5.0, 1327.0, 0.15, snr=20)
+    flux = lc.flux.copy()
+    flux[3000] = 0.0  # astropy's power is -inf at some period
+    pg = periodogram(detrend_for_search(replace(lc, flux=flux), SearchConfig()), SearchConfig())
+    assert np.isfinite(pg.power_raw).all() and pg.sde > SearchConfig().sde_threshold
+
+
+def test_a_light_curve_with_too_few_good_cadences_is_not_searched():
+    lc = inject_box(flat_lightcurve(seed=2), float("nan"), 1330.0, 0.2, snr=40)
+    flux = np.full(len(lc), np.nan, dtype=lc.flux.dtype)
+    flux[216:265] = lc.flux[216:265]  # 49 finite cadences, the dip among them
+    assert search_lightcurve(replace(lc, flux=flux), SearchConfig()) == []
 
 
 def test_the_search_returns_its_first_rounds_periodogram_the_one_a_sheet_would_compute():

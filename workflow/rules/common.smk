@@ -77,11 +77,14 @@ SHARDS = shard_plan()
 
 
 # Settings of speed and fetching, which never change what a job writes (MAST answers the
-# same files however patiently it is asked). They reach the jobs apart, as --throughput
-# {THROUGHPUT[<rule>]} in the shell command, not as params: snakemake reruns a job, and
-# every job after it, when its params change. (Batch sizes stay params: scores computed
-# in batches of another size differ in the last bits.)
-THROUGHPUT_KEYS = {"mast": ("max_workers", "retries", "backoff_s", "timeout_s")}
+# same files however patiently it is asked). They reach the jobs as a resource
+# (--throughput {resources.throughput}), not as params: snakemake reruns a job, and every
+# job after it, when its params change, not its resources. (Batch sizes stay params:
+# scores computed in batches of another size differ in the last bits.)
+THROUGHPUT_KEYS = {
+    "mast": ("max_workers", "retries", "backoff_s", "timeout_s"),
+    "train": ("num_workers",),  # the batches are numbered, whichever worker makes them
+}
 
 
 def section(name):
@@ -94,9 +97,8 @@ def section(name):
 
 def throughput_of(name):
     """A config section's throughput settings."""
-    return {
-        key: config[name][key] for key in THROUGHPUT_KEYS[name] if key in config[name]
-    }
+    settings = config.get(name, {})
+    return {key: settings[key] for key in THROUGHPUT_KEYS[name] if key in settings}
 
 
 def quoted(value):
@@ -106,6 +108,7 @@ def quoted(value):
 
 THROUGHPUT = {
     "mast": quoted(throughput_of("mast")),
+    "train": quoted(throughput_of("train")),
     "ingest": quoted(throughput_of("mast") if config["source"] == "mast" else {}),
 }
 
@@ -196,24 +199,28 @@ def catalog_file(key, setting):
     return f"{RUN}/catalogs/{FILE_NAMES[key]}" if key in ONLINE_CATALOGS else setting
 
 
-def catalog_readme(key):
+def catalog_readme(key, setting):
     """The CDS ReadMe of a catalog setting: fetched beside it, or beside the path given
     (so that a missing one stops the run before it starts); none when unset."""
-    if not config[key]:
+    if not setting:
         return []
     readme = f"{key}_readme"
     if readme in ONLINE_CATALOGS:
         return catalog_file(readme, "")
-    return str(Path(config[key]).with_name("ReadMe"))
+    return str(Path(setting).with_name("ReadMe"))
 
 
 def label_catalogs():
-    """Label catalog setting -> the file the label builder reads (section ``labels``)."""
-    return {
+    """Label catalog setting -> the file the label builder reads (section ``labels``), the
+    TESS EB catalog's ReadMe included."""
+    catalogs = {
         key: catalog_file(key, config["labels"].get(key, ""))
         for key in LABEL_CATALOGS
         if config["labels"].get(key) or key in ONLINE_CATALOGS
     }
+    if "tess_ebs" in catalogs and "tess_ebs_readme" not in catalogs:
+        catalogs["tess_ebs_readme"] = catalog_readme("tess_ebs", catalogs["tess_ebs"])
+    return catalogs
 
 
 def catalog_url(wildcards):

@@ -24,11 +24,13 @@ checkpoint mast_listing:
         f"{LOGS}/mast_listing.log",
     conda:
         "../../envs/data.yaml"
+    resources:
+        throughput=THROUGHPUT["mast"],
     params:
         options=options("mast"),
         shard_size=config["shard_size"],
     shell:
-        "python -m transitflow mast-list --options {params.options} --throughput {THROUGHPUT[mast]}"
+        "python -m transitflow mast-list --options {params.options} --throughput {resources.throughput}"
         " --shard-size {params.shard_size} --out {output.listing}"
         " --shards-dir {output.shards} 2> {log}"
 
@@ -42,10 +44,12 @@ rule mast_download:
         f"{LOGS}/mast_download/{{shard}}.log",
     conda:
         "../../envs/data.yaml"
+    resources:
+        throughput=THROUGHPUT["mast"],
     params:
         options=options("mast"),
     shell:
-        "python -m transitflow mast-download --options {params.options} --throughput {THROUGHPUT[mast]}"
+        "python -m transitflow mast-download --options {params.options} --throughput {resources.throughput}"
         " --listing {input}"
         " --ledger {output} 2> {log}"
 
@@ -62,6 +66,8 @@ rule ingest:
         f"{LOGS}/ingest/{{shard}}.log",
     conda:
         "../../envs/data.yaml"
+    resources:
+        throughput=THROUGHPUT["ingest"],
     params:
         source=config["source"],
         range=ingest_arguments,
@@ -69,7 +75,7 @@ rule ingest:
         options=ingest_options(),
     shell:
         "python -m transitflow ingest --source {params.source} {params.range} --inputs {params.paths}"
-        " --options {params.options} --throughput {THROUGHPUT[ingest]}"
+        " --options {params.options} --throughput {resources.throughput}"
         " --shard {output.shard} --stars {output.stars}"
         " --ledger {output.ledger} --truth {output.truth} 2> {log}"
 

@@ -12,7 +12,7 @@ rule report:
         card=model_card(),
         known_tois=catalog_file("known_tois", config["known_tois"]) or [],
         known_ebs=catalog_file("known_ebs", config["known_ebs"]) or [],
-        known_ebs_readme=catalog_readme("known_ebs"),
+        known_ebs_readme=catalog_readme("known_ebs", config["known_ebs"]),
         completeness=(
             rules.completeness.output.summary if MEASURES_COMPLETENESS else []
         ),

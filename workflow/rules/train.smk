@@ -26,10 +26,13 @@ rule train:
     conda:
         "../../envs/train.yaml"
     threads: config.get("train", {}).get("threads", 1) * config["train_processes"]
+    resources:
+        throughput=THROUGHPUT["train"],
     params:
         options=options("train", seed=config["seed"]),
         launcher=train_launcher(),
         out_dir=lambda wildcards, output: Path(output.model).parent,
     shell:
         "{params.launcher} -m transitflow train --shards {input.shards} --labels {input.labels} --split {input.split}"
-        " --options {params.options} --out-dir {params.out_dir} 2> {log}"
+        " --options {params.options} --throughput {resources.throughput}"
+        " --out-dir {params.out_dir} 2> {log}"

@@ -147,7 +147,7 @@ def bls_spectrum(lc: LightCurve, periods: np.ndarray, config: SearchConfig) -> P
     cuts = np.flatnonzero((np.diff(first) != 0) | (np.diff(last) != 0)) + 1
     parts = [_bls_power(lc, periods[a:b], durations[first[a]:last[a]], config)
              for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(periods)])]
-    power_raw = np.concatenate([p.power for p in parts])
+    power_raw = _finite(np.concatenate([p.power for p in parts]))
     power, sde = sde_spectrum(power_raw, config.oversampling)
     best = int(np.argmax(power))
     pick = {name: np.concatenate([getattr(p, name) for p in parts])[best]
@@ -155,6 +155,13 @@ def bls_spectrum(lc: LightCurve, periods: np.ndarray, config: SearchConfig) -> P
     return Periodogram(method="bls", periods=periods, power=power, power_raw=power_raw,
                        sde=sde, period=float(periods[best]), epoch=float(pick["transit_time"]),
                        duration=float(pick["duration"]), depth=float(pick["depth"]))
+
+
+def _finite(power: np.ndarray) -> np.ndarray:
+    """``power`` with its non-finite values (astropy's -inf at a period whose boxes find no
+    dip) raised to its lowest finite one, so that one such period cannot blank the SDE."""
+    finite = np.isfinite(power)
+    return power if finite.all() else np.where(finite, power, np.min(power[finite], initial=0.0))
 
 
 def _bls_power(lc: LightCurve, periods: np.ndarray, durations: np.ndarray,

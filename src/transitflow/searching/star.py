@@ -43,6 +43,8 @@ def stellar_density(meta: LightCurveMeta) -> float:
     From ``meta.radius`` and ``meta.mass`` (R_sun, M_sun), the mass taken from
     ``meta.logg`` (cgs) when missing.
     """
+    if not meta.radius > 0:  # unknown (NaN), or a catalogue's 0 for unknown
+        return float("nan")
     density = stellar_mass(meta) / meta.radius ** 3
     return float(density) if np.isfinite(density) and density > 0 else float("nan")
 
