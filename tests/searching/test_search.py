@@ -221,6 +221,16 @@ def test_single_transit_found():
     assert single.transit_times == (single.epoch,)
 
 
+@pytest.mark.parametrize("cadence", [30.0, 2.0])
+def test_outlying_low_cadences_are_no_single_events_and_hide_no_planet(cadence):
+    lc = inject_box(flat_lightcurve(cadence_min=cadence), 5.0, 1327.0, 0.15, snr=20)
+    flux = lc.flux.copy()
+    per_day = 1440 / cadence
+    flux[(np.array([2.1, 10.4, 18.8]) * per_day).astype(int)] = [-2.0, 0.0, 0.3]
+    [planet] = search_lightcurve(replace(lc, flux=flux), SearchConfig())
+    assert planet.kind == "periodic" and planet.period == pytest.approx(5.0, rel=1e-3)
+
+
 @pytest.mark.parametrize("seed, cadence", [(0, 30.0), (1, 30.0), (2, 30.0), (3, 2.0)])
 def test_pure_noise_gives_no_signal(seed, cadence):
     assert search_lightcurve(flat_lightcurve(seed=seed, cadence_min=cadence), SearchConfig()) == []

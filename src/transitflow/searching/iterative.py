@@ -14,7 +14,7 @@ from transitflow.searching.config import SearchConfig
 from transitflow.searching.masking import event_mask, is_echo, mask_width
 from transitflow.searching.periodograms import (Periodogram, Spectrum, display_spectrum,
                                                 periodogram, refine)
-from transitflow.searching.single import single_event
+from transitflow.searching.single import rests_on_one_cadence, single_event
 from transitflow.searching.star import detrend_for_search, period_limits, search_durations
 from transitflow.searching.transits import (MIN_DIP_SIGMA, REST_SNR_FRACTION, fold_transits,
                                             one_event_dominates, rest_snr, signal_of,
@@ -38,8 +38,9 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
     resting on two or more events, a single-event search; then mask the signal's events,
     so that they neither return nor bias the next round's trend. A signal whose events fall
     on an earlier one's at the same period, half or double it (:func:`is_echo`: the wings
-    of a deep eclipse the mask did not cover), or a faint one locked there to a stellar
-    eclipse (its phase curve), is masked too but takes no slot; at most
+    of a deep eclipse the mask did not cover), a faint one locked there to a stellar
+    eclipse (its phase curve), or a single event that is one outlying cadence
+    (:func:`rests_on_one_cadence`), is masked too but takes no slot; at most
     :data:`ATTEMPTS_PER_SIGNAL` rounds per slot.
 
     Parameters
@@ -70,6 +71,8 @@ def search_with_spectrum(lc: LightCurve, config: SearchConfig = SearchConfig()
         if np.count_nonzero(keep) < MIN_SEARCH_CADENCES:
             break
         detrended = detrend_for_search(lc.select(keep), config)
+        if len(detrended) < MIN_SEARCH_CADENCES:  # flagged, NaN and clipped cadences gone
+            break
         found, periodogram_searched = _next_signal(detrended, config, durations)
         if round_number == 0:
             spectrum = display_spectrum(periodogram_searched)
@@ -77,6 +80,10 @@ def search_with_spectrum(lc: LightCurve, config: SearchConfig = SearchConfig()
             break
         width = mask_width(detrended, found, config.mask_factor)
         keep &= ~event_mask(lc.time, found, width)
+        if found.kind == "single" and rests_on_one_cadence(detrended, found, config):
+            log.info("%s: single event at %.4f is one outlying cadence: masked", lc.meta.key,
+                     found.epoch)
+            continue
         echoed = next((earlier for earlier, earlier_width in zip(signals, masked)
                        if is_echo(found, earlier, earlier_width, span)), None)
         if echoed is not None:

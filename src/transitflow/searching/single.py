@@ -8,7 +8,7 @@ import numpy as np
 
 from transitflow.lightcurve import LightCurve
 from transitflow.searching.config import SearchConfig
-from transitflow.searching.transits import signal_of
+from transitflow.searching.transits import REST_SNR_FRACTION, signal_of
 from transitflow.signals import MAD_TO_STD, Signal
 
 
@@ -51,6 +51,17 @@ def single_event(lc: LightCurve, durations: np.ndarray, config: SearchConfig) ->
                    epoch=epoch, duration=float(widths[row]), depth=float(depth[row, col]),
                    depth_err=float(noise[row]), snr=float(snr[row, col]), sde=float("nan"),
                    transit_times=np.array([epoch]), transit_depths=depth[row, col:col + 1])
+
+
+def rests_on_one_cadence(lc: LightCurve, event: Signal, config: SearchConfig) -> bool:
+    """Whether a single event is one outlying cadence: without its deepest cadence, its box
+    keeps less than :data:`REST_SNR_FRACTION` of the single-event SNR threshold."""
+    inside = np.abs(lc.time - event.epoch) <= event.duration / 2
+    dips = 1.0 - lc.flux[inside].astype(np.float64)
+    if len(dips) < 2:
+        return True
+    rest = (dips.sum() - dips.max()) / (len(dips) - 1)
+    return bool(rest / event.depth_err < REST_SNR_FRACTION * config.single_snr_threshold)
 
 
 def _box_depths(t: np.ndarray, f: np.ndarray, centres: np.ndarray, widths: np.ndarray,
