@@ -41,6 +41,23 @@ def star_id(mission: str, number: int) -> str:
     return f"{MISSION_CATALOGS.get(mission, mission)} {number}"
 
 
+#: Spacings either side of a time whose median is the cadence there (:func:`cadence_at`).
+LOCAL_CADENCE_SPACINGS = 5
+
+
+def cadence_at(time: np.ndarray, at: np.ndarray | float) -> np.ndarray:
+    """The cadence, days, of the data at each time of ``at``: the median spacing of the
+    cadences around it, so that sectors of different cadences joined in one light curve
+    (:func:`stitch`) each keep theirs, and a gap does not count. NaN with one cadence."""
+    spacing = np.diff(time)
+    if not len(spacing):
+        return np.full(np.shape(at), np.nan)
+    nearest = np.clip(np.searchsorted(time, at), 0, len(spacing) - 1)
+    around = np.arange(-LOCAL_CADENCE_SPACINGS, LOCAL_CADENCE_SPACINGS + 1)
+    window = np.clip(np.asarray(nearest)[..., None] + around, 0, len(spacing) - 1)
+    return np.median(spacing[window], axis=-1)
+
+
 def lightcurve_key(tic: int, sector: int) -> str:
     """Stable identifier of one light curve: ``<tic>-s<sector:04d>``."""
     return f"{tic}-s{sector:04d}"

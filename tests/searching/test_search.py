@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tests.builders import flat_lightcurve, inject_box, phase_offset
-from transitflow.lightcurve import LightCurve, LightCurveMeta, stitch
+from transitflow.lightcurve import LightCurve, LightCurveMeta, cadence_at, stitch
 from transitflow.readers import read_lightcurves
 from transitflow.searching import (SearchConfig, detrend_for_search, detrend_window,
                                    display_spectrum, full_duration, is_echo, period_grid,
@@ -219,6 +219,27 @@ def test_single_transit_found():
     assert abs(single.epoch - epoch) < duration / 4
     assert single.duration == pytest.approx(duration, rel=0.3)
     assert single.transit_times == (single.epoch,)
+
+
+def sectors_of_two_cadences() -> LightCurve:
+    """27 days at 30 minutes joined to 13 days at 2 minutes, a day apart."""
+    slow = flat_lightcurve(cadence_min=30.0)
+    fast = flat_lightcurve(sector=2, cadence_min=2.0, span=13.0)
+    return stitch([slow, replace(fast, time=fast.time + 28.0)])
+
+
+def test_the_cadence_at_a_time_is_its_sectors_whatever_the_gaps():
+    joined = sectors_of_two_cadences()
+    joined = joined.select((joined.time < 1338.0) | (joined.time > 1339.2))  # the orbit gap
+    cadences = cadence_at(joined.time, np.array([1325.0, 1339.25, 1351.5, 1353.5, 1360.0]))
+    np.testing.assert_allclose(cadences * MINUTES_PER_DAY, [30, 30, 30, 2, 2], rtol=1e-6)
+    assert np.isnan(cadence_at(np.array([1325.0]), 1325.0))
+
+
+def test_a_single_transit_in_the_slower_of_two_joined_sectors_is_found():
+    lc = inject_box(sectors_of_two_cadences(), float("nan"), 1335.0, 0.15, snr=40)
+    [single] = search_lightcurve(lc, SearchConfig())
+    assert single.kind == "single" and abs(single.epoch - 1335.0) < 0.05
 
 
 @pytest.mark.parametrize("cadence", [30.0, 2.0])

@@ -16,7 +16,7 @@ import pytest
 from tests.builders import flat_lightcurve
 from transitflow import vetting
 from transitflow.detrend import detrend
-from transitflow.lightcurve import MOMENTUM_DUMP_BIT, LightCurve
+from transitflow.lightcurve import MOMENTUM_DUMP_BIT, LightCurve, stitch
 from transitflow.readers import read_lightcurves
 from transitflow.signals import Signal, VetResult, planet_radius_earth
 from transitflow.simulate import (blend_centroid_shift, inclination_deg, transit_duration,
@@ -300,6 +300,16 @@ def test_transit_next_to_a_dump_at_30_min_cadence_is_not_systematic():
     results = by_test(vetting.vet_signal(lc, signal))
     assert not results["systematics"].flag and results["systematics"].extra["dumps"] == 0
     assert vetting.disposition(signal, results.values(), vetting.VetConfig()) == ("PC", [])
+
+
+def test_transits_in_the_slower_of_two_joined_sectors_are_not_gapped():
+    """30-minute and 2-minute sectors joined: each event's expected cadences are counted at
+    its own sector's cadence, not at the light curve's median (2 minutes)."""
+    fast = flat_lightcurve(sector=2, cadence_min=2.0, span=13.0)
+    lc = stitch([flat_lightcurve(), replace(fast, time=fast.time + 28.0)])
+    signal = make_signal(lc, period=4.3, epoch=1326.0, duration=0.12, depth=0.004)
+    results = by_test(vetting.vet_signal(with_transit(lc, signal, 0.004), signal))
+    assert results["systematics"].extra["gaps"] == 0 and not results["systematics"].flag
 
 
 def test_a_single_transit_at_an_epoch_crowded_with_other_stars_events_is_systematic():

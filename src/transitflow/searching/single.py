@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from transitflow.lightcurve import LightCurve
+from transitflow.lightcurve import LightCurve, cadence_at
 from transitflow.searching.config import SearchConfig
 from transitflow.searching.transits import REST_SNR_FRACTION, signal_of
 from transitflow.signals import MAD_TO_STD, Signal
@@ -34,7 +34,7 @@ def single_event(lc: LightCurve, durations: np.ndarray, config: SearchConfig) ->
     n_widths = max(1, math.ceil(math.log(durations.max() / durations.min(), SINGLE_DURATION_STEP)))
     widths = np.geomspace(durations.min(), durations.max(), n_widths + 1)
     centres = np.arange(t[0], t[-1], max(cadence, SINGLE_EPOCH_STEP * durations.min()))
-    depth = _box_depths(t, lc.flux.astype(np.float64), centres, widths, cadence)
+    depth = _box_depths(t, lc.flux.astype(np.float64), centres, widths, cadence_at(t, centres))
     usable = np.sum(np.isfinite(depth), axis=1) >= SINGLE_MIN_WINDOWS
     depth, widths = depth[usable], widths[usable]
     spread = np.abs(depth - np.nanmedian(depth, axis=1, keepdims=True))
@@ -65,9 +65,9 @@ def rests_on_one_cadence(lc: LightCurve, event: Signal, config: SearchConfig) ->
 
 
 def _box_depths(t: np.ndarray, f: np.ndarray, centres: np.ndarray, widths: np.ndarray,
-                cadence: float) -> np.ndarray:
+                cadence: np.ndarray) -> np.ndarray:
     """Mean depth below 1 in boxes (widths x centres, days); NaN for boxes with fewer than
-    SINGLE_MIN_COVERAGE of their expected cadences."""
+    SINGLE_MIN_COVERAGE of their expected cadences (at ``cadence``, one per centre)."""
     lo = np.searchsorted(t, centres - widths[:, None] / 2)
     hi = np.searchsorted(t, centres + widths[:, None] / 2)
     count = hi - lo

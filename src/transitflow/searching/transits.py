@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.timeseries import BoxLeastSquares
 
-from transitflow.lightcurve import LightCurveMeta
+from transitflow.lightcurve import LightCurveMeta, cadence_at
 from transitflow.searching.config import SearchConfig
 from transitflow.signals import Signal, inverse_variance_mean, planet_radius_earth
 
@@ -90,7 +90,7 @@ def timed_ephemeris(t: np.ndarray, f: np.ndarray, fold: TransitFold, period: flo
     errs = sigma / np.sqrt(np.maximum(fold.counts, 1))
     around = (np.searchsorted(t, fold.times + duration)
               - np.searchsorted(t, fold.times - duration))  # the window a transit is timed in
-    timed = ((around >= MIN_TIMED_COVERAGE * 2 * duration / cadence)
+    timed = ((around >= MIN_TIMED_COVERAGE * 2 * duration / cadence_at(t, fold.times))
              & (np.nan_to_num(fold.depths) >= MIN_DIP_SIGMA * errs))
     if np.count_nonzero(fold.counts) > MAX_TIMED_TRANSITS or timed.sum() < 2:
         return None

@@ -9,7 +9,7 @@ import numpy as np
 from scipy.stats import chi2 as chi2_distribution
 from scipy.stats import norm
 
-from transitflow.lightcurve import MOMENTUM_DUMP_BIT, LightCurve
+from transitflow.lightcurve import MOMENTUM_DUMP_BIT, LightCurve, cadence_at
 from transitflow.searching import true_multiple
 from transitflow.signals import Signal, VetResult, inverse_variance_mean, robust_std
 from transitflow.vetting.config import VetConfig
@@ -97,11 +97,11 @@ def _uncrowded_snr(detrended: LightCurve, signal: Signal, crowded: np.ndarray) -
 
 
 def _coverage(time: np.ndarray, events: np.ndarray, duration: float) -> np.ndarray:
-    """Fraction of each event's expected in-transit cadences that have data."""
-    cadence = float(np.median(np.diff(time)))
+    """Fraction of each event's expected in-transit cadences (at the cadence there) that
+    have data."""
     found = np.searchsorted(time, events + 0.5 * duration) - np.searchsorted(
         time, events - 0.5 * duration)
-    return found / max(duration / cadence, 1.0)
+    return found / np.maximum(duration / cadence_at(time, events), 1.0)
 
 
 def _data_edges(time: np.ndarray, gap_days: float) -> np.ndarray:
