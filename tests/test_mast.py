@@ -6,6 +6,8 @@ import os
 import socket
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -279,6 +281,23 @@ def test_stellar_parameters_are_queried_in_batches_and_cached(tmp_path):
     assert catalogs.batches[2:] == [["98853987"]]
 
 
+class SlowCatalogs(ReplayCatalogs):
+    """The TIC answering after a pause, so that two jobs' queries overlap."""
+
+    def query_criteria(self, catalog: str, ID: list[str]) -> Table:
+        time.sleep(0.3)
+        return super().query_criteria(catalog, ID)
+
+
+def test_jobs_adding_stars_to_the_cache_side_by_side_keep_each_others(tmp_path):
+    cache = tmp_path / "tic.parquet"
+    client = AstroqueryClient(catalogs=SlowCatalogs(), gaia=ReplayGaia())
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda tics: stellar_parameters(tics, client, cache),
+                      [SECTOR1_TICS[:1], SECTOR1_TICS[1:]]))
+    assert sorted(pd.read_parquet(cache)["tic"]) == SECTOR1_TICS
+
+
 @pytest.mark.realdata
 def test_header_values_then_gaia_fill_what_the_tic_lacks(tmp_path, realdata):
     gaia = ReplayGaia()
@@ -351,6 +370,17 @@ def test_the_commands_list_in_shards_and_download_through_astroquery(tmp_path, m
                                                               ["downloaded", 1]]
     assert (tmp_path / "cache" / "mast" / "spoc-2min" / "s0001" / listing["filename"].iloc[1]
             ).stat().st_size == listing["size"].iloc[1]
+    assert mirror.services[-1] == "Mast.Catalogs.Filtered.Tic.Rows"  # the stars, cached
+    assert read_table(tmp_path / "cache" / "mast" / "tic.parquet")["tic"].tolist() == [150065151]
+
+    asked = len(mirror.services)  # the data job reads the TIC from the cache: no network
+    read = transitflow_against(mirror, tmp_path, "ingest", "--source", "mast", "--inputs",
+                               "ledger.parquet", "--options", options,
+                               *[item for name in ("shard", "stars", "ledger", "truth")
+                                 for item in (f"--{name}", f"data-{name}")])
+    assert read.returncode == 0, read.stderr
+    assert mirror.services[asked:] == []
+    assert read_table(tmp_path / "data-stars")["radius_source"].tolist() == ["tic", "tic"]
 
 
 def test_the_listing_command_reports_mast_unreachable_in_one_line(tmp_path):

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from transitflow.lightcurve import LightCurve, lightcurve_key, stitch
 from transitflow.mast import (PARAMETERS, AstroqueryClient, MastClient, MastConfig,
-                             stellar_parameters)
+                             stellar_parameters, tic_cache)
 from transitflow.pixels import APERTURE_PHOTOMETRY
 from transitflow.readers import LightCurveReadError, PartlyRead, read_lightcurves
 from transitflow.provenance import make_provenance
@@ -96,13 +96,13 @@ def ingest_local(paths: Sequence[str | Path]) -> IngestResult:
 
 def ingest_mast(downloads: pd.DataFrame, config: MastConfig, client: MastClient) -> IngestResult:
     """Read the light curves a MAST download job fetched (its ledger, ``downloads``) and
-    give them the stellar parameters of the TIC (cached in ``<cache_dir>/tic.parquet``),
-    falling back to their FITS headers, then to Gaia DR3 for the radius."""
+    give them the stellar parameters of the TIC (:func:`~transitflow.mast.tic_cache`, where
+    the download job put them), falling back to their FITS headers, then to Gaia DR3 for
+    the radius."""
     result = ingest_downloads(downloads)
     if not result.light_curves:
         return result
-    parameters = stellar_parameters(result.stars["tic"], client,
-                                    Path(config.cache_dir) / "tic.parquet",
+    parameters = stellar_parameters(result.stars["tic"], client, tic_cache(config),
                                     fits_headers=result.stars, retry=config.retry)
     return with_stellar_parameters(result, parameters)
 

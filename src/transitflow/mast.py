@@ -11,6 +11,7 @@ through it.
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import logging
 import os
@@ -18,6 +19,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -422,11 +424,14 @@ def run_mast_list(options: Mapping, shard_size: int, out: str | Path,
 
 def run_mast_download(listing: str | Path, options: Mapping, ledger: str | Path) -> pd.DataFrame:
     """The download stage: download the files of the listing shard ``listing`` into the
-    cache (:func:`download`); write the ledger to ``ledger`` and return it. ``options`` is
-    the config's ``mast`` section."""
+    cache (:func:`download`) and ask the TIC about their stars (:func:`stellar_parameters`,
+    into the cache too, so that the data job that reads them needs no network: compute
+    nodes may have none); write the ledger to ``ledger`` and return it. ``options`` is the
+    config's ``mast`` section."""
     config = MastConfig.from_dict(options)
     with AstroqueryClient.from_config(config) as client:
         downloads = download(read_table(listing), config, client)
+        stellar_parameters(downloads["tic"], client, tic_cache(config), retry=config.retry)
     write_table(downloads, ledger, make_provenance("mast-download", options, [listing]))
     log.info("%s", downloads["status"].value_counts().to_dict())
     return downloads
@@ -513,19 +518,37 @@ def stellar_parameters(tics: Sequence[int], client: MastClient, cache_path: str 
     return filled.assign(gaia_id=catalog["gaia_id"], radius_source=source).reset_index()
 
 
+def tic_cache(config: MastConfig) -> Path:
+    """The cache of TIC (and Gaia) answers, shared by the runs of one ``cache_dir``."""
+    return Path(config.cache_dir) / "tic.parquet"
+
+
 def _cached_catalog(path: Path, tics: list[int], client: MastClient, batch_size: int,
                     retry: RetryPolicy) -> pd.DataFrame:
-    """The cache (:data:`CACHE_COLUMNS`), with the ``tics`` it lacked queried and added."""
-    cache = pd.read_parquet(path) if path.exists() else _frame([], CACHE_COLUMNS)
-    new = sorted(set(tics) - set(cache["tic"]))
-    if not new:
-        return cache
-    cache = _concat([cache, _catalog_rows(new, client, batch_size, retry)], CACHE_COLUMNS)
-    part = path.with_name(f"{path.name}.{os.getpid()}.part")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cache.to_parquet(part, index=False)
-    os.replace(part, path)
+    """The cache (:data:`CACHE_COLUMNS`), with the ``tics`` it lacked queried and added;
+    one job at a time, so that jobs adding stars side by side keep each other's."""
+    with _locked(path.with_name(f"{path.name}.lock")):
+        cache = pd.read_parquet(path) if path.exists() else _frame([], CACHE_COLUMNS)
+        new = sorted(set(tics) - set(cache["tic"]))
+        if not new:
+            return cache
+        cache = _concat([cache, _catalog_rows(new, client, batch_size, retry)], CACHE_COLUMNS)
+        part = path.with_name(f"{path.name}.{os.getpid()}.part")
+        cache.to_parquet(part, index=False)
+        os.replace(part, path)
     return cache
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """An exclusive lock on ``lock_path`` (created) while inside."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _catalog_rows(tics: list[int], client: MastClient, batch_size: int,
