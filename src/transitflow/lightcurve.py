@@ -41,21 +41,24 @@ def star_id(mission: str, number: int) -> str:
     return f"{MISSION_CATALOGS.get(mission, mission)} {number}"
 
 
-#: Spacings either side of a time whose median is the cadence there (:func:`cadence_at`).
-LOCAL_CADENCE_SPACINGS = 5
+#: Spacings on each side of a time that give the cadence there (:func:`cadence_at`).
+LOCAL_CADENCE_SPACINGS = 10
 
 
 def cadence_at(time: np.ndarray, at: np.ndarray | float) -> np.ndarray:
-    """The cadence, days, of the data at each time of ``at``: the median spacing of the
-    cadences around it, so that sectors of different cadences joined in one light curve
-    (:func:`stitch`) each keep theirs, and a gap does not count. NaN with one cadence."""
+    """The cadence, days, of the data at each time of ``at``: the shortest of the
+    :data:`LOCAL_CADENCE_SPACINGS` spacings before it and of those after it, whichever is
+    longer. So dropped (flagged) cadences do not count, and in sectors of different cadences
+    joined in one light curve (:func:`stitch`) each keeps its own up to the gap between
+    them. NaN with one cadence."""
     spacing = np.diff(time)
     if not len(spacing):
         return np.full(np.shape(at), np.nan)
-    nearest = np.clip(np.searchsorted(time, at), 0, len(spacing) - 1)
-    around = np.arange(-LOCAL_CADENCE_SPACINGS, LOCAL_CADENCE_SPACINGS + 1)
-    window = np.clip(np.asarray(nearest)[..., None] + around, 0, len(spacing) - 1)
-    return np.median(spacing[window], axis=-1)
+    first_after = np.asarray(np.searchsorted(time, at))[..., None]
+    steps = np.arange(LOCAL_CADENCE_SPACINGS)
+    before = spacing[np.clip(first_after - 1 - steps, 0, len(spacing) - 1)].min(axis=-1)
+    after = spacing[np.clip(first_after + steps, 0, len(spacing) - 1)].min(axis=-1)
+    return np.maximum(before, after)
 
 
 def lightcurve_key(tic: int, sector: int) -> str:

@@ -18,6 +18,7 @@ from transitflow import vetting
 from transitflow.detrend import detrend
 from transitflow.lightcurve import MOMENTUM_DUMP_BIT, LightCurve, stitch
 from transitflow.readers import read_lightcurves
+from transitflow.searching import SearchConfig, detrend_for_search, search_lightcurve
 from transitflow.signals import Signal, VetResult, planet_radius_earth
 from transitflow.simulate import (blend_centroid_shift, inclination_deg, transit_duration,
                                  transit_model)
@@ -310,6 +311,31 @@ def test_transits_in_the_slower_of_two_joined_sectors_are_not_gapped():
     signal = make_signal(lc, period=4.3, epoch=1326.0, duration=0.12, depth=0.004)
     results = by_test(vetting.vet_signal(with_transit(lc, signal, 0.004), signal))
     assert results["systematics"].extra["gaps"] == 0 and not results["systematics"].flag
+
+
+def two_eclipses_and_a_gap(primary: float, secondary: float) -> LightCurve:
+    """A 12.7-day orbit of an M dwarf with eclipses ``primary`` and ``secondary`` deep at
+    phases 0 and 0.5; the primary between the first and the last falls in the orbit gap."""
+    base = flat_lightcurve()
+    lc = replace(base, meta=replace(base.meta, radius=0.5, mass=0.5))
+    for epoch, depth in ((1326.2, primary), (1332.55, secondary)):
+        inside = np.abs((lc.time - epoch + 6.35) % 12.7 - 6.35) < 0.06
+        lc = replace(lc, flux=(lc.flux - depth * inside).astype(np.float32))
+    return lc.select((lc.time < 1338.0) | (lc.time > 1339.2))
+
+
+@pytest.mark.parametrize("primary, secondary, dispositions", [
+    (0.22, 0.06, ["EB", "EB"]),  # found at 25.4 d and, the secondaries, at 12.7 d
+    (0.005, 0.0, ["PC"]),  # a planet whose middle transit fell in the gap
+])
+def test_two_eclipses_with_one_between_in_a_gap_are_searched_for_a_secondary_at_half(
+        primary, secondary, dispositions):
+    lc = two_eclipses_and_a_gap(primary, secondary)
+    signals = search_lightcurve(lc)
+    rows = vetting.vet_light_curve(lc, signals, vetting.VetConfig(), detrend_for_search(
+        lc, SearchConfig()))
+    assert [row["disposition"] for row in rows] == dispositions
+    assert signals[0].period == pytest.approx(25.4, rel=1e-3)
 
 
 def test_a_single_transit_at_an_epoch_crowded_with_other_stars_events_is_systematic():

@@ -17,9 +17,10 @@ from transitflow.searching.periodograms import (Periodogram, Spectrum, bls_spect
                                                 display_spectrum, periodogram)
 from transitflow.searching.star import (detrend_for_search, detrend_window, period_grid,
                                         search_durations, shortest_period, stellar_density)
-from transitflow.searching.transits import true_multiple
+from transitflow.searching.transits import alias_periods, true_multiple
 
-__all__ = ["Periodogram", "SearchConfig", "Spectrum", "bls_spectrum", "detrend_for_search",
+__all__ = ["Periodogram", "SearchConfig", "Spectrum", "alias_periods", "bls_spectrum",
+           "detrend_for_search",
            "detrend_window", "display_spectrum", "full_duration", "is_echo", "mask_width",
            "period_grid", "periodogram", "search_durations", "search_lightcurve",
            "search_with_spectrum", "shortest_period", "stellar_density", "true_multiple"]

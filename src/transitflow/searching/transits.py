@@ -39,6 +39,9 @@ MAX_TIMING_STEPS = 400
 #: share of the cadences of its timing window (a duration either side): an empty or
 #: gapped one would be timed on noise.
 MIN_TIMED_COVERAGE = 0.5
+#: The whole fractions of a two-transit signal's period, 2 up to this, that it may have when
+#: the transits between fall in gaps (:func:`alias_periods`).
+MAX_ALIAS_DIVISOR = 4
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,21 @@ def two_transit_period(period: float, times: np.ndarray, config: SearchConfig) -
         return period
     separation = float(times[1] - times[0])
     return separation if config.max_period is None or separation <= config.max_period else period
+
+
+def alias_periods(time: np.ndarray, signal: Signal) -> list[float]:
+    """The periods P/k (k = 2 to :data:`MAX_ALIAS_DIVISOR`) that a signal of two transits,
+    P apart (:func:`two_transit_period`), may have because its other transits would fall
+    where ``time`` has no data."""
+    if signal.n_transits != 2 or len(signal.transit_times) != 2:
+        return []
+    first, second = signal.transit_times
+    periods = []
+    for divisor in range(2, MAX_ALIAS_DIVISOR + 1):
+        between = first + (second - first) * np.arange(1, divisor) / divisor
+        if not np.any(np.abs(time[:, None] - between) < signal.duration / 2):
+            periods.append((second - first) / divisor)
+    return periods
 
 
 def rest_snr(depths: np.ndarray, counts: np.ndarray, sigma: float) -> float:

@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from transitflow.lightcurve import LightCurve
+from transitflow.searching import alias_periods
 from transitflow.signals import Signal, VetResult, inverse_variance_mean
 from transitflow.vetting.config import VetConfig
 from transitflow.vetting.measure import (NAN, a_over_rstar, noise_of, ppm, relative_flux,
@@ -35,10 +36,24 @@ def secondary(lc: LightCurve, detrended: LightCurve, signal: Signal,
     recurs (:func:`_not_recurring`: only cadences at data edges or gaps hold it, or one
     orbit alone), can be the planet's occultation (albedo, radius and depth ratio within
     the Robovetter limits) or equals the primary at phase 0.5 (the period is then half as
-    long).
+    long). A signal of two transits, whose period may be a whole fraction of their
+    separation (:func:`alias_periods`), is also searched at those periods: an eclipsing
+    binary whose primary between them fell in a gap shows its secondary only there.
     """
     if not signal.periodic:
         return skipped("secondary", "single transit: no phase-folded secondary search")
+    result = _secondary_at(lc, detrended, signal, config)
+    for period in alias_periods(detrended.time, signal):
+        alias = _secondary_at(lc, detrended, replace(signal, period=period), config)
+        if alias.flag and not result.flag:
+            return replace(alias, reason=f"at the period {period:.4f} d, whose transits "
+                                         f"between the two fall in gaps: {alias.reason}")
+    return result
+
+
+def _secondary_at(lc: LightCurve, detrended: LightCurve, signal: Signal,
+                  config: VetConfig) -> VetResult:
+    """The secondary test at ``signal``'s period."""
     ms = modshift(detrended, signal, config.false_alarm_trials)
     if not (math.isfinite(ms.phase_pri) and math.isfinite(ms.phase_sec)):
         return skipped("secondary", "phase coverage too small for a secondary search")

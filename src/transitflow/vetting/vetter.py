@@ -11,7 +11,7 @@ import numpy as np
 
 from transitflow.detrend import detrend
 from transitflow.lightcurve import LightCurve
-from transitflow.searching import mask_width
+from transitflow.searching import alias_periods, mask_width
 from transitflow.searching.star import DETREND_WINDOW_FACTOR
 from transitflow.signals import Signal, VetResult
 from transitflow.vetting.config import VetConfig
@@ -82,7 +82,9 @@ def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
     of the longer-period one lies within that sum of a transit of the other, which
     chance would do with a probability under ``COINCIDENCE_CHANCE``, and keeps its place
     on them, drifting by less than that sum over the data (an alias, or both
-    eclipses folded at half the period). A single event is part of a signal whose
+    eclipses folded at half the period), or when one has two transits and the other's
+    period is one it may have (:func:`~transitflow.searching.alias_periods`: an eclipsing
+    binary whose primary between them fell in a gap). A single event is part of a signal whose
     transit it overlaps. Another planet's transits overlap only now and then, or, near a
     resonance, drift across the other's.
     """
@@ -92,6 +94,9 @@ def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
         return bool(abs(rest.offset(np.array([single.epoch]))[0]) >= 0.5 * overlap)
     short, long = sorted((other, signal), key=lambda s: s.period)
     cycles_in_data = float(np.ptp(time)) / long.period
+    if any(abs(alias - short.period) * float(np.ptp(time)) / short.period < overlap
+           for alias in alias_periods(time, long)):
+        return False  # two transits whose period may be the other's (the rest in gaps)
     drift = abs(long.period - short.period) * cycles_in_data
     harmonic = round(long.period / short.period)
     harmonic_drift = abs(long.period - harmonic * short.period) * cycles_in_data
