@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from tests.builders import flat_lightcurve
-from transitflow.training import trainer
+from transitflow.training import distributed, trainer
 from transitflow.features import FeatureConfig
 from transitflow.infer import load_model
 from transitflow.shards import write_shard
@@ -284,6 +284,14 @@ def train_one_rank(rank: int, port: int, task, config: TrainConfig, out_dir: Pat
 
 
 @pytest.mark.slow
+def test_a_process_without_a_gpu_of_its_own_says_how_to_fix_it(monkeypatch):
+    monkeypatch.setattr(distributed, "resolve_device", lambda name: torch.device("cuda"))
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setenv("LOCAL_RANK", "2")
+    with pytest.raises(RuntimeError, match="the job sees 1.*gpu.*train_processes"):
+        distributed.process_device("cuda")
+
+
 def test_ddp_trains_one_model_on_two_cpu_processes(easy_task, tmp_path):
     config = tiny_config(epochs=2, steps_per_epoch=4, batch_size=8)
     out_dir = tmp_path / "out"

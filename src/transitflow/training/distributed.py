@@ -14,10 +14,17 @@ from transitflow.infer import resolve_device
 
 
 def process_device(name: str) -> torch.device:
-    """The device of this process: under torchrun on GPUs, that of its ``LOCAL_RANK``."""
+    """The device of this process: under torchrun on GPUs, that of its ``LOCAL_RANK``; an
+    error saying how to fix it when the job got fewer GPUs than processes."""
     device = resolve_device(name)
     if device.type == "cuda" and "LOCAL_RANK" in os.environ:
-        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+        rank, gpus = int(os.environ["LOCAL_RANK"]), torch.cuda.device_count()
+        if rank >= gpus:
+            raise RuntimeError(
+                f"training process {rank} has no GPU of its own (the job sees {gpus}): "
+                "train_processes starts one process per GPU; give the train job as many "
+                "GPUs (profiles/slurm: set-resources: train: gpu) or lower train_processes")
+        device = torch.device("cuda", rank)
         torch.cuda.set_device(device)
     return device
 
