@@ -538,6 +538,13 @@ def test_the_full_duration_of_a_transit_sampled_at_a_few_phases_only():
     assert full_duration(sampled, core) == pytest.approx(0.08, abs=cadence)
 
 
+def test_the_full_duration_of_a_single_event_with_no_data_after_its_middle_is_its_box():
+    lc = flat_lightcurve(seed=4)
+    lc = lc.select(lc.time < 1340.0)  # the data end before the event's middle
+    event = echo_signal(float("nan"), 1340.03, duration=0.1)
+    assert full_duration(lc, event) == pytest.approx(0.1)
+
+
 def test_another_planets_transits_folded_in_leave_the_full_duration_alone():
     """WASP-47 e and b as K2 saw them: b's 1% transits, folded at e's 0.79 d period, land
     in many phase bins; bin means would read them as e's wings (T14 4x too long)."""
