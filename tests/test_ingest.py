@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transitflow.cli import main
+from transitflow.cli import main, with_throughput
 from transitflow.ingest import (ingest_downloads, ingest_local, ingest_sim,
                                 with_stellar_parameters, with_stitched)
 from transitflow.shards import read_shard, shard_metadata
@@ -102,15 +102,18 @@ def test_bad_options_give_a_one_line_error(tmp_path, capsys):
     assert "n_starz" in error and "\n" not in error
 
 
-def test_throughput_settings_are_laid_over_the_options_and_checked(tmp_path, capsys):
+def test_throughput_takes_only_settings_that_never_change_a_result(tmp_path, capsys):
     out = [item for name in ("shard", "stars", "ledger", "truth")
            for item in (f"--{name}", str(tmp_path / name))]
     base = ["ingest", "--source", "sim", "--stop", "2", "--options", '{"n_stars": 2, "seed": 3}']
-    assert main([*base, "--throughput", '{"seed": 1}', *out]) == 0
-    assert read_provenance(tmp_path / "stars")["config"]["seed"] == 1
+    assert main([*base, "--throughput", '{"seed": 1}', *out]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "--throughput takes only" in error and "not seed" in error and "\n" not in error
     with pytest.raises(SystemExit):
         main([*base, "--throughput", "{seed: 1}", *out])
     assert "argument --throughput: not valid JSON" in capsys.readouterr().err
+    assert with_throughput("mast-download", {"retries": 4, "sectors": [1]}, {"retries": 1}) == {
+        "retries": 1, "sectors": [1]}
 
 
 @pytest.mark.realdata

@@ -1,6 +1,7 @@
 """The MAST source, offline: recorded-format answers replayed through the real client, and
 the real light curves of ../shared/realdata served over loopback HTTP as if from MAST."""
 
+import errno
 import json
 import os
 import socket
@@ -17,6 +18,7 @@ import pytest
 import requests
 from astropy.table import Table
 
+from transitflow import mast
 from transitflow.http import GaveUp, RetryPolicy
 from transitflow.mast import (AstroqueryClient, MastConfig, MastUnreachable, download,
                               list_sector, parse_sectors, plan_shards, read_targets,
@@ -296,6 +298,17 @@ def test_jobs_adding_stars_to_the_cache_side_by_side_keep_each_others(tmp_path):
         list(pool.map(lambda tics: stellar_parameters(tics, client, cache),
                       [SECTOR1_TICS[:1], SECTOR1_TICS[1:]]))
     assert sorted(pd.read_parquet(cache)["tic"]) == SECTOR1_TICS
+
+
+def test_a_file_system_without_locks_still_caches_with_a_warning(tmp_path, monkeypatch, caplog):
+    def no_locks(handle, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(mast.fcntl, "flock", no_locks)
+    client = AstroqueryClient(catalogs=ReplayCatalogs(), gaia=ReplayGaia())
+    found = stellar_parameters(SECTOR1_TICS, client, tmp_path / "tic.parquet")
+    assert found["tic"].tolist() == SECTOR1_TICS and "no file lock here" in caplog.text
+    assert sorted(pd.read_parquet(tmp_path / "tic.parquet")["tic"]) == SECTOR1_TICS
 
 
 @pytest.mark.realdata

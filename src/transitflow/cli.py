@@ -29,6 +29,25 @@ def _options(text: str) -> dict:
     return options
 
 
+#: The config section whose throughput settings (--throughput) each subcommand takes.
+THROUGHPUT_SECTION = {"mast-list": "mast", "mast-download": "mast", "ingest": "mast",
+                      "train": "train"}
+
+
+def with_throughput(command: str, options: dict, throughput: dict) -> dict:
+    """``options`` with the ``throughput`` settings laid over them; a setting that may
+    change a result is refused, since the workflow passes these outside its rerun checks."""
+    from transitflow.options import THROUGHPUT_KEYS
+
+    allowed = THROUGHPUT_KEYS.get(THROUGHPUT_SECTION.get(command, ""), ())
+    refused = sorted(set(throughput) - set(allowed))
+    if refused:
+        raise ValueError(f"--throughput takes only settings that never change a result "
+                         f"({', '.join(allowed) or 'none for this command'}), not "
+                         f"{', '.join(refused)}; give it in --options")
+    return {**options, **throughput}
+
+
 def cmd_mast_list(args) -> None:
     """List the light curves to fetch from MAST and cut the listing into download shards."""
     from transitflow.mast import run_mast_list
@@ -324,10 +343,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    args.options = {**args.options, **args.throughput}
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s transitflow %(message)s")
     try:
+        args.options = with_throughput(args.command, args.options, args.throughput)
         args.func(args)
     except (ValueError, KeyError, RuntimeError, OSError) as error:
         hint = "; free disk space and rerun" if getattr(error, "errno", None) == ENOSPC else ""

@@ -525,26 +525,40 @@ def tic_cache(config: MastConfig) -> Path:
 
 def _cached_catalog(path: Path, tics: list[int], client: MastClient, batch_size: int,
                     retry: RetryPolicy) -> pd.DataFrame:
-    """The cache (:data:`CACHE_COLUMNS`), with the ``tics`` it lacked queried and added;
-    one job at a time, so that jobs adding stars side by side keep each other's."""
+    """The cache (:data:`CACHE_COLUMNS`), with the ``tics`` it lacked queried and added.
+    The answers are merged into the cache as it is then, under a lock, so that jobs adding
+    stars side by side keep each other's; reading and querying take no lock."""
+    cache = _read_cache(path)
+    new = sorted(set(tics) - set(cache["tic"]))
+    if not new:
+        return cache
+    found = _catalog_rows(new, client, batch_size, retry)
     with _locked(path.with_name(f"{path.name}.lock")):
-        cache = pd.read_parquet(path) if path.exists() else _frame([], CACHE_COLUMNS)
-        new = sorted(set(tics) - set(cache["tic"]))
-        if not new:
-            return cache
-        cache = _concat([cache, _catalog_rows(new, client, batch_size, retry)], CACHE_COLUMNS)
+        cache = _concat([_read_cache(path), found], CACHE_COLUMNS).drop_duplicates(
+            "tic", ignore_index=True)
         part = path.with_name(f"{path.name}.{os.getpid()}.part")
         cache.to_parquet(part, index=False)
         os.replace(part, path)
     return cache
 
 
+def _read_cache(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path) if path.exists() else _frame([], CACHE_COLUMNS)
+
+
 @contextmanager
 def _locked(lock_path: Path) -> Iterator[None]:
-    """An exclusive lock on ``lock_path`` (created) while inside."""
+    """An exclusive lock on ``lock_path`` (created) while inside; on a file system without
+    locks, a warning and no lock."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError as error:
+            log.warning("%s: no file lock here (%s); jobs updating the TIC cache at the same "
+                        "time may each ask MAST again", lock_path, error)
+            yield
+            return
         try:
             yield
         finally:

@@ -5,6 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import fields
 
+#: Settings of speed and fetching, per config section, that never change what a stage
+#: writes (MAST answers the same files however patiently it is asked; training's batches
+#: are numbered, whichever worker makes them). The workflow passes them apart from the
+#: options (``--throughput``), so that changing them reruns nothing. Batch sizes are not
+#: among them: scores computed in batches of another size differ in the last bits.
+THROUGHPUT_KEYS = {"mast": ("max_workers", "retries", "backoff_s", "timeout_s"),
+                   "train": ("num_workers",)}
+
 
 def options_from_dict(cls, options: Mapping, section: str):
     """Build dataclass ``cls`` from a config section; an unknown key is a one-line error.

@@ -538,10 +538,11 @@ def test_the_full_duration_of_a_transit_sampled_at_a_few_phases_only():
     assert full_duration(sampled, core) == pytest.approx(0.08, abs=cadence)
 
 
-def test_the_full_duration_of_a_single_event_with_no_data_after_its_middle_is_its_box():
+@pytest.mark.parametrize("ends_before", [True, False])
+def test_the_full_duration_of_an_event_whose_data_stop_at_its_middle_is_its_box(ends_before):
     lc = flat_lightcurve(seed=4)
-    lc = lc.select(lc.time < 1340.0)  # the data end before the event's middle
-    event = echo_signal(float("nan"), 1340.03, duration=0.1)
+    lc = lc.select(lc.time < 1340.0 if ends_before else lc.time > 1340.0)
+    event = echo_signal(float("nan"), 1340.03 if ends_before else 1339.97, duration=0.1)
     assert full_duration(lc, event) == pytest.approx(0.1)
 
 

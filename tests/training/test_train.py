@@ -283,7 +283,6 @@ def train_one_rank(rank: int, port: int, task, config: TrainConfig, out_dir: Pat
     (dumps / f"card{rank}.json").write_text(json.dumps(card, default=str))
 
 
-@pytest.mark.slow
 def test_a_process_without_a_gpu_of_its_own_says_how_to_fix_it(monkeypatch):
     monkeypatch.setattr(distributed, "resolve_device", lambda name: torch.device("cuda"))
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
@@ -292,6 +291,7 @@ def test_a_process_without_a_gpu_of_its_own_says_how_to_fix_it(monkeypatch):
         distributed.process_device("cuda")
 
 
+@pytest.mark.slow
 def test_ddp_trains_one_model_on_two_cpu_processes(easy_task, tmp_path):
     config = tiny_config(epochs=2, steps_per_epoch=4, batch_size=8)
     out_dir = tmp_path / "out"

@@ -30,6 +30,7 @@ LOGS = f"{RUN}/logs"
 sys.path.insert(0, str(LIBRARY))
 from transitflow.catalogs import FILE_NAMES, catalog_urls
 from transitflow.files import find_files, shard_files
+from transitflow.options import THROUGHPUT_KEYS
 
 LABEL_CATALOGS = ("toi_table", "tess_ebs", "tess_ebs_readme", "yu2019")
 # Catalog settings given as a URL or shortcut: fetched into the run by rule fetch_catalog.
@@ -76,15 +77,9 @@ def shard_plan():
 SHARDS = shard_plan()
 
 
-# Settings of speed and fetching, which never change what a job writes (MAST answers the
-# same files however patiently it is asked). They reach the jobs as a resource
+# Settings of speed and fetching (THROUGHPUT_KEYS) reach the jobs as a resource
 # (--throughput {resources.throughput}), not as params: snakemake reruns a job, and every
-# job after it, when its params change, not its resources. (Batch sizes stay params:
-# scores computed in batches of another size differ in the last bits.)
-THROUGHPUT_KEYS = {
-    "mast": ("max_workers", "retries", "backoff_s", "timeout_s"),
-    "train": ("num_workers",),  # the batches are numbered, whichever worker makes them
-}
+# job after it, when its params change, not its resources.
 
 
 def section(name):

@@ -88,8 +88,8 @@ def full_duration(detrended: LightCurve, signal: Signal) -> float:
         return signal.duration
     flux = detrended.flux.astype(np.float64)
     index = np.floor(offset[near] / width).astype(np.int64)
-    shift = -index.min()
-    count = np.bincount(index + shift, minlength=shift + 1)  # data may end before mid-transit
+    shift = max(0, -index.min())  # the mid-transit bin, where data may start or end
+    count = np.bincount(index + shift, minlength=shift + 1)
     median = pd.Series(flux[near]).groupby(index + shift).median()
     dip = np.median(flux[~near]) - median.reindex(range(len(count))).to_numpy()
     median_error = MEDIAN_ERROR_FACTOR * robust_std(flux) / np.sqrt(np.maximum(count, 1))

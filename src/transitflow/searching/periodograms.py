@@ -161,7 +161,9 @@ def _finite(power: np.ndarray) -> np.ndarray:
     """``power`` with its non-finite values (astropy's -inf at a period whose boxes find no
     dip) raised to its lowest finite one, so that one such period cannot blank the SDE."""
     finite = np.isfinite(power)
-    return power if finite.all() else np.where(finite, power, np.min(power[finite], initial=0.0))
+    if finite.all():
+        return power
+    return np.where(finite, power, power[finite].min() if finite.any() else 0.0)
 
 
 def _bls_power(lc: LightCurve, periods: np.ndarray, durations: np.ndarray,

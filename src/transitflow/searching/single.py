@@ -60,8 +60,10 @@ def rests_on_one_cadence(lc: LightCurve, event: Signal, config: SearchConfig) ->
     dips = 1.0 - lc.flux[inside].astype(np.float64)
     if len(dips) < 2:
         return True
-    rest = (dips.sum() - dips.max()) / (len(dips) - 1)
-    return bool(rest / event.depth_err < REST_SNR_FRACTION * config.single_snr_threshold)
+    n = len(dips)
+    rest = (dips.sum() - dips.max()) / (n - 1)
+    rest_err = event.depth_err * np.sqrt(n / (n - 1))  # the error of a mean of n - 1 cadences
+    return bool(rest / rest_err < REST_SNR_FRACTION * config.single_snr_threshold)
 
 
 def _box_depths(t: np.ndarray, f: np.ndarray, centres: np.ndarray, widths: np.ndarray,

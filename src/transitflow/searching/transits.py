@@ -40,8 +40,9 @@ MAX_TIMING_STEPS = 400
 #: gapped one would be timed on noise.
 MIN_TIMED_COVERAGE = 0.5
 #: The whole fractions of a two-transit signal's period, 2 up to this, that it may have when
-#: the transits between fall in gaps (:func:`alias_periods`).
-MAX_ALIAS_DIVISOR = 4
+#: the transits between fall in gaps (:func:`alias_periods`): half, one transit in a gap
+#: (each more tried adds trials to the tests run at them).
+MAX_ALIAS_DIVISOR = 2
 
 
 @dataclass(frozen=True)

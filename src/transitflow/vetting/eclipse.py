@@ -42,16 +42,16 @@ def secondary(lc: LightCurve, detrended: LightCurve, signal: Signal,
     """
     if not signal.periodic:
         return skipped("secondary", "single transit: no phase-folded secondary search")
-    result = _secondary_at(lc, detrended, signal, config)
+    result = secondary_at(lc, detrended, signal, config)
     for period in alias_periods(detrended.time, signal):
-        alias = _secondary_at(lc, detrended, replace(signal, period=period), config)
+        alias = secondary_at(lc, detrended, replace(signal, period=period), config)
         if alias.flag and not result.flag:
             return replace(alias, reason=f"at the period {period:.4f} d, whose transits "
                                          f"between the two fall in gaps: {alias.reason}")
     return result
 
 
-def _secondary_at(lc: LightCurve, detrended: LightCurve, signal: Signal,
+def secondary_at(lc: LightCurve, detrended: LightCurve, signal: Signal,
                   config: VetConfig) -> VetResult:
     """The secondary test at ``signal``'s period."""
     ms = modshift(detrended, signal, config.false_alarm_trials)
