@@ -554,15 +554,16 @@ def _locked(lock_path: Path) -> Iterator[None]:
     with open(lock_path, "a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX)
+            locked = True
         except OSError as error:
             log.warning("%s: no file lock here (%s); jobs updating the TIC cache at the same "
                         "time may each ask MAST again", lock_path, error)
-            yield
-            return
+            locked = False
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            if locked:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _catalog_rows(tics: list[int], client: MastClient, batch_size: int,

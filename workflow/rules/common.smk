@@ -77,11 +77,6 @@ def shard_plan():
 SHARDS = shard_plan()
 
 
-# Settings of speed and fetching (THROUGHPUT_KEYS) reach the jobs as a resource
-# (--throughput {resources.throughput}), not as params: snakemake reruns a job, and every
-# job after it, when its params change, not its resources.
-
-
 def section(name):
     """A config section without its throughput settings."""
     skip = THROUGHPUT_KEYS.get(name, ())
@@ -101,6 +96,9 @@ def quoted(value):
     return shlex.quote(json.dumps(value, sort_keys=True))
 
 
+# Settings of speed and fetching (THROUGHPUT_KEYS) reach the jobs as a resource
+# (--throughput {resources.throughput}), not as params: snakemake reruns a job, and every
+# job after it, when its params change, not its resources.
 THROUGHPUT = {
     "mast": quoted(throughput_of("mast")),
     "train": quoted(throughput_of("train")),

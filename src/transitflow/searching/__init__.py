@@ -20,7 +20,7 @@ from transitflow.searching.star import (detrend_for_search, detrend_window, peri
 from transitflow.searching.transits import alias_periods, true_multiple
 
 __all__ = ["Periodogram", "SearchConfig", "Spectrum", "alias_periods", "bls_spectrum",
-           "detrend_for_search",
-           "detrend_window", "display_spectrum", "full_duration", "is_echo", "mask_width",
-           "period_grid", "periodogram", "search_durations", "search_lightcurve",
-           "search_with_spectrum", "shortest_period", "stellar_density", "true_multiple"]
+           "detrend_for_search", "detrend_window", "display_spectrum", "full_duration",
+           "is_echo", "mask_width", "period_grid", "periodogram", "search_durations",
+           "search_lightcurve", "search_with_spectrum", "shortest_period", "stellar_density",
+           "true_multiple"]

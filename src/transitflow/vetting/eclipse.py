@@ -52,7 +52,7 @@ def secondary(lc: LightCurve, detrended: LightCurve, signal: Signal,
 
 
 def secondary_at(lc: LightCurve, detrended: LightCurve, signal: Signal,
-                  config: VetConfig) -> VetResult:
+                 config: VetConfig) -> VetResult:
     """The secondary test at ``signal``'s period."""
     ms = modshift(detrended, signal, config.false_alarm_trials)
     if not (math.isfinite(ms.phase_pri) and math.isfinite(ms.phase_sec)):

@@ -84,9 +84,9 @@ def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
     on them, drifting by less than that sum over the data (an alias, or both
     eclipses folded at half the period), or when one has two transits and the other's
     period is one it may have (:func:`~transitflow.searching.alias_periods`: an eclipsing
-    binary whose primary between them fell in a gap). A single event is part of a signal whose
-    transit it overlaps. Another planet's transits overlap only now and then, or, near a
-    resonance, drift across the other's.
+    binary whose primary between them fell in a gap). A single event is part of a signal
+    whose transit it overlaps. Another planet's transits overlap only now and then, or,
+    near a resonance, drift across the other's.
     """
     overlap = other.duration + signal.duration
     if not (other.periodic and signal.periodic):
