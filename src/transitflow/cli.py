@@ -15,6 +15,8 @@ import logging
 import sys
 from errno import ENOSPC
 
+from transitflow.options import THROUGHPUT_KEYS
+
 
 log = logging.getLogger("transitflow")
 
@@ -37,8 +39,6 @@ THROUGHPUT_SECTION = {"mast-list": "mast", "mast-download": "mast", "ingest": "m
 def with_throughput(command: str, options: dict, throughput: dict) -> dict:
     """``options`` with the ``throughput`` settings laid over them; a setting that may
     change a result is refused, since the workflow passes these outside its rerun checks."""
-    from transitflow.options import THROUGHPUT_KEYS
-
     allowed = THROUGHPUT_KEYS.get(THROUGHPUT_SECTION.get(command, ""), ())
     refused = sorted(set(throughput) - set(allowed))
     if refused:

@@ -93,8 +93,9 @@ def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
         single, rest = (other, signal) if not other.periodic else (signal, other)
         return bool(abs(rest.offset(np.array([single.epoch]))[0]) >= 0.5 * overlap)
     short, long = sorted((other, signal), key=lambda s: s.period)
-    cycles_in_data = float(np.ptp(time)) / long.period
-    if any(abs(alias - short.period) * float(np.ptp(time)) / short.period < overlap
+    span = float(np.ptp(time))
+    cycles_in_data = span / long.period
+    if any(abs(alias - short.period) * span / short.period < overlap
            for alias in alias_periods(time, long)):
         return False  # two transits whose period may be the other's (the rest in gaps)
     drift = abs(long.period - short.period) * cycles_in_data
