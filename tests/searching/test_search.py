@@ -242,14 +242,31 @@ def test_a_single_transit_in_the_slower_of_two_joined_sectors_is_found():
     assert single.kind == "single" and abs(single.epoch - 1335.0) < 0.05
 
 
-@pytest.mark.parametrize("cadence", [30.0, 2.0])
-def test_outlying_low_cadences_are_no_single_events_and_hide_no_planet(cadence):
+NINE_OUTLIERS = [2.6, 4.3, 5.5, 9.1, 10.4, 14.2, 18.8, 20.5, 24.7]  # days, off the transits
+
+
+@pytest.mark.parametrize("cadence, days, fluxes", [
+    (30.0, [2.1, 10.4, 18.8], [-2.0, 0.0, 0.3]),
+    (2.0, [2.1, 10.4, 18.8], [-2.0, 0.0, 0.3]),
+    (30.0, NINE_OUTLIERS, np.linspace(-1.0, 0.8, 9)),
+    (2.0, NINE_OUTLIERS, np.linspace(-1.0, 0.8, 9)),
+])
+def test_outlying_low_cadences_are_no_single_events_and_hide_no_planet(cadence, days, fluxes):
+    # more outliers than the search has rounds: they are masked together, in one round
     lc = inject_box(flat_lightcurve(cadence_min=cadence), 5.0, 1327.0, 0.15, snr=20)
     flux = lc.flux.copy()
     per_day = 1440 / cadence
-    flux[(np.array([2.1, 10.4, 18.8]) * per_day).astype(int)] = [-2.0, 0.0, 0.3]
+    flux[(np.array(days) * per_day).astype(int)] = fluxes
     [planet] = search_lightcurve(replace(lc, flux=flux), SearchConfig())
     assert planet.kind == "periodic" and planet.period == pytest.approx(5.0, rel=1e-3)
+
+
+def test_outlying_low_cadences_leave_a_single_transit_to_be_found():
+    lc = inject_box(flat_lightcurve(), float("nan"), 1337.0, 0.2, snr=40)
+    flux = lc.flux.copy()
+    flux[(np.array(NINE_OUTLIERS) * 48).astype(int)] = np.linspace(-1.0, 0.8, 9)
+    [single] = search_lightcurve(replace(lc, flux=flux), SearchConfig())
+    assert single.kind == "single" and abs(single.epoch - 1337.0) < 0.05
 
 
 @pytest.mark.parametrize("seed, cadence", [(0, 30.0), (1, 30.0), (2, 30.0), (3, 2.0)])

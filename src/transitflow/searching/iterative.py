@@ -38,10 +38,11 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
     resting on two or more events, a single-event search; then mask the signal's events,
     so that they neither return nor bias the next round's trend. A signal whose events fall
     on an earlier one's at the same period, half or double it (:func:`is_echo`: the wings
-    of a deep eclipse the mask did not cover), a faint one locked there to a stellar
-    eclipse (its phase curve), or a single event that is one outlying cadence
-    (:func:`rests_on_one_cadence`), is masked too but takes no slot; at most
-    :data:`ATTEMPTS_PER_SIGNAL` rounds per slot.
+    of a deep eclipse the mask did not cover; at any period when shallow beside a stellar
+    eclipse), a faint one locked there to a stellar eclipse (its phase curve), or a single
+    event that is one outlying cadence (:func:`rests_on_one_cadence`; all such events at
+    once), is masked too but takes no slot; at most :data:`ATTEMPTS_PER_SIGNAL` rounds
+    per slot.
 
     Parameters
     ----------
@@ -78,12 +79,16 @@ def search_with_spectrum(lc: LightCurve, config: SearchConfig = SearchConfig()
             spectrum = display_spectrum(periodogram_searched)
         if found is None:
             break
+        if found.kind == "single" and rests_on_one_cadence(detrended, found, config):
+            outliers = _one_cadence_events(detrended, found, durations, config)
+            for outlier, width in outliers:
+                keep &= ~event_mask(lc.time, outlier, width)
+            log.info("%s: %d single events are one outlying cadence each (at %s): masked",
+                     lc.meta.key, len(outliers),
+                     ", ".join(f"{outlier.epoch:.4f}" for outlier, _ in outliers))
+            continue
         width = mask_width(detrended, found, config.mask_factor)
         keep &= ~event_mask(lc.time, found, width)
-        if found.kind == "single" and rests_on_one_cadence(detrended, found, config):
-            log.info("%s: single event at %.4f is one outlying cadence: masked", lc.meta.key,
-                     found.epoch)
-            continue
         echoed = next((earlier for earlier, earlier_width in zip(signals, masked)
                        if is_echo(found, earlier, earlier_width, span)), None)
         if echoed is not None:
@@ -96,6 +101,24 @@ def search_with_spectrum(lc: LightCurve, config: SearchConfig = SearchConfig()
         if len(signals) == config.max_signals:
             break
     return signals, spectrum
+
+
+def _one_cadence_events(lc: LightCurve, first: Signal, durations: np.ndarray,
+                        config: SearchConfig) -> list[tuple[Signal, float]]:
+    """``first``, a single event that is one outlying cadence, and every other such event
+    of ``lc``, each with the width to mask: the single-event search repeated with each one
+    masked until its strongest event is none or rests on more cadences, so that outliers
+    (cosmic rays, bad readouts) take one search round together, not one each."""
+    events = [(first, mask_width(lc, first, config.mask_factor))]
+    keep = np.ones(len(lc), bool)
+    for _ in range(len(lc)):  # each pass masks one cadence or more
+        keep &= ~event_mask(lc.time, *events[-1])
+        rest = lc.select(keep)
+        event = single_event(rest, durations, config)
+        if event is None or not rests_on_one_cadence(rest, event, config):
+            break
+        events.append((event, mask_width(lc, event, config.mask_factor)))
+    return events
 
 
 def _next_signal(lc: LightCurve, config: SearchConfig,
