@@ -23,7 +23,9 @@ from transitflow.searching.star import MINUTES_PER_DAY
 from transitflow.searching import transits
 from transitflow.searching.transits import TransitFold, timed_ephemeris
 from transitflow.signals import R_SUN_IN_R_EARTH, Signal, planet_radius_earth
+from transitflow.simulate.config import SimConfig
 from transitflow.simulate.physics import inclination_deg, transit_model
+from transitflow.simulate.sector import simulate_stars
 
 NOISE = 1e-3
 
@@ -530,6 +532,33 @@ def test_a_faint_signal_locked_to_a_stellar_eclipse_is_its_phase_curve_wherever_
     assert not is_echo(echo_signal(4.016, 1400.6, depth=7e-4), eclipse, masked, span)
     hot_jupiter = echo_signal(2.0, 1400.0, depth=0.01)  # no stellar eclipse: no phase curve
     assert not is_echo(echo_signal(4.0, 1400.6, depth=3e-4), hot_jupiter, masked, span)
+
+
+def test_a_shallow_signal_on_a_stellar_eclipses_events_is_their_residue_unless_by_chance():
+    # an eccentric binary found at a third of its period (primaries and secondaries folded
+    # together) leaves the wings of two secondaries, at six times that period
+    eclipses, masked, span = echo_signal(3.0803, 1328.057, depth=0.11), 0.28, 27.0
+
+    def later(depth: float = 5e-3, second: float = 1346.396, period: float = 18.4722,
+              first: float = 1327.924) -> Signal:
+        return replace(echo_signal(period, first, duration=0.022, depth=depth),
+                       transit_times=(first, second))
+
+    assert is_echo(later(), eclipses, masked, span)  # chance 1.1%
+    assert not is_echo(later(depth=0.02), eclipses, masked, span)  # deeper than a residue
+    assert not is_echo(later(second=1347.5), eclipses, masked, span)  # one transit off them
+    giant = replace(eclipses, depth=0.05)  # a giant planet, not a stellar eclipse
+    assert not is_echo(later(depth=5e-4), giant, masked, span)
+    contact = echo_signal(0.35, 1328.0, depth=0.15)  # its masks cover most of any orbit
+    assert not is_echo(later(period=10.15, first=1328.0, second=1338.15), contact, 0.25, span)
+
+
+def test_an_eccentric_binary_found_at_a_third_of_its_period_gives_no_other_signal():
+    batch = simulate_stars(SimConfig(n_stars=2000, sector=1, cadence_min=30.0), 382, 383)
+    [truth] = batch.signals.itertuples()  # the default sector's TIC 9000000382
+    assert truth.sim_class == "eb" and truth.secondary_phase == pytest.approx(1 / 3, abs=0.01)
+    [eclipses] = search_lightcurve(batch.light_curves[0], SearchConfig())
+    assert eclipses.period == pytest.approx(truth.period / 3, rel=1e-3)
 
 
 def test_the_full_duration_reaches_a_v_shaped_eclipses_wings():

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from transitflow.lightcurve import LightCurve
-from transitflow.signals import Signal, robust_std
+from transitflow.signals import Signal, has_period, robust_std
 
 
 #: Period ratios (later / earlier) at which a signal on an earlier one's events is its echo,
@@ -21,9 +21,13 @@ ECHO_PERIOD_TOLERANCE = 0.005
 #: it in phase (drifting by less than its duration over the data), is the eclipse's phase
 #: curve wherever it falls (issue 17: CM Dra's 700 ppm modulation at twice the period of
 #: its 33% eclipses, TIC 126602778's 0.47% ellipsoidal dips at half the period of its 29%
-#: eclipses, took slots as LOW_SNR). A near-resonant planet drifts and is kept.
+#: eclipses, took slots as LOW_SNR). A near-resonant planet drifts and is kept. So shallow,
+#: a signal whose every transit falls on the eclipses is their residue, at any period, when
+#: chance would do that with a probability under RESIDUE_CHANCE (TIC 9000000382 of the
+#: default sector: 1.1%, two transits within 0.16 d of eclipses 3.08 d apart).
 PHASE_CURVE_MIN_DEPTH = 0.1
 PHASE_CURVE_DEPTH_FRACTION = 0.05
+RESIDUE_CHANCE = 0.05
 #: Found transits are masked over at least this many full durations T14 (issue 17, as
 #: DR25's multi-TCE search; :func:`full_duration`), measured in bins of a fifth of the box
 #: duration, within this many box durations of mid-transit, bins this many standard errors
@@ -40,28 +44,46 @@ MEDIAN_ERROR_FACTOR = 1.2533
 def is_echo(found: Signal, earlier: Signal, masked: float, span: float) -> bool:
     """Whether ``found`` is a residue of ``earlier``: a single event, or a periodic signal
     at :data:`ECHO_PERIOD_RATIOS` times its period, whose epoch lies within half the width
-    ``masked`` around the earlier signal's events plus its own duration of one of them; or
-    the phase curve of an eclipse (:data:`PHASE_CURVE_MIN_DEPTH`), wherever it lies, over
-    data ``span`` days long. A periodic signal through an earlier single event is not its
-    echo."""
+    ``masked`` around the earlier signal's events plus its own duration of one of them
+    (every transit, at any period, when shallow beside a stellar eclipse:
+    :func:`_eclipse_residue`); or the phase curve of an eclipse
+    (:data:`PHASE_CURVE_MIN_DEPTH`), wherever it lies, over data ``span`` days long. A
+    periodic signal through an earlier single event is not its echo."""
+    reach = masked / 2 + found.duration
     if math.isfinite(found.period):
         ratio = next((ratio for ratio in ECHO_PERIOD_RATIOS if math.isfinite(earlier.period)
                       and abs(found.period / earlier.period / ratio - 1) < ECHO_PERIOD_TOLERANCE),
                      None)
         if ratio is None:
-            return False
+            return _eclipse_residue(found, earlier, reach)
         if _phase_curve(found, earlier, ratio, span):
             return True
-    reach = masked / 2 + found.duration
     return bool(event_mask(np.array([found.epoch]), earlier, 2 * reach)[0])
+
+
+def _eclipse_residue(found: Signal, eclipse: Signal, reach: float) -> bool:
+    """Whether ``found``, shallow beside a stellar eclipse, is what the mask left of its
+    events: every transit within ``reach`` of one, which chance would do with a probability
+    under :data:`RESIDUE_CHANCE` (an eccentric binary found at a third of its period,
+    primaries and secondaries folded together, leaves the wings of the longer secondaries)."""
+    if not (has_period(eclipse.period) and _shallow_beside_eclipse(found, eclipse)):
+        return False
+    times = np.asarray(found.transit_times)
+    chance = min(1.0, 2.0 * reach / eclipse.period) ** len(times)
+    return chance < RESIDUE_CHANCE and bool(event_mask(times, eclipse, 2 * reach).all())
 
 
 def _phase_curve(found: Signal, eclipse: Signal, ratio: float, span: float) -> bool:
     """Whether ``found``, at ``ratio`` times ``eclipse``'s period, is its phase curve."""
     drift = abs(found.period - ratio * eclipse.period) * span / found.period
+    return _shallow_beside_eclipse(found, eclipse) and drift < found.duration
+
+
+def _shallow_beside_eclipse(found: Signal, eclipse: Signal) -> bool:
+    """Whether ``eclipse`` is a stellar eclipse (:data:`PHASE_CURVE_MIN_DEPTH`) and
+    ``found`` at most :data:`PHASE_CURVE_DEPTH_FRACTION` as deep."""
     return (eclipse.depth >= PHASE_CURVE_MIN_DEPTH
-            and found.depth <= PHASE_CURVE_DEPTH_FRACTION * eclipse.depth
-            and drift < found.duration)
+            and found.depth <= PHASE_CURVE_DEPTH_FRACTION * eclipse.depth)
 
 
 def mask_width(detrended: LightCurve, signal: Signal, mask_factor: float) -> float:
