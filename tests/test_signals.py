@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from transitflow.signals import Signal, has_period, transit_offset
+from transitflow.signals import Signal, coincidence_chance, has_period, transit_offset
 
 
 def test_the_offset_wraps_to_the_nearest_transit_within_half_a_period():
@@ -29,3 +29,9 @@ def test_a_signal_offsets_by_its_own_ephemeris():
     assert periodic.periodic and not single.periodic
     assert periodic.offset(np.array([16.2])) == pytest.approx([0.2])
     assert single.offset(np.array([16.2])) == pytest.approx([6.2])
+
+
+def test_the_coincidence_chance_falls_with_each_event_and_saturates_at_one():
+    assert coincidence_chance(0.1, 2.0, 1) == pytest.approx(0.1)
+    assert coincidence_chance(0.1, 2.0, 3) == pytest.approx(1e-3)
+    assert coincidence_chance(2.0, 2.0, 5) == 1.0

@@ -80,6 +80,12 @@ def orbital_period(density: float, a_rs: float) -> float:
     return (a_rs / KEPLER_A_RSUN) ** 1.5 / math.sqrt(density)
 
 
+def coincidence_chance(window: float, period: float, events: int) -> float:
+    """The chance that each of ``events`` times at random phases falls within ``window``
+    days of an event of a signal of ``period`` days."""
+    return min(1.0, 2.0 * window / period) ** events
+
+
 def transit_offset(time: np.ndarray, period: float, epoch: float) -> np.ndarray:
     """Days from the nearest transit mid-time ``epoch + n period``; from ``epoch`` when
     there is no period."""

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from transitflow.lightcurve import LightCurve
-from transitflow.signals import Signal, has_period, robust_std
+from transitflow.signals import Signal, coincidence_chance, has_period, robust_std
 
 
 #: Period ratios (later / earlier) at which a signal on an earlier one's events is its echo,
@@ -69,7 +69,7 @@ def _eclipse_residue(found: Signal, eclipse: Signal, reach: float) -> bool:
     if not (has_period(eclipse.period) and _shallow_beside_eclipse(found, eclipse)):
         return False
     times = np.asarray(found.transit_times)
-    chance = min(1.0, 2.0 * reach / eclipse.period) ** len(times)
+    chance = coincidence_chance(reach, eclipse.period, len(times))
     return chance < RESIDUE_CHANCE and bool(event_mask(times, eclipse, 2 * reach).all())
 
 

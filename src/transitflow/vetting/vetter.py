@@ -13,7 +13,7 @@ from transitflow.detrend import detrend
 from transitflow.lightcurve import LightCurve
 from transitflow.searching import alias_periods, mask_width
 from transitflow.searching.star import DETREND_WINDOW_FACTOR
-from transitflow.signals import Signal, VetResult
+from transitflow.signals import Signal, VetResult, coincidence_chance
 from transitflow.vetting.config import VetConfig
 from transitflow.vetting.measure import NAN, OTHER_SIGNAL_BIT, USABLE, distance_to_nearest
 from transitflow.vetting.registry import DISPOSITION_PRECEDENCE, REGISTRY, SPECS
@@ -105,7 +105,7 @@ def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
                        math.floor((time.max() - long.epoch) / long.period) + 1)
     events = long.epoch + cycles * long.period
     events = events[distance_to_nearest(events, time) < 0.5 * long.duration]
-    chance = min(1.0, 2.0 * overlap / short.period) ** len(events)
+    chance = coincidence_chance(overlap, short.period, len(events))
     on_short = (chance < COINCIDENCE_CHANCE and harmonic_drift < overlap
                 and bool(np.all(np.abs(short.offset(events)) < overlap)))
     return not (drift < overlap or on_short)
