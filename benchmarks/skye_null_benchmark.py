@@ -7,7 +7,7 @@ bins it marks on a run's own signals.
 Each null sector holds ``--stars`` stars with one to three events each at uniform random
 times over 27 days (real transits fall at independent times) and, on every tenth star, a
 periodic signal of 20 events (too many to count). Prints one JSON document: per star count,
-the crowded bins of all null sectors and their share of the half-day bins; and, with
+the crowded bins of all null sectors and their share of the bins of both grids; and, with
 ``--run``, the crowded bins of that run's search signals with the stars in each.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from transitflow.vetting.skye import BIN_DAYS, crowded_epochs
+from transitflow.vetting.skye import BIN_DAYS, GRID_OFFSETS, crowded_epochs
 
 SPAN_DAYS = 27.0
 
@@ -46,11 +46,11 @@ def main() -> None:
     parser.add_argument("--run", type=Path, help="a run's results folder")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    bins = args.sectors * int(SPAN_DAYS / BIN_DAYS)
+    bins = args.sectors * int(SPAN_DAYS / BIN_DAYS) * len(GRID_OFFSETS)
     nulls = {}
     for stars in args.stars:
-        crowded = sum(len(crowded_epochs(null_sector(rng, stars), args.false_alarm).windows)
-                      for _ in range(args.sectors))
+        crowded = sum(len(crowded_epochs(null_sector(rng, stars), args.false_alarm)
+                          .sectors[1]["crowded"]) for _ in range(args.sectors))
         nulls[stars] = {"crowded_bins": crowded, "bins": bins, "rate": crowded / bins}
     document = {"false_alarm": args.false_alarm, "nulls": nulls}
     if args.run:

@@ -242,8 +242,9 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
             "Events within one duration of a data edge (sector start/end or either side of a gap"
             " > 0.5 d)"),
     "systematics_crowded": ("",
-            "Events at epochs crowded with other stars' events (Skye: half-day bins holding "
-            "more stars' events than chance allows, 1e-3 per bin); SYSTEMATIC when the other "
+            "Events at epochs crowded with other stars' events (Skye: three-hour bins holding "
+            "more stars' events than chance allows at 1e-3 per bin, and twice the typical "
+            "count); SYSTEMATIC when the other "
             "events fall below the SNR threshold"),
     "consistency_metric": ("",
             "Reduced chi-square of the individual transit depths about their weighted mean "

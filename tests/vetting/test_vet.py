@@ -339,7 +339,7 @@ def test_two_eclipses_with_one_between_in_a_gap_are_searched_for_a_secondary_at_
 
 
 def test_a_single_transit_at_an_epoch_crowded_with_other_stars_events_is_systematic():
-    """A clean 4-h, 3000 ppm single transit passes; marked as falling in a half-day bin
+    """A clean 4-h, 3000 ppm single transit passes; marked as falling in a bin
     where many stars of the sector dip (Skye), it is SYSTEMATIC."""
     lc = noisy_pixels(flat_lightcurve(seed=9))
     signal = make_signal(lc, period=math.nan, epoch=1340.3, duration=4 / 24, depth=0.003)

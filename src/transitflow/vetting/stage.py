@@ -35,7 +35,7 @@ def run_crowded_epochs(signals: Sequence[str | Path], options: Mapping,
     config = VetConfig.from_dict(options)
     epochs = skye.crowded_epochs(read_tables(signals), config.crowded_false_alarm)
     write_json(epochs.to_dict(), out, make_provenance("crowded_epochs", options, signals))
-    log.info("%d crowded half-day bins", len(epochs.windows))
+    log.info("%d crowded windows", len(epochs.windows))
     return epochs
 
 
