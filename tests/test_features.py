@@ -9,8 +9,8 @@ import pyarrow as pa
 import pytest
 
 from tests.builders import flat_lightcurve
-from transitflow.features import (FeatureConfig, featurize_table, lightcurve_features,
-                                  shard_features)
+from transitflow.features import (FeatureConfig, _running_median, featurize_table,
+                                  lightcurve_features, shard_features)
 from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, MOMENTUM_DUMP_BIT
 from transitflow.shards import open_shard, write_shard
 
@@ -193,6 +193,21 @@ def test_flat_channel_divides_out_trends_and_keeps_transits():
     assert dip_significance(flux) < 1.0  # in the raw flux the trend hides the transits
     with pytest.raises(ValueError, match="flat_window"):
         FeatureConfig(flat_window=50)
+
+
+def test_the_running_median_is_each_windows_median_reflected_at_the_finite_samples_ends():
+    rng = np.random.default_rng(8)
+    values = rng.normal(1.0, 0.01, (3, 40)).astype(np.float32)
+    values[1, 30:] = np.nan  # a short row: its samples past the end are NaN
+    values[2] = np.nan
+    got = _running_median(values, 5)
+    row = values[1, :30]
+    reflected = np.concatenate([row[2:0:-1], row, row[-2:-4:-1]])
+    expected = [np.median(reflected[k:k + 5]) for k in range(30)]
+    np.testing.assert_array_equal(got[1, :30], np.asarray(expected, np.float32))
+    assert got.dtype == np.float32 and np.isnan(got[2]).all()
+    np.testing.assert_array_equal(got[0, 2:-2], np.median(
+        np.lib.stride_tricks.sliding_window_view(values[0], 5), axis=1).astype(np.float32))
 
 
 def test_robust_clip_keeps_noise_and_saturates_a_deep_event():

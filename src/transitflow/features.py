@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import bottleneck
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -319,8 +320,8 @@ def _running_median(values: np.ndarray, window: int) -> np.ndarray:
     filled = np.where(np.isnan(filled), _row_nanmedian(values)[:, None], filled)
     half = window // 2
     padded = np.pad(filled, ((0, 0), (half, half)), mode="reflect")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, window, axis=1)
-    return np.median(windows, axis=2).astype(np.float32)
+    trailing = bottleneck.move_median(padded, window, axis=1)  # of the window ending here
+    return trailing[:, window - 1:].astype(np.float32)
 
 
 def _where_valid(mask: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
