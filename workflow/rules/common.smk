@@ -222,6 +222,13 @@ def catalog_url(wildcards):
     return shlex.quote(urls[wildcards.name])
 
 
+def train_cores():
+    """Cores of the train job: each process's torch threads and batch-building workers."""
+    train = config.get("train", {})
+    per_process = train.get("threads", 1) + train.get("num_workers", 0)
+    return per_process * config["train_processes"]
+
+
 def train_launcher():
     """``python``, or ``torchrun`` with one process per GPU when train_processes > 1."""
     processes = config["train_processes"]

@@ -25,7 +25,7 @@ rule train:
         f"{LOGS}/train.log",
     conda:
         "../../envs/train.yaml"
-    threads: config.get("train", {}).get("threads", 1) * config["train_processes"]
+    threads: train_cores()
     resources:
         throughput=THROUGHPUT["train"],
     params:
