@@ -243,9 +243,8 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
             " > 0.5 d)"),
     "systematics_crowded": ("",
             "Events at epochs crowded with other stars' events (Skye: three-hour bins holding "
-            "more stars' events than chance allows at 1e-3 per bin, and twice the typical "
-            "count); SYSTEMATIC when the other "
-            "events fall below the SNR threshold"),
+            "more stars' events than chance allows at 1e-3 per bin, and more than twice the "
+            "typical count); SYSTEMATIC when the other events fall below the SNR threshold"),
     "consistency_metric": ("",
             "Reduced chi-square of the individual transit depths about their weighted mean "
             "(errors: red noise, and 25% of the depth in quadrature)"),

@@ -78,8 +78,9 @@ class VetConfig:
     max_systematic_fraction: float = 0.5
     # A three-hour bin of a sector is crowded when more stars hold an event of a signal of
     # at most three events there than a binomial draw at the sector's typical rate gives
-    # at this chance per bin, and twice the typical count (Robovetter DR25 Skye: half-day
-    # bins, 1e-4 to 5e-4 per bin and CCD; ours 1e-3 per bin and sector on two grids; 0: off).
+    # at this chance per bin, and more than twice the typical count (Robovetter DR25 Skye:
+    # half-day bins, 1e-4 to 5e-4 per bin and CCD; ours 1e-3 per bin and sector on two
+    # grids; 0: off).
     # A signal whose events outside crowded bins fall below min_snr is SYSTEMATIC.
     crowded_false_alarm: float = 1e-3
     # Individual transit depths disagree when the chance of their chi-square under one

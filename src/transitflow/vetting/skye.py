@@ -6,7 +6,7 @@ finds as single transits or as signals of a few events. Real transits fall at in
 times. So the events of a sector's few-event signals are binned in time, each star counted
 once per bin; a bin is crowded when it holds more stars than a binomial draw at the
 sector's typical rate would give, at ``false_alarm`` (Thompson et al. 2018, A.3.7.4), and
-at least twice the typical count, so that an event in it is more likely the systematic's
+more than twice the typical count, so that an event in it is more likely the systematic's
 than a real transit. DR25 bins half days; here the bins are three hours, on two grids half
 a bin apart, since a systematic's dips crowd a few hours (a dump, an orbit's edge) and a
 half-day bin that holds them also holds hundreds of real transits when a sector has
@@ -98,7 +98,7 @@ def _star_events(signals: pd.DataFrame) -> pd.DataFrame:
 
 def _sector_bins(events: pd.DataFrame, false_alarm: float) -> dict:
     """The threshold of one sector (binomial at ``false_alarm``, and at least the typical
-    count over one less :data:`MIN_EXCESS_SHARE`) and its bins above it."""
+    count over one less :data:`MIN_EXCESS_SHARE`: twice it) and its bins above it."""
     stars = int(events["tic"].nunique())
     counts = pd.concat([_grid_counts(events, offset) for offset in GRID_OFFSETS])
     typical = float(trim_mean(counts, TRIMMED))
