@@ -7,8 +7,9 @@ bins it marks on a run's own signals.
 Each null sector holds ``--stars`` stars with one to three events each at uniform random
 times over 27 days (real transits fall at independent times) and, on every tenth star, a
 periodic signal of 20 events (too many to count). Prints one JSON document: per star count,
-the crowded bins of all null sectors and their share of the bins of both grids; and, with
-``--run``, the crowded bins of that run's search signals with the stars in each.
+the crowded bins of all null sectors, their share of the bins of both grids and the
+merged windows per sector; and, with ``--run``, the crowded bins of that run's search
+signals with the stars in each.
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ def main() -> None:
     bins = args.sectors * int(SPAN_DAYS / BIN_DAYS) * len(GRID_OFFSETS)
     nulls = {}
     for stars in args.stars:
-        crowded = sum(len(crowded_epochs(null_sector(rng, stars), args.false_alarm)
-                          .sectors[1]["crowded"]) for _ in range(args.sectors))
-        nulls[stars] = {"crowded_bins": crowded, "bins": bins, "rate": crowded / bins}
+        epochs = [crowded_epochs(null_sector(rng, stars), args.false_alarm)
+                  for _ in range(args.sectors)]
+        crowded = sum(len(sector.sectors[1]["crowded"]) for sector in epochs)
+        nulls[stars] = {"crowded_bins": crowded, "bins": bins, "rate": crowded / bins,
+                        "windows_per_sector": sum(len(e.windows) for e in epochs) / args.sectors}
     document = {"false_alarm": args.false_alarm, "nulls": nulls}
     if args.run:
         signals = pd.concat(pd.read_parquet(path) for path in

@@ -5,12 +5,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import binom
 
 from benchmarks.skye_null_benchmark import SPAN_DAYS, null_sector
 from tests.builders import flat_lightcurve
 from transitflow.lightcurve import STITCHED_SECTOR
-from scipy.stats import binom
-
 from transitflow.vetting.skye import (BIN_DAYS, CROWDED_EPOCH_BIT, GRID_OFFSETS, CrowdedEpochs,
                                       crowded_epochs, mark_crowded)
 
@@ -71,6 +70,17 @@ def test_in_a_sector_of_thousands_of_stars_a_bin_mostly_of_real_transits_is_not_
     assert crowded_epochs(excess, 1e-3).windows == ()
     glint = _glint(int(1.5 * typical), 10.06, 0.02, first_tic=10_000)
     assert crowded_epochs(pd.concat([signals, glint]), 1e-3).windows == ((10.0, 10.125),)
+
+
+def test_crowded_bins_next_to_each_other_make_one_window_that_marks_them_all():
+    signals = null_sector(np.random.default_rng(2), 1000)
+    glint = pd.concat([_glint(60, 12.1, 0.01), _glint(60, 12.2, 0.01, first_tic=100),
+                       _glint(60, 20.55, 0.01, first_tic=200)])
+    epochs = crowded_epochs(pd.concat([signals, glint]), 1e-3)
+    assert epochs.windows == ((12.0, 12.3125), (20.4375, 20.625))  # 4 bins, then 2
+    lc = mark_crowded(flat_lightcurve(), CrowdedEpochs(((1330.0, 1330.3125),), {}))
+    marked = lc.time[(lc.quality & CROWDED_EPOCH_BIT) != 0]
+    assert marked.min() >= 1330.0 and marked.max() < 1330.3125 and len(marked) == 15
 
 
 def test_marking_sets_the_bit_on_the_cadences_in_crowded_windows_only():

@@ -9,7 +9,7 @@ sector's typical rate would give, at ``false_alarm`` (Thompson et al. 2018, A.3.
 more than twice the typical count, so that an event in it is more likely the systematic's
 than a real transit. DR25 bins half days; here the bins are three hours, on two grids half
 a bin apart, since a systematic's dips crowd a few hours (a dump, an orbit's edge) and a
-half-day bin that holds them also holds hundreds of real transits when a sector has
+half-day bin that holds them also holds a hundred real transits and more when a sector has
 thousands of stars. Vetting drops the events in crowded bins and fails a signal whose
 other events fall below the SNR threshold (:func:`transitflow.vetting.events.systematics`).
 """
@@ -47,9 +47,9 @@ TRIMMED = 0.1
 class CrowdedEpochs:
     """The crowded bins of each sector and the statistics that set them.
 
-    ``windows`` holds ``(start, stop)`` BTJD of every crowded bin; ``sectors`` per sector
-    the stars counted, the typical stars per bin, the threshold and the crowded bins (start,
-    stars).
+    ``windows`` holds disjoint ``(start, stop)`` BTJD covering the crowded bins (overlapping
+    and touching ones merged); ``sectors`` per sector the stars counted, the typical stars
+    per bin, the threshold and the crowded bins (start, stars).
     """
 
     windows: tuple[tuple[float, float], ...]
@@ -92,7 +92,8 @@ def _star_events(signals: pd.DataFrame) -> pd.DataFrame:
         few = signals[signals["n_transits"].between(1, MAX_EVENTS)
                       & (signals["sector"] != STITCHED_SECTOR)]
         rows = [(tic, sector, float(t)) for tic, sector, times in
-                zip(few["tic"], few["sector"], few["transit_times"]) for t in times]
+                zip(few["tic"], few["sector"], few["transit_times"]) for t in times
+                if math.isfinite(t)]
     return pd.DataFrame(rows, columns=["tic", "sector", "time"])
 
 
