@@ -25,8 +25,9 @@ from transitflow.vetting import VetConfig
 
 HOSTS = [flat_lightcurve(tic=tic, seed=tic, noise=5e-4) for tic in (1, 2, 3, 4)]
 #: Detection thresholds as the run's flag summary holds them, without a network.
-OPEN = {"thresholds": {"periodic_snr": 7.1, "single_snr": 7.0, "min_sde": 7.0}}
-SHUT = {"thresholds": {"periodic_snr": math.inf, "single_snr": math.inf, "min_sde": 7.0}}
+OPEN = {"thresholds": {"periodic_snr": 7.1, "single_snr": 7.0, "edge_snr": 7.0, "min_sde": 7.0}}
+SHUT = {"thresholds": {"periodic_snr": math.inf, "single_snr": math.inf, "edge_snr": math.inf,
+                       "min_sde": 7.0}}
 
 
 def test_copies_skip_training_stars_carry_the_model_and_repeat_with_the_seed():
@@ -59,7 +60,8 @@ def test_a_deep_transit_is_found_as_pc_and_thresholds_out_of_reach_stop_it():
     assert injections["snr"].iloc[0] > 50 and injections["n_transits"].iloc[0] >= 8
     chain = (SearchConfig(), DetectConfig(), VetConfig())
     found, inverted, scrambled = recover_shard(copies, injections, None, OPEN, *chain).itertuples()
-    assert (found.stage, found.disposition, found.detected_by) == ("PC", "PC", "periodic+single")
+    assert (found.stage, found.disposition) == ("PC", "PC")
+    assert found.detected_by == "periodic+single+edge"  # a transit falls in the edges too
     assert found.found_period == pytest.approx(3.0, rel=1e-3)
     assert inverted.copy == "inverted" and inverted.stage != "PC"  # the bumps are no transit
     assert scrambled.copy == "scrambled" and scrambled.stage != "PC"  # the host is quiet

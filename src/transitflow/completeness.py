@@ -239,8 +239,8 @@ def signal_hosts(vetting: pd.DataFrame) -> frozenset[int]:
 
 def _detected_by(copies: list[LightCurve], scores: pd.DataFrame | None, flag_summary: dict,
                  search: SearchConfig, detect: DetectConfig) -> dict[str, str]:
-    """Key -> the detection paths that flag it ("network", "periodic", "single" joined by
-    "+", "" for none), with the run's thresholds."""
+    """Key -> the detection paths that flag it ("network", "periodic", "single", "edge"
+    joined by "+", "" for none), with the run's thresholds."""
     keys = [lc.meta.key for lc in copies]
     paths = {}
     if scores is not None and flag_summary.get("threshold") is None:

@@ -114,6 +114,22 @@ def test_single_event_found_without_a_period():
     assert row.sde < 9
 
 
+def test_a_transit_at_the_edge_of_the_data_is_an_edge_event():
+    """The periodic and single-event statistics leave the ends of the data out; a lone
+    transit there is the edge event, and an interior one is not."""
+    edge = inject_box(flat_lightcurve(seed=3), np.nan, 1325.2, 0.25, snr=30)
+    inner = inject_box(flat_lightcurve(tic=2, seed=3), np.nan, 1338.0, 0.25, snr=30)
+    gapped = inject_box(flat_lightcurve(tic=3, seed=4), np.nan, 1338.3, 0.25, snr=30)
+    gapped = gapped.select((gapped.time < 1338.5) | (gapped.time > 1339.5))
+    at_edge, inside, at_gap = search_batch([edge, inner, gapped]).itertuples()
+    assert at_edge.edge_snr > 15 and abs(at_edge.edge_epoch - 1325.2) < 0.15
+    assert at_edge.single_snr < 5
+    assert inside.single_snr > 15 and inside.edge_snr < 5
+    assert at_gap.edge_snr > 15 and abs(at_gap.edge_epoch - 1338.3) < 0.15
+    [untrimmed] = search_batch([edge], config=DetectConfig(edge_days=0)).itertuples()
+    assert untrimmed.single_snr > 15 and np.isnan(untrimmed.edge_snr)
+
+
 def test_awkward_light_curves_in_one_batch():
     planet = inject_box(flat_lightcurve(seed=1), 3.3, 1327.0, 0.12, snr=20)
     holed = replace(planet, flux=np.where(np.arange(len(planet)) % 7 == 0, np.nan,
@@ -152,45 +168,52 @@ def test_cuda_matches_the_cpu(planets):
     np.testing.assert_allclose(gpu[numbers], cpu[numbers], rtol=1e-5)
 
 
-def detections(data_snr, null_snr, data_single=None, null_single=None) -> pd.DataFrame:
-    """A detect_shard-like table with the given statistics (SDE 10 throughout)."""
-    def rows(snr, single, copy):
+def detections(data_snr, null_snr, data_single=None, null_single=None, data_edge=None,
+               null_edge=None) -> pd.DataFrame:
+    """A detect_shard-like table with the given statistics (SDE 10 throughout; single and
+    edge events 0 unless given)."""
+    def rows(snr, single, edge, copy):
         n = len(snr)
         return pd.DataFrame({"key": [f"{i}-s0001" for i in range(n)], "tic": range(n),
                              "sector": 1, "status": "ok", "reason": "", "snr": snr,
                              "sde": 10.0, "single_snr": single if single is not None
+                             else np.zeros(n), "edge_snr": edge if edge is not None
                              else np.zeros(n), "copy": copy})
-    return pd.concat([rows(np.asarray(data_snr, float), data_single, "data"),
-                      rows(np.asarray(null_snr, float), null_single, "inverted")],
+    return pd.concat([rows(np.asarray(data_snr, float), data_single, data_edge, "data"),
+                      rows(np.asarray(null_snr, float), null_single, null_edge, "inverted")],
                      ignore_index=True)
 
 
 def test_thresholds_are_null_quantiles_with_floors():
     nulls = np.linspace(0, 20, 1001)
-    table = detections(np.zeros(1001), nulls, null_single=nulls / 4)
+    table = detections(np.zeros(1001), nulls, null_single=nulls / 4, null_edge=nulls * 2)
     limits = null_thresholds(table, DetectConfig(false_alarms_per_10k=100, min_snr=7))
     assert limits["periodic_snr"] == pytest.approx(19.8)
     assert limits["null_periodic_passing"] == 10  # 1% of 1001 nulls
     assert limits["single_snr"] == 7.0  # the floor: the nulls stay below 5
+    assert limits["edge_snr"] == pytest.approx(39.8)  # its own nulls, at its own rate
+    assert limits["null_edge_passing"] == 5  # 0.5% (edge_false_alarms_per_10k)
     low = null_thresholds(table, DetectConfig(false_alarms_per_10k=5000))
     assert low["periodic_snr"] == pytest.approx(10.0)
 
 
 def test_policies_pick_the_light_curves_for_the_search():
-    table = detections([20, 3, 3, 3], [1, 2, 3, 4], data_single=[0, 0, 30, 0])
-    scores = pd.DataFrame({"key": [f"{i}-s0001" for i in range(4)], "tic": range(4),
-                           "sector": 1, "score": [0.1, 0.9, 0.1, 0.1], "status": "scored",
+    table = detections([20, 3, 3, 3, 3], [1, 2, 3, 4, 5], data_single=[0, 0, 30, 0, 0],
+                       data_edge=[0, 0, 0, 0, 30], null_edge=[10, 12, 14, 16, 18])
+    scores = pd.DataFrame({"key": [f"{i}-s0001" for i in range(5)], "tic": range(5),
+                           "sector": 1, "score": [0.1, 0.9, 0.1, 0.1, 0.1], "status": "scored",
                            "reason": "", "model_id": "m"})
     rule = lambda s: flag_scores(s, 0.5)  # noqa: E731
     union, summary = select_for_search(scores, table, rule, DetectConfig())
-    assert list(union["detected_by"]) == ["periodic", "network", "single", ""]
-    assert list(union["flagged"]) == [True, True, True, False]
-    assert summary["flagged"] == 3 and summary["detected_periodic"] == 1
-    assert summary["thresholds"]["nulls"] == 4
+    assert list(union["detected_by"]) == ["periodic", "network", "single", "", "edge"]
+    assert list(union["flagged"]) == [True, True, True, False, True]
+    assert summary["flagged"] == 4 and summary["detected_periodic"] == 1
+    assert summary["detected_edge"] == 1 and summary["thresholds"]["edge_snr"] == 18
+    assert summary["thresholds"]["nulls"] == 5
     network, _ = select_for_search(scores, None, rule, DetectConfig(policy="network"))
-    assert list(network["flagged"]) == [False, True, False, False]
+    assert list(network["flagged"]) == [False, True, False, False, False]
     search_only, _ = select_for_search(None, table, rule, DetectConfig(policy="search"))
-    assert list(search_only["detected_by"]) == ["periodic", "", "single", ""]
+    assert list(search_only["detected_by"]) == ["periodic", "", "single", "", "edge"]
     assert search_only["score"].isna().all()
 
 

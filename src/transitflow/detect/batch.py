@@ -7,10 +7,12 @@ grid of the in-depth search) a fold and a scan of box sums over the phase for th
 plausible for the star (a numba kernel on the CPU; the same steps in torch on a GPU), an SDE
 from the SNR spectrum, and a single-event statistic (the strongest box dip over epochs and
 durations). A box's SNR is its mean dip over the scatter of box means of its width along the
-light curve, so red noise and variability raise the bar. The inverted copy of each light
-curve (flux mirrored about its median, then detrended, so its transits are clipped away and
-only noise and systematics remain) goes through the same search; those null statistics set
-the detection thresholds at a stated false-alarm rate.
+light curve, so red noise and variability raise the bar. The trimmed ends get a statistic
+of their own, the edge event (the strongest box dip reaching into them), so that a lone
+transit there is not lost; its threshold comes from the nulls' edges. The inverted copy of
+each light curve (flux mirrored about its median, then detrended, so its transits are
+clipped away and only noise and systematics remain) goes through the same search; those
+null statistics set the detection thresholds at a stated false-alarm rate.
 
 Times are BTJD days, depths fractions of the flux.
 """
@@ -71,9 +73,13 @@ JOINED = "joined"
 JOINED_REASON = "sectors joined: searched in depth when one of its sectors is raised"
 #: Fewest good cadences a light curve needs for the search.
 MIN_CADENCES = 50
-#: The statistics of one light curve: its best period's and its strongest single event's.
+#: A dip found by the box statistics: (SNR, first bin, width in bins, depth); none yet.
+NO_EVENT = (-np.inf, 0, 0, math.nan)
+#: The statistics of one light curve: its best period's, its strongest single event's away
+#: from the edges of the data and its strongest dip reaching into them.
 STAT_COLUMNS = ("period", "epoch", "duration", "depth", "snr", "sde",
-                "single_epoch", "single_duration", "single_depth", "single_snr")
+                "single_epoch", "single_duration", "single_depth", "single_snr",
+                "edge_epoch", "edge_duration", "edge_depth", "edge_snr")
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,7 @@ class _Prepared:
     density: float  # solar units, NaN if unknown
     durations: np.ndarray  # the star's trial durations, days
     box_noise: np.ndarray  # per BOX_WIDTHS: the scatter of a box's mean flux (NaN: unused)
-    single: dict  # the single-event statistics
+    events: dict  # the single-event and edge-event statistics
 
     @property
     def inverse_scale(self) -> np.ndarray:
@@ -125,7 +131,7 @@ class _Stars:
 
 def search_batch(light_curves: Iterable[LightCurve], search: SearchConfig = SearchConfig(),
                  config: DetectConfig = DetectConfig(), invert: bool = False) -> pd.DataFrame:
-    """Batched periodic and single-event search of light curves.
+    """Batched periodic, single-event and edge-event search of light curves.
 
     Parameters
     ----------
@@ -140,8 +146,9 @@ def search_batch(light_curves: Iterable[LightCurve], search: SearchConfig = Sear
         One row per light curve, in input order: ``key``, ``tic``, ``sector``, ``status``
         ("ok", "failed", or :data:`JOINED` for a star's sectors joined), ``reason``, the
         best period's ``period``, ``epoch``, ``duration``, ``depth``, ``snr``, ``sde``, the
-        next independent peaks ``period_2``, ``sde_2``, ..., and the single event's
-        ``single_epoch``, ``single_duration``, ``single_depth``, ``single_snr``. A light
+        next independent peaks ``period_2``, ``sde_2``, ..., the single event's
+        ``single_epoch``, ``single_duration``, ``single_depth``, ``single_snr`` and the
+        edge event's ``edge_epoch``, ..., ``edge_snr`` (:func:`_edge_event`). A light
         curve that cannot be searched gets NaNs and a one-line reason naming its file; the
         others go on.
     """
@@ -197,27 +204,41 @@ def _prepare(lc: LightCurve, search: SearchConfig, config: DetectConfig,
     cadence = float(np.median(np.diff(good.time)))
     width = max(cadence, config.bin_minutes / MINUTES_PER_DAY)
     binned, weights = _pre_binned(good, width)
-    flat = detrend_for_search(binned, search)
-    flat = flat.select(~_near_edges(flat.time, config.edge_days))
+    detrended = detrend_for_search(binned, search)
+    per_bin = weights[np.searchsorted(binned.time, detrended.time)]
+    near = _near_edges(detrended.time, config.edge_days)
+    flat = detrended.select(~near)
     if len(flat) < MIN_CADENCES * cadence / width:
         raise ValueError(f"{name}: {len(flat)} bins away from the edges of the data, too few "
                          "for the search")
-    t, f = flat.time, flat.flux.astype(np.float64)
-    per_bin = weights[np.searchsorted(binned.time, t)]
-    sigma = robust_std(f) * math.sqrt(float(np.median(per_bin)))
+    sigma = robust_std(flat.flux.astype(np.float64)) * math.sqrt(float(np.median(per_bin[~near])))
     if not (np.isfinite(sigma) and sigma > 0):
         raise ValueError(f"{name}: flux has no usable scatter after detrending "
-                         f"(robust sigma {sigma:.3g}, {len(t)} bins)")
+                         f"(robust sigma {sigma:.3g}, {len(flat)} bins)")
     durations = search_durations(search, lc.meta)
-    index = np.floor((t - t[0]) / width + 0.5).astype(np.int64)
-    counts = np.bincount(index, per_bin).astype(np.float64)
-    dips = np.bincount(index, per_bin * (1.0 - f))
+    counts, dips = _bin_sums(flat, per_bin[~near], width)
     box_noise, single = _box_statistics(counts, dips, width, cadence, sigma, durations)
-    return _Prepared(key=lc.meta.key, start=float(t[0]), width=width,
+    start = float(flat.time[0])
+    return _Prepared(key=lc.meta.key, start=start, width=width,
                      counts=counts.astype(np.float32), dips=dips.astype(np.float32),
                      cadence=cadence, density=stellar_density(lc.meta), durations=durations,
                      box_noise=box_noise,
-                     single=_single_row(single, float(t[0]), width))
+                     events={**_event_row(single, start, width, "single"),
+                             **_edge_event(detrended, near, per_bin, width, cadence, box_noise)})
+
+
+def _bin_index(time: np.ndarray, width: float) -> np.ndarray:
+    """The bin of ``width`` days of each time, bin 0 centred on the first."""
+    return np.floor((time - time[0]) / width + 0.5).astype(np.int64)
+
+
+def _bin_sums(lc: LightCurve, per_bin: np.ndarray,
+              width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cadences and summed dips (1 - flux) per bin of ``width`` days (:func:`_bin_index`);
+    ``per_bin`` is how many cadences each point holds."""
+    index = _bin_index(lc.time, width)
+    return (np.bincount(index, per_bin).astype(np.float64),
+            np.bincount(index, per_bin * (1.0 - lc.flux.astype(np.float64))))
 
 
 def _pre_binned(lc: LightCurve, width: float) -> tuple[LightCurve, np.ndarray]:
@@ -248,35 +269,77 @@ def _box_statistics(counts: np.ndarray, dips: np.ndarray, width: float, cadence:
     depth) is the single-event statistic, as the in-depth search's. Widths outside the
     star's durations (a ladder step of slack) get NaN noise.
     """
-    cum_counts = np.concatenate([[0.0], np.cumsum(counts)])
-    cum_dips = np.concatenate([[0.0], np.cumsum(dips)])
+    boxes = _BoxMeans(counts, dips, width, cadence)
     noise = np.full(len(BOX_WIDTHS), np.nan)
-    single = (-np.inf, 0, 0, math.nan)
+    single = NO_EVENT
     for i, k in enumerate(BOX_WIDTHS):
         days = k * width
         if k >= len(counts) or not durations[0] / BOX_RATIO <= days <= durations[-1] * BOX_RATIO:
             continue
-        n = cum_counts[k:] - cum_counts[:-k]
-        covered = n >= SINGLE_MIN_COVERAGE * days / cadence
-        if covered.sum() < SINGLE_MIN_WINDOWS:
+        depth = boxes.of_width(k)
+        if np.isfinite(depth).sum() < SINGLE_MIN_WINDOWS:
             continue
-        depth = (cum_dips[k:] - cum_dips[:-k])[covered] / n[covered]
-        noise[i] = max(robust_std(depth), sigma / math.sqrt(days / cadence))
-        best = int(np.argmax(depth))
-        if depth[best] / noise[i] > single[0]:
-            single = (depth[best] / noise[i], int(np.flatnonzero(covered)[best]), int(k),
-                      float(depth[best]))
+        noise[i] = max(robust_std(depth[np.isfinite(depth)]), sigma / math.sqrt(days / cadence))
+        single = _stronger(single, depth, noise[i], k)
     return noise, single
 
 
-def _single_row(single: tuple, start: float, width: float) -> dict:
-    """The single-event columns from :func:`_box_statistics`' strongest dip."""
-    if not np.isfinite(single[0]):
-        return dict.fromkeys(("single_epoch", "single_duration", "single_depth",
-                              "single_snr"), math.nan)
-    snr, first, k, depth = single
-    return {"single_epoch": start + (first + 0.5 * k - 0.5) * width,
-            "single_duration": k * width, "single_depth": depth, "single_snr": float(snr)}
+def _edge_event(detrended: LightCurve, near: np.ndarray, per_bin: np.ndarray, width: float,
+                cadence: float, box_noise: np.ndarray) -> dict:
+    """The ``edge_*`` columns of the strongest dip among the boxes reaching into the edges
+    of the data (``near``), which the periodic and single-event statistics leave out: its
+    SNR is against the box noise of the rest of the light curve (``box_noise``); the edge
+    statistic has its own null threshold, as detrending's ramps raise its scatter."""
+    counts, dips = _bin_sums(detrended, per_bin, width)
+    in_edges = np.bincount(_bin_index(detrended.time, width), near, len(counts)) > 0
+    cum_edges = np.concatenate([[0], np.cumsum(in_edges)])
+    boxes = _BoxMeans(counts, dips, width, cadence)
+    event = NO_EVENT
+    for i in np.flatnonzero(np.isfinite(box_noise)):
+        k = int(BOX_WIDTHS[i])
+        reaching = cum_edges[k:] > cum_edges[:-k]
+        event = _stronger(event, np.where(reaching, boxes.of_width(k), np.nan), box_noise[i], k)
+    return _event_row(event, float(detrended.time[0]), width, "edge")
+
+
+class _BoxMeans:
+    """Mean dips of boxes of consecutive bins, from cumulative sums of cadences and dips."""
+
+    def __init__(self, counts: np.ndarray, dips: np.ndarray, width: float, cadence: float):
+        self.cum_counts = np.concatenate([[0.0], np.cumsum(counts)])
+        self.cum_dips = np.concatenate([[0.0], np.cumsum(dips)])
+        self.width, self.cadence = width, cadence
+
+    def of_width(self, k: int) -> np.ndarray:
+        """The mean dip of every box of ``k`` bins, by first bin; NaN for a box holding
+        under SINGLE_MIN_COVERAGE of the cadences its width spans."""
+        n = self.cum_counts[k:] - self.cum_counts[:-k]
+        covered = n >= SINGLE_MIN_COVERAGE * (k * self.width) / self.cadence
+        depth = np.full(len(n), np.nan)
+        depth[covered] = (self.cum_dips[k:] - self.cum_dips[:-k])[covered] / n[covered]
+        return depth
+
+
+def _stronger(event: tuple, depth: np.ndarray, noise: float, k: int) -> tuple:
+    """``event``, or the strongest of the boxes of ``k`` bins with mean dips ``depth``
+    (NaN: not eligible) if its SNR against ``noise`` is higher."""
+    if not np.isfinite(depth).any():
+        return event
+    best = int(np.nanargmax(depth))
+    if depth[best] / noise > event[0]:
+        return depth[best] / noise, best, k, float(depth[best])
+    return event
+
+
+def _event_row(event: tuple, start: float, width: float, prefix: str) -> dict:
+    """The ``<prefix>_epoch``, ``_duration``, ``_depth`` and ``_snr`` columns of a dip of
+    :func:`_box_statistics` or :func:`_edge_event` on bins from ``start``."""
+    names = [f"{prefix}_{name}" for name in ("epoch", "duration", "depth", "snr")]
+    if not np.isfinite(event[0]):
+        return dict.fromkeys(names, math.nan)
+    snr, first, k, depth = event
+    return dict(zip(names, (start + (first + 0.5 * k - 0.5) * width, k * width, depth,
+                            float(snr))))
 
 
 def _grid_key(p: _Prepared) -> tuple[float, float, float]:
@@ -299,14 +362,15 @@ def _groups(prepared: list[_Prepared], batch_size: int) -> Iterable[list[_Prepar
 
 def _search_group(group: list[_Prepared], search: SearchConfig, config: DetectConfig,
                   device: torch.device) -> list[dict]:
-    """Periodic and single-event statistics of light curves sharing a bin width."""
+    """Periodic, single-event and edge-event statistics of light curves sharing a bin
+    width."""
     n_bins = max(len(p.counts) for p in group)
     counts = np.zeros((n_bins, len(group)), np.float32)
     dips = np.zeros((n_bins, len(group)), np.float32)
     for b, p in enumerate(group):
         counts[:len(p.counts), b], dips[:len(p.dips), b] = p.counts, p.dips
     periodic = _periodic(group, counts, dips, search, config, device)
-    return [{**row, **p.single} for row, p in zip(periodic, group)]
+    return [{**row, **p.events} for row, p in zip(periodic, group)]
 
 
 def _periodic(group: list[_Prepared], counts: np.ndarray, dips: np.ndarray,

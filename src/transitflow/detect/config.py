@@ -15,19 +15,25 @@ class DetectConfig:
     """Options of the detection stage (the ``detect`` section of the workflow config).
 
     policy : which light curves go on to the in-depth search and vetting. ``union``: network
-        score above its threshold, or a periodic or single-event detection; ``network``: the
-        score alone (no batched search runs); ``search``: the detections alone (no network).
+        score above its threshold, or a periodic, single-event or edge-event detection;
+        ``network``: the score alone (no batched search runs); ``search``: the detections
+        alone (no network).
     false_alarms_per_10k : false alarms per 10,000 stars allowed to each search statistic
         (periodic, single event); the thresholds are the matching quantiles of the inverted
         light curves' statistics, never below the floors that follow.
+    edge_false_alarms_per_10k : the same for the edge event (see ``edge_days``), whose
+        nulls have a long tail and whose false alarms cost in-depth searches and crowd the
+        sector's edges with events.
     min_sde, min_snr : floors of the periodic SDE and SNR thresholds.
-    min_single_snr : floor of the single-event SNR threshold.
+    min_single_snr : floor of the single-event and edge-event SNR thresholds.
     bin_minutes : finer cadences are binned to this for the search (one bin width for all
         light curves of a cadence, so that they are searched together).
     edge_days : data this close to the start or end of a stretch of data (gaps over half a
-        day split stretches) are left out of this search: detrending leaves ramps there,
-        which dominated the false alarms on inverted light curves. The in-depth search
-        keeps them.
+        day split stretches) are left out of the periodic and single-event statistics:
+        detrending leaves ramps there, which dominated their false alarms on inverted light
+        curves. The edge-event statistic (the strongest dip reaching into these edges) has
+        its own threshold from the inverted light curves' edges. The in-depth search keeps
+        the edges.
     batch_size : light curves searched together.
     n_peaks : periodogram peaks reported per light curve (the best and independent others).
     device : torch device of the search: ``cpu``, ``cuda`` or ``auto`` (a GPU when there is one).
@@ -35,6 +41,7 @@ class DetectConfig:
 
     policy: str = "union"
     false_alarms_per_10k: float = 500.0
+    edge_false_alarms_per_10k: float = 50.0
     min_sde: float = 7.0
     min_snr: float = 7.0
     min_single_snr: float = 7.0
@@ -50,6 +57,8 @@ class DetectConfig:
                                           f"not {self.policy!r}"),
             (not 0 < self.false_alarms_per_10k < 10_000,
              "false_alarms_per_10k must be between 0 and 10000"),
+            (not 0 < self.edge_false_alarms_per_10k < 10_000,
+             "edge_false_alarms_per_10k must be between 0 and 10000"),
             (min(self.min_sde, self.min_snr, self.min_single_snr) < 0,
              "min_sde, min_snr and min_single_snr must be >= 0"),
             (self.bin_minutes <= 0, "bin_minutes must be positive"),

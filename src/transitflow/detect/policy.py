@@ -11,32 +11,46 @@ import pandas as pd
 from transitflow.detect.config import DetectConfig
 from transitflow.lightcurve import STITCHED_SECTOR
 
+#: The batched search's detection statistics, each a path to the in-depth search.
+SEARCH_PATHS = ("periodic", "single", "edge")
+
+
 def null_thresholds(detections: pd.DataFrame, config: DetectConfig) -> dict:
-    """Detection thresholds from the inverted light curves at ``false_alarms_per_10k``.
+    """Detection thresholds from the inverted light curves at ``false_alarms_per_10k``
+    (``edge_false_alarms_per_10k`` for the edge events).
 
     The periodic statistic of a light curve is its SNR where its SDE reaches ``min_sde``
     (else 0); its threshold is the null quantile at ``1 - rate``, never below ``min_snr``.
-    The single-event SNR threshold likewise, never below ``min_single_snr``. A light curve
-    is detected when a statistic exceeds its threshold. Returns the thresholds, the number
-    of nulls and how many of them exceed each (the measured rate).
+    The single-event SNR and the edge-event SNR (a dip reaching into the edges of the data,
+    which the others leave out) likewise, each never below ``min_single_snr``. A light curve
+    is detected when a statistic exceeds its threshold. Returns the thresholds
+    (``<path>_snr``), the number of nulls and how many of them exceed each threshold
+    (``null_<path>_passing``, the measured rate).
     """
     nulls = detections[(detections["copy"] == "inverted") & (detections["status"] == "ok")]
-    rate = config.false_alarms_per_10k / 10_000
-    periodic, single = _statistics(nulls, config.min_sde)
-    thresholds = {
-        "periodic_snr": max(config.min_snr, _upper_quantile(periodic, rate)),
-        "min_sde": config.min_sde,
-        "single_snr": max(config.min_single_snr, _upper_quantile(single, rate)),
-    }
-    return {**thresholds, "nulls": len(nulls),
-            "null_periodic_passing": int((periodic > thresholds["periodic_snr"]).sum()),
-            "null_single_passing": int((single > thresholds["single_snr"]).sum())}
+    rates = {**dict.fromkeys(SEARCH_PATHS, config.false_alarms_per_10k / 10_000),
+             "edge": config.edge_false_alarms_per_10k / 10_000}
+    statistics = _statistics(nulls, config.min_sde)
+    floors = {"periodic": config.min_snr, "single": config.min_single_snr,
+              "edge": config.min_single_snr}
+    thresholds = {f"{path}_snr": max(floors[path], _upper_quantile(statistics[path], rates[path]))
+                  for path in SEARCH_PATHS}
+    return {**thresholds, "min_sde": config.min_sde, "nulls": len(nulls),
+            **{f"null_{path}_passing": int((statistics[path] > thresholds[f"{path}_snr"]).sum())
+               for path in SEARCH_PATHS}}
 
 
-def _statistics(rows: pd.DataFrame, min_sde: float) -> tuple[np.ndarray, np.ndarray]:
-    """The periodic (SNR where SDE >= ``min_sde``, else 0) and single-event SNR, NaN as 0."""
+def _statistics(rows: pd.DataFrame, min_sde: float) -> dict[str, np.ndarray]:
+    """Per search path, its statistic: the periodic SNR where SDE >= ``min_sde`` (else 0),
+    the single-event and the edge-event SNR; NaN as 0."""
+    events = [f"{path}_snr" for path in SEARCH_PATHS[1:]]
+    if missing := [name for name in events if name not in rows]:
+        raise ValueError(f"the detection tables lack {', '.join(missing)}: an older transitflow "
+                         "wrote them; run the detect jobs again (snakemake --forcerun detect)")
     periodic = np.where(rows["sde"].to_numpy() >= min_sde, rows["snr"].to_numpy(), 0.0)
-    return np.nan_to_num(periodic), np.nan_to_num(rows["single_snr"].to_numpy())
+    return {"periodic": np.nan_to_num(periodic),
+            **{path: np.nan_to_num(rows[name].to_numpy()) for path, name in
+               zip(SEARCH_PATHS[1:], events)}}
 
 
 def _upper_quantile(values: np.ndarray, rate: float) -> float:
@@ -63,7 +77,7 @@ def select_for_search(scores: pd.DataFrame | None, detections: pd.DataFrame | No
     table : one row per light curve: ``key``, ``tic``, ``sector``, ``score`` (NaN without a
         network), ``status``/``reason`` of scoring, ``model_id``, ``network_flag``, the
         detection statistics as ``detect_*`` columns, ``flagged`` (goes on to the search) and
-        ``detected_by`` ("network", "periodic", "single", "sectors" (a light curve joining
+        ``detected_by`` ("network", "periodic", "single", "edge", "sectors" (a light curve joining
         a star's sectors, one of them raised) joined by "+", or "").
     summary : the rule, counts per path, thresholds, nulls and expected false alarms.
     """
@@ -109,10 +123,9 @@ def _joined_with_a_raised_sector(table: pd.DataFrame, raised: np.ndarray) -> np.
 
 def detection_paths(detections: pd.DataFrame, thresholds: dict) -> dict[str, np.ndarray]:
     """Whether each light curve's batched-search statistics pass the ``thresholds`` of
-    :func:`null_thresholds`: ``{"periodic": ..., "single": ...}``."""
-    periodic, single = _statistics(detections, thresholds["min_sde"])
-    return {"periodic": periodic > thresholds["periodic_snr"],
-            "single": single > thresholds["single_snr"]}
+    :func:`null_thresholds`: ``{"periodic": ..., "single": ..., "edge": ...}``."""
+    statistics = _statistics(detections, thresholds["min_sde"])
+    return {path: statistics[path] > thresholds[f"{path}_snr"] for path in SEARCH_PATHS}
 
 
 def _detection_summary(thresholds: dict, paths: dict, data: pd.DataFrame,
@@ -121,11 +134,11 @@ def _detection_summary(thresholds: dict, paths: dict, data: pd.DataFrame,
     measured null rates times the light curves searched)."""
     searched = int((data["status"] == "ok").sum())
     nulls = max(thresholds["nulls"], 1)
-    rates = {name: thresholds[f"null_{name}_passing"] / nulls for name in ("periodic", "single")}
+    rates = {path: thresholds[f"null_{path}_passing"] / nulls for path in SEARCH_PATHS}
     return {"thresholds": thresholds, "false_alarms_per_10k": config.false_alarms_per_10k,
+            "edge_false_alarms_per_10k": config.edge_false_alarms_per_10k,
             "searched": searched, "search_failed": int((data["status"] == "failed").sum()),
-            "detected_periodic": int(paths["periodic"].sum()),
-            "detected_single": int(paths["single"].sum()),
+            **{f"detected_{path}": int(paths[path].sum()) for path in SEARCH_PATHS},
             "expected_false_alarms": round(searched * sum(rates.values()), 1),
             "measured_null_rate_per_10k": {name: round(1e4 * rate, 1)
                                            for name, rate in rates.items()}}

@@ -135,10 +135,13 @@ def _thresholds_text(summary: dict) -> str:
     limits, nulls = summary["thresholds"], summary["thresholds"]["nulls"]
     measured = summary["measured_null_rate_per_10k"]
     return (f"periodic SNR > {limits['periodic_snr']:.2f} with SDE >= {limits['min_sde']:g}, "
-            f"single-event SNR > {limits['single_snr']:.2f}: set on {nulls} inverted light "
-            f"curves at {summary['false_alarms_per_10k']:g} false alarms per 10,000 stars per "
-            f"statistic (measured {measured['periodic']:g} and {measured['single']:g}); "
-            f"expected false alarms in this run: {summary['expected_false_alarms']:g}")
+            f"single-event SNR > {limits['single_snr']:.2f}, edge-event SNR > "
+            f"{limits['edge_snr']:.2f}: set on {nulls} inverted light curves at "
+            f"{summary['false_alarms_per_10k']:g} false alarms per 10,000 stars per statistic "
+            f"and {summary['edge_false_alarms_per_10k']:g} for edge events (measured "
+            f"{measured['periodic']:g}, {measured['single']:g} and {measured['edge']:g}); "
+            f"expected false alarms in this run: "
+            f"{summary['expected_false_alarms']:g}")
 
 
 def _ledger_summary(files: ReportFiles, flagged: dict) -> dict:
@@ -152,7 +155,8 @@ def _ledger_summary(files: ReportFiles, flagged: dict) -> dict:
         stages["batched search"] = {"searched": flagged["searched"],
                                     "failed": flagged["search_failed"],
                                     "periodic detections": flagged["detected_periodic"],
-                                    "single-event detections": flagged["detected_single"]}
+                                    "single-event detections": flagged["detected_single"],
+                                    "edge-event detections": flagged["detected_edge"]}
     failed = read_tables(files.failed)
     failed_in = failed["stage"].value_counts() if not failed.empty else pd.Series(dtype=int)
     stages["in-depth search"] = {"flagged": flagged["flagged"],
