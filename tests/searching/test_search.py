@@ -519,6 +519,8 @@ def test_echoes_fall_on_an_earlier_signals_events_at_its_period_half_or_double()
     assert not is_echo(echo_signal(3.0, 1400.0), earlier, masked, span)  # another period
     assert not is_echo(echo_signal(2.0, 1400.0), echo_signal(math.nan, 1400.0), masked, span)
     assert is_echo(echo_signal(math.nan, 1400.3), earlier, 0.5, span)  # a wider mask reaches
+    # a transit of another planet beside one of a short period's: deeper than its events
+    assert not is_echo(echo_signal(math.nan, 1406.1, depth=3e-3), earlier, masked, span)
 
 
 def test_a_faint_signal_locked_to_a_stellar_eclipse_is_its_phase_curve_wherever_it_lies():

@@ -48,7 +48,12 @@ def is_echo(found: Signal, earlier: Signal, masked: float, span: float) -> bool:
     (every transit, at any period, when shallow beside a stellar eclipse:
     :func:`_eclipse_residue`); or the phase curve of an eclipse
     (:data:`PHASE_CURVE_MIN_DEPTH`), wherever it lies, over data ``span`` days long. A
-    periodic signal through an earlier single event is not its echo."""
+    periodic signal through an earlier single event is not its echo, nor a single event
+    deeper than the earlier signal: what masking leaves of a dip is shallower than the dip
+    (a short period's events leave little room between them for another planet's transit
+    that is not within reach of one)."""
+    if not math.isfinite(found.period) and found.depth > earlier.depth:
+        return False
     reach = masked / 2 + found.duration
     if math.isfinite(found.period):
         ratio = next((ratio for ratio in ECHO_PERIOD_RATIOS if math.isfinite(earlier.period)
