@@ -6,7 +6,7 @@ Simulates ``--n`` stars with one periodic planet each (every planet sized for an
 of 10 or more) at each cadence, then, in one process on one thread:
 
 - ``batched``: :func:`transitflow.detect.search_batch` over all of them (detrending, the
-  periodic search and the single-event search included);
+  periodic search, the single-event search and the edge event included);
 - ``astropy``: the same detrending, then astropy ``BoxLeastSquares.power`` on the same period
   grid, each period with the star's plausible durations, on the same binned data;
 - ``tls``: transitleastsquares 2.0.4 (the pinned ``fused-pl`` backend) on the first ``--tls``

@@ -20,7 +20,6 @@ run found a PC, EB or BEB are left out of the nulls ("excluded").
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from transitflow.detect import DetectConfig, detection_paths, search_batch
+from transitflow.detect import DetectConfig, detection_paths, read_flag_summary, search_batch
 from transitflow.infer import InferConfig, score_shard
 from transitflow.inject import (TRANSIT_COLUMNS, in_transit, or_sun, orbit_a_rs, transit_flux,
                                 transit_params, white_noise)
@@ -418,7 +417,7 @@ def run_recover(shard: str | Path, injections: str | Path, flag_summary: str | P
     crowded = CrowdedEpochs.read(crowded_epochs)
     recovered = recover_shard(
         [mark_crowded(lc, crowded) for lc in read_shard(shard)], planted, scores,
-        json.loads(Path(flag_summary).read_text()),
+        read_flag_summary(flag_summary),
         SearchConfig.from_dict(options["search"]), DetectConfig.from_dict(options["detect"]),
         VetConfig.from_dict(options["vet"]), signal_hosts(read_table(vetting)))
     inputs = [shard, injections, flag_summary, vetting, crowded_epochs, *filter(None, [model])]

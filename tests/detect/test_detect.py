@@ -14,8 +14,8 @@ import torch
 import transitflow.detect.batch as detect
 from tests.builders import flat_lightcurve, inject_box, phase_offset
 from transitflow.cli import main
-from transitflow.detect import (DetectConfig, detect_shard, null_thresholds, search_batch,
-                                select_for_search, trial_periods)
+from transitflow.detect import (DetectConfig, detect_shard, null_thresholds, read_flag_summary,
+                                search_batch, select_for_search, trial_periods)
 from transitflow.detect.batch import JOINED, JOINED_REASON
 from transitflow.infer import flag_scores
 from transitflow.lightcurve import stitch
@@ -215,6 +215,18 @@ def test_policies_pick_the_light_curves_for_the_search():
     search_only, _ = select_for_search(None, table, rule, DetectConfig(policy="search"))
     assert list(search_only["detected_by"]) == ["periodic", "", "single", "", "edge"]
     assert search_only["score"].isna().all()
+
+
+def test_tables_and_summaries_from_before_edge_events_say_to_rerun(tmp_path):
+    old = detections([20, 3], [1, 2]).drop(columns="edge_snr")
+    with pytest.raises(ValueError, match="lack edge_snr.*--forcerun detect"):
+        null_thresholds(old, DetectConfig())
+    summary = tmp_path / "flag_summary.json"
+    summary.write_text(json.dumps({"thresholds": {"periodic_snr": 8.0, "single_snr": 7.0}}))
+    with pytest.raises(ValueError, match="flag_summary.json: no edge_snr.*--forcerun flag"):
+        read_flag_summary(summary)
+    summary.write_text(json.dumps({"policy": "network"}))  # no batched search: no thresholds
+    assert read_flag_summary(summary) == {"policy": "network"}
 
 
 def test_a_joined_light_curve_is_searched_in_depth_when_one_of_its_sectors_is_raised():

@@ -521,6 +521,13 @@ def test_echoes_fall_on_an_earlier_signals_events_at_its_period_half_or_double()
     assert is_echo(echo_signal(math.nan, 1400.3), earlier, 0.5, span)  # a wider mask reaches
     # a transit of another planet beside one of a short period's: deeper than its events
     assert not is_echo(echo_signal(math.nan, 1406.1, depth=3e-3), earlier, masked, span)
+    assert is_echo(echo_signal(math.nan, 1406.1, depth=1e-3), earlier, masked, span)  # as deep
+    # but not deeper than the transit it is beside: a fold through primaries and
+    # secondaries is shallower than the primaries
+    folded = replace(earlier, transit_times=(1400.0, 1402.0, 1404.0, 1406.0),
+                     transit_depths=(5e-3, 1e-4, 5e-3, 1e-4))
+    assert is_echo(echo_signal(math.nan, 1404.1, depth=3e-3), folded, masked, span)
+    assert not is_echo(echo_signal(math.nan, 1406.1, depth=3e-3), folded, masked, span)
 
 
 def test_a_faint_signal_locked_to_a_stellar_eclipse_is_its_phase_curve_wherever_it_lies():

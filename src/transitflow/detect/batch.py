@@ -216,7 +216,7 @@ def _prepare(lc: LightCurve, search: SearchConfig, config: DetectConfig,
         raise ValueError(f"{name}: flux has no usable scatter after detrending "
                          f"(robust sigma {sigma:.3g}, {len(flat)} bins)")
     durations = search_durations(search, lc.meta)
-    counts, dips = _bin_sums(flat, per_bin[~near], width)
+    counts, dips = _bin_sums(_bin_index(flat.time, width), flat.flux, per_bin[~near])
     box_noise, single = _box_statistics(counts, dips, width, cadence, sigma, durations)
     start = float(flat.time[0])
     return _Prepared(key=lc.meta.key, start=start, width=width,
@@ -232,13 +232,12 @@ def _bin_index(time: np.ndarray, width: float) -> np.ndarray:
     return np.floor((time - time[0]) / width + 0.5).astype(np.int64)
 
 
-def _bin_sums(lc: LightCurve, per_bin: np.ndarray,
-              width: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cadences and summed dips (1 - flux) per bin of ``width`` days (:func:`_bin_index`);
+def _bin_sums(index: np.ndarray, flux: np.ndarray,
+              per_bin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cadences and summed dips (1 - flux) per bin (``index``, :func:`_bin_index`);
     ``per_bin`` is how many cadences each point holds."""
-    index = _bin_index(lc.time, width)
     return (np.bincount(index, per_bin).astype(np.float64),
-            np.bincount(index, per_bin * (1.0 - lc.flux.astype(np.float64))))
+            np.bincount(index, per_bin * (1.0 - flux.astype(np.float64))))
 
 
 def _pre_binned(lc: LightCurve, width: float) -> tuple[LightCurve, np.ndarray]:
@@ -290,8 +289,9 @@ def _edge_event(detrended: LightCurve, near: np.ndarray, per_bin: np.ndarray, wi
     of the data (``near``), which the periodic and single-event statistics leave out: its
     SNR is against the box noise of the rest of the light curve (``box_noise``); the edge
     statistic has its own null threshold, as detrending's ramps raise its scatter."""
-    counts, dips = _bin_sums(detrended, per_bin, width)
-    in_edges = np.bincount(_bin_index(detrended.time, width), near, len(counts)) > 0
+    index = _bin_index(detrended.time, width)
+    counts, dips = _bin_sums(index, detrended.flux, per_bin)
+    in_edges = np.bincount(index, near, len(counts)) > 0
     cum_edges = np.concatenate([[0], np.cumsum(in_edges)])
     boxes = _BoxMeans(counts, dips, width, cadence)
     event = NO_EVENT

@@ -3,7 +3,9 @@ curves for the in-depth search."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,8 +13,10 @@ import pandas as pd
 from transitflow.detect.config import DetectConfig
 from transitflow.lightcurve import STITCHED_SECTOR
 
-#: The batched search's detection statistics, each a path to the in-depth search.
+#: The batched search's detection statistics, each a path to the in-depth search: a
+#: periodic one and those of one event.
 SEARCH_PATHS = ("periodic", "single", "edge")
+EVENT_PATHS = SEARCH_PATHS[1:]
 
 
 def null_thresholds(detections: pd.DataFrame, config: DetectConfig) -> dict:
@@ -43,14 +47,26 @@ def null_thresholds(detections: pd.DataFrame, config: DetectConfig) -> dict:
 def _statistics(rows: pd.DataFrame, min_sde: float) -> dict[str, np.ndarray]:
     """Per search path, its statistic: the periodic SNR where SDE >= ``min_sde`` (else 0),
     the single-event and the edge-event SNR; NaN as 0."""
-    events = [f"{path}_snr" for path in SEARCH_PATHS[1:]]
+    events = [f"{path}_snr" for path in EVENT_PATHS]
     if missing := [name for name in events if name not in rows]:
         raise ValueError(f"the detection tables lack {', '.join(missing)}: an older transitflow "
                          "wrote them; run the detect jobs again (snakemake --forcerun detect)")
     periodic = np.where(rows["sde"].to_numpy() >= min_sde, rows["snr"].to_numpy(), 0.0)
     return {"periodic": np.nan_to_num(periodic),
             **{path: np.nan_to_num(rows[name].to_numpy()) for path, name in
-               zip(SEARCH_PATHS[1:], events)}}
+               zip(EVENT_PATHS, events)}}
+
+
+def read_flag_summary(path: str | Path) -> dict:
+    """The flag job's summary (JSON); ValueError naming the file when an older transitflow
+    wrote it without the threshold of every search path."""
+    summary = json.loads(Path(path).read_text())
+    thresholds = summary.get("thresholds")
+    if thresholds and (missing := [f"{name}_snr" for name in SEARCH_PATHS
+                                   if f"{name}_snr" not in thresholds]):
+        raise ValueError(f"{path}: no {', '.join(missing)} threshold, an older transitflow "
+                         "wrote it; run the flag job again (snakemake --forcerun flag)")
+    return summary
 
 
 def _upper_quantile(values: np.ndarray, rate: float) -> float:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from transitflow.detect import read_flag_summary
 from transitflow.labels import read_eb_ephemerides
 from transitflow.provenance import make_provenance
 from transitflow.report.candidates import build_candidates, light_curve_keys, write_candidates
@@ -84,7 +85,7 @@ def run_report(files: ReportFiles, out_dir: str | Path, out_csv: str | Path,
     if completeness and files.injections and not truth.empty:
         completeness["against truth"] = injections_against_truth(
             read_table(files.injections), truth, stars, candidates, split).to_dict("records")
-    flagged = json.loads(Path(files.flag_summary).read_text())
+    flagged = read_flag_summary(files.flag_summary)
     write_report(candidates, Path(out_dir) / "index.html",
                  _run_info(files, run, provenance, flagged), sheets, figures,
                  _ledger_summary(files, flagged), recovery, recall, completeness)
@@ -140,8 +141,7 @@ def _thresholds_text(summary: dict) -> str:
             f"{summary['false_alarms_per_10k']:g} false alarms per 10,000 stars per statistic "
             f"and {summary['edge_false_alarms_per_10k']:g} for edge events (measured "
             f"{measured['periodic']:g}, {measured['single']:g} and {measured['edge']:g}); "
-            f"expected false alarms in this run: "
-            f"{summary['expected_false_alarms']:g}")
+            f"expected false alarms in this run: {summary['expected_false_alarms']:g}")
 
 
 def _ledger_summary(files: ReportFiles, flagged: dict) -> dict:
