@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from transitflow.detect import DetectConfig, detection_paths, read_flag_summary, search_batch
+from transitflow.detect import DetectConfig, detection_paths, search_batch
+from transitflow.flag_summary import read_flag_summary
 from transitflow.infer import InferConfig, score_shard
 from transitflow.inject import (TRANSIT_COLUMNS, in_transit, or_sun, orbit_a_rs, transit_flux,
                                 transit_params, white_noise)

@@ -14,9 +14,10 @@ import torch
 import transitflow.detect.batch as detect
 from tests.builders import flat_lightcurve, inject_box, phase_offset
 from transitflow.cli import main
-from transitflow.detect import (DetectConfig, detect_shard, null_thresholds, read_flag_summary,
-                                search_batch, select_for_search, trial_periods)
+from transitflow.detect import (DetectConfig, detect_shard, null_thresholds, search_batch,
+                                select_for_search, trial_periods)
 from transitflow.detect.batch import JOINED, JOINED_REASON
+from transitflow.flag_summary import read_flag_summary
 from transitflow.infer import flag_scores
 from transitflow.lightcurve import stitch
 from transitflow.readers import read_lightcurves

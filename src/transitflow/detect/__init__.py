@@ -9,8 +9,7 @@ inverted light curves, and the policy that picks the light curves for the in-dep
 
 from transitflow.detect.batch import detect_shard, search_batch, trial_periods
 from transitflow.detect.config import POLICIES, DetectConfig
-from transitflow.detect.policy import (detection_paths, null_thresholds, read_flag_summary,
-                                      select_for_search)
+from transitflow.detect.policy import detection_paths, null_thresholds, select_for_search
 
 __all__ = ["POLICIES", "DetectConfig", "detect_shard", "detection_paths", "null_thresholds",
-           "read_flag_summary", "search_batch", "select_for_search", "trial_periods"]
+           "search_batch", "select_for_search", "trial_periods"]

@@ -3,21 +3,14 @@ curves for the in-depth search."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from transitflow.detect.config import DetectConfig
+from transitflow.flag_summary import EVENT_PATHS, SEARCH_PATHS
 from transitflow.lightcurve import STITCHED_SECTOR
-
-#: The batched search's detection statistics, each a path to the in-depth search: a
-#: periodic one and those of one event.
-SEARCH_PATHS = ("periodic", "single", "edge")
-EVENT_PATHS = SEARCH_PATHS[1:]
-
 
 def null_thresholds(detections: pd.DataFrame, config: DetectConfig) -> dict:
     """Detection thresholds from the inverted light curves at ``false_alarms_per_10k``
@@ -55,18 +48,6 @@ def _statistics(rows: pd.DataFrame, min_sde: float) -> dict[str, np.ndarray]:
     return {"periodic": np.nan_to_num(periodic),
             **{path: np.nan_to_num(rows[name].to_numpy()) for path, name in
                zip(EVENT_PATHS, events)}}
-
-
-def read_flag_summary(path: str | Path) -> dict:
-    """The flag job's summary (JSON); ValueError naming the file when an older transitflow
-    wrote it without the threshold of every search path."""
-    summary = json.loads(Path(path).read_text())
-    thresholds = summary.get("thresholds")
-    if thresholds and (missing := [f"{name}_snr" for name in SEARCH_PATHS
-                                   if f"{name}_snr" not in thresholds]):
-        raise ValueError(f"{path}: no {', '.join(missing)} threshold, an older transitflow "
-                         "wrote it; run the flag job again (snakemake --forcerun flag)")
-    return summary
 
 
 def _upper_quantile(values: np.ndarray, rate: float) -> float:

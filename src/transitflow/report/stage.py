@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from transitflow.detect import read_flag_summary
+from transitflow.flag_summary import read_flag_summary
 from transitflow.labels import read_eb_ephemerides
 from transitflow.provenance import make_provenance
 from transitflow.report.candidates import build_candidates, light_curve_keys, write_candidates
