@@ -23,6 +23,7 @@ import yaml
 
 from transitflow.completeness import recover_shard
 from transitflow.detect import DetectConfig
+from transitflow.flag_summary import read_flag_summary
 from transitflow.infer import score_shard
 from transitflow.report import injections_against_truth
 from transitflow.searching import SearchConfig
@@ -50,7 +51,7 @@ def cost(run: Path) -> dict:
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     shard = run / "completeness" / "shards" / "0000.arrow"
     injections = pd.read_parquet(run / "completeness" / "injected" / "0000.parquet")
-    summary = json.loads((run / "infer" / "flag_summary.json").read_text())
+    summary = read_flag_summary(run / "infer" / "flag_summary.json")
     start = time.perf_counter()
     scores = score_shard(run / "model" / "model.pt", shard)
     recover_shard(read_shard(shard), injections, scores, summary,

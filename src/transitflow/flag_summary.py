@@ -21,5 +21,5 @@ def read_flag_summary(path: str | Path) -> dict:
     if thresholds and (missing := [f"{name}_snr" for name in SEARCH_PATHS
                                    if f"{name}_snr" not in thresholds]):
         raise ValueError(f"{path}: no {', '.join(missing)} threshold, an older transitflow "
-                         "wrote it; run the flag job again (snakemake --forcerun flag)")
+                         "wrote it; run detection and flagging again (snakemake --forcerun detect)")
     return summary

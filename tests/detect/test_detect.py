@@ -151,6 +151,15 @@ def test_awkward_light_curves_in_one_batch():
     assert "no usable scatter" in found.loc["4-s0001", "reason"]
 
 
+def test_data_in_stretches_shorter_than_both_edges_fail_saying_what_to_lower():
+    lc = flat_lightcurve(seed=2)
+    fragments = lc.select((lc.time - lc.time[0]) % 1.5 < 0.95)  # 0.95 d on, 0.55 d off
+    [row] = search_batch([fragments]).itertuples()
+    assert row.status == "failed" and "lower detect.edge_days" in row.reason
+    [row] = search_batch([fragments], config=DetectConfig(edge_days=0.2)).itertuples()
+    assert row.status == "ok"
+
+
 def test_torch_path_matches_the_cpu_kernel(planets, monkeypatch):
     monkeypatch.setattr(detect, "CPU_CHUNK", 4)  # the kernel's chunks split the batch
     cpu = search_batch(planets.light_curves[:6])
@@ -224,7 +233,7 @@ def test_tables_and_summaries_from_before_edge_events_say_to_rerun(tmp_path):
         null_thresholds(old, DetectConfig())
     summary = tmp_path / "flag_summary.json"
     summary.write_text(json.dumps({"thresholds": {"periodic_snr": 8.0, "single_snr": 7.0}}))
-    with pytest.raises(ValueError, match="flag_summary.json: no edge_snr.*--forcerun flag"):
+    with pytest.raises(ValueError, match="flag_summary.json: no edge_snr.*--forcerun detect"):
         read_flag_summary(summary)
     summary.write_text(json.dumps({"policy": "network"}))  # no batched search: no thresholds
     assert read_flag_summary(summary) == {"policy": "network"}

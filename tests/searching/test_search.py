@@ -528,6 +528,14 @@ def test_echoes_fall_on_an_earlier_signals_events_at_its_period_half_or_double()
                      transit_depths=(5e-3, 1e-4, 5e-3, 1e-4))
     assert is_echo(echo_signal(math.nan, 1404.1, depth=3e-3), folded, masked, span)
     assert not is_echo(echo_signal(math.nan, 1406.1, depth=3e-3), folded, masked, span)
+    # nor shorter: the sliver of a transit that a drifting ephemeris left outside the mask,
+    # at full depth (the transit measured at the ephemeris: shallower)
+    drifting = replace(earlier, transit_times=(1400.0, 1402.0, 1404.0, 1406.0),
+                       transit_depths=(1e-3, 1e-3, 9e-4, 5e-4))
+    assert is_echo(echo_signal(math.nan, 1406.11, duration=0.03, depth=1.1e-3), drifting,
+                   masked, span)
+    assert not is_echo(echo_signal(math.nan, 1406.11, duration=0.1, depth=1.1e-3), drifting,
+                       masked, span)
 
 
 def test_a_faint_signal_locked_to_a_stellar_eclipse_is_its_phase_curve_wherever_it_lies():

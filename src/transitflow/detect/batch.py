@@ -210,7 +210,8 @@ def _prepare(lc: LightCurve, search: SearchConfig, config: DetectConfig,
     flat = detrended.select(~near)
     if len(flat) < MIN_CADENCES * cadence / width:
         raise ValueError(f"{name}: {len(flat)} bins away from the edges of the data, too few "
-                         "for the search")
+                         f"for the search; for data in stretches under {2 * config.edge_days:g} "
+                         "d, lower detect.edge_days")
     sigma = robust_std(flat.flux.astype(np.float64)) * math.sqrt(float(np.median(per_bin[~near])))
     if not (np.isfinite(sigma) and sigma > 0):
         raise ValueError(f"{name}: flux has no usable scatter after detrending "

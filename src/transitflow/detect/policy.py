@@ -12,6 +12,7 @@ from transitflow.detect.config import DetectConfig
 from transitflow.flag_summary import EVENT_PATHS, SEARCH_PATHS
 from transitflow.lightcurve import STITCHED_SECTOR
 
+
 def null_thresholds(detections: pd.DataFrame, config: DetectConfig) -> dict:
     """Detection thresholds from the inverted light curves at ``false_alarms_per_10k``
     (``edge_false_alarms_per_10k`` for the edge events).
@@ -40,14 +41,12 @@ def null_thresholds(detections: pd.DataFrame, config: DetectConfig) -> dict:
 def _statistics(rows: pd.DataFrame, min_sde: float) -> dict[str, np.ndarray]:
     """Per search path, its statistic: the periodic SNR where SDE >= ``min_sde`` (else 0),
     the single-event and the edge-event SNR; NaN as 0."""
-    events = [f"{path}_snr" for path in EVENT_PATHS]
-    if missing := [name for name in events if name not in rows]:
+    if missing := [f"{path}_snr" for path in EVENT_PATHS if f"{path}_snr" not in rows]:
         raise ValueError(f"the detection tables lack {', '.join(missing)}: an older transitflow "
                          "wrote them; run the detect jobs again (snakemake --forcerun detect)")
     periodic = np.where(rows["sde"].to_numpy() >= min_sde, rows["snr"].to_numpy(), 0.0)
     return {"periodic": np.nan_to_num(periodic),
-            **{path: np.nan_to_num(rows[name].to_numpy()) for path, name in
-               zip(EVENT_PATHS, events)}}
+            **{path: np.nan_to_num(rows[f"{path}_snr"].to_numpy()) for path in EVENT_PATHS}}
 
 
 def _upper_quantile(values: np.ndarray, rate: float) -> float:

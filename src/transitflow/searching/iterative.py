@@ -39,11 +39,11 @@ def search_lightcurve(lc: LightCurve, config: SearchConfig = SearchConfig()) -> 
     so that they neither return nor bias the next round's trend. A signal whose events fall
     on an earlier one's at the same period, half or double it (:func:`is_echo`: the wings
     of a deep eclipse the mask did not cover; at any period when shallow beside a stellar
-    eclipse; never a single event deeper than the earlier signal and its nearest transit),
-    a faint one locked there to a stellar eclipse (its phase curve), or a single
-    event that is one outlying cadence (:func:`rests_on_one_cadence`; all such events at
-    once), is masked too but takes no slot; at most :data:`ATTEMPTS_PER_SIGNAL` rounds
-    per slot.
+    eclipse; never a single event deeper than the earlier signal and its nearest transit
+    and no shorter), a faint one locked there to a stellar eclipse (its phase curve), or a
+    single event that is one outlying cadence (:func:`rests_on_one_cadence`; all such
+    events at once), is masked too but takes no slot; at most :data:`ATTEMPTS_PER_SIGNAL`
+    rounds per slot.
 
     Parameters
     ----------

@@ -49,8 +49,9 @@ def is_echo(found: Signal, earlier: Signal, masked: float, span: float) -> bool:
     :func:`_eclipse_residue`); or the phase curve of an eclipse
     (:data:`PHASE_CURVE_MIN_DEPTH`), wherever it lies, over data ``span`` days long. A
     periodic signal through an earlier single event is not its echo, nor a single event
-    deeper than the earlier signal and its nearest transit (:func:`_deeper_than_its_dip`)."""
-    if not math.isfinite(found.period) and _deeper_than_its_dip(found, earlier):
+    deeper than the earlier signal and its nearest transit and no shorter
+    (:func:`_not_what_masking_left`)."""
+    if not math.isfinite(found.period) and _not_what_masking_left(found, earlier):
         return False
     reach = masked / 2 + found.duration
     if math.isfinite(found.period):
@@ -64,17 +65,19 @@ def is_echo(found: Signal, earlier: Signal, masked: float, span: float) -> bool:
     return bool(event_mask(np.array([found.epoch]), earlier, 2 * reach)[0])
 
 
-def _deeper_than_its_dip(single: Signal, earlier: Signal) -> bool:
+def _not_what_masking_left(single: Signal, earlier: Signal) -> bool:
     """Whether a single event is deeper than the earlier signal, both its fold and its
-    transit nearest the event: what masking leaves of a dip is shallower than the dip (at a
-    short period, the reach of an echo covers much of the orbit, where another planet's
-    lone transit may fall). The fold alone would not do: a fold through a binary's primary
-    and secondary is shallower than the deeper of them."""
+    transit nearest the event, and lasts at least as long: what masking leaves of a dip is
+    shallower than the dip (its wings) or shorter (the sliver of a transit that a drifting
+    ephemeris puts partly outside the mask, at full depth). At a short period the reach of
+    an echo covers much of the orbit, where another planet's lone transit may fall. The
+    fold alone would not do: a fold through a binary's primary and secondary is shallower
+    than the deeper of them. A NaN depth of the earlier signal leaves the event an echo."""
     depth = earlier.depth
-    if earlier.transit_times:
+    if earlier.transit_times and len(earlier.transit_depths) == len(earlier.transit_times):
         nearest = int(np.argmin(np.abs(np.asarray(earlier.transit_times) - single.epoch)))
         depth = max(depth, earlier.transit_depths[nearest])
-    return single.depth > depth
+    return single.depth > depth and single.duration >= earlier.duration
 
 
 def _eclipse_residue(found: Signal, eclipse: Signal, reach: float) -> bool:
