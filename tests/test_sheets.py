@@ -84,7 +84,7 @@ def test_the_sheet_names_the_star_in_its_mission_catalogue(tmp_path, monkeypatch
     lc = transiting()
     k2 = replace(lc, meta=replace(lc.meta, mission="K2"))
     vetting_sheet(k2, k2, periodic_signal(), vetting_row(periodic_signal()), tmp_path / "k2.png")
-    assert texts[0].startswith("EPIC 42   sector 3   signal 0")
+    assert texts[0].startswith("EPIC 42   campaign 3   signal 0")
 
 
 def test_single_transit_with_nan_centroids(tmp_path):

@@ -34,6 +34,8 @@ ARRAY_FIELDS = ("time", "flux", "flux_err", "centroid_col", "centroid_row", "bac
 
 #: The catalogue each mission names its stars in: a star is (mission, ID in that catalogue).
 MISSION_CATALOGS = {"TESS": "TIC", "K2": "EPIC", "Kepler": "KIC"}
+#: What each mission calls the stretch of observations that ``sector`` numbers.
+MISSION_SECTORS = {"TESS": "sector", "K2": "campaign", "Kepler": "quarter"}
 
 
 def star_id(mission: str, number: int) -> str:

@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, NullLocator
 
-from transitflow.lightcurve import STITCHED_SECTOR, LightCurve
+from transitflow.lightcurve import MISSION_SECTORS, STITCHED_SECTOR, LightCurve, LightCurveMeta
 from transitflow.searching import Spectrum
 from transitflow.signals import Signal, transit_offset
 from transitflow.tables import atomic_output
@@ -136,7 +136,7 @@ def _draw(page: _Page, lc: LightCurve, detrended: LightCurve, signal: Signal, ve
     raw = lc.good()
     times = _transit_times(signal, detrended.time)
     x = signal.offset(detrended.time)
-    _header(page.fig, lc.meta.star_id, signal, vetting)
+    _header(page.fig, lc.meta, signal, vetting)
     _time_series(page.raw, raw.time, _relative(raw.flux), times, "raw light curve (relative flux)")
     _time_series(page.detrended, detrended.time, detrended.flux, times, "detrended light curve")
     _periodogram(page.periodogram, periodogram, signal)
@@ -213,11 +213,13 @@ def _fmt(value, spec: str) -> str:
     return format(number, spec) if math.isfinite(number) else "n/a"
 
 
-def _header(fig: Figure, star: str, signal: Signal, row: dict) -> None:
+def _header(fig: Figure, meta: LightCurveMeta, signal: Signal, row: dict) -> None:
     """Who the signal is, its numbers, and the disposition with its reasons, above the grid."""
     disposition = str(row.get("disposition", "") or "?")
-    where = "sectors joined" if signal.sector == STITCHED_SECTOR else f"sector {signal.sector}"
-    fig.text(LEFT, 0.985, f"{star}   {where}   signal {signal.index}   "
+    sectors = MISSION_SECTORS.get(meta.mission, "sector")  # K2's campaigns, Kepler's quarters
+    where = (f"{sectors}s joined" if signal.sector == STITCHED_SECTOR
+             else f"{sectors} {signal.sector}")
+    fig.text(LEFT, 0.985, f"{meta.star_id}   {where}   signal {signal.index}   "
              f"({signal.kind}, {signal.method})", fontsize=11, weight="bold", va="top")
     numbers = (f"P = {_fmt(signal.period, '.6f')} d    T0 = {_fmt(signal.epoch, '.5f')} BTJD    "
                f"depth = {_fmt(signal.depth * 1e6, '.0f')} ± {_fmt(signal.depth_err * 1e6, '.0f')}"

@@ -202,9 +202,15 @@ class VetResult:
 
 def periods_match(period: float, other: float) -> bool:
     """Whether ``period`` is ``other``, half or double it, within :data:`PERIOD_TOLERANCE`."""
+    return period_mismatch(period, other) <= PERIOD_TOLERANCE
+
+
+def period_mismatch(period: float, other: float) -> float:
+    """How far ``period`` is from ``other``, half or double it, whichever is nearest, as a
+    fraction of it; inf without two finite positive periods."""
     if not (np.isfinite(period) and np.isfinite(other) and other > 0):
-        return False
-    return any(abs(period / other - ratio) <= PERIOD_TOLERANCE * ratio for ratio in PERIOD_RATIOS)
+        return math.inf
+    return min(abs(period / other / ratio - 1) for ratio in PERIOD_RATIOS)
 
 
 def recovering(found: pd.DataFrame | None, planted: Mapping) -> pd.DataFrame:

@@ -85,7 +85,8 @@ def run_split(labels: str | Path, options: Mapping, out: str | Path,
     if table.empty:
         raise ValueError(f"{labels}: no light curve has a training label; give label "
                          "catalogs (labels: toi_table, tess_ebs, yu2019), train on the "
-                         "simulated sector (source=sim) or give a trained model (model=...)")
+                         "simulated sector (source=sim), give a trained model (model=...) or "
+                         "search without a network (detect: {policy: search})")
     split = split_by_target(star_labels(table), SplitConfig.from_dict(options))
     provenance = make_provenance("split", options, [labels])
     write_table(split, out, provenance)

@@ -54,7 +54,7 @@ def run_target(paths: Sequence[str | Path], out_dir: str | Path, model: str | Pa
                          "search and vet")
     result = vet_targets(paths, out_dir, model, search, config)
     read = int((result.ledger["status"] == "ok").sum())
-    log.info("%d of %d files read, %d signals (%s) -> %s", read, len(paths),
+    log.info("%d light curves read from %d files, %d signals (%s) -> %s", read, len(paths),
              len(result.signals),
              ", ".join(f"{n} {name}" for name, n in
                        result.signals["disposition"].value_counts().items()) or "none",

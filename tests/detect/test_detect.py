@@ -227,6 +227,17 @@ def test_policies_pick_the_light_curves_for_the_search():
     assert search_only["score"].isna().all()
 
 
+def test_a_run_too_small_for_its_false_alarm_rate_says_what_to_raise():
+    rule = lambda s: flag_scores(s, 0.5)  # noqa: E731
+    small = detections(np.zeros(45), np.linspace(0, 20, 45))
+    _, summary = select_for_search(None, small, rule, DetectConfig(policy="search"))
+    assert "2.2 strongest of 45 inverted" in summary["warning"]
+    assert "detect.false_alarms_per_10k (to at least 1112)" in summary["warning"]
+    large = detections(np.zeros(100), np.linspace(0, 20, 100))
+    _, summary = select_for_search(None, large, rule, DetectConfig(policy="search"))
+    assert summary["warning"] == ""
+
+
 def test_tables_and_summaries_from_before_edge_events_say_to_rerun(tmp_path):
     old = detections([20, 3], [1, 2]).drop(columns="edge_snr")
     with pytest.raises(ValueError, match="lack edge_snr.*--forcerun detect"):

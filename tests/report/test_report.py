@@ -188,6 +188,7 @@ def test_toi_crossmatch(tois):
         vet_row(1, 1, 0.94145, snr=10.0),  # WASP-18's period on another star
         vet_row(2, 1, 0.94145, snr=10.0),  # WASP-18 under another ID: matched by position
         vet_row(3, 1, 0.94145, snr=10.0),  # 1 arcmin from it: too far
+        vet_row(307210830, 29, 7.450799, snr=30.0),  # L 98-59 d, 2.019 times c's period
     ])
     wasp18 = SkyCoord("01:37:25.07", "-45:40:40.06", unit=(u.hourangle, u.deg))
     stars = pd.DataFrame({"key": ["2-s0001", "3-s0001"], "tmag": 9.0, "radius": 1.2,
@@ -208,6 +209,7 @@ def test_toi_crossmatch(tois):
     assert table.loc["2-s0001-0", ["toi", "toi_matched_by"]].tolist() == [185.01, "position"]
     assert table.loc[f"{WASP18}-s0002-0", "toi_matched_by"] == "TIC"
     assert table.loc["3-s0001-0", ["toi_match", "toi_matched_by"]].tolist() == ["new", ""]
+    assert table.loc["307210830-s0029-0", "toi"] == pytest.approx(175.02)  # not 175.01
 
 
 def test_another_missions_id_is_not_matched_as_a_tic_id(tois):

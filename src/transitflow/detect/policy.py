@@ -3,6 +3,7 @@ curves for the in-depth search."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -12,6 +13,9 @@ from transitflow.detect.config import DetectConfig
 from transitflow.flag_summary import EVENT_PATHS, SEARCH_PATHS
 from transitflow.lightcurve import STITCHED_SECTOR
 
+#: Nulls expected above the periodic and single-event thresholds under which those rest on
+#: too few nulls to hold their false-alarm rate (the summary's ``warning``).
+MIN_NULLS_ABOVE = 5
 
 def null_thresholds(detections: pd.DataFrame, config: DetectConfig) -> dict:
     """Detection thresholds from the inverted light curves at ``false_alarms_per_10k``
@@ -137,4 +141,21 @@ def _detection_summary(thresholds: dict, paths: dict, data: pd.DataFrame,
             **{f"detected_{path}": int(paths[path].sum()) for path in SEARCH_PATHS},
             "expected_false_alarms": round(searched * sum(rates.values()), 1),
             "measured_null_rate_per_10k": {name: round(1e4 * rate, 1)
-                                           for name, rate in rates.items()}}
+                                           for name, rate in rates.items()},
+            "warning": _few_nulls_warning(thresholds, config)}
+
+
+def _few_nulls_warning(thresholds: dict, config: DetectConfig) -> str:
+    """A warning when so few nulls exceed the periodic and single-event thresholds that a
+    handful of inverted variable stars (phase curves, flares, eclipses turned into dips)
+    set them; "" otherwise."""
+    nulls = thresholds["nulls"]
+    above = nulls * config.false_alarms_per_10k / 10_000
+    if above >= MIN_NULLS_ABOVE:
+        return ""
+    return (f"the periodic and single-event thresholds (SNR {thresholds['periodic_snr']:.1f} "
+            f"and {thresholds['single_snr']:.1f}) rest on the {above:.1f} strongest of "
+            f"{nulls} inverted light curves, which a few variable stars can set: for a run "
+            f"this small, raise detect.false_alarms_per_10k (to at least "
+            f"{min(9999, math.ceil(MIN_NULLS_ABOVE * 10_000 / max(nulls, 1))):g}) so that "
+            "weaker signals reach the in-depth search")

@@ -62,6 +62,8 @@ def run_flag(scores: Sequence[str | Path], detections: Sequence[str | Path],
                                                    *filter(None, [model_card])])
     write_table(table, out, provenance)
     write_json(selection, summary, provenance)
+    if selection.get("warning"):
+        log.warning("%s", selection["warning"])
     log.info("%d of %d light curves go on to the search (%s)", selection["flagged"],
              len(table),
              json.dumps({k: v for k, v in selection.items() if k != "thresholds"}, default=str))

@@ -11,7 +11,8 @@ import pandas as pd
 from astropy.coordinates import SkyCoord
 
 from transitflow.lightcurve import BTJD_ZERO
-from transitflow.signals import has_period, periods_match, transit_offset
+from transitflow.signals import (PERIOD_TOLERANCE, has_period, period_mismatch, periods_match,
+                                 transit_offset)
 
 
 KNOWN_PLANET = "known planet"
@@ -44,14 +45,14 @@ def _event_matches(candidate: pd.Series, toi: pd.Series) -> bool:
 
 
 def _matching_toi(candidate: pd.Series, tois: pd.DataFrame) -> pd.Series | None:
-    """The first TOI (by number) whose period, half or double, or ephemeris fits."""
-    for _, toi in tois.iterrows():
-        if candidate["kind"] == "periodic":
-            if periods_match(candidate["period"], toi["Period (days)"]):
-                return toi
-        elif _event_matches(candidate, toi):
-            return toi
-    return None
+    """The TOI whose period, half or double, fits a periodic candidate's best (the first by
+    number of equals): a star's planets may lie near 2:1; or the first TOI whose ephemeris a
+    single event falls on."""
+    if candidate["kind"] != "periodic":
+        return next((toi for _, toi in tois.iterrows() if _event_matches(candidate, toi)), None)
+    mismatch = [period_mismatch(candidate["period"], period) for period in tois["Period (days)"]]
+    best = int(np.argmin(mismatch)) if mismatch else None
+    return tois.iloc[best] if best is not None and mismatch[best] <= PERIOD_TOLERANCE else None
 
 
 def crossmatch(frame: pd.DataFrame, known_tois: pd.DataFrame | None) -> pd.DataFrame:

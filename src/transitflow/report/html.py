@@ -177,8 +177,8 @@ def _summary(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]]
 
 def _funnel(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]]
             ) -> dict[str, dict[str, int]]:
-    """Light curves left after each step, and those lost there (failed, quarantined or
-    duplicate inputs)."""
+    """Light curves left after each step, and those that failed there (failed, quarantined
+    or duplicate inputs; those a step does not pass on are the difference of the counts)."""
     read = ledger_summary.get("light curves", {})
     scoring = ledger_summary.get("scoring", {})
     batched = ledger_summary.get("batched search", {})
@@ -197,7 +197,7 @@ def _funnel(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]]
               "searched in depth, vetted, with a signal": (
                   with_signal, in_depth.get("failed", 0) + vetting.get("light curves failed", 0)),
               "with a PC": (with_pc, 0)}
-    return {step: {"light curves": n, "lost here": lost} for step, (n, lost) in steps.items()}
+    return {step: {"light curves": n, "failed here": lost} for step, (n, lost) in steps.items()}
 
 
 def _inputs(read: dict[str, int]) -> int:

@@ -141,7 +141,8 @@ def _thresholds_text(summary: dict) -> str:
             f"{summary['false_alarms_per_10k']:g} false alarms per 10,000 stars per statistic "
             f"and {summary['edge_false_alarms_per_10k']:g} for edge events (measured "
             f"{measured['periodic']:g}, {measured['single']:g} and {measured['edge']:g}); "
-            f"expected false alarms in this run: {summary['expected_false_alarms']:g}")
+            f"expected false alarms in this run: {summary['expected_false_alarms']:g}"
+            + (f". Warning: {summary['warning']}" if summary.get("warning") else ""))
 
 
 def _ledger_summary(files: ReportFiles, flagged: dict) -> dict:
