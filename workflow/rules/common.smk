@@ -9,7 +9,16 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-validate(config, "../schemas/config.schema.yaml")
+# The library, for the Snakefile here and for the jobs: they run `python -m transitflow`,
+# in a per-rule conda env (--sdm conda) finding it through PYTHONPATH.
+LIBRARY = Path(workflow.basedir) / "src"
+sys.path.insert(0, str(LIBRARY))
+
+from transitflow.config_schema import check_config
+
+SCHEMA = "../schemas/config.schema.yaml"
+check_config(config, Path(workflow.current_basedir) / SCHEMA)  # one line per problem
+validate(config, SCHEMA)  # fills in the schema's defaults
 
 RUN = f"results/{config['run']}"
 # Which paths lead a light curve to the in-depth search (detect.policy): the network's
@@ -21,13 +30,9 @@ TRAINS = USES_NETWORK and not config["model"]
 # Whether this run measures its completeness by injection and recovery.
 MEASURES_COMPLETENESS = config["completeness"]["stars"] > 0
 
-# Jobs run `python -m transitflow`; in a per-rule conda env (--sdm conda) the library is
-# found through PYTHONPATH.
-LIBRARY = Path(workflow.basedir) / "src"
 shell.prefix(f'export PYTHONPATH="{LIBRARY}${{{{PYTHONPATH:+:$PYTHONPATH}}}}"; ')
 LOGS = f"{RUN}/logs"
 
-sys.path.insert(0, str(LIBRARY))
 from transitflow.catalogs import FILE_NAMES, catalog_urls
 from transitflow.files import find_files, shard_files
 from transitflow.options import THROUGHPUT_KEYS
