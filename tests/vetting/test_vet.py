@@ -479,6 +479,7 @@ def test_eclipsing_binary_at_half_its_period_fails_odd_even_at_long_cadence():
     signal = make_signal(lc, period / 2, epoch, 1.3 / 24, depth=0.045)
     result = vetting.odd_even(lc, detrend(lc), signal, vetting.VetConfig())
     assert result.flag and result.significance > 20
+    assert result.reason.endswith("eclipses at twice the period, 2.742400 d")
 
 
 def test_planet_found_at_half_its_period_passes_odd_even():

@@ -55,13 +55,16 @@ def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
               f"{ppm(abs(diff.value))} apart on a common profile: {sigma:.1f} sigma "
               f"(FA1 {threshold:.1f})")
     empty = _one_parity_empty(d_odd, d_even, config.odd_even_min_sigma)
+    flagged = sigma > threshold and not empty
     if empty:
         reason += "; one parity has no transit: the period may be twice as long"
+    elif flagged:
+        reason += f"; a binary's eclipses at twice the period, {2 * signal.period:.6f} d"
     mean = 0.5 * (d_odd.value + d_even.value)
     extra = {"odd_depth": d_odd.value, "even_depth": d_even.value,
              "odd_depth_err": d_odd.err, "even_depth_err": d_even.err}
     return VetResult("odd_even", abs(diff.value / mean) if mean else NAN, sigma,
-                     sigma > threshold and not empty, reason, extra)
+                     flagged, reason, extra)
 
 
 def _one_parity_empty(odd: Estimate, even: Estimate, min_sigma: float) -> bool:
