@@ -9,11 +9,13 @@ from __future__ import annotations
 #: Every column of ``candidates.csv``: name -> (unit, meaning); "" for no unit.
 CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "key": ("",
-            "The candidate's strongest signal: `<tic>-s<sector>-<index>`, index 0 being the "
+            "The candidate's leading signal (its strongest periodic one, else its strongest): "
+            "`<tic>-s<sector>-<index>`, index 0 being the "
             "light curve's strongest signal; sector 9999 is the light curve joining all the "
             "star's sectors (config `stitch_sectors`)"),
     "keys": ("",
-            "All signals merged into this row (the same star and period in other sectors), "
+            "All signals merged into this row (the same star and period in other sectors, "
+            "or a sector's single event on the leading signal's transits), "
             "`;`-separated"),
     "id": ("", "The star's name in its mission's catalogue: `TIC 25155310`, `EPIC 206103150`, "
                "`KIC 8462852`"),

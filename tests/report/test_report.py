@@ -180,7 +180,7 @@ def test_held_out_stars_are_the_stars_never_trained_on():
 def test_toi_crossmatch(tois):
     vetting = pd.DataFrame([
         vet_row(WASP18, 2, 0.94145, snr=100.0),
-        vet_row(WASP18, 3, 2 * 0.94145 * 1.005, snr=40.0, index=1),  # double, within 1%
+        vet_row(WASP18, 2, 2 * 0.94145 * 1.005, snr=40.0, index=1),  # double, within 1%
         vet_row(WASP18, 2, 1.3, snr=20.0, index=2),  # another period on a known star: new
         vet_row(TOI813, 5, math.nan, snr=15.0, epoch=1454.69),  # its single transit
         vet_row(TOI813, 6, math.nan, snr=10.0, epoch=1480.0),  # off its ephemeris
@@ -199,7 +199,7 @@ def test_toi_crossmatch(tois):
     table = build_candidates(scores_for(vetting), vetting, stars, tois).set_index("key")
     assert table.loc[f"{WASP18}-s0002-0", "toi_match"] == "known planet"
     assert table.loc[f"{WASP18}-s0002-0", "toi"] == pytest.approx(185.01)
-    assert table.loc[f"{WASP18}-s0003-1", "toi_match"] == "known planet"
+    assert table.loc[f"{WASP18}-s0002-1", "toi_match"] == "known planet"
     assert table.loc[f"{WASP18}-s0002-2", "toi_match"] == "new"
     assert table.loc[f"{TOI813}-s0005-0", "toi_match"] == "known planet"
     assert table.loc[f"{TOI813}-s0006-0", "toi_match"] == "new"
@@ -386,6 +386,23 @@ def test_a_joined_sectors_signal_merges_and_lists_the_sectors_of_its_transits():
     [row] = build_candidates(scores_for(vetting), vetting, stars, None).to_dict("records")
     assert row["key"] == "7-s9999-0" and row["keys"] == "7-s0001-0;7-s9999-0"
     assert row["sectors"] == "1,3" and row["n_transits"] == 6  # not 5 + 6: the same transits
+
+
+def test_single_events_of_sectors_merge_into_their_joined_sectors_periodic_signal():
+    joined = vet_row(7, 9999, 26.13, snr=80.0, epoch=1391.7, disposition="EB")
+    vetting = pd.DataFrame([
+        joined, vet_row(7, 3, math.nan, snr=30.0, epoch=1391.72, disposition="EB"),
+        vet_row(7, 4, math.nan, snr=90.0, epoch=1417.84, disposition="EB"),  # next orbit
+        vet_row(7, 4, math.nan, snr=20.0, index=1, epoch=1436.07),  # off its ephemeris
+        vet_row(7, 5, 52.26, snr=40.0, epoch=1443.96),  # every other transit, the rest gapped
+        vet_row(7, 6, 52.26, snr=40.0, epoch=1457.0),  # twice the period, off its transits
+        vet_row(8, 1, 0.5, snr=40.0, disposition="SYSTEMATIC"),  # one light curve: a lone
+        vet_row(8, 1, math.nan, snr=20.0, index=1, epoch=1400.02)])  # transit beside stays
+    table = build_candidates(scores_for(vetting), vetting, None, None).set_index("key")
+    assert table.loc["7-s9999-0", "keys"] == "7-s0003-0;7-s0004-0;7-s0005-0;7-s9999-0"
+    assert table.loc["7-s0004-1", "keys"] == "7-s0004-1"
+    assert table.loc["7-s0006-0", "keys"] == "7-s0006-0"
+    assert table.loc["8-s0001-1", "disposition"] == "PC" and len(table) == 5
 
 
 def test_each_candidate_links_the_other_signals_of_its_star(vetting, tmp_path):

@@ -10,7 +10,8 @@ import pandas as pd
 
 from transitflow.lightcurve import BTJD_ZERO, STITCHED_SECTOR, star_id
 from transitflow.report.catalogs import crossmatch, on_known_eclipses
-from transitflow.signals import DISPOSITIONS, PERIOD_TOLERANCE, Signal, ephemeris_errors
+from transitflow.signals import (DISPOSITIONS, PERIOD_TOLERANCE, Signal, ephemeris_errors,
+                                 transit_offset)
 from transitflow.tables import atomic_output, write_table
 
 
@@ -144,7 +145,7 @@ def _observed_sectors(frame: pd.DataFrame, stars: pd.DataFrame) -> pd.Series:
 
 def _with_errors(frame: pd.DataFrame) -> pd.DataFrame:
     """Errors of period, epoch and duration of each signal (:func:`ephemeris_errors`, at
-    the orbit numbers of its transits; a merged row keeps its strongest sector's) and the
+    the orbit numbers of its transits; a merged row keeps its leader's) and the
     epoch as BJD."""
     errors = np.array([ephemeris_errors(row["duration"], row["depth"], row["snr"], transit_cycles(row))
                        for row in frame.to_dict("records")], dtype=float).reshape(-1, 3)
@@ -167,27 +168,55 @@ def transit_cycles(signal: dict) -> np.ndarray:
 def _sector_groups(frame: pd.DataFrame) -> pd.Series:
     """A sector-group label per row.
 
-    Strongest first, each periodic signal joins the first group of its TIC whose leading
-    period agrees within :data:`PERIOD_TOLERANCE` and lacks its sector, else leads its own.
+    Strongest first, periodic signals before single events, each row joins the first group
+    of its TIC that lacks its sector and whose leader it repeats (:func:`_repeats`), else
+    leads its own.
     """
     groups = pd.Series(0, index=frame.index)
-    leaders: dict[int, list[tuple[int, float, set]]] = {}
-    for label, row in frame.sort_values(["snr", "key"], ascending=[False, True]).iterrows():
-        for leader, period, sectors in leaders.get(row["tic"], []):
-            if (row["kind"] == "periodic" and row["sector"] not in sectors
-                    and abs(row["period"] / period - 1) <= PERIOD_TOLERANCE):
+    leaders: dict[int, list[tuple[int, dict, set]]] = {}
+    for label, row in _leaders_first(frame).iterrows():
+        for leader, lead, sectors in leaders.get(row["tic"], []):
+            if row["sector"] not in sectors and _repeats(row, lead):
                 sectors.add(row["sector"])
                 groups[label] = leader
                 break
         else:
-            leaders.setdefault(row["tic"], []).append((label, row["period"], {row["sector"]}))
+            leaders.setdefault(row["tic"], []).append((label, row, {row["sector"]}))
             groups[label] = label
     return groups
 
 
+def _repeats(row: pd.Series, lead: pd.Series) -> bool:
+    """Whether a signal of another sector is ``lead`` again: a periodic signal at its period
+    (within :data:`PERIOD_TOLERANCE`), or at twice it through its transits (a sector that
+    saw every other transit, the rest in a gap); a single event on one of its transits (a
+    star's sectors searched alone find one eclipse each of what their joined light curve
+    finds periodic)."""
+    if row["kind"] != "periodic":
+        return _on_a_transit_of(row, lead)
+    ratio = row["period"] / lead["period"]
+    return bool(abs(ratio - 1) <= PERIOD_TOLERANCE
+                or abs(ratio / 2 - 1) <= PERIOD_TOLERANCE and _on_a_transit_of(row, lead))
+
+
+def _leaders_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows in the order groups form: periodic signals first, strongest first."""
+    order = frame.assign(single=frame["kind"] != "periodic").sort_values(
+        ["single", "snr", "key"], ascending=[True, False, True])
+    return order.drop(columns="single")
+
+
+def _on_a_transit_of(event: pd.Series, lead: pd.Series) -> bool:
+    """Whether ``event``'s epoch lies on one of ``lead``'s transits (or on ``lead``, a
+    single event), within the longer of their durations."""
+    offset = transit_offset(event["epoch"], lead["period"], lead["epoch"])
+    return bool(abs(offset) <= max(event["duration"], lead["duration"]))
+
+
 def _merge_sectors(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per sector group: its strongest signal, with the group's sectors and keys,
-    transits (summed over sectors, or the joined sectors' count if more) and best score."""
+    """One row per sector group: its leader (its strongest periodic signal, else its
+    strongest signal), with the group's sectors and keys, transits (summed over sectors, or
+    the joined sectors' count if more) and best score."""
     stitched = frame["sector"] == STITCHED_SECTOR
     frame = frame.assign(group=_sector_groups(frame),
                          per_sector=frame["n_transits"].where(~stitched, 0),
@@ -200,10 +229,9 @@ def _merge_sectors(frame: pd.DataFrame) -> pd.DataFrame:
         detected_by=("detected_by", _joined_paths))
     merged = merged.assign(n_transits=merged[["per_sector", "joined"]].max(axis=1)).drop(
         columns=["per_sector", "joined"])
-    strongest = frame.sort_values(["snr", "key"], ascending=[False, True])
-    strongest = strongest.drop_duplicates("group").set_index("group")
-    strongest[merged.columns] = merged
-    return strongest.reset_index(drop=True)
+    leaders = _leaders_first(frame).drop_duplicates("group").set_index("group")
+    leaders[merged.columns] = merged
+    return leaders.reset_index(drop=True)
 
 
 def _joined_paths(paths: pd.Series) -> str:
