@@ -201,6 +201,21 @@ def test_a_label_catalog_without_its_readme_stops_the_run_before_it_starts(tmp_p
 
 
 @pytest.mark.workflow
+def test_real_data_with_nothing_to_train_on_stops_before_it_starts(tmp_path):
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    (tmp_path / "star.fits").write_bytes(b"")  # a dry run lists the files, reads none
+    config |= {"source": "local", "local_glob": str(tmp_path / "*.fits")}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    dry = snakemake(tmp_path, "--dry-run")
+    assert dry.returncode != 0
+    said = dry.stdout + dry.stderr
+    assert "no label catalog is set" in said and "policy: search" in said
+    config["detect"]["policy"] = "search"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    assert snakemake(tmp_path, "--dry-run").returncode == 0
+
+
+@pytest.mark.workflow
 def test_lint_and_format_are_clean():
     lint = subprocess.run([*SNAKEMAKE, "--lint", "--directory", str(REPO)], capture_output=True,
                           text=True, cwd=REPO)
