@@ -15,7 +15,8 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
             "star's sectors (config `stitch_sectors`)"),
     "keys": ("",
             "All signals merged into this row (the same star and period in other sectors, "
-            "or a sector's single event on the leading signal's transits), "
+            "and, judged alike, a sector's single event on the leading signal's transits or "
+            "a signal at twice its period through them), "
             "`;`-separated"),
     "id": ("", "The star's name in its mission's catalogue: `TIC 25155310`, `EPIC 206103150`, "
                "`KIC 8462852`"),

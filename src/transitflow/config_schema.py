@@ -1,5 +1,5 @@
-"""The workflow config checked against its JSON schema, with one line per problem: the
-Snakefile's first step, before Snakemake's own validation (which prints the whole schema)."""
+"""The workflow config checked against its JSON schema, one line per problem: the
+Snakefile's first step (Snakemake's own ``validate`` prints the whole schema and config)."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from transitflow.report import (ReportConfig, build_candidates, bundle_sheets, c
                                 held_out_stars,
                                 planet_recall, truth_recovery, write_candidates, write_ctoi,
                                 write_report)
+from transitflow.report.stage import _thresholds_text
 from transitflow.labels import read_eb_ephemerides
 from transitflow.readers import read_lightcurves
 from transitflow.searching import SearchConfig, detrend_for_search, search_lightcurve
@@ -355,6 +356,7 @@ def test_the_funnel_counts_light_curves_from_inputs_to_pcs(vetting, tmp_path):
     table = build_candidates(scores_for(vetting), vetting, None, None)
     html = write_report(table, tmp_path / "r.html", {"run": "r"}, {}, {}, stages).read_text()
     funnel = html[html.index('id="funnel"'):html.index('id="run"')]
+    assert "<tr><th>step</th><th>light curves</th><th>failed here</th></tr>" in funnel
     rows = re.findall(r"<tr><th>([^<]+)</th><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>", funnel)
     assert rows == [("inputs", "126", "0"), ("read", "120", "6"),
                     ("scored by the network", "119", "1"),
@@ -393,16 +395,18 @@ def test_single_events_of_sectors_merge_into_their_joined_sectors_periodic_signa
     vetting = pd.DataFrame([
         joined, vet_row(7, 3, math.nan, snr=30.0, epoch=1391.72, disposition="EB"),
         vet_row(7, 4, math.nan, snr=90.0, epoch=1417.84, disposition="EB"),  # next orbit
-        vet_row(7, 4, math.nan, snr=20.0, index=1, epoch=1436.07),  # off its ephemeris
-        vet_row(7, 5, 52.26, snr=40.0, epoch=1443.96),  # every other transit, the rest gapped
-        vet_row(7, 6, 52.26, snr=40.0, epoch=1457.0),  # twice the period, off its transits
+        vet_row(7, 4, math.nan, snr=20.0, index=1, epoch=1436.07, disposition="EB"),  # off it
+        vet_row(7, 5, 52.26, snr=40.0, epoch=1443.96, disposition="EB"),  # every other transit
+        vet_row(7, 6, 52.26, snr=40.0, epoch=1457.0, disposition="EB"),  # twice, off its transits
+        vet_row(7, 8, math.nan, snr=20.0, epoch=1496.22),  # on a transit, but a PC: kept apart
         vet_row(8, 1, 0.5, snr=40.0, disposition="SYSTEMATIC"),  # one light curve: a lone
         vet_row(8, 1, math.nan, snr=20.0, index=1, epoch=1400.02)])  # transit beside stays
     table = build_candidates(scores_for(vetting), vetting, None, None).set_index("key")
     assert table.loc["7-s9999-0", "keys"] == "7-s0003-0;7-s0004-0;7-s0005-0;7-s9999-0"
-    assert table.loc["7-s0004-1", "keys"] == "7-s0004-1"
-    assert table.loc["7-s0006-0", "keys"] == "7-s0006-0"
-    assert table.loc["8-s0001-1", "disposition"] == "PC" and len(table) == 5
+    assert table.loc["7-s9999-0", "disposition"] == "EB"
+    for alone in ("7-s0004-1", "7-s0006-0", "7-s0008-0", "8-s0001-1"):
+        assert table.loc[alone, "keys"] == alone
+    assert table.loc["7-s0008-0", "disposition"] == "PC" and len(table) == 6
 
 
 def test_each_candidate_links_the_other_signals_of_its_star(vetting, tmp_path):
@@ -519,3 +523,14 @@ def test_two_secondary_eclipses_of_tic255567460_give_an_ambiguous_period(realdat
     row = build_candidates(scores_for(vetting), vetting, known_ebs=ebs).iloc[0]
     assert row["disposition"] == "EB" and row["period_ambiguous"]
     assert row["known_eb"] == "TIC 255567460 EB 1, P 13.79633 d, secondary eclipse"
+
+
+def test_the_reports_threshold_line_carries_the_flag_jobs_warning():
+    summary = {"thresholds": {"periodic_snr": 19.2, "single_snr": 19.4, "edge_snr": 19.8,
+                              "min_sde": 7.0, "nulls": 45},
+               "measured_null_rate_per_10k": {"periodic": 444.4, "single": 444.4, "edge": 0.0},
+               "false_alarms_per_10k": 500, "edge_false_alarms_per_10k": 50,
+               "expected_false_alarms": 4.0, "warning": "raise it"}
+    assert _thresholds_text(summary).endswith("expected false alarms in this run: 4. Warning: "
+                                              "raise it")
+    assert _thresholds_text({**summary, "warning": ""}).endswith("in this run: 4")

@@ -7,8 +7,6 @@ import shlex
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
 # The library, for the Snakefile here and for the jobs: they run `python -m transitflow`,
 # in a per-rule conda env (--sdm conda) finding it through PYTHONPATH.
 LIBRARY = Path(workflow.basedir) / "src"
@@ -16,9 +14,7 @@ sys.path.insert(0, str(LIBRARY))
 
 from transitflow.config_schema import check_config
 
-SCHEMA = "../schemas/config.schema.yaml"
-check_config(config, Path(workflow.current_basedir) / SCHEMA)  # one line per problem
-validate(config, SCHEMA)  # fills in the schema's defaults
+check_config(config, Path(workflow.current_basedir) / "../schemas/config.schema.yaml")
 
 RUN = f"results/{config['run']}"
 # Which paths lead a light curve to the in-depth search (detect.policy): the network's

@@ -146,16 +146,20 @@ def _detection_summary(thresholds: dict, paths: dict, data: pd.DataFrame,
 
 
 def _few_nulls_warning(thresholds: dict, config: DetectConfig) -> str:
-    """A warning when so few nulls exceed the periodic and single-event thresholds that a
-    handful of inverted variable stars (phase curves, flares, eclipses turned into dips)
-    set them; "" otherwise."""
+    """A warning when the periodic or single-event threshold is set by so few nulls (above
+    its floor) that a handful of inverted variable stars (phase curves, flares, eclipses
+    turned into dips) decide it; "" otherwise."""
     nulls = thresholds["nulls"]
     above = nulls * config.false_alarms_per_10k / 10_000
-    if above >= MIN_NULLS_ABOVE:
+    above_floors = (thresholds["periodic_snr"] > config.min_snr
+                    or thresholds["single_snr"] > config.min_single_snr)
+    if above >= MIN_NULLS_ABOVE or not above_floors:
         return ""
+    needed = math.ceil(MIN_NULLS_ABOVE * 10_000 / max(nulls, 1))
+    remedy = (f"raise detect.false_alarms_per_10k to at least {needed}" if needed < 10_000 else
+              "set detect.false_alarms_per_10k to 9999, so that the floors (detect.min_snr, "
+              "min_single_snr) decide")
     return (f"the periodic and single-event thresholds (SNR {thresholds['periodic_snr']:.1f} "
             f"and {thresholds['single_snr']:.1f}) rest on the {above:.1f} strongest of "
             f"{nulls} inverted light curves, which a few variable stars can set: for a run "
-            f"this small, raise detect.false_alarms_per_10k (to at least "
-            f"{min(9999, math.ceil(MIN_NULLS_ABOVE * 10_000 / max(nulls, 1))):g}) so that "
-            "weaker signals reach the in-depth search")
+            f"this small, {remedy}, so that weaker signals reach the in-depth search")

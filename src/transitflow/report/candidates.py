@@ -3,6 +3,7 @@ errors, network notes and the catalogs' matches; written as CSV and Parquet."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -78,9 +79,11 @@ def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.Data
     Returns
     -------
     pandas.DataFrame
-        Signals of one TIC whose periods agree within 1% in different sectors share a row
-        (``sectors`` "1,2", ``keys`` all signal keys, the strongest signal's values, summed
-        transits, the best score). Sorted by disposition (PC first), then SNR descending.
+        Signals of one TIC in different sectors that repeat one another share a row
+        (:func:`_sector_groups`: periods within 1%; a single event, or a signal at twice
+        the period, on the other's transits with the same disposition): ``sectors`` "1,2",
+        ``keys`` all signal keys, the leading signal's values, summed transits, the best
+        score. Sorted by disposition (PC first), then SNR descending.
     """
     if vetting.columns.empty:  # no shard had a signal: empty vetting tables have no columns
         vetting = pd.DataFrame(columns=[*Signal.__dataclass_fields__, "disposition", "reasons"])
@@ -173,7 +176,7 @@ def _sector_groups(frame: pd.DataFrame) -> pd.Series:
     leads its own.
     """
     groups = pd.Series(0, index=frame.index)
-    leaders: dict[int, list[tuple[int, dict, set]]] = {}
+    leaders: dict[int, list[tuple[int, pd.Series, set]]] = {}
     for label, row in _leaders_first(frame).iterrows():
         for leader, lead, sectors in leaders.get(row["tic"], []):
             if row["sector"] not in sectors and _repeats(row, lead):
@@ -188,15 +191,16 @@ def _sector_groups(frame: pd.DataFrame) -> pd.Series:
 
 def _repeats(row: pd.Series, lead: pd.Series) -> bool:
     """Whether a signal of another sector is ``lead`` again: a periodic signal at its period
-    (within :data:`PERIOD_TOLERANCE`), or at twice it through its transits (a sector that
-    saw every other transit, the rest in a gap); a single event on one of its transits (a
+    (within :data:`PERIOD_TOLERANCE`); or, judged alike (the same disposition: a merge never
+    hides a PC under another class), a signal at twice the period on one of its transits (a
+    sector that saw every other transit, the rest in a gap) or a single event on one (a
     star's sectors searched alone find one eclipse each of what their joined light curve
     finds periodic)."""
-    if row["kind"] != "periodic":
-        return _on_a_transit_of(row, lead)
-    ratio = row["period"] / lead["period"]
-    return bool(abs(ratio - 1) <= PERIOD_TOLERANCE
-                or abs(ratio / 2 - 1) <= PERIOD_TOLERANCE and _on_a_transit_of(row, lead))
+    ratio = row["period"] / lead["period"] if row["kind"] == "periodic" else math.nan
+    if abs(ratio - 1) <= PERIOD_TOLERANCE:
+        return True
+    alike = row["disposition"] == lead["disposition"] and _on_a_transit_of(row, lead)
+    return bool(alike and (row["kind"] != "periodic" or abs(ratio / 2 - 1) <= PERIOD_TOLERANCE))
 
 
 def _leaders_first(frame: pd.DataFrame) -> pd.DataFrame:
@@ -207,10 +211,13 @@ def _leaders_first(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _on_a_transit_of(event: pd.Series, lead: pd.Series) -> bool:
-    """Whether ``event``'s epoch lies on one of ``lead``'s transits (or on ``lead``, a
-    single event), within the longer of their durations."""
-    offset = transit_offset(event["epoch"], lead["period"], lead["epoch"])
-    return bool(abs(offset) <= max(event["duration"], lead["duration"]))
+    """Whether ``event``'s box overlaps one of ``lead``'s observed transits (its ephemeris
+    when they are not listed; ``lead`` itself, a single event)."""
+    times = np.asarray(lead.get("transit_times", ()), dtype=float).reshape(-1)
+    if not len(times) or len(times) != lead["n_transits"]:
+        times = event["epoch"] - transit_offset(event["epoch"], lead["period"], lead["epoch"])
+    offset = np.min(np.abs(np.atleast_1d(times) - event["epoch"]))
+    return bool(offset < 0.5 * (event["duration"] + lead["duration"]))
 
 
 def _merge_sectors(frame: pd.DataFrame) -> pd.DataFrame:
