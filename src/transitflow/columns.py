@@ -45,8 +45,9 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "flagged": ("bool", "Whether the light curve went on to the in-depth search"),
     "detected_by": ("",
             "What sent the light curve to the in-depth search: `network`, `periodic`, `single`, "
-            "`edge` (a dip reaching into the edges of the data, which the others leave out), `sectors` (a light curve "
-            "joining a star's sectors, one of them raised), joined by `+`"),
+            "`edge` (a dip reaching into the edges of the data, which the others leave out), "
+            "`sectors` (a light curve joining a star's sectors, one of them raised), joined by "
+            "`+`"),
     "model_id": ("", "The network that scored the light curve"),
     "period": ("d", "Orbital period; NaN for a single transit"),
     "period_err": ("d",

@@ -17,6 +17,7 @@ from transitflow.lightcurve import STITCHED_SECTOR
 #: too few nulls to hold their false-alarm rate (the summary's ``warning``).
 MIN_NULLS_ABOVE = 5
 
+
 def null_thresholds(detections: pd.DataFrame, config: DetectConfig) -> dict:
     """Detection thresholds from the inverted light curves at ``false_alarms_per_10k``
     (``edge_false_alarms_per_10k`` for the edge events).
