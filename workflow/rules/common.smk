@@ -25,14 +25,6 @@ USES_SEARCH = config["detect"]["policy"] != "network"
 TRAINS = USES_NETWORK and not config["model"]
 # Whether this run measures its completeness by injection and recovery.
 MEASURES_COMPLETENESS = config["completeness"]["stars"] > 0
-LABELLED = any(config["labels"].get(key) for key in ("toi_table", "tess_ebs", "yu2019"))
-if TRAINS and config["source"] != "sim" and not LABELLED:
-    raise ValueError(
-        f"source={config['source']} trains the network on labelled real light curves, "
-        "but no label catalog is set: give labels (labels: toi_table, tess_ebs, yu2019), "
-        "a trained model (model=...), or search without a network "
-        "(detect: {policy: search})"
-    )
 
 shell.prefix(f'export PYTHONPATH="{LIBRARY}${{{{PYTHONPATH:+:$PYTHONPATH}}}}"; ')
 LOGS = f"{RUN}/logs"
@@ -42,6 +34,14 @@ from transitflow.files import find_files, shard_files
 from transitflow.options import THROUGHPUT_KEYS
 
 LABEL_CATALOGS = ("toi_table", "tess_ebs", "tess_ebs_readme", "yu2019")
+if TRAINS and config["source"] != "sim":
+    if not any(config["labels"].get(key) for key in LABEL_CATALOGS):
+        raise ValueError(
+            f"source={config['source']} trains the network on labelled real light curves, "
+            "but no label catalog is set: give labels (labels: toi_table, tess_ebs, "
+            "yu2019), a trained model (model=...), or search without a network "
+            "(detect: {policy: search})"
+        )
 # Catalog settings given as a URL or shortcut: fetched into the run by rule fetch_catalog.
 ONLINE_CATALOGS = catalog_urls(
     {

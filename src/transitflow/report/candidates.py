@@ -177,7 +177,9 @@ def _sector_groups(frame: pd.DataFrame) -> pd.Series:
     """
     groups = pd.Series(0, index=frame.index)
     leaders: dict[int, list[tuple[int, pd.Series, set]]] = {}
-    for label, row in _leaders_first(frame).iterrows():
+    order = frame.assign(single=frame["kind"] != "periodic").sort_values(
+        ["single", "snr", "key"], ascending=[True, False, True])
+    for label, row in order.iterrows():
         for leader, lead, sectors in leaders.get(row["tic"], []):
             if row["sector"] not in sectors and _repeats(row, lead):
                 sectors.add(row["sector"])
@@ -201,13 +203,6 @@ def _repeats(row: pd.Series, lead: pd.Series) -> bool:
         return True
     alike = row["disposition"] == lead["disposition"] and _on_a_transit_of(row, lead)
     return bool(alike and (row["kind"] != "periodic" or abs(ratio / 2 - 1) <= PERIOD_TOLERANCE))
-
-
-def _leaders_first(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows in the order groups form: periodic signals first, strongest first."""
-    order = frame.assign(single=frame["kind"] != "periodic").sort_values(
-        ["single", "snr", "key"], ascending=[True, False, True])
-    return order.drop(columns="single")
 
 
 def _on_a_transit_of(event: pd.Series, lead: pd.Series) -> bool:
@@ -236,7 +231,7 @@ def _merge_sectors(frame: pd.DataFrame) -> pd.DataFrame:
         detected_by=("detected_by", _joined_paths))
     merged = merged.assign(n_transits=merged[["per_sector", "joined"]].max(axis=1)).drop(
         columns=["per_sector", "joined"])
-    leaders = _leaders_first(frame).drop_duplicates("group").set_index("group")
+    leaders = frame[frame["group"] == frame.index].set_index("group")  # each leads its own
     leaders[merged.columns] = merged
     return leaders.reset_index(drop=True)
 
