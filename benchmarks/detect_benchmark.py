@@ -14,6 +14,13 @@ of 10 or more) at each cadence, then, in one process on one thread:
 
 A period is recovered when it is within 1% of the planted one, half or double it. Prints a
 markdown table; the ratio column is astropy's seconds per light curve over each method's.
+
+``--device cuda`` runs the batched search on a GPU (the detrending and binning stay on the
+CPU). ``--throughput N`` also times the phase scan alone, the part a GPU takes, on N light
+curves of the first cadence (the simulated ones, detrended and binned once, repeated up to
+N, searched in batches of ``--batch-size``) on ``--device``, and on at most CPU_SCAN_LIMIT
+of them on the CPU (whose rate does not grow with the batch): light curves per second. On a
+GPU machine, ``benchmarks/device_check.sh`` runs it.
 """
 
 from __future__ import annotations
@@ -26,12 +33,15 @@ import numpy as np
 import torch
 
 from transitflow.detect import DetectConfig, search_batch, trial_periods
+from transitflow.detect.batch import _groups, _prepare, _search_group
 from transitflow.searching import SearchConfig, bls_spectrum, detrend_for_search, stellar_density
 from transitflow.simulate import SimConfig, simulate_stars
 
 HEADER = ("| cadence (min) | method | LCs | s/LC | astropy / method | periods recovered | load |\n"
           "|---|---|---|---|---|---|---|")
 RATIOS = (0.5, 1.0, 2.0)
+#: Most light curves of the phase scan's timing on the CPU.
+CPU_SCAN_LIMIT = 1024
 
 
 def recovered(found: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -57,15 +67,34 @@ def timed(function, light_curves) -> tuple[float, np.ndarray]:
     return (time.perf_counter() - start) / len(light_curves), periods
 
 
+def scan_rate(light_curves, search: SearchConfig, n: int, batch_size: int,
+              device: str) -> float:
+    """Light curves per second of the batched search's phase scan on ``device``: the light
+    curves detrended and binned once, repeated up to ``n``, searched in batches."""
+    config = DetectConfig(batch_size=batch_size, device=device)
+    prepared = [_prepare(lc, search, config, invert=False) for lc in light_curves]
+    repeated = [prepared[i % len(prepared)] for i in range(n)]
+    groups = list(_groups(repeated, batch_size))
+    _search_group(groups[0][:2], search, config, torch.device(device))  # compile, warm up
+    start = time.perf_counter()
+    for group in groups:
+        _search_group(group, search, config, torch.device(device))
+    return n / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--cadences", type=float, nargs="+", default=[30.0, 2.0])
     parser.add_argument("--tls", type=int, default=20, help="light curves for TLS (slow)")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--device", default="cpu", help="the batched search's device")
+    parser.add_argument("--throughput", type=int, default=0, metavar="N",
+                        help="also time the phase scan alone on N light curves")
+    parser.add_argument("--batch-size", type=int, default=DetectConfig().batch_size)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    search, config = SearchConfig(), DetectConfig()
+    search, config = SearchConfig(), DetectConfig(device=args.device)
     print(HEADER)
     for cadence in args.cadences:
         sim = SimConfig(n_stars=args.n, cadence_min=cadence, seed=args.seed,
@@ -82,7 +111,7 @@ def main() -> None:
         periods = trial_periods(span, [stellar_density(lc.meta) for lc in batch.light_curves],
                                 search)
         low, high = float(periods[0]), float(periods[-1])
-        rows = [("batched", args.n, batched_s, found["period"].to_numpy(), truth)]
+        rows = [(f"batched ({args.device})", args.n, batched_s, found["period"].to_numpy(), truth)]
         seconds, period = timed(lambda lc: astropy_period(lc, search, periods),
                                 batch.light_curves)
         rows.append(("astropy BLS", args.n, seconds, period, truth))
@@ -95,6 +124,13 @@ def main() -> None:
                   f"| {recovered(period, true).mean():.1%} | {os.getloadavg()[0]:.2f} |",
                   flush=True)
         print(f"<!-- {len(periods)} trial periods {low:.3f}-{high:.3f} d -->")
+        if args.throughput and cadence == args.cadences[0]:
+            runs = {"cpu": min(args.throughput, CPU_SCAN_LIMIT), args.device: args.throughput}
+            for device, n in runs.items():
+                size = min(n, args.batch_size)
+                rate = scan_rate(batch.light_curves, search, n, size, device)
+                print(f"<!-- phase scan alone, {device}, {n} light curves of {cadence:g} min "
+                      f"in batches of {size}: {rate:,.0f} LC/s -->")
 
 
 if __name__ == "__main__":

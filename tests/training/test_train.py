@@ -16,7 +16,7 @@ import torch
 from tests.builders import flat_lightcurve
 from transitflow.training import distributed, trainer
 from transitflow.features import FeatureConfig
-from transitflow.infer import load_model
+from transitflow.infer import load_model, score_shard
 from transitflow.shards import write_shard
 from transitflow.models import PRESETS
 from transitflow.infer import bce_with_logits
@@ -158,6 +158,17 @@ def test_tiny_training_learns_and_writes_outputs(easy_task, tmp_path):
     assert written["priors"]["transit_injections"]["period_days"]["range"] == [0.2, 40.0]
     log = pd.read_csv(tmp_path / "training_log.csv")
     assert log["epoch"].tolist() == [1, 2, 3]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.gpu
+def test_training_on_a_gpu_in_bf16_learns_and_scores_alike_on_the_cpu(easy_task, tmp_path):
+    card = run_training(*easy_task, tiny_config(steps_per_epoch=15, device="cuda"), tmp_path,
+                        provenance={})
+    assert card["device"] == "cuda" and card["metrics"]["test"]["roc_auc"] > 0.9
+    on_gpu, on_cpu = (score_shard(tmp_path / "model.pt", easy_task[0][0], device=device)
+                      for device in ("cuda", "cpu"))
+    np.testing.assert_allclose(on_gpu["score"], on_cpu["score"], atol=0.02)
 
 
 @pytest.mark.slow
