@@ -6,6 +6,8 @@ snakemake --cores 2 --config source=local "local_glob=lcs/**/*.fits" model=model
 
 from snakemake.utils import min_version
 
+from transitflow.run_summary import run_summary
+
 min_version("9.0")
 
 
@@ -22,6 +24,11 @@ include: "workflow/rules/search.smk"
 include: "workflow/rules/vet.smk"
 include: "workflow/rules/completeness.smk"
 include: "workflow/rules/report.smk"
+
+
+onsuccess:
+    for line in run_summary(RUN):
+        print(line)
 
 
 rule all:

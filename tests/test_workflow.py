@@ -240,6 +240,9 @@ def test_a_folder_without_a_light_curve_gives_an_empty_table_and_a_report(tiny_r
     candidates = pd.read_csv(run / "candidates.csv")
     assert candidates.empty and {"key", "period", "disposition"} <= set(candidates.columns)
     assert "Candidates (0)" in (run / "report" / "index.html").read_text()
+    said = done.stdout + done.stderr  # on the console, not only in the logs
+    assert "results/nothing/candidates.csv: 0 candidates (none)" in said
+    assert "1 input quarantined, listed in results/nothing/data/quarantine.csv" in said
 
 
 #: Stars of ../shared/realdata with several sectors: TIC -> periods its joined sectors show.

@@ -11,6 +11,8 @@ from pathlib import Path
 #: periodic one and those of one event.
 SEARCH_PATHS = ("periodic", "single", "edge")
 EVENT_PATHS = SEARCH_PATHS[1:]
+#: Every path to the in-depth search, in the order ``detected_by`` names them.
+DETECTION_PATHS = ("network", *SEARCH_PATHS, "sectors")
 
 
 def read_flag_summary(path: str | Path) -> dict:

@@ -231,8 +231,8 @@ def test_a_run_too_small_for_its_false_alarm_rate_says_what_to_raise():
     rule = lambda s: flag_scores(s, 0.5)  # noqa: E731
     small = detections(np.zeros(45), np.linspace(0, 20, 45))
     _, summary = select_for_search(None, small, rule, DetectConfig(policy="search"))
-    assert "2.2 strongest of 45 inverted" in summary["warning"]
-    assert "raise detect.false_alarms_per_10k to at least 1112," in summary["warning"]
+    assert "set by the strongest 2 of 45 inverted" in summary["warning"]
+    assert "raise detect.false_alarms_per_10k to at least 1112 (" in summary["warning"]
     tiny = detections(np.zeros(4), np.linspace(10, 20, 4))
     _, summary = select_for_search(None, tiny, rule, DetectConfig(policy="search"))
     assert "set detect.false_alarms_per_10k to 9999" in summary["warning"]

@@ -259,6 +259,9 @@ def test_candidates_on_a_known_binarys_secondary_eclipses_become_eb():
         "known eclipsing binary (TESS EB catalog): TIC 1 EB 1, P 4.00000 d, secondary eclipse")
     assert table.loc[11, "toi_match"] == "known planet"
     assert build_candidates(scores_for(vetting), vetting)["known_eb"].eq("").all()
+    assert table.loc[1, "vetting_disposition"] == "PC"  # what its sheet shows
+    assert table["vetting_disposition"].to_dict() == {
+        tic: case[0]["disposition"] for tic, case in cases.items()}
 
 
 def test_write_candidates_is_byte_stable(vetting, tmp_path):
@@ -306,6 +309,13 @@ def test_report_embeds_figures_links_sheets_escapes_and_is_stable(vetting, tmp_p
     assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
     assert "test &lt;run&gt;" in html and "training &lt;loss&gt;" in html
     assert "<th>quarantined</th>" in html and "size" in html
+    assert "(vetting: " not in html
+    moved = table.assign(disposition=table["disposition"].mask(table["key"] == "8-s0001-0",
+                                                               "SYSTEMATIC"))
+    html = write_report(moved, tmp_path / "c.html", run_info, sheets, figures, ledger).read_text()
+    row = re.search(r'<tr id="8-s0001-0".*?</tr>', html).group(0)
+    vetted = table.set_index("key").loc["8-s0001-0", "disposition"]
+    assert f'<a href="sheets/8-s0001-0.png">s0001-0</a> (vetting: {vetted})' in row
 
 
 def test_truth_recovery_counts_periodic_aliases_and_single_events():
@@ -385,9 +395,11 @@ def test_a_joined_sectors_signal_merges_and_lists_the_sectors_of_its_transits():
     stars = pd.DataFrame({"key": ["7-s0001", "7-s0003", "7-s0005", "7-s9999"], "tic": 7,
                           "sector": [1, 3, 5, 9999], "time_start": [1390.0, 1440.0, 1500.0, 1390.0],
                           "time_stop": [1410.0, 1470.0, 1530.0, 1530.0]})
-    [row] = build_candidates(scores_for(vetting), vetting, stars, None).to_dict("records")
+    scores = scores_for(vetting).assign(detected_by=["edge+periodic+network", "sectors+single"])
+    [row] = build_candidates(scores, vetting, stars, None).to_dict("records")
     assert row["key"] == "7-s9999-0" and row["keys"] == "7-s0001-0;7-s9999-0"
     assert row["sectors"] == "1,3" and row["n_transits"] == 6  # not 5 + 6: the same transits
+    assert row["detected_by"] == "network+periodic+single+edge+sectors"
 
 
 def test_single_events_of_sectors_merge_into_their_joined_sectors_periodic_signal():

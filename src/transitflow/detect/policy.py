@@ -157,10 +157,13 @@ def _few_nulls_warning(thresholds: dict, config: DetectConfig) -> str:
     if above >= MIN_NULLS_ABOVE or not above_floors:
         return ""
     needed = math.ceil(MIN_NULLS_ABOVE * 10_000 / max(nulls, 1))
-    remedy = (f"raise detect.false_alarms_per_10k to at least {needed}" if needed < 10_000 else
+    remedy = (f"raise detect.false_alarms_per_10k to at least {needed} (thresholds set by "
+              f"{MIN_NULLS_ABOVE} nulls; higher still lets fainter signals through)"
+              if needed < 10_000 else
               "set detect.false_alarms_per_10k to 9999, so that the floors (detect.min_snr, "
               "min_single_snr) decide")
     return (f"the periodic and single-event thresholds (SNR {thresholds['periodic_snr']:.1f} "
-            f"and {thresholds['single_snr']:.1f}) rest on the {above:.1f} strongest of "
-            f"{nulls} inverted light curves, which a few variable stars can set: for a run "
-            f"this small, {remedy}, so that weaker signals reach the in-depth search")
+            f"and {thresholds['single_snr']:.1f}) are set by the strongest "
+            f"{max(1, round(above))} of {nulls} inverted light curves, which a few variable "
+            f"stars can be: for a run this small, {remedy}, so that weaker signals reach the "
+            f"in-depth search")

@@ -24,6 +24,8 @@ MAX_HEADER_BLOCKS = 100  # 3,600 cards; mission light-curve headers fill fewer t
 MAX_TABLE_BYTES = 2 ** 32  # a TESS 20-s sector table is ~50 MB
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".dat")  # text tables read as CSV
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
+#: How a reason begins for a file that is no light curve (a licence, a report beside them).
+NOT_A_LIGHT_CURVE = "not a light-curve file"
 #: Files that travel with light curves but are not one: file-name pattern -> what it is.
 NOT_LIGHT_CURVES = {r"_dv[rs]\.xml$": "a SPOC data validation report (XML)",
                     r"_dv[rsm]\.pdf$": "a SPOC data validation report (PDF)",
@@ -58,7 +60,7 @@ def is_fits(path: Path) -> bool:
         raise LightCurveReadError(path, "not a FITS file (it does not start with SIMPLE); "
                                         "is the download complete?")
     if not path.name.lower().endswith(TABLE_SUFFIXES):
-        raise LightCurveReadError(path, "not a light-curve file: neither FITS nor a table "
+        raise LightCurveReadError(path, f"{NOT_A_LIGHT_CURVE}: neither FITS nor a table "
                                         f"named {', '.join(TABLE_SUFFIXES)}")
     return False
 
@@ -68,7 +70,7 @@ def _refuse_known_other_products(path: Path) -> None:
     what = next((what for pattern, what in NOT_LIGHT_CURVES.items()
                  if re.search(pattern, path.name, re.IGNORECASE)), None)
     if what is not None:
-        raise LightCurveReadError(path, f"not a light-curve file: {what}; give the star's light "
+        raise LightCurveReadError(path, f"{NOT_A_LIGHT_CURVE}: {what}; give the star's light "
                                         "curve (*_lc.fits, a pixel file or a time,flux table)")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from transitflow.flag_summary import DETECTION_PATHS
 from transitflow.lightcurve import BTJD_ZERO, STITCHED_SECTOR, star_id
 from transitflow.report.catalogs import crossmatch, on_known_eclipses
 from transitflow.signals import (DISPOSITIONS, PERIOD_TOLERANCE, Signal, ephemeris_errors,
@@ -23,8 +24,8 @@ FRONT_COLUMNS = ("key", "keys", "id", "tic", "mission", "split", "sectors", "ra"
                  "period_ambiguous", "epoch", "epoch_bjd", "epoch_err", "duration_h",
                  "duration_err_h", "depth_ppm", "depth_err_ppm", "snr", "sde", "n_transits",
                  "radius_earth", "star_radius", "tmag")
-BACK_COLUMNS = ("disposition", "reasons", "toi", "toi_disposition", "toi_match",
-                "toi_matched_by", "known_eb")
+BACK_COLUMNS = ("disposition", "vetting_disposition", "reasons", "toi", "toi_disposition",
+                "toi_match", "toi_matched_by", "known_eb")
 FLOAT_FORMAT = "%.12g"  # BJD epochs to 1e-5 d
 
 
@@ -92,7 +93,7 @@ def build_candidates(scores: pd.DataFrame, vetting: pd.DataFrame, stars: pd.Data
     frame = frame.assign(split=frame["tic"].map(splits).fillna(""))
     frame = _period_notes(_network_notes(_merge_sectors(_with_errors(frame))))
     frame = pd.concat([frame, crossmatch(frame, known_tois)], axis=1)
-    frame = on_known_eclipses(frame, known_ebs)
+    frame = on_known_eclipses(frame.assign(vetting_disposition=frame["disposition"]), known_ebs)
     vet_columns = [c for c in vetting.columns if c not in Signal.__dataclass_fields__
                    and c not in FRONT_COLUMNS and c not in BACK_COLUMNS]
     frame = filter_pc_radius(frame, pc_max_radius_rjup)
@@ -150,7 +151,8 @@ def _with_errors(frame: pd.DataFrame) -> pd.DataFrame:
     """Errors of period, epoch and duration of each signal (:func:`ephemeris_errors`, at
     the orbit numbers of its transits; a merged row keeps its leader's) and the
     epoch as BJD."""
-    errors = np.array([ephemeris_errors(row["duration"], row["depth"], row["snr"], transit_cycles(row))
+    errors = np.array([ephemeris_errors(row["duration"], row["depth"], row["snr"],
+                                        transit_cycles(row))
                        for row in frame.to_dict("records")], dtype=float).reshape(-1, 3)
     return frame.assign(period_err=errors[:, 0], epoch_err=errors[:, 1],
                         duration_err_h=errors[:, 2] * 24.0,
@@ -237,9 +239,10 @@ def _merge_sectors(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _joined_paths(paths: pd.Series) -> str:
-    """The detection paths of merged signals, each once, in their order."""
-    names = [name for value in paths.dropna() for name in str(value).split("+") if name]
-    return "+".join(dict.fromkeys(names))
+    """The detection paths of merged signals, each once, in the order of DETECTION_PATHS."""
+    names = {name for value in paths.dropna() for name in str(value).split("+") if name}
+    order = {name: rank for rank, name in enumerate(DETECTION_PATHS)}
+    return "+".join(sorted(names, key=lambda name: (order.get(name, len(order)), name)))
 
 
 def _network_notes(frame: pd.DataFrame) -> pd.DataFrame:

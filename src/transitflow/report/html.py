@@ -319,6 +319,9 @@ def _candidate_table(candidates: pd.DataFrame, sheet_links: dict[str, str]) -> s
         cells = "".join(_cell(record[column], fmt, column) for column, _, fmt in TABLE_COLUMNS)
         sheets = " ".join(f'<a href="{escape(sheet_links[key])}">{escape(key.split("-", 1)[1])}</a>'
                           for key in record["keys"].split(";") if key in sheet_links)
+        if sheets and record["vetting_disposition"] != record["disposition"]:
+            sheets += f' (vetting: {escape(str(record["vetting_disposition"]))})'
+
         css = escape(str(record["disposition"]))
         rows.append(f'<tr id="{escape(record["key"])}" class="{css}">{cells}<td>{sheets}</td>'
                     f'<td>{others[record["key"]]}</td></tr>')

@@ -124,11 +124,16 @@ def _run_info(files: ReportFiles, run: str, provenance: dict, flagged: dict) -> 
     info = {"run": run, "code version": provenance["code_version"],
             "source digest": provenance["source_digest"],
             "model": card.get("model_id", "given by the user" if flagged["scored"] else "none"),
-            "model test ROC-AUC": card.get("metrics", {}).get("test", {}).get("roc_auc", "n/a"),
+            "model test ROC-AUC": _rounded(card.get("metrics", {}).get("test", {}).get("roc_auc")),
             "detection policy": flagged["policy"]}
     if "thresholds" in flagged:
         info["detection thresholds"] = _thresholds_text(flagged)
     return info
+
+
+def _rounded(value: float | None) -> float | str:
+    """A figure to three decimals, "n/a" when missing."""
+    return "n/a" if value is None else round(value, 3)
 
 
 def _thresholds_text(summary: dict) -> str:
