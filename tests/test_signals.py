@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from transitflow.signals import Signal, coincidence_chance, has_period, transit_offset
+from transitflow.signals import (SNR_BINS, Signal, coincidence_chance, has_period, snr_bin_label,
+                                transit_offset)
 
 
 def test_the_offset_wraps_to_the_nearest_transit_within_half_a_period():
@@ -35,3 +36,8 @@ def test_the_coincidence_chance_falls_with_each_event_and_saturates_at_one():
     assert coincidence_chance(0.1, 2.0, 1) == pytest.approx(0.1)
     assert coincidence_chance(0.1, 2.0, 3) == pytest.approx(1e-3)
     assert coincidence_chance(2.0, 2.0, 5) == 1.0
+
+
+def test_snr_bins_are_labelled_by_both_edges_the_last_open():
+    assert [snr_bin_label(low) for low in SNR_BINS] == [
+        "0-7", "7-10", "10-15", "15-20", "20-30", "30-50", ">= 50"]

@@ -41,7 +41,7 @@ from transitflow.provenance import make_provenance
 from transitflow.searching import SearchConfig, detrend_for_search, search_lightcurve
 from transitflow.shards import read_shard, write_shard
 from transitflow.signals import (R_SUN_IN_R_EARTH, binned_means, injected_with_transit,
-                                 recovering, shares_by_snr)
+                                 recovering, shares_by_snr, snr_bin_label)
 from transitflow.simulate import log_uniform, transit_duration
 from transitflow.tables import atomic_output, read_table, read_tables, write_json, write_table
 from transitflow.vetting import VetConfig, vet_light_curve
@@ -355,7 +355,7 @@ def plot_completeness(injections: pd.DataFrame, path) -> None:
     by_snr_axes, *map_axes = figure.subplots(1, 1 + len(STAGES))
     by_snr = completeness_by_snr(injections)
     injected = int((injections["copy"] == "injected").sum())
-    ticks = [f">={low:g}" for low in by_snr["snr_low"]]
+    ticks = [snr_bin_label(low) for low in by_snr["snr_low"]]
     for stage in STAGES:
         by_snr_axes.plot(ticks, by_snr[stage], "o-", label=stage)
     by_snr_axes.set(xlabel="expected SNR", ylabel="share of injections", ylim=(0, 1.02),

@@ -28,6 +28,12 @@ MAD_TO_STD = 1.4826
 SNR_BINS = (0.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0)
 
 
+def snr_bin_label(low: float) -> str:
+    """The expected-SNR bin of :data:`SNR_BINS` starting at ``low``: "7-10", the last ">= 50"."""
+    above = [edge for edge in SNR_BINS if edge > low]
+    return f"{low:g}-{above[0]:g}" if above else f">= {low:g}"
+
+
 def binned_means(frame: pd.DataFrame, column: str, edges, means) -> pd.DataFrame:
     """Rows of ``frame`` binned by ``column`` at ``edges`` (each bin closed on the left): per
     bin its edges ``low`` and ``high``, the rows ``n`` and the mean of each column in

@@ -122,7 +122,7 @@ def test_the_completeness_table_shows_each_snr_bin_beside_the_simulated_truth(ve
                         tmp_path / "report.html", {"run": "r"}, {}, {}, {"data": {"read": 3}},
                         completeness=completeness).read_text()
     section = html[html.index('id="completeness"'):html.index('id="candidates"')]
-    assert "<th>planted, as PC</th>" in section and "<th>SNR &gt;= 7</th>" in section
+    assert "<th>planted, as PC</th>" in section and "<th>7-10</th>" in section
     assert '<td class="number">0.750</td>' in section and '<td class="number">0.467</td>' in section
     assert '<td class="number">0</td><td class="number"></td>' in section
     assert "bins with 30 or more of each: 3.3 points" in section

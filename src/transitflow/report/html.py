@@ -15,7 +15,7 @@ import pandas as pd
 from transitflow.report.assets import CSS, FILTER_JS, SORT_JS
 from transitflow.report.candidates import PC_RADIUS_NOTE, light_curve_keys
 from transitflow.report.truth import LIKE_FOR_LIKE, MIN_COMPARED
-from transitflow.signals import DISPOSITIONS
+from transitflow.signals import DISPOSITIONS, snr_bin_label
 from transitflow.tables import atomic_output
 
 
@@ -239,7 +239,7 @@ def _against_truth_table(completeness: dict) -> str:
 
 
 def _snr_bin(row: dict) -> str:
-    return f"SNR >= {row['snr_low']:g}"
+    return snr_bin_label(row["snr_low"])
 
 
 def _shown(value, decimals: str = ".3f") -> str:
