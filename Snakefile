@@ -6,8 +6,6 @@ snakemake --cores 2 --config source=local "local_glob=lcs/**/*.fits" model=model
 
 from snakemake.utils import min_version
 
-from transitflow.run_summary import run_summary
-
 min_version("9.0")
 
 
@@ -27,6 +25,8 @@ include: "workflow/rules/report.smk"
 
 
 onsuccess:
+    from transitflow.run_summary import run_summary
+
     for line in run_summary(RUN):
         print(line)
 

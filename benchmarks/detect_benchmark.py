@@ -125,7 +125,9 @@ def main() -> None:
                   flush=True)
         print(f"<!-- {len(periods)} trial periods {low:.3f}-{high:.3f} d -->")
         if args.throughput and cadence == args.cadences[0]:
-            runs = {"cpu": min(args.throughput, CPU_SCAN_LIMIT), args.device: args.throughput}
+            runs = {"cpu": min(args.throughput, CPU_SCAN_LIMIT)}
+            if args.device != "cpu":
+                runs[args.device] = args.throughput
             for device, n in runs.items():
                 size = min(n, args.batch_size)
                 rate = scan_rate(batch.light_curves, search, n, size, device)

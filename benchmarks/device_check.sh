@@ -48,13 +48,15 @@ stage() {
 default_sector() {  # the default config's simulated sector, its labels and split, as the workflow makes them
     local data=$1/data sim='{"cadence_min": 30.0, "n_stars": 2000, "sector": 1, "seed": 42}'
     mkdir -p "$data"
+    local jobs=()
     for shard in 0 1 2 3; do
         $python -m transitflow ingest --source sim --start $((shard * 500)) \
             --stop $((shard * 500 + 500)) --options "$sim" --throughput '{}' \
             --shard "$data/$shard.arrow" --stars "$data/stars$shard.parquet" \
             --ledger "$data/ledger$shard.parquet" --truth "$data/truth$shard.parquet" &
+        jobs+=($!)
     done
-    wait
+    for job in "${jobs[@]}"; do wait "$job" || return 1; done
     $python -m transitflow collect --stars "$data"/stars?.parquet --ledgers "$data"/ledger?.parquet \
         --truths "$data"/truth?.parquet --out-stars "$data/stars.parquet" \
         --out-ledger "$data/ledger.parquet" --out-truth "$data/truth.parquet" \
@@ -80,8 +82,10 @@ train() {  # one training on the GPU: wall time and the card's test ROC-AUC
 {
     nvidia-smi -L || echo "no nvidia-smi: $device"
     $python -c "import torch; print('torch', torch.__version__, torch.cuda.is_available() and torch.cuda.get_device_name())"
+    failed=""
     for name in $stages; do
-        stage "$name" || echo "== $name FAILED"
+        stage "$name" || { echo "== $name FAILED"; failed="$failed $name"; }
     done
-    echo "== done ($(date -u +%T))"
+    echo "== done ($(date -u +%T))${failed:+, failed:$failed}"
+    [ -z "$failed" ]
 } 2>&1 | tee "$out/device_check.log"

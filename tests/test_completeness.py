@@ -17,7 +17,7 @@ from transitflow.completeness import (INJECTED_TIC_OFFSET, CompletenessConfig,
 from transitflow.detect import DetectConfig
 from transitflow.inject import transit_flux
 from transitflow.report import injections_against_truth, reliability, truth_recall_by_snr
-from transitflow.searching import SearchConfig
+from transitflow.searching import SearchConfig, without_brightenings
 from transitflow.shards import read_shard, write_shard
 from transitflow.signals import SNR_BINS
 from transitflow.tables import read_provenance, read_table
@@ -44,13 +44,28 @@ def test_copies_skip_training_stars_carry_the_model_and_repeat_with_the_seed():
             np.testing.assert_array_equal(np.sort(lc.flux), np.sort(host.flux))
             assert not np.array_equal(lc.flux, host.flux)
             continue
-        model = (transit_flux(host.time, params) if params["copy"] == "injected"
-                 else 2 * np.median(host.flux) / host.flux - 1)
-        np.testing.assert_allclose(lc.flux, host.flux * model, rtol=1e-6)
+        if params["copy"] == "inverted":  # what the search keeps of the host, mirrored
+            kept = without_brightenings(host, SearchConfig())
+            np.testing.assert_array_equal(lc.time, kept.time)
+            np.testing.assert_allclose(lc.flux, 2 * np.median(kept.flux) - kept.flux, rtol=1e-6)
+            continue
+        np.testing.assert_allclose(lc.flux, host.flux * transit_flux(host.time, params),
+                                   rtol=1e-6)
     again = inject_shard(HOSTS, {1, 2}, config, shard_number=0)[1]
     pd.testing.assert_frame_equal(again, injections)
     other_shard = inject_shard(HOSTS, {1, 2}, config, shard_number=1)[1]
     assert not np.allclose(other_shard["period"], injections["period"])
+
+
+def test_the_inverted_copy_of_a_flaring_host_leaves_the_flare_out():
+    host = HOSTS[0]
+    flux = host.flux.copy()
+    flux[300:304] += 0.01 * np.exp(-np.arange(4.0))  # a flare of 20 sigma
+    copies, injections = inject_shard([replace(host, flux=flux)], set(),
+                                      CompletenessConfig(stars=1, n_per_star=1), shard_number=0)
+    inverted = copies[injections["copy"].tolist().index("inverted")]
+    assert not np.isin(host.time[300:302], inverted.time).any()
+    assert len(inverted) >= len(host) - 4 and inverted.flux.min() > 0.997  # no flare dip
 
 
 def test_a_deep_transit_is_found_as_pc_and_thresholds_out_of_reach_stop_it():
@@ -261,7 +276,8 @@ def test_the_inject_recover_and_completeness_commands_chain_through_files(tmp_pa
                  ).to_parquet(split)
     copies, injections = tmp_path / "copies.arrow", tmp_path / "injections.parquet"
     assert main(["inject", "--shard", str(shard), "--split", str(split), "--options",
-                 '{"stars": 2, "n_per_star": 1}', "--out-shard", str(copies),
+                 '{"completeness": {"stars": 2, "n_per_star": 1}, "search": {}}',
+                 "--out-shard", str(copies),
                  "--out", str(injections)]) == 0
     planted = read_table(injections)
     assert set(planted["tic"]) == {2}  # star 1 is a training star

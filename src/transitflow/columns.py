@@ -309,9 +309,9 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
             "PC (planet candidate), EB (eclipsing binary on target), BEB (background or blended "
             "binary), SYSTEMATIC or LOW_SNR"),
     "vetting_disposition": ("",
-            "The disposition vetting gave, which its sheets show; `disposition` differs where "
-            "a catalogued binary's eclipse (`known_eb`) or `report.pc_max_radius_rjup` moved "
-            "it"),
+            "The disposition vetting gave the leading signal, which its sheet shows; "
+            "`disposition` differs where a catalogued binary's eclipse (`known_eb`) or "
+            "`report.pc_max_radius_rjup` moved it"),
     "reasons": ("",
             "Why: the flagged tests' reasons and notes on how the signal was raised, "
             "`;`-separated"),

@@ -9,7 +9,8 @@ flagged, the in-depth search and vetting. An injection is *found* when a signal 
 matches it (:func:`transitflow.signals.recovering`) and *PC* when such a signal is vetted
 PC. The share found as PC per bin of expected SNR, period and radius is the completeness.
 
-Each host also gets two null copies, the Kepler DR25 way: inverted (dips become bumps) and
+Each host also gets two null copies, the Kepler DR25 way: inverted (dips become bumps; the
+flares that the search clips from the host are left out, lest they become dips) and
 scrambled (blocks of days in a random order, so dips stay dips, dip-like systematics
 included, but repeats fall off any period). They go through the same chain: a PC found in
 one is a false alarm, and their rate per light curve gives the expected false PCs of the
@@ -38,7 +39,8 @@ from transitflow.isolation import each_light_curve
 from transitflow.lightcurve import LightCurve
 from transitflow.options import options_from_dict
 from transitflow.provenance import make_provenance
-from transitflow.searching import SearchConfig, detrend_for_search, search_lightcurve
+from transitflow.searching import (SearchConfig, detrend_for_search, search_lightcurve,
+                                   without_brightenings)
 from transitflow.shards import read_shard, write_shard
 from transitflow.signals import (R_SUN_IN_R_EARTH, binned_means, injected_with_transit,
                                  recovering, shares_by_snr, snr_bin_label)
@@ -123,11 +125,12 @@ class CompletenessConfig:
 
 
 def inject_shard(light_curves: list[LightCurve], exclude_tics: set[int],
-                 config: CompletenessConfig, shard_number: int
-                 ) -> tuple[list[LightCurve], pd.DataFrame]:
+                 config: CompletenessConfig, shard_number: int,
+                 search: SearchConfig = SearchConfig()) -> tuple[list[LightCurve], pd.DataFrame]:
     """Injected copies of up to ``config.stars`` hosts of a shard and their parameters.
     Hosts are single observations: completeness is measured per sector, not on the light
-    curves that join a star's sectors.
+    curves that join a star's sectors. The inverted copy mirrors what the ``search``
+    detrending keeps of its host (:func:`~transitflow.searching.without_brightenings`).
 
     Returns
     -------
@@ -152,7 +155,7 @@ def inject_shard(light_curves: list[LightCurve], exclude_tics: set[int],
         drawn = [_draw(good, rng, config) for _ in range(config.n_per_star)]
         made = [(_copy(replace(host, flux=host.flux * transit_flux(host.time, params)), number),
                  "injected", params) for number, params in enumerate(drawn)]
-        nulls = {"inverted": host.inverted(),
+        nulls = {"inverted": without_brightenings(host, search).inverted(),
                  "scrambled": host.scrambled(rng, SCRAMBLE_BLOCK_DAYS, SCRAMBLE_GAP_DAYS)}
         made += [(_copy(lc, NULL_COPIES[kind]), kind, {"n_transits": 0})
                  for kind, lc in nulls.items()]
@@ -389,12 +392,14 @@ def run_inject(shard: str | Path, split: str | Path, options: Mapping, out_shard
     """The inject stage: injected and null copies of the light curves of ``shard``
     (:func:`inject_shard`), the stars of the training split of the table ``split`` ("" when
     the run did not train) left out; write the copies to the shard ``out_shard`` and their
-    injections to ``out``; return the injections. ``options`` is the config's
-    ``completeness`` section."""
+    injections to ``out``; return the injections. ``options`` holds the config's
+    ``completeness`` and ``search`` sections."""
     table = read_table(split) if split else None
     training = set(table.loc[table["split"] == "train", "tic"]) if table is not None else set()
     copies, injections = inject_shard(read_shard(shard), training,
-                                      CompletenessConfig.from_dict(options), int(Path(shard).stem))
+                                      CompletenessConfig.from_dict(options.get("completeness", {})),
+                                      int(Path(shard).stem),
+                                      SearchConfig.from_dict(options.get("search", {})))
     provenance = make_provenance("inject", options, [shard, *filter(None, [split])])
     write_shard(out_shard, copies, provenance)
     write_table(injections, out, provenance)

@@ -83,6 +83,17 @@ def test_inverted_planets_hold_no_transit(planets):
     assert (nulls["single_snr"] < 8).all()
 
 
+def test_a_flare_that_the_search_clips_is_no_dip_in_the_null():
+    quiet, flaring = (flat_lightcurve(tic=tic, seed=5) for tic in (1, 2))  # the same noise
+    flux = flaring.flux.copy()
+    flux[600:606] += 0.02 * np.exp(-np.arange(6) / 1.5)  # 20 sigma, decaying in 3 hours
+    flaring = replace(flaring, flux=flux)
+    nulls = search_batch([quiet, flaring], invert=True)
+    assert nulls["single_snr"].max() < 5
+    assert nulls["single_snr"][1] == pytest.approx(nulls["single_snr"][0], abs=2)
+    assert search_batch([flaring])["single_snr"][0] < 5  # and none in the data
+
+
 def test_a_light_curves_statistics_do_not_depend_on_its_batch_mates(planets):
     """Sharding and batch size are throughput settings: a star searched among others, among
     half of them or in batches of three gets the same row (its grid is its own)."""

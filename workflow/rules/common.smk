@@ -132,6 +132,21 @@ def detect_options():
     return quoted({**options, "search": search})
 
 
+def inject_options():
+    """The inject job's options: the completeness section and the search settings that set
+    the detrending, whose kept cadences the inverted copies mirror."""
+    detrending = ("durations", "detrend_window")
+    search = {
+        key: value for key, value in config["search"].items() if key in detrending
+    }
+    return quoted(
+        {
+            "completeness": {**section("completeness"), "seed": config["seed"]},
+            "search": search,
+        }
+    )
+
+
 def shard_ids():
     """The shard ids: planned from the config, or for mast, one per listing shard (known
     once the mast_listing checkpoint has run)."""

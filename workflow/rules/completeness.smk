@@ -10,7 +10,7 @@ rule inject:
     conda:
         "../../envs/search.yaml"
     params:
-        options=options("completeness", seed=config["seed"]),
+        options=inject_options(),
     shell:
         "python -m transitflow inject --shard {input.shard} --split '{input.split}'"
         " --options {params.options} --out-shard {output.shard}"

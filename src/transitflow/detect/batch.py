@@ -10,7 +10,8 @@ durations). A box's SNR is its mean dip over the scatter of box means of its wid
 light curve, so red noise and variability raise the bar. The trimmed ends get a statistic
 of their own, the edge event (the strongest box dip reaching into them), so that a lone
 transit there is not lost; its threshold comes from the nulls' edges. The inverted copy of
-each light curve (flux mirrored about its median, then detrended, so its transits are
+each light curve (the bins its own detrending keeps, without the flares and other upward
+outliers it clips, mirrored about their median and detrended, so that its transits are
 clipped away and only noise and systematics remain) goes through the same search; those
 null statistics set the detection thresholds at a stated false-alarm rate.
 
@@ -32,7 +33,7 @@ from transitflow.detect.config import DetectConfig
 from transitflow.kernels import cached_njit
 from transitflow.lightcurve import LightCurve
 from transitflow.searching import (SearchConfig, detrend_for_search, period_grid, search_durations,
-                                   shortest_period, stellar_density)
+                                   shortest_period, stellar_density, without_brightenings)
 from transitflow.searching.periodograms import binned_with_counts, sde_spectrum
 from transitflow.searching.single import SINGLE_MIN_COVERAGE, SINGLE_MIN_WINDOWS
 from transitflow.searching.star import (DURATION_COEFF, MAX_DENSITY, MAX_DUTY_CYCLE,
@@ -194,16 +195,18 @@ def _device(name: str) -> torch.device:
 
 def _prepare(lc: LightCurve, search: SearchConfig, config: DetectConfig,
              invert: bool) -> _Prepared:
-    """Detrend (inverted first if asked) and bin one light curve; ValueError if unusable."""
+    """Bin and detrend one light curve (or its null: the bins its detrending keeps, flares
+    clipped, mirrored); ValueError if unusable."""
     name = lc.meta.source_file or lc.meta.key
     good = lc.good()
     if len(good) < MIN_CADENCES:
         raise ValueError(f"{name}: {len(good)} good cadences, the search needs {MIN_CADENCES}")
-    if invert:
-        good = good.inverted()
     cadence = float(np.median(np.diff(good.time)))
     width = max(cadence, config.bin_minutes / MINUTES_PER_DAY)
     binned, weights = _pre_binned(good, width)
+    if invert:  # the bins the search of the data keeps, mirrored
+        kept = without_brightenings(binned, search)
+        binned, weights = kept.inverted(), weights[np.isin(binned.time, kept.time)]
     detrended = detrend_for_search(binned, search)
     per_bin = weights[np.searchsorted(binned.time, detrended.time)]
     near = _near_edges(detrended.time, config.edge_days)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from transitflow.detect.config import DetectConfig
-from transitflow.flag_summary import EVENT_PATHS, SEARCH_PATHS
+from transitflow.flag_summary import DETECTION_PATHS, EVENT_PATHS, SEARCH_PATHS
 from transitflow.lightcurve import STITCHED_SECTOR
 
 #: Nulls expected above the periodic and single-event thresholds under which those rest on
@@ -107,7 +107,7 @@ def select_for_search(scores: pd.DataFrame | None, detections: pd.DataFrame | No
     paths["sectors"] = _joined_with_a_raised_sector(table, np.logical_or.reduce(
         list(paths.values())))
     flagged = np.logical_or.reduce(list(paths.values()))
-    detected_by = ["+".join(name for name, hit in paths.items() if hit[i])
+    detected_by = ["+".join(name for name in DETECTION_PATHS if name in paths and paths[name][i])
                    for i in range(len(table))]
     summary.update(policy=config.policy, flagged=int(flagged.sum()),
                    flagged_network=int(paths["network"].sum()))
@@ -164,6 +164,6 @@ def _few_nulls_warning(thresholds: dict, config: DetectConfig) -> str:
               "min_single_snr) decide")
     return (f"the periodic and single-event thresholds (SNR {thresholds['periodic_snr']:.1f} "
             f"and {thresholds['single_snr']:.1f}) are set by the strongest "
-            f"{max(1, round(above))} of {nulls} inverted light curves, which a few variable "
-            f"stars can be: for a run this small, {remedy}, so that weaker signals reach the "
-            f"in-depth search")
+            f"{max(1, round(above))} of {nulls} inverted light curves, a few variable stars' "
+            f"phase curves or eclipses turned into dips: for a run this small, {remedy}, so "
+            f"that weaker signals reach the in-depth search")

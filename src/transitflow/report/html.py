@@ -321,7 +321,6 @@ def _candidate_table(candidates: pd.DataFrame, sheet_links: dict[str, str]) -> s
                           for key in record["keys"].split(";") if key in sheet_links)
         if sheets and record["vetting_disposition"] != record["disposition"]:
             sheets += f' (vetting: {escape(str(record["vetting_disposition"]))})'
-
         css = escape(str(record["disposition"]))
         rows.append(f'<tr id="{escape(record["key"])}" class="{css}">{cells}<td>{sheets}</td>'
                     f'<td>{others[record["key"]]}</td></tr>')

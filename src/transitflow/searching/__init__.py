@@ -3,7 +3,7 @@ single-event box search when no periodic signal rests on two or more events.
 
 Modules: ``config`` (:class:`SearchConfig`), ``iterative`` (:func:`search_lightcurve`, the
 search of one light curve), ``star`` (stellar density, trial durations and periods,
-detrending window), ``periodograms`` (BLS, TLS and the SDE spectrum), ``transits`` (a signal
+detrending, the light curve that nulls mirror), ``periodograms`` (BLS, TLS and the SDE spectrum), ``transits`` (a signal
 measured transit by transit), ``masking`` (what is masked before the next round, echoes),
 ``single`` (the single-event search).
 
@@ -16,11 +16,12 @@ from transitflow.searching.masking import full_duration, is_echo, mask_width
 from transitflow.searching.periodograms import (Periodogram, Spectrum, bls_spectrum,
                                                 display_spectrum, periodogram)
 from transitflow.searching.star import (detrend_for_search, detrend_window, period_grid,
-                                        search_durations, shortest_period, stellar_density)
+                                        search_durations, shortest_period, stellar_density,
+                                        without_brightenings)
 from transitflow.searching.transits import alias_periods, true_multiple
 
 __all__ = ["Periodogram", "SearchConfig", "Spectrum", "alias_periods", "bls_spectrum",
            "detrend_for_search", "detrend_window", "display_spectrum", "full_duration",
            "is_echo", "mask_width", "period_grid", "periodogram", "search_durations",
            "search_lightcurve", "search_with_spectrum", "shortest_period", "stellar_density",
-           "true_multiple"]
+           "true_multiple", "without_brightenings"]

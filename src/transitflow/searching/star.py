@@ -33,6 +33,13 @@ MAX_DENSITY = 60.0
 MIN_ORBIT_A_RS = 2.0
 #: Detrending window (days) = this factor x the longest duration searched.
 DETREND_WINDOW_FACTOR = 3.0
+#: Upward outliers above this many robust standard deviations of a light curve are the
+#: brightenings its nulls leave out (:func:`without_brightenings`). At the search's own clip
+#: (3) the nulls lose the noise's upper tail and the detrending's upward ramps, which mirror
+#: the data's dips: on the simulated sector the stars without a signal then passed the
+#: edge-event threshold at 106 per 10,000 against the 45 the nulls gave, the periodic one at
+#: 618 against 495; at 5, at 21 and 522 (939 stars).
+FLARE_SIGMA = 5.0
 HOURS_PER_DAY = 24.0
 MINUTES_PER_DAY = 1440.0
 
@@ -91,6 +98,17 @@ def detrend_window(config: SearchConfig, meta: LightCurveMeta) -> float:
 def detrend_for_search(lc: LightCurve, config: SearchConfig) -> LightCurve:
     """``lc`` detrended as the search's first round sees it (relative flux ~1)."""
     return detrend(lc, detrend_window(config, lc.meta))
+
+
+def without_brightenings(lc: LightCurve, config: SearchConfig) -> LightCurve:
+    """``lc`` without its brightenings (flares, cosmic rays): the cadences more than
+    FLARE_SIGMA robust standard deviations above its trend, detrended as the search
+    detrends it (flagged and non-finite cadences dropped too). Mirrored, it is a null of
+    what the search of ``lc`` meets: the search clips these from the data, where they never
+    become dips, but mirrored they would, and set the detection thresholds of a sector of
+    flaring M dwarfs."""
+    kept = detrend(lc, detrend_window(config, lc.meta), upper_sigma=FLARE_SIGMA).time
+    return lc.select(np.isin(lc.time, kept))
 
 
 def period_grid(span: float, min_period: float, max_period: float, density: float,
