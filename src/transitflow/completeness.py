@@ -10,7 +10,7 @@ matches it (:func:`transitflow.signals.recovering`) and *PC* when such a signal 
 PC. The share found as PC per bin of expected SNR, period and radius is the completeness.
 
 Each host also gets two null copies, the Kepler DR25 way: inverted (dips become bumps; the
-flares that the search clips from the host are left out, lest they become dips) and
+host's brightenings, flares, left out, lest they become dips) and
 scrambled (blocks of days in a random order, so dips stay dips, dip-like systematics
 included, but repeats fall off any period). They go through the same chain: a PC found in
 one is a false alarm, and their rate per light curve gives the expected false PCs of the
@@ -129,8 +129,9 @@ def inject_shard(light_curves: list[LightCurve], exclude_tics: set[int],
                  search: SearchConfig = SearchConfig()) -> tuple[list[LightCurve], pd.DataFrame]:
     """Injected copies of up to ``config.stars`` hosts of a shard and their parameters.
     Hosts are single observations: completeness is measured per sector, not on the light
-    curves that join a star's sectors. The inverted copy mirrors what the ``search``
-    detrending keeps of its host (:func:`~transitflow.searching.without_brightenings`).
+    curves that join a star's sectors. The inverted copy mirrors its host without its
+    brightenings, detrended with the ``search`` settings
+    (:func:`~transitflow.searching.without_brightenings`).
 
     Returns
     -------

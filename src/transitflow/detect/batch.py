@@ -10,9 +10,9 @@ durations). A box's SNR is its mean dip over the scatter of box means of its wid
 light curve, so red noise and variability raise the bar. The trimmed ends get a statistic
 of their own, the edge event (the strongest box dip reaching into them), so that a lone
 transit there is not lost; its threshold comes from the nulls' edges. The inverted copy of
-each light curve (the bins its own detrending keeps, without the flares and other upward
-outliers it clips, mirrored about their median and detrended, so that its transits are
-clipped away and only noise and systematics remain) goes through the same search; those
+each light curve (its bins without brightenings such as flares, which would become dips,
+mirrored about their median and detrended, so that its transits are clipped away and only
+noise and systematics remain) goes through the same search; those
 null statistics set the detection thresholds at a stated false-alarm rate.
 
 Times are BTJD days, depths fractions of the flux.
@@ -195,8 +195,8 @@ def _device(name: str) -> torch.device:
 
 def _prepare(lc: LightCurve, search: SearchConfig, config: DetectConfig,
              invert: bool) -> _Prepared:
-    """Bin and detrend one light curve (or its null: the bins its detrending keeps, flares
-    clipped, mirrored); ValueError if unusable."""
+    """Bin and detrend one light curve (or its null: its bins without brightenings,
+    mirrored); ValueError if unusable."""
     name = lc.meta.source_file or lc.meta.key
     good = lc.good()
     if len(good) < MIN_CADENCES:
@@ -204,7 +204,7 @@ def _prepare(lc: LightCurve, search: SearchConfig, config: DetectConfig,
     cadence = float(np.median(np.diff(good.time)))
     width = max(cadence, config.bin_minutes / MINUTES_PER_DAY)
     binned, weights = _pre_binned(good, width)
-    if invert:  # the bins the search of the data keeps, mirrored
+    if invert:  # the bins without brightenings (flares), mirrored
         kept = without_brightenings(binned, search)
         binned, weights = kept.inverted(), weights[np.isin(binned.time, kept.time)]
     detrended = detrend_for_search(binned, search)
