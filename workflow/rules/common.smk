@@ -127,22 +127,21 @@ def detect_options():
     the flag job, so changing them, or other search settings, does not rerun it."""
     own = ("bin_minutes", "edge_days", "batch_size", "n_peaks", "device")
     shared = ("min_period", "max_period", "durations", "oversampling", "detrend_window")
-    options = {key: value for key, value in config["detect"].items() if key in own}
-    search = {key: value for key, value in config["search"].items() if key in shared}
-    return quoted({**options, "search": search})
+    return quoted({**settings("detect", own), "search": settings("search", shared)})
+
+
+def settings(name, keys):
+    """The settings ``keys`` of config section ``name`` that it sets."""
+    return {key: value for key, value in config[name].items() if key in keys}
 
 
 def inject_options():
     """The inject job's options: the completeness section and the search settings that set
     the detrending, whose kept cadences the inverted copies mirror."""
-    detrending = ("durations", "detrend_window")
-    search = {
-        key: value for key, value in config["search"].items() if key in detrending
-    }
     return quoted(
         {
             "completeness": {**section("completeness"), "seed": config["seed"]},
-            "search": search,
+            "search": settings("search", ("durations", "detrend_window")),
         }
     )
 

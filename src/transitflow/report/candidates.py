@@ -240,9 +240,8 @@ def _merge_sectors(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _joined_paths(paths: pd.Series) -> str:
     """The detection paths of merged signals, each once, in the order of DETECTION_PATHS."""
-    names = {name for value in paths.dropna() for name in str(value).split("+") if name}
-    order = {name: rank for rank, name in enumerate(DETECTION_PATHS)}
-    return "+".join(sorted(names, key=lambda name: (order.get(name, len(order)), name)))
+    names = {name for value in paths.dropna() for name in str(value).split("+")}
+    return "+".join(name for name in DETECTION_PATHS if name in names)
 
 
 def _network_notes(frame: pd.DataFrame) -> pd.DataFrame:
