@@ -68,6 +68,14 @@ def test_the_inverted_copy_of_a_flaring_host_leaves_the_flare_out():
     assert len(inverted) >= len(host) - 4 and inverted.flux.min() > 0.997  # no flare dip
 
 
+def test_a_host_whose_flux_cannot_be_normalised_is_left_out_and_the_rest_injected(caplog):
+    zero = replace(HOSTS[0], flux=np.zeros_like(HOSTS[0].flux))
+    copies, injections = inject_shard([zero, HOSTS[1]], set(),
+                                      CompletenessConfig(stars=2, n_per_star=1), shard_number=0)
+    assert set(injections["host_key"]) == {HOSTS[1].meta.key} and len(copies) == 3
+    assert f"{zero.meta.key} is no host: {zero.meta.key}: cannot normalise" in caplog.text
+
+
 def test_a_deep_transit_is_found_as_pc_and_thresholds_out_of_reach_stop_it():
     config = CompletenessConfig(stars=1, n_per_star=1, period_range=(3.0, 3.0),
                                 radius_range=(8.0, 8.0), max_impact=0.3)

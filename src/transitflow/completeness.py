@@ -131,7 +131,8 @@ def inject_shard(light_curves: list[LightCurve], exclude_tics: set[int],
     Hosts are single observations: completeness is measured per sector, not on the light
     curves that join a star's sectors. The inverted copy mirrors its host without its
     brightenings, detrended with the ``search`` settings
-    (:func:`~transitflow.searching.without_brightenings`).
+    (:func:`~transitflow.searching.without_brightenings`); a light curve whose flux cannot
+    be normalised (median 0 or NaN) is no host.
 
     Returns
     -------
@@ -153,10 +154,15 @@ def inject_shard(light_curves: list[LightCurve], exclude_tics: set[int],
         good = host.good()
         if len(good) < 2:
             continue
+        try:
+            kept = without_brightenings(host, search)
+        except ValueError as error:  # a flux it cannot normalise: the search fails it too
+            log.warning("inject: %s is no host: %s", host.meta.key, error)
+            continue
         drawn = [_draw(good, rng, config) for _ in range(config.n_per_star)]
         made = [(_copy(replace(host, flux=host.flux * transit_flux(host.time, params)), number),
                  "injected", params) for number, params in enumerate(drawn)]
-        nulls = {"inverted": without_brightenings(host, search).inverted(),
+        nulls = {"inverted": kept.inverted(),
                  "scrambled": host.scrambled(rng, SCRAMBLE_BLOCK_DAYS, SCRAMBLE_GAP_DAYS)}
         made += [(_copy(lc, NULL_COPIES[kind]), kind, {"n_transits": 0})
                  for kind, lc in nulls.items()]
