@@ -14,7 +14,11 @@ from tests.builders import flat_lightcurve
 from transitflow.lightcurve import LightCurve
 from transitflow import sheets
 from transitflow.sheets import DPI, PAGE_INCHES, vetting_sheet
-from transitflow.signals import Signal
+from transitflow.searching import SearchConfig
+from transitflow.signals import DISPOSITIONS, Signal
+from transitflow.vetting import VetConfig
+from transitflow.vetting.measure import OTHER_SIGNAL_BIT
+from transitflow.vetting.stage import vet_and_draw
 
 PERIOD, EPOCH, DURATION, DEPTH = 3.1, 1326.3, 0.12, 0.004
 TESTS = ("odd_even", "secondary", "centroid", "background", "shape", "harmonics", "systematics",
@@ -129,3 +133,26 @@ def test_one_outlier_does_not_set_the_per_transit_panels_flux_scale(tmp_path):
     vetting_sheet(lc, lc, periodic_signal(), vetting_row(periodic_signal()), tmp_path / "o.png")
     low, high = sheets._process_page().transits[0].get_ylim()
     assert 1 - 2 * DEPTH < low < 1 - DEPTH and 1.0 < high < 1.01
+
+
+def test_a_sheet_shows_its_signal_with_the_other_signals_events_masked(tmp_path, monkeypatch):
+    """Two planets in one light curve: each sheet gets the light curves its signal was
+    vetted on, the other planet's transits flagged in the raw one and absent from the
+    detrended one, so that they show in neither its fold nor its per-transit panels."""
+    second = replace(periodic_signal(), index=1, period=5.3, epoch=1327.7, depth=0.002,
+                     transit_times=(), transit_depths=())
+    lc = transiting()
+    lc = replace(lc, flux=(lc.flux - 0.002 * (np.abs(second.offset(lc.time)) < DURATION / 2))
+                 .astype(np.float32))
+    drawn = {}
+    monkeypatch.setattr(sheets, "vetting_sheet",
+                        lambda lc, detrended, signal, *_: drawn.update({signal.index: (lc, detrended)}))
+    vet_and_draw(lc, [periodic_signal(), second], SearchConfig(), VetConfig(), tmp_path,
+                 DISPOSITIONS, None)
+    for signal, other in ((periodic_signal(), second), (second, periodic_signal())):
+        flagged, detrended = drawn[signal.index]
+        in_other = np.abs(other.offset(lc.time)) < DURATION / 2
+        assert np.all(flagged.quality[in_other] & OTHER_SIGNAL_BIT)
+        assert not np.any(np.abs(other.offset(detrended.time)) < DURATION / 2)
+        own = np.abs(signal.offset(detrended.time)) < DURATION / 4
+        assert np.median(detrended.flux[own]) < 1 - 0.5 * signal.depth  # its own transits kept

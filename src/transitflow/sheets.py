@@ -18,6 +18,7 @@ from transitflow.lightcurve import MISSION_SECTORS, STITCHED_SECTOR, LightCurve,
 from transitflow.searching import Spectrum
 from transitflow.signals import Signal, transit_offset
 from transitflow.tables import atomic_output
+from transitflow.vetting.measure import OTHER_SIGNAL_BIT
 
 PAGE_INCHES = (11.0, 8.5)
 LEFT = 0.045  # figure fraction left of the header and the panels
@@ -49,9 +50,12 @@ def vetting_sheet(lc: LightCurve, detrended: LightCurve, signal: Signal, vetting
     Parameters
     ----------
     lc
-        The raw light curve (any flux units; shown relative to its median).
+        The raw light curve (any flux units; shown relative to its median), the cadences
+        of other signals' events flagged ``OTHER_SIGNAL_BIT`` where the vetting masked them
+        (:func:`transitflow.vetting.vetter.others_masked`).
     detrended
-        The light curve from :func:`transitflow.detrend.detrend`, relative flux ~1.
+        The light curve from :func:`transitflow.detrend.detrend`, relative flux ~1, without
+        those cadences: every panel but the raw light curve shows this signal alone.
     signal
         The signal to vet; a single transit (NaN period) is shown around its event.
     vetting
@@ -124,11 +128,13 @@ def _page() -> _Page:
     return _process_page().cleared()
 
 
-def draw_sheets(lc: LightCurve, detrended: LightCurve, drawn: Sequence[tuple[Signal, dict]],
-                spectrum: Spectrum | None, sheets_dir: Path) -> None:
-    """A sheet in ``sheets_dir`` for each (signal, vetting row) of ``drawn``, all with the
-    search's ``spectrum`` of the light curve (None: none)."""
-    for signal, row in drawn:
+def draw_sheets(drawn: Sequence[tuple[Signal, dict]],
+                views: Sequence[tuple[LightCurve, LightCurve]], spectrum: Spectrum | None,
+                sheets_dir: Path) -> None:
+    """A sheet in ``sheets_dir`` for each (signal, vetting row) of ``drawn`` on its (raw,
+    detrended) light curves in ``views``, all with the search's ``spectrum`` of the light
+    curve (None: none)."""
+    for (signal, row), (lc, detrended) in zip(drawn, views, strict=True):
         vetting_sheet(lc, detrended, signal, row, sheets_dir / f"{signal.key}.png", spectrum)
 
 
@@ -139,10 +145,12 @@ def _draw(page: _Page, lc: LightCurve, detrended: LightCurve, signal: Signal, ve
     x = signal.offset(detrended.time)
     _header(page.fig, lc.meta, signal, vetting)
     _time_series(page.raw, raw.time, _relative(raw.flux), times, "raw light curve (relative flux)")
-    _time_series(page.detrended, detrended.time, detrended.flux, times, "detrended light curve")
+    masked = ", other signals' events masked" if np.any(lc.quality & OTHER_SIGNAL_BIT) else ""
+    _time_series(page.detrended, detrended.time, detrended.flux, times,
+                 f"detrended light curve{masked}")
     _periodogram(page.periodogram, periodogram, signal)
     _fold_panel(page.fold, x, detrended.flux, signal, signal.depth,
-                "phase fold" if signal.periodic else "single event")
+                f"{'phase fold' if signal.periodic else 'single event'} (central median)")
     _odd_even(page.odd, page.even, x, detrended, signal)
     _secondary(page.secondary, detrended, signal, vetting)
     for ax, (values, title) in zip(page.pixels, ((detrended.centroid_col, "centroid column [px]"),
@@ -223,10 +231,10 @@ def _header(fig: Figure, meta: LightCurveMeta, signal: Signal, row: dict) -> Non
     fig.text(LEFT, 0.985, f"{meta.star_id}   {where}   signal {signal.index}   "
              f"({signal.kind}, {signal.method})", fontsize=11, weight="bold", va="top")
     numbers = (f"P = {_fmt(signal.period, '.6f')} d    T0 = {_fmt(signal.epoch, '.5f')} BTJD    "
-               f"depth = {_fmt(signal.depth * 1e6, '.0f')} ± {_fmt(signal.depth_err * 1e6, '.0f')}"
+               f"box depth = {_fmt(signal.depth * 1e6, '.0f')} ± {_fmt(signal.depth_err * 1e6, '.0f')}"
                f" ppm    duration = {_fmt(signal.duration * 24, '.2f')} h\n"
                f"SNR = {_fmt(signal.snr, '.1f')}    SDE = {_fmt(signal.sde, '.1f')}    "
-               f"transits = {signal.n_transits}    Rp = {_fmt(signal.radius_earth, '.2f')} R_earth")
+               f"transits = {signal.n_transits}    Rp = {_radius(signal, meta)}")
     fig.text(LEFT, 0.958, numbers, fontsize=8, va="top", family="monospace")
     fig.text(LEFT, 0.918, disposition, fontsize=13, weight="bold", va="top",
              color=DISPOSITION_COLORS.get(disposition, "tab:red"))
@@ -235,6 +243,13 @@ def _header(fig: Figure, meta: LightCurveMeta, signal: Signal, row: dict) -> Non
     reasons = textwrap.fill(str(row.get("reasons", "") or ""), REASON_LINE_CHARS,
                             max_lines=REASON_LINES, placeholder=" ...")
     fig.text(REASONS_X, 0.914, reasons, fontsize=7.5, va="top")
+
+
+def _radius(signal: Signal, meta: LightCurveMeta) -> str:
+    """The planet's radius in Earth radii, or why it is missing."""
+    if not math.isfinite(meta.radius):
+        return "n/a (no stellar radius)"
+    return f"{_fmt(signal.radius_earth, '.2f')} R_earth"
 
 
 def _vetting_table(ax: Axes, row: dict) -> None:
@@ -279,7 +294,9 @@ def _periodogram(ax: Axes, periodogram, signal: Signal) -> None:
 
 def _fold_panel(ax: Axes, x: np.ndarray, flux: np.ndarray, signal: Signal, model_depth: float,
                 title: str) -> None:
-    """Points within the event window, their bins, a trapezoid model and the measured depth."""
+    """Points within the event window, their bins, a trapezoid model of ``model_depth`` and
+    the depth measured as the median of the central half of the box (a limb-darkened or
+    V-shaped transit's centre is deeper than the box's mean, the header's depth)."""
     half = _half_window(signal)
     near = np.abs(x) < half
     ax.plot(24 * x[near], flux[near], **POINTS)

@@ -21,7 +21,7 @@ from transitflow.signals import Signal
 from transitflow.tables import read_table, read_tables, write_json, write_table
 from transitflow.vetting.config import VetConfig
 from transitflow.vetting import skye
-from transitflow.vetting.vetter import vet_light_curve
+from transitflow.vetting.vetter import others_masked, vet_light_curve
 from transitflow.vetting.skye import CrowdedEpochs, mark_crowded
 
 log = logging.getLogger("transitflow")
@@ -43,7 +43,8 @@ def vet_and_draw(lc: LightCurve, signals: Sequence[Signal], search: SearchConfig
                  config: VetConfig, sheets_dir: Path, sheets_for: Collection[str],
                  spectrum: Spectrum | None) -> tuple[list[dict], tuple | None]:
     """The vetting rows of a light curve's signals, and a sheet in ``sheets_dir`` for each
-    whose disposition is in ``sheets_for``, with the search's ``spectrum`` (None: none); a
+    whose disposition is in ``sheets_for``, drawn as it was vetted (the other signals'
+    events masked), with the search's ``spectrum`` (None: none); a
     sheet that fails keeps the vetting and becomes the returned failure row
     (:func:`~transitflow.isolation.attempt`)."""
     detrended = detrend_for_search(lc, search)
@@ -52,8 +53,13 @@ def vet_and_draw(lc: LightCurve, signals: Sequence[Signal], search: SearchConfig
              if row["disposition"] in sheets_for]
     if not drawn:
         return rows, None
-    return rows, attempt(lc, lambda lc: draw_sheets(lc, detrended, drawn, spectrum, sheets_dir),
-                         "sheets")[1]
+
+    def draw(lc: LightCurve) -> None:
+        views = [others_masked(lc, signal, [other for other in signals if other is not signal],
+                               config, detrended) for signal, _ in drawn]
+        draw_sheets(drawn, views, spectrum, sheets_dir)
+
+    return rows, attempt(lc, draw, "sheets")[1]
 
 
 def vet_shard(shard: str | Path, signals: str | Path, spectra: str | Path,

@@ -58,6 +58,15 @@ def vet_signal(lc: LightCurve, signal: Signal, config: VetConfig = VetConfig(),
     list of VetResult
         One per registered test, in registry order.
     """
+    lc, detrended = others_masked(lc, signal, others, config, detrended)
+    return [test(lc, detrended, signal, config) for test in REGISTRY.values()]
+
+
+def others_masked(lc: LightCurve, signal: Signal, others: Sequence[Signal], config: VetConfig,
+                  detrended: LightCurve | None) -> tuple[LightCurve, LightCurve]:
+    """``lc`` with the events of ``others`` that :func:`vet_signal` masks for ``signal``
+    flagged ``OTHER_SIGNAL_BIT``, and ``detrended`` (made here when None) without them:
+    the light curves ``signal`` is vetted and drawn on."""
     masked = [other for other in others if independent(other, signal, lc.time)
               and not _phase_partners(other, others, signal)]
     window = max(config.detrend_window, DETREND_WINDOW_FACTOR * signal.duration)
@@ -70,7 +79,7 @@ def vet_signal(lc: LightCurve, signal: Signal, config: VetConfig = VetConfig(),
     if detrended is None:
         detrended = detrend(lc, window, bitmask=USABLE)
     detrended = detrended.select(~_events_of(detrended.time, masked))
-    return [test(lc, detrended, signal, config) for test in REGISTRY.values()]
+    return lc, detrended
 
 
 def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
