@@ -83,6 +83,19 @@ def test_multi_sector_signals_merge(vetting):
     assert table["toi_match"].eq("").all() and table["tmag"].isna().all()
 
 
+def test_the_report_says_why_radius_and_magnitude_cells_are_empty(vetting, tmp_path):
+    stars = pd.DataFrame({"key": ["7-s0002", "8-s0001"], "tmag": [9.5, np.nan],
+                          "radius": [1.1, 0.8]})
+    table = build_candidates(scores_for(vetting), vetting, stars, None)
+    html = write_report(table, tmp_path / "r.html", {"run": "r"}, {}, {}, {}).read_text()
+    assert ("Empty cells: Rp for 2 (no stellar radius in their light curves' files); "
+            "Tmag for 3 (no magnitude in their light curves' files).") in html
+    known = build_candidates(scores_for(vetting), vetting, stars.assign(tmag=9.0, radius=1.0), None)
+    known = known[known["key"].str.startswith(("7-s0002", "8-"))]
+    assert "Empty cells" not in write_report(known, tmp_path / "k.html", {"run": "r"}, {}, {},
+                                             {}).read_text()
+
+
 def test_sorted_by_disposition_then_snr(vetting):
     table = build_candidates(scores_for(vetting), vetting, None, None)
     assert list(table["disposition"]) == ["PC", "PC", "PC", "EB", "LOW_SNR"]

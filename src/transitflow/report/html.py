@@ -325,12 +325,23 @@ def _candidate_table(candidates: pd.DataFrame, sheet_links: dict[str, str]) -> s
         rows.append(f'<tr id="{escape(record["key"])}" class="{css}">{cells}<td>{sheets}</td>'
                     f'<td>{others[record["key"]]}</td></tr>')
     body = "\n".join(rows)
-    return (f'<input id="candidate-filter" type="search" aria-label="filter the candidates" '
+    return (f"{_missing_star_note(candidates)}"
+            f'<input id="candidate-filter" type="search" aria-label="filter the candidates" '
             f'placeholder="filter: words, or column&lt;value, '
             f'e.g. disposition=PC snr&gt;10 period&lt;5">'
             f'<span id="candidate-count"></span>\n'
             f'<table class="sortable" id="candidate-table">\n<thead><tr>{head}</tr></thead>\n'
             f"<tbody>\n{body}\n</tbody>\n</table>")
+
+
+def _missing_star_note(candidates: pd.DataFrame) -> str:
+    """A line saying why Rp or Tmag cells are empty, where any are: the light curves' files
+    gave no stellar radius or magnitude (Rp = R* sqrt(depth) needs the star's radius)."""
+    missing = [f"{label} for {count} (no {what} in their light curves' files)"
+               for column, label, what in (("star_radius", "Rp", "stellar radius"),
+                                           ("tmag", "Tmag", "magnitude"))
+               if (count := int(candidates[column].isna().sum()) if column in candidates else 0)]
+    return f"<p>Empty cells: {'; '.join(missing)}.</p>\n" if missing else ""
 
 
 def _other_signals(candidates: pd.DataFrame) -> dict[str, str]:
