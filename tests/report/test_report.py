@@ -390,13 +390,16 @@ def test_the_funnel_counts_light_curves_from_inputs_to_pcs(vetting, tmp_path):
 
 
 def test_the_funnel_counts_joined_sectors_apart_from_the_inputs(vetting, tmp_path):
-    stages = {"light curves": {"ok": 10, "quarantined": 1, "stitched": 2}}
+    stages = {"light curves": {"ok": 10, "quarantined": 1, "stitched": 2},
+              "batched search": {"searched": 10, "failed": 0}}
     table = build_candidates(scores_for(vetting), vetting, None, None)
     html = write_report(table, tmp_path / "r.html", {"run": "r"}, {}, {}, stages).read_text()
     funnel = html[html.index('id="funnel"'):html.index('id="run"')]
     rows = re.findall(r"<tr><th>([^<]+)</th><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>", funnel)
     assert rows[:3] == [("inputs", "11", "0"), ("read", "10", "1"),
                         ("read, and the sectors of a star joined", "12", "0")]
+    assert ("searched (batched, each sector&#x27;s light curve; joined ones are raised with "
+            "their sectors)", "10", "0") in rows
     assert re.search(r"stars searched with their sectors joined</th>\s*<td[^>]*>2<", html)
 
 

@@ -190,9 +190,10 @@ def _funnel(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]]
     steps = {"inputs": (inputs, 0), "read": (ok, inputs - ok)}
     if stitched:
         steps["read, and the sectors of a star joined"] = (ok + stitched, 0)
+    searched = ("searched (batched, each sector's light curve; joined ones are raised with "
+                "their sectors)" if stitched else "searched (batched, every light curve)")
     steps |= {"scored by the network": (scoring.get("scored", 0), scoring.get("failed", 0)),
-              "searched (batched, every light curve)": (batched.get("searched", 0),
-                                                        batched.get("failed", 0)),
+              searched: (batched.get("searched", 0), batched.get("failed", 0)),
               "raised for the in-depth search": (in_depth.get("flagged", 0), 0),
               "searched in depth, vetted, with a signal": (
                   with_signal, in_depth.get("failed", 0) + vetting.get("light curves failed", 0)),
