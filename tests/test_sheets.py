@@ -145,8 +145,8 @@ def test_a_sheet_shows_its_signal_with_the_other_signals_events_masked(tmp_path,
     lc = replace(lc, flux=(lc.flux - 0.002 * (np.abs(second.offset(lc.time)) < DURATION / 2))
                  .astype(np.float32))
     drawn = {}
-    monkeypatch.setattr(sheets, "vetting_sheet",
-                        lambda lc, detrended, signal, *_: drawn.update({signal.index: (lc, detrended)}))
+    monkeypatch.setattr(sheets, "vetting_sheet", lambda lc, detrended, signal, *_:
+                        drawn.update({signal.index: (lc, detrended)}))
     vet_and_draw(lc, [periodic_signal(), second], SearchConfig(), VetConfig(), tmp_path,
                  DISPOSITIONS, None)
     for signal, other in ((periodic_signal(), second), (second, periodic_signal())):
@@ -156,3 +156,20 @@ def test_a_sheet_shows_its_signal_with_the_other_signals_events_masked(tmp_path,
         assert not np.any(np.abs(other.offset(detrended.time)) < DURATION / 2)
         own = np.abs(signal.offset(detrended.time)) < DURATION / 4
         assert np.median(detrended.flux[own]) < 1 - 0.5 * signal.depth  # its own transits kept
+
+
+def test_the_sheet_says_what_it_masked_which_depths_it_shows_and_why_rp_is_missing(tmp_path):
+    lc = transiting()
+    flagged = replace(lc, meta=replace(lc.meta, radius=np.nan),
+                      quality=np.where(np.arange(len(lc)) < 10, OTHER_SIGNAL_BIT, lc.quality))
+    vetting_sheet(flagged, lc, periodic_signal(), vetting_row(periodic_signal()),
+                  tmp_path / "a.png")
+    page = sheets._process_page()
+    assert page.detrended.get_title(loc="left") == (
+        "detrended light curve, other signals' events masked")
+    assert page.fold.get_title(loc="left").startswith("phase fold (central median): ")
+    header = "\n".join(text.get_text() for text in page.fig.texts)
+    assert "box depth = 4000 ± 200 ppm" in header and "Rp = n/a (no stellar radius)" in header
+    vetting_sheet(lc, lc, periodic_signal(), vetting_row(periodic_signal()), tmp_path / "b.png")
+    assert sheets._process_page().detrended.get_title(loc="left") == "detrended light curve"
+    assert "Rp = 2.30 R_earth" in "\n".join(t.get_text() for t in page.fig.texts)

@@ -131,8 +131,8 @@ def inject_shard(light_curves: list[LightCurve], exclude_tics: set[int],
     Hosts are single observations: completeness is measured per sector, not on the light
     curves that join a star's sectors. The inverted copy mirrors its host without its
     brightenings, detrended with the ``search`` settings
-    (:func:`~transitflow.searching.without_brightenings`); a light curve whose flux cannot
-    be normalised (median 0 or NaN) is no host.
+    (:func:`~transitflow.searching.without_brightenings`); a light curve that cannot be
+    detrended so (a median flux of 0) is no host, and the shard has one fewer.
 
     Returns
     -------
@@ -156,7 +156,7 @@ def inject_shard(light_curves: list[LightCurve], exclude_tics: set[int],
             continue
         try:
             kept = without_brightenings(host, search)
-        except ValueError as error:  # a flux it cannot normalise: the search fails it too
+        except ValueError as error:  # cannot be detrended: the search fails it too
             log.warning("inject: %s is no host: %s", host.meta.key, error)
             continue
         drawn = [_draw(good, rng, config) for _ in range(config.n_per_star)]

@@ -55,7 +55,8 @@ def vetting_sheet(lc: LightCurve, detrended: LightCurve, signal: Signal, vetting
         (:func:`transitflow.vetting.vetter.others_masked`).
     detrended
         The light curve from :func:`transitflow.detrend.detrend`, relative flux ~1, without
-        those cadences: every panel but the raw light curve shows this signal alone.
+        those cadences: every panel but the raw light curve and the periodogram (the search's,
+        of the whole light curve) shows this signal alone.
     signal
         The signal to vet; a single transit (NaN period) is shown around its event.
     vetting
@@ -231,8 +232,9 @@ def _header(fig: Figure, meta: LightCurveMeta, signal: Signal, row: dict) -> Non
     fig.text(LEFT, 0.985, f"{meta.star_id}   {where}   signal {signal.index}   "
              f"({signal.kind}, {signal.method})", fontsize=11, weight="bold", va="top")
     numbers = (f"P = {_fmt(signal.period, '.6f')} d    T0 = {_fmt(signal.epoch, '.5f')} BTJD    "
-               f"box depth = {_fmt(signal.depth * 1e6, '.0f')} ± {_fmt(signal.depth_err * 1e6, '.0f')}"
-               f" ppm    duration = {_fmt(signal.duration * 24, '.2f')} h\n"
+               f"box depth = {_fmt(signal.depth * 1e6, '.0f')} ± "
+               f"{_fmt(signal.depth_err * 1e6, '.0f')} ppm    "
+               f"duration = {_fmt(signal.duration * 24, '.2f')} h\n"
                f"SNR = {_fmt(signal.snr, '.1f')}    SDE = {_fmt(signal.sde, '.1f')}    "
                f"transits = {signal.n_transits}    Rp = {_radius(signal, meta)}")
     fig.text(LEFT, 0.958, numbers, fontsize=8, va="top", family="monospace")

@@ -84,16 +84,20 @@ def test_multi_sector_signals_merge(vetting):
 
 
 def test_the_report_says_why_radius_and_magnitude_cells_are_empty(vetting, tmp_path):
+    """Rp is empty where the star's radius is unknown (the search found no radius to scale
+    the depth by), Tmag where its magnitude is."""
     stars = pd.DataFrame({"key": ["7-s0002", "8-s0001"], "tmag": [9.5, np.nan],
                           "radius": [1.1, 0.8]})
-    table = build_candidates(scores_for(vetting), vetting, stars, None)
+    unknown_radius = vetting.assign(radius_earth=vetting["radius_earth"].where(
+        vetting["tic"].isin([7, 8]), np.nan))
+    table = build_candidates(scores_for(vetting), unknown_radius, stars, None)
     html = write_report(table, tmp_path / "r.html", {"run": "r"}, {}, {}, {}).read_text()
-    assert ("Empty cells: Rp for 2 (no stellar radius in their light curves' files); "
-            "Tmag for 3 (no magnitude in their light curves' files).") in html
-    known = build_candidates(scores_for(vetting), vetting, stars.assign(tmag=9.0, radius=1.0), None)
+    assert ("<p>Rp empty in 2 rows (the star's radius unknown); Tmag empty in 3 rows "
+            "(the star's magnitude unknown).</p>") in html
+    known = build_candidates(scores_for(vetting), vetting, stars.assign(tmag=9.0), None)
     known = known[known["key"].str.startswith(("7-s0002", "8-"))]
-    assert "Empty cells" not in write_report(known, tmp_path / "k.html", {"run": "r"}, {}, {},
-                                             {}).read_text()
+    assert "empty in" not in write_report(known, tmp_path / "k.html", {"run": "r"}, {}, {},
+                                          {}).read_text()
 
 
 def test_sorted_by_disposition_then_snr(vetting):
@@ -398,8 +402,8 @@ def test_the_funnel_counts_joined_sectors_apart_from_the_inputs(vetting, tmp_pat
     rows = re.findall(r"<tr><th>([^<]+)</th><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>", funnel)
     assert rows[:3] == [("inputs", "11", "0"), ("read", "10", "1"),
                         ("read, and the sectors of a star joined", "12", "0")]
-    assert ("searched (batched, each sector&#x27;s light curve; joined ones are raised with "
-            "their sectors)", "10", "0") in rows
+    assert ("searched (batched, each sector&#x27;s light curve; joined ones searched in depth "
+            "when one of their sectors is raised)", "10", "0") in rows
     assert re.search(r"stars searched with their sectors joined</th>\s*<td[^>]*>2<", html)
 
 

@@ -190,8 +190,9 @@ def _funnel(candidates: pd.DataFrame, ledger_summary: dict[str, dict[str, int]]
     steps = {"inputs": (inputs, 0), "read": (ok, inputs - ok)}
     if stitched:
         steps["read, and the sectors of a star joined"] = (ok + stitched, 0)
-    searched = ("searched (batched, each sector's light curve; joined ones are raised with "
-                "their sectors)" if stitched else "searched (batched, every light curve)")
+    searched = ("searched (batched, each sector's light curve; joined ones searched in depth "
+                "when one of their sectors is raised)" if stitched
+                else "searched (batched, every light curve)")
     steps |= {"scored by the network": (scoring.get("scored", 0), scoring.get("failed", 0)),
               searched: (batched.get("searched", 0), batched.get("failed", 0)),
               "raised for the in-depth search": (in_depth.get("flagged", 0), 0),
@@ -336,13 +337,19 @@ def _candidate_table(candidates: pd.DataFrame, sheet_links: dict[str, str]) -> s
 
 
 def _missing_star_note(candidates: pd.DataFrame) -> str:
-    """A line saying why Rp or Tmag cells are empty, where any are: the light curves' files
-    gave no stellar radius or magnitude (Rp = R* sqrt(depth) needs the star's radius)."""
-    missing = [f"{label} for {count} (no {what} in their light curves' files)"
-               for column, label, what in (("star_radius", "Rp", "stellar radius"),
-                                           ("tmag", "Tmag", "magnitude"))
-               if (count := int(candidates[column].isna().sum()) if column in candidates else 0)]
-    return f"<p>Empty cells: {'; '.join(missing)}.</p>\n" if missing else ""
+    """A line above the table saying how many Rp and Tmag cells are empty because the
+    star's radius (Rp = R* sqrt(depth)) or magnitude is unknown: neither the catalogs nor
+    the light curve's file gave it."""
+    def unknown(column: str) -> pd.Series:
+        return candidates.get(column, pd.Series(np.nan, candidates.index)).isna()
+
+    missing = [f"{label} empty in {count} rows ({what} unknown)"
+               for count, label, what in (
+                   (int((unknown("radius_earth") & unknown("star_radius")).sum()), "Rp",
+                    "the star's radius"),
+                   (int(unknown("tmag").sum()), "Tmag", "the star's magnitude"))
+               if count]
+    return f"<p>{'; '.join(missing)}.</p>\n" if missing else ""
 
 
 def _other_signals(candidates: pd.DataFrame) -> dict[str, str]:

@@ -21,7 +21,7 @@ from transitflow.signals import Signal
 from transitflow.tables import read_table, read_tables, write_json, write_table
 from transitflow.vetting.config import VetConfig
 from transitflow.vetting import skye
-from transitflow.vetting.vetter import others_masked, vet_light_curve
+from transitflow.vetting.vetter import others_masked, others_of, vet_light_curve
 from transitflow.vetting.skye import CrowdedEpochs, mark_crowded
 
 log = logging.getLogger("transitflow")
@@ -55,8 +55,8 @@ def vet_and_draw(lc: LightCurve, signals: Sequence[Signal], search: SearchConfig
         return rows, None
 
     def draw(lc: LightCurve) -> None:
-        views = [others_masked(lc, signal, [other for other in signals if other is not signal],
-                               config, detrended) for signal, _ in drawn]
+        views = [others_masked(lc, signal, others_of(signal, signals), config, detrended)
+                 for signal, _ in drawn]
         draw_sheets(drawn, views, spectrum, sheets_dir)
 
     return rows, attempt(lc, draw, "sheets")[1]

@@ -82,6 +82,11 @@ def others_masked(lc: LightCurve, signal: Signal, others: Sequence[Signal], conf
     return lc, detrended
 
 
+def others_of(signal: Signal, signals: Sequence[Signal]) -> list[Signal]:
+    """The light curve's ``signals`` but ``signal``."""
+    return [other for other in signals if other is not signal]
+
+
 def independent(other: Signal, signal: Signal, time: np.ndarray) -> bool:
     """Whether ``other`` is a separate body, not part of ``signal``'s own phase curve.
 
@@ -152,8 +157,8 @@ def vet_light_curve(lc: LightCurve, signals: Sequence[Signal], config: VetConfig
     vetted with the others known; ``detrended`` as the search saw it."""
     rows = []
     for signal in signals:
-        others = [other for other in signals if other is not signal]
-        results = vet_signal(lc, signal, config, detrended=detrended, others=others)
+        results = vet_signal(lc, signal, config, detrended=detrended,
+                             others=others_of(signal, signals))
         rows.append(vetting_row(signal, results, *disposition(signal, results, config)))
     _binary_partners(signals, rows)
     return rows
