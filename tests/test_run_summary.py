@@ -6,7 +6,9 @@ import json
 
 import pandas as pd
 
+from transitflow.provenance import make_provenance
 from transitflow.run_summary import run_summary
+from transitflow.tables import write_json, write_table
 
 
 def test_a_run_names_its_candidates_its_warning_and_unreadable_light_curves_first(tmp_path):
@@ -33,3 +35,17 @@ def test_a_run_without_outputs_or_trouble_says_only_what_it_has(tmp_path):
     (tmp_path / "infer").mkdir()
     (tmp_path / "infer" / "flag_summary.json").write_text(json.dumps({"warning": ""}))
     assert run_summary(tmp_path) == []
+
+
+def test_a_run_warns_of_outputs_that_other_library_code_made(tmp_path):
+    """The flag summary above has no provenance (not a stage output); a table made by this
+    code passes; one whose provenance names other sources is reported."""
+    current = make_provenance("search", {})
+    write_table(pd.DataFrame({"x": [1]}), tmp_path / "search" / "0000.parquet", current)
+    assert run_summary(tmp_path) == []
+    older = {**current, "source_digest": "0123456789abcdef", "code_version": "0.0.9+gabc"}
+    write_json({}, tmp_path / "vet" / "crowded_epochs.json", older)
+    write_table(pd.DataFrame({"x": [1]}), tmp_path / "detect" / "0000.parquet", older)
+    assert run_summary(tmp_path) == [
+        "warning: 2 outputs were made by other code than this (detect/0000.parquet by "
+        "transitflow 0.0.9+gabc): `snakemake --forceall` remakes the run with this code"]

@@ -1,6 +1,6 @@
 """What a finished run says on the console: its candidates and report, and what needs the
-user's attention (the flag job's warning, quarantined inputs), which the jobs write only to
-their logs."""
+user's attention (the flag job's warning, quarantined inputs, outputs that other code
+made), which the jobs write only to their logs or provenance."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from transitflow.provenance import source_digest
 from transitflow.readers.fitsfile import NOT_A_LIGHT_CURVE
 from transitflow.signals import DISPOSITIONS
+from transitflow.tables import read_provenance
 
 #: Quarantined inputs whose reasons the summary prints (the rest are in the file), light
 #: curves that could not be read before files that are none.
@@ -20,7 +22,7 @@ QUARANTINE_SHOWN = 3
 def run_summary(run: str | Path) -> list[str]:
     """Lines on the run in folder ``run``, from the outputs it has (none: no lines)."""
     run = Path(run)
-    return [*_candidates(run), *_flag_warning(run), *_quarantined(run)]
+    return [*_candidates(run), *_flag_warning(run), *_quarantined(run), *_other_code(run)]
 
 
 def _candidates(run: Path) -> list[str]:
@@ -50,3 +52,29 @@ def _quarantined(run: Path) -> list[str]:
     return [f"{len(reasons)} input{'s' if len(reasons) > 1 else ''} quarantined, listed in "
             f"{listing}:", *(f"  {reason}" for reason in reasons[:QUARANTINE_SHOWN]),
             *([f"  ... and {more} more"] if more > 0 else [])]
+
+
+def _other_code(run: Path) -> list[str]:
+    """A warning when outputs of the run were made by library code other than this
+    (another source digest): Snakemake reruns a job when its inputs, parameters or rule
+    change, not when the library does, so an updated install keeps the older outputs."""
+    made_by = {path: version for path in sorted(run.rglob("*"))
+               if path.suffix in (".parquet", ".json")
+               and (version := _other_code_version(path, source_digest()))}
+    if not made_by:
+        return []
+    path, version = next(iter(made_by.items()))
+    return [f"warning: {len(made_by)} outputs were made by other code than this "
+            f"({path.relative_to(run)} by transitflow {version}): `snakemake --forceall` "
+            f"remakes the run with this code"]
+
+
+def _other_code_version(path: Path, digest: str) -> str:
+    """The code version that made ``path`` when its library sources were not ``digest``;
+    "" when they were, or when the file holds no provenance."""
+    try:
+        provenance = read_provenance(path)
+    except (KeyError, TypeError, ValueError, OSError):  # not a stage output
+        return ""
+    return "" if provenance.get("source_digest", digest) == digest else str(
+        provenance.get("code_version", "of unknown version"))
