@@ -184,6 +184,9 @@ def test_eleanor_style_csv_reads_its_corrected_flux(realdata):
     table = pd.read_csv(path)
     np.testing.assert_allclose(lc.flux, table["corr_flux"].to_numpy(np.float32))
     np.testing.assert_allclose(lc.flux_err, table["flux_err"].to_numpy(np.float32))
+    np.testing.assert_array_equal(lc.quality, table["time_flag"])  # TESS quality bits
+    dumps = (table["time_flag"] & 32).to_numpy(bool)  # reaction wheel desaturations
+    assert dumps.sum() >= 5 and len(lc.good()) <= len(lc) - dumps.sum()
 
 
 @pytest.mark.realdata

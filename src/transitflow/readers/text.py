@@ -34,7 +34,7 @@ CSV_COLUMNS = {
     "centroid_col": ("centroid_col", "centroids_x", "centroid_x", "mom_centr1"),
     "centroid_row": ("centroid_row", "centroids_y", "centroid_y", "mom_centr2"),
     "background": ("background", "background_flux", "bkg", "sap_bkg"),
-    "quality": ("quality", "sap_quality"),
+    "quality": ("quality", "sap_quality", "time_flag"),  # time_flag: eleanor-style FFI CSVs
     "sector": ("sector", "campaign", "quarter"),
 }
 #: CSV magnitude columns and their errors, read as relative flux when there is no flux column.
