@@ -44,16 +44,26 @@ class TargetResult:
 def run_target(paths: Sequence[str | Path], out_dir: str | Path, model: str | Path | None,
                options: Mapping) -> TargetResult:
     """``transitflow target``: :func:`vet_targets` of the files ``paths`` into ``out_dir``,
-    scored with ``model`` when given, and its counts logged. ``options`` holds the config's
-    ``search`` and ``vet`` sections; any other key is an error."""
+    scored with ``model`` when given, its counts and each file not read logged; an error
+    when no file was read. ``options`` holds the config's ``search`` and ``vet`` sections;
+    any other key is an error."""
     sections = dict(options)
     search = SearchConfig.from_dict(sections.pop("search", {}))
     config = VetConfig.from_dict(sections.pop("vet", {}))
     if sections:
         raise ValueError(f"target: unknown option {sorted(sections)[0]!r}; the options are "
                          "search and vet")
+    folder = next((Path(path) for path in paths if Path(path).is_dir()), None)
+    if folder is not None:
+        raise ValueError(f"target: {folder} is a folder; pass its files, e.g. {folder}/*.fits")
     result = vet_targets(paths, out_dir, model, search, config)
+    for reason in result.ledger.loc[result.ledger["status"] == "quarantined", "reason"]:
+        log.warning("not read: %s", reason)
     read = int((result.ledger["status"] == "ok").sum())
+    if not read:
+        raise ValueError(f"target: none of the {len(paths)} files holds a light curve that "
+                         f"could be read (the reasons above, and in "
+                         f"{Path(out_dir) / 'ledger.csv'})")
     log.info("%d light curves read from %d files, %d signals (%s) -> %s", read, len(paths),
              len(result.signals),
              ", ".join(f"{n} {name}" for name, n in
