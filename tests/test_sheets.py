@@ -173,3 +173,18 @@ def test_the_sheet_says_what_it_masked_which_depths_it_shows_and_why_rp_is_missi
     vetting_sheet(lc, lc, periodic_signal(), vetting_row(periodic_signal()), tmp_path / "b.png")
     assert sheets._process_page().detrended.get_title(loc="left") == "detrended light curve"
     assert "Rp = 2.30 R_earth" in "\n".join(t.get_text() for t in page.fig.texts)
+
+
+def test_the_secondary_panel_gives_the_vettings_depth_and_in_minus_out_compares_means(tmp_path):
+    """The secondary's title and model are the vetting table's depth; a skewed background
+    that is the same in and out of transit (a quarter of its cadences 1000, the rest 0:
+    median 0, mean 250) shows no shift."""
+    lc = transiting()
+    lc = replace(lc, background=np.where(np.arange(len(lc)) % 4 == 0, 1000.0, 0.0)
+                 .astype(np.float32))
+    vetting_sheet(lc, lc, periodic_signal(), vetting_row(periodic_signal()), tmp_path / "a.png")
+    page = sheets._process_page()
+    assert page.secondary.get_title(loc="left") == "secondary at phase 0.520 (vetting): 100 ppm"
+    title = page.pixels[2].get_title(loc="left")
+    assert title.startswith("background: in - out = ")
+    assert abs(float(title.rsplit(" ", 1)[1])) < 100

@@ -290,15 +290,16 @@ def _periodogram(ax: Axes, periodogram, signal: Signal) -> None:
         ax.axvline(signal.period, **PERIOD_MARK)
         for harmonic in (0.5, 2.0):
             ax.axvline(signal.period * harmonic, ls=":", **PERIOD_MARK)
-    ax.set_title("periodogram", loc="left")
+    ax.set_title("periodogram, first search round (all signals)", loc="left")
     ax.set_xlabel("period [d]")
 
 
 def _fold_panel(ax: Axes, x: np.ndarray, flux: np.ndarray, signal: Signal, model_depth: float,
-                title: str) -> None:
+                title: str, title_depth: float | None = None) -> None:
     """Points within the event window, their bins, a trapezoid model of ``model_depth`` and
-    the depth measured as the median of the central half of the box (a limb-darkened or
-    V-shaped transit's centre is deeper than the box's mean, the header's depth)."""
+    in the title ``title_depth``, or when None the depth measured as the median of the
+    central half of the box (a limb-darkened or V-shaped transit's centre is deeper than
+    the box's mean, the header's depth)."""
     half = _half_window(signal)
     near = np.abs(x) < half
     ax.plot(24 * x[near], flux[near], **POINTS)
@@ -307,9 +308,10 @@ def _fold_panel(ax: Axes, x: np.ndarray, flux: np.ndarray, signal: Signal, model
     if math.isfinite(model_depth) and signal.duration > 0:
         grid = np.linspace(-half, half, 301)
         ax.plot(24 * grid, _trapezoid(grid, model_depth, signal.duration), **MODEL)
-    inside = flux[np.abs(x) < 0.25 * signal.duration]
-    depth = _fmt((1 - np.median(inside)) * 1e6, ".0f") if len(inside) else "n/a"
-    ax.set_title(f"{title}: {depth} ppm", loc="left")
+    if title_depth is None:
+        inside = flux[np.abs(x) < 0.25 * signal.duration]
+        title_depth = 1 - float(np.median(inside)) if len(inside) else math.nan
+    ax.set_title(f"{title}: {_fmt(title_depth * 1e6, '.0f')} ppm", loc="left")
     _event_axis(ax, half)
 
 
@@ -337,8 +339,10 @@ def _secondary(ax: Axes, lc: LightCurve, signal: Signal, row: dict) -> None:
         return
     phase = _row_number(row, "secondary_phase", 0.5)
     x = transit_offset(lc.time, signal.period, signal.epoch + phase * signal.period)
-    _fold_panel(ax, x, lc.flux, signal, _row_number(row, "secondary_depth", math.nan),
-                f"secondary at phase {phase:.3f}")
+    depth = _row_number(row, "secondary_depth", math.nan)  # the vetting's, as the table's
+    measured = math.isfinite(depth)
+    _fold_panel(ax, x, lc.flux, signal, depth, f"secondary at phase {phase:.3f} "
+                f"({'vetting' if measured else 'central median'})", depth if measured else None)
 
 
 def _row_number(row: dict, name: str, default: float) -> float:
@@ -347,7 +351,8 @@ def _row_number(row: dict, name: str, default: float) -> float:
 
 
 def _in_out_panel(ax: Axes, x: np.ndarray, values: np.ndarray, signal: Signal, title: str) -> None:
-    """A per-cadence quantity around the events, with its in- minus out-of-transit mean."""
+    """A per-cadence quantity around the events (less its median outside the transit), and
+    its mean in transit minus its mean outside, in the title."""
     half = _half_window(signal)
     near = (np.abs(x) < half) & np.isfinite(values)
     if not near.any():
@@ -360,7 +365,8 @@ def _in_out_panel(ax: Axes, x: np.ndarray, values: np.ndarray, signal: Signal, t
     centres, means = _binned(x[near], offset, half, _n_bins(signal, half))
     ax.plot(24 * centres, means, **BINNED)
     ax.axvspan(-12 * signal.duration, 12 * signal.duration, **HIGHLIGHT)
-    shift = np.mean(offset[inside]) if inside.any() and len(outside) else math.nan
+    shift = (np.mean(offset[inside]) - np.mean(offset[~inside]) if inside.any() and len(outside)
+             else math.nan)
     ax.set_title(f"{title}: in - out = {_fmt(shift, '.2e')}", loc="left")
     _event_axis(ax, half)
 
