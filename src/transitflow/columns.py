@@ -231,7 +231,9 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
             "Fraction of transit events that are suspect: at a momentum dump, gapped, or within "
             "one duration of a data edge"),
     "systematics_sigma": ("sigma", "Always NaN: the systematics test reports no significance"),
-    "systematics_flag": ("bool", "True when more than 50% of transit events are suspect"),
+    "systematics_flag": ("bool", "True when more than 50% of transit events are suspect, the "
+                         "events apart from crowded epochs fall below the SNR floor, or the "
+                         "depth is 100% of the flux or more"),
     "systematics_reason": ("",
             "Text explanation: number of suspect events out of all, split into dumps, gapped and"
             " edges; events at crowded epochs and the SNR of the others"),

@@ -279,6 +279,18 @@ def test_single_transit_at_a_momentum_dump_is_systematic():
     assert vetting.disposition(signal, results.values(), vetting.VetConfig())[0] == "SYSTEMATIC"
 
 
+@pytest.mark.parametrize("depth, systematic", [(0.5, False), (1.3, True)])
+def test_a_depth_of_the_whole_flux_or_more_is_systematic(depth, systematic):
+    """A flux with a negative stretch (a bad column: an offset or negative flux) gives a
+    'transit' deeper than the star; a half-deep eclipse is possible."""
+    lc = noisy_pixels(flat_lightcurve(seed=7))
+    signal = make_signal(lc, period=5.0, epoch=1327.0, duration=0.2, depth=depth)
+    lc = with_transit(lc, signal, depth)
+    result = by_test(vetting.vet_signal(lc, signal))["systematics"]
+    assert result.flag == systematic
+    assert ("of the flux: the flux is offset or negative" in result.reason) == systematic
+
+
 def test_dips_after_every_momentum_dump_at_2_min_cadence_are_systematic():
     """600 ppm, 2-hour dips starting at each of nine dumps 3.125 days apart: at 2-min
     cadence dropping a cadence either side of a dump leaves each dip covered, but most

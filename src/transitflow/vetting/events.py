@@ -23,6 +23,8 @@ from transitflow.vetting.skye import CROWDED_EPOCH_BIT
 #: Events holding a momentum dump before a signal counts as following the dumps (two could
 #: be chance).
 MIN_DUMP_EVENTS = 3
+#: A depth of the whole flux or more: no eclipse dims a star below zero.
+IMPOSSIBLE_DEPTH = 1.0
 
 #: A transit's own noise is measured out to this many durations from mid-transit.
 LOCAL_NOISE_DURATIONS = 10.0
@@ -40,7 +42,8 @@ MIN_CHANCE = 1e-300
           extras=("events", "dumps", "gaps", "edges", "crowded"))
 def systematics(lc: LightCurve, detrended: LightCurve, signal: Signal,
                 config: VetConfig) -> VetResult:
-    """Events at momentum dumps, in data gaps, at data edges or at crowded epochs.
+    """Events at momentum dumps, in data gaps, at data edges or at crowded epochs, or a
+    depth no eclipse has.
 
     An event is suspect when it keeps under ``min_coverage`` of its in-transit cadences
     (gapped), when it does so only once the ``dump_cadences`` cadences either side of a
@@ -54,7 +57,8 @@ def systematics(lc: LightCurve, detrended: LightCurve, signal: Signal,
     Robovetter drops Skye's events, when the events that hold no cadence of an epoch
     crowded with other stars' events (:data:`~transitflow.vetting.skye.CROWDED_EPOCH_BIT`) fall
     below ``min_snr`` together (a single transit in a crowded epoch always does).
-    Cadences masked for other signals count as observed.
+    Cadences masked for other signals count as observed. Flagged too at a depth of the
+    whole flux or more (:data:`IMPOSSIBLE_DEPTH`): the flux is offset or negative.
     """
     events = event_times(signal, detrended.time)
     if len(events) == 0:
@@ -82,11 +86,16 @@ def systematics(lc: LightCurve, detrended: LightCurve, signal: Signal,
         drowned = rest < config.min_snr
         reason += (f"; {crowded.sum()} at epochs crowded with other stars' events, the "
                    f"others SNR {rest:.1f}")
+    impossible = signal.depth >= IMPOSSIBLE_DEPTH
+    if impossible:
+        reason += (f"; depth {signal.depth:.0%} of the flux: the flux is offset or negative, "
+                   "not a transit")
     extra = {"events": float(len(events)), "dumps": float(at_dump.sum()),
              "gaps": float(gapped.sum()), "edges": float(at_edge.sum()),
              "crowded": float(crowded.sum())}
     return VetResult("systematics", fraction, NAN,
-                     fraction > config.max_systematic_fraction or drowned, reason, extra)
+                     fraction > config.max_systematic_fraction or drowned or impossible,
+                     reason, extra)
 
 
 def _uncrowded_snr(detrended: LightCurve, signal: Signal, crowded: np.ndarray) -> float:
