@@ -51,6 +51,12 @@ def test_load_model_rejects_other_files(tmp_path):
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a transitflow model file"):
         load_model(tmp_path / "other.pt")
+    (tmp_path / "notes.txt").write_text("a text file given as the model\n")
+    with pytest.raises(ValueError, match=r"notes.txt: not a transitflow model file \(\w+\); "
+                                         "give the model.pt a training run wrote"):
+        load_model(tmp_path / "notes.txt")
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "missing.pt")
 
 
 def test_score_shard_has_a_row_per_light_curve(model_path, shard_path):

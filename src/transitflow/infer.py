@@ -169,7 +169,14 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict]:
         ``preset``, ``model_options``, ``features`` (a :class:`FeatureConfig`),
         ``threshold``, ``calibration`` and ``model_id``.
     """
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError:  # a missing or unreadable file says so itself
+        raise
+    except Exception as error:  # torch.load refuses a file that is no model in many ways
+        raise ValueError(f"{path}: not a transitflow model file ({type(error).__name__}); "
+                         "give the model.pt a training run wrote (results/<run>/model/)"
+                         ) from error
     missing = [key for key in _MODEL_KEYS if key not in payload]
     if missing:
         raise ValueError(f"{path}: not a transitflow model file of this version (missing "
