@@ -93,9 +93,10 @@ def search_with_spectrum(lc: LightCurve, config: SearchConfig = SearchConfig()
         echoed = next((earlier for earlier, earlier_width in zip(signals, masked)
                        if is_echo(found, earlier, earlier_width, span)), None)
         if echoed is not None:
-            log.info("%s: %s signal at P=%.5f d, epoch %.4f is an echo or the phase curve of "
-                     "signal %d: masked", lc.meta.key, found.kind, found.period, found.epoch,
-                     echoed.index)
+            what = (f"periodic signal at P={found.period:.5f} d," if found.periodic
+                    else "single event at")
+            log.info("%s: %s epoch %.4f is an echo or the phase curve of signal %d: masked",
+                     lc.meta.key, what, found.epoch, echoed.index)
             continue
         signals.append(replace(found, index=len(signals)))
         masked.append(width)
