@@ -170,6 +170,15 @@ def test_a_star_read_in_several_sectors_gets_a_light_curve_joining_them(realdata
     assert list(stars.index) == [lc.meta.key for lc in sectors.light_curves]
     assert stars.loc[joined.meta.key, ["time_start", "time_stop"]].tolist() == [
         joined.time[0], joined.time[-1]]
+    assert joined.meta.source_file == "; ".join(map(str, files))
+
+
+@pytest.mark.realdata
+def test_the_sectors_of_one_file_joined_name_the_file_once(realdata):
+    path = realdata / "lightcurves" / "sherlock" / "TOI-175_TIC307210830_lc_data.csv"
+    sectors = with_stitched(ingest_local([path]))
+    assert len(sectors.light_curves) > 2
+    assert sectors.light_curves[-1].meta.source_file == str(path)
 
 
 @pytest.mark.realdata

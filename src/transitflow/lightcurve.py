@@ -231,7 +231,7 @@ def stitch(observations: Sequence[LightCurve]) -> LightCurve:
     first = parts[0].meta
     meta = replace(first, sector=STITCHED_SECTOR,
                    cadence_min=min(lc.meta.cadence_min for lc in parts),
-                   source_file="; ".join(lc.meta.source_file for lc in parts))
+                   source_file="; ".join(dict.fromkeys(lc.meta.source_file for lc in parts)))
     order = np.argsort(joined["time"], kind="stable")
     return LightCurve(**{name: values[order] for name, values in joined.items()}, meta=meta)
 
