@@ -52,8 +52,9 @@ def test_load_model_rejects_other_files(tmp_path):
     with pytest.raises(ValueError, match="not a transitflow model file"):
         load_model(tmp_path / "other.pt")
     (tmp_path / "notes.txt").write_text("a text file given as the model\n")
-    with pytest.raises(ValueError, match=r"notes.txt: not a transitflow model file \(\w+\); "
-                                         "give the model.pt a training run wrote"):
+    with pytest.raises(ValueError, match=r"notes.txt: not a transitflow model file, or a "
+                                         r"damaged one \(\w+(: [^;]*)?\); give the model.pt "
+                                         "a training run wrote"):
         load_model(tmp_path / "notes.txt")
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "missing.pt")

@@ -46,6 +46,9 @@ def test_a_run_warns_of_outputs_that_other_library_code_made(tmp_path):
     older = {**current, "source_digest": "0123456789abcdef", "code_version": "0.0.9+gabc"}
     write_json({}, tmp_path / "vet" / "crowded_epochs.json", older)
     write_table(pd.DataFrame({"x": [1]}), tmp_path / "detect" / "0000.parquet", older)
+    write_table(pd.DataFrame({"x": [1]}), tmp_path / "detect" / ".0001.partial.parquet", older)
+    (tmp_path / "vet" / "odd.json").write_text(json.dumps({"provenance": ["not", "a", "dict"]}))
     assert run_summary(tmp_path) == [
-        "warning: 2 outputs were made by other code than this (detect/0000.parquet by "
-        "transitflow 0.0.9+gabc): `snakemake --forceall` remakes the run with this code"]
+        "warning: 2 outputs were made by other code than this (detect: 1, vet: 1; e.g. "
+        "detect/0000.parquet by transitflow 0.0.9+gabc): `snakemake --forceall` remakes the "
+        "run with this code; delete those the config no longer makes"]

@@ -236,7 +236,8 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
                          "depth is 100% of the flux or more"),
     "systematics_reason": ("",
             "Text explanation: number of suspect events out of all, split into dumps, gapped and"
-            " edges; events at crowded epochs and the SNR of the others"),
+            " edges; events at crowded epochs and the SNR of the others; a depth of the whole"
+            " flux or more"),
     "systematics_events": ("",
             "Number of transit events with at least one in-transit detrended cadence"),
     "systematics_dumps": ("",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import pickle
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -171,12 +172,12 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict]:
     """
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except OSError:  # a missing or unreadable file says so itself
+    except (OSError, MemoryError):  # a missing or unreadable file says so itself
         raise
     except Exception as error:  # torch.load refuses a file that is no model in many ways
-        raise ValueError(f"{path}: not a transitflow model file ({type(error).__name__}); "
-                         "give the model.pt a training run wrote (results/<run>/model/)"
-                         ) from error
+        raise ValueError(f"{path}: not a transitflow model file, or a damaged one "
+                         f"({_load_failure(error)}); give the model.pt a training run wrote "
+                         "(results/<run>/model/)") from error
     missing = [key for key in _MODEL_KEYS if key not in payload]
     if missing:
         raise ValueError(f"{path}: not a transitflow model file of this version (missing "
@@ -186,6 +187,14 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict]:
     meta = {key: payload[key] for key in _MODEL_KEYS[1:]}
     meta["features"] = FeatureConfig.from_dict(meta["features"])
     return model.eval(), meta
+
+
+def _load_failure(error: Exception) -> str:
+    """Why torch.load refused a file, in a few words: the error's name and its first line,
+    but for an unpickling error, whose first line advises loading untrusted code."""
+    if isinstance(error, pickle.UnpicklingError):
+        return type(error).__name__
+    return f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
 
 
 def predict_logits(model: nn.Module, x: np.ndarray, batch_size: int = 512) -> np.ndarray:

@@ -5,6 +5,7 @@ made), which the jobs write only to their logs or provenance."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -56,24 +57,31 @@ def _quarantined(run: Path) -> list[str]:
 
 def _other_code(run: Path) -> list[str]:
     """A warning when outputs of the run were made by library code other than this
-    (another source digest): Snakemake reruns a job when its inputs, parameters or rule
-    change, not when the library does, so an updated install keeps the older outputs."""
+    (another source digest), counted per folder: Snakemake reruns a job when its inputs,
+    parameters or rule change, not when the library does, so an updated install keeps the
+    older outputs. Outputs that the config no longer makes are counted too (stale shards,
+    a model passed instead of trained): ``--forceall`` does not remake those."""
+    digest = source_digest()
     made_by = {path: version for path in sorted(run.rglob("*"))
-               if path.suffix in (".parquet", ".json")
-               and (version := _other_code_version(path, source_digest()))}
+               if path.suffix in (".parquet", ".json") and not path.name.startswith(".")
+               and (version := _other_code_version(path, digest))}
     if not made_by:
         return []
+    folders = Counter(str(path.parent.relative_to(run)) for path in made_by)
     path, version = next(iter(made_by.items()))
-    return [f"warning: {len(made_by)} outputs were made by other code than this "
-            f"({path.relative_to(run)} by transitflow {version}): `snakemake --forceall` "
-            f"remakes the run with this code"]
+    plural = "s were" if len(made_by) > 1 else " was"
+    return [f"warning: {len(made_by)} output{plural} made by other code than this ("
+            f"{', '.join(f'{folder}: {n}' for folder, n in folders.items())}; e.g. "
+            f"{path.relative_to(run)} by transitflow {version}): `snakemake --forceall` "
+            f"remakes the run with this code; delete those the config no longer makes"]
 
 
 def _other_code_version(path: Path, digest: str) -> str:
     """The code version that made ``path`` when its library sources were not ``digest``;
-    "" when they were, or when the file holds no provenance."""
+    "" when they were, when the file holds no provenance, or when its provenance predates
+    the source digest."""
     try:
-        provenance = read_provenance(path)
+        provenance = dict(read_provenance(path))
     except (KeyError, TypeError, ValueError, OSError):  # not a stage output
         return ""
     return "" if provenance.get("source_digest", digest) == digest else str(

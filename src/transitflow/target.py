@@ -61,9 +61,9 @@ def run_target(paths: Sequence[str | Path], out_dir: str | Path, model: str | Pa
         log.warning("not read: %s", reason)
     read = int((result.ledger["status"] == "ok").sum())
     if not read:
-        raise ValueError(f"target: none of the {len(paths)} files holds a light curve that "
-                         f"could be read (the reasons above, and in "
-                         f"{Path(out_dir) / 'ledger.csv'})")
+        raise ValueError(f"target: no light curve could be read from the {len(paths)} "
+                         f"file{'s' if len(paths) > 1 else ''} given (the reasons above, and "
+                         f"in {Path(out_dir) / 'ledger.csv'})")
     log.info("%d light curves read from %d files, %d signals (%s) -> %s", read, len(paths),
              len(result.signals),
              ", ".join(f"{n} {name}" for name, n in
@@ -85,7 +85,7 @@ def vet_targets(paths: Sequence[str | Path], out_dir: str | Path, model: str | P
     sheets_dir = out_dir / "sheets"
     sheets_dir.mkdir(parents=True, exist_ok=True)
     data = with_stitched(ingest_local(paths))
-    scores = _scores(data.light_curves, model, out_dir) if model else {}
+    scores = _scores(data.light_curves, model, out_dir) if model and data.light_curves else {}
     sheet_failures = []
 
     def work(lc: LightCurve) -> list[dict]:

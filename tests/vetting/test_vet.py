@@ -286,9 +286,12 @@ def test_a_depth_of_the_whole_flux_or_more_is_systematic(depth, systematic):
     lc = noisy_pixels(flat_lightcurve(seed=7))
     signal = make_signal(lc, period=5.0, epoch=1327.0, duration=0.2, depth=depth)
     lc = with_transit(lc, signal, depth)
-    result = by_test(vetting.vet_signal(lc, signal))["systematics"]
+    results = vetting.vet_signal(lc, signal)
+    result = by_test(results)["systematics"]
     assert result.flag == systematic
     assert ("of the flux: the flux is offset or negative" in result.reason) == systematic
+    label = vetting.disposition(signal, results, vetting.VetConfig())[0]
+    assert (label == "SYSTEMATIC") == systematic  # not EB, though its 'radius' fails too
 
 
 def test_dips_after_every_momentum_dump_at_2_min_cadence_are_systematic():

@@ -15,6 +15,7 @@ from transitflow.searching import alias_periods, mask_width
 from transitflow.searching.star import DETREND_WINDOW_FACTOR
 from transitflow.signals import Signal, VetResult, coincidence_chance
 from transitflow.vetting.config import VetConfig
+from transitflow.vetting.events import IMPOSSIBLE_DEPTH
 from transitflow.vetting.measure import NAN, OTHER_SIGNAL_BIT, USABLE, distance_to_nearest
 from transitflow.vetting.registry import DISPOSITION_PRECEDENCE, REGISTRY, SPECS
 
@@ -187,8 +188,10 @@ def disposition(signal: Signal, results: Iterable[VetResult],
     LOW_SNR wins over SYSTEMATIC, SYSTEMATIC over BEB (a centroid failure: pointing
     systematics such as momentum dumps move centroids too), BEB over EB; but a binary's own
     signature (a failed secondary, odd/even or radius test) makes LOW_SNR or SYSTEMATIC an
-    EB. PC when no test fails. ``config`` keeps the interface uniform: the thresholds act
-    inside the tests, which made ``results`` with it.
+    EB, unless the depth is one no eclipse has (:data:`~transitflow.vetting.events.
+    IMPOSSIBLE_DEPTH`: the flux is offset or negative, and a radius from it means nothing),
+    which is SYSTEMATIC. PC when no test fails. ``config`` keeps the interface uniform: the
+    thresholds act inside the tests, which made ``results`` with it.
     """
     failed = [r for r in results if r.flag]
     unknown = sorted({r.test for r in failed} - SPECS.keys())
@@ -196,7 +199,9 @@ def disposition(signal: Signal, results: Iterable[VetResult],
         raise ValueError(f"{signal.key}: no disposition for unregistered tests {unknown}")
     argued = {SPECS[r.test].argues for r in failed}
     label = next((d for d in DISPOSITION_PRECEDENCE if d in argued), "PC")
-    if label in ("LOW_SNR", "SYSTEMATIC") and any(SPECS[r.test].physical for r in failed):
+    if signal.depth >= IMPOSSIBLE_DEPTH:
+        label = "SYSTEMATIC"
+    elif label in ("LOW_SNR", "SYSTEMATIC") and any(SPECS[r.test].physical for r in failed):
         label = "EB"
     return label, [f"{r.test}: {r.reason}" for r in failed]
 
