@@ -44,9 +44,8 @@ def vet_and_draw(lc: LightCurve, signals: Sequence[Signal], search: SearchConfig
                  spectrum: Spectrum | None) -> tuple[list[dict], tuple | None]:
     """The vetting rows of a light curve's signals, and a sheet in ``sheets_dir`` for each
     whose disposition is in ``sheets_for``, drawn as it was vetted (the other signals'
-    events masked), with the search's ``spectrum`` (None: none); a
-    sheet that fails keeps the vetting and becomes the returned failure row
-    (:func:`~transitflow.isolation.attempt`)."""
+    events masked), with the search's ``spectrum`` (None: none); a sheet that fails keeps
+    the vetting and becomes the returned failure row (:func:`~transitflow.isolation.attempt`)."""
     detrended = detrend_for_search(lc, search)
     rows = vet_light_curve(lc, signals, config, detrended)
     drawn = [(signal, row) for signal, row in zip(signals, rows)

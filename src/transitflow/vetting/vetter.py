@@ -188,10 +188,11 @@ def disposition(signal: Signal, results: Iterable[VetResult],
     LOW_SNR wins over SYSTEMATIC, SYSTEMATIC over BEB (a centroid failure: pointing
     systematics such as momentum dumps move centroids too), BEB over EB; but a binary's own
     signature (a failed secondary, odd/even or radius test) makes LOW_SNR or SYSTEMATIC an
-    EB, unless the depth is one no eclipse has (:data:`~transitflow.vetting.events.
-    IMPOSSIBLE_DEPTH`: the flux is offset or negative, and a radius from it means nothing),
-    which is SYSTEMATIC. PC when no test fails. ``config`` keeps the interface uniform: the
-    thresholds act inside the tests, which made ``results`` with it.
+    EB, unless the depth is one no eclipse has
+    (:data:`~transitflow.vetting.events.IMPOSSIBLE_DEPTH`: the flux is offset or negative,
+    and a radius from it means nothing), which is SYSTEMATIC. PC when no test fails.
+    ``config`` keeps the interface uniform: the thresholds act inside the tests, which made
+    ``results`` with it.
     """
     failed = [r for r in results if r.flag]
     unknown = sorted({r.test for r in failed} - SPECS.keys())
