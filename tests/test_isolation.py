@@ -51,7 +51,9 @@ def test_an_all_zero_light_curve_does_not_stop_its_shards_search_and_vetting(tmp
     zero = with_source(replace(flat_lightcurve(tic=3), flux=np.zeros(len(quiet), np.float32)),
                        "zero.fits")
     shard = write_shard(tmp_path / "0000.arrow", [planet, zero, quiet], provenance={})
-    scores = pd.DataFrame({"key": ["1-s0001", "3-s0001", "2-s0001"], "flagged": True})
+    scores = pd.DataFrame({"key": ["1-s0001", "3-s0001", "2-s0001"], "flagged": True,
+                           "score": [0.9, np.nan, 0.1], "network_flag": [True, False, False],
+                           "detected_by": ["network+periodic", "periodic", "single"]})
     scores.to_parquet(tmp_path / "scores.parquet")
     assert main(["search", "--shard", str(shard), "--scores", str(tmp_path / "scores.parquet"),
                  "--out", str(tmp_path / "signals.parquet"),
@@ -69,6 +71,7 @@ def test_an_all_zero_light_curve_does_not_stop_its_shards_search_and_vetting(tmp
                  "--out", crowded]) == 0
     assert main(["vet", "--shard", str(shard), "--signals", str(tmp_path / "signals.parquet"),
                  "--spectra", str(tmp_path / "spectra.parquet"), "--crowded-epochs", crowded,
+                 "--scores", str(tmp_path / "scores.parquet"),
                  "--out", str(tmp_path / "vetting.parquet"),
                  "--failed", str(tmp_path / "vet_failed.parquet"),
                  "--sheets-dir", str(tmp_path / "sheets")]) == 0
@@ -80,6 +83,7 @@ def test_an_all_zero_light_curve_does_not_stop_its_shards_search_and_vetting(tmp
     everything = json.dumps({"report": {"sheets_for": sorted(set(vetting["disposition"]))}})
     assert main(["vet", "--shard", str(shard), "--signals", str(tmp_path / "signals.parquet"),
                  "--spectra", str(tmp_path / "spectra.parquet"), "--crowded-epochs", crowded,
+                 "--scores", str(tmp_path / "scores.parquet"),
                  "--out", str(tmp_path / "vetting.parquet"),
                  "--options", everything,
                  "--failed", str(tmp_path / "vet_failed.parquet"),

@@ -175,6 +175,34 @@ def test_the_sheet_says_what_it_masked_which_depths_it_shows_and_why_rp_is_missi
     assert "Rp = 2.30 R_earth" in "\n".join(t.get_text() for t in page.fig.texts)
 
 
+def test_the_header_gives_the_networks_score_and_what_raised_the_light_curve(tmp_path):
+    row = vetting_row(periodic_signal())
+    lc = transiting()
+
+    def header(network: dict) -> str:
+        vetting_sheet(lc, lc, periodic_signal(), row | network, tmp_path / "a.png")
+        return "\n".join(text.get_text() for text in sheets._process_page().fig.texts)
+
+    assert ("network score = 0.015 (below its threshold)\nraised by: periodic+single"
+            in header({"score": 0.0151, "network_flagged": False,
+                       "detected_by": "periodic+single"}))
+    assert "network score = 0.930 (at or above its threshold)\n" in header(
+        {"score": 0.93, "network_flagged": True, "detected_by": "network"})
+    assert "network score = n/a (not scored)" in header({})
+    assert "raised by" not in header({"score": 0.2, "network_flagged": False})
+
+
+def test_vetting_gives_the_network_to_the_sheets_only(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(sheets, "vetting_sheet", lambda lc, detrended, signal, row, *_:
+                        drawn.append(row))
+    network = {"score": 0.2, "network_flagged": False, "detected_by": "periodic"}
+    rows, _ = vet_and_draw(transiting(), [periodic_signal()], SearchConfig(), VetConfig(),
+                           tmp_path, DISPOSITIONS, None, network)
+    assert drawn[0].items() >= network.items()
+    assert not set(rows[0]) & set(network)
+
+
 def test_the_secondary_panel_gives_the_vettings_depth_and_in_minus_out_compares_means(tmp_path):
     """The secondary's title and model are the vetting table's depth; a skewed background
     that is the same in and out of transit (a quarter of its cadences 1000, the rest 0:

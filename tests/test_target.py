@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from transitflow import sheets
 from transitflow.cli import main
 from transitflow.features import FeatureConfig
 from transitflow.infer import save_model
@@ -16,7 +17,8 @@ from transitflow.models import build_model
 EB = "lightcurves/modebs/tic-118313102"  # P = 9.26 d, sectors 8 and 9
 
 
-def test_target_files_give_a_row_and_a_sheet_per_signal_and_a_ledger(realdata, tmp_path):
+def test_target_files_give_a_row_and_a_sheet_per_signal_and_a_ledger(realdata, tmp_path,
+                                                                     monkeypatch):
     files = sorted(str(path) for path in (realdata / EB).glob("*.fits"))
     broken = tmp_path / "broken.fits"
     broken.write_bytes(Path(files[0]).read_bytes()[:3000])
@@ -27,6 +29,9 @@ def test_target_files_give_a_row_and_a_sheet_per_signal_and_a_ledger(realdata, t
                calibration={"slope": 1.0, "intercept": 0.0})
     out = tmp_path / "out"
     options = json.dumps({"search": {"max_signals": 2}})
+    sheet_rows, draw = [], sheets.vetting_sheet
+    monkeypatch.setattr(sheets, "vetting_sheet", lambda lc, detrended, signal, row, *args: (
+        sheet_rows.append(row), draw(lc, detrended, signal, row, *args))[1])
     assert main(["target", *files, str(broken), "--out", str(out), "--model", str(model),
                  "--options", options]) == 0
     signals = pd.read_csv(out / "signals.csv")
@@ -37,6 +42,7 @@ def test_target_files_give_a_row_and_a_sheet_per_signal_and_a_ledger(realdata, t
     assert signals["score"].between(0, 1).all() and signals["disposition"].notna().all()
     assert set(signals["id"]) == {"TIC 118313102"}
     assert sorted(path.stem for path in (out / "sheets").glob("*.png")) == sorted(signals["key"])
+    assert sheet_rows and all(row["network_flagged"] == (row["score"] >= 0.5) for row in sheet_rows)
     ledger = pd.read_csv(out / "ledger.csv").set_index("source")
     assert ledger.loc[str(broken), "status"] == "quarantined"
     assert (ledger.loc[files, "status"] == "ok").all()

@@ -148,8 +148,8 @@ def cmd_vet(args) -> None:
     from transitflow.vetting.stage import vet_shard
 
     sheets_for = ReportConfig.from_dict(args.options.get("report", {})).sheets_for
-    vet_shard(args.shard, args.signals, args.spectra, args.crowded_epochs, args.options,
-              args.out, args.failed, args.sheets_dir, sheets_for)
+    vet_shard(args.shard, args.signals, args.spectra, args.crowded_epochs, args.scores,
+              args.options, args.out, args.failed, args.sheets_dir, sheets_for)
 
 
 def cmd_inject(args) -> None:
@@ -292,6 +292,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--signals", required=True)
     p.add_argument("--spectra", required=True, help="the search's table of periodograms")
     p.add_argument("--crowded-epochs", required=True, help="the run's crowded epochs (JSON)")
+    p.add_argument("--scores", required=True,
+                   help="the flag stage's scores (each light curve's score and detection paths)")
     p.add_argument("--out", required=True)
     p.add_argument("--failed", required=True, help="table of light curves that failed")
     p.add_argument("--sheets-dir", required=True)

@@ -29,6 +29,7 @@ MAX_TRANSIT_PANELS = 8
 REASON_LINE_CHARS = 140  # a line of digits and capitals reaches ~0.9 of the page's width
 REASONS_X = LEFT + 0.14  # right of the longest disposition, SYSTEMATIC
 REASON_LINES = 2  # beside the disposition
+NETWORK_X = 0.62  # right of the signal's numbers
 STYLE = {"font.size": 6.5, "axes.titlesize": 7, "axes.labelsize": 6.5, "xtick.labelsize": 6,
          "ytick.labelsize": 6, "axes.titlepad": 2.5, "xtick.major.pad": 1.5,
          "ytick.major.pad": 1.5, "axes.labelpad": 1.5, "axes.formatter.useoffset": False,
@@ -61,7 +62,8 @@ def vetting_sheet(lc: LightCurve, detrended: LightCurve, signal: Signal, vetting
         The signal to vet; a single transit (NaN period) is shown around its event.
     vetting
         The signal's flat vetting row (``T_metric``, ``T_sigma``, ``T_flag``, ``T_reason``
-        per test, ``secondary_phase``, ``disposition``, ``reasons``).
+        per test, ``secondary_phase``, ``disposition``, ``reasons``), with the light
+        curve's ``score``, ``network_flagged`` and ``detected_by`` where known.
     out_png
         Where to write the PNG.
     periodogram
@@ -238,6 +240,7 @@ def _header(fig: Figure, meta: LightCurveMeta, signal: Signal, row: dict) -> Non
                f"SNR = {_fmt(signal.snr, '.1f')}    SDE = {_fmt(signal.sde, '.1f')}    "
                f"transits = {signal.n_transits}    Rp = {_radius(signal, meta)}")
     fig.text(LEFT, 0.958, numbers, fontsize=8, va="top", family="monospace")
+    fig.text(NETWORK_X, 0.958, _network(row), fontsize=8, va="top", family="monospace")
     fig.text(LEFT, 0.918, disposition, fontsize=13, weight="bold", va="top",
              color=DISPOSITION_COLORS.get(disposition, "tab:red"))
     fig.text(LEFT, 0.897, "by vetting", fontsize=6.5, va="top", color="grey")
@@ -245,6 +248,22 @@ def _header(fig: Figure, meta: LightCurveMeta, signal: Signal, row: dict) -> Non
     reasons = textwrap.fill(str(row.get("reasons", "") or ""), REASON_LINE_CHARS,
                             max_lines=REASON_LINES, placeholder=" ...")
     fig.text(REASONS_X, 0.914, reasons, fontsize=7.5, va="top")
+
+
+def _network(row: dict) -> str:
+    """The network's score of the light curve, beside its threshold where known, and the
+    detection paths that sent it to the search (the row's ``score``, ``network_flagged``
+    and ``detected_by``; absent: not scored, not known)."""
+    score = _fmt(row.get("score"), ".3f")
+    flagged = row.get("network_flagged")
+    if score == "n/a":
+        line = "network score = n/a (not scored)"
+    elif flagged is None:
+        line = f"network score = {score}"
+    else:
+        line = f"network score = {score} ({'at or above' if flagged else 'below'} its threshold)"
+    paths = str(row.get("detected_by", "") or "")
+    return f"{line}\nraised by: {paths}" if paths else line
 
 
 def _radius(signal: Signal, meta: LightCurveMeta) -> str:

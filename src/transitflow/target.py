@@ -85,17 +85,18 @@ def vet_targets(paths: Sequence[str | Path], out_dir: str | Path, model: str | P
     sheets_dir = out_dir / "sheets"
     sheets_dir.mkdir(parents=True, exist_ok=True)
     data = with_stitched(ingest_local(paths))
-    scores = _scores(data.light_curves, model, out_dir) if model and data.light_curves else {}
+    networks = _networks(data.light_curves, model, out_dir) if model and data.light_curves else {}
     sheet_failures = []
 
     def work(lc: LightCurve) -> list[dict]:
         signals, spectrum = search_with_spectrum(lc, search)
+        network = networks.get(lc.meta.key, {})
         rows, failure = vet_and_draw(lc, signals, search, config, sheets_dir, DISPOSITIONS,
-                                     spectrum)
+                                     spectrum, network)
         sheet_failures.extend(filter(None, [failure]))
         return [row | {"id": lc.meta.star_id, "mission": lc.meta.mission,
                        "source_file": lc.meta.source_file,
-                       "score": scores.get(lc.meta.key, float("nan"))} for row in rows]
+                       "score": network.get("score", float("nan"))} for row in rows]
 
     vetted, failures = each_light_curve(
         tqdm(data.light_curves, desc="search and vet", unit="lc"), work, "target")
@@ -111,16 +112,20 @@ def vet_targets(paths: Sequence[str | Path], out_dir: str | Path, model: str | P
     return TargetResult(signals, data.ledger, failures)
 
 
-def _scores(light_curves: list[LightCurve], model: str | Path, out_dir: Path) -> dict[str, float]:
-    """Light-curve key -> the network's calibrated score, through a shard as the workflow
-    scores (the infer stage's code)."""
-    from transitflow.infer import score_shard
+def _networks(light_curves: list[LightCurve], model: str | Path,
+              out_dir: Path) -> dict[str, dict]:
+    """Light-curve key -> the network's calibrated ``score``, scored through a shard as the
+    workflow scores (the infer stage's code), and ``network_flagged``: whether it reaches
+    the model card's threshold."""
+    from transitflow.infer import load_model, score_shard
     from transitflow.shards import write_shard
 
     shard = write_shard(out_dir / "lightcurves.arrow", light_curves,
                         make_provenance("target", {}, [str(model)]))
     scored = score_shard(model, shard)
-    return dict(zip(scored["key"], scored["score"]))
+    threshold = load_model(model)[1]["threshold"]
+    return {key: {"score": score, "network_flagged": bool(score >= threshold)}
+            for key, score in zip(scored["key"], scored["score"])}
 
 
 def _signal_table(rows: list[dict]) -> pd.DataFrame:

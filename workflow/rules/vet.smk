@@ -20,6 +20,7 @@ rule vet:
         signals=rules.search.output.signals,
         spectra=rules.search.output.spectra,
         crowded_epochs=rules.crowded_epochs.output[0],
+        scores=rules.flag.output.scores,
     output:
         vetting=f"{RUN}/vet/vetting/{{shard}}.parquet",
         failed=f"{RUN}/vet/failed/{{shard}}.parquet",
@@ -36,5 +37,5 @@ rule vet:
         ),
     shell:
         "python -m transitflow vet --shard {input.shard} --signals {input.signals} --spectra {input.spectra}"
-        " --crowded-epochs {input.crowded_epochs} --options {params.options} --out {output.vetting} --failed {output.failed}"
+        " --crowded-epochs {input.crowded_epochs} --scores {input.scores} --options {params.options} --out {output.vetting} --failed {output.failed}"
         " --sheets-dir {output.sheets} 2> {log}"
