@@ -89,6 +89,7 @@ def test_the_sheet_names_the_star_in_its_mission_catalogue(tmp_path, monkeypatch
     k2 = replace(lc, meta=replace(lc.meta, mission="K2"))
     vetting_sheet(k2, k2, periodic_signal(), vetting_row(periodic_signal()), tmp_path / "k2.png")
     assert texts[0].startswith("EPIC 42   campaign 3   signal 0")
+    assert "T0 = 1326.30000 BTJD = 3493.30000 BKJD" in texts[1]
 
 
 def test_single_transit_with_nan_centroids(tmp_path):
@@ -170,6 +171,7 @@ def test_the_sheet_says_what_it_masked_which_depths_it_shows_and_why_rp_is_missi
     assert page.fold.get_title(loc="left").startswith("phase fold (central median): ")
     header = "\n".join(text.get_text() for text in page.fig.texts)
     assert "box depth = 4000 ± 200 ppm" in header and "Rp = n/a (no stellar radius)" in header
+    assert "T0 = 1326.30000 BTJD    " in header  # a TESS star's times in BTJD alone
     vetting_sheet(lc, lc, periodic_signal(), vetting_row(periodic_signal()), tmp_path / "b.png")
     assert sheets._process_page().detrended.get_title(loc="left") == "detrended light curve"
     assert "Rp = 2.30 R_earth" in "\n".join(t.get_text() for t in page.fig.texts)

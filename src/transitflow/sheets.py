@@ -14,7 +14,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, NullLocator
 
-from transitflow.lightcurve import MISSION_SECTORS, STITCHED_SECTOR, LightCurve, LightCurveMeta
+from transitflow.lightcurve import (BKJD_ZERO, BTJD_ZERO, MISSION_SECTORS, STITCHED_SECTOR,
+                                    LightCurve, LightCurveMeta)
 from transitflow.searching import Spectrum
 from transitflow.signals import Signal, transit_offset
 from transitflow.tables import atomic_output
@@ -42,6 +43,7 @@ MARK = {"color": "C3", "alpha": 0.35, "lw": 0.6}
 PERIOD_MARK = {"color": "C3", "alpha": 0.8, "lw": 0.8}
 HIGHLIGHT = {"color": "C3", "alpha": 0.08, "lw": 0}
 DISPOSITION_COLORS = {"PC": "tab:green"}
+KEPLER_TELESCOPE_MISSIONS = ("K2", "Kepler")
 
 
 def vetting_sheet(lc: LightCurve, detrended: LightCurve, signal: Signal, vetting: dict,
@@ -233,7 +235,7 @@ def _header(fig: Figure, meta: LightCurveMeta, signal: Signal, row: dict) -> Non
              else f"{sectors} {signal.sector}")
     fig.text(LEFT, 0.985, f"{meta.star_id}   {where}   signal {signal.index}   "
              f"({signal.kind}, {signal.method})", fontsize=11, weight="bold", va="top")
-    numbers = (f"P = {_fmt(signal.period, '.6f')} d    T0 = {_fmt(signal.epoch, '.5f')} BTJD    "
+    numbers = (f"P = {_fmt(signal.period, '.6f')} d    T0 = {_epoch(signal.epoch, meta)}    "
                f"box depth = {_fmt(signal.depth * 1e6, '.0f')} ± "
                f"{_fmt(signal.depth_err * 1e6, '.0f')} ppm    "
                f"duration = {_fmt(signal.duration * 24, '.2f')} h\n"
@@ -248,6 +250,14 @@ def _header(fig: Figure, meta: LightCurveMeta, signal: Signal, row: dict) -> Non
     reasons = textwrap.fill(str(row.get("reasons", "") or ""), REASON_LINE_CHARS,
                             max_lines=REASON_LINES, placeholder=" ...")
     fig.text(REASONS_X, 0.914, reasons, fontsize=7.5, va="top")
+
+
+def _epoch(epoch: float, meta: LightCurveMeta) -> str:
+    """The epoch in BTJD, and for Kepler and K2 stars in BKJD too (their missions' times)."""
+    btjd = f"{_fmt(epoch, '.5f')} BTJD"
+    if meta.mission not in KEPLER_TELESCOPE_MISSIONS:
+        return btjd
+    return f"{btjd} = {_fmt(epoch + BTJD_ZERO - BKJD_ZERO, '.5f')} BKJD"
 
 
 def _network(row: dict) -> str:
