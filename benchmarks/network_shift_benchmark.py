@@ -19,8 +19,9 @@ at chance, the bound of any ranker that cannot see them; planets with SNR >= 10,
 with 2+ transits, against every non-planet; again with the centroid and background
 channels zeroed, as a light curve of time and flux alone reads), the shifted planets with
 SNR >= 10 scoring at or above the card's threshold (2+ transits; single transits), the
-non-planets above it, the real planets and EBs above it, and the training wall time. A
-model already in ``--out`` is scored again without training.
+non-planets above it, the real planets and EBs above it and the ROC-AUC of the real
+planets against the real EBs (each light curve's score in ``--out``/real_scores.csv), and
+the training wall time. A model already in ``--out`` is scored again without training.
 """
 
 from __future__ import annotations
@@ -167,9 +168,13 @@ def real_figures(model_dir: Path) -> dict:
             kind = "planet" if truth_class.startswith("planet") else truth_class.lower()
             rows.append((kind, lc.meta.key, score))
     frame = pd.DataFrame(rows, columns=["kind", "key", "score"])
+    frame.to_csv(model_dir / "real_scores.csv", index=False)
     above = frame.assign(above=frame["score"] >= meta["threshold"]).groupby("kind")["above"]
-    return {f"real_{kind}_above": f"{count} of {n}"
-            for kind, count, n in zip(above.sum().index, above.sum(), above.count())}
+    ranked = frame[frame["kind"].isin(["planet", "eb"])]
+    return {**{f"real_{kind}_above": f"{count} of {n}"
+               for kind, count, n in zip(above.sum().index, above.sum(), above.count())},
+            "real_planet_vs_eb_roc_auc": roc_auc(ranked["kind"].eq("planet").to_numpy(),
+                                                 ranked["score"].to_numpy())}
 
 
 if __name__ == "__main__":

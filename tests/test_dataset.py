@@ -228,6 +228,17 @@ def test_injections_are_drawn_by_fraction_from_the_train_split(splits, task):
     assert all((batch.augmentation != "").any() for batch in batches)
 
 
+def test_eclipse_injections_are_eb_samples(splits):
+    source = stream(splits, injection_fraction=0.2, eclipse_injection_fraction=0.8)
+    batches = [source.batch(index) for index in range(4)]
+    for batch in batches:
+        eclipse = batch.source == "eclipse"
+        assert (batch.label[eclipse] == "eb").all() and (batch.y[eclipse] == 0).all()
+        assert np.isfinite(batch.x).all()
+    eb_sources = np.concatenate([batch.source[batch.label == "eb"] for batch in batches])
+    assert set(eb_sources) <= {"signal", "eclipse"} and np.mean(eb_sources == "eclipse") > 0.5
+
+
 def test_injections_need_non_transit_light_curves(splits):
     train = splits["train"]
     keep = train.label != "non_transit"

@@ -10,8 +10,9 @@ import pytest
 from tests.builders import flat_lightcurve
 from transitflow.features import featurize_table, lightcurve_features
 from transitflow.inject import (TRANSIT_COLUMNS, TransitPrior, concat_rows, draw_transit,
-                                inject_signals, inject_transits, lightcurve_rows, rows_table,
-                                slice_rows, transit_depth, transit_flux)
+                                inject_eclipses, inject_signals, inject_transits,
+                                lightcurve_rows, rows_table, slice_rows, transit_depth,
+                                transit_flux)
 from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, MOMENTUM_DUMP_BIT
 
 BITMASK = DEFAULT_QUALITY_BITMASK
@@ -80,6 +81,23 @@ def test_injected_transit_has_the_drawn_depth_at_the_drawn_times(seed):
     x = featurize_table(rows_table(out)).x[0]
     first = np.argmin(x[0]) * len(host) // x.shape[1]
     assert in_transit[first:first + 2].any()
+
+
+def test_injected_binaries_eclipse_deeply_at_a_good_cadence_with_a_secondary_or_twin():
+    hosts = [flat_lightcurve(tic=tic, seed=tic, noise=1e-5) for tic in range(12)]
+    rows = lightcurve_rows(hosts)
+    out = inject_eclipses(rows, np.random.default_rng(3), BITMASK, (30.0, 60.0))
+    again = inject_eclipses(rows, np.random.default_rng(3), BITMASK, (30.0, 60.0))
+    for host, flux, same in zip(hosts, out["flux"], again["flux"]):
+        np.testing.assert_array_equal(flux, same)
+        ratio = flux / host.flux
+        primary = 1.0 - ratio.min()
+        assert primary > 0.02  # a binary, not a planet: R2/R1 >= 0.25, b <= 0.9
+        dips = ratio < 1.0 - 0.2 * primary
+        starts = np.flatnonzero(dips[1:] & ~dips[:-1])
+        assert len(starts) + dips[0] <= 2  # 30-60 d: at most one primary and one secondary
+    for name in ("time", "quality", "centroid_col", "background"):
+        assert all(a is b for a, b in zip(out[name], rows[name]))
 
 
 def test_drawn_parameters_follow_the_prior():

@@ -25,8 +25,8 @@ import torch
 
 from transitflow.features import FeatureConfig, featurize_table
 from transitflow.inject import (CADENCE_COLUMNS, META_COLUMNS, TRANSIT_COLUMNS, Rows,
-                                TransitPrior, concat_rows, inject_signals, inject_transits,
-                                rows_table, slice_rows)
+                                TransitPrior, concat_rows, inject_eclipses, inject_signals,
+                                inject_transits, rows_table, slice_rows)
 from transitflow.lightcurve import lightcurve_key
 from transitflow.provenance import config_hash, source_digest
 from transitflow.shards import open_shard, shard_schema
@@ -37,9 +37,9 @@ SPLITS = ("train", "val", "test")
 POSITIVE = "planet"
 #: Augmentations, at most one per training sample (see :func:`augment`).
 AUGMENTATIONS = ("noise", "roll", "swap", "mirror")
-#: Where a training sample comes from: a light curve as it is, a signal injection or a
-#: transit injection (:mod:`transitflow.inject`).
-SOURCES = ("real", "signal", "transit")
+#: Where a training sample comes from: a light curve as it is, a signal, transit or eclipse
+#: injection (:mod:`transitflow.inject`).
+SOURCES = ("real", "signal", "transit", "eclipse")
 _ROLL_FRACTION = 0.1
 #: Channels a light curve may come without (a CSV of time and flux, a product with no
 #: background column); :mod:`transitflow.features` makes such a channel all zeros.
@@ -318,8 +318,10 @@ class TrainingStream(torch.utils.data.IterableDataset):
     planet and EB samples, ``injection_fraction`` are a non-transit light curve carrying the
     signal of a random light curve of their class; of the planet samples,
     ``physical_injection_fraction`` more are a non-transit light curve with a random model
-    transit. Each sample then gets at most one augmentation (:func:`augment`), and loses
-    optional channels with probability ``missing_channels`` (:func:`drop_channels`).
+    transit, and of the EB samples, ``eclipse_injection_fraction`` more one with a random
+    model eclipsing binary (periods in ``eclipse_period_range``). Each sample then gets at
+    most one augmentation (:func:`augment`), and loses optional channels with probability
+    ``missing_channels`` (:func:`drop_channels`).
 
     Batch ``n`` depends only on ``(seed, rank, n)``. The stream starts at batch ``start``;
     DataLoader worker ``w`` of ``W`` makes batches ``start + w``, ``start + w + W``, ...,
@@ -332,7 +334,8 @@ class TrainingStream(torch.utils.data.IterableDataset):
     features : FeatureConfig
         How injected light curves are featurised (that of the feature cache).
     batch_size, seed : int
-    injection_fraction, physical_injection_fraction : float
+    injection_fraction, physical_injection_fraction, eclipse_injection_fraction : float
+    eclipse_period_range : tuple of float
     augmentation : mapping of str to float
         Probability of each of :data:`AUGMENTATIONS`; the rest is left unaugmented.
     noise_level : float
@@ -347,6 +350,8 @@ class TrainingStream(torch.utils.data.IterableDataset):
 
     def __init__(self, data: LabelledSet, features: FeatureConfig, batch_size: int, seed: int,
                  *, injection_fraction: float = 0.0, physical_injection_fraction: float = 0.0,
+                 eclipse_injection_fraction: float = 0.0,
+                 eclipse_period_range: tuple[float, float] = (0.5, 100.0),
                  augmentation: Mapping[str, float] | None = None, noise_level: float = 0.05,
                  missing_channels: float = 0.0, prior: TransitPrior = TransitPrior(),
                  rank: int = 0, start: int = 0) -> None:
@@ -354,6 +359,8 @@ class TrainingStream(torch.utils.data.IterableDataset):
         self.data, self.features, self.batch_size, self.seed = data, features, batch_size, seed
         self.injection_fraction = injection_fraction
         self.physical_injection_fraction = physical_injection_fraction
+        self.eclipse_injection_fraction = eclipse_injection_fraction
+        self.eclipse_period_range = eclipse_period_range
         self.augmentation = dict(augmentation or {})
         self.missing_channels = missing_channels
         self.noise_level, self.prior, self.rank, self.start = noise_level, prior, rank, start
@@ -361,10 +368,11 @@ class TrainingStream(torch.utils.data.IterableDataset):
                        if np.any(data.label == label)}
         if not self.groups:
             raise ValueError("no labelled light curves to train on")
-        injecting = injection_fraction + physical_injection_fraction > 0
-        if injecting and "non_transit" not in self.groups:
+        injecting = injection_fraction + physical_injection_fraction + eclipse_injection_fraction
+        if injecting > 0 and "non_transit" not in self.groups:
             raise ValueError("injections need non_transit light curves in the train split; set "
-                             "injection_fraction and physical_injection_fraction to 0")
+                             "injection_fraction, physical_injection_fraction and "
+                             "eclipse_injection_fraction to 0")
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         info = torch.utils.data.get_worker_info()
@@ -404,20 +412,28 @@ class TrainingStream(torch.utils.data.IterableDataset):
         signal = (label != "non_transit") & (u < self.injection_fraction)
         transit = (label == POSITIVE) & ~signal & (
             u < self.injection_fraction + self.physical_injection_fraction)
-        return label, np.select([signal, transit], ["signal", "transit"], "real")
+        eclipse = (label == "eb") & ~signal & (
+            u < self.injection_fraction + self.eclipse_injection_fraction)
+        return label, np.select([signal, transit, eclipse], ["signal", "transit", "eclipse"],
+                                "real")
 
     def _inject(self, x: np.ndarray, source: np.ndarray, row: np.ndarray, own: np.ndarray,
                 rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Fill the injected samples of ``x``; the transit injections' samples and parameters."""
-        signal, transit = np.flatnonzero(source == "signal"), np.flatnonzero(source == "transit")
+        signal, transit, eclipse = (np.flatnonzero(source == name)
+                                    for name in ("signal", "transit", "eclipse"))
         drawn = {name: np.empty(0) for name in TRANSIT_COLUMNS}
-        if len(signal) + len(transit):
-            bitmask, n = self.features.quality_bitmask, len(signal)
-            hosts = self._rows(row[np.concatenate([signal, transit])])
+        injected = np.concatenate([signal, transit, eclipse])
+        if len(injected):
+            bitmask, n, m = self.features.quality_bitmask, len(signal), len(transit)
+            hosts = self._rows(row[injected])
             signals = inject_signals(slice_rows(hosts, 0, n), self._rows(own[signal]), bitmask)
-            transits, drawn = inject_transits(slice_rows(hosts, n), rng, bitmask, self.prior)
-            table = rows_table(concat_rows([signals, transits]))
-            x[np.concatenate([signal, transit])] = featurize_table(table, self.features).x
+            transits, drawn = inject_transits(slice_rows(hosts, n, n + m), rng, bitmask,
+                                              self.prior)
+            eclipses = inject_eclipses(slice_rows(hosts, n + m), rng, bitmask,
+                                       self.eclipse_period_range)
+            table = rows_table(concat_rows([signals, transits, eclipses]))
+            x[injected] = featurize_table(table, self.features).x
         return {"sample": transit, "key": self.data.keys[row[transit]], **drawn}
 
     def _rows(self, index: np.ndarray) -> Rows:

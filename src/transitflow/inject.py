@@ -1,6 +1,6 @@
 """Injected training examples, made from non-transit light curves on their raw cadences.
 
-Two kinds of injection turn a non-transit *host* light curve into a new example:
+Three kinds of injection turn a non-transit *host* light curve into a new example:
 
 - a *signal* injection (Salinas et al. 2025) multiplies the host's flux by the relative flux
   of a *donor* light curve, a planet (the example is a positive) or an eclipsing binary (a
@@ -8,9 +8,12 @@ Two kinds of injection turn a non-transit *host* light curve into a new example:
   background binary keeps its centroid motion;
 - a *transit* injection multiplies the host's flux by a limb-darkened transit model
   (:func:`transitflow.simulate.transit_model`) with a random period, radius, impact parameter
-  and limb darkening (a positive); the drawn parameters come back for recovery studies.
+  and limb darkening (a positive); the drawn parameters come back for recovery studies;
+- an *eclipse* injection multiplies it by a model detached eclipsing binary
+  (:func:`transitflow.simulate.binaries.draw_binary`) of any period, to beyond the span (a
+  negative).
 
-Both work on the raw cadences of shard rows (:mod:`transitflow.shards`, as :data:`Rows`)
+All work on the raw cadences of shard rows (:mod:`transitflow.shards`, as :data:`Rows`)
 before featurisation, so an injected example goes through exactly the same
 :mod:`transitflow.features` code as a real one.
 """
@@ -29,6 +32,8 @@ from transitflow.signals import transit_offset
 from transitflow.options import options_from_dict
 from transitflow.simulate import (grazing_impact, inclination_deg, log_uniform,
                                   semi_major_axis_rsun, transit_duration, transit_model)
+from transitflow.simulate.binaries import draw_binary
+from transitflow.simulate.physics import MAX_PLANET_IMPACT
 
 #: Columns of the table of transit injections, one row per injected light curve.
 TRANSIT_COLUMNS = ("period", "epoch", "rp_rs", "a_rs", "impact", "u1", "u2", "duration",
@@ -246,13 +251,37 @@ def transit_params(time: np.ndarray, sigma: float, period: float, epoch: float, 
     duration = transit_duration(period, a_rs, impact, rp_rs)
     inside = in_transit(time, period, epoch, duration)
     events = np.unique(np.round((time[inside] - epoch) / period))
-    q1, q2 = q
+    u1, u2 = quadratic_limb_darkening(*q)
     params = {"period": period, "epoch": epoch, "rp_rs": rp_rs, "a_rs": a_rs, "impact": impact,
-              "u1": 2.0 * math.sqrt(q1) * q2, "u2": math.sqrt(q1) * (1.0 - 2.0 * q2),
-              "duration": duration, "n_transits": len(events)}
+              "u1": u1, "u2": u2, "duration": duration, "n_transits": len(events)}
     params["depth"] = transit_depth(params, _cadence_minutes(time))
     params["snr"] = params["depth"] * math.sqrt(inside.sum()) / sigma
     return params
+
+
+def quadratic_limb_darkening(q1: float, q2: float) -> tuple[float, float]:
+    """Quadratic coefficients ``(u1, u2)`` of Kipping's (2013) ``q1, q2`` (each in [0, 1])."""
+    return 2.0 * math.sqrt(q1) * q2, math.sqrt(q1) * (1.0 - 2.0 * q2)
+
+
+def inject_eclipses(hosts: Rows, rng: np.random.Generator, bitmask: int,
+                    period_range: tuple[float, float]) -> Rows:
+    """Each row of ``hosts`` with a random detached eclipsing binary on the target
+    (:func:`transitflow.simulate.binaries.draw_binary`: primary and secondary eclipses,
+    ellipsoidal variation) multiplied in, its period log-uniform in ``period_range`` (days;
+    beyond the span, one or two eclipses), a primary eclipse at a random good cadence."""
+    fluxes = []
+    for time, flux, good, mass, radius in zip(hosts["time"], hosts["flux"],
+                                              good_cadences(hosts, bitmask), hosts["mass"],
+                                              hosts["radius"]):
+        good_time = time[good]
+        binary = draw_binary(rng, or_sun(mass), or_sun(radius),
+                             quadratic_limb_darkening(*rng.random(2)), period_range,
+                             MAX_PLANET_IMPACT,
+                             lambda _: float(good_time[rng.integers(len(good_time))]))
+        fluxes.append(flux * binary.eclipses(time, _cadence_minutes(time))
+                      * binary.ellipsoidal(time))
+    return {**hosts, "flux": fluxes}
 
 
 def transit_flux(time: np.ndarray, params: dict[str, float]) -> np.ndarray:

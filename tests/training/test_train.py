@@ -100,11 +100,15 @@ def test_config_from_dict_is_strict():
         TrainConfig(plateau_factor=1.2)
     with pytest.raises(ValueError, match="threads must be positive"):
         TrainConfig(threads=0)
+    with pytest.raises(ValueError, match="eclipse_period_range"):
+        TrainConfig.from_dict({"eclipse_period_range": [20, 5]})
+    assert TrainConfig.from_dict({"eclipse_period_range": [1, 5]}).eclipse_period_range == (1, 5)
 
 
 @pytest.mark.parametrize("options", [
     {"injection_fraction": 0.7, "physical_injection_fraction": 0.4}, {"augment_noise": -0.1},
-    {"augment_roll": 0.6, "augment_swap": 0.6}, {"noise_level": -1.0}])
+    {"augment_roll": 0.6, "augment_swap": 0.6}, {"noise_level": -1.0},
+    {"injection_fraction": 0.5, "eclipse_injection_fraction": 0.6}])
 def test_config_rejects_bad_probabilities(options):
     with pytest.raises(ValueError):
         TrainConfig(**options)
@@ -156,6 +160,7 @@ def test_tiny_training_learns_and_writes_outputs(easy_task, tmp_path):
     high, low = injected["by_snr"][-1], injected["by_snr"][0]
     assert high["recall"] is None or low["recall"] is None or high["recall"] >= low["recall"]
     assert written["priors"]["transit_injections"]["period_days"]["range"] == [0.2, 40.0]
+    assert written["priors"]["eclipse_injections"]["period_days"]["range"] == [0.5, 100.0]
     log = pd.read_csv(tmp_path / "training_log.csv")
     assert log["epoch"].tolist() == [1, 2, 3]
 

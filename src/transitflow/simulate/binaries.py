@@ -4,6 +4,7 @@ motion."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import batman
@@ -16,7 +17,7 @@ from transitflow.simulate.star import Draw, Planted, first_event, signal_row
 
 
 @dataclass(frozen=True)
-class _Binary:
+class Binary:
     """An eclipsing binary; lengths in units of the primary's radius."""
 
     period: float
@@ -55,28 +56,40 @@ class _Binary:
         return 1.0 - amplitude * np.cos(4.0 * math.pi * (time - self.epoch) / self.period)
 
 
-def _draw_binary(draw: Draw, max_impact: float) -> _Binary:
-    """A detached binary: a quarter near-twins, eccentric orbits only where they fit."""
-    rng, star = draw.star_rng, draw.star
+def _draw_binary(draw: Draw, max_impact: float) -> Binary:
+    star = draw.star
+    return draw_binary(draw.star_rng, star.mass, star.radius, (star.u1, star.u2),
+                       draw.config.eb_period_range, max_impact,
+                       lambda period: first_event(draw, period))
+
+
+def draw_binary(rng: np.random.Generator, mass: float, radius: float,
+                limb_darkening: tuple[float, float], period_range: tuple[float, float],
+                max_impact: float, epoch_of: Callable[[float], float]) -> Binary:
+    """A detached binary around a star of ``mass`` and ``radius`` (solar units) with
+    quadratic ``limb_darkening``: a quarter near-twins, eccentric orbits only where they
+    fit, the period log-uniform in ``period_range``, a primary eclipse at
+    ``epoch_of(period)``."""
     twin = rng.random() < 0.25
     rp_rs = rng.uniform(0.9, 1.0) if twin else rng.uniform(0.25, 0.9)
     surface_ratio = rng.uniform(0.85, 1.0) if twin else rng.uniform(0.05, 0.7)
-    period = float(log_uniform(rng, *draw.config.eb_period_range))
+    period = float(log_uniform(rng, *period_range))
     mass_ratio = rp_rs ** 1.25
-    a_rs = semi_major_axis_rsun(star.mass * (1.0 + mass_ratio), period) / star.radius
+    a_rs = semi_major_axis_rsun(mass * (1.0 + mass_ratio), period) / radius
     max_ecc = min(0.4, 1.0 - 2.0 * (1.0 + rp_rs) / a_rs)  # periastron stays detached
     ecc = rng.uniform(0.05, max_ecc) if max_ecc > 0.05 and rng.random() < 0.5 else 0.0
     w = rng.uniform(0.0, 360.0) if ecc else 90.0
     impact = rng.uniform(0.0, max_impact)
     inc = inclination_deg(a_rs, impact, ecc, w)
-    epoch = first_event(draw, period)
-    params = batman_params(period, epoch, rp_rs, a_rs, inc, star.u1, star.u2, ecc, w)
+    epoch = epoch_of(period)
+    u1, u2 = limb_darkening
+    params = batman_params(period, epoch, rp_rs, a_rs, inc, u1, u2, ecc, w)
     t_secondary = batman.TransitModel(params, np.array([epoch])).get_t_secondary(params)
-    return _Binary(period, epoch, float(t_secondary), rp_rs, a_rs, inc, impact, ecc, w,
-                   surface_ratio, mass_ratio, star.u1, star.u2)
+    return Binary(period, epoch, float(t_secondary), rp_rs, a_rs, inc, impact, ecc, w,
+                  surface_ratio, mass_ratio, u1, u2)
 
 
-def _plant_binary(draw: Draw, binary: _Binary, weight: float,
+def _plant_binary(draw: Draw, binary: Binary, weight: float,
                   offset: np.ndarray) -> Planted:
     """A binary contributing ``weight`` of the light from ``offset`` px off the target."""
     time = draw.frame.time

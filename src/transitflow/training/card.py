@@ -74,6 +74,16 @@ def training_priors(config: TrainConfig) -> dict:
             "limb_darkening": "quadratic, uniform in Kipping (2013) q1, q2",
             "epoch": "a random good cadence (periods beyond the span give single transits)",
             "hosts": "non-transit light curves of the train split"},
+        "eclipse_injections": {
+            "share_of_eb_samples": config.eclipse_injection_fraction,
+            "period_days": {"range": list(config.eclipse_period_range),
+                            "distribution": "log-uniform"},
+            "binary": "detached: R2/R1 uniform in [0.25, 0.9], a quarter near-twins in [0.9, "
+                      "1]; surface brightness ratio 0.05-0.7 (twins 0.85-1); half eccentric "
+                      "(e <= 0.4 where detached) with secondaries at any phase; impact uniform "
+                      "in [0, 0.9]; ellipsoidal variation (simulate.binaries.draw_binary)",
+            "epoch": "a primary eclipse at a random good cadence",
+            "hosts": "non-transit light curves of the train split"},
         "signal_injections": {
             "share_of_planet_and_eb_samples": config.injection_fraction,
             "donors": "planet and EB light curves of the train split (flux and centroid)",

@@ -67,6 +67,11 @@ class TrainConfig:
     physical_injection_fraction : float
         Further share of the planet samples that are a non-transit light curve with a random
         model transit (:func:`transitflow.inject.inject_transits`).
+    eclipse_injection_fraction : float
+        Further share of the EB samples that are a non-transit light curve with a random
+        model eclipsing binary (:func:`transitflow.inject.inject_eclipses`).
+    eclipse_period_range : tuple of float
+        Days; the injected binaries' period is log-uniform in it.
     transit_prior : TransitPrior
         Distribution of those model transits (a mapping in :meth:`from_dict`).
     augment_noise, augment_roll, augment_swap, augment_mirror : float
@@ -103,6 +108,8 @@ class TrainConfig:
     compile: bool = False
     injection_fraction: float = 0.2
     physical_injection_fraction: float = 0.2
+    eclipse_injection_fraction: float = 0.0
+    eclipse_period_range: tuple[float, float] = (0.5, 100.0)
     transit_prior: TransitPrior = TransitPrior()
     augment_noise: float = 0.25
     augment_roll: float = 0.25
@@ -120,12 +127,19 @@ class TrainConfig:
             raise ValueError("plateau_factor must be in (0, 1) and target_precision in (0, 1]")
         shares = {"injection_fraction + physical_injection_fraction":
                   (self.injection_fraction, self.physical_injection_fraction),
+                  "injection_fraction + eclipse_injection_fraction":
+                  (self.injection_fraction, self.eclipse_injection_fraction),
                   "augment_*": tuple(self.augmentation.values())}
         for name, values in shares.items():
             if min(values) < 0 or sum(values) > 1 + 1e-9:
                 raise ValueError(f"{name}: probabilities must be >= 0 and sum to at most 1")
         if self.noise_level < 0:
             raise ValueError("noise_level must be >= 0")
+        low, high = self.eclipse_period_range
+        if not 0 < low <= high:
+            raise ValueError(f"eclipse_period_range must be (low, high) days with 0 < low <= "
+                             f"high, got {self.eclipse_period_range}")
+        object.__setattr__(self, "eclipse_period_range", (float(low), float(high)))
         if "members" in self.model_options:
             raise ValueError("train.model_options cannot set members: set train.ensemble")
         if not 0 <= self.missing_channels <= 1:

@@ -158,6 +158,8 @@ class Trainer:
             train, config.features, config.batch_size, config.seed,
             injection_fraction=config.injection_fraction,
             physical_injection_fraction=config.physical_injection_fraction,
+            eclipse_injection_fraction=config.eclipse_injection_fraction,
+            eclipse_period_range=config.eclipse_period_range,
             augmentation=config.augmentation, noise_level=config.noise_level,
             missing_channels=config.missing_channels,
             prior=config.transit_prior, rank=self.rank,
