@@ -473,16 +473,33 @@ def test_high_snr_short_transits_at_long_cadence_pass_odd_even():
     assert not result.flag and result.significance < 3
 
 
-def test_odd_even_makes_no_comparison_when_parities_sample_different_phases():
+@pytest.mark.parametrize("impact", [0.6, 1.0])  # 1.0: grazing, V-shaped
+def test_odd_even_compares_summed_deficits_when_parities_sample_different_phases(impact):
     """At 47.5 cadences per orbit odd transits are sampled half a cadence from even ones,
-    so the shared profile can take up any difference; the fit was near-singular and read
-    trillions of ppm apart, an EB."""
+    so the shared profile can take up any difference (the fit was near-singular and read
+    trillions of ppm apart, an EB); their summed deficits, whole exposures each, agree."""
     lc = noisy_pixels(flat_lightcurve(seed=11, noise=2e-4))
     period, epoch = 47.5 * CADENCE, float(lc.time[30]) + 0.25 * CADENCE
-    lc = with_planet(lc, period, epoch, rp_rs=0.1, a_rs=6.0, impact=0.6)
+    lc = with_planet(lc, period, epoch, rp_rs=0.1, a_rs=6.0, impact=impact)
     signal = make_signal(lc, period, epoch, 2 * CADENCE, depth=0.01)
     result = vetting.odd_even(lc, detrend(lc), signal, vetting.VetConfig())
-    assert not result.flag and "different phases only" in result.reason
+    assert not result.flag and result.significance < 3
+    assert "summed deficits (sampled at different phases" in result.reason
+
+
+def test_a_binary_at_half_its_period_sampled_at_alternate_phases_fails_odd_even():
+    """A binary's 40% and 20% eclipses at 30-min cadence, found at half its period of 95
+    cadences: odd and even eclipses half a cadence apart in phase (a PC of the default run
+    at 1.635 d)."""
+    lc = noisy_pixels(flat_lightcurve(seed=13, noise=2e-4))
+    period, epoch = 95 * CADENCE, float(lc.time[30]) + 0.25 * CADENCE
+    lc = with_planet(lc, period, epoch, rp_rs=0.7, a_rs=8.0, impact=0.3)
+    lc = with_planet(lc, period, epoch + period / 2, rp_rs=0.45, a_rs=8.0, impact=0.3)
+    signal = make_signal(lc, period / 2, epoch, 1.1 / 24, depth=0.3)
+    result = vetting.odd_even(lc, detrend(lc), signal, vetting.VetConfig())
+    assert "summed deficits" in result.reason and result.flag and result.significance > 20
+    secondary, primary = sorted((result.extra["odd_depth"], result.extra["even_depth"]))
+    assert primary > 1.5 * secondary
 
 
 def test_eclipsing_binary_at_half_its_period_fails_odd_even_at_long_cadence():

@@ -44,15 +44,22 @@ def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
     if not (math.isfinite(d_odd.value) and math.isfinite(d_even.value)):
         return skipped("odd_even", "no odd or no even transit with data")
     fit = _parity_difference(detrended, signal, noise, frac)
-    if fit is None:
-        return skipped("odd_even", "odd and even transits sampled at different phases only: "
-                                 "no comparison")
-    diff, scale = fit
-    d_odd, d_even = (Estimate(d.value, d.err * scale) for d in (d_odd, d_even))
+    if fit is not None:
+        diff, scale = fit
+        d_odd, d_even = (Estimate(d.value, d.err * scale) for d in (d_odd, d_even))
+        compared = "on a common profile"
+    else:
+        widths = _parity_equivalent_widths(detrended, signal, noise)
+        if widths is None:
+            return skipped("odd_even", "odd and even transits sampled at different phases "
+                                       "only, and not a whole transit each: no comparison")
+        d_odd, d_even, diff = widths
+        compared = ("in their summed deficits (sampled at different phases; depths of a box "
+                    "of the duration)")
     sigma = abs(diff.sigma)
     threshold = false_alarm(signal, config.false_alarm_trials)
     reason = (f"odd {ppm(d_odd.value)} vs even {ppm(d_even.value)}, "
-              f"{ppm(abs(diff.value))} apart on a common profile: {sigma:.1f} sigma "
+              f"{ppm(abs(diff.value))} apart {compared}: {sigma:.1f} sigma "
               f"(FA1 {threshold:.1f})")
     empty = _one_parity_empty(d_odd, d_even, config.odd_even_min_sigma)
     flagged = sigma > threshold and not empty
@@ -104,6 +111,59 @@ def _parity_difference(detrended: LightCurve, signal: Signal, noise: Noise,
     white = (noise.sigma * noise.beta) ** 2
     scale = _excess_scatter(cycle, depth - diff * parity, white)
     return Estimate(diff, math.sqrt(white / information) * scale), scale
+
+
+def _parity_equivalent_widths(detrended: LightCurve, signal: Signal,
+                              noise: Noise) -> tuple[Estimate, Estimate, Estimate] | None:
+    """Odd and even transits' mean summed deficit, and their difference, in depths of a
+    box of the signal's duration: for parities sampled at different phases of the transit.
+
+    Each transit's deficit is summed over every cadence within a duration and a cadence of
+    mid-transit: exposures that each integrate their whole cadence sum to the transit's
+    equivalent width whatever their phase, where central depths would differ with it.
+    Only transits with every such cadence count; errors are the white noise times the
+    red-noise factor, grown by the excess scatter of the per-transit sums. None without a
+    whole odd and a whole even transit, or when the windows would reach the next transit.
+    """
+    cadence = float(np.median(np.diff(detrended.time)))
+    half = signal.duration + cadence
+    if 2 * half >= signal.period:
+        return None
+    offset = signal.offset(detrended.time)
+    inside = np.abs(offset) < half
+    cycle = transit_cycle(detrended.time, signal)[inside]
+    deficit = -relative_flux(detrended)[inside]
+    transits, index, counts = np.unique(cycle, return_inverse=True, return_counts=True)
+    sums = np.bincount(index, deficit)
+    whole = counts >= math.floor(2 * half / cadence)
+    odd = transits % 2 == 1
+    if not (whole & odd).any() or not (whole & ~odd).any():
+        return None
+    white = (noise.sigma * noise.beta) ** 2
+    per_duration = signal.duration / cadence  # a box's cadences: sums to depths
+    parities = []
+    for parity in (odd, ~odd):
+        chosen = whole & parity
+        mean = sums[chosen].mean()
+        err = math.sqrt(white * counts[chosen].sum()) / chosen.sum()
+        parities.append((mean, err, sums[chosen] - mean, counts[chosen]))
+    scale = _sum_excess_scatter(np.concatenate([p[2] for p in parities]),
+                                np.concatenate([p[3] for p in parities]), white)
+    (odd_sum, odd_err, *_), (even_sum, even_err, *_) = parities
+    odd_depth, even_depth = (Estimate(value / per_duration, err * scale / per_duration)
+                             for value, err in ((odd_sum, odd_err), (even_sum, even_err)))
+    diff = Estimate(odd_depth.value - even_depth.value, math.hypot(odd_depth.err,
+                                                                   even_depth.err))
+    return odd_depth, even_depth, diff
+
+
+def _sum_excess_scatter(residuals: np.ndarray, counts: np.ndarray, white: float) -> float:
+    """Square root of the reduced chi-square of per-transit summed residuals (``counts``
+    cadences each, ``white`` variance per cadence), at least 1; with under three, 1."""
+    if len(residuals) < 3 or white <= 0:
+        return 1.0
+    chi2 = float(np.sum(residuals ** 2 / (white * counts))) / (len(residuals) - 2)
+    return math.sqrt(max(1.0, chi2))
 
 
 def _residual(design: np.ndarray, values: np.ndarray) -> np.ndarray:
