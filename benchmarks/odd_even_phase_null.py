@@ -5,7 +5,7 @@
 
 Injects limb-darkened planets (a share ``--grazing`` grazing, b from 0.9 to 1 + 0.8 rp/rs)
 into the default run's quiet simulated stars (30-min) at periods of k + 0.5 cadences (k
-20-600), so that odd transits fall half a cadence from even ones; keeps those with SNR >=
+20-599), so that odd transits fall half a cadence from even ones; keeps those with SNR >=
 10 and 4+ transits, vets them with a box of 0.8 of the duration, and prints one JSON line:
 how many odd/even compared on the shared profile, on the summed deficits, or skipped, and
 the flagged ones (each a false alarm: the injections are planets).

@@ -9,11 +9,12 @@ import pytest
 
 from tests.builders import flat_lightcurve
 from transitflow.features import featurize_table, lightcurve_features
-from transitflow.inject import (TRANSIT_COLUMNS, TransitPrior, concat_rows, draw_transit,
-                                inject_eclipses, inject_signals, inject_transits,
+from transitflow.inject import (TRANSIT_COLUMNS, TransitPrior, binary_periods, concat_rows,
+                                draw_transit, inject_eclipses, inject_signals, inject_transits,
                                 lightcurve_rows, rows_table, slice_rows, transit_depth,
                                 transit_flux)
 from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, MOMENTUM_DUMP_BIT
+from transitflow.simulate import semi_major_axis_rsun
 
 BITMASK = DEFAULT_QUALITY_BITMASK
 
@@ -83,7 +84,7 @@ def test_injected_transit_has_the_drawn_depth_at_the_drawn_times(seed):
     assert in_transit[first:first + 2].any()
 
 
-def test_injected_binaries_eclipse_deeply_at_a_good_cadence_with_a_secondary_or_twin():
+def test_injected_binaries_eclipse_deeply_at_most_twice_at_30_to_60_days_reproducibly():
     hosts = [flat_lightcurve(tic=tic, seed=tic, noise=1e-5) for tic in range(12)]
     rows = lightcurve_rows(hosts)
     out = inject_eclipses(rows, np.random.default_rng(3), BITMASK, (30.0, 60.0))
@@ -98,6 +99,20 @@ def test_injected_binaries_eclipse_deeply_at_a_good_cadence_with_a_secondary_or_
         assert len(starts) + dips[0] <= 2  # 30-60 d: at most one primary and one secondary
     for name in ("time", "quality", "centroid_col", "background"):
         assert all(a is b for a, b in zip(out[name], rows[name]))
+
+
+def test_binaries_around_a_giant_host_do_not_overlap():
+    """At 0.5 d, twins around a 5 R_sun star would orbit inside each other (a = 0.8 R*; the
+    draw failed on an impact parameter beyond the orbit); the periods are raised to a = 2 R*."""
+    low, high = binary_periods((0.5, 1.0), 1.2, 5.0)
+    assert semi_major_axis_rsun(2.4, low) / 5.0 == pytest.approx(2.0)
+    assert high == low > 1.0 and binary_periods((0.5, 50.0), 1.0, 1.0) == (0.5, 50.0)
+    host = replace(flat_lightcurve(noise=1e-4), meta=replace(flat_lightcurve().meta,
+                                                             mass=1.2, radius=5.0))
+    rows = lightcurve_rows([host] * 5)
+    out = inject_eclipses(rows, np.random.default_rng(0), BITMASK, (0.5, 1.0))
+    assert all(np.isfinite(flux).all() and (flux / host.flux).min() < 0.98
+               for flux in out["flux"])
 
 
 def test_drawn_parameters_follow_the_prior():

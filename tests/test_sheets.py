@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from tests.builders import flat_lightcurve
@@ -181,17 +182,37 @@ def test_the_header_gives_the_networks_score_and_what_raised_the_light_curve(tmp
     row = vetting_row(periodic_signal())
     lc = transiting()
 
-    def header(network: dict) -> str:
+    def header(network: dict) -> list[str]:
         vetting_sheet(lc, lc, periodic_signal(), row | network, tmp_path / "a.png")
-        return "\n".join(text.get_text() for text in sheets._process_page().fig.texts)
+        return [text.get_text() for text in sheets._process_page().fig.texts]
 
-    assert ("network score = 0.015 (below its threshold)\nraised by: periodic+single"
-            in header({"score": 0.0151, "network_flagged": False,
-                       "detected_by": "periodic+single"}))
-    assert "network score = 0.930 (at or above its threshold)\n" in header(
+    texts = header({"score": 0.0151, "network_flagged": False,
+                    "detected_by": "periodic+single"})
+    assert "network score = 0.015 (not flagged)" in texts
+    assert "raised by: periodic+single" in texts
+    assert "network score = 0.930 (flagged)" in header(
         {"score": 0.93, "network_flagged": True, "detected_by": "network"})
     assert "network score = n/a (not scored)" in header({})
-    assert "raised by" not in header({"score": 0.2, "network_flagged": False})
+    assert not any("raised by" in text for text in header({"score": 0.2}))
+
+
+def test_the_headers_texts_do_not_overlap_on_the_longest_lines(tmp_path):
+    """A K2 star (epochs in BTJD and BKJD), a deep signal, every detection path."""
+    lc = transiting()
+    k2 = replace(lc, meta=replace(lc.meta, mission="K2", tic=201367065))
+    signal = replace(periodic_signal(), tic=201367065, period=123.456789, depth=0.3,
+                     depth_err=0.012, duration=0.52, snr=4565.6, sde=17.8)
+    row = vetting_row(signal) | {"score": 0.0151, "network_flagged": False,
+                                 "detected_by": "network+periodic+single+edge+sectors"}
+    vetting_sheet(k2, k2, signal, row, tmp_path / "k2.png")
+    fig = sheets._process_page().fig
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    boxes = {text.get_text(): text.get_window_extent(renderer) for text in fig.texts}
+    network = [boxes.pop("network score = 0.015 (not flagged)"),
+               boxes.pop("raised by: network+periodic+single+edge+sectors")]
+    assert all(box.x1 <= fig.bbox.x1 for box in network)
+    assert not network[0].overlaps(network[1])
+    assert not any(box.overlaps(other) for box in network for other in boxes.values())
 
 
 def test_vetting_gives_the_network_to_the_sheets_only(tmp_path, monkeypatch):

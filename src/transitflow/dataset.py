@@ -368,8 +368,9 @@ class TrainingStream(torch.utils.data.IterableDataset):
                        if np.any(data.label == label)}
         if not self.groups:
             raise ValueError("no labelled light curves to train on")
-        injecting = injection_fraction + physical_injection_fraction + eclipse_injection_fraction
-        if injecting > 0 and "non_transit" not in self.groups:
+        injected_share = (injection_fraction + physical_injection_fraction
+                          + eclipse_injection_fraction)
+        if injected_share > 0 and "non_transit" not in self.groups:
             raise ValueError("injections need non_transit light curves in the train split; set "
                              "injection_fraction, physical_injection_fraction and "
                              "eclipse_injection_fraction to 0")

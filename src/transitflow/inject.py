@@ -32,13 +32,15 @@ from transitflow.signals import transit_offset
 from transitflow.options import options_from_dict
 from transitflow.simulate import (grazing_impact, inclination_deg, log_uniform,
                                   semi_major_axis_rsun, transit_duration, transit_model)
-from transitflow.simulate.binaries import draw_binary
-from transitflow.simulate.physics import MAX_PLANET_IMPACT
+from transitflow.simulate.binaries import MAX_EB_IMPACT, draw_binary
 
 #: Columns of the table of transit injections, one row per injected light curve.
 TRANSIT_COLUMNS = ("period", "epoch", "rp_rs", "a_rs", "impact", "u1", "u2", "duration",
                    "depth", "snr", "n_transits")
 _MIN_A_RS = 2.0  # keeps short periods around large stars outside the star
+#: Semi-major axis of an injected binary, stellar radii, at least: two equal stars' radii
+#: summed, so that no two stars overlap.
+MIN_BINARY_A_RS = 2.0
 
 
 @dataclass(frozen=True)
@@ -275,13 +277,24 @@ def inject_eclipses(hosts: Rows, rng: np.random.Generator, bitmask: int,
                                               good_cadences(hosts, bitmask), hosts["mass"],
                                               hosts["radius"]):
         good_time = time[good]
-        binary = draw_binary(rng, or_sun(mass), or_sun(radius),
-                             quadratic_limb_darkening(*rng.random(2)), period_range,
-                             MAX_PLANET_IMPACT,
+        mass, radius = or_sun(mass), or_sun(radius)
+        binary = draw_binary(rng, mass, radius, quadratic_limb_darkening(*rng.random(2)),
+                             binary_periods(period_range, mass, radius), MAX_EB_IMPACT,
                              lambda _: float(good_time[rng.integers(len(good_time))]))
         fluxes.append(flux * binary.eclipses(time, _cadence_minutes(time))
                       * binary.ellipsoidal(time))
     return {**hosts, "flux": fluxes}
+
+
+def binary_periods(period_range: tuple[float, float], mass: float,
+                   radius: float) -> tuple[float, float]:
+    """``period_range`` (days) raised where needed so that even twins around a star of
+    ``mass`` and ``radius`` (solar units) orbit at :data:`MIN_BINARY_A_RS` stellar radii or
+    more (a giant host's shortest periods would put the stars inside each other)."""
+    low, high = period_range
+    a_rs = semi_major_axis_rsun(2.0 * mass, low) / radius
+    low = max(low, low * (MIN_BINARY_A_RS / a_rs) ** 1.5)  # a grows as P^(2/3)
+    return low, max(high, low)
 
 
 def transit_flux(time: np.ndarray, params: dict[str, float]) -> np.ndarray:

@@ -30,7 +30,8 @@ MAX_TRANSIT_PANELS = 8
 REASON_LINE_CHARS = 140  # a line of digits and capitals reaches ~0.9 of the page's width
 REASONS_X = LEFT + 0.14  # right of the longest disposition, SYSTEMATIC
 REASON_LINES = 2  # beside the disposition
-NETWORK_X = 0.62  # right of the signal's numbers
+RIGHT = 0.99  # figure fraction of the panels' right edge, where the network's word ends
+NUMBERS_LINE = 0.0165  # figure fraction of a line of the header's 8-point numbers
 STYLE = {"font.size": 6.5, "axes.titlesize": 7, "axes.labelsize": 6.5, "xtick.labelsize": 6,
          "ytick.labelsize": 6, "axes.titlepad": 2.5, "xtick.major.pad": 1.5,
          "ytick.major.pad": 1.5, "axes.labelpad": 1.5, "axes.formatter.useoffset": False,
@@ -90,7 +91,7 @@ class _Page:
     def __init__(self) -> None:
         self.fig = Figure(figsize=PAGE_INCHES, dpi=DPI)
         grid = self.fig.add_gridspec(4, 8, height_ratios=(1, 1, 1, 0.9), left=LEFT,
-                                     right=0.99, top=0.86, bottom=0.035, hspace=0.6,
+                                     right=RIGHT, top=0.86, bottom=0.035, hspace=0.6,
                                      wspace=0.42)
         add = self.fig.add_subplot
         self.raw, self.detrended = add(grid[0, :4]), add(grid[0, 4:])
@@ -235,14 +236,19 @@ def _header(fig: Figure, meta: LightCurveMeta, signal: Signal, row: dict) -> Non
              else f"{sectors} {signal.sector}")
     fig.text(LEFT, 0.985, f"{meta.star_id}   {where}   signal {signal.index}   "
              f"({signal.kind}, {signal.method})", fontsize=11, weight="bold", va="top")
-    numbers = (f"P = {_fmt(signal.period, '.6f')} d    T0 = {_epoch(signal.epoch, meta)}    "
-               f"box depth = {_fmt(signal.depth * 1e6, '.0f')} ± "
-               f"{_fmt(signal.depth_err * 1e6, '.0f')} ppm    "
-               f"duration = {_fmt(signal.duration * 24, '.2f')} h\n"
-               f"SNR = {_fmt(signal.snr, '.1f')}    SDE = {_fmt(signal.sde, '.1f')}    "
-               f"transits = {signal.n_transits}    Rp = {_radius(signal, meta)}")
-    fig.text(LEFT, 0.958, numbers, fontsize=8, va="top", family="monospace")
-    fig.text(NETWORK_X, 0.958, _network(row), fontsize=8, va="top", family="monospace")
+    ephemeris = (f"P = {_fmt(signal.period, '.6f')} d    T0 = {_epoch(signal.epoch, meta)}    "
+                 f"box depth = {_fmt(signal.depth * 1e6, '.0f')} ± "
+                 f"{_fmt(signal.depth_err * 1e6, '.0f')} ppm    "
+                 f"duration = {_fmt(signal.duration * 24, '.2f')} h")
+    strength = (f"SNR = {_fmt(signal.snr, '.1f')}    SDE = {_fmt(signal.sde, '.1f')}    "
+                f"transits = {signal.n_transits}    Rp = {_radius(signal, meta)}")
+    score, paths = _network(row)
+    # the network's word right-aligned beside the shorter lines: the title and the SNR's
+    for x, y, text, align in ((LEFT, 0.958, ephemeris, "left"),
+                              (LEFT, 0.958 - NUMBERS_LINE, strength, "left"),
+                              (RIGHT, 0.985, score, "right"),
+                              (RIGHT, 0.958 - NUMBERS_LINE, paths, "right")):
+        fig.text(x, y, text, fontsize=8, va="top", ha=align, family="monospace")
     fig.text(LEFT, 0.918, disposition, fontsize=13, weight="bold", va="top",
              color=DISPOSITION_COLORS.get(disposition, "tab:red"))
     fig.text(LEFT, 0.897, "by vetting", fontsize=6.5, va="top", color="grey")
@@ -260,10 +266,10 @@ def _epoch(epoch: float, meta: LightCurveMeta) -> str:
     return f"{btjd} = {_fmt(epoch + BTJD_ZERO - BKJD_ZERO, '.5f')} BKJD"
 
 
-def _network(row: dict) -> str:
-    """The network's score of the light curve, beside its threshold where known, and the
-    detection paths that sent it to the search (the row's ``score``, ``network_flagged``
-    and ``detected_by``; absent: not scored, not known)."""
+def _network(row: dict) -> tuple[str, str]:
+    """The network's score of the light curve, and whether it flagged it, and the detection
+    paths that sent it to the search (the row's ``score``, ``network_flagged`` and
+    ``detected_by``; absent: not scored, not known, none)."""
     score = _fmt(row.get("score"), ".3f")
     flagged = row.get("network_flagged")
     if score == "n/a":
@@ -271,9 +277,9 @@ def _network(row: dict) -> str:
     elif flagged is None:
         line = f"network score = {score}"
     else:
-        line = f"network score = {score} ({'at or above' if flagged else 'below'} its threshold)"
+        line = f"network score = {score} ({'flagged' if flagged else 'not flagged'})"
     paths = str(row.get("detected_by", "") or "")
-    return f"{line}\nraised by: {paths}" if paths else line
+    return line, f"raised by: {paths}" if paths else ""
 
 
 def _radius(signal: Signal, meta: LightCurveMeta) -> str:

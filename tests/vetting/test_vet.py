@@ -487,6 +487,21 @@ def test_odd_even_compares_summed_deficits_when_parities_sample_different_phases
     assert "summed deficits (sampled at different phases" in result.reason
 
 
+def test_summed_deficits_count_whole_transits_only():
+    """A cadence missing inside every odd transit's window (on its egress) would make its
+    sum shallower: no odd transit is whole, and odd/even makes no comparison."""
+    lc = noisy_pixels(flat_lightcurve(seed=11, noise=2e-4))
+    period, epoch = 47.5 * CADENCE, float(lc.time[30]) + 0.25 * CADENCE
+    lc = with_planet(lc, period, epoch, rp_rs=0.1, a_rs=6.0, impact=0.6)
+    signal = make_signal(lc, period, epoch, 2 * CADENCE, depth=0.01)
+    cycle = np.round((lc.time - epoch) / period)
+    offset = lc.time - (epoch + cycle * period)
+    egress = (offset > 0.75 * CADENCE) & (offset < 1.75 * CADENCE)
+    gapped = lc.select(~(egress & (cycle % 2 == 1)))
+    result = vetting.odd_even(gapped, detrend(gapped), signal, vetting.VetConfig())
+    assert not result.flag and "no whole odd and even transit" in result.reason
+
+
 def test_a_binary_at_half_its_period_sampled_at_alternate_phases_fails_odd_even():
     """A binary's 40% and 20% eclipses at 30-min cadence, found at half its period of 95
     cadences: odd and even eclipses half a cadence apart in phase (a PC of the default run

@@ -16,6 +16,10 @@ from transitflow.simulate.physics import (batman_flux, batman_params, blend_cent
 from transitflow.simulate.star import Draw, Planted, first_event, signal_row
 
 
+#: Largest impact parameter of an eclipsing binary on the target.
+MAX_EB_IMPACT = 0.9
+
+
 @dataclass(frozen=True)
 class Binary:
     """An eclipsing binary; lengths in units of the primary's radius."""
@@ -57,6 +61,7 @@ class Binary:
 
 
 def _draw_binary(draw: Draw, max_impact: float) -> Binary:
+    """The star's binary (:func:`draw_binary`), its first eclipse in the sector."""
     star = draw.star
     return draw_binary(draw.star_rng, star.mass, star.radius, (star.u1, star.u2),
                        draw.config.eb_period_range, max_impact,
@@ -110,7 +115,7 @@ def _plant_binary(draw: Draw, binary: Binary, weight: float,
 
 
 def plant_eb(draw: Draw) -> Planted:
-    return _plant_binary(draw, _draw_binary(draw, 0.9), 1.0 - draw.star.contamination,
+    return _plant_binary(draw, _draw_binary(draw, MAX_EB_IMPACT), 1.0 - draw.star.contamination,
                          np.zeros(2))
 
 

@@ -15,10 +15,11 @@ from torch import nn
 
 from transitflow.dataset import SPLITS, LabelledSet
 from transitflow.features import featurize_table
-from transitflow.inject import inject_transits, rows_table
+from transitflow.inject import MIN_BINARY_A_RS, inject_transits, rows_table
 from transitflow.infer import (calibrated_scores, fit_calibration,
                                predict_logits, save_model)
 from transitflow.signals import TRAINING_LABELS
+from transitflow.simulate.binaries import MAX_EB_IMPACT
 from transitflow.tables import atomic_output, write_json
 from transitflow.training.config import TrainConfig
 from transitflow.training.metrics import (calibration_curve, evaluate,
@@ -81,7 +82,9 @@ def training_priors(config: TrainConfig) -> dict:
             "binary": "detached: R2/R1 uniform in [0.25, 0.9], a quarter near-twins in [0.9, "
                       "1]; surface brightness ratio 0.05-0.7 (twins 0.85-1); half eccentric "
                       "(e <= 0.4 where detached) with secondaries at any phase; impact uniform "
-                      "in [0, 0.9]; ellipsoidal variation (simulate.binaries.draw_binary)",
+                      f"in [0, {MAX_EB_IMPACT}]; ellipsoidal variation "
+                      "(simulate.binaries.draw_binary); periods raised to a semi-major axis "
+                      f"of {MIN_BINARY_A_RS} stellar radii or more around large hosts",
             "epoch": "a primary eclipse at a random good cadence",
             "hosts": "non-transit light curves of the train split"},
         "signal_injections": {

@@ -1,4 +1,5 @@
-"""The odd/even test: odd against even transit depths on a shared profile."""
+"""The odd/even test: odd against even transit depths on a shared profile, or their summed
+deficits where odd and even transits sample different phases."""
 
 from __future__ import annotations
 
@@ -31,9 +32,11 @@ def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
     duration. Their difference is fitted on a profile both parities share
     (:func:`_parity_difference`), so that transits sampled at different phases of a long
     cadence compare fairly, with errors grown by the excess scatter of the per-transit
-    depths. Flagged when the difference exceeds the modshift false-alarm threshold FA1
-    (DAVE RoboVet ODD_EVEN_DIFF) and no parity is empty (:func:`_one_parity_empty`): with
-    one parity empty the period is twice as long, and there are no two eclipses to compare.
+    depths; where the parities sample so different phases that the profile takes up any
+    difference, their summed deficits instead (:func:`_parity_summed_deficits`). Flagged
+    when the difference exceeds the modshift false-alarm threshold FA1 (DAVE RoboVet
+    ODD_EVEN_DIFF) and no parity is empty (:func:`_one_parity_empty`): with one parity
+    empty the period is twice as long, and there are no two eclipses to compare.
     """
     if not signal.periodic:
         return skipped("odd_even", "single transit: no odd/even comparison")
@@ -49,11 +52,12 @@ def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
         d_odd, d_even = (Estimate(d.value, d.err * scale) for d in (d_odd, d_even))
         compared = "on a common profile"
     else:
-        widths = _parity_equivalent_widths(detrended, signal, noise)
-        if widths is None:
+        summed = _parity_summed_deficits(detrended, signal, noise)
+        if summed is None:
             return skipped("odd_even", "odd and even transits sampled at different phases "
-                                       "only, and not a whole transit each: no comparison")
-        d_odd, d_even, diff = widths
+                                       "only, and no whole odd and even transit apart from "
+                                       "the next to sum: no comparison")
+        d_odd, d_even, diff = summed
         compared = ("in their summed deficits (sampled at different phases; depths of a box "
                     "of the duration)")
     sigma = abs(diff.sigma)
@@ -113,56 +117,70 @@ def _parity_difference(detrended: LightCurve, signal: Signal, noise: Noise,
     return Estimate(diff, math.sqrt(white / information) * scale), scale
 
 
-def _parity_equivalent_widths(detrended: LightCurve, signal: Signal,
-                              noise: Noise) -> tuple[Estimate, Estimate, Estimate] | None:
-    """Odd and even transits' mean summed deficit, and their difference, in depths of a
-    box of the signal's duration: for parities sampled at different phases of the transit.
+def _parity_summed_deficits(detrended: LightCurve, signal: Signal,
+                            noise: Noise) -> tuple[Estimate, Estimate, Estimate] | None:
+    """Odd and even transits' mean summed deficit, and their difference, as depths of a box
+    of the signal's duration: for parities sampled at different phases of the transit.
 
-    Each transit's deficit is summed over every cadence within a duration and a cadence of
-    mid-transit: exposures that each integrate their whole cadence sum to the transit's
-    equivalent width whatever their phase, where central depths would differ with it.
-    Only transits with every such cadence count; errors are the white noise times the
-    red-noise factor, grown by the excess scatter of the per-transit sums. None without a
-    whole odd and a whole even transit, or when the windows would reach the next transit.
+    Each transit's deficit times its cadence is summed over a window of a duration and a
+    cadence either side of mid-transit (wider than the transit, whose box duration from the
+    search is often shorter): exposures that each integrate their whole cadence sum to the
+    transit's equivalent width whatever their phase, where central depths would differ with
+    it. Only whole transits count: data within a cadence of both window edges and no step
+    over 1.5 cadences inside. Errors are the white noise times the red-noise factor, grown
+    by the excess scatter of the per-transit sums. None without a whole odd and a whole even
+    transit, or when a window would reach the next transit.
     """
-    cadence = float(np.median(np.diff(detrended.time)))
-    half = signal.duration + cadence
+    half = signal.duration + float(np.median(np.diff(detrended.time)))
     if 2 * half >= signal.period:
         return None
     offset = signal.offset(detrended.time)
     inside = np.abs(offset) < half
     cycle = transit_cycle(detrended.time, signal)[inside]
-    deficit = -relative_flux(detrended)[inside]
-    transits, index, counts = np.unique(cycle, return_inverse=True, return_counts=True)
-    sums = np.bincount(index, deficit)
-    whole = counts >= math.floor(2 * half / cadence)
-    odd = transits % 2 == 1
-    if not (whole & odd).any() or not (whole & ~odd).any():
+    deficit, offset = -relative_flux(detrended)[inside], offset[inside]
+    sums, variances, odd = [], [], []
+    for transit in np.unique(cycle):
+        mine = cycle == transit
+        cadence = _whole_transit_cadence(offset[mine], half)
+        if cadence:
+            sums.append(cadence * deficit[mine].sum())
+            variances.append(cadence ** 2 * mine.sum())
+            odd.append(transit % 2 == 1)
+    sums, variances, odd = np.array(sums), np.array(variances), np.array(odd, dtype=bool)
+    if not odd.any() or odd.all():
         return None
     white = (noise.sigma * noise.beta) ** 2
-    per_duration = signal.duration / cadence  # a box's cadences: sums to depths
-    parities = []
-    for parity in (odd, ~odd):
-        chosen = whole & parity
-        mean = sums[chosen].mean()
-        err = math.sqrt(white * counts[chosen].sum()) / chosen.sum()
-        parities.append((mean, err, sums[chosen] - mean, counts[chosen]))
-    scale = _sum_excess_scatter(np.concatenate([p[2] for p in parities]),
-                                np.concatenate([p[3] for p in parities]), white)
-    (odd_sum, odd_err, *_), (even_sum, even_err, *_) = parities
-    odd_depth, even_depth = (Estimate(value / per_duration, err * scale / per_duration)
-                             for value, err in ((odd_sum, odd_err), (even_sum, even_err)))
+    means = {parity: sums[chosen].mean() for parity, chosen in (("odd", odd), ("even", ~odd))}
+    residuals = sums - np.where(odd, means["odd"], means["even"])
+    scale = _sum_excess_scatter(residuals, variances * white)
+    odd_depth, even_depth = (
+        Estimate(means[parity] / signal.duration,
+                 math.sqrt(white * variances[chosen].sum()) / chosen.sum() * scale
+                 / signal.duration)
+        for parity, chosen in (("odd", odd), ("even", ~odd)))
     diff = Estimate(odd_depth.value - even_depth.value, math.hypot(odd_depth.err,
                                                                    even_depth.err))
     return odd_depth, even_depth, diff
 
 
-def _sum_excess_scatter(residuals: np.ndarray, counts: np.ndarray, white: float) -> float:
-    """Square root of the reduced chi-square of per-transit summed residuals (``counts``
-    cadences each, ``white`` variance per cadence), at least 1; with under three, 1."""
-    if len(residuals) < 3 or white <= 0:
+def _whole_transit_cadence(offsets: np.ndarray, half: float) -> float:
+    """The cadence of a transit's window (offsets from mid-transit within ``half``), or 0
+    when the window is not whole: no data within a cadence of an edge, or a gap inside."""
+    if len(offsets) < 2:
+        return 0.0
+    steps = np.diff(offsets)
+    cadence = float(np.median(steps))
+    whole = (offsets[0] <= -half + cadence and offsets[-1] >= half - cadence
+             and steps.max() <= 1.5 * cadence)
+    return cadence if whole else 0.0
+
+
+def _sum_excess_scatter(residuals: np.ndarray, variances: np.ndarray) -> float:
+    """Square root of the reduced chi-square of per-transit summed residuals of expected
+    ``variances``, at least 1; with under three transits, 1."""
+    if len(residuals) < 3 or not np.all(variances > 0):
         return 1.0
-    chi2 = float(np.sum(residuals ** 2 / (white * counts))) / (len(residuals) - 2)
+    chi2 = float(np.sum(residuals ** 2 / variances)) / (len(residuals) - 2)
     return math.sqrt(max(1.0, chi2))
 
 
