@@ -138,24 +138,25 @@ def _parity_summed_deficits(detrended: LightCurve, signal: Signal,
     inside = np.abs(offset) < half
     cycle = transit_cycle(detrended.time, signal)[inside]
     deficit, offset = -relative_flux(detrended)[inside], offset[inside]
-    sums, variances, odd = [], [], []
+    sums, unit_variances, odd = [], [], []  # variances per unit white variance
     for transit in np.unique(cycle):
         mine = cycle == transit
         cadence = _whole_transit_cadence(offset[mine], half)
         if cadence:
             sums.append(cadence * deficit[mine].sum())
-            variances.append(cadence ** 2 * mine.sum())
+            unit_variances.append(cadence ** 2 * mine.sum())
             odd.append(transit % 2 == 1)
-    sums, variances, odd = np.array(sums), np.array(variances), np.array(odd, dtype=bool)
+    sums, unit_variances = np.array(sums), np.array(unit_variances)
+    odd = np.array(odd, dtype=bool)
     if not odd.any() or odd.all():
         return None
     white = (noise.sigma * noise.beta) ** 2
     means = {parity: sums[chosen].mean() for parity, chosen in (("odd", odd), ("even", ~odd))}
     residuals = sums - np.where(odd, means["odd"], means["even"])
-    scale = _sum_excess_scatter(residuals, variances * white)
+    scale = _sum_excess_scatter(residuals, unit_variances * white)
     odd_depth, even_depth = (
         Estimate(means[parity] / signal.duration,
-                 math.sqrt(white * variances[chosen].sum()) / chosen.sum() * scale
+                 math.sqrt(white * unit_variances[chosen].sum()) / chosen.sum() * scale
                  / signal.duration)
         for parity, chosen in (("odd", odd), ("even", ~odd)))
     diff = Estimate(odd_depth.value - even_depth.value, math.hypot(odd_depth.err,
