@@ -191,14 +191,7 @@ def _residual(design: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def _excess_scatter(cycle: np.ndarray, residuals: np.ndarray, white: float) -> float:
-    """Square root of the reduced chi-square of per-transit mean residuals, at least 1.
-
-    ``white`` is the per-cadence variance; with under three transits, 1.
-    """
-    transits, index = np.unique(cycle, return_inverse=True)
-    if len(transits) < 3 or white <= 0:
-        return 1.0
-    counts = np.bincount(index)
-    means = np.bincount(index, residuals) / counts
-    chi2 = float(np.sum(counts * means ** 2) / white) / (len(transits) - 2)
-    return math.sqrt(max(1.0, chi2))
+    """Square root of the reduced chi-square of per-transit mean residuals, at least 1;
+    ``white`` is the per-cadence variance."""
+    index = np.unique(cycle, return_inverse=True)[1]
+    return _sum_excess_scatter(np.bincount(index, residuals), np.bincount(index) * white)
