@@ -1,12 +1,15 @@
 """Odd/even on planets whose odd and even transits sample different cadence phases.
 
     snakemake --cores 2 results/sim-default/data/stars.parquet
-    python benchmarks/odd_even_phase_null.py [--n 500] [--seed 0] [--rp-rs 0.03 0.3]
+    python benchmarks/odd_even_phase_null.py [--n 500] [--seed 0] [--rp-rs 0.03 0.3] \
+        [--any-phase] [--systematic 0.005]
 
 Injects limb-darkened planets (a share ``--grazing`` grazing, b from 0.9 to 1 + 0.8 rp/rs)
 into the default run's quiet simulated stars (30-min) at periods of k + 0.5 cadences (k
-20-599), so that odd transits fall half a cadence from even ones; keeps those with SNR >=
-10 and 4+ transits, vets them with a box of 0.8 of the duration, and prints one JSON line:
+20-599), so that odd transits fall half a cadence from even ones (``--any-phase``: at
+periods drawn uniformly over the same range); keeps those with SNR >= 10 and 4+ transits,
+vets them with a box of 0.8 of the duration (``--systematic``: odd/even's systematic error
+as a fraction of the depth, the config's by default), and prints one JSON line:
 how many odd/even compared on the shared profile, on the summed deficits, or skipped, and
 the flagged ones (each a false alarm: the injections are planets).
 """
@@ -41,17 +44,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rp-rs", type=float, nargs=2, default=(0.03, 0.3))
     parser.add_argument("--grazing", type=float, default=0.4)
+    parser.add_argument("--any-phase", action="store_true")
+    parser.add_argument("--systematic", type=float, default=VetConfig.odd_even_systematic)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     hosts = quiet_hosts(args.run)
     counts = {"profile": 0, "summed deficits": 0, "skipped": 0}
     flagged = []
+    config = VetConfig(odd_even_systematic=args.systematic)
     for _ in range(args.n):
-        injected = inject(hosts[rng.integers(len(hosts))], rng, args.rp_rs, args.grazing)
+        injected = inject(hosts[rng.integers(len(hosts))], rng, args.rp_rs, args.grazing,
+                          args.any_phase)
         if injected is None:
             continue
         lc, signal = injected
-        result = odd_even(lc, detrend_for_search(lc, SearchConfig()), signal, VetConfig())
+        result = odd_even(lc, detrend_for_search(lc, SearchConfig()), signal, config)
         path = ("skipped" if not math.isfinite(result.significance) else
                 "summed deficits" if "summed deficits" in result.reason else "profile")
         counts[path] += 1
@@ -67,10 +74,11 @@ def quiet_hosts(run: Path) -> list:
             for lc in read_shard(shard) if lc.meta.tic in set(quiet["tic"])]
 
 
-def inject(host, rng: np.random.Generator, rp_rs_range, grazing: float):
-    """``host`` with a planet at k + 0.5 cadences, and its signal; None when too faint."""
+def inject(host, rng: np.random.Generator, rp_rs_range, grazing: float, any_phase: bool):
+    """``host`` with a planet at k + 0.5 cadences (any period of that range with
+    ``any_phase``), and its signal; None when too faint."""
     good = host.good()
-    period = (rng.integers(20, 600) + 0.5) * CADENCE
+    period = (rng.uniform(20, 600) if any_phase else rng.integers(20, 600) + 0.5) * CADENCE
     rp_rs = math.exp(rng.uniform(*np.log(rp_rs_range)))
     impact = grazing_impact(rng, rp_rs) if rng.random() < grazing else rng.uniform(0, 0.9)
     epoch = float(good.time[0] + rng.uniform(0, period))

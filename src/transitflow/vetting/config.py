@@ -30,6 +30,13 @@ class VetConfig:
     # this many sigma deeper (ours: 3 sigma at a known phase): the period is twice as long
     # and odd/even does not flag. Two shallow parities that agree are not empty.
     odd_even_min_sigma: float = 3.0
+    # Systematic error of the odd/even difference, a fraction of the mean depth, added in
+    # quadrature to its statistical error (ours: the shared profile leaves up to ~1.6% of
+    # the depth between a giant's odd and even transits sampled at different cadence
+    # phases, which white noise alone calls significant from SNR ~900; 0.38% passes every
+    # one of 2,150 injected giants, docs/benchmarks.md). Differences under FA1 times this
+    # (~2.3% of the depth) never flag.
+    odd_even_systematic: float = 0.005
     # Secondary flagged when sigma_sec / Fred - FA1 exceeds this (DAVE RoboVet.sig_sec: 0;
     # Robovetter DR25 MOD_VAL4_DV_THRESH: 1).
     secondary_margin: float = 0.0

@@ -60,6 +60,8 @@ def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
         d_odd, d_even, diff = summed
         compared = ("in their summed deficits (sampled at different phases; depths of a box "
                     "of the duration)")
+    mean = 0.5 * (d_odd.value + d_even.value)
+    diff = Estimate(diff.value, math.hypot(diff.err, config.odd_even_systematic * mean))
     sigma = abs(diff.sigma)
     threshold = false_alarm(signal, config.false_alarm_trials)
     reason = (f"odd {ppm(d_odd.value)} vs even {ppm(d_even.value)}, "
@@ -71,7 +73,6 @@ def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
         reason += "; one parity has no transit: the period may be twice as long"
     elif flagged:
         reason += f"; a binary's eclipses at twice the period, {2 * signal.period:.6f} d"
-    mean = 0.5 * (d_odd.value + d_even.value)
     extra = {"odd_depth": d_odd.value, "even_depth": d_even.value,
              "odd_depth_err": d_odd.err, "even_depth_err": d_even.err}
     return VetResult("odd_even", abs(diff.value / mean) if mean else NAN, sigma,
