@@ -9,8 +9,9 @@ import pytest
 
 from tests.builders import flat_lightcurve
 from transitflow.features import featurize_table, lightcurve_features
-from transitflow.inject import (TRANSIT_COLUMNS, TransitPrior, binary_periods, concat_rows,
-                                draw_transit, inject_eclipses, inject_signals, inject_transits,
+from transitflow.inject import (MIN_DILUTED_DEPTH, TRANSIT_COLUMNS, TransitPrior,
+                                binary_periods, concat_rows, diluted, draw_transit,
+                                inject_eclipses, inject_signals, inject_transits,
                                 lightcurve_rows, rows_table, slice_rows, transit_depth,
                                 transit_flux)
 from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, MOMENTUM_DUMP_BIT
@@ -99,6 +100,22 @@ def test_injected_binaries_eclipse_deeply_at_most_twice_at_30_to_60_days_reprodu
         assert len(starts) + dips[0] <= 2  # 30-60 d: at most one primary and one secondary
     for name in ("time", "quality", "centroid_col", "background"):
         assert all(a is b for a, b in zip(out[name], rows[name]))
+
+
+def test_diluted_binaries_keep_their_eclipses_shape_at_planet_like_depths():
+    depths = []
+    for tic in range(12):  # one at a time: the dilution's draws follow each binary's
+        host = flat_lightcurve(tic=tic, seed=tic, noise=1e-5)
+        rows = lightcurve_rows([host])
+        full, thin = (inject_eclipses(rows, np.random.default_rng(tic), BITMASK, (2.0, 5.0),
+                                      share)["flux"][0] for share in (0.0, 1.0))
+        full, thin = 1.0 - full / host.flux, 1.0 - thin / host.flux
+        share = thin.max() / full.max()
+        assert MIN_DILUTED_DEPTH * 0.999 <= thin.max() <= full.max()
+        np.testing.assert_allclose(thin, share * full, atol=1e-6)  # the same eclipses, scaled
+        depths.append(thin.max())
+    assert min(depths) < 0.01  # planet-like
+    assert np.array_equal(diluted(np.ones(5), np.random.default_rng(0)), np.ones(5))
 
 
 def test_binaries_around_a_giant_host_do_not_overlap():

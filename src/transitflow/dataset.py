@@ -319,7 +319,8 @@ class TrainingStream(torch.utils.data.IterableDataset):
     signal of a random light curve of their class; of the planet samples,
     ``physical_injection_fraction`` more are a non-transit light curve with a random model
     transit, and of the EB samples, ``eclipse_injection_fraction`` more one with a random
-    model eclipsing binary (periods in ``eclipse_period_range``). Each sample then gets at
+    model eclipsing binary (periods in ``eclipse_period_range``; a share
+    ``eclipse_diluted_fraction`` of them diluted to planet-like depths). Each sample then gets at
     most one augmentation (:func:`augment`), and loses optional channels with probability
     ``missing_channels`` (:func:`drop_channels`).
 
@@ -336,6 +337,7 @@ class TrainingStream(torch.utils.data.IterableDataset):
     batch_size, seed : int
     injection_fraction, physical_injection_fraction, eclipse_injection_fraction : float
     eclipse_period_range : tuple of float
+    eclipse_diluted_fraction : float
     augmentation : mapping of str to float
         Probability of each of :data:`AUGMENTATIONS`; the rest is left unaugmented.
     noise_level : float
@@ -352,6 +354,7 @@ class TrainingStream(torch.utils.data.IterableDataset):
                  *, injection_fraction: float = 0.0, physical_injection_fraction: float = 0.0,
                  eclipse_injection_fraction: float = 0.0,
                  eclipse_period_range: tuple[float, float] = (0.5, 100.0),
+                 eclipse_diluted_fraction: float = 0.0,
                  augmentation: Mapping[str, float] | None = None, noise_level: float = 0.05,
                  missing_channels: float = 0.0, prior: TransitPrior = TransitPrior(),
                  rank: int = 0, start: int = 0) -> None:
@@ -361,6 +364,7 @@ class TrainingStream(torch.utils.data.IterableDataset):
         self.physical_injection_fraction = physical_injection_fraction
         self.eclipse_injection_fraction = eclipse_injection_fraction
         self.eclipse_period_range = eclipse_period_range
+        self.eclipse_diluted_fraction = eclipse_diluted_fraction
         self.augmentation = dict(augmentation or {})
         self.missing_channels = missing_channels
         self.noise_level, self.prior, self.rank, self.start = noise_level, prior, rank, start
@@ -432,7 +436,8 @@ class TrainingStream(torch.utils.data.IterableDataset):
             transits, drawn = inject_transits(slice_rows(hosts, n, n + m), rng, bitmask,
                                               self.prior)
             eclipses = inject_eclipses(slice_rows(hosts, n + m), rng, bitmask,
-                                       self.eclipse_period_range)
+                                       self.eclipse_period_range,
+                                       self.eclipse_diluted_fraction)
             table = rows_table(concat_rows([signals, transits, eclipses]))
             x[injected] = featurize_table(table, self.features).x
         return {"sample": transit, "key": self.data.keys[row[transit]], **drawn}

@@ -41,6 +41,9 @@ _MIN_A_RS = 2.0  # keeps short periods around large stars outside the star
 #: Semi-major axis of an injected binary, stellar radii, at least: two equal stars' radii
 #: summed, so that no two stars overlap.
 MIN_BINARY_A_RS = 2.0
+#: Shallowest primary eclipse of a diluted injected binary (a 1,000 ppm dip, a sub-Jovian's
+#: transit around a Sun-like star).
+MIN_DILUTED_DEPTH = 1e-3
 
 
 @dataclass(frozen=True)
@@ -267,11 +270,12 @@ def quadratic_limb_darkening(q1: float, q2: float) -> tuple[float, float]:
 
 
 def inject_eclipses(hosts: Rows, rng: np.random.Generator, bitmask: int,
-                    period_range: tuple[float, float]) -> Rows:
+                    period_range: tuple[float, float], diluted_fraction: float = 0.0) -> Rows:
     """Each row of ``hosts`` with a random detached eclipsing binary on the target
     (:func:`transitflow.simulate.binaries.draw_binary`: primary and secondary eclipses,
     ellipsoidal variation) multiplied in, its period log-uniform in ``period_range`` (days;
-    beyond the span, one or two eclipses), a primary eclipse at a random good cadence."""
+    beyond the span, one or two eclipses), a primary eclipse at a random good cadence; a
+    share ``diluted_fraction`` of them diluted by third light (:func:`diluted`)."""
     fluxes = []
     for time, flux, good, mass, radius in zip(hosts["time"], hosts["flux"],
                                               good_cadences(hosts, bitmask), hosts["mass"],
@@ -281,9 +285,22 @@ def inject_eclipses(hosts: Rows, rng: np.random.Generator, bitmask: int,
         binary = draw_binary(rng, mass, radius, quadratic_limb_darkening(*rng.random(2)),
                              binary_periods(period_range, mass, radius), MAX_EB_IMPACT,
                              lambda _: float(good_time[rng.integers(len(good_time))]))
-        fluxes.append(flux * binary.eclipses(time, _cadence_minutes(time))
-                      * binary.ellipsoidal(time))
+        signal = binary.eclipses(time, _cadence_minutes(time)) * binary.ellipsoidal(time)
+        if diluted_fraction and rng.random() < diluted_fraction:
+            signal = diluted(signal, rng)
+        fluxes.append(flux * signal)
     return {**hosts, "flux": fluxes}
+
+
+def diluted(signal: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A binary's relative flux ``signal`` under third light (a bound or unresolved
+    companion), its deepest point log-uniform between :data:`MIN_DILUTED_DEPTH` and its own
+    depth: eclipses as shallow as planets' transits, with their shape and secondaries."""
+    depth = 1.0 - float(np.min(signal))
+    if depth <= MIN_DILUTED_DEPTH:
+        return signal
+    share = log_uniform(rng, MIN_DILUTED_DEPTH, depth) / depth
+    return 1.0 - share * (1.0 - signal)
 
 
 def binary_periods(period_range: tuple[float, float], mass: float,

@@ -15,7 +15,7 @@ from torch import nn
 
 from transitflow.dataset import SPLITS, LabelledSet
 from transitflow.features import featurize_table
-from transitflow.inject import MIN_BINARY_A_RS, inject_transits, rows_table
+from transitflow.inject import MIN_BINARY_A_RS, MIN_DILUTED_DEPTH, inject_transits, rows_table
 from transitflow.infer import (calibrated_scores, fit_calibration,
                                predict_logits, save_model)
 from transitflow.signals import TRAINING_LABELS
@@ -86,6 +86,9 @@ def training_priors(config: TrainConfig) -> dict:
                       "(simulate.binaries.draw_binary); periods raised to a semi-major axis "
                       f"of {MIN_BINARY_A_RS} stellar radii or more around large hosts",
             "epoch": "a primary eclipse at a random good cadence",
+            "diluted": {"share": config.eclipse_diluted_fraction,
+                        "primary_depth": f"log-uniform from {MIN_DILUTED_DEPTH} to the "
+                                         "undiluted depth (third light)"},
             "hosts": "non-transit light curves of the train split"},
         "signal_injections": {
             "share_of_planet_and_eb_samples": config.injection_fraction,

@@ -72,6 +72,9 @@ class TrainConfig:
         model eclipsing binary (:func:`transitflow.inject.inject_eclipses`).
     eclipse_period_range : tuple of float
         Days; the injected binaries' period is log-uniform in it.
+    eclipse_diluted_fraction : float
+        Share of the injected binaries diluted by third light to planet-like depths
+        (:func:`transitflow.inject.diluted`).
     transit_prior : TransitPrior
         Distribution of those model transits (a mapping in :meth:`from_dict`).
     augment_noise, augment_roll, augment_swap, augment_mirror : float
@@ -110,6 +113,7 @@ class TrainConfig:
     physical_injection_fraction: float = 0.2
     eclipse_injection_fraction: float = 0.0
     eclipse_period_range: tuple[float, float] = (0.5, 100.0)
+    eclipse_diluted_fraction: float = 0.0
     transit_prior: TransitPrior = TransitPrior()
     augment_noise: float = 0.25
     augment_roll: float = 0.25
@@ -133,6 +137,8 @@ class TrainConfig:
         for name, values in shares.items():
             if min(values) < 0 or sum(values) > 1 + 1e-9:
                 raise ValueError(f"{name}: probabilities must be >= 0 and sum to at most 1")
+        if not 0 <= self.eclipse_diluted_fraction <= 1:
+            raise ValueError("eclipse_diluted_fraction must be in [0, 1]")
         if self.noise_level < 0:
             raise ValueError("noise_level must be >= 0")
         low, high = self.eclipse_period_range

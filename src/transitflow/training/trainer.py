@@ -160,6 +160,7 @@ class Trainer:
             physical_injection_fraction=config.physical_injection_fraction,
             eclipse_injection_fraction=config.eclipse_injection_fraction,
             eclipse_period_range=config.eclipse_period_range,
+            eclipse_diluted_fraction=config.eclipse_diluted_fraction,
             augmentation=config.augmentation, noise_level=config.noise_level,
             missing_channels=config.missing_channels,
             prior=config.transit_prior, rank=self.rank,
