@@ -320,9 +320,9 @@ class TrainingStream(torch.utils.data.IterableDataset):
     ``physical_injection_fraction`` more are a non-transit light curve with a random model
     transit, and of the EB samples, ``eclipse_injection_fraction`` more one with a random
     model eclipsing binary (periods in ``eclipse_period_range``; a share
-    ``eclipse_diluted_fraction`` of them diluted to planet-like depths). Each sample then gets at
-    most one augmentation (:func:`augment`), and loses optional channels with probability
-    ``missing_channels`` (:func:`drop_channels`).
+    ``eclipse_diluted_fraction`` of them diluted to planet-like depths). Each sample then
+    gets at most one augmentation (:func:`augment`), and loses optional channels with
+    probability ``missing_channels`` (:func:`drop_channels`).
 
     Batch ``n`` depends only on ``(seed, rank, n)``. The stream starts at batch ``start``;
     DataLoader worker ``w`` of ``W`` makes batches ``start + w``, ``start + w + W``, ...,
