@@ -34,8 +34,8 @@ class VetConfig:
     # quadrature to its statistical error (ours: the shared profile leaves up to ~1.6% of
     # the depth between a giant's odd and even transits sampled at different cadence
     # phases, which white noise alone calls significant from SNR ~900; 0.38% passes every
-    # one of 2,150 injected giants, docs/benchmarks.md). Differences under FA1 times this
-    # (~2.3% of the depth) never flag.
+    # one of 2,152 injected giants, docs/benchmarks.md). Differences under FA1 times this
+    # (2.2-2.7% of the depth, by duty cycle) never flag.
     odd_even_systematic: float = 0.005
     # Secondary flagged when sigma_sec / Fred - FA1 exceeds this (DAVE RoboVet.sig_sec: 0;
     # Robovetter DR25 MOD_VAL4_DV_THRESH: 1).
