@@ -82,8 +82,8 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
             "of odd and even depths"),
     "odd_even_sigma": ("sigma",
             "|odd - even| depth difference over its error (white noise x red-noise beta, "
-            "inflated by per-transit excess scatter; with a systematic 0.5% of the mean depth "
-            "in quadrature)"),
+            "inflated by per-transit excess scatter; with vet.odd_even_systematic, default 0.5%, "
+            "of the mean depth in quadrature)"),
     "odd_even_flag": ("bool",
             "True when odd/even difference sigma exceeds modshift FA1 threshold and neither "
             "parity is empty (period not simply doubled)"),

@@ -296,7 +296,7 @@ def diluted(signal: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A binary's relative flux ``signal`` under third light (a bound or unresolved
     companion), its deepest point log-uniform between :data:`MIN_DILUTED_DEPTH` and its own
     depth: eclipses as shallow as planets' transits, with their shape and secondaries."""
-    depth = 1.0 - float(np.min(signal))
+    depth = 1.0 - float(np.nanmin(signal))
     if depth <= MIN_DILUTED_DEPTH:
         return signal
     share = log_uniform(rng, MIN_DILUTED_DEPTH, depth) / depth
