@@ -213,7 +213,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("mast-list", cmd_mast_list, "list a sector's light curves at MAST, in shards")
     p.add_argument("--shard-size", type=int, required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", "--output", required=True)
     p.add_argument("--shards-dir", required=True)
 
     p = add("mast-download", cmd_mast_download, "download one listing shard from MAST")
@@ -222,7 +222,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("fetch-catalog", cmd_fetch_catalog, "download a catalog named by URL")
     p.add_argument("--url", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", "--output", required=True)
 
     p = add("ingest", cmd_ingest, "simulate or read light curves into one shard")
     p.add_argument("--source", choices=("sim", "local", "mast"), required=True)
@@ -244,12 +244,12 @@ def _parser() -> argparse.ArgumentParser:
     p = add("labels", cmd_labels, "training labels from the simulation or the catalogs")
     p.add_argument("--stars", required=True)
     p.add_argument("--shards", nargs="+", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", "--output", required=True)
     p.add_argument("--report", required=True)
 
     p = add("split", cmd_split, "split targets into train/val/test")
     p.add_argument("--labels", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", "--output", required=True)
     p.add_argument("--report", required=True)
 
     p = add("train", cmd_train, "train a model")
@@ -261,23 +261,23 @@ def _parser() -> argparse.ArgumentParser:
     p = add("infer", cmd_infer, "score every light curve of a shard")
     p.add_argument("--model", required=True)
     p.add_argument("--shard", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", "--output", required=True)
 
     p = add("detect", cmd_detect, "batched transit search of every light curve of a shard")
     p.add_argument("--shard", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", "--output", required=True)
 
     p = add("flag", cmd_flag, "pick the light curves for the search (network, detections)")
     p.add_argument("--scores", nargs="*", default=[])
     p.add_argument("--detections", nargs="*", default=[])
     p.add_argument("--model-card", default="")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", "--output", required=True)
     p.add_argument("--summary", required=True)
 
     p = add("search", cmd_search, "search flagged light curves of a shard for transits")
     p.add_argument("--shard", required=True)
     p.add_argument("--scores", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", "--output", required=True)
     p.add_argument("--failed", required=True, help="table of light curves that failed")
     p.add_argument("--spectra", required=True,
                    help="table of each light curve's periodogram, for the vetting sheets")
@@ -285,7 +285,7 @@ def _parser() -> argparse.ArgumentParser:
     p = add("crowded-epochs", cmd_crowded_epochs,
             "epochs crowded with many stars' events (Skye), from every shard's signals")
     p.add_argument("--signals", nargs="+", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", "--output", required=True)
 
     p = add("vet", cmd_vet, "vet the signals of a shard and draw their sheets")
     p.add_argument("--shard", required=True)
@@ -294,7 +294,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--crowded-epochs", required=True, help="the run's crowded epochs (JSON)")
     p.add_argument("--scores", required=True,
                    help="the flag stage's scores (each light curve's score and detection paths)")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", "--output", required=True)
     p.add_argument("--failed", required=True, help="table of light curves that failed")
     p.add_argument("--sheets-dir", required=True)
 
@@ -302,7 +302,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", required=True)
     p.add_argument("--split", default="", help="the training split, whose stars are skipped")
     p.add_argument("--out-shard", required=True)
-    p.add_argument("--out", required=True, help="table of the injected transits")
+    p.add_argument("--out", "--output", required=True, help="table of the injected transits")
 
     p = add("recover", cmd_recover, "follow injected transits through the run's chain")
     for name in ("shard", "injections", "flag-summary", "out"):
@@ -338,7 +338,7 @@ def _parser() -> argparse.ArgumentParser:
     add("columns", cmd_columns, "print the candidate columns' dictionary (Markdown)")
     p = add("target", cmd_target, "search and vet a few light-curve files, no workflow")
     p.add_argument("files", nargs="+", help="light-curve files (any format the data stage reads)")
-    p.add_argument("--out", required=True, help="folder for signals.csv, ledger.csv and sheets/")
+    p.add_argument("--out", "--output", required=True, help="folder for signals.csv, ledger.csv and sheets/")
     p.add_argument("--model", help="a trained model.pt to score the light curves with")
     return parser
 
