@@ -2,12 +2,14 @@
 
     snakemake --cores 2 results/sim-default/data/stars.parquet
     python benchmarks/odd_even_phase_null.py [--n 500] [--seed 0] [--rp-rs 0.03 0.3] \
-        [--any-phase] [--systematic 0.005]
+        [--any-phase] [--systematic 0.005] [--host 1.0 1.0]
 
 Injects limb-darkened planets (a share ``--grazing`` grazing, b from 0.9 to 1 + 0.8 rp/rs)
 into the default run's quiet simulated stars (30-min) at periods of k + 0.5 cadences (k
 20-599), so that odd transits fall half a cadence from even ones (``--any-phase``: at
-periods drawn uniformly over the same range); keeps those with SNR >= 10 and 4+ transits,
+periods drawn uniformly over the same range), on orbits about a star of ``--host`` mass
+and radius (solar; 0.3 0.3 for an M dwarf's shorter transits); keeps those with SNR >= 10 and
+4+ transits,
 vets them with a box of 0.8 of the duration (``--systematic``: odd/even's systematic error
 as a fraction of the depth, the config's by default), and prints one JSON line:
 how many odd/even compared on the shared profile, on the summed deficits, or skipped, and
@@ -46,6 +48,8 @@ def main() -> None:
     parser.add_argument("--grazing", type=float, default=0.4)
     parser.add_argument("--any-phase", action="store_true")
     parser.add_argument("--systematic", type=float, default=VetConfig.odd_even_systematic)
+    parser.add_argument("--host", type=float, nargs=2, default=(1.0, 1.0),
+                        metavar=("MASS", "RADIUS"), help="the orbits' star, solar units")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     hosts = quiet_hosts(args.run)
@@ -54,7 +58,7 @@ def main() -> None:
     config = VetConfig(odd_even_systematic=args.systematic)
     for _ in range(args.n):
         injected = inject(hosts[rng.integers(len(hosts))], rng, args.rp_rs, args.grazing,
-                          args.any_phase)
+                          args.any_phase, args.host)
         if injected is None:
             continue
         lc, signal = injected
@@ -74,16 +78,18 @@ def quiet_hosts(run: Path) -> list:
             for lc in read_shard(shard) if lc.meta.tic in set(quiet["tic"])]
 
 
-def inject(host, rng: np.random.Generator, rp_rs_range, grazing: float, any_phase: bool):
+def inject(host, rng: np.random.Generator, rp_rs_range, grazing: float, any_phase: bool,
+           star: tuple[float, float]):
     """``host`` with a planet at k + 0.5 cadences (any period of that range with
-    ``any_phase``), and its signal; None when too faint."""
+    ``any_phase``) about a ``star`` of (mass, radius), and its signal; None when too
+    faint."""
     good = host.good()
     period = (rng.uniform(20, 600) if any_phase else rng.integers(20, 600) + 0.5) * CADENCE
     rp_rs = math.exp(rng.uniform(*np.log(rp_rs_range)))
     impact = grazing_impact(rng, rp_rs) if rng.random() < grazing else rng.uniform(0, 0.9)
     epoch = float(good.time[0] + rng.uniform(0, period))
     params = transit_params(good.time, white_noise(good.flux / np.median(good.flux)), period,
-                            epoch, rp_rs, orbit_a_rs(period, 1.0, 1.0), impact,
+                            epoch, rp_rs, orbit_a_rs(period, *star), impact,
                             tuple(rng.random(2)))
     if params["n_transits"] < 4 or params["snr"] < 10:
         return None

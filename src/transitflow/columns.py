@@ -78,7 +78,8 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     # vetting: every registered test T gives T_metric, T_sigma, T_flag, T_reason and extras
     "odd_even_metric": ("",
             "|odd - even| depth difference from a shared-parabola fit of in-transit flux (or of "
-            "their summed deficits, where the parities sample different phases), over the mean "
+            "their summed deficits, where the parities sample different phases or the transit's "
+            "central half is shorter than a cadence), over the mean "
             "of odd and even depths"),
     "odd_even_sigma": ("sigma",
             "|odd - even| depth difference over its error (white noise x red-noise beta, "
@@ -93,8 +94,9 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "odd_even_odd_depth": ("fraction",
             "Mean depth (1 - detrended flux rel. median) of odd-cycle transits (cycles +-1, "
             "+-3...) over the central 50% of the duration; where odd and even transits sample "
-            "different phases (the reason says 'summed deficits'), their mean summed deficit "
-            "as the depth of a box of the duration"),
+            "different phases or that central window is shorter than a cadence (the reason "
+            "says 'summed deficits'), their mean summed deficit as the depth of a box of the "
+            "duration"),
     "odd_even_even_depth": ("fraction",
             "Mean depth (1 - detrended flux rel. median) of even-cycle transits (0, +-2...) over"
             " the central 50% of the duration; or, as for the odd depth, their mean summed "

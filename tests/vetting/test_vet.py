@@ -473,6 +473,21 @@ def test_high_snr_short_transits_at_long_cadence_pass_odd_even():
     assert not result.flag and result.significance < 3
 
 
+def test_a_transit_shorter_than_two_cadences_passes_odd_even_in_its_summed_deficits():
+    """A 2.5% planet's 43-min transits at 30-min cadence, found 6 min late at a period
+    0.00042 d short (a shifted-sector planet's search): the central window, 24 min, holds
+    one exposure per transit or none, odd transits' near mid-transit and even ones' near its
+    edges; the shared profile read them 8,000 ppm apart (7 sigma, an EB). Their summed
+    deficits agree."""
+    lc = noisy_pixels(flat_lightcurve(seed=11, noise=2.2e-4))
+    period, epoch = 1.682835, float(lc.time[33]) + 0.2 * CADENCE - 0.0042
+    lc = with_planet(lc, period, epoch, rp_rs=0.165, a_rs=16.0, impact=0.74)
+    signal = make_signal(lc, period - 0.00042, epoch + 0.0042, 0.0315, depth=0.02)
+    result = vetting.odd_even(lc, detrend(lc), signal, vetting.VetConfig())
+    assert "summed deficits" in result.reason
+    assert not result.flag and result.significance < 3
+
+
 @pytest.mark.parametrize("impact", [0.6, 1.0])  # 1.0: grazing, V-shaped
 def test_odd_even_compares_summed_deficits_when_parities_sample_different_phases(impact):
     """At 47.5 cadences per orbit odd transits are sampled half a cadence from even ones,

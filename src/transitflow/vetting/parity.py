@@ -33,7 +33,8 @@ def odd_even(lc: LightCurve, detrended: LightCurve, signal: Signal,
     (:func:`_parity_difference`), so that transits sampled at different phases of a long
     cadence compare fairly, with errors grown by the excess scatter of the per-transit
     depths; where the parities sample so different phases that the profile takes up any
-    difference, their summed deficits instead (:func:`_parity_summed_deficits`). Flagged
+    difference, or the central window is shorter than a cadence, their summed deficits
+    instead (:func:`_parity_summed_deficits`). Flagged
     when the difference exceeds the modshift false-alarm threshold FA1 (DAVE RoboVet
     ODD_EVEN_DIFF) and no parity is empty (:func:`_one_parity_empty`): with one parity
     empty the period is twice as long, and there are no two eclipses to compare.
@@ -99,8 +100,13 @@ def _parity_difference(detrended: LightCurve, signal: Signal, noise: Noise,
     times the scale :func:`_excess_scatter` of the per-transit residuals. None when the
     parities are sampled at different parts of the profile, so that the parabola can take
     up the difference: when the parabola explains all but a :data:`MAX_PARITY_VIF`-th of the
-    parity's variance (e.g. a period of a whole and a half cadences).
+    parity's variance (e.g. a period of a whole and a half cadences), or when the central
+    window is shorter than a cadence: each transit's depth is then one exposure or none, at
+    its own phase of the transit, and the profile fitted to them reads parities of one
+    depth apart (a 45-min transit at 30-min cadence, 40% apart).
     """
+    if frac * signal.duration < float(np.median(np.diff(detrended.time))):
+        return None
     offset = signal.offset(detrended.time)
     inside = np.abs(offset) < 0.5 * frac * signal.duration
     x = offset[inside] / signal.duration
