@@ -2,18 +2,17 @@
 
     snakemake --cores 2 results/sim-default/data/stars.parquet
     python benchmarks/odd_even_phase_null.py [--n 500] [--seed 0] [--rp-rs 0.03 0.3] \
-        [--any-phase] [--systematic 0.005] [--host 1.0 1.0]
+        [--any-phase] [--systematic 0.005] [--star 1.0 1.0]
 
 Injects limb-darkened planets (a share ``--grazing`` grazing, b from 0.9 to 1 + 0.8 rp/rs)
 into the default run's quiet simulated stars (30-min) at periods of k + 0.5 cadences (k
 20-599), so that odd transits fall half a cadence from even ones (``--any-phase``: at
-periods drawn uniformly over the same range), on orbits about a star of ``--host`` mass
-and radius (solar; 0.3 0.3 for an M dwarf's shorter transits); keeps those with SNR >= 10 and
-4+ transits,
-vets them with a box of 0.8 of the duration (``--systematic``: odd/even's systematic error
-as a fraction of the depth, the config's by default), and prints one JSON line:
-how many odd/even compared on the shared profile, on the summed deficits, or skipped, and
-the flagged ones (each a false alarm: the injections are planets).
+periods drawn uniformly over the same range), on orbits about a star of ``--star`` mass
+and radius (solar; 0.3 0.3 for an M dwarf's shorter transits); keeps those with SNR >= 10
+and 4+ transits, vets them with a box of 0.8 of the duration (``--systematic``: odd/even's
+systematic error as a fraction of the depth, the config's by default), and prints one JSON
+line: how many odd/even compared on the shared profile, on the summed deficits, or skipped,
+and the flagged ones (each a false alarm: the injections are planets).
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ def main() -> None:
     parser.add_argument("--grazing", type=float, default=0.4)
     parser.add_argument("--any-phase", action="store_true")
     parser.add_argument("--systematic", type=float, default=VetConfig.odd_even_systematic)
-    parser.add_argument("--host", type=float, nargs=2, default=(1.0, 1.0),
+    parser.add_argument("--star", type=float, nargs=2, default=(1.0, 1.0),
                         metavar=("MASS", "RADIUS"), help="the orbits' star, solar units")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -58,7 +57,7 @@ def main() -> None:
     config = VetConfig(odd_even_systematic=args.systematic)
     for _ in range(args.n):
         injected = inject(hosts[rng.integers(len(hosts))], rng, args.rp_rs, args.grazing,
-                          args.any_phase, args.host)
+                          args.any_phase, args.star)
         if injected is None:
             continue
         lc, signal = injected

@@ -60,6 +60,6 @@ def test_target_says_which_files_it_could_not_read_and_fails_when_it_read_none(
     assert f"not read: {missing}: no such file; check the path" in caplog.text
     assert "no light curve could be read from the 1 file given" in capsys.readouterr().err
     assert pd.read_csv(tmp_path / "out" / "ledger.csv")["status"].tolist() == ["quarantined"]
-    assert main(["target", str(tmp_path), "--output", str(tmp_path / "out")]) == 2  # --out
+    assert main(["target", str(tmp_path), "--output", str(tmp_path / "out")]) == 2  # --out's alias
     assert f"{tmp_path} is a folder; pass its files, e.g. {tmp_path}/*.fits" in \
         capsys.readouterr().err

@@ -305,8 +305,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "--output", required=True, help="table of the injected transits")
 
     p = add("recover", cmd_recover, "follow injected transits through the run's chain")
-    for name in ("shard", "injections", "flag-summary", "out"):
+    for name in ("shard", "injections", "flag-summary"):
         p.add_argument(f"--{name}", required=True)
+    p.add_argument("--out", "--output", required=True)
     p.add_argument("--vetting", required=True,
                    help="the run's vetting of the shard: hosts of its PCs, EBs and BEBs")
     p.add_argument("--crowded-epochs", required=True, help="the run's crowded epochs (JSON)")
@@ -314,7 +315,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("completeness", cmd_completeness, "merge the injections; completeness and figure")
     p.add_argument("--recovered", nargs="+", required=True)
-    for name in ("out", "summary", "figure"):
+    p.add_argument("--out", "--output", required=True)
+    for name in ("summary", "figure"):
         p.add_argument(f"--{name}", required=True)
 
     p = add("report", cmd_report, "candidate tables and the HTML report")
@@ -338,7 +340,8 @@ def _parser() -> argparse.ArgumentParser:
     add("columns", cmd_columns, "print the candidate columns' dictionary (Markdown)")
     p = add("target", cmd_target, "search and vet a few light-curve files, no workflow")
     p.add_argument("files", nargs="+", help="light-curve files (any format the data stage reads)")
-    p.add_argument("--out", "--output", required=True, help="folder for signals.csv, ledger.csv and sheets/")
+    p.add_argument("--out", "--output", required=True,
+                   help="folder for signals.csv, ledger.csv and sheets/")
     p.add_argument("--model", help="a trained model.pt to score the light curves with")
     return parser
 

@@ -79,8 +79,7 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, str]] = {
     "odd_even_metric": ("",
             "|odd - even| depth difference from a shared-parabola fit of in-transit flux (or of "
             "their summed deficits, where the parities sample different phases or the transit's "
-            "central half is shorter than a cadence), over the mean "
-            "of odd and even depths"),
+            "central half is shorter than a cadence), over the mean of odd and even depths"),
     "odd_even_sigma": ("sigma",
             "|odd - even| depth difference over its error (white noise x red-noise beta, "
             "inflated by per-transit excess scatter; with vet.odd_even_systematic, default 0.5%, "

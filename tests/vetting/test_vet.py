@@ -474,11 +474,11 @@ def test_high_snr_short_transits_at_long_cadence_pass_odd_even():
 
 
 def test_a_transit_shorter_than_two_cadences_passes_odd_even_in_its_summed_deficits():
-    """A 2.5% planet's 43-min transits at 30-min cadence, found 6 min late at a period
-    0.00042 d short (a shifted-sector planet's search): the central window, 24 min, holds
-    one exposure per transit or none, odd transits' near mid-transit and even ones' near its
-    edges; the shared profile read them 8,000 ppm apart (7 sigma, an EB). Their summed
-    deficits agree."""
+    """A 2.5% planet's 43-min transits at 30-min cadence, found with a 45-min box 6 min late
+    at a period 0.00042 d short (a shifted-sector planet's search): the central half of the
+    box, 23 min, holds one exposure per transit or none, odd transits' near mid-transit and
+    even ones' near its edges; the shared profile read them 8,000 ppm apart (7 sigma, an
+    EB). Their summed deficits agree."""
     lc = noisy_pixels(flat_lightcurve(seed=11, noise=2.2e-4))
     period, epoch = 1.682835, float(lc.time[33]) + 0.2 * CADENCE - 0.0042
     lc = with_planet(lc, period, epoch, rp_rs=0.165, a_rs=16.0, impact=0.74)

@@ -1,5 +1,6 @@
 """The odd/even test: odd against even transit depths on a shared profile, or their summed
-deficits where odd and even transits sample different phases."""
+deficits where odd and even transits sample different phases or a transit's central half
+is shorter than a cadence."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 
 import numpy as np
 
-from transitflow.lightcurve import LightCurve
+from transitflow.lightcurve import LightCurve, cadence_at
 from transitflow.signals import Signal, VetResult
 from transitflow.vetting.config import VetConfig
 from transitflow.vetting.measure import (NAN, Estimate, Noise, false_alarm, mean_depth, noise_of,
@@ -101,11 +102,11 @@ def _parity_difference(detrended: LightCurve, signal: Signal, noise: Noise,
     parities are sampled at different parts of the profile, so that the parabola can take
     up the difference: when the parabola explains all but a :data:`MAX_PARITY_VIF`-th of the
     parity's variance (e.g. a period of a whole and a half cadences), or when the central
-    window is shorter than a cadence: each transit's depth is then one exposure or none, at
-    its own phase of the transit, and the profile fitted to them reads parities of one
-    depth apart (a 45-min transit at 30-min cadence, 40% apart).
+    window is shorter than the transits' cadence: each transit's depth is then one
+    exposure or none, at its own phase of the transit, and the profile fitted to them can
+    read parities of one depth far apart (a 45-min box at 30-min cadence, 40%).
     """
-    if frac * signal.duration < float(np.median(np.diff(detrended.time))):
+    if frac * signal.duration < _transit_cadence(detrended.time, signal):
         return None
     offset = signal.offset(detrended.time)
     inside = np.abs(offset) < 0.5 * frac * signal.duration
@@ -122,6 +123,17 @@ def _parity_difference(detrended: LightCurve, signal: Signal, noise: Noise,
     white = (noise.sigma * noise.beta) ** 2
     scale = _excess_scatter(cycle, depth - diff * parity, white)
     return Estimate(diff, math.sqrt(white / information) * scale), scale
+
+
+def _transit_cadence(time: np.ndarray, signal: Signal) -> float:
+    """The median over transits with data within a duration of mid-transit of the cadence
+    at mid-transit (days; each sector of a stitched light curve keeps its own); 0 with
+    none."""
+    cycle = transit_cycle(time, signal)
+    transits = np.unique(cycle[np.abs(signal.offset(time)) < signal.duration])
+    if not len(transits):
+        return 0.0
+    return float(np.nanmedian(cadence_at(time, signal.epoch + transits * signal.period)))
 
 
 def _parity_summed_deficits(detrended: LightCurve, signal: Signal,
