@@ -11,8 +11,9 @@ import numpy as np
 from transitflow.lightcurve import LightCurve, cadence_at
 from transitflow.signals import Signal, VetResult
 from transitflow.vetting.config import VetConfig
-from transitflow.vetting.measure import (NAN, Estimate, Noise, false_alarm, mean_depth, noise_of,
-                                         ppm, relative_flux, skipped, transit_cycle)
+from transitflow.vetting.measure import (NAN, Estimate, Noise, event_times, false_alarm,
+                                         mean_depth, noise_of, ppm, relative_flux, skipped,
+                                         transit_cycle)
 from transitflow.vetting.registry import register
 
 
@@ -106,8 +107,9 @@ def _parity_difference(detrended: LightCurve, signal: Signal, noise: Noise,
     exposure or none, at its own phase of the transit, and the profile fitted to them can
     read parities of one depth far apart (a 45-min box at 30-min cadence, 40%).
     """
-    if frac * signal.duration < _transit_cadence(detrended.time, signal):
-        return None
+    events = event_times(signal, detrended.time)
+    if len(events) and frac * signal.duration < np.median(cadence_at(detrended.time, events)):
+        return None  # the median transit's cadence: a stitched light curve's sectors differ
     offset = signal.offset(detrended.time)
     inside = np.abs(offset) < 0.5 * frac * signal.duration
     x = offset[inside] / signal.duration
@@ -123,17 +125,6 @@ def _parity_difference(detrended: LightCurve, signal: Signal, noise: Noise,
     white = (noise.sigma * noise.beta) ** 2
     scale = _excess_scatter(cycle, depth - diff * parity, white)
     return Estimate(diff, math.sqrt(white / information) * scale), scale
-
-
-def _transit_cadence(time: np.ndarray, signal: Signal) -> float:
-    """The median over transits with data within a duration of mid-transit of the cadence
-    at mid-transit (days; each sector of a stitched light curve keeps its own); 0 with
-    none."""
-    cycle = transit_cycle(time, signal)
-    transits = np.unique(cycle[np.abs(signal.offset(time)) < signal.duration])
-    if not len(transits):
-        return 0.0
-    return float(np.nanmedian(cadence_at(time, signal.epoch + transits * signal.period)))
 
 
 def _parity_summed_deficits(detrended: LightCurve, signal: Signal,
