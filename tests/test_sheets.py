@@ -6,6 +6,7 @@ import struct
 from dataclasses import replace
 from types import SimpleNamespace
 
+import matplotlib
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -239,3 +240,23 @@ def test_the_secondary_panel_gives_the_vettings_depth_and_in_minus_out_compares_
     title = page.pixels[2].get_title(loc="left")
     assert title.startswith("background: in - out = ")
     assert abs(float(title.rsplit(" ", 1)[1])) < 100
+
+
+def test_x_labels_sit_where_matplotlibs_own_placement_puts_them():
+    """The page's fixed x-label offset (XLABEL_DROP) equals matplotlib's placement below the
+    tick labels, which measures them on every draw."""
+    def label_drop(fig, ax) -> float:
+        ax.plot([1325.0, 1350.0], [0.99, 1.01])
+        ax.set_xlabel("time [BTJD]")
+        fig.canvas.draw()
+        return ax.get_window_extent().y0 - ax.xaxis.label.get_window_extent().y1
+
+    with matplotlib.rc_context(sheets.STYLE):
+        own = Figure(figsize=PAGE_INCHES, dpi=DPI)
+        FigureCanvasAgg(own)
+        automatic = label_drop(own, own.add_subplot())
+        page = sheets._page()
+        FigureCanvasAgg(page.fig)
+        fixed = label_drop(page.fig, page.raw)
+    assert fixed == pytest.approx(automatic, abs=0.5)  # pixels
+    assert automatic > 0.8 * sheets.XLABEL_DROP * DPI / 72  # below the tick labels

@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, NullLocator
+from matplotlib.transforms import offset_copy
 
 from transitflow.lightcurve import (BKJD_ZERO, BTJD_ZERO, MISSION_SECTORS, STITCHED_SECTOR,
                                     LightCurve, LightCurveMeta)
@@ -32,6 +33,10 @@ REASONS_X = LEFT + 0.14  # right of the longest disposition, SYSTEMATIC
 REASON_LINES = 2  # beside the disposition
 RIGHT = 0.99  # figure fraction of the panels' right edge, where the network's word ends
 NUMBERS_LINE = 0.0165  # figure fraction of a line of the header's 8-point numbers
+#: Points from an axes' bottom to the top of its x label: where matplotlib puts it below
+#: the tick labels of :data:`STYLE`. Fixed, as placing it measured every tick label of the
+#: axes and its siblings on each sheet (a sixth of a sheet's time, with the y axes').
+XLABEL_DROP = 12.08
 STYLE = {"font.size": 6.5, "axes.titlesize": 7, "axes.labelsize": 6.5, "xtick.labelsize": 6,
          "ytick.labelsize": 6, "axes.titlepad": 2.5, "xtick.major.pad": 1.5,
          "ytick.major.pad": 1.5, "axes.labelpad": 1.5, "axes.formatter.useoffset": False,
@@ -105,6 +110,10 @@ class _Page:
         self.transits = [add(grid[3, column]) for column in range(MAX_TRANSIT_PANELS)]
         for ax in self.transits[1:]:  # the first panel's tick labels serve the row
             ax.tick_params(labelleft=False, labelbottom=False)
+        for ax in self.fig.axes:
+            below = offset_copy(ax.transAxes, fig=self.fig, y=-XLABEL_DROP, units="points")
+            ax.xaxis.set_label_coords(0.5, 0.0, transform=below)
+            ax.yaxis.set_label_coords(0.0, 0.5)  # no panel has a y label
 
     def cleared(self) -> _Page:
         """The page with no header and every panel empty, linear and autoscaled."""
