@@ -4,10 +4,11 @@
 
 Takes the first ``--n`` light curves of the shard that the run's search found signals in
 and vets each with the vet stage's own step (:func:`transitflow.vetting.stage.vet_and_draw`:
-the sector's crowded epochs marked, the network's word on the sheet), in one process: after a warm-up
-pass, once without sheets (the tests) and once with a sheet for every signal; the sheets'
-time is the difference. Prints a markdown row of seconds per signal (issue 19's targets on a 30-min
-sector: tests <= 0.1 s, a sheet <= 0.25 s) with matplotlib's version and the load average.
+the sector's crowded epochs marked, the network's word on the sheet), in one process: after
+a warm-up pass, once without sheets (the tests) and once with a sheet for every signal; the
+sheets' time is the difference. Prints a markdown row of seconds per signal (issue 19's
+targets on a 30-min sector: tests <= 0.1 s, a sheet <= 0.25 s) with matplotlib's version
+and the load average.
 The sheets go to ``--out`` (a temporary folder unless given). Needs the run's finished
 vet inputs (data, search, infer, crowded epochs) and its config.
 """
