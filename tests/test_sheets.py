@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
 from tests.builders import flat_lightcurve
 from transitflow.lightcurve import LightCurve
@@ -81,6 +82,20 @@ def test_periodic_sheet_is_one_deterministic_page(tmp_path):
     assert first == second
     assert png_size(first) == (int(PAGE_INCHES[0] * DPI), int(PAGE_INCHES[1] * DPI))
     assert 30_000 < len(first) < 2_000_000
+
+
+def test_the_sheet_is_the_page_as_matplotlib_saves_it_without_alpha(tmp_path):
+    """The page writes its own PNG (RGB: the page is opaque) of the pixels matplotlib's
+    ``savefig`` makes of it."""
+    lc = transiting()
+    written = vetting_sheet(lc, lc, periodic_signal(), vetting_row(periodic_signal()),
+                            tmp_path / "sheet.png")
+    with matplotlib.rc_context(sheets.STYLE):
+        sheets._process_page().fig.savefig(tmp_path / "saved.png", dpi=DPI)
+    sheet, saved = Image.open(written), Image.open(tmp_path / "saved.png")
+    assert (sheet.mode, saved.mode) == ("RGB", "RGBA")
+    assert np.array_equal(np.asarray(sheet), np.asarray(saved.convert("RGB")))
+    assert sheet.info["dpi"] == pytest.approx((DPI, DPI), abs=0.01)
 
 
 def test_the_sheet_names_the_star_in_its_mission_catalogue(tmp_path, monkeypatch):
@@ -256,7 +271,6 @@ def test_x_labels_sit_where_matplotlibs_own_placement_puts_them():
         FigureCanvasAgg(own)
         automatic = label_drop(own, own.add_subplot())
         page = sheets._page()
-        FigureCanvasAgg(page.fig)
         fixed = label_drop(page.fig, page.raw)
     assert fixed == pytest.approx(automatic, abs=0.5)  # pixels
     assert automatic == pytest.approx(sheets.XLABEL_DROP * DPI / 72, abs=0.5)

@@ -11,9 +11,11 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, NullLocator
 from matplotlib.transforms import offset_copy
+from PIL import Image
 
 from transitflow.lightcurve import (BKJD_ZERO, BTJD_ZERO, MISSION_SECTORS, STITCHED_SECTOR,
                                     LightCurve, LightCurveMeta)
@@ -86,7 +88,7 @@ def vetting_sheet(lc: LightCurve, detrended: LightCurve, signal: Signal, vetting
     with matplotlib.rc_context(STYLE), atomic_output(out_png) as partial:
         page = _page()
         _draw(page, lc, detrended, signal, vetting, periodogram)
-        page.fig.savefig(partial, dpi=DPI, metadata={"Software": None}, pil_kwargs=PNG_OPTIONS)
+        page.write_png(partial)
     return Path(out_png)
 
 
@@ -95,7 +97,9 @@ class _Page:
     making a figure's 19 panels and their ticks was about half a sheet's cost."""
 
     def __init__(self) -> None:
-        self.fig = Figure(figsize=PAGE_INCHES, dpi=DPI)
+        self.fig = Figure(figsize=PAGE_INCHES, dpi=DPI, facecolor="white")  # opaque
+        # one canvas, so one renderer, whose text sizes matplotlib keeps from sheet to sheet
+        self.canvas = FigureCanvasAgg(self.fig)
         grid = self.fig.add_gridspec(4, 8, height_ratios=(1, 1, 1, 0.9), left=LEFT,
                                      right=RIGHT, top=0.86, bottom=0.035, hspace=0.6,
                                      wspace=0.42)
@@ -115,6 +119,13 @@ class _Page:
             below = offset_copy(ax.transAxes, fig=self.fig, y=-XLABEL_DROP, units="points")
             ax.xaxis.set_label_coords(0.5, 0.0, transform=below)
             ax.yaxis.set_label_coords(0.0, 0.5)  # no panel has a y label
+
+    def write_png(self, path: Path) -> None:
+        """Draw the page and write it as an RGB PNG (no alpha channel on an opaque page: a
+        quarter less to compress) with no metadata but its resolution."""
+        self.canvas.draw()
+        rgb = np.asarray(self.canvas.buffer_rgba())[..., :3]
+        Image.fromarray(rgb).save(path, format="png", dpi=(DPI, DPI), **PNG_OPTIONS)
 
     def cleared(self) -> _Page:
         """The page with no header and every panel empty, linear and autoscaled (not
