@@ -27,6 +27,9 @@ rule vet:
         sheets=directory(f"{RUN}/vet/sheets/{{shard}}"),
     log:
         f"{LOGS}/vet/{{shard}}.log",
+    # before a ready recovery job, which waits for its shard's vet job and is a third as
+    # long: the run ends on short jobs side by side (docs/benchmarks.md)
+    priority: 1
     conda:
         "../../envs/search.yaml"
     params:
