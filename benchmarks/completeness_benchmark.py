@@ -21,10 +21,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from transitflow.completeness import recover_shard
+from transitflow.completeness import recover_shard, score_copies
 from transitflow.detect import DetectConfig
 from transitflow.flag_summary import read_flag_summary
-from transitflow.infer import score_shard
 from transitflow.report import injections_against_truth
 from transitflow.searching import SearchConfig
 from transitflow.shards import read_shard
@@ -52,11 +51,14 @@ def cost(run: Path) -> dict:
     shard = run / "completeness" / "shards" / "0000.arrow"
     injections = pd.read_parquet(run / "completeness" / "injected" / "0000.parquet")
     summary = read_flag_summary(run / "infer" / "flag_summary.json")
+    search, detect = (SearchConfig.from_dict(config["search"]),
+                      DetectConfig.from_dict(config["detect"]))
     start = time.perf_counter()
-    scores = score_shard(run / "model" / "model.pt", shard)
-    recover_shard(read_shard(shard), injections, scores, summary,
-                  SearchConfig.from_dict(config["search"]),
-                  DetectConfig.from_dict(config["detect"]), VetConfig.from_dict(config["vet"]))
+    copies = read_shard(shard)
+    scores, statistics = score_copies(shard, copies, run / "model" / "model.pt", summary,
+                                      search, detect)
+    recover_shard(copies, injections, scores, summary, search, detect,
+                  VetConfig.from_dict(config["vet"]), statistics=statistics)
     seconds = time.perf_counter() - start
     return {"injections": len(injections), "seconds": round(seconds, 1),
             "seconds_per_injection": round(seconds / max(len(injections), 1), 3)}

@@ -37,7 +37,7 @@ stage() {
             --batch-size 256 --presets cnn paper-L4 ;;
     train)
         default_sector "$run" && train "$run/model-default" \
-            '{"batch_size": 64, "ensemble": 4, "epochs": 12, "lr": 0.002, "missing_channels": 0.1, "model": "cnn", "seed": 42, "steps_per_epoch": 60, "device": "'"$device"'"}' &&
+            '{"batch_size": 64, "ensemble": 4, "epochs": 12, "lr": 0.002, "missing_channels": 0.1, "eclipse_injection_fraction": 0.1, "features": {"local_length": 64, "local_normalization": "robust_clip"}, "model": "cnn", "seed": 42, "steps_per_epoch": 60, "device": "'"$device"'"}' &&
         train "$run/model-paper" \
             '{"preset": "paper-L4", "model": "transformer-paper", "epochs": 10, "steps_per_epoch": 100, "batch_size": 256, "lr": 0.001, "ensemble": 1, "missing_channels": 0.0, "seed": 42, "device": "'"$device"'"}' ;;
     *)
@@ -57,6 +57,9 @@ default_sector() {  # the default config's simulated sector, its labels and spli
         jobs+=($!)
     done
     for job in "${jobs[@]}"; do wait "$job" || return 1; done
+    for shard in 0 1 2 3; do  # the batched search: the ephemerides of the local views
+        $python -m transitflow detect --shard "$data/$shard.arrow" --out "$data/detect$shard.parquet" || return 1
+    done
     $python -m transitflow collect --stars "$data"/stars?.parquet --ledgers "$data"/ledger?.parquet \
         --truths "$data"/truth?.parquet --out-stars "$data/stars.parquet" \
         --out-ledger "$data/ledger.parquet" --out-truth "$data/truth.parquet" \
@@ -72,7 +75,8 @@ default_sector() {  # the default config's simulated sector, its labels and spli
 train() {  # one training on the GPU: wall time and the card's test ROC-AUC
     local started=$SECONDS
     $python -m transitflow train --shards "$run"/data/?.arrow --labels "$run/data/labels.parquet" \
-        --split "$run/data/split.parquet" --options "$2" --throughput '{"num_workers": 7}' \
+        --split "$run/data/split.parquet" --detections "$run"/data/detect?.parquet \
+        --options "$2" --throughput '{"num_workers": 7}' \
         --out-dir "$1" || return 1
     $python -c "import json, sys; card = json.load(open(sys.argv[1])); print(sys.argv[2], \
 'wall', sys.argv[3], 's, test ROC-AUC', round(card['metrics']['test']['roc_auc'], 4), \

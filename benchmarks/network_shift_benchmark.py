@@ -1,8 +1,10 @@
 """Out-of-sample honesty of the network: trained on one sector, scored on a differently made one
 and on the real light curves of ``../shared/realdata``.
 
-    snakemake --cores 2 results/sim-default/split/split.parquet
-    snakemake --cores 2 results/sim-shifted/data/labels.parquet --configfile config/shifted.yaml
+    snakemake --cores 2 results/sim-default/split/split.parquet \\
+        results/sim-default/detect/000{0..3}.parquet
+    snakemake --cores 2 results/sim-shifted/data/labels.parquet \\
+        results/sim-shifted/detect/000{0..3}.parquet --configfile config/shifted.yaml
     python benchmarks/network_shift_benchmark.py --out /tmp/shift-default
     python benchmarks/network_shift_benchmark.py --out /tmp/shift-paper \\
         --options '{"features": {"channels": ["flux", "centroid", "background"]}}'
@@ -12,8 +14,9 @@ Trains the default config's network (``train`` section and seed of ``config/conf
 rule does (``--real-hosts N`` adds the real quiet light curves, N copies of each, to the
 training split); then scores every light curve of the shifted run (``config/shifted.yaml``:
 other stellar and planet priors, grazing planets, more noise and systematics, another seed)
-and every real light curve of ``truth.csv``. Prints one JSON line: the test ROC-AUC on the
-default sector, the planet-vs-rest ROC-AUC on the shifted sector (all planets; the same
+and every real light curve of ``truth.csv`` (local views at the ephemerides of the runs'
+detection tables and of the batched search of each real light curve). Prints one JSON
+line: the test ROC-AUC on the default sector, the planet-vs-rest ROC-AUC on the shifted sector (all planets; the same
 with every planet of SNR >= 10 ranked first and the fainter ones as scored, and with those
 at chance, the bound of any ranker that cannot see them; planets with SNR >= 10, and those
 with 2+ transits, against every non-planet; again with the centroid and background
@@ -37,10 +40,14 @@ import pandas as pd
 import yaml
 
 from transitflow.dataset import optional_channel_indices
-from transitflow.features import featurize_table, lightcurve_features
+from transitflow.detect.batch import detect_shard
+from transitflow.detect.config import DetectConfig
+from transitflow.features import (featurize_table, lightcurve_features, search_ephemerides,
+                                  table_ephemerides)
 from transitflow.infer import calibrated_scores, load_model, predict_logits, score_shard
 from transitflow.lightcurve import LightCurve
 from transitflow.readers import read_lightcurves
+from transitflow.searching import SearchConfig
 from transitflow.shards import open_shard, write_shard
 from transitflow.training import TrainConfig, roc_auc, run_training
 
@@ -99,7 +106,15 @@ def train(run: Path, config: TrainConfig, out: Path, real_copies: int = 0) -> No
                                                   "tic": tics, "label": "non_transit"})])
         split = pd.concat([split, pd.DataFrame({"tic": tics, "split": "train"})])
     run_training(shards, labels, split, config, out,
-                 provenance={"benchmark": Path(__file__).name, "real_hosts": real_copies})
+                 provenance={"benchmark": Path(__file__).name, "real_hosts": real_copies},
+                 detections=detections(run))
+
+
+def detections(run: Path) -> pd.DataFrame | None:
+    """The detection tables of a run (None when it has none): the ephemerides of local
+    views."""
+    tables = [pd.read_parquet(path) for path in sorted((run / "detect").glob("*.parquet"))]
+    return pd.concat(tables) if tables else None
 
 
 def real_hosts(copies: int) -> list[LightCurve]:
@@ -112,7 +127,8 @@ def real_hosts(copies: int) -> list[LightCurve]:
 
 
 def shifted_figures(model_dir: Path, run: Path, threshold: float) -> dict:
-    scores = pd.concat([score_shard(model_dir / "model.pt", shard)
+    found = detections(run)
+    scores = pd.concat([score_shard(model_dir / "model.pt", shard, detections=found)
                         for shard in sorted((run / "data" / "shards").glob("*.arrow"))])
     planet, bright, events = planet_truth(run, scores["key"])
     score = scores["score"].to_numpy()
@@ -145,8 +161,9 @@ def flux_only_figures(model_dir: Path, run: Path) -> dict:
     """The shifted sector's ROC-AUCs with the centroid and background channels zeroed, as a
     light curve of time and flux alone (a CSV) is featurised."""
     model, meta = load_model(model_dir / "model.pt")
-    featurised = [featurize_table(open_shard(shard), meta["features"])
-                  for shard in sorted((run / "data" / "shards").glob("*.arrow"))]
+    found = detections(run)
+    featurised = [featurize_table(table, meta["features"], table_ephemerides(table, found))
+                  for table in map(open_shard, sorted((run / "data" / "shards").glob("*.arrow")))]
     keys = pd.Series([key for part in featurised for key, ok in zip(part.keys, part.ok) if ok])
     x = np.concatenate([part.x for part in featurised])
     x[:, optional_channel_indices(meta["features"].channels)] = 0.0
@@ -163,7 +180,7 @@ def real_figures(model_dir: Path) -> dict:
     rows = []
     for path, truth_class in zip(truth["file"], truth["truth_class"]):
         for lc in read_lightcurves(REALDATA / path, **READ_OPTIONS.get(path, {})):
-            x = lightcurve_features(lc, meta["features"])[None]
+            x = lightcurve_features(lc, meta["features"], real_ephemeris(lc, meta))[None]
             score = float(calibrated_scores(predict_logits(model, x), meta["calibration"])[0])
             kind = "planet" if truth_class.startswith("planet") else truth_class.lower()
             rows.append((kind, lc.meta.key, score))
@@ -175,6 +192,15 @@ def real_figures(model_dir: Path) -> dict:
                for kind, count, n in zip(above.sum().index, above.sum(), above.count())},
             "real_planet_vs_eb_roc_auc": roc_auc(ranked["kind"].eq("planet").to_numpy(),
                                                  ranked["score"].to_numpy())}
+
+
+def real_ephemeris(lc: LightCurve, meta: dict) -> tuple[float, float, float] | None:
+    """The detection search's ephemeris of a real light curve (None for a model without
+    local views)."""
+    if not meta["features"].local_length:
+        return None
+    found = detect_shard([lc], SearchConfig(), DetectConfig())
+    return tuple(search_ephemerides(found, [lc.meta.key])[0])
 
 
 if __name__ == "__main__":

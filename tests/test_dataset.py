@@ -12,10 +12,11 @@ import torch
 from tests.builders import flat_lightcurve
 from tests.test_inject import box_dips
 from transitflow.dataset import (AUGMENTATIONS, TrainingStream, augment, drop_channels,
-                                 feature_caches, load_splits, ok_path)
+                                 emulated_ephemerides, feature_caches, load_splits, ok_path)
 from transitflow.features import FeatureConfig, lightcurve_features, shard_features
+from transitflow.inject import TransitPrior
 from transitflow.provenance import file_digest
-from transitflow.shards import write_shard
+from transitflow.shards import read_shard, write_shard
 from transitflow.signals import TRAINING_LABELS
 
 FEATURES = FeatureConfig(length=200)
@@ -248,3 +249,55 @@ def test_injections_need_non_transit_light_curves(splits):
         TrainingStream(planets_and_ebs, FEATURES, 30, 0, injection_fraction=0.1)
     batch = TrainingStream(planets_and_ebs, FEATURES, 30, 0).batch(0)
     assert [np.sum(batch.label == name) for name in TRAINING_LABELS] == [15, 15, 0]
+
+
+def test_with_a_local_view_rolls_and_swaps_move_the_global_view_alone():
+    x = np.random.default_rng(4).standard_normal((30, 3, 70)).astype(np.float32)
+    for name in ("roll", "swap"):
+        out, _ = augment(x, np.random.default_rng(5), {name: 1.0}, 0.2, length=60)
+        np.testing.assert_array_equal(out[..., 60:], x[..., 60:])
+        assert all(circular_shift(a, b) is not None for a, b in zip(x[..., :60], out[..., :60]))
+    out, _ = augment(x, np.random.default_rng(5), {"mirror": 1.0}, 0.2, length=60)
+    np.testing.assert_array_equal(out[..., :60], x[..., 59::-1])
+    np.testing.assert_array_equal(out[..., 60:], x[..., :59:-1])
+
+
+def test_emulated_ephemerides_are_the_signals_where_found_else_the_hosts():
+    signals = {"period": np.array([2.0, 3.0, 40.0]), "epoch": np.array([10.0, 11.0, 12.0]),
+               "duration": np.array([0.1, 0.2, 0.3]), "snr": np.array([30.0, 5.0, 30.0]),
+               "n_transits": np.array([9, 6, 1])}
+    hosts = np.array([[7.0, 1.0, 0.5]] * 3)
+    ephemerides = emulated_ephemerides(signals, hosts, np.random.default_rng(0))
+    np.testing.assert_array_equal(ephemerides[1], hosts[1])  # SNR 5: the search's noise peak
+    assert ephemerides[0, 0] == 2.0 and ephemerides[2, 0] == np.inf  # one transit: single
+    found = ephemerides[[0, 2]]
+    assert (np.abs(found[:, 1] - [10.0, 12.0]) < 0.5 * found[:, 2]).all()
+    assert (np.abs(np.log(found[:, 2] / [0.1, 0.3])) < 1.0).all()
+
+
+def test_local_views_of_injected_samples_are_at_their_emulated_ephemerides(task, tmp_path):
+    """The real light curves' views come from the cache, at the search's ephemerides; those
+    of injected transits, bright ones, show the transit in the middle."""
+    shards, _, labels, split = task
+    keys = labels["key"]
+    detections = pd.DataFrame({
+        "key": keys, "copy": "data", "status": "ok", "period": 3.0, "epoch": 1325.5,
+        "duration": 0.2, "snr": 8.0, "single_epoch": np.nan, "single_duration": np.nan,
+        "single_snr": np.nan})
+    features = replace(FEATURES, local_length=40)
+    caches = feature_caches(shards, [file_digest(path) for path in shards], features,
+                            tmp_path, detections=detections)
+    train = load_splits(shards, caches, labels, split, detections)["train"]
+    source = TrainingStream(train, features, 30, 5, physical_injection_fraction=1.0,
+                            prior=TransitPrior(min_snr=50.0))
+    batch = source.batch(0)
+    assert batch.x.shape == (30, 3, 240) and np.isfinite(batch.x).all()
+    real = np.flatnonzero(batch.source == "real")
+    lcs = {lc.meta.key: lc for lc in read_shard(shards[0]) + read_shard(shards[1])}
+    for index in real[:3]:
+        np.testing.assert_array_equal(batch.x[index], lightcurve_features(
+            lcs[batch.key[index]], features, (3.0, 1325.5, 0.2)))
+    bright = batch.transits["snr"] > 20
+    local = batch.x[batch.transits["sample"][bright], 0, 200:]
+    assert bright.sum() >= 5
+    assert (local[:, 16:24].mean(axis=1) < local[:, :8].mean(axis=1)).all()

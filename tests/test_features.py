@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
-from tests.builders import flat_lightcurve
+from tests.builders import flat_lightcurve, inject_box
 from transitflow.features import (FeatureConfig, _running_median, featurize_table,
-                                  lightcurve_features, shard_features)
+                                  lightcurve_features, search_ephemerides, shard_features)
 from transitflow.lightcurve import DEFAULT_QUALITY_BITMASK, MOMENTUM_DUMP_BIT
 from transitflow.shards import open_shard, write_shard
 
@@ -30,7 +31,8 @@ def test_config_from_dict_is_strict():
 
 
 @pytest.mark.parametrize("options", [{"normalization": "minmax"}, {"channels": ("flux", "pdc")},
-                                     {"channels": ()}, {"resize": "crop"}, {"length": 0}])
+                                     {"channels": ()}, {"resize": "crop"}, {"length": 0},
+                                     {"local_length": -1}, {"local_window": 0.0}])
 def test_config_rejects_bad_values(options):
     with pytest.raises(ValueError):
         FeatureConfig(**options)
@@ -219,3 +221,66 @@ def test_robust_clip_keeps_noise_and_saturates_a_deep_event():
     assert -10.0 <= clipped[300] < -9.9 and plain[300] < -400.0
     quiet = np.abs(plain) < 3.0
     np.testing.assert_allclose(clipped[quiet], plain[quiet], atol=0.1)
+
+
+LOCAL = FeatureConfig(local_length=50)
+
+
+def test_a_local_view_centres_the_transit_folded_at_its_ephemeris():
+    lc = inject_box(flat_lightcurve(noise=1e-3, seed=4), 3.3, 1326.0, 0.15, snr=30)
+    x = lightcurve_features(lc, LOCAL, (3.3, 1326.0 + 3 * 3.3, 0.15))
+    assert x.shape == (3, 1050)
+    np.testing.assert_array_equal(x[:, :1000], lightcurve_features(lc))  # the global view
+    local = x[0, 1000:]  # 5 durations in 50 bins: the transit fills the middle 10
+    assert local[20:30].max() < local[:18].min() and local[20:30].max() < local[32:].min()
+    np.testing.assert_array_equal(x[1:, 1000:], 0.0)  # constant centroid and background
+    off = lightcurve_features(lc, LOCAL, (3.3, 1326.0 + 1.0, 0.15))[0, 1000:]
+    assert off[20:30].mean() > -0.5 > local[20:30].mean()  # elsewhere: noise
+
+
+def test_a_single_event_is_the_window_about_its_epoch_and_no_ephemeris_is_zeros():
+    lc = inject_box(flat_lightcurve(noise=1e-3, seed=5), np.nan, 1340.0, 0.3, snr=30)
+    local = lightcurve_features(lc, LOCAL, (np.inf, 1340.0, 0.3))[0, 1000:]
+    assert np.argmin(local) in range(20, 30) and local[20:30].max() < local[:18].min()
+    for none in (None, (np.nan, np.nan, np.nan)):
+        x = lightcurve_features(lc, LOCAL, none)
+        np.testing.assert_array_equal(x[:, 1000:], 0.0)
+
+
+def test_sparse_local_views_fill_their_empty_bins_from_neighbours():
+    """A 30-minute light curve and a half-hour transit: 5 cadences a transit over 50 bins."""
+    lc = inject_box(flat_lightcurve(noise=1e-3, seed=6), 6.1, 1327.0, 0.02, snr=30)
+    local = lightcurve_features(lc, LOCAL, (6.1, 1327.0, 0.02))[0, 1000:]
+    assert np.isfinite(local).all() and local.min() == -1.0 and local.max() == 1.0
+    assert np.count_nonzero(np.diff(local)) < 49  # runs of repeated values
+
+
+def test_the_centroid_local_view_shows_an_in_transit_shift():
+    lc = inject_box(flat_lightcurve(noise=1e-3, seed=7), 2.5, 1325.5, 0.2, snr=30)
+    inside = np.abs(((lc.time - 1325.5 + 1.25) % 2.5) - 1.25) < 0.1
+    lc = with_arrays(lc, centroid_col=np.where(inside, 0.05, 0.0))
+    local = lightcurve_features(lc, LOCAL, (2.5, 1325.5, 0.2))[1, 1000:]
+    assert local[21:29].min() > local[:19].max() and local[31:].max() < local[21:29].min()
+
+
+def test_search_ephemerides_pick_the_stronger_signal_of_each_light_curve():
+    detections = pd.DataFrame({
+        "key": ["a", "b", "c", "a"], "copy": ["data", "data", "data", "inverted"],
+        "status": ["ok", "ok", "failed", "ok"], "period": [2.0, 5.0, np.nan, 9.0],
+        "epoch": [1.0, 2.0, np.nan, 9.0], "duration": [0.1, 0.2, np.nan, 9.0],
+        "snr": [12.0, 8.0, np.nan, 99.0], "single_epoch": [3.0, 4.0, np.nan, 9.0],
+        "single_duration": [0.3, 0.4, np.nan, 9.0], "single_snr": [9.0, 10.0, np.nan, 99.0]})
+    np.testing.assert_array_equal(search_ephemerides(detections, ["b", "x", "a", "c"]), [
+        [np.inf, 4.0, 0.4], [np.nan] * 3, [2.0, 1.0, 0.1], [np.nan] * 3])
+
+
+def test_local_views_of_a_shard_take_each_rows_ephemeris(tmp_path):
+    lcs = [inject_box(flat_lightcurve(tic=tic, noise=1e-3, seed=tic), 2.0 + tic, 1326.0 + tic,
+                      0.15, snr=40) for tic in range(1, 4)]
+    ephemerides = np.array([[2.0 + tic, 1326.0 + tic, 0.15] for tic in range(1, 4)])
+    table = open_shard(write_shard(tmp_path / "s.arrow", lcs, provenance={}))
+    x = featurize_table(table, LOCAL, ephemerides).x
+    for lc, features, ephemeris in zip(lcs, x, ephemerides):
+        np.testing.assert_array_equal(features, lightcurve_features(lc, LOCAL, ephemeris))
+    with pytest.raises(ValueError, match=r"shape \(2, 3\), not \(3, 3\)"):
+        featurize_table(table, LOCAL, ephemerides[:2])

@@ -11,7 +11,7 @@ from tests.builders import flat_lightcurve
 from transitflow.cli import main
 from transitflow.features import FeatureConfig, lightcurve_features
 from transitflow.infer import (calibrated_scores, fit_calibration, flag_scores, load_model,
-                               save_model, score_shard, sigmoid)
+                               reads_local_views, save_model, score_shard, sigmoid)
 from transitflow.models import build_model
 from transitflow.shards import write_shard
 from transitflow.tables import read_provenance, read_table
@@ -144,3 +144,33 @@ def test_calibration_stays_finite_on_separable_classes_and_refuses_a_reversed_ne
                                                    "fitted": False}
     with pytest.raises(ValueError, match="non-finite logits"):
         fit_calibration(np.append(logits, np.nan), np.append(logits > 0, True))
+
+
+def test_a_model_with_local_views_scores_at_the_shards_detections(shard_path, tmp_path):
+    torch.manual_seed(0)
+    features = FeatureConfig(length=500, local_length=32)
+    model = build_model("cnn", length=500, local_length=32)
+    path = tmp_path / "local.pt"
+    save_model(path, model, "cnn", {"length": 500, "local_length": 32}, features,
+               threshold=0.5, calibration={"slope": 1.0, "intercept": 0.0})
+    assert reads_local_views(path)
+    with pytest.raises(ValueError, match="local_length in the config as the model has it"):
+        score_shard(path, shard_path)
+    keys = [f"{tic}-s0001" for tic in (1, 2, 99, 3, 4, 5)]
+    detections = detect_table(keys, period=[2.0, 3.0, 1.0, 4.0, 5.0, 6.0])
+    detections.to_parquet(tmp_path / "detect.parquet")
+    out = tmp_path / "scores.parquet"
+    assert main(["infer", "--model", str(path), "--shard", str(shard_path), "--detections",
+                 str(tmp_path / "detect.parquet"), "--out", str(out)]) == 0
+    scores = read_table(out)
+    pd.testing.assert_frame_equal(scores, score_shard(path, shard_path, detections=detections))
+    moved = score_shard(path, shard_path, detections=detections.assign(epoch=1326.3))
+    assert not np.allclose(moved["score"].dropna(), scores["score"].dropna())  # they count
+    assert str(tmp_path / "detect.parquet") in read_provenance(out)["inputs"]
+
+
+def detect_table(keys: list[str], period: list[float]) -> pd.DataFrame:
+    """Detection-table rows of periodic signals of 0.1 d at epoch 1325.5."""
+    return pd.DataFrame({"key": keys, "copy": "data", "status": "ok", "period": period,
+                         "epoch": 1325.5, "duration": 0.1, "snr": 9.0, "single_epoch": np.nan,
+                         "single_duration": np.nan, "single_snr": np.nan})

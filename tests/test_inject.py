@@ -88,8 +88,8 @@ def test_injected_transit_has_the_drawn_depth_at_the_drawn_times(seed):
 def test_injected_binaries_eclipse_deeply_at_most_twice_at_30_to_60_days_reproducibly():
     hosts = [flat_lightcurve(tic=tic, seed=tic, noise=1e-5) for tic in range(12)]
     rows = lightcurve_rows(hosts)
-    out = inject_eclipses(rows, np.random.default_rng(3), BITMASK, (30.0, 60.0))
-    again = inject_eclipses(rows, np.random.default_rng(3), BITMASK, (30.0, 60.0))
+    out, ephemerides = inject_eclipses(rows, np.random.default_rng(3), BITMASK, (30.0, 60.0))
+    again, _ = inject_eclipses(rows, np.random.default_rng(3), BITMASK, (30.0, 60.0))
     for host, flux, same in zip(hosts, out["flux"], again["flux"]):
         np.testing.assert_array_equal(flux, same)
         ratio = flux / host.flux
@@ -98,6 +98,9 @@ def test_injected_binaries_eclipse_deeply_at_most_twice_at_30_to_60_days_reprodu
         dips = ratio < 1.0 - 0.2 * primary
         starts = np.flatnonzero(dips[1:] & ~dips[:-1])
         assert len(starts) + dips[0] <= 2  # 30-60 d: at most one primary and one secondary
+    for (period, epoch, duration), flux, host in zip(ephemerides, out["flux"], hosts):
+        assert 30.0 <= period <= 60.0 and 0.0 < duration < 1.0
+        assert np.interp(epoch, host.time, flux / host.flux) == (flux / host.flux).min()
     for name in ("time", "quality", "centroid_col", "background"):
         assert all(a is b for a, b in zip(out[name], rows[name]))
 
@@ -108,7 +111,7 @@ def test_diluted_binaries_keep_their_eclipses_shape_at_planet_like_depths():
         host = flat_lightcurve(tic=tic, seed=tic, noise=1e-5)
         rows = lightcurve_rows([host])
         full, thin = (inject_eclipses(rows, np.random.default_rng(tic), BITMASK, (2.0, 5.0),
-                                      share)["flux"][0] for share in (0.0, 1.0))
+                                      share)[0]["flux"][0] for share in (0.0, 1.0))
         full, thin = 1.0 - full / host.flux, 1.0 - thin / host.flux
         share = thin.max() / full.max()
         assert MIN_DILUTED_DEPTH * 0.999 <= thin.max() < full.max()  # diluted, no shallower
@@ -127,7 +130,7 @@ def test_binaries_around_a_giant_host_do_not_overlap():
     host = replace(flat_lightcurve(noise=1e-4), meta=replace(flat_lightcurve().meta,
                                                              mass=1.2, radius=5.0))
     rows = lightcurve_rows([host] * 5)
-    out = inject_eclipses(rows, np.random.default_rng(0), BITMASK, (0.5, 1.0))
+    out, _ = inject_eclipses(rows, np.random.default_rng(0), BITMASK, (0.5, 1.0))
     assert all(np.isfinite(flux).all() and (flux / host.flux).min() < 0.98
                for flux in out["flux"])
 

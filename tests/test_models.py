@@ -81,3 +81,17 @@ def test_bad_override_is_a_value_error():
         build_model("cnn", d_model=3)
     with pytest.raises(ValueError, match="divisible"):
         build_model("transformer-cpu", d_model=30, heads=4)
+
+
+def test_the_cnn_reads_a_local_view_after_the_global_one_in_its_own_branch():
+    torch.manual_seed(0)
+    model = build_model("cnn", length=1000, local_length=64).eval()
+    assert count_parameters(model) > count_parameters(build_model("cnn"))
+    x = torch.randn(2, 3, 1064)
+    changed = x.clone()
+    changed[..., 1000:] = torch.randn(2, 3, 64)
+    with torch.inference_mode():
+        assert model(x).shape == (2,)
+        assert not torch.equal(model(x), model(changed))  # the local view counts
+    with pytest.raises(ValueError, match="too short"):
+        build_model("cnn", local_length=4)

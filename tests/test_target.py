@@ -24,9 +24,10 @@ def test_target_files_give_a_row_and_a_sheet_per_signal_and_a_ledger(realdata, t
     broken.write_bytes(Path(files[0]).read_bytes()[:3000])
     torch.manual_seed(0)
     model = tmp_path / "model.pt"
-    save_model(model, build_model("cnn", length=500), "cnn", {"length": 500},
-               FeatureConfig(length=500), threshold=0.5,
-               calibration={"slope": 1.0, "intercept": 0.0})
+    save_model(model, build_model("cnn", length=500, local_length=32), "cnn",
+               {"length": 500, "local_length": 32}, FeatureConfig(length=500, local_length=32),
+               threshold=0.5, calibration={"slope": 1.0, "intercept": 0.0})  # local views:
+    # the batched search's ephemerides
     out = tmp_path / "out"
     options = json.dumps({"search": {"max_signals": 2}})
     sheet_rows, draw = [], sheets.vetting_sheet

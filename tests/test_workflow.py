@@ -189,6 +189,21 @@ def test_each_detection_policy_plans_only_its_jobs(policy, absent, present, tmp_
 
 
 @pytest.mark.workflow
+def test_a_network_with_local_views_trains_and_scores_after_the_batched_search(tmp_path):
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["detect"]["policy"] = "network"
+    config["train"]["features"] = {"local_length": 64}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    dry = snakemake(tmp_path, "--dry-run", "--printshellcmds")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    commands = [line for line in dry.stdout.splitlines() if "python -m transitflow" in line]
+    train = next(line for line in commands if "transitflow train" in line)
+    infer = [line for line in commands if "transitflow infer" in line]
+    assert "--detections results/sim-default/detect/0000.parquet" in train
+    assert infer and all("/detect/" in line for line in infer)
+
+
+@pytest.mark.workflow
 def test_a_label_catalog_without_its_readme_stops_the_run_before_it_starts(tmp_path):
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     (tmp_path / "tess-ebs.dat").write_text("")  # its CDS ReadMe is not beside it

@@ -103,14 +103,14 @@ def cmd_train(args) -> None:
     """Train a model on the labelled light curves of the training split."""
     from transitflow.training.stage import run_train
 
-    run_train(args.shards, args.labels, args.split, args.options, args.out_dir)
+    run_train(args.shards, args.labels, args.split, args.options, args.out_dir, args.detections)
 
 
 def cmd_infer(args) -> None:
     """Score every light curve of a shard with the network."""
     from transitflow.infer import run_infer
 
-    run_infer(args.model, args.shard, args.options, args.out)
+    run_infer(args.model, args.shard, args.options, args.out, args.detections)
 
 
 def cmd_detect(args) -> None:
@@ -257,11 +257,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", required=True)
     p.add_argument("--split", required=True)
     p.add_argument("--out-dir", required=True)
+    p.add_argument("--detections", nargs="*", default=[],
+                   help="detection tables: the ephemerides of local views")
 
     p = add("infer", cmd_infer, "score every light curve of a shard")
     p.add_argument("--model", required=True)
     p.add_argument("--shard", required=True)
     p.add_argument("--out", "--output", required=True)
+    p.add_argument("--detections", default="",
+                   help="the shard's detection table: the ephemerides of local views")
 
     p = add("detect", cmd_detect, "batched transit search of every light curve of a shard")
     p.add_argument("--shard", required=True)

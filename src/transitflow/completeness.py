@@ -32,7 +32,7 @@ import pandas as pd
 
 from transitflow.detect import DetectConfig, detection_paths, search_batch
 from transitflow.flag_summary import read_flag_summary
-from transitflow.infer import InferConfig, score_shard
+from transitflow.infer import InferConfig, reads_local_views, score_shard
 from transitflow.inject import (TRANSIT_COLUMNS, in_transit, or_sun, orbit_a_rs, transit_flux,
                                 transit_params, white_noise)
 from transitflow.isolation import each_light_curve
@@ -199,7 +199,8 @@ def _copy(lc: LightCurve, number: int) -> LightCurve:
 
 def recover_shard(copies: list[LightCurve], injections: pd.DataFrame, scores: pd.DataFrame | None,
                   flag_summary: dict, search: SearchConfig, detect: DetectConfig,
-                  vet: VetConfig, signal_tics: frozenset[int] = frozenset()) -> pd.DataFrame:
+                  vet: VetConfig, signal_tics: frozenset[int] = frozenset(),
+                  statistics: pd.DataFrame | None = None) -> pd.DataFrame:
     """The stage each injection reached, through the run's chain.
 
     Parameters
@@ -211,6 +212,8 @@ def recover_shard(copies: list[LightCurve], injections: pd.DataFrame, scores: pd
         search's ``thresholds`` (either absent when its path is not used).
     signal_tics : stars where the run found a PC, EB or BEB (:data:`ASTROPHYSICAL`): their
         scrambled copies are not followed (stage "excluded").
+    statistics : the batched search of the copies (:func:`~transitflow.detect.search_batch`)
+        when already run; else it runs here where the flag summary has its thresholds.
 
     Returns
     -------
@@ -225,7 +228,7 @@ def recover_shard(copies: list[LightCurve], injections: pd.DataFrame, scores: pd
     excluded = set(injections.loc[(injections["copy"] == "scrambled")
                                   & injections["tic"].isin(signal_tics), "key"])
     copies = [lc for lc in copies if lc.meta.key not in excluded]
-    detected = _detected_by(copies, scores, flag_summary, search, detect)
+    detected = _detected_by(copies, scores, flag_summary, search, detect, statistics)
     followed, failures = each_light_curve(copies, lambda lc: _followed(
         lc, planted.loc[lc.meta.key], detected[lc.meta.key], search, vet), "recover")
     failed = [{**_start(key, detected[key]), "stage": "failed", "reason": reason}
@@ -248,7 +251,8 @@ def signal_hosts(vetting: pd.DataFrame) -> frozenset[int]:
 
 
 def _detected_by(copies: list[LightCurve], scores: pd.DataFrame | None, flag_summary: dict,
-                 search: SearchConfig, detect: DetectConfig) -> dict[str, str]:
+                 search: SearchConfig, detect: DetectConfig,
+                 statistics: pd.DataFrame | None) -> dict[str, str]:
     """Key -> the detection paths that flag it ("network", "periodic", "single", "edge"
     joined by "+", "" for none), with the run's thresholds."""
     keys = [lc.meta.key for lc in copies]
@@ -261,8 +265,10 @@ def _detected_by(copies: list[LightCurve], scores: pd.DataFrame | None, flag_sum
         score = scores.set_index("key").reindex(keys)["score"].to_numpy()
         paths["network"] = np.nan_to_num(score, nan=-1.0) >= flag_summary["threshold"]
     if "thresholds" in flag_summary:
-        statistics = search_batch(copies, search, detect).set_index("key").reindex(keys)
-        paths.update(detection_paths(statistics, flag_summary["thresholds"]))
+        if statistics is None:
+            statistics = search_batch(copies, search, detect)
+        paths.update(detection_paths(statistics.set_index("key").reindex(keys),
+                                     flag_summary["thresholds"]))
     return {key: "+".join(name for name, hit in paths.items() if hit[i])
             for i, key in enumerate(keys)}
 
@@ -423,21 +429,39 @@ def run_recover(shard: str | Path, injections: str | Path, flag_summary: str | P
     ``flag_summary``, its cadences in the crowded epochs ``crowded_epochs`` marked, the hosts
     of the PCs, EBs and BEBs of the vetting table ``vetting`` left out of the nulls; write
     the table to ``out`` and return it. ``options`` holds the config's ``infer``,
-    ``search``, ``detect`` and ``vet`` sections."""
+    ``search``, ``detect`` and ``vet`` sections. The batched search of the copies runs once,
+    for the flag summary's thresholds and for a model's local views."""
     planted = read_table(injections)
     batch_size = InferConfig.from_dict(options["infer"]).batch_size
-    scores = score_shard(model, shard, batch_size=batch_size) if model else None
     crowded = CrowdedEpochs.read(crowded_epochs)
-    recovered = recover_shard(
-        [mark_crowded(lc, crowded) for lc in read_shard(shard)], planted, scores,
-        read_flag_summary(flag_summary),
-        SearchConfig.from_dict(options["search"]), DetectConfig.from_dict(options["detect"]),
-        VetConfig.from_dict(options["vet"]), signal_hosts(read_table(vetting)))
+    copies = [mark_crowded(lc, crowded) for lc in read_shard(shard)]
+    summary = read_flag_summary(flag_summary)
+    search, detect = (SearchConfig.from_dict(options["search"]),
+                      DetectConfig.from_dict(options["detect"]))
+    scores, statistics = score_copies(shard, copies, model, summary, search, detect, batch_size)
+    recovered = recover_shard(copies, planted, scores, summary, search, detect,
+                              VetConfig.from_dict(options["vet"]),
+                              signal_hosts(read_table(vetting)), statistics)
     inputs = [shard, injections, flag_summary, vetting, crowded_epochs, *filter(None, [model])]
     write_table(recovered, out, make_provenance("recover", options, inputs))
     log.info("%s: %d of %d injections found as PC", shard,
              int((recovered["stage"] == "PC").sum()), len(recovered))
     return recovered
+
+
+def score_copies(shard: str | Path, copies: list[LightCurve], model: str | Path,
+                 flag_summary: dict, search: SearchConfig, detect: DetectConfig,
+                 batch_size: int = 512) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The network's scores of the injected copies ``copies`` of the shard file ``shard``
+    (None without a ``model``) and their batched search (None when neither the flag
+    summary's thresholds nor the model's local views need it), run once for both."""
+    statistics = None
+    if "thresholds" in flag_summary or (model and reads_local_views(model)):
+        statistics = search_batch(copies, search, detect)
+    found = None if statistics is None else statistics.assign(copy="data")
+    scores = score_shard(model, shard, batch_size=batch_size, detections=found) \
+        if model else None
+    return scores, statistics
 
 
 def run_completeness(recovered: Sequence[str | Path], out: str | Path,

@@ -13,6 +13,7 @@ validation and test light curves are read as they are, never injected into or au
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,10 +24,11 @@ import pandas as pd
 import pyarrow as pa
 import torch
 
-from transitflow.features import FeatureConfig, featurize_table
+from transitflow.features import (FeatureConfig, featurize_table, search_ephemerides,
+                                  table_ephemerides)
 from transitflow.inject import (CADENCE_COLUMNS, META_COLUMNS, TRANSIT_COLUMNS, Rows,
-                                TransitPrior, concat_rows, inject_eclipses, inject_signals,
-                                inject_transits, rows_table, slice_rows)
+                                TransitPrior, concat_rows, good_cadences, inject_eclipses,
+                                inject_signals, inject_transits, rows_table, slice_rows)
 from transitflow.lightcurve import lightcurve_key
 from transitflow.provenance import config_hash, source_digest
 from transitflow.shards import open_shard, shard_schema
@@ -44,6 +46,12 @@ _ROLL_FRACTION = 0.1
 #: Channels a light curve may come without (a CSV of time and flux, a product with no
 #: background column); :mod:`transitflow.features` makes such a channel all zeros.
 OPTIONAL_CHANNELS = ("centroid", "background")
+#: Local views of injected samples (:func:`emulated_ephemerides`): the expected SNR from which
+#: the search finds the signal (the detect stage's floor), and the errors of its epoch (in
+#: durations) and log duration.
+EMULATED_FOUND_SNR = 7.0
+EMULATED_EPOCH_ERROR = 0.1
+EMULATED_DURATION_ERROR = 0.25
 _META_TYPES = {name: shard_schema().field(name).type.to_pandas_dtype()
                for name in META_COLUMNS}
 
@@ -52,22 +60,37 @@ _META_TYPES = {name: shard_schema().field(name).type.to_pandas_dtype()
 
 
 def feature_caches(shard_paths: list[Path], digests: list[str], features: FeatureConfig,
-                   cache_dir: Path, build: bool = True) -> list[Path]:
+                   cache_dir: Path, build: bool = True,
+                   detections: pd.DataFrame | None = None) -> list[Path]:
     """The feature cache file of each shard, written first where missing when ``build``.
 
     A cache holds the features of every row of its shard (zeros for rows with too few good
-    cadences) and, beside it (:func:`ok_path`), which rows have features. Its name comes from
-    the shard's digest, the feature config and the library's source, so a changed shard,
-    config or feature code gets a new one; building deletes the folder's other caches.
+    cadences; local views at the ephemerides of ``detections``, the detection tables) and,
+    beside it (:func:`ok_path`), which rows have features. Its name comes from the shard's
+    digest, the feature config, the detections' ephemerides and the library's source, so a
+    change to any gets a new one; building deletes the folder's other caches.
     """
-    tag = config_hash({**features.to_dict(), "source_digest": source_digest()})[:8]
+    signals = _ephemerides_digest(detections) if features.local_length else ""
+    tag = config_hash({**features.to_dict(), "source_digest": source_digest(),
+                       "ephemerides": signals})[:8]
     caches = [Path(cache_dir) / f"{digest[:16]}-{tag}.npy" for digest in digests]
     if build:
         _remove_other_caches(Path(cache_dir), caches)
     for shard, cache in zip(shard_paths, caches):
         if build and not (cache.exists() and ok_path(cache).exists()):
-            _write_cache(shard, cache, features)
+            _write_cache(shard, cache, features, detections)
     return caches
+
+
+def _ephemerides_digest(detections: pd.DataFrame | None) -> str:
+    """A digest of the columns of the detection tables that the local views read."""
+    if detections is None:
+        return ""
+    columns = ["key", "copy", "status", "period", "epoch", "duration", "snr", "single_epoch",
+               "single_duration", "single_snr"]
+    hashed = pd.util.hash_pandas_object(detections[columns].sort_values(["key", "copy"]),
+                                        index=False)
+    return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
 
 
 def _remove_other_caches(cache_dir: Path, caches: list[Path]) -> None:
@@ -84,9 +107,11 @@ def ok_path(cache: Path) -> Path:
     return cache.with_suffix(".ok.npy")
 
 
-def _write_cache(shard: Path, cache: Path, features: FeatureConfig) -> None:
-    result = featurize_table(open_shard(shard), features)
-    x = np.zeros((len(result.ok), len(features.channels), features.length), dtype=np.float32)
+def _write_cache(shard: Path, cache: Path, features: FeatureConfig,
+                 detections: pd.DataFrame | None) -> None:
+    table = open_shard(shard)
+    result = featurize_table(table, features, table_ephemerides(table, detections))
+    x = np.zeros((len(result.ok), len(features.channels), features.samples), dtype=np.float32)
     x[result.ok] = result.x
     for path, array in ((cache, x), (ok_path(cache), result.ok)):
         with atomic_output(path) as partial, open(partial, "wb") as handle:
@@ -95,12 +120,17 @@ def _write_cache(shard: Path, cache: Path, features: FeatureConfig) -> None:
 
 class ShardStore:
     """Shards (the columns that featurisation and injection read) and their feature caches,
-    memory-mapped on first use in each process."""
+    memory-mapped on first use in each process, and each row's search ephemeris (NaN
+    without ``detections``)."""
 
-    def __init__(self, shard_paths: list[Path], caches: list[Path]) -> None:
+    def __init__(self, shard_paths: list[Path], caches: list[Path],
+                 detections: pd.DataFrame | None = None) -> None:
         self.shard_paths, self.caches = list(shard_paths), list(caches)
         self._columns: list[dict] | None = None
         self._features: list[np.ndarray] | None = None
+        self.ephemerides = [
+            np.full((len(columns["tic"]), 3), np.nan) if detections is None else
+            search_ephemerides(detections, _shard_keys(columns)) for columns in self.columns]
 
     def __getstate__(self) -> dict:
         """Pickled (for spawned workers) without the open files."""
@@ -127,6 +157,11 @@ class ShardStore:
             chosen = shard == index
             x[chosen] = self.features[index][row[chosen]]
         return x
+
+    def row_ephemerides(self, shard: np.ndarray, row: np.ndarray) -> np.ndarray:
+        """The ``(len(row), 3)`` search ephemerides of row ``row[i]`` of shard ``shard[i]``."""
+        return np.array([self.ephemerides[s][r] for s, r in zip(shard, row)],
+                        dtype=float).reshape(-1, 3)
 
     def rows(self, shard: np.ndarray, row: np.ndarray) -> Rows:
         """Row ``row[i]`` of shard ``shard[i]``, in order (read-only views of the shards)."""
@@ -185,10 +220,16 @@ class LabelledSet:
         """The features, read from the cache when sliced."""
         return FeatureRows(self.store, self.shard, self.row)
 
+    def ephemerides(self, index: np.ndarray) -> np.ndarray:
+        """The search ephemerides of light curves ``index`` of the set."""
+        return self.store.row_ephemerides(self.shard[index], self.row[index])
+
 
 def load_splits(shard_paths: list[Path], caches: list[Path], labels: pd.DataFrame,
-                split: pd.DataFrame) -> dict[str, LabelledSet]:
-    """The labelled light curves of each split, over the shards and their feature caches.
+                split: pd.DataFrame,
+                detections: pd.DataFrame | None = None) -> dict[str, LabelledSet]:
+    """The labelled light curves of each split, over the shards and their feature caches
+    (and the search ephemerides of ``detections``, the detection tables).
 
     Light curves without a label (missing or NaN), a split or features (too few good
     cadences) are left out.
@@ -202,7 +243,7 @@ def load_splits(shard_paths: list[Path], caches: list[Path], labels: pd.DataFram
             raise ValueError(f"unknown {column} values {unknown}; valid: {list(allowed)}")
     if not shard_paths:
         raise ValueError("no light-curve shards given")
-    store = ShardStore(shard_paths, caches)
+    store = ShardStore(shard_paths, caches, detections)
     rows = pd.concat([_featurised_rows(columns, index, np.load(ok_path(cache)))
                       for index, (columns, cache) in enumerate(zip(store.columns, caches))])
     rows = rows.merge(labels[["key", "tic", "label"]], on="key").merge(split[["tic", "split"]],
@@ -215,9 +256,13 @@ def load_splits(shard_paths: list[Path], caches: list[Path], labels: pd.DataFram
 
 
 def _featurised_rows(columns: dict, shard: int, ok: np.ndarray) -> pd.DataFrame:
-    keys = [lightcurve_key(tic, sector) for tic, sector in
-            zip(columns["tic"].tolist(), columns["sector"].tolist())]
+    keys = _shard_keys(columns)
     return pd.DataFrame({"key": keys, "shard": shard, "row": np.arange(len(keys))})[ok]
+
+
+def _shard_keys(columns: dict) -> list[str]:
+    return [lightcurve_key(tic, sector) for tic, sector in
+            zip(columns["tic"].tolist(), columns["sector"].tolist())]
 
 
 def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
@@ -230,14 +275,16 @@ def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -
 
 
 def augment(x: np.ndarray, rng: np.random.Generator, probabilities: Mapping[str, float],
-            noise_level: float) -> tuple[np.ndarray, np.ndarray]:
+            noise_level: float, length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each sample with one augmentation, drawn with ``probabilities``, or none.
 
     ``noise`` adds Gaussian white noise of a standard deviation uniform in
     ``[0, noise_level]``; ``roll`` shifts circularly by up to a tenth of the length either
     way (the events move, the sector's ends stay near the edges); ``swap`` cuts at a uniformly
     random index and exchanges the two parts (the ends meet anywhere); ``mirror`` reverses
-    time. All channels of a sample move together.
+    time. All channels of a sample move together. With a local view after the first
+    ``length`` samples (:mod:`transitflow.features`), rolls and swaps move the global view
+    alone and mirroring reverses each view on its own.
 
     Returns
     -------
@@ -246,7 +293,8 @@ def augment(x: np.ndarray, rng: np.random.Generator, probabilities: Mapping[str,
     names : numpy.ndarray
         Each sample's augmentation, ``""`` for none.
     """
-    count, _, length = x.shape
+    count, _, samples = x.shape
+    length = samples if length is None else length
     weights = np.array([probabilities.get(name, 0.0) for name in AUGMENTATIONS])
     weights = np.append(weights, max(0.0, 1.0 - weights.sum()))
     names = np.array([*AUGMENTATIONS, ""])[rng.choice(len(weights), count,
@@ -255,7 +303,10 @@ def augment(x: np.ndarray, rng: np.random.Generator, probabilities: Mapping[str,
     start = np.select([names == "roll", names == "swap"],
                       [rng.integers(-limit, limit + 1, count), rng.integers(1, length, count)])
     index = (np.arange(length) + start[:, None]) % length
-    index = np.where((names == "mirror")[:, None], length - 1 - index, index)
+    mirror = (names == "mirror")[:, None]
+    index = np.where(mirror, length - 1 - index, index)
+    local = np.arange(length, samples)
+    index = np.hstack([index, np.where(mirror, length + samples - 1 - local, local)])
     out = np.take_along_axis(x, index[:, None, :], axis=2)
     noisy = names == "noise"
     sigma = rng.uniform(0.0, noise_level, (noisy.sum(), 1, 1)).astype(np.float32)
@@ -396,12 +447,13 @@ class TrainingStream(torch.utils.data.IterableDataset):
         hosts = (rng.choice(self.groups["non_transit"], len(label))
                  if "non_transit" in self.groups else own)
         row = np.where(source == "real", own, hosts)
-        x = np.empty((len(label), len(self.features.channels), self.features.length),
+        x = np.empty((len(label), len(self.features.channels), self.features.samples),
                      dtype=np.float32)
         real = source == "real"
         x[real] = self.data.x[row[real]]
         transits = self._inject(x, source, row, own, rng)
-        x, augmentation = augment(x, rng, self.augmentation, self.noise_level)
+        x, augmentation = augment(x, rng, self.augmentation, self.noise_level,
+                                  self.features.length)
         x = drop_channels(x, rng, self.missing_channels, self.features.channels)
         return Batch(x=x, label=label, source=source, key=self.data.keys[row],
                      donor=np.where(source == "signal", self.data.keys[own], ""),
@@ -431,16 +483,69 @@ class TrainingStream(torch.utils.data.IterableDataset):
         injected = np.concatenate([signal, transit, eclipse])
         if len(injected):
             bitmask, n, m = self.features.quality_bitmask, len(signal), len(transit)
-            hosts = self._rows(row[injected])
-            signals = inject_signals(slice_rows(hosts, 0, n), self._rows(own[signal]), bitmask)
+            hosts, donors = self._rows(row[injected]), self._rows(own[signal])
+            signals = inject_signals(slice_rows(hosts, 0, n), donors, bitmask)
             transits, drawn = inject_transits(slice_rows(hosts, n, n + m), rng, bitmask,
                                               self.prior)
-            eclipses = inject_eclipses(slice_rows(hosts, n + m), rng, bitmask,
-                                       self.eclipse_period_range,
-                                       self.eclipse_diluted_fraction)
+            eclipses, binaries = inject_eclipses(slice_rows(hosts, n + m), rng, bitmask,
+                                                 self.eclipse_period_range,
+                                                 self.eclipse_diluted_fraction)
+            ephemerides = None
+            if self.features.local_length:
+                ephemerides = np.concatenate([
+                    donor_ephemerides(self.data.ephemerides(own[signal]), donors,
+                                      slice_rows(hosts, 0, n), bitmask),
+                    emulated_ephemerides(drawn, self.data.ephemerides(row[transit]), rng),
+                    emulated_ephemerides(binary_signals(binaries, slice_rows(hosts, n + m)),
+                                         self.data.ephemerides(row[eclipse]), rng)])
             table = rows_table(concat_rows([signals, transits, eclipses]))
-            x[injected] = featurize_table(table, self.features).x
+            x[injected] = featurize_table(table, self.features, ephemerides).x
         return {"sample": transit, "key": self.data.keys[row[transit]], **drawn}
 
     def _rows(self, index: np.ndarray) -> Rows:
         return self.data.store.rows(self.data.shard[index], self.data.row[index])
+
+
+# --- the search ephemerides of injected samples --------------------------------------------
+
+
+def emulated_ephemerides(signals: Mapping[str, np.ndarray], host_ephemerides: np.ndarray,
+                         rng: np.random.Generator) -> np.ndarray:
+    """The ``(n, 3)`` ephemerides that the detection search would give light curves carrying
+    injected ``signals`` (``period``, ``epoch``, ``duration``, ``snr``, ``n_transits``),
+    without running it: the signal's own where its expected SNR reaches
+    :data:`EMULATED_FOUND_SNR`, the epoch and the log duration off by normal errors of
+    :data:`EMULATED_EPOCH_ERROR` durations and :data:`EMULATED_DURATION_ERROR` (as the
+    search's grid places them), a single event (period inf) where one transit is in the
+    data; elsewhere the host's own (the noise peak that the search found before the
+    injection)."""
+    count = len(signals["period"])
+    duration = signals["duration"] * np.exp(EMULATED_DURATION_ERROR * rng.standard_normal(count))
+    epoch = signals["epoch"] + (EMULATED_EPOCH_ERROR * signals["duration"]
+                                * rng.standard_normal(count))
+    period = np.where(signals["n_transits"] >= 2, signals["period"], np.inf)
+    found = (signals["snr"] >= EMULATED_FOUND_SNR)[:, None]
+    return np.where(found, np.column_stack([period, epoch, duration]),
+                    host_ephemerides.reshape(-1, 3))
+
+
+def binary_signals(ephemerides: np.ndarray, hosts: Rows) -> dict[str, np.ndarray]:
+    """Injected binaries (:func:`~transitflow.inject.inject_eclipses`) as signals for
+    :func:`emulated_ephemerides`: every eclipse found, counted over the hosts' time spans."""
+    period, epoch, duration = ephemerides.T if len(ephemerides) else np.empty((3, 0))
+    first = np.array([np.nanmin(time) for time in hosts["time"]]).reshape(-1)
+    last = np.array([np.nanmax(time) for time in hosts["time"]]).reshape(-1)
+    events = np.floor((last - epoch) / period) + np.floor((epoch - first) / period) + 1
+    return {"period": period, "epoch": epoch, "duration": duration,
+            "snr": np.full(len(period), np.inf), "n_transits": events}
+
+
+def donor_ephemerides(ephemerides: np.ndarray, donors: Rows, hosts: Rows,
+                      bitmask: int) -> np.ndarray:
+    """The search ephemerides of donors' signals as :func:`~transitflow.inject.inject_signals`
+    places them on their hosts (shifted by the hosts' start less the donors')."""
+    shifted = np.array(ephemerides, dtype=float).reshape(-1, 3)
+    for index, (host_time, donor_time, good) in enumerate(
+            zip(hosts["time"], donors["time"], good_cadences(donors, bitmask))):
+        shifted[index, 1] += np.nanmin(host_time) - donor_time[good][0]
+    return shifted

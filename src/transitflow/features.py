@@ -20,17 +20,27 @@ ones are stretched to ``length``, each sample repeated in order (wrap-padding wo
 event twice), and normalisation statistics ignore the repeats. Each channel is then
 normalised on its own.
 
+With ``local_length`` > 0, each channel also gets a local view, appended after its
+``length`` samples: the channel's good cadences folded at a signal's ephemeris (the period,
+epoch and duration the detection search found; a single event for an infinite period) and
+averaged into ``local_length`` bins spanning ``local_window`` durations, centred on the
+transit, empty bins taking their neighbour's value; normalised on its own as the channel
+is. The ``flat`` channel's cadences are divided by the running median of their sample. A
+light curve without an ephemeris has an all-zero local view.
+
 Every light curve, alone or in a shard, goes through the same vectorised code
 (:func:`featurize_table`), so training and inference see identical inputs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import bottleneck
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -71,6 +81,12 @@ class FeatureConfig:
     flat_window : int
         Samples of the running median that the ``flat`` channel divides out (odd; 51 is
         1.4 days of a 27-day sector at ``length`` 1000: longer than a transit).
+    local_length : int
+        Bins of each channel's local view (0: none).
+    local_window : float
+        Transit durations that the local view spans.
+    local_normalization : str or None
+        Normalisation of the local views (None: ``normalization``).
     """
 
     length: int = 1000
@@ -80,6 +96,9 @@ class FeatureConfig:
     resize: str = "bin"
     min_cadences: int = 100
     flat_window: int = 51
+    local_length: int = 0
+    local_window: float = 5.0
+    local_normalization: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(self.channels))
@@ -90,8 +109,12 @@ class FeatureConfig:
                 1 <= self.flat_window <= self.length and self.flat_window % 2):
             raise ValueError(f"flat_window ({self.flat_window}) must be odd, positive and at "
                              f"most length ({self.length})")
-        if self.normalization not in NORMALIZATIONS:
-            raise ValueError(f"normalization {self.normalization!r} not in {NORMALIZATIONS}")
+        if self.local_length < 0 or not self.local_window > 0:
+            raise ValueError(f"local_length ({self.local_length}) must be >= 0 and "
+                             f"local_window ({self.local_window}) positive")
+        for normalization in (self.normalization, self.local_normalization or "zscore_minmax"):
+            if normalization not in NORMALIZATIONS:
+                raise ValueError(f"normalization {normalization!r} not in {NORMALIZATIONS}")
         if self.resize not in RESIZE_MODES:
             raise ValueError(f"resize {self.resize!r} not in {RESIZE_MODES}")
         if not self.channels or len(set(self.channels)) != len(self.channels) \
@@ -106,13 +129,18 @@ class FeatureConfig:
     def to_dict(self) -> dict:
         return {**asdict(self), "channels": list(self.channels)}
 
+    @property
+    def samples(self) -> int:
+        """Samples per channel: the global view's, then the local view's."""
+        return self.length + self.local_length
+
 
 @dataclass(frozen=True)
 class ShardFeatures:
     """Features of every light curve of a table, in row order.
 
     ``keys``, ``ok`` and ``reasons`` have one entry per row (``reasons`` is "" where ``ok``);
-    ``x`` is ``(ok.sum(), channels, length)`` float32, for the rows that are ``ok``.
+    ``x`` is ``(ok.sum(), channels, samples)`` float32, for the rows that are ``ok``.
     """
 
     keys: list[str]
@@ -121,8 +149,10 @@ class ShardFeatures:
     x: np.ndarray
 
 
-def lightcurve_features(lc: LightCurve, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
-    """The ``(channels, length)`` float32 model input of one light curve.
+def lightcurve_features(lc: LightCurve, cfg: FeatureConfig = FeatureConfig(),
+                        ephemeris: tuple[float, float, float] | None = None) -> np.ndarray:
+    """The ``(channels, samples)`` float32 model input of one light curve (its local view
+    at ``ephemeris``, ``(period, epoch, duration)``, when the config has one).
 
     Raises
     ------
@@ -134,7 +164,8 @@ def lightcurve_features(lc: LightCurve, cfg: FeatureConfig = FeatureConfig()) ->
         {"tic": [lc.meta.tic], "sector": [lc.meta.sector],
          **{name: [getattr(lc, name)] for name in names[2:]}},
         schema=pa.schema([shard_schema().field(name) for name in names]))
-    features = featurize_table(table, cfg)
+    ephemerides = None if ephemeris is None else np.array([ephemeris], dtype=float)
+    features = featurize_table(table, cfg, ephemerides)
     if not features.ok[0]:
         raise ValueError(f"{lc.meta.key}: {features.reasons[0]}")
     return features.x[0]
@@ -142,14 +173,19 @@ def lightcurve_features(lc: LightCurve, cfg: FeatureConfig = FeatureConfig()) ->
 
 def shard_features(shard_path: str | Path,
                    cfg: FeatureConfig = FeatureConfig()) -> tuple[list[str], np.ndarray]:
-    """Keys and ``(N, channels, length)`` inputs of the light curves of a shard that have
+    """Keys and ``(N, channels, samples)`` inputs of the light curves of a shard that have
     enough good cadences, in file order."""
     features = featurize_table(open_shard(shard_path), cfg)
     return [key for key, ok in zip(features.keys, features.ok) if ok], features.x
 
 
-def featurize_table(table: pa.Table, cfg: FeatureConfig = FeatureConfig()) -> ShardFeatures:
-    """Features of every row of a shard table, vectorised over the flat list values."""
+def featurize_table(table: pa.Table, cfg: FeatureConfig = FeatureConfig(),
+                    ephemerides: np.ndarray | None = None) -> ShardFeatures:
+    """Features of every row of a shard table, vectorised over the flat list values.
+
+    ``ephemerides`` is ``(rows, 3)``: each row's period (inf for a single event), epoch and
+    duration in days, NaN for none (:func:`search_ephemerides`); None when there are none.
+    """
     flat, offsets = _flat_columns(table, _needed_columns(cfg.channels))
     is_good = (((flat["quality"] & cfg.quality_bitmask) == 0) & np.isfinite(flat["time"])
                & np.isfinite(flat["flux"]))
@@ -160,11 +196,18 @@ def featurize_table(table: pa.Table, cfg: FeatureConfig = FeatureConfig()) -> Sh
     bins = _Bins.plan(is_good, good, first_good[:-1][ok], n_good[ok], cfg)
     dense = {name: bins.means(values) for name, values in flat.items()
              if name not in ("time", "quality")}
-    x = np.empty((len(bins.filled), len(cfg.channels), cfg.length), dtype=np.float32)
+    if "flat" in cfg.channels:
+        dense["trend"] = _running_median(dense["flux"], cfg.flat_window)
+    x = np.empty((len(bins.filled), len(cfg.channels), cfg.samples), dtype=np.float32)
+    folds = _Folds.plan(flat["time"], good, first_good[:-1][ok], n_good[ok],
+                        _rows_ephemerides(ephemerides, ok), cfg) if cfg.local_length else None
     for index, name in enumerate(cfg.channels):
-        _channel(name, dense, bins.valid, cfg, out=x[:, index])
+        if folds is not None:  # first: the global channel may change ``dense``
+            folds.channel(name, flat, dense, cfg, out=x[:, index, cfg.length:])
+        _channel(name, dense, bins.valid, cfg, out=x[:, index, :cfg.length])
+    _stretch(x[:, :, :cfg.length], bins.filled)
     return ShardFeatures(keys=_keys(table), ok=ok, reasons=_reasons(n_good, ok, cfg.min_cadences),
-                         x=_stretch(x, bins.filled))
+                         x=x)
 
 
 def _keys(table: pa.Table) -> list[str]:
@@ -290,10 +333,7 @@ def _channel(name: str, dense: dict[str, np.ndarray], valid: np.ndarray | None,
     if name == "flux":
         values = dense["flux"]
     elif name == "flat":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values = dense["flux"] / _running_median(dense["flux"], cfg.flat_window)
-        # a running median of 0 or below: no trend to divide out, the sample counts as flat
-        values[~np.isfinite(values) & np.isfinite(dense["flux"])] = 1.0
+        values = _divided(dense["flux"], dense["trend"])
     elif name == "centroid":
         col, row = dense["centroid_col"], dense["centroid_row"]
         col -= _row_nanmedian(col)[:, None]
@@ -308,6 +348,15 @@ def _channel(name: str, dense: dict[str, np.ndarray], valid: np.ndarray | None,
             median = np.nan_to_num(_row_nanmedian(values[rows]))
             values[rows] = np.where(fill[rows], median[:, None], values[rows])
     _normalize(values, cfg.normalization, out)
+
+
+def _divided(flux: np.ndarray, trend: np.ndarray) -> np.ndarray:
+    """Flux over its trend; a trend of 0 or below has nothing to divide out, the value
+    counts as flat (1)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = flux / trend
+    values[~np.isfinite(values) & np.isfinite(flux)] = 1.0
+    return values
 
 
 def _running_median(values: np.ndarray, window: int) -> np.ndarray:
@@ -360,11 +409,119 @@ def _row_nanmedian(values: np.ndarray) -> np.ndarray:
     return np.where(count > 0, 0.5 * (low + high), np.nan)
 
 
-def _stretch(x: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Stretch each row's ``n`` valid samples over the whole length: output sample ``j``
-    repeats valid sample ``j n // length``, so every sample appears in one run, in order,
-    and no event twice."""
+def _stretch(x: np.ndarray, n: np.ndarray) -> None:
+    """Stretch each row's ``n`` valid samples over the whole length, in place: output
+    sample ``j`` repeats valid sample ``j n // length``, so every sample appears in one run,
+    in order, and no event twice."""
     short = n < x.shape[-1]
     index = (np.arange(x.shape[-1]) * n[short, None]) // x.shape[-1]
     x[short] = np.take_along_axis(x[short], index[:, None, :], axis=2)
-    return x
+
+
+def search_ephemerides(detections: pd.DataFrame, keys: Sequence[str]) -> np.ndarray:
+    """The ``(len(keys), 3)`` ephemerides (period, epoch, duration) of the light curves
+    ``keys`` from detection tables (:func:`transitflow.detect.batch.detect_shard`): the
+    periodic signal, or the single event (period inf) where its SNR is higher; NaN for a
+    light curve not searched."""
+    data = detections[detections["copy"] == "data"].set_index("key")
+    single = data["single_snr"].fillna(-np.inf) > data["snr"].fillna(-np.inf)
+    ephemerides = pd.DataFrame({
+        "period": data["period"].where(~single, np.inf),
+        "epoch": data["epoch"].where(~single, data["single_epoch"]),
+        "duration": data["duration"].where(~single, data["single_duration"])})
+    ephemerides[data["status"] != "ok"] = np.nan
+    return ephemerides.reindex(list(keys)).to_numpy(dtype=float)
+
+
+def table_ephemerides(table: pa.Table, detections: pd.DataFrame | None) -> np.ndarray | None:
+    """:func:`search_ephemerides` of a shard table's rows (None without detections)."""
+    return None if detections is None else search_ephemerides(detections, _keys(table))
+
+
+def _rows_ephemerides(ephemerides: np.ndarray | None, ok: np.ndarray) -> np.ndarray:
+    """The ephemerides of the featurised rows (all NaN when none are given)."""
+    if ephemerides is None:
+        return np.full((int(ok.sum()), 3), np.nan)
+    ephemerides = np.asarray(ephemerides, dtype=float)
+    if ephemerides.shape != (len(ok), 3):
+        raise ValueError(f"ephemerides of shape {ephemerides.shape}, not ({len(ok)}, 3)")
+    return ephemerides[ok]
+
+
+@dataclass(frozen=True)
+class _Folds:
+    """The good cadences of the featurised rows that fall in their row's local view:
+    flat index ``cadence``, ``row``, flat bin ``index`` (``row * local_length + bin``) and
+    the global sample holding the cadence (``sample``)."""
+
+    rows: int
+    cadence: np.ndarray
+    row: np.ndarray
+    index: np.ndarray
+    sample: np.ndarray
+
+    @classmethod
+    def plan(cls, time: np.ndarray, good: np.ndarray, first_good: np.ndarray, n: np.ndarray,
+             ephemerides: np.ndarray, cfg: FeatureConfig) -> _Folds:
+        rank = _ragged_arange(n)
+        row = np.repeat(np.arange(len(n)), n)
+        cadence = np.take(good, rank + np.repeat(first_good, n))
+        period, epoch, duration = (ephemerides[row, column] for column in range(3))
+        offset = time[cadence] - epoch
+        with np.errstate(invalid="ignore", divide="ignore"):
+            phase = np.where(np.isfinite(period), (offset + 0.5 * period) % period
+                             - 0.5 * period, offset)
+            place = np.floor((phase / (duration * cfg.local_window) + 0.5) * cfg.local_length)
+            inside = (place >= 0) & (place < cfg.local_length)
+        row = row[inside]
+        return cls(len(n), cadence[inside], row,
+                   row * cfg.local_length + place[inside].astype(np.int64),
+                   _sample_of_cadence(rank[inside], n[row], cfg))
+
+    def channel(self, name: str, flat: dict[str, np.ndarray], dense: dict[str, np.ndarray],
+                cfg: FeatureConfig, out: np.ndarray) -> None:
+        """One channel's normalised local views into ``out`` (``(rows, local_length)``)."""
+        if name == "centroid":
+            col, row = (self._binned(flat[axis][self.cadence]
+                                     - _row_nanmedian(dense[axis])[self.row], cfg)
+                        for axis in ("centroid_col", "centroid_row"))
+            values = np.hypot(col, row)
+        else:
+            values = flat["flux" if name == "flat" else name][self.cadence]
+            if name == "flat":
+                values = _divided(values, dense["trend"][self.row, self.sample])
+            values = self._binned(values, cfg)
+        values = _fill_gaps(values)
+        values[np.isnan(values).all(axis=1)] = 0.0
+        _normalize(values, cfg.local_normalization or cfg.normalization, out)
+
+    def _binned(self, values: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+        """NaN-ignoring bin means, ``(rows, local_length)``; NaN where a bin is empty."""
+        finite = np.isfinite(values)
+        size = self.rows * cfg.local_length
+        sums = np.bincount(self.index[finite], weights=values[finite], minlength=size)
+        counts = np.bincount(self.index[finite], minlength=size)
+        with np.errstate(invalid="ignore"):
+            return (sums / counts).reshape(self.rows, cfg.local_length)
+
+
+def _sample_of_cadence(rank: np.ndarray, n: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """The global-view sample holding good cadence ``rank`` of a row of ``n`` (see
+    :class:`_Bins`: sample ``j`` of a binned row averages ranks ``[j n // length, (j + 1) n
+    // length)``); the last sample for the cadences past a truncated row's end."""
+    length = cfg.length
+    binned = (n > length) & (cfg.resize == "bin")
+    return np.where(binned, ((rank + 1) * length - 1) // np.maximum(n, 1),
+                    np.minimum(rank, length - 1))
+
+
+def _fill_gaps(values: np.ndarray) -> np.ndarray:
+    """Each NaN of a ``(rows, bins)`` array replaced by its row's nearest finite value
+    (the earlier one on a tie); rows with none stay NaN."""
+    bins = np.arange(values.shape[1])
+    finite = np.isfinite(values)
+    before = np.maximum.accumulate(np.where(finite, bins, -1), axis=1)
+    after = np.minimum.accumulate(np.where(finite, bins, len(bins))[:, ::-1], axis=1)[:, ::-1]
+    use_after = (before < 0) | ((after < len(bins)) & (after - bins < bins - before))
+    source = np.where(use_after, np.minimum(after, len(bins) - 1), np.maximum(before, 0))
+    return np.take_along_axis(values, source, axis=1)

@@ -15,12 +15,12 @@ import pandas as pd
 import torch
 from torch import nn
 
-from transitflow.features import FeatureConfig, featurize_table
+from transitflow.features import FeatureConfig, featurize_table, table_ephemerides
 from transitflow.models import build_model
 from transitflow.options import options_from_dict, reject_invalid
 from transitflow.provenance import make_provenance
 from transitflow.shards import open_shard
-from transitflow.tables import atomic_output, write_table
+from transitflow.tables import atomic_output, read_table, write_table
 
 log = logging.getLogger(__name__)
 _MODEL_KEYS = ("state_dict", "preset", "model_options", "features", "threshold", "calibration",
@@ -189,6 +189,12 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict]:
     return model.eval(), meta
 
 
+def reads_local_views(path: str | Path) -> bool:
+    """Whether the model file ``path`` reads local views at the search's ephemerides (so
+    scoring needs detection tables)."""
+    return load_model(path)[1]["features"].local_length > 0
+
+
 def _load_failure(error: Exception) -> str:
     """Why torch.load refused a file, in a few words: the error's name and its first line,
     but for an unpickling error, whose first line advises loading untrusted code."""
@@ -215,8 +221,9 @@ def predict_logits(model: nn.Module, x: np.ndarray, batch_size: int = 512) -> np
 
 
 def score_shard(model_path: str | Path, shard_path: str | Path, batch_size: int = 512,
-                device: str = "auto") -> pd.DataFrame:
-    """Score every light curve of a shard.
+                device: str = "auto", detections: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Score every light curve of a shard (with its detection table ``detections`` when the
+    model reads local views at the search's ephemerides).
 
     Returns
     -------
@@ -228,7 +235,12 @@ def score_shard(model_path: str | Path, shard_path: str | Path, batch_size: int 
     model, meta = load_model(model_path)
     model.to(resolve_device(device))
     table = open_shard(shard_path)
-    features = featurize_table(table, meta["features"])
+    if meta["features"].local_length and detections is None:
+        raise ValueError(f"{model_path}: the model reads local views at the detection "
+                         "search's ephemerides, and no detection table was given; set "
+                         "train.features.local_length in the config as the model has it "
+                         f"({meta['features'].local_length}), so that infer reads them")
+    features = featurize_table(table, meta["features"], table_ephemerides(table, detections))
     score = np.full(len(features.keys), np.nan)
     score[features.ok] = calibrated_scores(predict_logits(model, features.x, batch_size),
                                            meta["calibration"])
@@ -243,14 +255,17 @@ def score_shard(model_path: str | Path, shard_path: str | Path, batch_size: int 
     })
 
 
-def run_infer(model: str | Path, shard: str | Path, options: Mapping,
-              out: str | Path) -> pd.DataFrame:
+def run_infer(model: str | Path, shard: str | Path, options: Mapping, out: str | Path,
+              detections: str | Path | None = None) -> pd.DataFrame:
     """The infer stage: score every light curve of ``shard`` with the model file ``model``
-    (:func:`score_shard`); write the scores to ``out`` and return them. ``options`` is the
+    (:func:`score_shard`; its local views at the ephemerides of the shard's detection table
+    ``detections``); write the scores to ``out`` and return them. ``options`` is the
     config's ``infer`` section."""
     config = InferConfig.from_dict(options)
-    scores = score_shard(model, shard, batch_size=config.batch_size)
-    write_table(scores, out, make_provenance("infer", options, [model, shard]))
+    found = read_table(detections) if detections else None
+    scores = score_shard(model, shard, batch_size=config.batch_size, detections=found)
+    write_table(scores, out, make_provenance("infer", options,
+                                             [model, shard, *filter(None, [detections])]))
     return scores
 
 

@@ -270,13 +270,21 @@ def quadratic_limb_darkening(q1: float, q2: float) -> tuple[float, float]:
 
 
 def inject_eclipses(hosts: Rows, rng: np.random.Generator, bitmask: int,
-                    period_range: tuple[float, float], diluted_fraction: float = 0.0) -> Rows:
+                    period_range: tuple[float, float],
+                    diluted_fraction: float = 0.0) -> tuple[Rows, np.ndarray]:
     """Each row of ``hosts`` with a random detached eclipsing binary on the target
     (:func:`transitflow.simulate.binaries.draw_binary`: primary and secondary eclipses,
     ellipsoidal variation) multiplied in, its period log-uniform in ``period_range`` (days;
     beyond the span, one or two eclipses), a primary eclipse at a random good cadence; a
-    share ``diluted_fraction`` of them diluted by third light (:func:`diluted`)."""
-    fluxes = []
+    share ``diluted_fraction`` of them diluted by third light (:func:`diluted`).
+
+    Returns
+    -------
+    hosts : Rows
+    ephemerides : numpy.ndarray
+        ``(rows, 3)``: each binary's period, primary epoch and eclipse duration (days).
+    """
+    fluxes, ephemerides = [], []
     for time, flux, good, mass, radius in zip(hosts["time"], hosts["flux"],
                                               good_cadences(hosts, bitmask), hosts["mass"],
                                               hosts["radius"]):
@@ -289,7 +297,8 @@ def inject_eclipses(hosts: Rows, rng: np.random.Generator, bitmask: int,
         if diluted_fraction and rng.random() < diluted_fraction:
             signal = diluted(signal, rng)
         fluxes.append(flux * signal)
-    return {**hosts, "flux": fluxes}
+        ephemerides.append((binary.period, binary.epoch, binary.duration))
+    return {**hosts, "flux": fluxes}, np.array(ephemerides, dtype=float).reshape(-1, 3)
 
 
 def diluted(signal: np.ndarray, rng: np.random.Generator) -> np.ndarray:

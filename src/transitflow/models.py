@@ -26,36 +26,60 @@ class ConvBlock(nn.Sequential):
         )
 
 
+def conv_stack(in_channels: int, length: int, widths: tuple[int, ...], kernel_size: int,
+               pool: int) -> nn.Sequential:
+    """Conv blocks of ``widths`` over inputs of ``length`` samples."""
+    if length < pool ** len(widths):
+        raise ValueError(f"length {length} is too short for {len(widths)} pooling blocks")
+    sizes = (in_channels, *widths)
+    return nn.Sequential(*(ConvBlock(a, b, kernel_size, pool)
+                           for a, b in zip(sizes[:-1], sizes[1:])))
+
+
+def pooled(x: Tensor) -> Tensor:
+    """Mean and maximum over the samples of ``(batch, channels, samples)``."""
+    return torch.cat([x.mean(dim=-1), x.amax(dim=-1)], dim=-1)
+
+
 class LightCurveCNN(nn.Module):
-    """A 1-D CNN after qusi's Hadryss: pooled conv blocks, global pooling, linear head.
+    """A 1-D CNN after qusi's Hadryss: pooled conv blocks, global pooling, linear head;
+    with a local view (:mod:`transitflow.features`), a second conv stack reads its
+    ``local_length`` samples after the first ``length`` and the head reads both.
 
     Parameters
     ----------
     in_channels, length : int
-        Input channels and samples (any length of at least ``pool ** len(widths)``).
+        Input channels and samples of the global view (any length of at least
+        ``pool ** len(widths)``).
     widths : tuple of int
         Output channels of each conv block; each block halves the length (``pool``).
     kernel_size, pool : int
         Convolution kernel and pooling size of every block.
     dropout : float
         Dropout before the head.
+    local_length : int
+        Samples of the local view (0: none).
+    local_widths : tuple of int
+        Output channels of the local view's conv blocks.
     """
 
     def __init__(self, in_channels: int = 3, length: int = 1000,
                  widths: tuple[int, ...] = (8, 8, 16, 32, 64, 128, 128), kernel_size: int = 5,
-                 pool: int = 2, dropout: float = 0.1) -> None:
+                 pool: int = 2, dropout: float = 0.1, local_length: int = 0,
+                 local_widths: tuple[int, ...] = (16, 32, 64)) -> None:
         super().__init__()
-        if length < pool ** len(widths):
-            raise ValueError(f"length {length} is too short for {len(widths)} pooling blocks")
-        sizes = (in_channels, *widths)
-        self.blocks = nn.Sequential(*(ConvBlock(a, b, kernel_size, pool)
-                                      for a, b in zip(sizes[:-1], sizes[1:])))
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * widths[-1], 1))
+        self.length = length
+        self.blocks = conv_stack(in_channels, length, widths, kernel_size, pool)
+        self.local_blocks = conv_stack(in_channels, local_length, local_widths, kernel_size,
+                                       pool) if local_length else None
+        features = 2 * widths[-1] + (2 * local_widths[-1] if local_length else 0)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(features, 1))
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.blocks(x)
-        pooled = torch.cat([x.mean(dim=-1), x.amax(dim=-1)], dim=-1)
-        return self.head(pooled).squeeze(-1)
+        views = [pooled(self.blocks(x[..., :self.length]))]
+        if self.local_blocks is not None:
+            views.append(pooled(self.local_blocks(x[..., self.length:])))
+        return self.head(torch.cat(views, dim=-1)).squeeze(-1)
 
 
 def sinusoidal_encoding(tokens: int, d_model: int) -> Tensor:

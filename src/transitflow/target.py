@@ -85,7 +85,8 @@ def vet_targets(paths: Sequence[str | Path], out_dir: str | Path, model: str | P
     sheets_dir = out_dir / "sheets"
     sheets_dir.mkdir(parents=True, exist_ok=True)
     data = with_stitched(ingest_local(paths))
-    networks = _networks(data.light_curves, model, out_dir) if model and data.light_curves else {}
+    networks = _networks(data.light_curves, model, out_dir, search) \
+        if model and data.light_curves else {}
     sheet_failures = []
 
     def work(lc: LightCurve) -> list[dict]:
@@ -112,17 +113,21 @@ def vet_targets(paths: Sequence[str | Path], out_dir: str | Path, model: str | P
     return TargetResult(signals, data.ledger, failures)
 
 
-def _networks(light_curves: list[LightCurve], model: str | Path,
-              out_dir: Path) -> dict[str, dict]:
+def _networks(light_curves: list[LightCurve], model: str | Path, out_dir: Path,
+              search: SearchConfig) -> dict[str, dict]:
     """Light-curve key -> the network's calibrated ``score``, scored through a shard as the
-    workflow scores (the infer stage's code), and ``network_flagged``: whether it reaches
-    the model card's threshold."""
-    from transitflow.infer import load_model, score_shard
+    workflow scores (the infer stage's code; a model's local views at the ephemerides of the
+    batched search, as the detect stage runs it), and ``network_flagged``: whether it
+    reaches the model card's threshold."""
+    from transitflow.detect import DetectConfig, detect_shard
+    from transitflow.infer import load_model, reads_local_views, score_shard
     from transitflow.shards import write_shard
 
     shard = write_shard(out_dir / "lightcurves.arrow", light_curves,
                         make_provenance("target", {}, [str(model)]))
-    scored = score_shard(model, shard)
+    detections = detect_shard(light_curves, search, DetectConfig()) \
+        if reads_local_views(model) else None
+    scored = score_shard(model, shard, detections=detections)
     threshold = load_model(model)[1]["threshold"]
     return {key: {"score": score, "network_flagged": bool(score >= threshold)}
             for key, score in zip(scored["key"], scored["score"])}

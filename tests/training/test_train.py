@@ -14,10 +14,12 @@ import pytest
 import torch
 
 from tests.builders import flat_lightcurve
+from transitflow.detect import DetectConfig, detect_shard
 from transitflow.training import distributed, trainer
 from transitflow.features import FeatureConfig
-from transitflow.infer import load_model, score_shard
-from transitflow.shards import write_shard
+from transitflow.infer import load_model, reads_local_views, score_shard
+from transitflow.searching import SearchConfig
+from transitflow.shards import read_shard, write_shard
 from transitflow.models import PRESETS
 from transitflow.infer import bce_with_logits
 from transitflow.training import (TRAIN_PRESETS, TrainConfig, average_precision, f1_score,
@@ -163,6 +165,25 @@ def test_tiny_training_learns_and_writes_outputs(easy_task, tmp_path):
     assert written["priors"]["eclipse_injections"]["period_days"]["range"] == [0.5, 100.0]
     log = pd.read_csv(tmp_path / "training_log.csv")
     assert log["epoch"].tolist() == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_a_network_with_local_views_trains_on_the_batched_search_of_its_shards(easy_task,
+                                                                              tmp_path):
+    shards, labels, split = easy_task
+    config = tiny_config(steps_per_epoch=15, features=FeatureConfig(local_length=32))
+    with pytest.raises(ValueError, match="no detection tables"):
+        run_training(shards, labels, split, config, tmp_path, provenance={})
+    detections = detect_shard(read_shard(shards[0]), SearchConfig(), DetectConfig())
+    card = run_training(shards, labels, split, config, tmp_path, provenance={},
+                        detections=detections)
+    assert card["metrics"]["test"]["roc_auc"] > 0.9
+    assert reads_local_views(tmp_path / "model.pt")
+    written = json.loads((tmp_path / "model_card.json").read_text())
+    assert "the detect stage" in written["priors"]["local_view_ephemerides"][
+        "labelled_light_curves"]
+    scores = score_shard(tmp_path / "model.pt", shards[0], detections=detections)
+    assert scores["score"].notna().all()
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

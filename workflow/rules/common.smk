@@ -23,6 +23,10 @@ USES_NETWORK = config["detect"]["policy"] != "search"
 USES_SEARCH = config["detect"]["policy"] != "network"
 # Whether this run trains the network (else it scores with model=... or not at all).
 TRAINS = USES_NETWORK and not config["model"]
+# Whether the network reads local views at the batched search's ephemerides: then the detect
+# jobs run before it trains and scores, whatever the policy.
+LOCAL_VIEWS = config["train"].get("features", {}).get("local_length", 0) > 0
+DETECTIONS = f"{RUN}/detect/{{shard}}.parquet"
 # Whether this run measures its completeness by injection and recovery.
 MEASURES_COMPLETENESS = config["completeness"]["stars"] > 0
 

@@ -2,7 +2,7 @@ rule detect:
     input:
         shard=rules.ingest.output.shard,
     output:
-        f"{RUN}/detect/{{shard}}.parquet",
+        DETECTIONS,
     log:
         f"{LOGS}/detect/{{shard}}.log",
     conda:

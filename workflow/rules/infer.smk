@@ -2,6 +2,7 @@ rule infer:
     input:
         model=model_path(),
         shard=rules.ingest.output.shard,
+        detections=DETECTIONS if LOCAL_VIEWS else [],
     output:
         f"{RUN}/infer/scores/{{shard}}.parquet",
     log:
@@ -12,6 +13,7 @@ rule infer:
         options=options("infer"),
     shell:
         "python -m transitflow infer --model {input.model} --shard {input.shard}"
+        " --detections '{input.detections}'"
         " --options {params.options} --out {output} 2> {log}"
 
 

@@ -3,6 +3,7 @@ rule train:
         shards=per_shard(rules.ingest.output.shard),
         labels=rules.labels.output.labels,
         split=rules.split.output.split,
+        detections=per_shard(DETECTIONS) if LOCAL_VIEWS else [],
     output:
         model=f"{RUN}/model/model.pt",
         card=f"{RUN}/model/model_card.json",
@@ -34,5 +35,6 @@ rule train:
         out_dir=lambda wildcards, output: Path(output.model).parent,
     shell:
         "{params.launcher} -m transitflow train --shards {input.shards} --labels {input.labels} --split {input.split}"
+        " --detections {input.detections}"
         " --options {params.options} --throughput {resources.throughput}"
         " --out-dir {params.out_dir} 2> {log}"

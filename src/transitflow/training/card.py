@@ -13,7 +13,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from transitflow.dataset import SPLITS, LabelledSet
+from transitflow.dataset import (EMULATED_DURATION_ERROR, EMULATED_EPOCH_ERROR,
+                                 EMULATED_FOUND_SNR, SPLITS, LabelledSet, emulated_ephemerides)
 from transitflow.features import featurize_table
 from transitflow.inject import MIN_BINARY_A_RS, MIN_DILUTED_DEPTH, inject_transits, rows_table
 from transitflow.infer import (calibrated_scores, fit_calibration,
@@ -51,7 +52,9 @@ def injection_recall(model: nn.Module, data: LabelledSet, config: TrainConfig,
     rows = data.store.rows(data.shard[chosen], data.row[chosen])
     injected, drawn = inject_transits(rows, rng, config.features.quality_bitmask,
                                       config.transit_prior)
-    features = featurize_table(rows_table(injected), config.features)
+    ephemerides = emulated_ephemerides(drawn, data.ephemerides(chosen), rng) \
+        if config.features.local_length else None
+    features = featurize_table(rows_table(injected), config.features, ephemerides)
     found = calibrated_scores(predict_logits(model, features.x, 4 * config.batch_size),
                               calibration) >= threshold
     drawn = {name: values[features.ok] for name, values in drawn.items()}
@@ -94,6 +97,15 @@ def training_priors(config: TrainConfig) -> dict:
             "share_of_planet_and_eb_samples": config.injection_fraction,
             "donors": "planet and EB light curves of the train split (flux and centroid)",
             "hosts": "non-transit light curves of the train split"},
+        **({"local_view_ephemerides": {
+            "labelled_light_curves": "the detect stage's batched search",
+            "injections": f"the injected signal's where its expected SNR is "
+                          f"{EMULATED_FOUND_SNR} or more (a single event with one transit in "
+                          f"the data), its epoch off by a normal error of "
+                          f"{EMULATED_EPOCH_ERROR} durations and its duration by a factor "
+                          f"exp(N(0, {EMULATED_DURATION_ERROR})); else the host's search "
+                          "ephemeris; a donor's signal at the donor's search ephemeris"}}
+           if config.features.local_length else {}),
         "augmentation": config.augmentation}
 
 

@@ -50,7 +50,8 @@ log = logging.getLogger(__name__)
 
 
 def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFrame,
-                 config: TrainConfig, out_dir: Path, provenance: dict) -> dict:
+                 config: TrainConfig, out_dir: Path, provenance: dict,
+                 detections: pd.DataFrame | None = None) -> dict:
     """Train a model and write it with its card, log and figures to ``out_dir``.
 
     Under ``torchrun`` every process calls this; they train each network data-parallel and
@@ -72,6 +73,9 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
         ``confusion_matrix.png`` and ``calibration.png``.
     provenance : dict
         Recorded in the model card.
+    detections : pandas.DataFrame, optional
+        The detection tables of the shards: the ephemerides of the local views (needed when
+        the features have them).
 
     Returns
     -------
@@ -84,10 +88,13 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
         if rank == 0:
             out_dir.mkdir(parents=True, exist_ok=True)
         digests = [shard_data_digest(path) for path in shard_paths]
+        if config.features.local_length and detections is None:
+            raise ValueError("the features have a local view (features.local_length) but no "
+                             "detection tables were given")
         caches = feature_caches(shard_paths, digests, config.features, out_dir / "features",
-                                build=rank == 0)
+                                build=rank == 0, detections=detections)
         barrier()
-        data = load_splits(shard_paths, caches, labels, split)
+        data = load_splits(shard_paths, caches, labels, split, detections)
         for name in ("train", "val"):
             if len(np.unique(data[name].y)) < 2:
                 raise ValueError(
@@ -96,6 +103,8 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
                     "labels section) or score with a trained model (model=...)")
         model_options = {"in_channels": len(config.features.channels),
                          "length": config.features.length, **config.model_options}
+        if config.features.local_length:
+            model_options["local_length"] = config.features.local_length
         hashes = data_hashes(digests, labels, split)
         members, log = [], []
         for member in range(config.ensemble):
