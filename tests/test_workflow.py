@@ -180,6 +180,7 @@ def test_a_shifted_sector_keeps_its_planets_with_a_network_trained_elsewhere(tin
 def test_each_detection_policy_plans_only_its_jobs(policy, absent, present, tmp_path):
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["detect"]["policy"] = policy
+    config["train"]["features"]["local_length"] = 0  # local views need detect (test below)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     dry = snakemake(tmp_path, "--dry-run")
     assert dry.returncode == 0, dry.stderr[-2000:]
@@ -192,7 +193,6 @@ def test_each_detection_policy_plans_only_its_jobs(policy, absent, present, tmp_
 def test_a_network_with_local_views_trains_and_scores_after_the_batched_search(tmp_path):
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["detect"]["policy"] = "network"
-    config["train"]["features"] = {"local_length": 64}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     dry = snakemake(tmp_path, "--dry-run", "--printshellcmds")
     assert dry.returncode == 0, dry.stderr[-2000:]
