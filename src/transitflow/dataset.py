@@ -120,8 +120,9 @@ def _write_cache(shard: Path, cache: Path, features: FeatureConfig,
 
 class ShardStore:
     """Shards (the columns that featurisation and injection read) and their feature caches,
-    memory-mapped on first use in each process, and each row's search ephemeris (NaN
-    without ``detections``)."""
+    memory-mapped on first use in each process (the shards' columns read at once by the
+    process that makes the store, for each row's search ephemeris: NaN without
+    ``detections``)."""
 
     def __init__(self, shard_paths: list[Path], caches: list[Path],
                  detections: pd.DataFrame | None = None) -> None:
@@ -341,12 +342,12 @@ def drop_channels(x: np.ndarray, rng: np.random.Generator, probability: float,
 class Batch:
     """One training batch.
 
-    ``x`` is ``(batch, channels, length)`` float32; per sample, ``label`` is its class,
-    ``source`` one of :data:`SOURCES`, ``key`` the light curve (the host of an injection),
-    ``donor`` the light curve whose signal was injected (else ""), ``augmentation`` one of
-    :data:`AUGMENTATIONS` or "". ``transits`` holds the transit injections, as columns
-    (``pandas.DataFrame(batch.transits)`` is their table): ``sample`` (the index in the
-    batch), ``key`` (the host) and :data:`transitflow.inject.TRANSIT_COLUMNS`.
+    ``x`` is ``(batch, channels, samples)`` float32 (global and local views); per sample,
+    ``label`` is its class, ``source`` one of :data:`SOURCES`, ``key`` the light curve (the
+    host of an injection), ``donor`` the light curve whose signal was injected (else ""),
+    ``augmentation`` one of :data:`AUGMENTATIONS` or "". ``transits`` holds the transit
+    injections, as columns (``pandas.DataFrame(batch.transits)`` is their table): ``sample``
+    (the index in the batch), ``key`` (the host) and :data:`transitflow.inject.TRANSIT_COLUMNS`.
     """
 
     x: np.ndarray

@@ -117,15 +117,15 @@ def _networks(light_curves: list[LightCurve], model: str | Path, out_dir: Path,
               search: SearchConfig) -> dict[str, dict]:
     """Light-curve key -> the network's calibrated ``score``, scored through a shard as the
     workflow scores (the infer stage's code; a model's local views at the ephemerides of the
-    batched search, as the detect stage runs it), and ``network_flagged``: whether it
+    batched search with the detect stage's default settings), and ``network_flagged``: whether it
     reaches the model card's threshold."""
-    from transitflow.detect import DetectConfig, detect_shard
+    from transitflow.detect import DetectConfig, search_batch
     from transitflow.infer import load_model, reads_local_views, score_shard
     from transitflow.shards import write_shard
 
     shard = write_shard(out_dir / "lightcurves.arrow", light_curves,
                         make_provenance("target", {}, [str(model)]))
-    detections = detect_shard(light_curves, search, DetectConfig()) \
+    detections = search_batch(light_curves, search, DetectConfig()).assign(copy="data") \
         if reads_local_views(model) else None
     scored = score_shard(model, shard, detections=detections)
     threshold = load_model(model)[1]["threshold"]

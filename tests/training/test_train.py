@@ -349,3 +349,9 @@ def test_epochs_since_best_drives_early_stopping():
     assert trainer._epochs_since_best(log) == 3  # a tie is no improvement
     assert trainer._epochs_since_best(log[:2]) == 0
     assert trainer._epochs_since_best([]) == 0
+
+
+def test_local_views_need_the_cnn():
+    with pytest.raises(ValueError, match="local views .* need the cnn model"):
+        TrainConfig(model="transformer-cpu", features=FeatureConfig(local_length=64))
+    assert TrainConfig(model="transformer-cpu").features.local_length == 0

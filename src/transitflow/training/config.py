@@ -9,6 +9,7 @@ from transitflow.dataset import AUGMENTATIONS
 from transitflow.features import FeatureConfig
 from transitflow.inject import TransitPrior
 from transitflow.models import PAPER_PRESETS
+from transitflow.models import PRESETS as MODEL_PRESETS
 from transitflow.options import options_from_dict
 
 
@@ -123,6 +124,11 @@ class TrainConfig:
     missing_channels: float = 0.0
 
     def __post_init__(self) -> None:
+        arch = MODEL_PRESETS.get(self.model, {}).get("arch")
+        if self.features.local_length and arch not in (None, "cnn"):
+            raise ValueError(f"model {self.model!r} reads the global view alone; local views "
+                             f"(features.local_length {self.features.local_length}) need the "
+                             "cnn model: set train.features.local_length: 0")
         if min(self.epochs, self.steps_per_epoch, self.batch_size, self.ensemble,
                self.threads) < 1:
             raise ValueError("epochs, steps_per_epoch, batch_size, ensemble and threads must be "
