@@ -129,9 +129,10 @@ class ShardStore:
         self.shard_paths, self.caches = list(shard_paths), list(caches)
         self._columns: list[dict] | None = None
         self._features: list[np.ndarray] | None = None
-        self.ephemerides = [
-            np.full((len(columns["tic"]), 3), np.nan) if detections is None else
-            search_ephemerides(detections, _shard_keys(columns)) for columns in self.columns]
+        keys = [_shard_keys(columns) for columns in self.columns]
+        every = (np.full((sum(map(len, keys)), 3), np.nan) if detections is None else
+                 search_ephemerides(detections, [key for part in keys for key in part]))
+        self.ephemerides = np.split(every, np.cumsum([len(part) for part in keys])[:-1])
 
     def __getstate__(self) -> dict:
         """Pickled (for spawned workers) without the open files."""
