@@ -11,7 +11,8 @@ import torch
 
 from tests.builders import flat_lightcurve
 from tests.test_inject import box_dips
-from transitflow.dataset import (AUGMENTATIONS, TrainingStream, augment, drop_channels,
+from transitflow.dataset import (AUGMENTATIONS, EMULATED_DURATION_ERROR, EMULATED_DURATION_RATIO,
+                                 EMULATED_EPOCH_ERROR, TrainingStream, augment, drop_channels,
                                  emulated_ephemerides, feature_caches, load_splits, ok_path)
 from transitflow.features import FeatureConfig, lightcurve_features, shard_features
 from transitflow.inject import TransitPrior
@@ -270,9 +271,19 @@ def test_emulated_ephemerides_are_the_signals_where_found_else_the_hosts():
     ephemerides = emulated_ephemerides(signals, hosts, np.random.default_rng(0))
     np.testing.assert_array_equal(ephemerides[1], hosts[1])  # SNR 5: the search's noise peak
     assert ephemerides[0, 0] == 2.0 and ephemerides[2, 0] == np.inf  # one transit: single
-    found = ephemerides[[0, 2]]
-    assert (np.abs(found[:, 1] - [10.0, 12.0]) < 0.5 * found[:, 2]).all()
-    assert (np.abs(np.log(found[:, 2] / [0.1, 0.3])) < 1.0).all()
+
+
+def test_emulated_ephemerides_are_off_as_the_search_places_them():
+    count = 4000
+    signals = {"period": np.full(count, 3.0), "epoch": np.full(count, 10.0),
+               "duration": np.full(count, 0.2), "snr": np.full(count, 30.0),
+               "n_transits": np.full(count, 8)}
+    ephemerides = emulated_ephemerides(signals, np.zeros((count, 3)), np.random.default_rng(1))
+    epoch_error = np.abs(ephemerides[:, 1] - 10.0) / 0.2
+    ratio = ephemerides[:, 2] / 0.2
+    assert np.median(epoch_error) == pytest.approx(EMULATED_EPOCH_ERROR * np.log(2), rel=0.1)
+    assert np.median(ratio) == pytest.approx(EMULATED_DURATION_RATIO, rel=0.05)
+    assert np.std(np.log(ratio)) == pytest.approx(EMULATED_DURATION_ERROR, rel=0.1)
 
 
 def test_local_views_of_injected_samples_are_at_their_emulated_ephemerides(task, tmp_path):

@@ -13,8 +13,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from transitflow.dataset import (EMULATED_DURATION_ERROR, EMULATED_EPOCH_ERROR,
-                                 EMULATED_FOUND_SNR, SPLITS, LabelledSet, emulated_ephemerides)
+from transitflow.dataset import (EMULATED_DURATION_ERROR, EMULATED_DURATION_RATIO,
+                                 EMULATED_EPOCH_ERROR, EMULATED_FOUND_SNR, SPLITS, LabelledSet,
+                                 emulated_ephemerides)
 from transitflow.features import featurize_table
 from transitflow.inject import MIN_BINARY_A_RS, MIN_DILUTED_DEPTH, inject_transits, rows_table
 from transitflow.infer import (calibrated_scores, fit_calibration,
@@ -101,9 +102,10 @@ def training_priors(config: TrainConfig) -> dict:
             "labelled_light_curves": "the detect stage's batched search",
             "injections": f"the injected signal's where its expected SNR is "
                           f"{EMULATED_FOUND_SNR} or more (a single event with one transit in "
-                          f"the data), its epoch off by a normal error of "
-                          f"{EMULATED_EPOCH_ERROR} durations and its duration by a factor "
-                          f"exp(N(0, {EMULATED_DURATION_ERROR})); else the host's search "
+                          f"the data), its epoch off by a Laplace error of scale "
+                          f"{EMULATED_EPOCH_ERROR} durations and its duration times "
+                          f"{EMULATED_DURATION_RATIO} exp(N(0, {EMULATED_DURATION_ERROR})), "
+                          "as the search places them; else the host's search "
                           "ephemeris; a donor's signal at the donor's search ephemeris"}}
            if config.features.local_length else {}),
         "augmentation": config.augmentation}
