@@ -23,7 +23,8 @@ with 2+ transits, against every non-planet; again with the centroid and backgrou
 channels zeroed, as a light curve of time and flux alone reads), the shifted planets with
 SNR >= 10 scoring at or above the card's threshold (2+ transits; single transits), the
 non-planets above it, the real planets and EBs above it and the ROC-AUC of the real
-planets against the real EBs (each light curve's score in ``--out``/real_scores.csv), and
+planets against the real EBs, per sector and for the light curves joining a star's sectors
+(``real_joined_``; each light curve's score in ``--out``/real_scores.csv), and
 the training wall time. A model already in ``--out`` is scored again without training.
 """
 
@@ -40,14 +41,12 @@ import pandas as pd
 import yaml
 
 from transitflow.dataset import optional_channel_indices
-from transitflow.detect.batch import detect_shard
-from transitflow.detect.config import DetectConfig
+from transitflow.detect.batch import search_batch
 from transitflow.features import (featurize_table, lightcurve_features, search_ephemerides,
                                   table_ephemerides)
 from transitflow.infer import calibrated_scores, load_model, predict_logits, score_shard
-from transitflow.lightcurve import LightCurve
+from transitflow.lightcurve import LightCurve, stitch
 from transitflow.readers import read_lightcurves
-from transitflow.searching import SearchConfig
 from transitflow.shards import open_shard, write_shard
 from transitflow.training import TrainConfig, roc_auc, run_training
 
@@ -175,32 +174,50 @@ def flux_only_figures(model_dir: Path, run: Path) -> dict:
 
 
 def real_figures(model_dir: Path) -> dict:
+    """The real light curves' scores (``real_scores.csv``) and figures: per sector, and
+    for the joined light curves of the stars read in two or more sectors (``real_joined_``)."""
     model, meta = load_model(model_dir / "model.pt")
-    truth = pd.read_csv(REALDATA / "truth.csv").drop_duplicates("file")
     rows = []
-    for path, truth_class in zip(truth["file"], truth["truth_class"]):
-        for lc in read_lightcurves(REALDATA / path, **READ_OPTIONS.get(path, {})):
-            x = lightcurve_features(lc, meta["features"], real_ephemeris(lc, meta))[None]
+    for kind, light_curves in real_stars():
+        for lc, ephemeris in zip(light_curves, real_ephemerides(light_curves, meta)):
+            x = lightcurve_features(lc, meta["features"], ephemeris)[None]
             score = float(calibrated_scores(predict_logits(model, x), meta["calibration"])[0])
-            kind = "planet" if truth_class.startswith("planet") else truth_class.lower()
-            rows.append((kind, lc.meta.key, score))
-    frame = pd.DataFrame(rows, columns=["kind", "key", "score"])
+            rows.append((kind, lc.meta.key, lc.meta.stitched, score))
+    frame = pd.DataFrame(rows, columns=["kind", "key", "joined", "score"])
     frame.to_csv(model_dir / "real_scores.csv", index=False)
-    above = frame.assign(above=frame["score"] >= meta["threshold"]).groupby("kind")["above"]
-    ranked = frame[frame["kind"].isin(["planet", "eb"])]
-    return {**{f"real_{kind}_above": f"{count} of {n}"
-               for kind, count, n in zip(above.sum().index, above.sum(), above.count())},
-            "real_planet_vs_eb_roc_auc": roc_auc(ranked["kind"].eq("planet").to_numpy(),
-                                                 ranked["score"].to_numpy())}
+    figures = {}
+    for joined, part in frame.groupby("joined"):
+        prefix = "real_joined_" if joined else "real_"
+        above = part.assign(above=part["score"] >= meta["threshold"]).groupby("kind")["above"]
+        ranked = part[part["kind"].isin(["planet", "eb"])]
+        figures.update({f"{prefix}{kind}_above": f"{count} of {n}" for kind, count, n
+                        in zip(above.sum().index, above.sum(), above.count())})
+        figures[f"{prefix}planet_vs_eb_roc_auc"] = roc_auc(
+            ranked["kind"].eq("planet").to_numpy(), ranked["score"].to_numpy())
+    return figures
 
 
-def real_ephemeris(lc: LightCurve, meta: dict) -> tuple[float, float, float] | None:
-    """The detection search's ephemeris of a real light curve (None for a model without
-    local views)."""
+def real_stars() -> list[tuple[str, list[LightCurve]]]:
+    """Each star of truth.csv: its kind and its light curves, one per sector, and the one
+    joining them when there are two or more (as the data stage joins a star's sectors)."""
+    truth = pd.read_csv(REALDATA / "truth.csv").drop_duplicates("file")
+    stars: dict[tuple, list[LightCurve]] = {}
+    for path, truth_class in zip(truth["file"], truth["truth_class"]):
+        kind = "planet" if truth_class.startswith("planet") else truth_class.lower()
+        for lc in read_lightcurves(REALDATA / path, **READ_OPTIONS.get(path, {})):
+            stars.setdefault((kind, lc.meta.mission, lc.meta.tic), []).append(lc)
+    return [(kind, [*lcs, stitch(lcs)] if len(lcs) > 1 else lcs)
+            for (kind, _, _), lcs in stars.items()]
+
+
+def real_ephemerides(light_curves: list[LightCurve], meta: dict) -> list:
+    """The detection search's ephemeris of each of a star's light curves (None for a model
+    without local views)."""
     if not meta["features"].local_length:
-        return None
-    found = detect_shard([lc], SearchConfig(), DetectConfig())
-    return tuple(search_ephemerides(found, [lc.meta.key])[0])
+        return [None] * len(light_curves)
+    found = search_batch(light_curves).assign(copy="data")
+    keys = [lc.meta.key for lc in light_curves]
+    return [tuple(ephemeris) for ephemeris in search_ephemerides(found, keys)]
 
 
 if __name__ == "__main__":

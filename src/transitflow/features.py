@@ -421,15 +421,15 @@ def _stretch(x: np.ndarray, n: np.ndarray) -> None:
 def search_ephemerides(detections: pd.DataFrame, keys: Sequence[str]) -> np.ndarray:
     """The ``(len(keys), 3)`` ephemerides (period, epoch, duration) of the light curves
     ``keys`` from detection tables (:func:`transitflow.detect.batch.detect_shard`): the
-    periodic signal, or the single event (period inf) where its SNR is higher; NaN for a
-    light curve not searched."""
+    periodic signal, or the single event (period inf) where its SNR is higher (a star's
+    joined light curve: the ephemeris its sectors give it); NaN for a light curve not
+    searched."""
     data = detections[detections["copy"] == "data"].set_index("key")
     single = data["single_snr"].fillna(-np.inf) > data["snr"].fillna(-np.inf)
     ephemerides = pd.DataFrame({
         "period": data["period"].where(~single, np.inf),
         "epoch": data["epoch"].where(~single, data["single_epoch"]),
         "duration": data["duration"].where(~single, data["single_duration"])})
-    ephemerides[data["status"] != "ok"] = np.nan
     return ephemerides.reindex(list(keys)).to_numpy(dtype=float)
 
 

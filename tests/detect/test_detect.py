@@ -17,6 +17,7 @@ from transitflow.cli import main
 from transitflow.detect import (DetectConfig, detect_shard, null_thresholds, search_batch,
                                 select_for_search, trial_periods)
 from transitflow.detect.batch import JOINED, JOINED_REASON
+from transitflow.features import search_ephemerides
 from transitflow.flag_summary import read_flag_summary
 from transitflow.infer import flag_scores
 from transitflow.lightcurve import stitch
@@ -281,6 +282,26 @@ def test_a_joined_light_curve_is_searched_in_depth_when_one_of_its_sectors_is_ra
     assert picked.loc["0-s9999", "detected_by"] == "sectors"  # 0-s0001 was raised
     assert not picked.loc["3-s9999", "flagged"]
     assert summary["searched"] == 4 and summary["search_failed"] == 0
+
+
+def test_a_joined_light_curve_takes_its_sectors_period_refined_over_the_baseline():
+    period, epoch, duration = 3.7, 1326.1, 0.12
+    first = inject_box(flat_lightcurve(tic=5, sector=1), period, epoch, duration, snr=15)
+    later = flat_lightcurve(tic=5, sector=30, seed=1)
+    later = inject_box(replace(later, time=later.time + 700), period, epoch, duration, snr=15)
+    joined = stitch([first, later])
+    rows = search_batch([first, later, joined]).set_index("key")
+    baseline = np.ptp(joined.time)
+
+    def drift(row):  # durations the transits drift across the baseline at the row's period
+        return abs(row.period - period) * baseline / period / duration
+
+    sectors, star = rows.loc[[first.meta.key, later.meta.key]], rows.loc[joined.meta.key]
+    assert star.status == JOINED and np.isnan(star.snr)  # no statistic for the policy
+    assert max(drift(row) for row in sectors.itertuples()) > 1
+    assert drift(star) < 0.25 and phase_offset(star.epoch, epoch, period) < duration / 4
+    ephemeris = search_ephemerides(rows.reset_index().assign(copy="data"), [joined.meta.key])
+    assert np.allclose(ephemeris, [[star.period, star.epoch, star.duration]])
 
 
 def test_detect_shard_holds_data_and_inverted_rows(planets):

@@ -32,8 +32,9 @@ import torch
 from transitflow.detect.config import DetectConfig
 from transitflow.kernels import cached_njit
 from transitflow.lightcurve import LightCurve
-from transitflow.searching import (SearchConfig, detrend_for_search, period_grid, search_durations,
-                                   shortest_period, stellar_density, without_brightenings)
+from transitflow.searching import (SearchConfig, bls_spectrum, detrend_for_search, period_grid,
+                                   search_durations, shortest_period, stellar_density,
+                                   without_brightenings)
 from transitflow.searching.periodograms import binned_with_counts, sde_spectrum
 from transitflow.searching.single import SINGLE_MIN_COVERAGE, SINGLE_MIN_WINDOWS
 from transitflow.searching.star import (DURATION_COEFF, MAX_DENSITY, MAX_DUTY_CYCLE,
@@ -69,9 +70,13 @@ DENSITY_LADDER = 2.0
 SEGMENT_GAP_DAYS = 0.5
 #: Status of a light curve joining a star's sectors: not searched here, where its uniform
 #: bins over the whole baseline would cost the square of its span, but in depth when one of
-#: its sectors is raised (:func:`~transitflow.detect.policy.select_for_search`).
+#: its sectors is raised (:func:`~transitflow.detect.policy.select_for_search`). It takes
+#: its sectors' strongest signal as its ephemeris (:func:`_joined_ephemeris`).
 JOINED = "joined"
 JOINED_REASON = "sectors joined: searched in depth when one of its sectors is raised"
+#: A sector's period, searched again over the joined baseline, within this many durations'
+#: drift across the sector either side.
+JOINED_PERIOD_DRIFT = 2.0
 #: Fewest good cadences a light curve needs for the search.
 MIN_CADENCES = 50
 #: A dip found by the box statistics: (SNR, first bin, width in bins, depth); none yet.
@@ -145,7 +150,8 @@ def search_batch(light_curves: Iterable[LightCurve], search: SearchConfig = Sear
     -------
     pandas.DataFrame
         One row per light curve, in input order: ``key``, ``tic``, ``sector``, ``status``
-        ("ok", "failed", or :data:`JOINED` for a star's sectors joined), ``reason``, the
+        ("ok", "failed", or :data:`JOINED` for a star's sectors joined, with an ephemeris
+        but no statistics), ``reason``, the
         best period's ``period``, ``epoch``, ``duration``, ``depth``, ``snr``, ``sde``, the
         next independent peaks ``period_2``, ``sde_2``, ..., the single event's
         ``single_epoch``, ``single_duration``, ``single_depth``, ``single_snr`` and the
@@ -154,11 +160,12 @@ def search_batch(light_curves: Iterable[LightCurve], search: SearchConfig = Sear
         others go on.
     """
     rows: dict[str, dict] = {}
-    order, prepared = [], []
+    order, prepared, joined = [], [], []
     for lc in light_curves:
         order.append((lc.meta.key, lc.meta.tic, lc.meta.sector))
         if lc.meta.stitched:
             rows[lc.meta.key] = {"status": JOINED, "reason": JOINED_REASON}
+            joined.append(lc)
             continue
         try:
             prepared.append(_prepare(lc, search, config, invert))
@@ -172,6 +179,11 @@ def search_batch(light_curves: Iterable[LightCurve], search: SearchConfig = Sear
         for key, values in zip([p.key for p in group], _search_group(group, search, config,
                                                                      device)):
             rows[key] = values
+    spans = {p.key: p.span for p in prepared}
+    for lc in [] if invert else joined:
+        sectors = [(rows[key], spans[key]) for key, tic, _ in order
+                   if tic == lc.meta.tic and key in spans]
+        rows[lc.meta.key].update(_joined_ephemeris(lc, sectors, search, config))
     frame = pd.DataFrame([{"key": key, "tic": tic, "sector": sector, "status": "ok",
                            "reason": "", **rows[key]} for key, tic, sector in order])
     columns = ["key", "tic", "sector", "status", "reason", *STAT_COLUMNS,
@@ -185,6 +197,41 @@ def detect_shard(light_curves: list[LightCurve], search: SearchConfig,
     copies (``copy`` "inverted", the nulls that set the thresholds)."""
     return pd.concat([search_batch(light_curves, search, config, invert=invert).assign(
         copy="inverted" if invert else "data") for invert in (False, True)], ignore_index=True)
+
+
+def _joined_ephemeris(lc: LightCurve, sectors: list[tuple[dict, float]], search: SearchConfig,
+                      config: DetectConfig) -> dict:
+    """The ``period`` (inf for a single event), ``epoch``, ``duration`` and ``depth`` of a
+    star's joined light curve ``lc``: the strongest signal of its ``sectors`` (their rows
+    and spans in days), a periodic one's period searched again on ``lc`` (astropy BLS) within
+    JOINED_PERIOD_DRIFT durations' drift across its sector (at most half the period either
+    side), so that its transits in every sector line up. Its statistics stay NaN: the detection paths pass it by. Empty when no
+    sector has a signal."""
+    strength = [max(_statistic(row, "snr"), _statistic(row, "single_snr")) for row, _ in sectors]
+    if not sectors or not np.isfinite(max(strength)):
+        return {}
+    row, span = sectors[int(np.argmax(strength))]
+    if _statistic(row, "single_snr") > _statistic(row, "snr"):
+        return {"period": math.inf, "epoch": row["single_epoch"],
+                "duration": row["single_duration"], "depth": row["single_depth"]}
+    good = lc.good()
+    cadence = float(np.median(np.diff(good.time)))
+    detrended = detrend_for_search(
+        _pre_binned(good, max(cadence, config.bin_minutes / MINUTES_PER_DAY))[0], search)
+    drift = min(JOINED_PERIOD_DRIFT * row["duration"] / span, 0.5) * row["period"]
+    periods = period_grid(float(np.ptp(detrended.time)), row["period"] - drift,
+                          row["period"] + drift, stellar_density(lc.meta), search.oversampling)
+    found = bls_spectrum(detrended, periods, search)
+    if not np.isfinite(found.period):
+        return {name: row[name] for name in ("period", "epoch", "duration", "depth")}
+    return {"period": found.period, "epoch": found.epoch, "duration": found.duration,
+            "depth": found.depth}
+
+
+def _statistic(row: dict, name: str) -> float:
+    """A detection row's statistic ``name``, -inf where there is none."""
+    value = row.get(name, math.nan)
+    return value if math.isfinite(value) else -math.inf
 
 
 def _device(name: str) -> torch.device:
