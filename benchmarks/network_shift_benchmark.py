@@ -22,7 +22,8 @@ at chance, the bound of any ranker that cannot see them; planets with SNR >= 10,
 with 2+ transits, against every non-planet; again with the centroid and background
 channels zeroed, as a light curve of time and flux alone reads), the shifted planets with
 SNR >= 10 scoring at or above the card's threshold (2+ transits; single transits), the
-non-planets above it, the real planets and EBs above it and the ROC-AUC of the real
+non-planets above it, the same two at the card's gate threshold (``detect.policy:
+network``), the real planets and EBs above the threshold and the ROC-AUC of the real
 planets against the real EBs, per sector and for the light curves joining a star's sectors
 (``real_joined_``; each light curve's score in ``--out``/real_scores.csv), and
 the training wall time. A model already in ``--out`` is scored again without training.
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -86,7 +88,7 @@ def main() -> None:
     card = json.loads((args.out / "model_card.json").read_text())
     figures = {"options": json.loads(args.options),
                "default_test_roc_auc": card["metrics"]["test"]["roc_auc"],
-               **shifted_figures(args.out, args.results / "sim-shifted", card["threshold"]),
+               **shifted_figures(args.out, args.results / "sim-shifted", card),
                **flux_only_figures(args.out, args.results / "sim-shifted"),
                **real_figures(args.out), "train_wall_s": round(wall)}
     print(json.dumps(figures))
@@ -125,13 +127,14 @@ def real_hosts(copies: int) -> list[LightCurve]:
             for copy in range(copies) for index, lc in enumerate(quiet)]
 
 
-def shifted_figures(model_dir: Path, run: Path, threshold: float) -> dict:
+def shifted_figures(model_dir: Path, run: Path, card: dict) -> dict:
     found = detections(run)
     scores = pd.concat([score_shard(model_dir / "model.pt", shard, detections=found)
                         for shard in sorted((run / "data" / "shards").glob("*.arrow"))])
     planet, bright, events = planet_truth(run, scores["key"])
     score = scores["score"].to_numpy()
     counted = (bright & (events >= 2)) | ~planet
+    threshold, gate = card["threshold"], card.get("gate_threshold", math.nan)
     return {"shifted_roc_auc": roc_auc(planet, score),
             "shifted_roc_auc_bright_first": roc_auc(planet, np.where(bright, np.inf, score)),
             "shifted_roc_auc_bound": float((bright.sum() + 0.5 * (planet & ~bright).sum())
@@ -140,7 +143,9 @@ def shifted_figures(model_dir: Path, run: Path, threshold: float) -> dict:
             "shifted_roc_auc_snr10_2plus": roc_auc(planet[counted], score[counted]),
             "shifted_recall_2plus": float(np.mean(score[bright & (events >= 2)] >= threshold)),
             "shifted_recall_single": float(np.mean(score[bright & (events == 1)] >= threshold)),
-            "shifted_non_planets_above": float(np.mean(score[~planet] >= threshold))}
+            "shifted_non_planets_above": float(np.mean(score[~planet] >= threshold)),
+            "shifted_gate_recall_2plus": float(np.mean(score[bright & (events >= 2)] >= gate)),
+            "shifted_gate_non_planets_above": float(np.mean(score[~planet] >= gate))}
 
 
 def planet_truth(run: Path, keys: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -339,6 +339,29 @@ def test_flag_command_reads_the_card_scores_and_detections(tmp_path):
     assert set(document["provenance"]["inputs"]) == {str(scored), str(detected), str(card)}
 
 
+def test_the_network_gating_alone_flags_from_the_cards_gate_threshold(tmp_path, caplog):
+    scored, card = tmp_path / "scores.parquet", tmp_path / "card.json"
+    detected = tmp_path / "detect.parquet"
+    pd.DataFrame({"key": [f"{i}-s0001" for i in range(3)], "tic": range(3), "sector": 1,
+                  "score": [0.1, 0.3, 0.9], "status": "scored", "reason": "",
+                  "model_id": "m"}).to_parquet(scored)
+    detections([3, 3, 3], [1, 2, 3]).to_parquet(detected)  # nothing detected
+
+    def flagged(policy: str, gate: dict) -> list[bool]:
+        card.write_text(json.dumps({"threshold": 0.5, **gate}))
+        out = tmp_path / "flagged.parquet"
+        found = ["--detections", str(detected)] if policy == "union" else []
+        assert main(["flag", "--scores", str(scored), *found, "--model-card", str(card),
+                     "--out", str(out), "--summary", str(tmp_path / "flag.json"), "--options",
+                     json.dumps({"detect": {"policy": policy}})]) == 0
+        return list(read_table(out)["flagged"])
+
+    assert flagged("network", {"gate_threshold": 0.2}) == [False, True, True]
+    assert flagged("union", {"gate_threshold": 0.2}) == [False, False, True]
+    assert flagged("network", {}) == [False, False, True]  # an older card: its threshold
+    assert "no gate threshold" in caplog.text
+
+
 def test_config_rejects_unknown_keys_and_bad_values():
     with pytest.raises(ValueError, match="detect: unknown option 'polcy'"):
         DetectConfig.from_dict({"polcy": "union"})

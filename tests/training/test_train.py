@@ -24,7 +24,8 @@ from transitflow.models import PRESETS
 from transitflow.infer import bce_with_logits
 from transitflow.training import (TRAIN_PRESETS, TrainConfig, average_precision, f1_score,
                                   precision_recall_curve, recall_at_precision, roc_auc,
-                                  run_training, threshold_at_precision)
+                                  run_training, threshold_at_false_alarm,
+                                  threshold_at_precision)
 
 Y = np.array([0, 0, 1, 1])
 SCORE = np.array([0.1, 0.4, 0.35, 0.8])
@@ -80,6 +81,10 @@ def test_thresholds_and_f1():
     assert threshold_at_precision(Y, SCORE, 0.6) == 0.35
     assert threshold_at_precision([0, 1], [0.9, 0.1], 0.9) == 0.1  # best precision, 0.5
     assert recall_at_precision(Y, SCORE, 0.99) == 0.5
+    gate = threshold_at_false_alarm(Y, SCORE, 0.5)  # one of the two negatives passes
+    assert 0.1 < gate <= np.nextafter(0.1, 1) and threshold_at_false_alarm(Y, SCORE, 0.0) > 0.4
+    assert threshold_at_false_alarm([0, 0, 1], [0.3, 0.3, 0.9], 0.5) > 0.3  # tied: both out
+    assert threshold_at_false_alarm(Y, SCORE, 1.0) == 0.1  # every light curve passes
     assert recall_at_precision([0, 1], [0.9, 0.1], 0.99) == 0.0
     assert f1_score(Y, SCORE >= 0.35) == pytest.approx(0.8)
     assert f1_score([0, 0], [False, False]) == 0.0
@@ -146,6 +151,8 @@ def test_tiny_training_learns_and_writes_outputs(easy_task, tmp_path):
                         provenance={"stage": "test"})
     assert card["metrics"]["test"]["roc_auc"] > 0.9
     assert card["n_light_curves"]["train"] == {"planet": 16, "eb": 0, "non_transit": 16}
+    assert card["gate_threshold"] <= card["threshold"]
+    assert card["gate_metrics"]["recall"] >= card["metrics"]["test"]["recall"]
     for name in ("model.pt", "model_card.json", "training_log.csv", "training_curves.png",
                  "confusion_matrix.png", "calibration.png", "checkpoint.pt"):
         assert (tmp_path / name).stat().st_size > 0

@@ -43,17 +43,18 @@ def run_flag(scores: Sequence[str | Path], detections: Sequence[str | Path],
              summary: str | Path) -> pd.DataFrame:
     """Pick the light curves for the in-depth search (:func:`select_for_search`) from the
     score tables ``scores`` (none without a network), flagged by the threshold of the model
-    card ``model_card`` ("" for none) or of the options, and the detection tables
-    ``detections`` (none without the batched search); write the table of every light curve
-    to ``out`` and the summary to ``summary`` (JSON); return the table. ``options`` is the
-    config's ``flag`` section with the ``detect`` section inside."""
+    card ``model_card`` ("" for none; :func:`card_threshold`) or of the options, and the
+    detection tables ``detections`` (none without the batched search); write the table of
+    every light curve to ``out`` and the summary to ``summary`` (JSON); return the table.
+    ``options`` is the config's ``flag`` section with the ``detect`` section inside."""
     sections = dict(options)
     config = DetectConfig.from_dict(sections.pop("detect", {}))
     flag = FlagConfig.from_dict(sections)
     card = json.loads(Path(model_card).read_text()) if model_card else {}
+    threshold = card_threshold(card, config.policy)
 
     def network_rule(scored):
-        return flag_scores(scored, card.get("threshold"), flag.threshold, flag.top_k)
+        return flag_scores(scored, threshold, flag.threshold, flag.top_k)
 
     table, selection = select_for_search(read_tables(scores) if scores else None,
                                          read_tables(detections) if detections else None,
@@ -68,3 +69,16 @@ def run_flag(scores: Sequence[str | Path], detections: Sequence[str | Path],
              len(table),
              json.dumps({k: v for k, v in selection.items() if k != "thresholds"}, default=str))
     return table
+
+
+def card_threshold(card: Mapping, policy: str) -> float | None:
+    """The model card's threshold for flagging: under the ``network`` policy, where the
+    network alone picks the light curves to search, its gate threshold (a card written
+    before gates: its threshold, with a warning); else its decision threshold."""
+    if policy != "network" or "threshold" not in card:
+        return card.get("threshold")
+    if "gate_threshold" not in card:
+        log.warning("the model card has no gate threshold (an older transitflow trained it): "
+                    "flagging at its decision threshold; train again for the gate")
+        return card["threshold"]
+    return card["gate_threshold"]

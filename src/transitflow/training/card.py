@@ -24,8 +24,8 @@ from transitflow.signals import TRAINING_LABELS
 from transitflow.simulate.binaries import MAX_EB_IMPACT
 from transitflow.tables import atomic_output, write_json
 from transitflow.training.config import TrainConfig
-from transitflow.training.metrics import (calibration_curve, evaluate,
-                                          recall_by_bin, threshold_at_precision)
+from transitflow.training.metrics import (calibration_curve, evaluate, recall_by_bin,
+                                          threshold_at_false_alarm, threshold_at_precision)
 
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,8 @@ def finish(model: nn.Module, model_options: dict, log: list[dict], data: dict[st
     calibration = fit_calibration(logits["val"], data["val"].y)
     scores = {name: calibrated_scores(value, calibration) for name, value in logits.items()}
     threshold = threshold_at_precision(data["val"].y, scores["val"], config.target_precision)
+    gate = min(threshold, threshold_at_false_alarm(data["val"].y, scores["val"],
+                                                   config.gate_false_alarm))
     model_id = save_model(out_dir / "model.pt", model, config.model, model_options,
                           config.features, threshold, calibration)
     evaluated = "test" if "test" in scores else "val"
@@ -136,6 +138,9 @@ def finish(model: nn.Module, model_options: dict, log: list[dict], data: dict[st
                                   for label in TRAINING_LABELS} for name in SPLITS},
         "threshold": threshold,
         "target_precision": config.target_precision,
+        "gate_threshold": gate,
+        "gate_false_alarm": config.gate_false_alarm,
+        "gate_metrics": {"split": evaluated, **evaluate(data[evaluated], scores[evaluated], gate)},
         "calibration": {**calibration, "split": "val",
                         "curve": calibration_curve(data[evaluated].y, scores[evaluated]),
                         "curve_split": evaluated},

@@ -60,6 +60,10 @@ class TrainConfig:
         ``"auto"`` (GPU when present), ``"cpu"``, ``"cuda"``, ...
     target_precision : float
         Validation precision at which the decision threshold is chosen.
+    gate_false_alarm : float
+        Share of the validation non-planets that the gate threshold passes: the network's
+        threshold where it alone picks the light curves to search (``detect.policy:
+        network``), never above the decision threshold.
     compile : bool
         Run the model through ``torch.compile``.
     injection_fraction : float
@@ -109,6 +113,7 @@ class TrainConfig:
     threads: int = 1
     device: str = "auto"
     target_precision: float = 0.9
+    gate_false_alarm: float = 0.1
     compile: bool = False
     injection_fraction: float = 0.2
     physical_injection_fraction: float = 0.2
@@ -135,6 +140,8 @@ class TrainConfig:
                              "positive")
         if not 0 < self.plateau_factor < 1 or not 0 < self.target_precision <= 1:
             raise ValueError("plateau_factor must be in (0, 1) and target_precision in (0, 1]")
+        if not 0 <= self.gate_false_alarm < 1:
+            raise ValueError("gate_false_alarm must be in [0, 1)")
         shares = {"injection_fraction + physical_injection_fraction":
                   (self.injection_fraction, self.physical_injection_fraction),
                   "injection_fraction + eclipse_injection_fraction":

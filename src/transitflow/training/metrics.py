@@ -62,6 +62,18 @@ def threshold_at_precision(y: np.ndarray, score: np.ndarray, target: float) -> f
     return float(thresholds[reached[np.argmax(recall[reached])]])
 
 
+def threshold_at_false_alarm(y: np.ndarray, score: np.ndarray, rate: float) -> float:
+    """The lowest score threshold that at most the share ``rate`` of the negatives (``y``
+    0) reach: just above the negative ranked ``floor(rate n) + 1`` from the top, so that
+    tied negatives stay out together; the lowest score when ``rate`` admits them all."""
+    score = np.asarray(score, dtype=float)
+    negatives = np.sort(score[np.asarray(y) == 0])[::-1]
+    allowed = int(np.floor(rate * len(negatives) + 1e-9))
+    if allowed >= len(negatives):
+        return float(score.min())
+    return float(np.nextafter(negatives[allowed], np.inf))
+
+
 def recall_at_precision(y: np.ndarray, score: np.ndarray, target: float) -> float:
     """Highest recall at a threshold with precision >= ``target`` (0 when none)."""
     precision, recall, _ = precision_recall_curve(y, score)
