@@ -151,11 +151,11 @@ def search_batch(light_curves: Iterable[LightCurve], search: SearchConfig = Sear
     pandas.DataFrame
         One row per light curve, in input order: ``key``, ``tic``, ``sector``, ``status``
         ("ok", "failed", or :data:`JOINED` for a star's sectors joined, with an ephemeris
-        but no statistics), ``reason``, the
-        best period's ``period``, ``epoch``, ``duration``, ``depth``, ``snr``, ``sde``, the
-        next independent peaks ``period_2``, ``sde_2``, ..., the single event's
-        ``single_epoch``, ``single_duration``, ``single_depth``, ``single_snr`` and the
-        edge event's ``edge_epoch``, ..., ``edge_snr`` (:func:`_edge_event`). A light
+        but no statistics), ``reason``, the best period's ``period``, ``epoch``,
+        ``duration``, ``depth``, ``snr``, ``sde``, the next independent peaks
+        ``period_2``, ``sde_2``, ..., the single event's ``single_epoch``,
+        ``single_duration``, ``single_depth``, ``single_snr`` and the edge event's
+        ``edge_epoch``, ..., ``edge_snr`` (:func:`_edge_event`). A light
         curve that cannot be searched gets NaNs and a one-line reason naming its file; the
         others go on.
     """
@@ -205,8 +205,8 @@ def _joined_ephemeris(lc: LightCurve, sectors: list[tuple[dict, float]], search:
     star's joined light curve ``lc``: the strongest signal of its ``sectors`` (their rows
     and spans in days), a periodic one's period searched again on ``lc`` (astropy BLS) within
     JOINED_PERIOD_DRIFT durations' drift across its sector (at most half the period either
-    side), so that its transits in every sector line up. Its statistics stay NaN: the detection paths pass it by. Empty when no
-    sector has a signal."""
+    side), so that its transits in every sector line up. Its statistics stay NaN: the
+    detection paths pass it by. Empty when no sector has a signal."""
     strength = [max(_statistic(row, "snr"), _statistic(row, "single_snr")) for row, _ in sectors]
     if not sectors or not np.isfinite(max(strength)):
         return {}
