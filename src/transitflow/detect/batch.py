@@ -215,9 +215,7 @@ def _joined_ephemeris(lc: LightCurve, sectors: list[tuple[dict, float]], search:
         return {"period": math.inf, "epoch": row["single_epoch"],
                 "duration": row["single_duration"], "depth": row["single_depth"]}
     good = lc.good()
-    cadence = float(np.median(np.diff(good.time)))
-    detrended = detrend_for_search(
-        _pre_binned(good, max(cadence, config.bin_minutes / MINUTES_PER_DAY))[0], search)
+    detrended = detrend_for_search(_pre_binned(good, _bin_width(good, config)[1])[0], search)
     drift = min(JOINED_PERIOD_DRIFT * row["duration"] / span, 0.5) * row["period"]
     periods = period_grid(float(np.ptp(detrended.time)), row["period"] - drift,
                           row["period"] + drift, stellar_density(lc.meta), search.oversampling)
@@ -248,8 +246,7 @@ def _prepare(lc: LightCurve, search: SearchConfig, config: DetectConfig,
     good = lc.good()
     if len(good) < MIN_CADENCES:
         raise ValueError(f"{name}: {len(good)} good cadences, the search needs {MIN_CADENCES}")
-    cadence = float(np.median(np.diff(good.time)))
-    width = max(cadence, config.bin_minutes / MINUTES_PER_DAY)
+    cadence, width = _bin_width(good, config)
     binned, weights = _pre_binned(good, width)
     if invert:  # the bins without brightenings (flares), mirrored
         kept = without_brightenings(binned, search)
@@ -276,6 +273,13 @@ def _prepare(lc: LightCurve, search: SearchConfig, config: DetectConfig,
                      box_noise=box_noise,
                      events={**_event_row(single, start, width, "single"),
                              **_edge_event(detrended, near, per_bin, width, cadence, box_noise)})
+
+
+def _bin_width(good: LightCurve, config: DetectConfig) -> tuple[float, float]:
+    """A light curve's cadence and the search's bin width (``bin_minutes``, or the cadence
+    where coarser), in days."""
+    cadence = float(np.median(np.diff(good.time)))
+    return cadence, max(cadence, config.bin_minutes / MINUTES_PER_DAY)
 
 
 def _bin_index(time: np.ndarray, width: float) -> np.ndarray:
