@@ -24,3 +24,12 @@ def test_a_kernel_numba_finds_no_cache_folder_for_is_compiled_in_each_process():
     kernel = cached_njit(namespace["add_one"])
     np.testing.assert_array_equal(kernel(np.zeros(3)), np.ones(3))
     assert isinstance(kernel._cache, NullCache)
+
+
+def divide(a, b):  # pragma: no cover - compiled
+    return a / b
+
+
+def test_a_kernel_with_numpy_s_error_model_divides_by_zero_to_infinity():
+    kernel = cached_njit(error_model="numpy")(divide)
+    assert kernel(1.0, 0.0) == np.inf

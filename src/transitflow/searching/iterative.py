@@ -149,7 +149,7 @@ def _periodic_signal(lc: LightCurve, pg: Periodogram, config: SearchConfig) -> S
     t, f = lc.time, lc.flux.astype(np.float64)
     sigma = robust_std(f)
     bls = BoxLeastSquares(t, f, np.full(len(t), sigma))
-    period, epoch, duration = (refine(bls, pg) if config.method == "bls"
+    period, epoch, duration = (refine(t, f, sigma, pg) if config.method == "bls"
                                else (pg.period, pg.epoch, pg.duration))
     fold = fold_transits(bls, t, f, period, duration, epoch)
     rests_on_one = (rest_snr(fold.depths, fold.counts, sigma)

@@ -1,5 +1,5 @@
-"""Periodograms: astropy BLS on binned data (refined on full cadence) or TLS, and the
-SDE spectrum both share."""
+"""Periodograms: BLS (astropy's algorithm, :mod:`.box_least_squares`) on binned data (refined
+on full cadence) or TLS, and the SDE spectrum both share."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from astropy.timeseries import BoxLeastSquares, BoxLeastSquaresResults
 
 from transitflow.kernels import cached_njit
 from transitflow.lightcurve import LightCurve, LightCurveMeta
+from transitflow.searching.box_least_squares import BoxPeaks, box_least_squares
 from transitflow.searching.config import SearchConfig
 from transitflow.searching.star import (DURATION_COEFF, MAX_DENSITY, MAX_DUTY_CYCLE,
                                         MIN_DURATION_FRACTION, MINUTES_PER_DAY, period_grid,
@@ -167,13 +167,12 @@ def _finite(power: np.ndarray) -> np.ndarray:
 
 
 def _bls_power(lc: LightCurve, periods: np.ndarray, durations: np.ndarray,
-               config: SearchConfig) -> BoxLeastSquaresResults:
+               config: SearchConfig) -> BoxPeaks:
     """BLS log-likelihood power, the light curve binned to ``search_bin_minutes`` or a
     BINS_PER_DURATION-th of the shortest duration (days), whichever is shorter."""
     width = min(config.search_bin_minutes / MINUTES_PER_DAY, durations[0] / BINS_PER_DURATION)
     t, f = binned(lc, width)
-    bls = BoxLeastSquares(t, f, np.full(len(t), robust_std(f)))
-    return bls.power(periods, durations, objective="likelihood", oversample=BLS_OVERSAMPLE)
+    return box_least_squares(t, f, robust_std(f), periods, durations, BLS_OVERSAMPLE)
 
 
 def _duration_windows(periods: np.ndarray, durations: np.ndarray,
@@ -219,15 +218,17 @@ def _tls_star(meta: LightCurveMeta) -> dict:
                 M_star_max=max(TLS_M_STAR_RANGE[1], mass))
 
 
-def refine(bls: BoxLeastSquares, pg: Periodogram) -> tuple[float, float, float]:
-    """Period, epoch and duration (days) from a fine BLS grid around the peak, full cadence."""
+def refine(t: np.ndarray, f: np.ndarray, sigma: float,
+           pg: Periodogram) -> tuple[float, float, float]:
+    """Period, epoch and duration (days) from a fine BLS grid around the peak, on the full
+    cadence times ``t`` and flux ``f`` of scatter ``sigma``."""
     peak = int(np.argmin(np.abs(pg.periods - pg.period)))
     step = np.gradient(pg.periods)[peak] if len(pg.periods) > 1 else pg.period * 1e-3
     periods = pg.period + step * np.linspace(-REFINE_STEPS, REFINE_STEPS, REFINE_N_PERIODS)
     longest = max(pg.duration, MAX_DUTY_CYCLE * periods.min())
     durations = np.unique(np.minimum(longest, pg.duration * np.geomspace(
         1 / REFINE_DURATION_RANGE, REFINE_DURATION_RANGE, REFINE_N_DURATIONS)))
-    result = bls.power(periods, durations, objective="likelihood", oversample=REFINE_OVERSAMPLE)
+    result = box_least_squares(t, f, sigma, periods, durations, REFINE_OVERSAMPLE)
     best = int(np.argmax(result.power))
     return float(periods[best]), float(result.transit_time[best]), float(result.duration[best])
 
