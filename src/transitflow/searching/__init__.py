@@ -3,9 +3,10 @@ single-event box search when no periodic signal rests on two or more events.
 
 Modules: ``config`` (:class:`SearchConfig`), ``iterative`` (:func:`search_lightcurve`, the
 search of one light curve), ``star`` (stellar density, trial durations and periods,
-detrending, the light curve that nulls mirror), ``periodograms`` (BLS, TLS and the SDE spectrum), ``transits`` (a signal
-measured transit by transit), ``masking`` (what is masked before the next round, echoes),
-``single`` (the single-event search).
+detrending, the light curve that nulls mirror), ``periodograms`` (BLS, TLS and the SDE
+spectrum), ``box_least_squares`` (astropy's BLS, compiled), ``transits`` (a signal measured
+transit by transit), ``masking`` (what is masked before the next round, echoes), ``single``
+(the single-event search).
 
 Times are BTJD days; config durations are hours; depths are fractions of the flux.
 """

@@ -12,7 +12,8 @@ from transitflow.options import options_from_dict, reject_invalid
 class SearchConfig:
     """Options of the transit search (the ``search`` section of the workflow config).
 
-    method : "bls" (astropy BoxLeastSquares) or "tls" (transitleastsquares 2.0.4).
+    method : "bls" (box least squares: astropy's algorithm, compiled, equal results) or
+        "tls" (transitleastsquares 2.0.4).
     min_period, max_period : period range, days; ``max_period=None`` is half the data span.
         A star of known density is searched from its closest orbit (:func:`~transitflow.searching.star.shortest_period`)
         when that is longer than ``min_period``.
