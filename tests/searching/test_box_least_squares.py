@@ -36,6 +36,22 @@ def test_a_transit_s_periodogram_equals_astropy_s_to_the_bit(oversample):
     assert periods[np.argmax(power)] == pytest.approx(3.7, rel=2e-3)
 
 
+def test_a_transit_at_the_first_time_wraps_as_in_astropy_with_float32_unsorted_inputs():
+    lc = inject_box(flat_lightcurve(seed=5), period=2.3, epoch=1325.0, duration=0.1, snr=20)
+    order = np.random.default_rng(1).permutation(len(lc.time))
+    power = assert_as_astropy(lc.time[order], lc.flux[order], 9.7e-4,
+                              np.linspace(2.4, 2.2, 61), np.array([0.12, 0.06, 0.09]), 5)
+    assert np.linspace(2.4, 2.2, 61)[np.argmax(power)] == pytest.approx(2.3, abs=4e-3)
+
+
+def test_an_inverse_variance_numpy_squares_as_astropy_does():
+    """This sigma's square by ``pow`` is one unit in the last place off ``sigma * sigma``,
+    which astropy's array arithmetic computes."""
+    lc = inject_box(flat_lightcurve(seed=6), period=4.1, epoch=1326.0, duration=0.1, snr=12)
+    assert_as_astropy(lc.time, lc.flux.astype(np.float64), 2.9561143530932098e-05,
+                      np.linspace(3.9, 4.3, 21), np.array([0.06, 0.1]), 5)
+
+
 def test_gaps_and_boxes_without_data_give_astropy_s_minus_infinity():
     lc = flat_lightcurve(seed=4, cadence_min=2.0, span=6.0)
     kept = (lc.time % 1.0) < 0.3  # data a third of each day: most short-period boxes empty
@@ -55,7 +71,9 @@ def test_a_real_light_curve_s_periodogram_equals_astropy_s(realdata):
     assert periods[np.argmax(power)] == pytest.approx(0.9415, rel=2e-3)  # WASP-18 b
 
 
-def test_a_duration_as_long_as_a_period_is_refused_as_astropy_does():
+def test_a_duration_as_long_as_a_period_or_no_oversampling_is_refused_as_astropy_does():
     lc = flat_lightcurve()
     with pytest.raises(ValueError, match="shorter than the shortest period"):
         box_least_squares(lc.time, lc.flux, 1e-3, np.array([0.5, 1.0]), np.array([0.5]), 5)
+    with pytest.raises(ValueError, match="oversample must be at least 1"):
+        box_least_squares(lc.time, lc.flux, 1e-3, np.array([1.0]), np.array([0.1]), 0)

@@ -12,14 +12,14 @@ import numpy as np
 
 from transitflow.kernels import cached_njit
 
-#: astropy's (C's DBL_EPSILON) least inverse variance in or out of a box.
-MIN_IVAR = 2.220446049250313e-16
+#: C's DBL_EPSILON: astropy's least inverse variance in or out of a box, and least duration.
+MIN_IVAR = float(np.finfo(np.float64).eps)
 
 
 @dataclass(frozen=True)
 class BoxPeaks:
-    """Per trial period, the most likely box: its log-likelihood (-inf where no box dips),
-    depth (a fraction), duration and mid-transit time (days)."""
+    """Per trial period, the most likely box: its log-likelihood, depth (a fraction),
+    duration and mid-transit time (days); -inf and NaNs where no box dips."""
 
     power: np.ndarray
     depth: np.ndarray
@@ -31,16 +31,19 @@ def box_least_squares(t: np.ndarray, flux: np.ndarray, sigma: float, periods: np
                       durations: np.ndarray, oversample: int) -> BoxPeaks:
     """As ``BoxLeastSquares(t, flux, sigma).power(periods, durations, objective="likelihood",
     oversample=oversample)``: the phase grid in steps of the shortest duration over
-    ``oversample``; ValueError when a duration is not shorter than every period."""
+    ``oversample``. ValueError, as astropy's, when a duration is not positive or not shorter
+    than every period, or ``oversample`` is under 1."""
     periods = np.ascontiguousarray(periods, dtype=np.float64)
     durations = np.ascontiguousarray(durations, dtype=np.float64)
-    if not (periods.min() > durations.max() and durations.min() > 0):
+    if not (periods.min() > durations.max() and durations.min() >= MIN_IVAR):
         raise ValueError(f"BLS durations {durations.min():.4g}-{durations.max():.4g} d must be "
                          f"positive and shorter than the shortest period ({periods.min():.4g} d)")
+    if oversample < 1:
+        raise ValueError(f"BLS oversample must be at least 1, not {oversample}")
     t = np.asarray(t, dtype=np.float64)
     y = np.asarray(flux, dtype=np.float64)
     t_ref = float(np.min(t))
-    ivar = np.full(len(t), 1.0 / np.float64(sigma) ** 2)
+    ivar = 1.0 / np.full(len(t), sigma, dtype=np.float64) ** 2  # x*x, as astropy's array
     power, depth, duration, phase = _bls_kernel(t - t_ref, y - np.median(y), ivar, periods,
                                                 durations, int(oversample))
     return BoxPeaks(power=power, depth=depth, duration=duration, transit_time=phase + t_ref)

@@ -126,14 +126,14 @@ def periodogram(lc: LightCurve, config: SearchConfig) -> Periodogram:
 
 
 def _bls_periodogram(lc: LightCurve, config: SearchConfig, low: float, high: float) -> Periodogram:
-    """astropy BLS on the Ofir grid of the star's density between ``low`` and ``high``."""
+    """BLS on the Ofir grid of the star's density between ``low`` and ``high``."""
     periods = period_grid(np.ptp(lc.time), low, high, stellar_density(lc.meta),
                           config.oversampling)
     return bls_spectrum(lc, periods, config)
 
 
 def bls_spectrum(lc: LightCurve, periods: np.ndarray, config: SearchConfig) -> Periodogram:
-    """astropy BLS on trial ``periods`` (days), each with its plausible durations, on
+    """BLS on trial ``periods`` (days), each with its plausible durations, on
     suitably binned data: the search's periodogram, and the reference that the batched
     detection search is tested and benchmarked against."""
     durations = search_durations(config, lc.meta)
