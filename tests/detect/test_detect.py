@@ -30,7 +30,8 @@ from transitflow.tables import read_provenance, read_table
 
 
 def astropy_bls(lc, periods: np.ndarray) -> Periodogram:
-    """The reference: astropy BoxLeastSquares on the same grid, detrending and binning."""
+    """The reference: BLS (astropy's, compiled: equal results) on the same grid, detrending
+    and binning."""
     return bls_spectrum(detrend_for_search(lc, SearchConfig()), periods, SearchConfig())
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from transitflow.kernels import cached_njit
 from transitflow.lightcurve import LightCurve, LightCurveMeta
-from transitflow.searching.box_least_squares import BoxPeaks, box_least_squares
+from transitflow.searching.box_least_squares import BoxPeaks, BoxSearch, box_least_squares
 from transitflow.searching.config import SearchConfig
 from transitflow.searching.star import (DURATION_COEFF, MAX_DENSITY, MAX_DUTY_CYCLE,
                                         MIN_DURATION_FRACTION, MINUTES_PER_DAY, period_grid,
@@ -132,10 +132,12 @@ def _bls_periodogram(lc: LightCurve, config: SearchConfig, low: float, high: flo
     return bls_spectrum(lc, periods, config)
 
 
-def bls_spectrum(lc: LightCurve, periods: np.ndarray, config: SearchConfig) -> Periodogram:
-    """BLS on trial ``periods`` (days), each with its plausible durations, on
-    suitably binned data: the search's periodogram, and the reference that the batched
-    detection search is tested and benchmarked against."""
+def bls_spectrum(lc: LightCurve, periods: np.ndarray, config: SearchConfig,
+                 engine: BoxSearch = box_least_squares) -> Periodogram:
+    """BLS on trial ``periods`` (days), each with its plausible durations, on suitably
+    binned data: the search's periodogram, and the reference that the batched detection
+    search is tested and benchmarked against (``engine``: the compiled BLS, or astropy's
+    own, ``box_least_squares.astropy_box_least_squares``, to time it)."""
     durations = search_durations(config, lc.meta)
     first, last = _duration_windows(periods, durations, stellar_density(lc.meta))
     periods, first, last = periods[last > first], first[last > first], last[last > first]
@@ -145,7 +147,7 @@ def bls_spectrum(lc: LightCurve, periods: np.ndarray, config: SearchConfig) -> P
                            period=nan, epoch=nan, duration=nan, depth=nan)
     # runs of periods sharing a duration window (both ends grow with the period)
     cuts = np.flatnonzero((np.diff(first) != 0) | (np.diff(last) != 0)) + 1
-    parts = [_bls_power(lc, periods[a:b], durations[first[a]:last[a]], config)
+    parts = [_bls_power(lc, periods[a:b], durations[first[a]:last[a]], config, engine)
              for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(periods)])]
     power_raw = _finite(np.concatenate([p.power for p in parts]))
     power, sde = sde_spectrum(power_raw, config.oversampling)
@@ -167,12 +169,12 @@ def _finite(power: np.ndarray) -> np.ndarray:
 
 
 def _bls_power(lc: LightCurve, periods: np.ndarray, durations: np.ndarray,
-               config: SearchConfig) -> BoxPeaks:
+               config: SearchConfig, engine: BoxSearch) -> BoxPeaks:
     """BLS log-likelihood power, the light curve binned to ``search_bin_minutes`` or a
     BINS_PER_DURATION-th of the shortest duration (days), whichever is shorter."""
     width = min(config.search_bin_minutes / MINUTES_PER_DAY, durations[0] / BINS_PER_DURATION)
     t, f = binned(lc, width)
-    return box_least_squares(t, f, robust_std(f), periods, durations, BLS_OVERSAMPLE)
+    return engine(t, f, robust_std(f), periods, durations, BLS_OVERSAMPLE)
 
 
 def _duration_windows(periods: np.ndarray, durations: np.ndarray,
