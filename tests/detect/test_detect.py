@@ -311,6 +311,21 @@ def test_detect_shard_holds_data_and_inverted_rows(planets):
     assert set(table["key"]) == {lc.meta.key for lc in planets.light_curves[:3]}
 
 
+def test_detect_shard_rows_are_each_copy_searched_alone(planets):
+    """The data and its null share one trend per light curve in detect_shard; each copy's
+    rows, failures included, are those of its search alone."""
+    flaring = flat_lightcurve(tic=5, seed=5)
+    flares = np.isin(np.arange(len(flaring)), [300, 301, 900])
+    flaring = replace(flaring, flux=np.where(flares, 1.02, flaring.flux).astype(np.float32))
+    light_curves = [*planets.light_curves[:2], flaring, flat_lightcurve(tic=3, span=0.5)]
+    table = detect_shard(light_curves, SearchConfig(), DetectConfig())
+    for copy, invert in (("data", False), ("inverted", True)):
+        alone = search_batch(light_curves, invert=invert)
+        rows = table[table["copy"] == copy].drop(columns="copy").reset_index(drop=True)
+        pd.testing.assert_frame_equal(rows, alone)
+    assert list(table["status"]) == ["ok", "ok", "ok", "failed"] * 2
+
+
 def test_detect_command_writes_the_detections_of_a_shard(planets, tmp_path):
     shard = write_shard(tmp_path / "0000.arrow", planets.light_curves[:2], provenance={})
     out = tmp_path / "detect.parquet"

@@ -30,11 +30,12 @@ import pandas as pd
 import torch
 
 from transitflow.detect.config import DetectConfig
+from transitflow.detrend import clip_brightenings
 from transitflow.kernels import cached_njit
 from transitflow.lightcurve import LightCurve
-from transitflow.searching import (SearchConfig, bls_spectrum, detrend_for_search, period_grid,
-                                   search_durations, shortest_period, stellar_density,
-                                   without_brightenings)
+from transitflow.searching import (SearchConfig, bls_spectrum, detrend_for_search,
+                                   flatten_for_search, period_grid, search_durations,
+                                   shortest_period, stellar_density, without_brightenings)
 from transitflow.searching.periodograms import binned_with_counts, sde_spectrum
 from transitflow.searching.single import SINGLE_MIN_COVERAGE, SINGLE_MIN_WINDOWS
 from transitflow.searching.star import (DURATION_COEFF, MAX_DENSITY, MAX_DUTY_CYCLE,
@@ -77,6 +78,8 @@ JOINED_REASON = "sectors joined: searched in depth when one of its sectors is ra
 #: A sector's period, searched again over the joined baseline, within this many durations'
 #: drift across the sector either side.
 JOINED_PERIOD_DRIFT = 2.0
+#: The copies of each light curve searched: its own data, and its inverted null.
+COPIES = ("data", "inverted")
 #: Fewest good cadences a light curve needs for the search.
 MIN_CADENCES = 50
 #: A dip found by the box statistics: (SNR, first bin, width in bins, depth); none yet.
@@ -159,44 +162,60 @@ def search_batch(light_curves: Iterable[LightCurve], search: SearchConfig = Sear
         curve that cannot be searched gets NaNs and a one-line reason naming its file; the
         others go on.
     """
-    rows: dict[str, dict] = {}
-    order, prepared, joined = [], [], []
-    for lc in light_curves:
-        order.append((lc.meta.key, lc.meta.tic, lc.meta.sector))
-        if lc.meta.stitched:
-            rows[lc.meta.key] = {"status": JOINED, "reason": JOINED_REASON}
-            joined.append(lc)
-            continue
-        try:
-            prepared.append(_prepare(lc, search, config, invert))
-            rows[lc.meta.key] = {}
-        except Exception as error:  # any failure of one light curve is that light curve's
-            name = lc.meta.source_file or lc.meta.key
-            reason = str(error) if name in str(error) else f"{name}: {error}"
-            rows[lc.meta.key] = {"status": "failed", "reason": reason}
-    device = _device(config.device)
-    for group in _groups(prepared, config.batch_size):
-        for key, values in zip([p.key for p in group], _search_group(group, search, config,
-                                                                     device)):
-            rows[key] = values
-    spans = {p.key: p.span for p in prepared}
-    for lc in [] if invert else joined:
-        sectors = [(rows[key], spans[key]) for key, tic, _ in order
-                   if tic == lc.meta.tic and key in spans]
-        rows[lc.meta.key].update(_joined_ephemeris(lc, sectors, search, config))
-    frame = pd.DataFrame([{"key": key, "tic": tic, "sector": sector, "status": "ok",
-                           "reason": "", **rows[key]} for key, tic, sector in order])
-    columns = ["key", "tic", "sector", "status", "reason", *STAT_COLUMNS,
-               *(f"{name}_{n}" for n in range(2, config.n_peaks + 1) for name in ("period", "sde"))]
-    return frame.reindex(columns=columns)
+    copy = "inverted" if invert else "data"
+    return _search_copies(light_curves, search, config, (copy,))[copy]
 
 
 def detect_shard(light_curves: list[LightCurve], search: SearchConfig,
                  config: DetectConfig) -> pd.DataFrame:
     """:func:`search_batch` of the light curves (``copy`` "data") and of their inverted
     copies (``copy`` "inverted", the nulls that set the thresholds)."""
-    return pd.concat([search_batch(light_curves, search, config, invert=invert).assign(
-        copy="inverted" if invert else "data") for invert in (False, True)], ignore_index=True)
+    found = _search_copies(light_curves, search, config, COPIES)
+    return pd.concat([found[copy].assign(copy=copy) for copy in COPIES], ignore_index=True)
+
+
+def _search_copies(light_curves: Iterable[LightCurve], search: SearchConfig,
+                   config: DetectConfig, copies: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """:func:`search_batch` of each of ``copies`` (of :data:`COPIES`) of the light curves,
+    prepared together, so that each light curve's trend is computed once for them all."""
+    rows: dict[str, dict[str, dict]] = {copy: {} for copy in copies}
+    prepared: dict[str, list[_Prepared]] = {copy: [] for copy in copies}
+    order, joined = [], []
+    for lc in light_curves:
+        order.append((lc.meta.key, lc.meta.tic, lc.meta.sector))
+        if lc.meta.stitched:
+            for copy in copies:
+                rows[copy][lc.meta.key] = {"status": JOINED, "reason": JOINED_REASON}
+            joined.append(lc)
+            continue
+        for copy, outcome in _prepare(lc, search, config, copies).items():
+            if isinstance(outcome, _Prepared):
+                prepared[copy].append(outcome)
+                rows[copy][lc.meta.key] = {}
+            else:
+                rows[copy][lc.meta.key] = {"status": "failed", "reason": _reason(lc, outcome)}
+    device = _device(config.device)
+    for copy in copies:
+        for group in _groups(prepared[copy], config.batch_size):
+            rows[copy].update(zip([p.key for p in group],
+                                  _search_group(group, search, config, device)))
+    if "data" in copies:
+        spans = {p.key: p.span for p in prepared["data"]}
+        for lc in joined:
+            sectors = [(rows["data"][key], spans[key]) for key, tic, _ in order
+                       if tic == lc.meta.tic and key in spans]
+            rows["data"][lc.meta.key].update(_joined_ephemeris(lc, sectors, search, config))
+    columns = ["key", "tic", "sector", "status", "reason", *STAT_COLUMNS,
+               *(f"{name}_{n}" for n in range(2, config.n_peaks + 1) for name in ("period", "sde"))]
+    return {copy: pd.DataFrame([{"key": key, "tic": tic, "sector": sector, "status": "ok",
+                                 "reason": "", **rows[copy][key]} for key, tic, sector in order]
+                               ).reindex(columns=columns) for copy in copies}
+
+
+def _reason(lc: LightCurve, error: Exception) -> str:
+    """Why a light curve could not be searched, in one line naming its file."""
+    name = lc.meta.source_file or lc.meta.key
+    return str(error) if name in str(error) else f"{name}: {error}"
 
 
 def _joined_ephemeris(lc: LightCurve, sectors: list[tuple[dict, float]], search: SearchConfig,
@@ -239,19 +258,47 @@ def _device(name: str) -> torch.device:
 
 
 def _prepare(lc: LightCurve, search: SearchConfig, config: DetectConfig,
-             invert: bool) -> _Prepared:
-    """Bin and detrend one light curve (or its null: its bins without brightenings,
-    mirrored); ValueError if unusable."""
+             copies: tuple[str, ...]) -> dict[str, _Prepared | Exception]:
+    """Each of ``copies`` of one light curve binned and detrended (:func:`_copy_view`,
+    :func:`_prepared`), or the error that made it unusable (any failure of one light curve
+    is that light curve's)."""
+    try:
+        good = lc.good()
+        if len(good) < MIN_CADENCES:
+            raise ValueError(f"{len(good)} good cadences, the search needs {MIN_CADENCES}")
+        cadence, width = _bin_width(good, config)
+        binned, weights = _pre_binned(good, width)
+        flat = flatten_for_search(binned, search)
+    except Exception as error:
+        return dict.fromkeys(copies, error)
+    outcomes = {}
+    for copy in copies:
+        try:
+            view = _copy_view(binned, weights, flat, copy, search)
+            outcomes[copy] = _prepared(lc, *view, search, config, cadence, width)
+        except Exception as error:
+            outcomes[copy] = error
+    return outcomes
+
+
+def _copy_view(binned: LightCurve, weights: np.ndarray, flat: LightCurve, copy: str,
+               search: SearchConfig) -> tuple[LightCurve, np.ndarray, LightCurve]:
+    """A light curve's bins as ``copy`` sees them (the data's own, or its null: its bins
+    without brightenings, mirrored), their weights, and the view detrended as the search
+    detrends it, given the bins' trend divided out (``flat``)."""
+    if copy == "data":
+        return binned, weights, clip_brightenings(flat)
+    kept = without_brightenings(binned, search, flat)
+    mirrored = kept.inverted()
+    return mirrored, weights[np.isin(binned.time, kept.time)], detrend_for_search(mirrored, search)
+
+
+def _prepared(lc: LightCurve, binned: LightCurve, weights: np.ndarray, detrended: LightCurve,
+              search: SearchConfig, config: DetectConfig, cadence: float,
+              width: float) -> _Prepared:
+    """One copy of ``lc``: its bins (``weights`` cadences each), ``detrended``, trimmed at
+    the edges and summed for the batched search; ValueError if unusable."""
     name = lc.meta.source_file or lc.meta.key
-    good = lc.good()
-    if len(good) < MIN_CADENCES:
-        raise ValueError(f"{name}: {len(good)} good cadences, the search needs {MIN_CADENCES}")
-    cadence, width = _bin_width(good, config)
-    binned, weights = _pre_binned(good, width)
-    if invert:  # the bins without brightenings (flares), mirrored
-        kept = without_brightenings(binned, search)
-        binned, weights = kept.inverted(), weights[np.isin(binned.time, kept.time)]
-    detrended = detrend_for_search(binned, search)
     per_bin = weights[np.searchsorted(binned.time, detrended.time)]
     near = _near_edges(detrended.time, config.edge_days)
     flat = detrended.select(~near)

@@ -16,13 +16,13 @@ from transitflow.searching.iterative import search_lightcurve, search_with_spect
 from transitflow.searching.masking import full_duration, is_echo, mask_width
 from transitflow.searching.periodograms import (Periodogram, Spectrum, bls_spectrum,
                                                 display_spectrum, periodogram)
-from transitflow.searching.star import (detrend_for_search, detrend_window, period_grid,
-                                        search_durations, shortest_period, stellar_density,
-                                        without_brightenings)
+from transitflow.searching.star import (detrend_for_search, detrend_window, flatten_for_search,
+                                        period_grid, search_durations, shortest_period,
+                                        stellar_density, without_brightenings)
 from transitflow.searching.transits import alias_periods, true_multiple
 
 __all__ = ["Periodogram", "SearchConfig", "Spectrum", "alias_periods", "bls_spectrum",
-           "detrend_for_search", "detrend_window", "display_spectrum", "full_duration",
-           "is_echo", "mask_width", "period_grid", "periodogram", "search_durations",
-           "search_lightcurve", "search_with_spectrum", "shortest_period", "stellar_density",
-           "true_multiple", "without_brightenings"]
+           "detrend_for_search", "detrend_window", "display_spectrum", "flatten_for_search",
+           "full_duration", "is_echo", "mask_width", "period_grid", "periodogram",
+           "search_durations", "search_lightcurve", "search_with_spectrum", "shortest_period",
+           "stellar_density", "true_multiple", "without_brightenings"]

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from transitflow.detrend import detrend
+from transitflow.detrend import clip_brightenings, detrend, flattened
 from transitflow.lightcurve import LightCurve, LightCurveMeta
 from transitflow.searching.config import SearchConfig
 from transitflow.signals import KEPLER_A_RSUN, orbital_period
@@ -100,15 +100,21 @@ def detrend_for_search(lc: LightCurve, config: SearchConfig) -> LightCurve:
     return detrend(lc, detrend_window(config, lc.meta))
 
 
-def without_brightenings(lc: LightCurve, config: SearchConfig) -> LightCurve:
+def flatten_for_search(lc: LightCurve, config: SearchConfig) -> LightCurve:
+    """:func:`detrend_for_search` before its clip (:func:`transitflow.detrend.flattened`)."""
+    return flattened(lc, detrend_window(config, lc.meta))
+
+
+def without_brightenings(lc: LightCurve, config: SearchConfig,
+                         flat: LightCurve | None = None) -> LightCurve:
     """``lc`` without its brightenings (flares, cosmic rays): the cadences more than
     FLARE_SIGMA robust standard deviations above its trend, detrended as the search
     detrends it (flagged and non-finite cadences dropped too). Mirrored, it is a null of
     what the search of ``lc`` meets: the search clips these from the data, where they never
     become dips, but mirrored they would, and set the detection thresholds of a sector of
-    flaring M dwarfs."""
-    kept = detrend(lc, detrend_window(config, lc.meta), upper_sigma=FLARE_SIGMA).time
-    return lc.select(np.isin(lc.time, kept))
+    flaring M dwarfs. ``flat``: ``lc`` already :func:`flatten_for_search`-ed, where known."""
+    flat = flatten_for_search(lc, config) if flat is None else flat
+    return lc.select(np.isin(lc.time, clip_brightenings(flat, FLARE_SIGMA).time))
 
 
 def period_grid(span: float, min_period: float, max_period: float, density: float,
