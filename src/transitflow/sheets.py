@@ -11,9 +11,11 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.axis import Axis
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
+from matplotlib.font_manager import FontProperties
 from matplotlib.figure import Figure
-from matplotlib.ticker import FormatStrFormatter, NullLocator
+from matplotlib.ticker import AutoLocator, FormatStrFormatter, NullLocator, ScalarFormatter
 from matplotlib.transforms import offset_copy
 from PIL import Image
 
@@ -53,6 +55,8 @@ PERIOD_MARK = {"color": "C3", "alpha": 0.8, "lw": 0.8}
 HIGHLIGHT = {"color": "C3", "alpha": 0.08, "lw": 0}
 DISPOSITION_COLORS = {"PC": "tab:green"}
 KEPLER_TELESCOPE_MISSIONS = ("K2", "Kepler")
+#: Text images a process's page keeps (:class:`_TextImageRenderer`) before it starts afresh.
+MAX_TEXT_IMAGES = 4096
 
 
 def vetting_sheet(lc: LightCurve, detrended: LightCurve, signal: Signal, vetting: dict,
@@ -99,7 +103,7 @@ class _Page:
     def __init__(self) -> None:
         self.fig = Figure(figsize=PAGE_INCHES, dpi=DPI, facecolor="white")  # opaque
         # one canvas, so one renderer, whose text sizes matplotlib keeps from sheet to sheet
-        self.canvas = FigureCanvasAgg(self.fig)
+        self.canvas = _Canvas(self.fig)
         grid = self.fig.add_gridspec(4, 8, height_ratios=(1, 1, 1, 0.9), left=LEFT,
                                      right=RIGHT, top=0.86, bottom=0.035, hspace=0.6,
                                      wspace=0.42)
@@ -137,12 +141,73 @@ class _Page:
                 artist.remove()
             ax.set_title("", loc="left")
             ax.set_xlabel("")
-            ax.set_xscale("linear")  # also puts back the default tick locators and
-            ax.set_yscale("linear")  # formatters that a panel's note or nbins replaced
+            if _departed(ax.xaxis):  # also puts back the default tick locator and
+                ax.set_xscale("linear")  # formatter that a panel's note replaced
+            if _departed(ax.yaxis):
+                ax.set_yscale("linear")
             ax.relim()
             ax.set_autoscale_on(True)
             ax.set_visible(True)
         return self
+
+
+def _departed(axis: Axis) -> bool:
+    """Whether ``axis`` left its linear scale, or the default tick locator and formatter of
+    that scale (putting them back on every axis took a twentieth of a sheet). An event
+    window's fewer ticks (:func:`_event_axis`) stay: that panel always asks for them."""
+    return (axis.get_scale() != "linear" or type(axis.get_major_locator()) is not AutoLocator
+            or type(axis.get_major_formatter()) is not ScalarFormatter)
+
+
+class _TextImageRenderer(RendererAgg):
+    """Agg's renderer keeping the image of each line of text it draws: FreeType's layout
+    and rasterising of a line's glyphs took a tenth of a sheet, and tick labels, axis
+    labels and titles recur from sheet to sheet. The pixels are Agg's own."""
+
+    def __init__(self, width: float, height: float, dpi: float) -> None:
+        super().__init__(width, height, dpi)
+        self._images: dict[tuple, tuple[np.ndarray, float, float, float]] = {}
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if ismath:
+            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        image, descent, x_offset, y_offset = self._text_image(s, prop, gc.get_antialiased())
+        sine, cosine = math.sin(math.radians(angle)), math.cos(math.radians(angle))
+        x = round(x + x_offset + descent * sine)
+        y = round(y + y_offset + descent * cosine)
+        self._renderer.draw_text_image(image, x, y + 1, angle, gc)
+
+    def _text_image(self, text: str, prop: FontProperties,
+                    antialiased: bool) -> tuple[np.ndarray, float, float, float]:
+        """A line's glyphs rasterised at angle 0, its descent and bitmap offset (pixels)."""
+        key = (text, _font_key(prop), antialiased, get_hinting_flag())
+        if key not in self._images:
+            if len(self._images) >= MAX_TEXT_IMAGES:
+                self._images.clear()
+            font = self._prepare_font(prop)
+            font.set_text(text, 0, flags=get_hinting_flag())
+            font.draw_glyphs_to_bitmap(antialiased=antialiased)
+            x_offset, y_offset = font.get_bitmap_offset()
+            self._images[key] = (np.array(font.get_image()), font.get_descent() / 64.0,
+                                 x_offset / 64.0, y_offset / 64.0)
+        return self._images[key]
+
+
+def _font_key(prop: FontProperties) -> tuple:
+    """What picks a font and its size (the fields of ``FontProperties.__hash__``)."""
+    return (tuple(prop.get_family()), prop.get_slant(), prop.get_variant(), prop.get_weight(),
+            prop.get_stretch(), prop.get_size(), prop.get_file(), prop.get_math_fontfamily())
+
+
+class _Canvas(FigureCanvasAgg):
+    """An Agg canvas drawing with a :class:`_TextImageRenderer`."""
+
+    def get_renderer(self) -> _TextImageRenderer:
+        key = (*self.figure.bbox.size, self.figure.dpi)
+        if self._lastKey != key:
+            self.renderer = _TextImageRenderer(*key)
+            self._lastKey = key
+        return self.renderer
 
 
 @functools.cache
