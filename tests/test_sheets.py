@@ -277,15 +277,17 @@ def test_x_labels_sit_where_matplotlibs_own_placement_puts_them():
 
 
 def test_the_pages_text_images_are_aggs_own_drawn_again():
-    """The page's renderer keeps each line's text image: a figure of texts (sizes, fonts,
-    a rotation, lines drawn twice) has Agg's own pixels, on its first draw and again."""
+    """The page's renderer keeps each line's size and image: a figure of texts (sizes,
+    fonts, a rotation, alignments that use the sizes, lines drawn twice) has Agg's own
+    pixels, on its first draw and again."""
     def pixels(canvas_class) -> np.ndarray:
         fig = Figure(figsize=(3, 2), dpi=DPI)
         canvas = canvas_class(fig)
         for n, (size, family, angle) in enumerate([(6, "DejaVu Sans", 0), (11, "monospace", 0),
                                                    (8, "DejaVu Sans", 30), (6, "DejaVu Sans", 0)]):
-            fig.text(0.1, 0.1 + 0.2 * n, "P = 3.141593 d\nSNR 12", fontsize=size,
-                     family=family, rotation=angle, color=f"C{n}")
+            fig.text(0.1 + 0.2 * n, 0.1 + 0.2 * n, "P = 3.141593 d\nSNR 12", fontsize=size,
+                     family=family, rotation=angle, color=f"C{n}",
+                     ha=("left", "center", "right")[n % 3], va=("top", "center")[n % 2])
         canvas.draw()
         first = np.asarray(canvas.buffer_rgba()).copy()
         canvas.draw()
