@@ -75,7 +75,7 @@ def scan_rate(light_curves, search: SearchConfig, n: int, batch_size: int,
     """Light curves per second of the batched search's phase scan on ``device``: the light
     curves detrended and binned once, repeated up to ``n``, searched in batches."""
     config = DetectConfig(batch_size=batch_size, device=device)
-    prepared = [_prepare(lc, search, config, invert=False) for lc in light_curves]
+    prepared = [_prepare(lc, search, config, ("data",))["data"] for lc in light_curves]
     repeated = [prepared[i % len(prepared)] for i in range(n)]
     groups = list(_groups(repeated, batch_size))
     _search_group(groups[0][:2], search, config, torch.device(device))  # compile, warm up
