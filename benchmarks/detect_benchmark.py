@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from transitflow.detect import DetectConfig, search_batch, trial_periods
-from transitflow.detect.batch import _groups, _prepare, _search_group
+from transitflow.detect.batch import _groups, _prepare_copies, _search_group
 from transitflow.searching import SearchConfig, bls_spectrum, detrend_for_search, stellar_density
 from transitflow.searching.box_least_squares import (BoxSearch, astropy_box_least_squares,
                                                      box_least_squares)
@@ -75,7 +75,10 @@ def scan_rate(light_curves, search: SearchConfig, n: int, batch_size: int,
     """Light curves per second of the batched search's phase scan on ``device``: the light
     curves detrended and binned once, repeated up to ``n``, searched in batches."""
     config = DetectConfig(batch_size=batch_size, device=device)
-    prepared = [_prepare(lc, search, config, ("data",))["data"] for lc in light_curves]
+    prepared = [_prepare_copies(lc, search, config, ("data",))["data"] for lc in light_curves]
+    for outcome in prepared:
+        if isinstance(outcome, Exception):
+            raise outcome
     repeated = [prepared[i % len(prepared)] for i in range(n)]
     groups = list(_groups(repeated, batch_size))
     _search_group(groups[0][:2], search, config, torch.device(device))  # compile, warm up

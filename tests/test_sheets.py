@@ -221,8 +221,8 @@ def test_the_headers_texts_do_not_overlap_on_the_longest_lines(tmp_path):
     row = vetting_row(signal) | {"score": 0.0151, "network_flagged": False,
                                  "detected_by": "network+periodic+single+edge+sectors"}
     vetting_sheet(k2, k2, signal, row, tmp_path / "k2.png")
-    fig = sheets._process_page().fig
-    renderer = FigureCanvasAgg(fig).get_renderer()
+    page = sheets._process_page()
+    fig, renderer = page.fig, page.canvas.get_renderer()
     boxes = {text.get_text(): text.get_window_extent(renderer) for text in fig.texts}
     network = [boxes.pop("network score = 0.015 (not flagged)"),
                boxes.pop("raised by: network+periodic+single+edge+sectors")]
@@ -278,16 +278,19 @@ def test_x_labels_sit_where_matplotlibs_own_placement_puts_them():
 
 def test_the_pages_text_images_are_aggs_own_drawn_again():
     """The page's renderer keeps each line's size and image: a figure of texts (sizes,
-    fonts, a rotation, alignments that use the sizes, lines drawn twice) has Agg's own
-    pixels, on its first draw and again."""
+    fonts, a weight, a rotation, no antialiasing, alignments that use the sizes, lines
+    drawn twice) has Agg's own pixels, on its first draw and again."""
     def pixels(canvas_class) -> np.ndarray:
         fig = Figure(figsize=(3, 2), dpi=DPI)
         canvas = canvas_class(fig)
-        for n, (size, family, angle) in enumerate([(6, "DejaVu Sans", 0), (11, "monospace", 0),
-                                                   (8, "DejaVu Sans", 30), (6, "DejaVu Sans", 0)]):
-            fig.text(0.1 + 0.2 * n, 0.1 + 0.2 * n, "P = 3.141593 d\nSNR 12", fontsize=size,
-                     family=family, rotation=angle, color=f"C{n}",
-                     ha=("left", "center", "right")[n % 3], va=("top", "center")[n % 2])
+        for n, (size, family, weight, angle, smooth) in enumerate(
+                [(6, "DejaVu Sans", "normal", 0, True), (11, "monospace", "normal", 0, True),
+                 (8, "DejaVu Sans", "normal", 30, True), (6, "DejaVu Sans", "bold", 0, True),
+                 (6, "DejaVu Sans", "normal", 0, False)]):
+            fig.text(0.1 + 0.15 * n, 0.1 + 0.18 * n, "P = 3.141593 d\nSNR 12", fontsize=size,
+                     family=family, weight=weight, rotation=angle, antialiased=smooth,
+                     color=f"C{n}", ha=("left", "center", "right")[n % 3],
+                     va=("top", "center")[n % 2])
         canvas.draw()
         first = np.asarray(canvas.buffer_rgba()).copy()
         canvas.draw()

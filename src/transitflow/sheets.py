@@ -6,8 +6,8 @@ import functools
 import math
 import textwrap
 from collections.abc import Sequence
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib
 import numpy as np
@@ -155,9 +155,10 @@ class _Page:
 
 
 def _departed(axis: Axis) -> bool:
-    """Whether ``axis`` left its linear scale, or the default tick locator and formatter of
-    that scale (putting them back on every axis took a twentieth of a sheet). An event
-    window's fewer ticks (:func:`_event_axis`) stay: that panel always asks for them."""
+    """Whether an x or y ``axis`` left its linear scale, or the default tick locator and
+    formatter of that scale (putting them back on every axis took a twentieth of a sheet).
+    An event window's fewer ticks (:func:`_event_axis`, set on its locator) stay: that
+    panel always asks for them, or gets a note, whose fixed ticks are reset."""
     return (axis.get_scale() != "linear" or type(axis.get_major_locator()) is not AutoLocator
             or type(axis.get_major_formatter()) is not ScalarFormatter)
 
@@ -177,7 +178,9 @@ class _TextImageRenderer(RendererAgg):
     """Agg's renderer keeping each line of text it measures or draws, rasterised: FreeType's
     layout and rasterising of a line's glyphs took a tenth of a sheet, done once to measure
     the line and again to draw it, and tick labels, axis labels and titles recur from sheet
-    to sheet. The sizes and pixels are Agg's own."""
+    to sheet. The sizes and pixels are Agg's own. A line is keyed by its text and font
+    properties: a family alias (``monospace``) resolves through the rcParams, which are
+    :data:`STYLE` wherever the page draws."""
 
     def __init__(self, width: float, height: float, dpi: float) -> None:
         super().__init__(width, height, dpi)

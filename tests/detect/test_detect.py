@@ -20,10 +20,10 @@ from transitflow.detect.batch import JOINED, JOINED_REASON
 from transitflow.features import search_ephemerides
 from transitflow.flag_summary import read_flag_summary
 from transitflow.infer import flag_scores
-from transitflow.lightcurve import stitch
+from transitflow.lightcurve import ARRAY_FIELDS, stitch
 from transitflow.readers import read_lightcurves
 from transitflow.searching import (Periodogram, SearchConfig, bls_spectrum, detrend_for_search,
-                                   stellar_density)
+                                   flatten_for_search, stellar_density, without_brightenings)
 from transitflow.simulate import SimConfig, simulate_stars
 from transitflow.shards import write_shard
 from transitflow.tables import read_provenance, read_table
@@ -324,6 +324,30 @@ def test_detect_shard_rows_are_each_copy_searched_alone(planets):
         rows = table[table["copy"] == copy].drop(columns="copy").reset_index(drop=True)
         pd.testing.assert_frame_equal(rows, alone)
     assert list(table["status"]) == ["ok", "ok", "ok", "failed"] * 2
+
+
+def test_a_light_curve_and_its_null_from_one_trend_are_each_detrended_alone():
+    """The copies' views from the binned light curve's one trend equal the light curve
+    detrended for the data, and its own trend's brightenings dropped, mirrored and
+    detrended for the null."""
+    lc = flat_lightcurve(tic=5, seed=5)
+    lc = replace(lc, flux=np.where(np.isin(np.arange(len(lc)), [300, 301, 900]), 1.02,
+                                   lc.flux).astype(np.float32))
+    search = SearchConfig()
+    binned, weights = detect._pre_binned(lc.good(), detect._bin_width(lc.good(), DetectConfig())[1])
+    flat = flatten_for_search(binned, search)
+    kept = without_brightenings(binned, search)
+    assert len(kept) < len(binned)  # the brightenings
+    alone = {"data": (binned, weights, detrend_for_search(binned, search)),
+             "inverted": (kept.inverted(), weights[np.isin(binned.time, kept.time)],
+                          detrend_for_search(kept.inverted(), search))}
+    for copy, (bins, bin_weights, detrended) in alone.items():
+        shared_bins, shared_weights, shared = detect._copy_view(binned, weights, flat, copy,
+                                                                search)
+        assert np.array_equal(shared_weights, bin_weights)
+        for name in ARRAY_FIELDS:
+            for ours, theirs in ((shared_bins, bins), (shared, detrended)):
+                assert np.array_equal(getattr(ours, name), getattr(theirs, name), equal_nan=True)
 
 
 def test_detect_command_writes_the_detections_of_a_shard(planets, tmp_path):

@@ -188,7 +188,7 @@ def _search_copies(light_curves: Iterable[LightCurve], search: SearchConfig,
                 rows[copy][lc.meta.key] = {"status": JOINED, "reason": JOINED_REASON}
             joined.append(lc)
             continue
-        for copy, outcome in _prepare(lc, search, config, copies).items():
+        for copy, outcome in _prepare_copies(lc, search, config, copies).items():
             if isinstance(outcome, _Prepared):
                 prepared[copy].append(outcome)
                 rows[copy][lc.meta.key] = {}
@@ -257,11 +257,11 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _prepare(lc: LightCurve, search: SearchConfig, config: DetectConfig,
-             copies: tuple[str, ...]) -> dict[str, _Prepared | Exception]:
+def _prepare_copies(lc: LightCurve, search: SearchConfig, config: DetectConfig,
+                    copies: tuple[str, ...]) -> dict[str, _Prepared | Exception]:
     """Each of ``copies`` of one light curve binned and detrended (:func:`_copy_view`,
-    :func:`_prepared`), or the error that made it unusable (any failure of one light curve
-    is that light curve's)."""
+    :func:`_prepared_copy`), or the error that made it unusable (any failure of one light
+    curve is that light curve's)."""
     try:
         good = lc.good()
         if len(good) < MIN_CADENCES:
@@ -275,7 +275,7 @@ def _prepare(lc: LightCurve, search: SearchConfig, config: DetectConfig,
     for copy in copies:
         try:
             view = _copy_view(binned, weights, flat, copy, search)
-            outcomes[copy] = _prepared(lc, *view, search, config, cadence, width)
+            outcomes[copy] = _prepared_copy(lc, *view, search, config, cadence, width)
         except Exception as error:
             outcomes[copy] = error
     return outcomes
@@ -293,27 +293,28 @@ def _copy_view(binned: LightCurve, weights: np.ndarray, flat: LightCurve, copy: 
     return mirrored, weights[np.isin(binned.time, kept.time)], detrend_for_search(mirrored, search)
 
 
-def _prepared(lc: LightCurve, binned: LightCurve, weights: np.ndarray, detrended: LightCurve,
-              search: SearchConfig, config: DetectConfig, cadence: float,
-              width: float) -> _Prepared:
+def _prepared_copy(lc: LightCurve, binned: LightCurve, weights: np.ndarray,
+                   detrended: LightCurve, search: SearchConfig, config: DetectConfig,
+                   cadence: float, width: float) -> _Prepared:
     """One copy of ``lc``: its bins (``weights`` cadences each), ``detrended``, trimmed at
     the edges and summed for the batched search; ValueError if unusable."""
     name = lc.meta.source_file or lc.meta.key
     per_bin = weights[np.searchsorted(binned.time, detrended.time)]
     near = _near_edges(detrended.time, config.edge_days)
-    flat = detrended.select(~near)
-    if len(flat) < MIN_CADENCES * cadence / width:
-        raise ValueError(f"{name}: {len(flat)} bins away from the edges of the data, too few "
-                         f"for the search; for data in stretches under {2 * config.edge_days:g} "
-                         "d, lower detect.edge_days")
-    sigma = robust_std(flat.flux.astype(np.float64)) * math.sqrt(float(np.median(per_bin[~near])))
+    trimmed = detrended.select(~near)
+    if len(trimmed) < MIN_CADENCES * cadence / width:
+        raise ValueError(f"{name}: {len(trimmed)} bins away from the edges of the data, too "
+                         f"few for the search; for data in stretches under "
+                         f"{2 * config.edge_days:g} d, lower detect.edge_days")
+    sigma = (robust_std(trimmed.flux.astype(np.float64))
+             * math.sqrt(float(np.median(per_bin[~near]))))
     if not (np.isfinite(sigma) and sigma > 0):
         raise ValueError(f"{name}: flux has no usable scatter after detrending "
-                         f"(robust sigma {sigma:.3g}, {len(flat)} bins)")
+                         f"(robust sigma {sigma:.3g}, {len(trimmed)} bins)")
     durations = search_durations(search, lc.meta)
-    counts, dips = _bin_sums(_bin_index(flat.time, width), flat.flux, per_bin[~near])
+    counts, dips = _bin_sums(_bin_index(trimmed.time, width), trimmed.flux, per_bin[~near])
     box_noise, single = _box_statistics(counts, dips, width, cadence, sigma, durations)
-    start = float(flat.time[0])
+    start = float(trimmed.time[0])
     return _Prepared(key=lc.meta.key, start=start, width=width,
                      counts=counts.astype(np.float32), dips=dips.astype(np.float32),
                      cadence=cadence, density=stellar_density(lc.meta), durations=durations,
