@@ -78,8 +78,9 @@ def test_a_second_run_does_nothing(runs):
     (changed("search", min_period=0.4), {"detect"} | DOWNSTREAM_OF_FLAG),
     (changed("detect", false_alarms_per_10k=50), DOWNSTREAM_OF_FLAG),
     (changed("train", num_workers=2), set()),  # data loading only: the same batches
+    (changed("train", member_processes=1), set()),  # the same members, one after another
 ], ids=["train", "flag", "search", "completeness", "search-grid", "detect-threshold",
-        "train-workers"])
+        "train-workers", "train-member-processes"])
 def test_a_config_change_reruns_its_stage_and_those_after(runs, config, rerun):
     assert planned_rules(runs[0].parents[1], config) == rerun
 

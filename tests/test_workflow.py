@@ -26,7 +26,7 @@ TINY = {
     "shard_size": 60,
     "sim": {"n_stars": 120, "sector": 1, "cadence_min": 30.0},
     "train": {"model": "cnn", "epochs": 2, "steps_per_epoch": 10, "batch_size": 32,
-              "ensemble": 2},
+              "ensemble": 2, "member_processes": 2},
     "flag": {"threshold": 0.0, "top_k": None},  # search every light curve: tests the plumbing
     "completeness": {"stars": 10, "n_per_star": 2},
 }

@@ -11,7 +11,7 @@ from dataclasses import fields
 #: options (``--throughput``), so that changing them reruns nothing. Batch sizes are not
 #: among them: scores computed in batches of another size differ in the last bits.
 THROUGHPUT_KEYS = {"mast": ("max_workers", "retries", "backoff_s", "timeout_s"),
-                   "train": ("num_workers",)}
+                   "train": ("num_workers", "member_processes")}
 
 
 def options_from_dict(cls, options: Mapping, section: str):

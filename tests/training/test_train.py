@@ -234,6 +234,27 @@ def test_ensemble_members_are_the_single_models_of_their_seeds(easy_task, tmp_pa
     assert grown["epochs_run"] == [2, 2, 2]
 
 
+@pytest.mark.slow
+def test_members_trained_side_by_side_are_those_trained_in_turn(easy_task, tmp_path):
+    config = tiny_config(ensemble=3)
+    for run, processes in (("in-turn", 1), ("side-by-side", 2)):
+        run_training(*easy_task, replace(config, member_processes=processes), tmp_path / run,
+                     provenance={})
+    in_turn, side_by_side = (torch.load(tmp_path / run / "model.pt", weights_only=True)
+                             for run in ("in-turn", "side-by-side"))
+    assert in_turn["state_dict"].keys() == side_by_side["state_dict"].keys()
+    assert all(torch.equal(value, side_by_side["state_dict"][name])
+               for name, value in in_turn["state_dict"].items())
+    assert (tmp_path / "in-turn" / "training_log.csv").read_text() == \
+        (tmp_path / "side-by-side" / "training_log.csv").read_text()
+    cards = [json.loads((tmp_path / run / "model_card.json").read_text())
+             for run in ("in-turn", "side-by-side")]
+    assert [card["train_config"].pop("member_processes") for card in cards] == [1, 2]
+    assert cards[0] == cards[1]
+    with pytest.raises(ValueError, match="member_processes"):
+        trainer._checkpoint_side_by_side(print, replace(config, member_processes=2), 2)
+
+
 def test_the_model_follows_the_threads_setting_not_the_jobs_cores(easy_task, tmp_path):
     def trained(cores: int, threads: int) -> dict:
         torch.set_num_threads(cores)  # as the job's OMP_NUM_THREADS leaves it

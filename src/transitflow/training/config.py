@@ -53,6 +53,8 @@ class TrainConfig:
         logits (:class:`transitflow.models.Ensemble`) and is calibrated as one.
     num_workers : int
         DataLoader worker processes building batches.
+    member_processes : int
+        Ensemble members trained at once, each in a process of its own (never the result).
     threads : int
         CPU threads of each training process (torch's intra-op threads). Part of the result:
         the same number gives the same model on any machine, whatever cores the job gets.
@@ -110,6 +112,7 @@ class TrainConfig:
     seed: int = 0
     ensemble: int = 1
     num_workers: int = 0
+    member_processes: int = 1
     threads: int = 1
     device: str = "auto"
     target_precision: float = 0.9
@@ -135,9 +138,9 @@ class TrainConfig:
                              f"(features.local_length {self.features.local_length}) need the "
                              "cnn model: set train.features.local_length: 0")
         if min(self.epochs, self.steps_per_epoch, self.batch_size, self.ensemble,
-               self.threads) < 1:
-            raise ValueError("epochs, steps_per_epoch, batch_size, ensemble and threads must be "
-                             "positive")
+               self.threads, self.member_processes) < 1:
+            raise ValueError("epochs, steps_per_epoch, batch_size, ensemble, threads and "
+                             "member_processes must be positive")
         if not 0 < self.plateau_factor < 1 or not 0 < self.target_precision <= 1:
             raise ValueError("plateau_factor must be in (0, 1) and target_precision in (0, 1]")
         if not 0 <= self.gate_false_alarm < 1:

@@ -6,7 +6,9 @@ Each network (each member of an ensemble) resumes from its checkpoint (``checkpo
 ``checkpoint-member<i>.pt``) when one is present and was written for the same data,
 training config and code; on the CPU a resumed run ends with the same weights as an
 uninterrupted one, and a larger ensemble reuses the members already trained. A checkpoint
-of anything else is kept under another name and training starts over.
+of anything else is kept under another name and training starts over. With
+``member_processes`` > 1 the members train that many at a time, each in a spawned process,
+to their checkpoints, from which the run then takes them: the same members.
 
 Started by ``torchrun`` (``WORLD_SIZE`` > 1), training is data parallel
 (``DistributedDataParallel``, gloo on the CPU, NCCL on GPUs): each rank draws its own batches,
@@ -17,10 +19,13 @@ from __future__ import annotations
 
 import itertools
 import logging
+import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from time import perf_counter
 
@@ -106,24 +111,18 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
         if config.features.local_length:
             model_options["local_length"] = config.features.local_length
         hashes = data_hashes(digests, labels, split)
+        train_member = partial(
+            _train_member, config=config, model_options=model_options, data=data, device=device,
+            out_dir=out_dir, rank=rank, world_size=world_size,
+            origin={**hashes, "source_digest": provenance.get("source_digest"),
+                    "processes": world_size})  # each trains on its share of a batch
+        if config.member_processes > 1 and config.ensemble > 1:
+            _checkpoint_side_by_side(train_member, config, world_size)
         members, log = [], []
-        for member in range(config.ensemble):
-            member_config = replace(config, seed=config.seed + member)
-            if rank == 0 and config.ensemble > 1:
-                tqdm.write(f"ensemble member {member + 1} of {config.ensemble} "
-                           f"(seed {member_config.seed})")
-            torch.manual_seed(member_config.seed)
-            model = build_model(config.model, **model_options).to(device)
-            origin = {"config": _resumable(member_config.to_dict()), **hashes,
-                      "source_digest": provenance.get("source_digest"),
-                      "processes": world_size}  # each trains on its share of a batch
-            trainer = Trainer(model, member_config, device, _checkpoint_path(out_dir, member),
-                              origin, rank, world_size)
-            trainer.fit(data["train"], data["val"])
-            if rank == 0:  # where the best weights are kept
-                model.load_state_dict(trainer.state["best_weights"])
+        for member in range(config.ensemble):  # from the members' checkpoints, if trained
+            model, member_log = train_member(member)
             members.append(model)
-            log += [{"member": member, **row} for row in trainer.state["log"]]
+            log += member_log
         card = None
         if rank == 0:
             ensemble = Ensemble(members) if len(members) > 1 else members[0]
@@ -132,6 +131,46 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
             card = finish(ensemble, model_options, log, data, config, device, out_dir,
                           provenance, hashes)
         return broadcast(card)
+
+
+def _train_member(member: int, config: TrainConfig, model_options: dict,
+                  data: dict[str, LabelledSet], device: torch.device, out_dir: Path, origin: dict,
+                  rank: int, world_size: int) -> tuple[nn.Module, list[dict]]:
+    """Ensemble member ``member`` (seed ``config.seed + member``) trained, or resumed from its
+    checkpoint, with its best weights on rank 0, and its training log."""
+    member_config = replace(config, seed=config.seed + member)
+    torch.manual_seed(member_config.seed)
+    model = build_model(config.model, **model_options).to(device)
+    trainer = Trainer(model, member_config, device, _checkpoint_path(out_dir, member),
+                      {"config": _resumable(member_config.to_dict()), **origin}, rank,
+                      world_size)
+    if rank == 0 and config.ensemble > 1 and not trainer.finished:
+        tqdm.write(f"ensemble member {member + 1} of {config.ensemble} "
+                   f"(seed {member_config.seed})")
+    trainer.fit(data["train"], data["val"])
+    if rank == 0:  # where the best weights are kept
+        model.load_state_dict(trainer.state["best_weights"])
+    return model, [{"member": member, **row} for row in trainer.state["log"]]
+
+
+def _checkpoint_side_by_side(train_member: Callable[[int], object], config: TrainConfig,
+                             world_size: int) -> None:
+    """Train the ensemble's members ``config.member_processes`` at a time, each in a process
+    of its own, to their checkpoints; the members are those trained one after another (a
+    finished checkpoint resumes to its weights)."""
+    if world_size > 1:
+        raise ValueError("train.member_processes trains whole members side by side; under "
+                         "torchrun (train_processes > 1) set it to 1")
+    workers = min(config.member_processes, config.ensemble)
+    to_checkpoint = partial(_to_checkpoint, train_member, config.threads)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for _ in pool.map(to_checkpoint, range(config.ensemble)):
+            pass  # re-raises a member's error
+
+
+def _to_checkpoint(train_member: Callable[[int], object], threads: int, member: int) -> None:
+    with threads_held(threads):
+        train_member(member)
 
 
 class Trainer:
@@ -161,7 +200,16 @@ class Trainer:
                                             else None) if world_size > 1 else model)
         self.forward = torch.compile(parallel) if config.compile else parallel
 
+    @property
+    def finished(self) -> bool:
+        """Whether the epochs are run or early stopping has ended training."""
+        log = self.state["log"]
+        return (len(log) >= self.config.epochs
+                or _epochs_since_best(log) >= self.config.early_stopping_patience)
+
     def fit(self, train: LabelledSet, val: LabelledSet) -> None:
+        if self.finished:  # a finished checkpoint: no batches to make
+            return
         config = self.config
         stream = TrainingStream(
             train, config.features, config.batch_size, config.seed,
@@ -181,7 +229,7 @@ class Trainer:
                                              generator=torch.Generator().manual_seed(config.seed))
         batches = iter(loader)
         log = self.state["log"]
-        while len(log) < config.epochs and _epochs_since_best(log) < config.early_stopping_patience:
+        while not self.finished:
             epoch = len(log)
             train_loss = self._train_epoch(batches, epoch)
             self.state["position"] += config.steps_per_epoch
@@ -297,7 +345,7 @@ def _resumable(config: dict) -> dict:
     """The settings a resumed run must share (where and how fast it runs, and how many
     ensemble members train beside it, may change)."""
     return {name: value for name, value in config.items()
-            if name not in ("device", "num_workers", "ensemble")}
+            if name not in ("device", "num_workers", "ensemble", "member_processes")}
 
 
 def _cpu_weights(model: nn.Module) -> dict[str, torch.Tensor]:
