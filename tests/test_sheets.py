@@ -128,28 +128,35 @@ def test_few_points(tmp_path, n_points):
     assert path.stat().st_size > 10_000
 
 
-def test_per_transit_panels_share_one_flux_scale(tmp_path):
-    """Depths compare by eye: every transit panel spans the same flux range, and only the
-    first carries tick labels and the axis label."""
+def test_per_transit_windows_share_one_panel_and_flux_scale(tmp_path):
+    """Depths compare by eye: the transits' windows lie side by side on one flux scale, each
+    under its measured depth, above its mid-event time, with a model of its own depth."""
     lc = transiting()
-    depths = (DEPTH, 3 * DEPTH, DEPTH, DEPTH, DEPTH, DEPTH, DEPTH, DEPTH)
-    signal = replace(periodic_signal(), transit_depths=depths)
+    times = [t for t in EPOCH + PERIOD * np.arange(-10, 10) if lc.time[0] < t < lc.time[-1]]
+    depths = (DEPTH, 3 * DEPTH, *[DEPTH] * (len(times) - 2))
+    signal = replace(periodic_signal(), transit_times=tuple(times), transit_depths=depths)
     vetting_sheet(lc, lc, signal, vetting_row(signal), tmp_path / "depths.png")
-    panels = sheets._process_page().transits
-    assert len({ax.get_ylim() for ax in panels}) == 1
-    assert min(panels[0].get_ylim()) < 1 - 3 * DEPTH  # the deepest model fits on every panel
-    labelled = [ax.xaxis.get_label_text() != "" for ax in panels]
-    assert labelled == [True] + [False] * (len(panels) - 1)
-    assert all(not tick.label1.get_visible() for ax in panels[1:]
-               for tick in ax.yaxis.get_major_ticks())
-    assert any(tick.label1.get_visible() for tick in panels[0].yaxis.get_major_ticks())
+    panel = sheets._process_page().transits
+    assert [label.get_text() for label in panel.get_xticklabels()] == \
+        [f"{t:.2f}" for t in times[:sheets.MAX_TRANSIT_PANELS]]
+    assert len(panel.texts) == sheets.MAX_TRANSIT_PANELS < len(times)
+    measured = [float(text.get_text().removesuffix(" ppm")) for text in panel.texts]
+    assert all(0.5 < depth / (DEPTH * 1e6) < 1.5 for depth in measured)  # the data's, not 3x
+    points, _, model = panel.lines
+    assert min(panel.get_ylim()) < 1 - 3 * DEPTH  # the deepest model fits
+    ticks = panel.get_xticks()
+    second = np.abs(model.get_xdata() - ticks[1]) < 0.5 * (ticks[1] - ticks[0])
+    assert np.nanmin(model.get_ydata()[second]) == pytest.approx(1 - 3 * DEPTH)
+    x = points.get_xdata()
+    assert np.all((x[np.isfinite(x)] > ticks[0] - (ticks[1] - ticks[0]) / 2)
+                  & (x[np.isfinite(x)] < ticks[-1] + (ticks[1] - ticks[0]) / 2))
 
 
 def test_one_outlier_does_not_set_the_per_transit_panels_flux_scale(tmp_path):
     lc = transiting()
     lc.flux[np.argmin(np.abs(lc.time - (EPOCH + PERIOD + 0.1)))] = 0.5  # in the second window
     vetting_sheet(lc, lc, periodic_signal(), vetting_row(periodic_signal()), tmp_path / "o.png")
-    low, high = sheets._process_page().transits[0].get_ylim()
+    low, high = sheets._process_page().transits.get_ylim()
     assert 1 - 2 * DEPTH < low < 1 - DEPTH and 1.0 < high < 1.01
 
 

@@ -32,7 +32,8 @@ LEFT = 0.045  # figure fraction left of the header and the panels
 DPI = 100
 #: zlib level 3 encodes a sheet 6% faster than Pillow's default 6, into a 7% smaller file.
 PNG_OPTIONS = {"compress_level": 3}
-MAX_TRANSIT_PANELS = 8
+MAX_TRANSIT_PANELS = 8  # windows in the per-transit panel
+WINDOW_SPACING = 1.1  # per-transit windows' mid-events apart, in window widths
 REASON_LINE_CHARS = 140  # a line of digits and capitals reaches ~0.9 of the page's width
 REASONS_X = LEFT + 0.14  # right of the longest disposition, SYSTEMATIC
 REASON_LINES = 2  # beside the disposition
@@ -54,6 +55,7 @@ MODEL = {"color": "C3", "lw": 1.0}
 MARK = {"color": "C3", "alpha": 0.35, "lw": 0.6}
 PERIOD_MARK = {"color": "C3", "alpha": 0.8, "lw": 0.8}
 HIGHLIGHT = {"color": "C3", "alpha": 0.08, "lw": 0}
+SEPARATOR = {"color": "0.75", "lw": 0.6}
 DISPOSITION_COLORS = {"PC": "tab:green"}
 KEPLER_TELESCOPE_MISSIONS = ("K2", "Kepler")
 #: Text images a process's page keeps (:class:`_TextImageRenderer`) before it starts afresh.
@@ -99,7 +101,7 @@ def vetting_sheet(lc: LightCurve, detrended: LightCurve, signal: Signal, vetting
 
 class _Page:
     """The sheet's figure and its panels, made once per process and cleared for each sheet:
-    making a figure's 19 panels and their ticks was about half a sheet's cost."""
+    making a figure's panels and their ticks was about half a sheet's cost."""
 
     def __init__(self) -> None:
         self.fig = Figure(figsize=PAGE_INCHES, dpi=DPI, facecolor="white")  # opaque
@@ -117,9 +119,8 @@ class _Page:
         self.pixels = [add(grid[2, 2 * column:2 * column + 2]) for column in range(3)]
         self.table = add(grid[2, 6:])
         self.table.axis("off")
-        self.transits = [add(grid[3, column]) for column in range(MAX_TRANSIT_PANELS)]
-        for ax in self.transits[1:]:  # the first panel's tick labels serve the row
-            ax.tick_params(labelleft=False, labelbottom=False)
+        self.transits = add(grid[3, :])  # one panel, its windows side by side: fewer axes
+        self.grid = grid
         for ax in self.fig.axes:
             below = offset_copy(ax.transAxes, fig=self.fig, y=-XLABEL_DROP, units="points")
             ax.xaxis.set_label_coords(0.5, 0.0, transform=below)
@@ -276,7 +277,7 @@ def _draw(page: _Page, lc: LightCurve, detrended: LightCurve, signal: Signal, ve
                                                  (detrended.background, "background"))):
         _in_out_panel(ax, x, values, signal, title)
     _vetting_table(page.table, vetting)
-    _per_transit(page.transits, detrended, signal, times)
+    _per_transit(page, detrended, signal, times)
 
 
 def _half_window(signal: Signal) -> float:
@@ -441,25 +442,42 @@ def _periodogram(ax: Axes, periodogram, signal: Signal) -> None:
     ax.set_xlabel("period [d]")
 
 
-def _fold_panel(ax: Axes, x: np.ndarray, flux: np.ndarray, signal: Signal, model_depth: float,
-                title: str, title_depth: float | None = None) -> None:
-    """Points within the event window, their bins, a trapezoid model of ``model_depth`` and
-    in the title ``title_depth``, or when None the depth measured as the median of the
-    central half of the box (a limb-darkened or V-shaped transit's centre is deeper than
-    the box's mean, the header's depth)."""
+class _Window(NamedTuple):
+    """An event window's points, their bins and a trapezoid model, in hours from mid-event,
+    and its depth measured as the median of the box's central half (a limb-darkened or
+    V-shaped transit's centre is deeper than the box's mean, the header's depth)."""
+
+    points: tuple[np.ndarray, np.ndarray]
+    bins: tuple[np.ndarray, np.ndarray]
+    model: tuple[np.ndarray, np.ndarray]
+    depth: float
+
+
+def _window(x: np.ndarray, flux: np.ndarray, signal: Signal, model_depth: float) -> _Window:
+    """The points within :func:`_half_window` of mid-event (``x``, days), their bins and a
+    trapezoid of ``model_depth`` (none when it or the duration is unknown)."""
     half = _half_window(signal)
     near = np.abs(x) < half
-    ax.plot(24 * x[near], flux[near], **POINTS)
     centres, means = _binned(x[near], flux[near], half, _n_bins(signal, half))
-    ax.plot(24 * centres, means, **BINNED)
-    if math.isfinite(model_depth) and signal.duration > 0:
-        grid = np.linspace(-half, half, 301)
-        ax.plot(24 * grid, _trapezoid(grid, model_depth, signal.duration), **MODEL)
-    if title_depth is None:
-        inside = flux[np.abs(x) < 0.25 * signal.duration]
-        title_depth = 1 - float(np.median(inside)) if len(inside) else math.nan
-    ax.set_title(f"{title}: {_fmt(title_depth * 1e6, '.0f')} ppm", loc="left")
-    _event_axis(ax, half)
+    grid = (np.linspace(-half, half, 301) if math.isfinite(model_depth) and signal.duration > 0
+            else np.empty(0))
+    inside = flux[np.abs(x) < 0.25 * signal.duration]
+    return _Window((24 * x[near], flux[near]), (24 * centres, means),
+                   (24 * grid, _trapezoid(grid, model_depth, signal.duration)),
+                   1 - float(np.median(inside)) if len(inside) else math.nan)
+
+
+def _fold_panel(ax: Axes, x: np.ndarray, flux: np.ndarray, signal: Signal, model_depth: float,
+                title: str, title_depth: float | None = None) -> None:
+    """A :func:`_window` of ``model_depth``, with ``title_depth`` in the title, or when None
+    the window's measured depth."""
+    window = _window(x, flux, signal, model_depth)
+    ax.plot(*window.points, **POINTS)
+    ax.plot(*window.bins, **BINNED)
+    ax.plot(*window.model, **MODEL)
+    depth = window.depth if title_depth is None else title_depth
+    ax.set_title(f"{title}: {_fmt(depth * 1e6, '.0f')} ppm", loc="left")
+    _event_axis(ax, _half_window(signal))
 
 
 def _event_axis(ax: Axes, half: float) -> None:
@@ -518,22 +536,45 @@ def _in_out_panel(ax: Axes, x: np.ndarray, values: np.ndarray, signal: Signal, t
     _event_axis(ax, half)
 
 
-def _per_transit(axes: Sequence[Axes], lc: LightCurve, signal: Signal, times: np.ndarray) -> None:
-    """A window around each of the first transits, one panel each on one flux scale (so
-    that their depths compare by eye, :func:`_shared_range`); the rest hidden."""
+def _per_transit(page: _Page, lc: LightCurve, signal: Signal, times: np.ndarray) -> None:
+    """Windows about the first transits side by side in one panel, on one flux scale (so
+    that their depths compare by eye, :func:`_shared_range`): each with its points, bins and
+    a model of its own depth, its mid-event time below and its measured depth above."""
     depths = signal.transit_depths if len(signal.transit_depths) == len(times) else ()
-    shown = axes[:len(times)]
-    for column, (ax, t) in enumerate(zip(shown, times)):
-        _fold_panel(ax, lc.time - t, lc.flux, signal, depths[column] if depths else signal.depth,
-                    f"{t:.2f}")
-        if column:
-            ax.set_xlabel("")
-    for ax in axes[len(shown):]:
-        ax.set_visible(False)
-    near = np.abs(lc.time[:, None] - np.asarray(times[:len(shown)])[None, :]) < _half_window(signal)
+    shown = np.asarray(times[:MAX_TRANSIT_PANELS], dtype=float)
+    windows = [_window(lc.time - t, lc.flux, signal, depths[column] if depths else signal.depth)
+               for column, t in enumerate(shown)]
+    half = _half_window(signal)
+    stride = 48 * half * WINDOW_SPACING  # hours from one window's mid-event to the next's
+    centres = stride * np.arange(len(shown))
+    ax = page.transits
+    ax.set_position(page.grid[3, :len(shown)].get_position(page.fig))  # a column a window
+    for part, style in (("points", POINTS), ("bins", BINNED), ("model", MODEL)):
+        ax.plot(*_side_by_side([getattr(window, part) for window in windows], centres),
+                **style)
+    above = ax.get_xaxis_transform()
+    ax.vlines(centres[1:] - stride / 2, 0, 1, transform=above, **SEPARATOR)
+    for centre, window in zip(centres, windows):
+        ax.text(centre, 1.0, f"{_fmt(window.depth * 1e6, '.0f')} ppm", transform=above,
+                ha="center", va="bottom")
+    ax.set_xticks(centres, [f"{t:.2f}" for t in shown])
+    ax.set_xlim(-stride / 2, centres[-1] + stride / 2)
+    ax.set_xlabel(f"mid-event [BTJD], windows of \u00b1{24 * half:.1f} h; above: depth, "
+                  "central median", loc="left")  # from under the first window on
+    near = np.abs(lc.time[:, None] - shown[None, :]) < half
     limits = _shared_range(lc.flux[near.any(axis=1)], [*depths, signal.depth])
-    for ax in shown if limits else ():
+    if limits:
         ax.set_ylim(*limits)
+
+
+def _side_by_side(parts: Sequence[tuple[np.ndarray, np.ndarray]],
+                  centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The windows' (x, y) in one pair, each x about its centre, NaN between windows (so
+    that no line joins them)."""
+    x = np.concatenate([np.append(part[0] + centre, np.nan)
+                        for part, centre in zip(parts, centres)])
+    y = np.concatenate([np.append(part[1], np.nan) for part in parts])
+    return x, y
 
 
 def _shared_range(flux: np.ndarray, depths: Sequence[float]) -> tuple[float, float] | None:
