@@ -107,6 +107,8 @@ def test_config_from_dict_is_strict():
         TrainConfig(plateau_factor=1.2)
     with pytest.raises(ValueError, match="threads must be positive"):
         TrainConfig(threads=0)
+    with pytest.raises(ValueError, match="member_processes"):
+        TrainConfig(member_processes=0)
     with pytest.raises(ValueError, match="eclipse_period_range"):
         TrainConfig.from_dict({"eclipse_period_range": [20, 5]})
     assert TrainConfig.from_dict({"eclipse_period_range": [1, 5]}).eclipse_period_range == (1, 5)

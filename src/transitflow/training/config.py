@@ -139,8 +139,8 @@ class TrainConfig:
                              "cnn model: set train.features.local_length: 0")
         if min(self.epochs, self.steps_per_epoch, self.batch_size, self.ensemble,
                self.threads, self.member_processes) < 1:
-            raise ValueError("epochs, steps_per_epoch, batch_size, ensemble, threads and "
-                             "member_processes must be positive")
+            raise ValueError("epochs, steps_per_epoch, batch_size, ensemble, member_processes "
+                             "and threads must be positive")
         if not 0 < self.plateau_factor < 1 or not 0 < self.target_precision <= 1:
             raise ValueError("plateau_factor must be in (0, 1) and target_precision in (0, 1]")
         if not 0 <= self.gate_false_alarm < 1:
