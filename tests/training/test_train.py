@@ -253,8 +253,6 @@ def test_members_trained_side_by_side_are_those_trained_in_turn(easy_task, tmp_p
              for run in ("in-turn", "side-by-side")]
     assert [card["train_config"].pop("member_processes") for card in cards] == [1, 2]
     assert cards[0] == cards[1]
-    with pytest.raises(ValueError, match="member_processes"):
-        trainer._checkpoint_side_by_side(print, replace(config, member_processes=2), 2)
 
 
 def test_the_model_follows_the_threads_setting_not_the_jobs_cores(easy_task, tmp_path):

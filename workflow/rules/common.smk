@@ -251,11 +251,12 @@ def catalog_url(wildcards):
 
 def train_cores():
     """Cores of the train job: each process's torch threads and batch-building workers, for
-    each torchrun process or each ensemble member trained at once."""
+    each torchrun process or, without torchrun, each ensemble member trained at once."""
     train = config.get("train", {})
     per_process = train.get("threads", 1) + train.get("num_workers", 0)
-    side_by_side = min(train.get("member_processes", 1), train.get("ensemble", 1))
-    return per_process * config["train_processes"] * side_by_side
+    if config["train_processes"] > 1:
+        return per_process * config["train_processes"]
+    return per_process * min(train.get("member_processes", 1), train.get("ensemble", 1))
 
 
 def train_launcher():

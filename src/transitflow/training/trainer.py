@@ -8,7 +8,8 @@ training config and code; on the CPU a resumed run ends with the same weights as
 uninterrupted one, and a larger ensemble reuses the members already trained. A checkpoint
 of anything else is kept under another name and training starts over. With
 ``member_processes`` > 1 the members train that many at a time, each in a spawned process,
-to their checkpoints, from which the run then takes them: the same members.
+to their checkpoints, from which the run then takes them: the same members (under
+``torchrun``, where each member is trained by every process, one after another).
 
 Started by ``torchrun`` (``WORLD_SIZE`` > 1), training is data parallel
 (``DistributedDataParallel``, gloo on the CPU, NCCL on GPUs): each rank draws its own batches,
@@ -116,8 +117,8 @@ def run_training(shard_paths: list[Path], labels: pd.DataFrame, split: pd.DataFr
             out_dir=out_dir, rank=rank, world_size=world_size,
             origin={**hashes, "source_digest": provenance.get("source_digest"),
                     "processes": world_size})  # each trains on its share of a batch
-        if config.member_processes > 1 and config.ensemble > 1:
-            _checkpoint_side_by_side(train_member, config, world_size)
+        if config.member_processes > 1 and config.ensemble > 1 and world_size == 1:
+            _checkpoint_side_by_side(train_member, config)  # (torchrun: members in turn)
         members, log = [], []
         for member in range(config.ensemble):  # from the members' checkpoints, if trained
             model, member_log = train_member(member)
@@ -153,14 +154,11 @@ def _train_member(member: int, config: TrainConfig, model_options: dict,
     return model, [{"member": member, **row} for row in trainer.state["log"]]
 
 
-def _checkpoint_side_by_side(train_member: Callable[[int], object], config: TrainConfig,
-                             world_size: int) -> None:
+def _checkpoint_side_by_side(train_member: Callable[[int], object],
+                             config: TrainConfig) -> None:
     """Train the ensemble's members ``config.member_processes`` at a time, each in a process
     of its own, to their checkpoints; the members are those trained one after another (a
     finished checkpoint resumes to its weights)."""
-    if world_size > 1:
-        raise ValueError("train.member_processes trains whole members side by side; under "
-                         "torchrun (train_processes > 1) set it to 1")
     workers = min(config.member_processes, config.ensemble)
     to_checkpoint = partial(_to_checkpoint, train_member, config.threads)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
