@@ -138,8 +138,8 @@ def test_per_transit_windows_share_one_panel_and_flux_scale(tmp_path):
     vetting_sheet(lc, lc, signal, vetting_row(signal), tmp_path / "depths.png")
     panel = sheets._process_page().transits
     assert [label.get_text() for label in panel.get_xticklabels()] == \
-        [f"{t:.2f}" for t in times[:sheets.MAX_TRANSIT_PANELS]]
-    assert len(panel.texts) == sheets.MAX_TRANSIT_PANELS < len(times)
+        [f"{t:.2f}" for t in times[:sheets.MAX_TRANSIT_WINDOWS]]
+    assert len(panel.texts) == sheets.MAX_TRANSIT_WINDOWS < len(times)
     measured = [float(text.get_text().removesuffix(" ppm")) for text in panel.texts]
     assert all(0.5 < depth / (DEPTH * 1e6) < 1.5 for depth in measured)  # the data's, not 3x
     points, _, model = panel.lines
@@ -150,6 +150,17 @@ def test_per_transit_windows_share_one_panel_and_flux_scale(tmp_path):
     x = points.get_xdata()
     assert np.all((x[np.isfinite(x)] > ticks[0] - (ticks[1] - ticks[0]) / 2)
                   & (x[np.isfinite(x)] < ticks[-1] + (ticks[1] - ticks[0]) / 2))
+
+
+def test_an_ephemeris_that_misses_the_data_leaves_a_note_for_its_windows(tmp_path):
+    lc = transiting()
+    signal = replace(periodic_signal(), period=200.0, epoch=float(lc.time[0]) - 100.0,
+                     transit_times=(), transit_depths=())
+    path = vetting_sheet(lc, lc, signal, vetting_row(signal), tmp_path / "none.png")
+    assert png_size(path.read_bytes())[0] == int(PAGE_INCHES[0] * DPI)
+    panel = sheets._process_page().transits
+    assert [text.get_text() for text in panel.texts] == ["no transit in the data"]
+    assert not panel.lines
 
 
 def test_one_outlier_does_not_set_the_per_transit_panels_flux_scale(tmp_path):
@@ -163,7 +174,7 @@ def test_one_outlier_does_not_set_the_per_transit_panels_flux_scale(tmp_path):
 def test_a_sheet_shows_its_signal_with_the_other_signals_events_masked(tmp_path, monkeypatch):
     """Two planets in one light curve: each sheet gets the light curves its signal was
     vetted on, the other planet's transits flagged in the raw one and absent from the
-    detrended one, so that they show in neither its fold nor its per-transit panels."""
+    detrended one, so that they show in neither its fold nor its per-transit windows."""
     second = replace(periodic_signal(), index=1, period=5.3, epoch=1327.7, depth=0.002,
                      transit_times=(), transit_depths=())
     lc = transiting()

@@ -32,7 +32,7 @@ LEFT = 0.045  # figure fraction left of the header and the panels
 DPI = 100
 #: zlib level 3 encodes a sheet 6% faster than Pillow's default 6, into a 7% smaller file.
 PNG_OPTIONS = {"compress_level": 3}
-MAX_TRANSIT_PANELS = 8  # windows in the per-transit panel
+MAX_TRANSIT_WINDOWS = 8  # in the per-transit panel
 WINDOW_SPACING = 1.1  # per-transit windows' mid-events apart, in window widths
 REASON_LINE_CHARS = 140  # a line of digits and capitals reaches ~0.9 of the page's width
 REASONS_X = LEFT + 0.14  # right of the longest disposition, SYSTEMATIC
@@ -541,14 +541,17 @@ def _per_transit(page: _Page, lc: LightCurve, signal: Signal, times: np.ndarray)
     that their depths compare by eye, :func:`_shared_range`): each with its points, bins and
     a model of its own depth, its mid-event time below and its measured depth above."""
     depths = signal.transit_depths if len(signal.transit_depths) == len(times) else ()
-    shown = np.asarray(times[:MAX_TRANSIT_PANELS], dtype=float)
+    shown = np.asarray(times[:MAX_TRANSIT_WINDOWS], dtype=float)
+    ax = page.transits
+    ax.set_position(page.grid[3, :max(len(shown), 1)].get_position(page.fig))  # a column each
+    if not len(shown):  # an ephemeris that misses the data
+        _note(ax, "no transit in the data")
+        return
     windows = [_window(lc.time - t, lc.flux, signal, depths[column] if depths else signal.depth)
                for column, t in enumerate(shown)]
     half = _half_window(signal)
     stride = 48 * half * WINDOW_SPACING  # hours from one window's mid-event to the next's
     centres = stride * np.arange(len(shown))
-    ax = page.transits
-    ax.set_position(page.grid[3, :len(shown)].get_position(page.fig))  # a column a window
     for part, style in (("points", POINTS), ("bins", BINNED), ("model", MODEL)):
         ax.plot(*_side_by_side([getattr(window, part) for window in windows], centres),
                 **style)
@@ -578,8 +581,8 @@ def _side_by_side(parts: Sequence[tuple[np.ndarray, np.ndarray]],
 
 
 def _shared_range(flux: np.ndarray, depths: Sequence[float]) -> tuple[float, float] | None:
-    """The flux range of the per-transit panels: their points from the 0.5th to the 99.5th
-    percentile, so that one outlier does not flatten every panel, widened to the deepest
+    """The flux range of the per-transit panel: its points from the 0.5th to the 99.5th
+    percentile, so that one outlier does not flatten every window, widened to the deepest
     model; None without finite points."""
     finite = flux[np.isfinite(flux)]
     if not len(finite):

@@ -158,7 +158,8 @@ def _checkpoint_side_by_side(train_member: Callable[[int], object],
                              config: TrainConfig) -> None:
     """Train the ensemble's members ``config.member_processes`` at a time, each in a process
     of its own, to their checkpoints; the members are those trained one after another (a
-    finished checkpoint resumes to its weights)."""
+    finished checkpoint resumes to its weights). A member's error is raised once the members
+    already started have finished (their checkpoints serve the next run)."""
     workers = min(config.member_processes, config.ensemble)
     to_checkpoint = partial(_to_checkpoint, train_member, config.threads)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -235,7 +236,9 @@ class Trainer:
             rng_states = gather(self._rng_state())
             if self.rank == 0:
                 _save_checkpoint(self.checkpoint, self._checkpoint(rng_states))
-                tqdm.write(", ".join(f"{name} {value:.4g}" for name, value in log[-1].items()))
+                member = f"seed {config.seed}: " if config.ensemble > 1 else ""  # side by side
+                tqdm.write(member + ", ".join(f"{name} {value:.4g}"
+                                              for name, value in log[-1].items()))
 
     def _train_epoch(self, batches: Iterator, epoch: int) -> float:
         self.forward.train()
