@@ -564,8 +564,8 @@ def _per_transit(page: _Page, lc: LightCurve, signal: Signal, times: np.ndarray)
     ax.set_xlim(-stride / 2, centres[-1] + stride / 2)
     ax.set_xlabel(f"mid-event [BTJD], windows of \u00b1{24 * half:.1f} h; above: depth, "
                   "central median", loc="left")  # from under the first window on
-    near = np.abs(lc.time[:, None] - shown[None, :]) < half
-    limits = _shared_range(lc.flux[near.any(axis=1)], [*depths, signal.depth])
+    drawn = np.concatenate([window.points[1] for window in windows])
+    limits = _shared_range(drawn, [*depths, signal.depth])
     if limits:
         ax.set_ylim(*limits)
 
