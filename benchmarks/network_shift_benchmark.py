@@ -16,8 +16,9 @@ training split); then scores every light curve of the shifted run (``config/shif
 other stellar and planet priors, grazing planets, more noise and systematics, another seed)
 and every real light curve of ``truth.csv`` (local views at the ephemerides of the runs'
 detection tables and of the batched search of each real light curve). Prints one JSON
-line: the test ROC-AUC on the default sector, the planet-vs-rest ROC-AUC on the shifted sector (all planets; the same
-with every planet of SNR >= 10 ranked first and the fainter ones as scored, and with those
+line: the test ROC-AUC on the default sector, the planet-vs-rest ROC-AUC on the shifted
+sector (:func:`transitflow.training.metrics.sector_ranking`: all planets; the same with every
+planet of SNR >= 10 ranked first and the fainter ones as scored, and with those
 at chance, the bound of any ranker that cannot see them; planets with SNR >= 10, and those
 with 2+ transits, against every non-planet; again with the centroid and background
 channels zeroed, as a light curve of time and flux alone reads), the shifted planets with
@@ -51,6 +52,7 @@ from transitflow.lightcurve import LightCurve, stitch
 from transitflow.readers import read_lightcurves
 from transitflow.shards import open_shard, write_shard
 from transitflow.training import TrainConfig, roc_auc, run_training
+from transitflow.training.metrics import planet_truth, sector_ranking
 
 REPO = Path(__file__).resolve().parents[1]
 REALDATA = REPO.parent / "shared" / "realdata"
@@ -131,34 +133,14 @@ def shifted_figures(model_dir: Path, run: Path, card: dict) -> dict:
     found = detections(run)
     scores = pd.concat([score_shard(model_dir / "model.pt", shard, detections=found)
                         for shard in sorted((run / "data" / "shards").glob("*.arrow"))])
-    planet, bright, events = planet_truth(run, scores["key"])
-    score = scores["score"].to_numpy()
-    counted = (bright & (events >= 2)) | ~planet
-    threshold, gate = card["threshold"], card.get("gate_threshold", math.nan)
-    return {"shifted_roc_auc": roc_auc(planet, score),
-            "shifted_roc_auc_bright_first": roc_auc(planet, np.where(bright, np.inf, score)),
-            "shifted_roc_auc_bound": float((bright.sum() + 0.5 * (planet & ~bright).sum())
-                                           / planet.sum()),
-            "shifted_roc_auc_snr10": roc_auc(planet[bright | ~planet], score[bright | ~planet]),
-            "shifted_roc_auc_snr10_2plus": roc_auc(planet[counted], score[counted]),
-            "shifted_recall_2plus": float(np.mean(score[bright & (events >= 2)] >= threshold)),
-            "shifted_recall_single": float(np.mean(score[bright & (events == 1)] >= threshold)),
-            "shifted_non_planets_above": float(np.mean(score[~planet] >= threshold)),
-            "shifted_gate_recall_2plus": float(np.mean(score[bright & (events >= 2)] >= gate)),
-            "shifted_gate_non_planets_above": float(np.mean(score[~planet] >= gate))}
+    ranking = sector_ranking(scores, *sector_truth(run), card["threshold"],
+                             card.get("gate_threshold", math.nan))
+    return {f"shifted_{name}": value for name, value in ranking.items()}
 
 
-def planet_truth(run: Path, keys: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per light curve of ``keys``: whether it is labelled planet, whether its strongest
-    planet has SNR >= 10, and that planet's number of events in the data."""
-    labels = pd.read_parquet(run / "data" / "labels.parquet").set_index("key")["label"]
-    truth = pd.read_parquet(run / "data" / "truth.parquet")
-    planets = truth[truth["sim_class"] == "planet"]
-    strongest = planets.sort_values("snr").drop_duplicates("key", keep="last").set_index("key")
-    planet = (keys.map(labels) == "planet").to_numpy()
-    snr = keys.map(strongest["snr"]).fillna(0.0).to_numpy()
-    events = keys.map(strongest["n_events_in_data"]).fillna(0).to_numpy()
-    return planet, planet & (snr >= 10), events
+def sector_truth(run: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A simulated run's labels and truth tables."""
+    return tuple(pd.read_parquet(run / "data" / f"{name}.parquet") for name in ("labels", "truth"))
 
 
 def flux_only_figures(model_dir: Path, run: Path) -> dict:
@@ -172,7 +154,7 @@ def flux_only_figures(model_dir: Path, run: Path) -> dict:
     x = np.concatenate([part.x for part in featurised])
     x[:, optional_channel_indices(meta["features"].channels)] = 0.0
     logit = predict_logits(model, x)
-    planet, bright, _ = planet_truth(run, keys)
+    planet, bright, _ = planet_truth(keys, *sector_truth(run))
     return {"shifted_roc_auc_flux_only": roc_auc(planet, logit),
             "shifted_roc_auc_snr10_flux_only": roc_auc(planet[bright | ~planet],
                                                        logit[bright | ~planet])}

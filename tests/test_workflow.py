@@ -5,10 +5,12 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -17,8 +19,14 @@ from tests.browser import rendered_dom
 from tests.conftest import REPO
 from tests.mast_server import FakeMast
 from transitflow.columns import CANDIDATE_COLUMNS
+from transitflow.detect.batch import search_batch
 from transitflow.detect.stage import card_threshold
+from transitflow.infer import load_model, score_shard
+from transitflow.readers import read_lightcurves
 from transitflow.report import injections_against_truth, planet_recall
+from transitflow.shards import write_shard
+from transitflow.training import roc_auc
+from transitflow.training.metrics import sector_ranking
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 TINY = {
@@ -31,6 +39,8 @@ TINY = {
     "completeness": {"stars": 10, "n_per_star": 2},
 }
 SHIFTED_STARS = 500
+DEFAULT_MODEL = "results/sim-default/model/model.pt"
+SMALL_SHIFTED_STARS = 1000  # for the default run's model
 #: Enough injections for an SNR bin with 30 like-for-like ones (480, on 120 hosts), up to
 #: the SNR of most planted planets, so that the comparison's SNR cap keeps 30 of those
 SHIFTED_INJECTIONS = {"stars": 40, "n_per_star": 4, "snr_range": [3.0, 300.0]}
@@ -140,12 +150,11 @@ def test_a_shifted_sector_keeps_its_planets_with_a_network_trained_elsewhere(tin
     under the default union policy the batched search finds what the network misses."""
     workdir = tiny_run.parents[1]
     tiny = yaml.safe_load((workdir / "config.yaml").read_text())
-    shifted = yaml.safe_load((REPO / "config" / "shifted.yaml").read_text())
-    shifted.update(run="shifted", shard_size=200, model=str(tiny_run / "model" / "model.pt"),
-                   flag={"threshold": None, "top_k": None},
-                   sim={**tiny["sim"], **shifted["sim"], "n_stars": SHIFTED_STARS},
-                   completeness=SHIFTED_INJECTIONS)
-    (workdir / "shifted.yaml").write_text(yaml.safe_dump({**tiny, **shifted}))
+    shifted = shifted_config(tiny, SHIFTED_STARS, run="shifted", shard_size=200,
+                             model=str(tiny_run / "model" / "model.pt"),
+                             flag={"threshold": None, "top_k": None},
+                             completeness=SHIFTED_INJECTIONS)
+    (workdir / "shifted.yaml").write_text(yaml.safe_dump(shifted))
     done = snakemake(workdir, "--configfile", str(workdir / "shifted.yaml"))
     assert done.returncode == 0, done.stderr[-3000:]
     run = workdir / "results" / "shifted"
@@ -175,6 +184,84 @@ def test_a_shifted_sector_keeps_its_planets_with_a_network_trained_elsewhere(tin
     assert (compared["snr_low"] >= 10).any() and (compared["difference"].abs() <= 0.05).all(), bins
     assert "Injections against the planted planets" in (run / "report" / "index.html").read_text()
     assert "network: not flagged" in (run / "candidates.csv").read_text()
+
+
+def shifted_config(base: dict, n_stars: int, **changes) -> dict:
+    """config/shifted.yaml over ``base`` (their sim sections merged) for ``n_stars``
+    stars, then ``changes``."""
+    shifted = yaml.safe_load((REPO / "config" / "shifted.yaml").read_text())
+    sim = {**base["sim"], **shifted["sim"], "n_stars": n_stars}
+    return {**base, **shifted, "sim": sim, **changes}
+
+
+@pytest.fixture(scope="module")
+def default_model(tmp_path_factory) -> Path:
+    """The model of the default run (config/config.yaml as it is), trained by its workflow."""
+    workdir = tmp_path_factory.mktemp("default")
+    shutil.copy(REPO / "config" / "config.yaml", workdir / "config.yaml")
+    done = snakemake(workdir, targets=(DEFAULT_MODEL,))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return workdir / DEFAULT_MODEL
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+def test_the_default_network_ranks_the_planets_of_a_shifted_sector(default_model, tmp_path):
+    """Issue 13's figures on a small shifted sector scored by the default run's model
+    through the workflow: planet-vs-rest ROC-AUC, and the share of planets (SNR >= 10,
+    2+ transits) the network gate alone would send to the search."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    run = "results/sim-shifted"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(shifted_config(
+        config, SMALL_SHIFTED_STARS, shard_size=SMALL_SHIFTED_STARS // 2,
+        model=str(default_model))))
+    done = snakemake(tmp_path, targets=(f"{run}/infer/scores.parquet",
+                                        f"{run}/data/labels.parquet"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    card = json.loads((default_model.parent / "model_card.json").read_text())
+    assert card["metrics"]["test"]["roc_auc"] >= 0.96
+    labels, truth = (pd.read_parquet(tmp_path / run / "data" / f"{name}.parquet")
+                     for name in ("labels", "truth"))
+    ranking = sector_ranking(pd.read_parquet(tmp_path / run / "infer" / "scores.parquet"),
+                             labels, truth, card["threshold"], card_threshold(card, "network"))
+    # measured 0.906 (the bound of a ranker blind to planets of SNR < 10: 0.942), 0.958,
+    # 0.910 of 200 and 0.107 (docs/benchmarks.md); the recall's margin is two planets
+    assert ranking["roc_auc"] >= 0.89, ranking
+    assert ranking["roc_auc_snr10_2plus"] >= 0.94, ranking
+    assert ranking["gate_recall_2plus"] >= 0.9, ranking
+    assert ranking["gate_non_planets_above"] <= 0.13, ranking
+
+
+#: Real light curves whose files name no star or sector.
+REAL_READ_OPTIONS = {"lightcurves/tls/toi237.csv": {"tic": 305048087, "sector": 2}}
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_the_default_network_scores_real_planets_above_real_binaries(default_model, realdata,
+                                                                      tmp_path):
+    """Every sector of the real planets and binaries of ../shared/realdata/truth.csv, scored by
+    the default run's model as the infer stage scores (local views at the batched search's
+    ephemerides)."""
+    truth = pd.read_csv(realdata / "truth.csv").drop_duplicates("file")
+    truth = truth[truth["truth_class"].str.startswith(("planet", "EB"))]
+    light_curves, planet = [], []
+    for path, truth_class in zip(truth["file"], truth["truth_class"]):
+        for lc in read_lightcurves(realdata / path, **REAL_READ_OPTIONS.get(path, {})):
+            light_curves.append(lc)
+            planet.append(truth_class.startswith("planet"))
+    shard = write_shard(tmp_path / "real.arrow", light_curves, provenance={})
+    found = search_batch(light_curves).assign(copy="data")
+    scores = score_shard(default_model, shard, detections=found).set_index("tic")["score"]
+    above = scores >= load_model(default_model)[1]["threshold"]
+    planet = np.array(planet)
+    assert planet.sum() == 17 and (~planet).sum() == 27
+    # measured 11 of 17 (all but TOI-237 b and TOI-1798's five sectors, of SNR 6.5-8.1 in
+    # the batched search), 3 of 27 and 0.863 (docs/benchmarks.md)
+    assert above[planet].sum() >= 10 and above[~planet].sum() <= 5, scores
+    assert roc_auc(planet, scores.to_numpy()) >= 0.83, scores
+    assert above[[100100827, 55525572, 206103150]].all(), scores  # WASP-18, TOI-813, WASP-47
 
 
 @pytest.mark.workflow

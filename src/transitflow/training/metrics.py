@@ -1,10 +1,11 @@
 """Classifier metrics: ROC-AUC, precision-recall, thresholds at a precision, F1,
-calibration curve and recall per bin.
+calibration curve and recall per bin; the network's ranking of a simulated sector.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from transitflow.dataset import LabelledSet
 from transitflow.signals import TRAINING_LABELS
@@ -138,3 +139,41 @@ def recall_by_bin(value: np.ndarray, found: np.ndarray, edges: tuple[float, ...]
                      "n": int(chosen.sum()),
                      "recall": float(np.mean(found[chosen])) if chosen.any() else None})
     return rows
+
+
+def planet_truth(keys: pd.Series, labels: pd.DataFrame,
+                 truth: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per light curve of ``keys`` of a simulated sector (its ``labels`` and ``truth``
+    tables): whether it is labelled planet, whether its strongest planet has SNR >= 10, and
+    that planet's number of events in the data."""
+    label = labels.set_index("key")["label"]
+    planets = truth[truth["sim_class"] == "planet"]
+    strongest = planets.sort_values("snr").drop_duplicates("key", keep="last").set_index("key")
+    planet = (keys.map(label) == "planet").to_numpy()
+    snr = keys.map(strongest["snr"]).fillna(0.0).to_numpy()
+    events = keys.map(strongest["n_events_in_data"]).fillna(0).to_numpy()
+    return planet, planet & (snr >= 10), events
+
+
+def sector_ranking(scores: pd.DataFrame, labels: pd.DataFrame, truth: pd.DataFrame,
+                   threshold: float, gate_threshold: float) -> dict[str, float]:
+    """How the network's ``scores`` (``key``, ``score``) rank a simulated sector's planets:
+    planet-vs-rest ROC-AUC (all planets; with those of SNR >= 10 ranked first, and its
+    bound for a ranker that sees no fainter one; SNR >= 10 planets, and those with 2+
+    transits, against every non-planet), and the SNR >= 10 planets (2+ transits; single)
+    and non-planets at or above the model card's ``threshold`` and its ``gate_threshold``
+    (``detect.policy: network``)."""
+    planet, bright, events = planet_truth(scores["key"], labels, truth)
+    score = scores["score"].to_numpy()
+    counted = (bright & (events >= 2)) | ~planet
+    return {"roc_auc": roc_auc(planet, score),
+            "roc_auc_bright_first": roc_auc(planet, np.where(bright, np.inf, score)),
+            "roc_auc_bound": float((bright.sum() + 0.5 * (planet & ~bright).sum())
+                                   / planet.sum()),
+            "roc_auc_snr10": roc_auc(planet[bright | ~planet], score[bright | ~planet]),
+            "roc_auc_snr10_2plus": roc_auc(planet[counted], score[counted]),
+            "recall_2plus": float(np.mean(score[bright & (events >= 2)] >= threshold)),
+            "recall_single": float(np.mean(score[bright & (events == 1)] >= threshold)),
+            "non_planets_above": float(np.mean(score[~planet] >= threshold)),
+            "gate_recall_2plus": float(np.mean(score[bright & (events >= 2)] >= gate_threshold)),
+            "gate_non_planets_above": float(np.mean(score[~planet] >= gate_threshold))}
